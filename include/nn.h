@@ -1,0 +1,292 @@
+/* libnn: a small neural-network library in C.
+ *
+ * Everything public is prefixed nn_ / NN_. Fallible calls return an
+ * nn_status; results come back through the last (out) parameter. The library
+ * never prints, exits or aborts, and keeps no global mutable state: separate
+ * networks may be used from separate threads.
+ *
+ * Groups: status, random numbers, tensor, kernels, losses, net, optimizers,
+ * data, model files, metrics, training.
+ */
+#ifndef NN_H
+#define NN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------- status */
+
+/* Result of every fallible call. */
+typedef enum {
+    NN_OK = 0,      /* success */
+    NN_ENOMEM,      /* out of memory */
+    NN_EINVAL,      /* invalid argument (NULL, zero stride, bad value) */
+    NN_ESHAPE,      /* shapes do not fit together */
+    NN_EIO,         /* a file could not be opened, read or written */
+    NN_EFORMAT,     /* a file's contents are malformed */
+    NN_ENUMERIC,    /* NaN or infinity met */
+    NN_ESTATE,      /* call not allowed in the object's current state */
+    NN_EOVERFLOW    /* a size computation would overflow */
+} nn_status;
+
+/* A static, human-readable message for a status. */
+const char *nn_status_str(nn_status status);
+
+/* ---------------------------------------------------------- random numbers */
+
+/* Explicit generator state (xoshiro256**); never shared implicitly. */
+typedef struct {
+    uint64_t s[4];
+} nn_rng;
+
+/* Seeds the generator from one 64-bit value (through splitmix64). */
+void nn_rng_seed(nn_rng *rng, uint64_t seed);
+/* Next 64 random bits. */
+uint64_t nn_rng_next(nn_rng *rng);
+/* Uniform float in [0, 1). */
+float nn_rng_uniform(nn_rng *rng);
+/* Standard normal float (Box-Muller). */
+float nn_rng_normal(nn_rng *rng);
+/* Uniform integer in [0, n); n must be > 0. */
+uint32_t nn_rng_below(nn_rng *rng, uint32_t n);
+
+/* ------------------------------------------------------------------ tensor */
+
+/* A non-owning NCHW view: values x and gradients g (either may be NULL).
+ * Dense activations use h = w = 1, so flattening never copies. */
+typedef struct {
+    float *x; /* (n, c, h, w) values */
+    float *g; /* (n, c, h, w) dL/dx, same layout */
+    int n, c, h, w;
+} nn_tensor;
+
+/* Number of elements n*c*h*w (0 for an invalid shape). */
+size_t nn_tensor_count(const nn_tensor *t);
+
+/* ----------------------------------------------------------------- kernels
+ * Pure functions over raw row-major arrays. Each forward sits beside its
+ * backward in src/layer_<name>.c; backward functions accumulate (+=). */
+
+/* C = alpha * op(A) * op(B) + beta * C, row major; op(X) = X or X^T. */
+void nn_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+              const float *a, int lda, const float *b, int ldb, float beta,
+              float *c, int ldc);
+
+/* y = x W^T + b: x (n, in), W (out, in), b (out), y (n, out). */
+void nn_dense_forward(const float *x, const float *weight, const float *bias,
+                      float *y, int n, int in, int out);
+/* dx += dy W, dW += dy^T x, db += sum_n dy (dx may be NULL). */
+void nn_dense_backward(const float *x, const float *weight, const float *dy,
+                       float *dx, float *dweight, float *dbias, int n, int in,
+                       int out);
+
+/* Geometry of a 2-D convolution (fill the first eight, then call
+ * nn_conv2d_shape_check to derive out_h and out_w). */
+typedef struct {
+    int in_c, in_h, in_w; /* input channels, height, width */
+    int out_c, kh, kw;    /* filters and kernel size */
+    int stride, pad;      /* stride and zero padding, both directions */
+    int out_h, out_w;     /* (in + 2 pad - k) / stride + 1 */
+} nn_conv2d_shape;
+
+/* Validates a convolution's geometry and fills out_h, out_w. */
+nn_status nn_conv2d_shape_check(nn_conv2d_shape *s);
+/* Floats of scratch the conv kernels need: in_c*kh*kw * out_h*out_w. */
+size_t nn_conv2d_scratch(const nn_conv2d_shape *s);
+/* y[o] = b[o] + sum_{c,i,j} W[o,c,i,j] x[c, y*s-p+i, x*s-p+j], by im2col +
+ * gemm. x (n, in_c, in_h, in_w), W (out_c, in_c, kh, kw), b (out_c),
+ * y (n, out_c, out_h, out_w), col: nn_conv2d_scratch floats. */
+void nn_conv2d_forward(const nn_conv2d_shape *s, const float *x,
+                       const float *weight, const float *bias, float *y,
+                       float *col, int n);
+/* dW += dy (*) x, db += sum dy, dx += W^T (*) dy (dx may be NULL). */
+void nn_conv2d_backward(const nn_conv2d_shape *s, const float *x,
+                        const float *weight, const float *dy, float *dx,
+                        float *dweight, float *dbias, float *col, int n);
+
+/* Max pooling over planes (planes = n*c) of in_h x in_w with a k x k window;
+ * argmax (planes, out_h, out_w) records each winner's offset in its plane. */
+void nn_maxpool_forward(const float *x, float *y, int *argmax, int planes,
+                        int in_h, int in_w, int k, int stride, int out_h,
+                        int out_w);
+/* dx[winner] += dy. */
+void nn_maxpool_backward(const float *dy, const int *argmax, float *dx,
+                         int planes, int in_h, int in_w, int out_h, int out_w);
+
+/* Batch normalisation in training mode over x (n, c, hw): per channel
+ * mean m and variance v over n*hw values, xhat = (x - m) / sqrt(v + eps),
+ * y = gamma xhat + beta; running stats r = (1-momentum) r + momentum stat
+ * with the unbiased variance. Keeps xhat (n, c, hw) and invstd (c). */
+void nn_batchnorm_forward_train(const float *x, const float *gamma,
+                                const float *beta, float *y, float *xhat,
+                                float *invstd, float *running_mean,
+                                float *running_var, int n, int c, int hw,
+                                float momentum, float eps);
+/* Inference mode: normalises with the running statistics. */
+void nn_batchnorm_forward_infer(const float *x, const float *gamma,
+                                const float *beta, const float *running_mean,
+                                const float *running_var, float *y,
+                                float *xhat, float *invstd, int n, int c,
+                                int hw, float eps);
+/* dbeta += sum dy, dgamma += sum dy xhat; dx += gamma invstd / M
+ * (M dy - sum dy - xhat sum dy xhat) with M = n*hw in training mode, or
+ * dx += gamma invstd dy in inference mode (training = 0). */
+void nn_batchnorm_backward(const float *dy, const float *xhat,
+                           const float *gamma, const float *invstd, float *dx,
+                           float *dgamma, float *dbeta, int n, int c, int hw,
+                           int training);
+
+/* y = max(0, x) over count elements. */
+void nn_relu_forward(const float *x, float *y, size_t count);
+/* dx += dy * [y > 0]. */
+void nn_relu_backward(const float *y, const float *dy, float *dx, size_t count);
+/* y = 1 / (1 + exp(-x)). */
+void nn_sigmoid_forward(const float *x, float *y, size_t count);
+/* dx += dy * y * (1 - y). */
+void nn_sigmoid_backward(const float *y, const float *dy, float *dx,
+                         size_t count);
+/* y = tanh(x). */
+void nn_tanh_forward(const float *x, float *y, size_t count);
+/* dx += dy * (1 - y^2). */
+void nn_tanh_backward(const float *y, const float *dy, float *dx,
+                      size_t count);
+
+/* Fused softmax + cross-entropy, mean over the batch.
+ * logits (n, classes), labels (n) in [0, classes); probs (n, classes) out.
+ * *loss = -1/n sum_i log softmax(logits_i)[label_i]. Returns NN_EINVAL for a
+ * label out of range, NN_ENUMERIC if the loss is not finite. */
+nn_status nn_softmax_xent_forward(const float *logits, const int *labels,
+                                  float *probs, int n, int classes,
+                                  float *loss);
+/* dlogits += (probs - onehot(label)) / n. */
+void nn_softmax_xent_backward(const float *probs, const int *labels,
+                              float *dlogits, int n, int classes);
+
+/* Mean squared error, halved: *loss = 1/(2n) sum (y - t)^2 over n rows. */
+nn_status nn_mse_forward(const float *y, const float *target, int n,
+                         int features, float *loss);
+/* dy += (y - t) / n. */
+void nn_mse_backward(const float *y, const float *target, float *dy, int n,
+                     int features);
+
+/* --------------------------------------------------------------------- net */
+
+/* A sequential network that owns all of its memory. */
+typedef struct nn_net nn_net;
+
+/* Description of one layer, for tables and parameter counts. */
+typedef struct {
+    const char *kind;       /* "dense", "conv2d", "relu", ... */
+    int out_c, out_h, out_w; /* output shape of one sample */
+    size_t params;          /* trainable parameters */
+    size_t state;           /* non-trainable state (batchnorm statistics) */
+} nn_layer_info;
+
+/* Creates an empty net for inputs of shape (c, h, w). */
+nn_status nn_net_create(int c, int h, int w, nn_net **out);
+/* Frees the net and everything it owns (NULL is allowed). */
+void nn_net_destroy(nn_net *net);
+
+/* Layer constructors append to the net before nn_net_build. Errors are
+ * sticky: the first one is kept and returned again by nn_net_build. */
+
+/* Fully connected layer with `out` outputs (input flattened). */
+nn_status nn_net_add_dense(nn_net *net, int out);
+/* 2-D convolution: out_channels filters of kh x kw, stride, zero padding. */
+nn_status nn_net_add_conv2d(nn_net *net, int out_channels, int kh, int kw,
+                            int stride, int pad);
+/* Rectified linear unit. */
+nn_status nn_net_add_relu(nn_net *net);
+/* Logistic sigmoid. */
+nn_status nn_net_add_sigmoid(nn_net *net);
+/* Hyperbolic tangent. */
+nn_status nn_net_add_tanh(nn_net *net);
+/* Max pooling with a k x k window and the given stride (no padding). */
+nn_status nn_net_add_maxpool(nn_net *net, int k, int stride);
+/* Batch normalization per channel (per feature after a dense layer);
+ * PyTorch conventions: eps 1e-5, momentum 0.1, unbiased running variance. */
+nn_status nn_net_add_batchnorm(nn_net *net);
+
+/* Allocates everything for batches of up to max_batch samples and
+ * initializes the weights from seed (He before relu, Xavier otherwise). */
+nn_status nn_net_build(nn_net *net, int max_batch, uint64_t seed);
+/* Re-initializes the weights and statistics of a built net from seed. */
+nn_status nn_net_init(nn_net *net, uint64_t seed);
+
+/* Input buffer of the built net, shape (max_batch, c, h, w); fill x. */
+nn_tensor *nn_net_input(nn_net *net);
+/* Output of the last forward pass, shape (batch, c, h, w). */
+nn_tensor *nn_net_output(nn_net *net);
+/* Whether backward also fills the input gradient (default 0: skipped). */
+void nn_net_set_input_grad(nn_net *net, int on);
+/* Training mode (1: batch statistics) or inference mode (0). */
+void nn_net_set_training(nn_net *net, int training);
+
+/* Runs the first `batch` samples of the input through every layer. */
+nn_status nn_net_forward(nn_net *net, int batch);
+/* Back-propagates the output gradient (nn_net_output(net)->g), accumulating
+ * parameter gradients and writing the input gradient. */
+nn_status nn_net_backward(nn_net *net);
+/* Sets every parameter gradient to zero. */
+void nn_net_zero_grad(nn_net *net);
+
+/* Softmax cross-entropy on the output; sets the output gradient. */
+nn_status nn_net_softmax_xent(nn_net *net, const int *labels, float *loss);
+/* Softmax probabilities (batch, classes) of the last nn_net_softmax_xent. */
+const float *nn_net_probs(const nn_net *net);
+/* Halved mean squared error on the output; sets the output gradient. */
+nn_status nn_net_mse(nn_net *net, const float *target, float *loss);
+
+/* Number of layers. */
+int nn_net_layer_count(const nn_net *net);
+/* Description of layer i (0-based). */
+nn_status nn_net_layer_info(const nn_net *net, int i, nn_layer_info *out);
+/* Trainable parameters of layer i: values, gradients and count. */
+nn_status nn_net_layer_params(nn_net *net, int i, float **values,
+                              float **grads, size_t *count);
+/* Non-trainable state of layer i (batchnorm running mean then variance). */
+nn_status nn_net_layer_state(nn_net *net, int i, float **values,
+                             size_t *count);
+/* Total trainable parameters. */
+size_t nn_net_param_count(const nn_net *net);
+/* All parameters, gradients, optimizer buffers: one flat layout each. */
+float *nn_net_params(nn_net *net);
+/* Gradients, same layout as nn_net_params. */
+float *nn_net_grads(nn_net *net);
+/* Maximum batch the net was built for. */
+int nn_net_max_batch(const nn_net *net);
+
+/* -------------------------------------------------------------- optimizers */
+
+/* Momentum conventions for SGD. */
+typedef enum {
+    NN_MOMENTUM_PYTORCH = 0, /* v = mu v + g;         w -= lr v */
+    NN_MOMENTUM_EMA          /* v = mu v + (1-mu) g;  w -= lr v (the course's) */
+} nn_momentum_kind;
+
+/* Stochastic gradient descent settings. With weight decay wd the gradient
+ * used is g + wd w (coupled, as PyTorch). Nesterov: w -= lr (g + mu v). */
+typedef struct {
+    float lr;
+    float momentum;
+    float weight_decay;
+    int nesterov;
+    nn_momentum_kind kind;
+    int decay_all; /* 1: decay biases and batchnorm too; 0 (default): weights only */
+} nn_sgd;
+
+/* One SGD step over flat arrays w, g, v of n elements; wd applies to all. */
+void nn_sgd_update(const nn_sgd *opt, float *w, const float *g, float *v,
+                   size_t n, float weight_decay);
+/* One SGD step over every parameter of the net. */
+nn_status nn_net_sgd_step(nn_net *net, const nn_sgd *opt);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NN_H */

@@ -1,0 +1,132 @@
+/* Element-wise activation layers: relu, sigmoid and tanh.
+ * Output shape = input shape. Each backward uses the forward's output y. */
+#include "internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+/* y = max(0, x) */
+void nn_relu_forward(const float *x, float *y, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+/* dx += dy * [y > 0] */
+void nn_relu_backward(const float *y, const float *dy, float *dx, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+/* y = 1 / (1 + e^-x) */
+void nn_sigmoid_forward(const float *x, float *y, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        y[i] = 1.0f / (1.0f + expf(-x[i]));
+}
+
+/* dx += dy * y (1 - y) */
+void nn_sigmoid_backward(const float *y, const float *dy, float *dx,
+                         size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        dx[i] += dy[i] * y[i] * (1.0f - y[i]);
+}
+
+/* y = tanh(x) */
+void nn_tanh_forward(const float *x, float *y, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        y[i] = tanhf(x[i]);
+}
+
+/* dx += dy * (1 - y^2) */
+void nn_tanh_backward(const float *y, const float *dy, float *dx,
+                      size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        dx[i] += dy[i] * (1.0f - y[i] * y[i]);
+}
+
+/* One adapter serves all three: the ops table names the kernel pair. */
+typedef struct {
+    nn_layer_ops ops;
+    void (*forward)(const float *x, float *y, size_t count);
+    void (*backward)(const float *y, const float *dy, float *dx, size_t count);
+} activation_ops;
+
+static nn_status activation_reshape(nn_layer *layer)
+{
+    layer->out_c = layer->in_c;
+    layer->out_h = layer->in_h;
+    layer->out_w = layer->in_w;
+    return NN_OK;
+}
+
+static void activation_sizes(const nn_layer *layer, int max_batch,
+                             nn_layer_sizes *out)
+{
+    (void)layer;
+    (void)max_batch;
+    (void)out;
+}
+
+static void activation_init(nn_layer *layer, nn_rng *rng, int he)
+{
+    (void)layer;
+    (void)rng;
+    (void)he;
+}
+
+static void activation_forward(nn_layer *layer, const nn_tensor *in,
+                               nn_tensor *out, const nn_exec *ex)
+{
+    const activation_ops *ops = (const activation_ops *)layer->ops;
+    (void)ex;
+    ops->forward(in->x, out->x, nn_tensor_count(in));
+}
+
+static void activation_backward(nn_layer *layer, const nn_tensor *in,
+                                const nn_tensor *out, const nn_exec *ex)
+{
+    const activation_ops *ops = (const activation_ops *)layer->ops;
+    (void)ex;
+    if (in->g)
+        ops->backward(out->x, out->g, in->g, nn_tensor_count(out));
+}
+
+#define ACTIVATION(kind)                                                   \
+    {                                                                      \
+        {#kind, activation_reshape, activation_sizes, activation_init,     \
+         activation_forward, activation_backward},                         \
+            nn_##kind##_forward, nn_##kind##_backward                      \
+    }
+
+static const activation_ops relu_ops = ACTIVATION(relu);
+static const activation_ops sigmoid_ops = ACTIVATION(sigmoid);
+static const activation_ops tanh_ops = ACTIVATION(tanh);
+
+static nn_status activation_create(const activation_ops *ops, nn_layer **layer)
+{
+    *layer = calloc(1, sizeof **layer);
+    if (!*layer)
+        return NN_ENOMEM;
+    (*layer)->ops = &ops->ops;
+    return NN_OK;
+}
+
+nn_status nn_relu_create(nn_layer **layer)
+{
+    return activation_create(&relu_ops, layer);
+}
+
+nn_status nn_sigmoid_create(nn_layer **layer)
+{
+    return activation_create(&sigmoid_ops, layer);
+}
+
+nn_status nn_tanh_create(nn_layer **layer)
+{
+    return activation_create(&tanh_ops, layer);
+}

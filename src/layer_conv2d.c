@@ -1,0 +1,207 @@
+/* 2-D convolution with zero padding and stride, as im2col + gemm:
+ * each image's receptive fields become the columns of a matrix
+ * col (in_c*kh*kw, out_h*out_w), so that y_n = W col + b. */
+#include "internal.h"
+
+#include <limits.h>
+#include <stdlib.h>
+
+nn_status nn_conv2d_shape_check(nn_conv2d_shape *s)
+{
+    size_t total;
+    if (s->in_c <= 0 || s->in_h <= 0 || s->in_w <= 0 || s->out_c <= 0 ||
+        s->kh <= 0 || s->kw <= 0 || s->stride <= 0 || s->pad < 0)
+        return NN_EINVAL;
+    if (s->in_h > (1 << 20) || s->in_w > (1 << 20) || s->kh > (1 << 20) ||
+        s->kw > (1 << 20) || s->pad > (1 << 20) || s->in_c > (1 << 24) ||
+        s->out_c > (1 << 24))
+        return NN_EOVERFLOW;
+    if (s->kh > s->in_h + 2 * s->pad || s->kw > s->in_w + 2 * s->pad)
+        return NN_ESHAPE;
+    s->out_h = (s->in_h + 2 * s->pad - s->kh) / s->stride + 1;
+    s->out_w = (s->in_w + 2 * s->pad - s->kw) / s->stride + 1;
+    /* Every per-image count must fit an int for the gemm calls. */
+    if (!nn_mul_size((size_t)s->in_c * s->kh, (size_t)s->kw, &total) ||
+        !nn_mul_size(total, (size_t)s->out_h * s->out_w, &total) ||
+        total > INT_MAX || (size_t)s->out_c * s->in_c * s->kh * s->kw > INT_MAX)
+        return NN_EOVERFLOW;
+    return NN_OK;
+}
+
+size_t nn_conv2d_scratch(const nn_conv2d_shape *s)
+{
+    return (size_t)s->in_c * s->kh * s->kw * s->out_h * s->out_w;
+}
+
+/* col (in_c*kh*kw, out_h*out_w) <- receptive fields of one image x (in_c, in_h, in_w) */
+static void im2col(const nn_conv2d_shape *s, const float *x, float *col)
+{
+    for (int c = 0; c < s->in_c; c++)
+        for (int ki = 0; ki < s->kh; ki++)
+            for (int kj = 0; kj < s->kw; kj++) {
+                float *row = col + ((size_t)(c * s->kh + ki) * s->kw + kj) *
+                                       s->out_h * s->out_w;
+                const float *plane = x + (size_t)c * s->in_h * s->in_w;
+                for (int oy = 0; oy < s->out_h; oy++) {
+                    int iy = oy * s->stride - s->pad + ki;
+                    float *dst = row + (size_t)oy * s->out_w;
+                    if (iy < 0 || iy >= s->in_h) {
+                        for (int ox = 0; ox < s->out_w; ox++)
+                            dst[ox] = 0.0f;
+                        continue;
+                    }
+                    for (int ox = 0; ox < s->out_w; ox++) {
+                        int ix = ox * s->stride - s->pad + kj;
+                        dst[ox] = (ix >= 0 && ix < s->in_w)
+                                      ? plane[(size_t)iy * s->in_w + ix]
+                                      : 0.0f;
+                    }
+                }
+            }
+}
+
+/* dx (in_c, in_h, in_w) += the columns of col scattered back: im2col's adjoint */
+static void col2im(const nn_conv2d_shape *s, const float *col, float *dx)
+{
+    for (int c = 0; c < s->in_c; c++)
+        for (int ki = 0; ki < s->kh; ki++)
+            for (int kj = 0; kj < s->kw; kj++) {
+                const float *row = col + ((size_t)(c * s->kh + ki) * s->kw + kj) *
+                                             s->out_h * s->out_w;
+                float *plane = dx + (size_t)c * s->in_h * s->in_w;
+                for (int oy = 0; oy < s->out_h; oy++) {
+                    int iy = oy * s->stride - s->pad + ki;
+                    if (iy < 0 || iy >= s->in_h)
+                        continue;
+                    for (int ox = 0; ox < s->out_w; ox++) {
+                        int ix = ox * s->stride - s->pad + kj;
+                        if (ix >= 0 && ix < s->in_w)
+                            plane[(size_t)iy * s->in_w + ix] +=
+                                row[(size_t)oy * s->out_w + ox];
+                    }
+                }
+            }
+}
+
+void nn_conv2d_forward(const nn_conv2d_shape *s, const float *x,
+                       const float *weight, const float *bias, float *y,
+                       float *col, int n)
+{
+    int k = s->in_c * s->kh * s->kw, p = s->out_h * s->out_w;
+    size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
+    for (int i = 0; i < n; i++) {
+        float *yi = y + (size_t)i * s->out_c * p; /* (out_c, p) */
+        im2col(s, x + (size_t)i * in_size, col);
+        for (int o = 0; o < s->out_c; o++)
+            for (int j = 0; j < p; j++)
+                yi[(size_t)o * p + j] = bias[o];
+        nn_sgemm(0, 0, s->out_c, p, k, 1.0f, weight, k, col, p, 1.0f, yi, p);
+    }
+}
+
+void nn_conv2d_backward(const nn_conv2d_shape *s, const float *x,
+                        const float *weight, const float *dy, float *dx,
+                        float *dweight, float *dbias, float *col, int n)
+{
+    int k = s->in_c * s->kh * s->kw, p = s->out_h * s->out_w;
+    size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
+    for (int i = 0; i < n; i++) {
+        const float *dyi = dy + (size_t)i * s->out_c * p; /* (out_c, p) */
+        for (int o = 0; o < s->out_c; o++)
+            for (int j = 0; j < p; j++)
+                dbias[o] += dyi[(size_t)o * p + j];
+        im2col(s, x + (size_t)i * in_size, col);
+        /* dW (out_c, k) += dy_i (out_c, p) col^T (p, k) */
+        nn_sgemm(0, 1, s->out_c, k, p, 1.0f, dyi, p, col, p, 1.0f, dweight, k);
+        if (!dx)
+            continue;
+        /* dcol (k, p) = W^T (k, out_c) dy_i (out_c, p) */
+        nn_sgemm(1, 0, k, p, s->out_c, 1.0f, weight, k, dyi, p, 0.0f, col, p);
+        col2im(s, col, dx + (size_t)i * in_size);
+    }
+}
+
+typedef struct {
+    nn_layer base;
+    nn_conv2d_shape shape;
+} conv2d_layer;
+
+static nn_status conv2d_reshape(nn_layer *layer)
+{
+    conv2d_layer *cv = (conv2d_layer *)layer;
+    nn_status st;
+    cv->shape.in_c = layer->in_c;
+    cv->shape.in_h = layer->in_h;
+    cv->shape.in_w = layer->in_w;
+    st = nn_conv2d_shape_check(&cv->shape);
+    if (st != NN_OK)
+        return st;
+    layer->out_c = cv->shape.out_c;
+    layer->out_h = cv->shape.out_h;
+    layer->out_w = cv->shape.out_w;
+    return NN_OK;
+}
+
+static void conv2d_sizes(const nn_layer *layer, int max_batch,
+                         nn_layer_sizes *out)
+{
+    const nn_conv2d_shape *s = &((const conv2d_layer *)layer)->shape;
+    (void)max_batch;
+    out->decayed = (size_t)s->out_c * s->in_c * s->kh * s->kw;
+    out->params = out->decayed + (size_t)s->out_c;
+    out->scratch = nn_conv2d_scratch(s);
+}
+
+static void conv2d_init(nn_layer *layer, nn_rng *rng, int he)
+{
+    const nn_conv2d_shape *s = &((const conv2d_layer *)layer)->shape;
+    int area = s->kh * s->kw;
+    size_t weights = (size_t)s->out_c * s->in_c * area;
+    nn_init_weights(layer->params, weights, s->in_c * area, s->out_c * area,
+                    he, rng);
+    for (int o = 0; o < s->out_c; o++)
+        layer->params[weights + o] = 0.0f;
+}
+
+static void conv2d_forward(nn_layer *layer, const nn_tensor *in,
+                           nn_tensor *out, const nn_exec *ex)
+{
+    const conv2d_layer *cv = (const conv2d_layer *)layer;
+    nn_conv2d_forward(&cv->shape, in->x, layer->params,
+                      layer->params + layer->sizes.decayed, out->x,
+                      ex->scratch, in->n);
+}
+
+static void conv2d_backward(nn_layer *layer, const nn_tensor *in,
+                            const nn_tensor *out, const nn_exec *ex)
+{
+    const conv2d_layer *cv = (const conv2d_layer *)layer;
+    nn_conv2d_backward(&cv->shape, in->x, layer->params, out->g, in->g,
+                       layer->grads, layer->grads + layer->sizes.decayed,
+                       ex->scratch, in->n);
+}
+
+static const nn_layer_ops conv2d_ops = {
+    "conv2d", conv2d_reshape, conv2d_sizes, conv2d_init, conv2d_forward,
+    conv2d_backward,
+};
+
+nn_status nn_conv2d_create(int out_channels, int kh, int kw, int stride,
+                           int pad, nn_layer **layer)
+{
+    conv2d_layer *cv;
+    *layer = NULL;
+    if (out_channels <= 0 || kh <= 0 || kw <= 0 || stride <= 0 || pad < 0)
+        return NN_EINVAL;
+    cv = calloc(1, sizeof *cv);
+    if (!cv)
+        return NN_ENOMEM;
+    cv->base.ops = &conv2d_ops;
+    cv->shape.out_c = out_channels;
+    cv->shape.kh = kh;
+    cv->shape.kw = kw;
+    cv->shape.stride = stride;
+    cv->shape.pad = pad;
+    *layer = &cv->base;
+    return NN_OK;
+}

@@ -1,0 +1,111 @@
+/* Max pooling: each output is the largest input in its k x k window.
+ * Windows may overlap (stride < k); there is no padding. */
+#include "internal.h"
+
+#include <stdlib.h>
+
+/* y[p, oy, ox] = max over the window; argmax keeps where it was */
+void nn_maxpool_forward(const float *x, float *y, int *argmax, int planes,
+                        int in_h, int in_w, int k, int stride, int out_h,
+                        int out_w)
+{
+    for (int p = 0; p < planes; p++) {
+        const float *plane = x + (size_t)p * in_h * in_w;
+        float *yp = y + (size_t)p * out_h * out_w;
+        int *ap = argmax + (size_t)p * out_h * out_w;
+        for (int oy = 0; oy < out_h; oy++)
+            for (int ox = 0; ox < out_w; ox++) {
+                int best = oy * stride * in_w + ox * stride;
+                for (int i = 0; i < k; i++)
+                    for (int j = 0; j < k; j++) {
+                        int at = (oy * stride + i) * in_w + ox * stride + j;
+                        if (plane[at] > plane[best])
+                            best = at;
+                    }
+                yp[oy * out_w + ox] = plane[best];
+                ap[oy * out_w + ox] = best;
+            }
+    }
+}
+
+/* dx[winner] += dy: the gradient flows only to each window's maximum */
+void nn_maxpool_backward(const float *dy, const int *argmax, float *dx,
+                         int planes, int in_h, int in_w, int out_h, int out_w)
+{
+    for (int p = 0; p < planes; p++) {
+        float *dplane = dx + (size_t)p * in_h * in_w;
+        const float *dyp = dy + (size_t)p * out_h * out_w;
+        const int *ap = argmax + (size_t)p * out_h * out_w;
+        for (int i = 0; i < out_h * out_w; i++)
+            dplane[ap[i]] += dyp[i];
+    }
+}
+
+typedef struct {
+    nn_layer base;
+    int k, stride;
+} maxpool_layer;
+
+static nn_status maxpool_reshape(nn_layer *layer)
+{
+    const maxpool_layer *mp = (const maxpool_layer *)layer;
+    if (mp->k > layer->in_h || mp->k > layer->in_w)
+        return NN_ESHAPE;
+    layer->out_c = layer->in_c;
+    layer->out_h = (layer->in_h - mp->k) / mp->stride + 1;
+    layer->out_w = (layer->in_w - mp->k) / mp->stride + 1;
+    return NN_OK;
+}
+
+static void maxpool_sizes(const nn_layer *layer, int max_batch,
+                          nn_layer_sizes *out)
+{
+    out->cache = sizeof(int) * (size_t)max_batch * layer->out_c *
+                 layer->out_h * layer->out_w;
+}
+
+static void maxpool_init(nn_layer *layer, nn_rng *rng, int he)
+{
+    (void)layer;
+    (void)rng;
+    (void)he;
+}
+
+static void maxpool_forward(nn_layer *layer, const nn_tensor *in,
+                            nn_tensor *out, const nn_exec *ex)
+{
+    const maxpool_layer *mp = (const maxpool_layer *)layer;
+    (void)ex;
+    nn_maxpool_forward(in->x, out->x, layer->cache, in->n * in->c, in->h,
+                       in->w, mp->k, mp->stride, out->h, out->w);
+}
+
+static void maxpool_backward(nn_layer *layer, const nn_tensor *in,
+                             const nn_tensor *out, const nn_exec *ex)
+{
+    (void)ex;
+    if (in->g)
+        nn_maxpool_backward(out->g, layer->cache, in->g, in->n * in->c,
+                            in->h, in->w, out->h, out->w);
+}
+
+static const nn_layer_ops maxpool_ops = {
+    "maxpool", maxpool_reshape, maxpool_sizes, maxpool_init, maxpool_forward,
+    maxpool_backward,
+};
+
+nn_status nn_maxpool_create(int k, int stride, nn_layer **layer)
+{
+    maxpool_layer *mp;
+    *layer = NULL;
+    if (k <= 0 || stride <= 0 || k > (1 << 20) || stride > (1 << 20))
+        return NN_EINVAL;
+    mp = calloc(1, sizeof *mp);
+    if (!mp)
+        return NN_ENOMEM;
+    mp->base.ops = &maxpool_ops;
+    mp->k = k;
+    mp->stride = stride;
+    *layer = &mp->base;
+    return NN_OK;
+}

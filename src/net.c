@@ -1,0 +1,538 @@
+/* The sequential network: layers, one allocation per arena, and the
+ * forward/backward passes over them. Nothing here allocates after build. */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define NN_ALIGN 64
+
+struct nn_net {
+    int in_c, in_h, in_w;
+    nn_layer **layers;
+    int count, capacity;
+    nn_status error;       /* first error met while adding layers (sticky) */
+    int built, max_batch, batch, training, input_grad;
+    size_t n_params, n_state;
+    float *params, *grads; /* (n_params) flat, layer after layer */
+    float *velocity;       /* (n_params) optimizer's first moment */
+    float *moment2;        /* (n_params) optimizer's second moment (Adam) */
+    float *state;          /* (n_state) batchnorm running statistics */
+    unsigned char *cache;  /* per-layer forward-to-backward memory */
+    float *acts;           /* values and gradients of every activation */
+    float *scratch;        /* shared by all layers */
+    float *probs;          /* (max_batch, classes) softmax output */
+    nn_tensor *tensors;    /* count + 1: input, then each layer's output */
+};
+
+/* 64-byte aligned, zeroed; *n counts floats. */
+static float *alloc_floats(size_t n)
+{
+    size_t bytes;
+    float *p;
+    if (!nn_mul_size(n ? n : 1, sizeof(float), &bytes) ||
+        bytes > SIZE_MAX - NN_ALIGN)
+        return NULL;
+    bytes = (bytes + NN_ALIGN - 1) / NN_ALIGN * NN_ALIGN;
+    p = aligned_alloc(NN_ALIGN, bytes);
+    if (p)
+        memset(p, 0, bytes);
+    return p;
+}
+
+nn_status nn_net_create(int c, int h, int w, nn_net **out)
+{
+    nn_net *net;
+    if (!out)
+        return NN_EINVAL;
+    *out = NULL;
+    if (c <= 0 || h <= 0 || w <= 0)
+        return NN_EINVAL;
+    if ((size_t)c * h > (1u << 30) / (size_t)w)
+        return NN_EOVERFLOW;
+    net = calloc(1, sizeof *net);
+    if (!net)
+        return NN_ENOMEM;
+    net->in_c = c;
+    net->in_h = h;
+    net->in_w = w;
+    net->training = 1;
+    *out = net;
+    return NN_OK;
+}
+
+static void free_arenas(nn_net *net)
+{
+    free(net->params);
+    free(net->grads);
+    free(net->velocity);
+    free(net->moment2);
+    free(net->state);
+    free(net->cache);
+    free(net->acts);
+    free(net->scratch);
+    free(net->probs);
+    free(net->tensors);
+}
+
+void nn_net_destroy(nn_net *net)
+{
+    if (!net)
+        return;
+    for (int i = 0; i < net->count; i++)
+        free(net->layers[i]);
+    free(net->layers);
+    free_arenas(net);
+    free(net);
+}
+
+/* Appends a layer made by a constructor, keeping the first error. */
+static nn_status add_layer(nn_net *net, nn_status st, nn_layer *layer)
+{
+    if (!net) {
+        free(layer);
+        return NN_EINVAL;
+    }
+    if (st == NN_OK && net->built)
+        st = NN_ESTATE;
+    if (st == NN_OK && net->count == net->capacity) {
+        int capacity = net->capacity ? 2 * net->capacity : 8;
+        nn_layer **grown = capacity > 4096 ? NULL
+                           : realloc(net->layers, sizeof *grown * capacity);
+        if (!grown)
+            st = capacity > 4096 ? NN_EOVERFLOW : NN_ENOMEM;
+        else {
+            net->layers = grown;
+            net->capacity = capacity;
+        }
+    }
+    if (st != NN_OK) {
+        free(layer);
+        if (net->error == NN_OK)
+            net->error = st;
+        return st;
+    }
+    net->layers[net->count++] = layer;
+    return NN_OK;
+}
+
+nn_status nn_net_add_dense(nn_net *net, int out)
+{
+    nn_layer *layer;
+    nn_status st = nn_dense_create(out, &layer);
+    return add_layer(net, st, layer);
+}
+
+nn_status nn_net_add_conv2d(nn_net *net, int out_channels, int kh, int kw,
+                            int stride, int pad)
+{
+    nn_layer *layer;
+    nn_status st = nn_conv2d_create(out_channels, kh, kw, stride, pad, &layer);
+    return add_layer(net, st, layer);
+}
+
+nn_status nn_net_add_relu(nn_net *net)
+{
+    nn_layer *layer;
+    nn_status st = nn_relu_create(&layer);
+    return add_layer(net, st, layer);
+}
+
+nn_status nn_net_add_sigmoid(nn_net *net)
+{
+    nn_layer *layer;
+    nn_status st = nn_sigmoid_create(&layer);
+    return add_layer(net, st, layer);
+}
+
+nn_status nn_net_add_tanh(nn_net *net)
+{
+    nn_layer *layer;
+    nn_status st = nn_tanh_create(&layer);
+    return add_layer(net, st, layer);
+}
+
+nn_status nn_net_add_maxpool(nn_net *net, int k, int stride)
+{
+    nn_layer *layer;
+    nn_status st = nn_maxpool_create(k, stride, &layer);
+    return add_layer(net, st, layer);
+}
+
+nn_status nn_net_add_batchnorm(nn_net *net)
+{
+    nn_layer *layer;
+    nn_status st = nn_batchnorm_create(&layer);
+    return add_layer(net, st, layer);
+}
+
+/* Sums of every layer's needs, with overflow checks. */
+typedef struct {
+    size_t params, state, cache, scratch, acts, classes;
+} net_totals;
+
+static int add_size(size_t *total, size_t more)
+{
+    if (more > SIZE_MAX - *total)
+        return 0;
+    *total += more;
+    return 1;
+}
+
+static size_t round_up(size_t bytes)
+{
+    return (bytes + NN_ALIGN - 1) / NN_ALIGN * NN_ALIGN;
+}
+
+/* Shapes every layer and adds up what the net must allocate. */
+static nn_status plan(nn_net *net, int max_batch, net_totals *t)
+{
+    int c = net->in_c, h = net->in_h, w = net->in_w;
+    size_t per_sample = (size_t)c * h * w, act;
+    memset(t, 0, sizeof *t);
+    if (!nn_mul_size(per_sample, (size_t)max_batch, &act) || !add_size(&t->acts, act))
+        return NN_EOVERFLOW;
+    for (int i = 0; i < net->count; i++) {
+        nn_layer *layer = net->layers[i];
+        nn_status st;
+        layer->in_c = c;
+        layer->in_h = h;
+        layer->in_w = w;
+        st = layer->ops->reshape(layer);
+        if (st != NN_OK)
+            return st;
+        c = layer->out_c;
+        h = layer->out_h;
+        w = layer->out_w;
+        if (!nn_mul_size((size_t)c * h, (size_t)w, &per_sample) ||
+            per_sample > (1u << 30) ||
+            !nn_mul_size(per_sample, (size_t)max_batch, &act) ||
+            act > (size_t)1 << 40 || !add_size(&t->acts, act))
+            return NN_EOVERFLOW;
+        memset(&layer->sizes, 0, sizeof layer->sizes);
+        layer->ops->sizes(layer, max_batch, &layer->sizes);
+        if (!add_size(&t->params, layer->sizes.params) ||
+            !add_size(&t->state, layer->sizes.state) ||
+            !add_size(&t->cache, round_up(layer->sizes.cache)))
+            return NN_EOVERFLOW;
+        if (layer->sizes.scratch > t->scratch)
+            t->scratch = layer->sizes.scratch;
+    }
+    t->classes = per_sample;
+    return NN_OK;
+}
+
+/* Points every layer and tensor into the arenas. */
+static void wire(nn_net *net)
+{
+    size_t p = 0, s = 0, cache = 0, a = 0;
+    nn_tensor *t = net->tensors;
+    t[0].c = net->in_c;
+    t[0].h = net->in_h;
+    t[0].w = net->in_w;
+    for (int i = 0; i <= net->count; i++) {
+        size_t n;
+        if (i > 0) {
+            nn_layer *layer = net->layers[i - 1];
+            layer->params = net->params + p;
+            layer->grads = net->grads + p;
+            layer->state = net->state + s;
+            layer->cache = net->cache + cache;
+            p += layer->sizes.params;
+            s += layer->sizes.state;
+            cache += round_up(layer->sizes.cache);
+            t[i].c = layer->out_c;
+            t[i].h = layer->out_h;
+            t[i].w = layer->out_w;
+        }
+        n = (size_t)net->max_batch * t[i].c * t[i].h * t[i].w;
+        t[i].n = net->max_batch;
+        t[i].x = net->acts + a;
+        t[i].g = net->acts + a + n;
+        a += 2 * n;
+    }
+}
+
+nn_status nn_net_build(nn_net *net, int max_batch, uint64_t seed)
+{
+    net_totals t;
+    nn_status st;
+    if (!net || max_batch <= 0)
+        return NN_EINVAL;
+    if (net->error != NN_OK)
+        return net->error;
+    if (net->built)
+        return NN_ESTATE;
+    if (net->count == 0)
+        return NN_ESHAPE;
+    st = plan(net, max_batch, &t);
+    if (st == NN_OK && (t.acts > SIZE_MAX / 2 || t.classes > INT32_MAX))
+        st = NN_EOVERFLOW;
+    if (st != NN_OK)
+        return net->error = st;
+    net->n_params = t.params;
+    net->n_state = t.state;
+    net->max_batch = max_batch;
+    net->params = alloc_floats(t.params);
+    net->grads = alloc_floats(t.params);
+    net->velocity = alloc_floats(t.params);
+    net->moment2 = alloc_floats(t.params);
+    net->state = alloc_floats(t.state);
+    net->cache = (unsigned char *)alloc_floats(t.cache / sizeof(float) + 1);
+    net->acts = alloc_floats(2 * t.acts);
+    net->scratch = alloc_floats(t.scratch);
+    net->probs = alloc_floats(t.classes * (size_t)max_batch);
+    net->tensors = calloc((size_t)net->count + 1, sizeof *net->tensors);
+    if (!net->params || !net->grads || !net->velocity || !net->moment2 ||
+        !net->state || !net->cache || !net->acts || !net->scratch ||
+        !net->probs || !net->tensors) {
+        free_arenas(net);
+        net->params = net->grads = net->velocity = net->moment2 = NULL;
+        net->state = net->acts = net->scratch = net->probs = NULL;
+        net->cache = NULL;
+        net->tensors = NULL;
+        return net->error = NN_ENOMEM;
+    }
+    wire(net);
+    net->built = 1;
+    return nn_net_init(net, seed);
+}
+
+/* He initialisation when a relu follows (batchnorm in between allowed). */
+static int relu_follows(const nn_net *net, int i)
+{
+    for (int j = i + 1; j < net->count; j++) {
+        const char *name = net->layers[j]->ops->name;
+        if (strcmp(name, "batchnorm") != 0)
+            return strcmp(name, "relu") == 0;
+    }
+    return 0;
+}
+
+nn_status nn_net_init(nn_net *net, uint64_t seed)
+{
+    nn_rng rng;
+    if (!net)
+        return NN_EINVAL;
+    if (!net->built)
+        return NN_ESTATE;
+    nn_rng_seed(&rng, seed);
+    for (int i = 0; i < net->count; i++)
+        net->layers[i]->ops->init(net->layers[i], &rng, relu_follows(net, i));
+    memset(net->grads, 0, net->n_params * sizeof(float));
+    memset(net->velocity, 0, net->n_params * sizeof(float));
+    memset(net->moment2, 0, net->n_params * sizeof(float));
+    net->batch = 0;
+    return NN_OK;
+}
+
+nn_tensor *nn_net_input(nn_net *net)
+{
+    return net && net->built ? &net->tensors[0] : NULL;
+}
+
+nn_tensor *nn_net_output(nn_net *net)
+{
+    return net && net->built ? &net->tensors[net->count] : NULL;
+}
+
+void nn_net_set_training(nn_net *net, int training)
+{
+    if (net)
+        net->training = training != 0;
+}
+
+void nn_net_set_input_grad(nn_net *net, int on)
+{
+    if (net)
+        net->input_grad = on != 0;
+}
+
+nn_status nn_net_forward(nn_net *net, int batch)
+{
+    nn_exec ex;
+    if (!net)
+        return NN_EINVAL;
+    if (!net->built)
+        return NN_ESTATE;
+    if (batch <= 0 || batch > net->max_batch)
+        return NN_EINVAL;
+    ex.scratch = net->scratch;
+    ex.training = net->training;
+    for (int i = 0; i <= net->count; i++)
+        net->tensors[i].n = batch;
+    for (int i = 0; i < net->count; i++)
+        net->layers[i]->ops->forward(net->layers[i], &net->tensors[i],
+                                     &net->tensors[i + 1], &ex);
+    net->batch = batch;
+    return NN_OK;
+}
+
+nn_status nn_net_backward(nn_net *net)
+{
+    nn_exec ex;
+    if (!net)
+        return NN_EINVAL;
+    if (!net->built || net->batch == 0)
+        return NN_ESTATE;
+    ex.scratch = net->scratch;
+    ex.training = net->training;
+    /* Every gradient but the output's is rebuilt from zero by this pass. */
+    for (int i = 0; i < net->count; i++)
+        memset(net->tensors[i].g, 0, nn_tensor_count(&net->tensors[i]) * sizeof(float));
+    for (int i = net->count - 1; i >= 0; i--) {
+        nn_tensor in = net->tensors[i];
+        if (i == 0 && !net->input_grad)
+            in.g = NULL;
+        net->layers[i]->ops->backward(net->layers[i], &in,
+                                      &net->tensors[i + 1], &ex);
+    }
+    return NN_OK;
+}
+
+void nn_net_zero_grad(nn_net *net)
+{
+    if (net && net->built)
+        memset(net->grads, 0, net->n_params * sizeof(float));
+}
+
+/* The output as (batch, classes) rows, once a forward pass has run. */
+static nn_status output_rows(nn_net *net, int *rows, int *classes)
+{
+    nn_tensor *out;
+    if (!net)
+        return NN_EINVAL;
+    if (!net->built || net->batch == 0)
+        return NN_ESTATE;
+    out = &net->tensors[net->count];
+    *rows = out->n;
+    *classes = out->c * out->h * out->w;
+    return NN_OK;
+}
+
+nn_status nn_net_softmax_xent(nn_net *net, const int *labels, float *loss)
+{
+    int rows, classes;
+    nn_status st = output_rows(net, &rows, &classes);
+    nn_tensor *out;
+    if (st != NN_OK)
+        return st;
+    if (!labels || !loss)
+        return NN_EINVAL;
+    out = &net->tensors[net->count];
+    st = nn_softmax_xent_forward(out->x, labels, net->probs, rows, classes, loss);
+    if (st != NN_OK)
+        return st;
+    memset(out->g, 0, (size_t)rows * classes * sizeof(float));
+    nn_softmax_xent_backward(net->probs, labels, out->g, rows, classes);
+    return NN_OK;
+}
+
+nn_status nn_net_mse(nn_net *net, const float *target, float *loss)
+{
+    int rows, classes;
+    nn_status st = output_rows(net, &rows, &classes);
+    nn_tensor *out;
+    if (st != NN_OK)
+        return st;
+    if (!target || !loss)
+        return NN_EINVAL;
+    out = &net->tensors[net->count];
+    st = nn_mse_forward(out->x, target, rows, classes, loss);
+    if (st != NN_OK)
+        return st;
+    memset(out->g, 0, (size_t)rows * classes * sizeof(float));
+    nn_mse_backward(out->x, target, out->g, rows, classes);
+    return NN_OK;
+}
+
+const float *nn_net_probs(const nn_net *net)
+{
+    return net && net->built ? net->probs : NULL;
+}
+
+int nn_net_layer_count(const nn_net *net)
+{
+    return net ? net->count : 0;
+}
+
+nn_status nn_net_layer_info(const nn_net *net, int i, nn_layer_info *out)
+{
+    const nn_layer *layer;
+    if (!net || !out || i < 0 || i >= net->count)
+        return NN_EINVAL;
+    if (!net->built)
+        return NN_ESTATE;
+    layer = net->layers[i];
+    out->kind = layer->ops->name;
+    out->out_c = layer->out_c;
+    out->out_h = layer->out_h;
+    out->out_w = layer->out_w;
+    out->params = layer->sizes.params;
+    out->state = layer->sizes.state;
+    return NN_OK;
+}
+
+nn_status nn_net_layer_params(nn_net *net, int i, float **values,
+                              float **grads, size_t *count)
+{
+    if (!net || i < 0 || i >= net->count || !values || !grads || !count)
+        return NN_EINVAL;
+    if (!net->built)
+        return NN_ESTATE;
+    *values = net->layers[i]->params;
+    *grads = net->layers[i]->grads;
+    *count = net->layers[i]->sizes.params;
+    return NN_OK;
+}
+
+nn_status nn_net_layer_state(nn_net *net, int i, float **values,
+                             size_t *count)
+{
+    if (!net || i < 0 || i >= net->count || !values || !count)
+        return NN_EINVAL;
+    if (!net->built)
+        return NN_ESTATE;
+    *values = net->layers[i]->state;
+    *count = net->layers[i]->sizes.state;
+    return NN_OK;
+}
+
+size_t nn_net_param_count(const nn_net *net)
+{
+    return net ? net->n_params : 0;
+}
+
+float *nn_net_params(nn_net *net)
+{
+    return net ? net->params : NULL;
+}
+
+float *nn_net_grads(nn_net *net)
+{
+    return net ? net->grads : NULL;
+}
+
+int nn_net_max_batch(const nn_net *net)
+{
+    return net ? net->max_batch : 0;
+}
+
+nn_status nn_net_sgd_step(nn_net *net, const nn_sgd *opt)
+{
+    if (!net || !opt)
+        return NN_EINVAL;
+    if (!net->built)
+        return NN_ESTATE;
+    for (int i = 0; i < net->count; i++) {
+        const nn_layer *layer = net->layers[i];
+        size_t off = (size_t)(layer->params - net->params);
+        size_t decayed = opt->decay_all ? layer->sizes.params : layer->sizes.decayed;
+        nn_sgd_update(opt, layer->params, layer->grads, net->velocity + off,
+                      decayed, opt->weight_decay);
+        nn_sgd_update(opt, layer->params + decayed, layer->grads + decayed,
+                      net->velocity + off + decayed,
+                      layer->sizes.params - decayed, 0.0f);
+    }
+    return NN_OK;
+}

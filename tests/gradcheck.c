@@ -1,0 +1,163 @@
+/* Finite-difference gradient checking: see gradcheck.h. */
+#include "gradcheck.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static double rel_error(double a, double n)
+{
+    double scale = fmax(1.0, fmax(fabs(a), fabs(n)));
+    return fabs(a - n) / scale;
+}
+
+/* Central difference of loss() in values[i] with step eps; sets *kink when
+ * the one-sided differences disagree. */
+static double central(gc_loss_fn loss, void *ctx, float *values, size_t i,
+                      double base, float eps, int *kink)
+{
+    float saved = values[i];
+    double plus, minus;
+    values[i] = saved + eps;
+    plus = loss(ctx);
+    values[i] = saved - eps;
+    minus = loss(ctx);
+    values[i] = saved;
+    *kink = rel_error((plus - base) / eps, (base - minus) / eps) > 0.05;
+    return (plus - minus) / (2.0 * eps);
+}
+
+gc_result gc_compare(gc_loss_fn loss, void *ctx, float *values,
+                     const float *analytic, size_t n, int max_points,
+                     nn_rng *rng, float eps)
+{
+    gc_result r = {0, 0, 0, 0};
+    size_t points = n <= (size_t)max_points ? n : (size_t)max_points;
+    double base = loss(ctx);
+    for (size_t k = 0; k < points; k++) {
+        size_t i = points == n ? k : nn_rng_next(rng) % n;
+        int kink;
+        double numeric = central(loss, ctx, values, i, base, eps, &kink);
+        double error = rel_error(analytic[i], numeric);
+        if (!kink && error > 1e-4) {
+            /* A wrong gradient stays wrong at a smaller step; a kink that
+             * the step happened to straddle usually moves out of reach. */
+            double finer = central(loss, ctx, values, i, base, eps / 4, &kink);
+            if (rel_error(analytic[i], finer) < error) {
+                numeric = finer;
+                error = rel_error(analytic[i], finer);
+            }
+        }
+        if (kink) {
+            r.skipped++;
+            continue;
+        }
+        r.checked++;
+        r.max_error = fmax(r.max_error, error);
+        r.max_numeric = fmax(r.max_numeric, fabs(numeric));
+    }
+    return r;
+}
+
+void gc_merge(gc_result *a, const gc_result *b)
+{
+    a->max_error = fmax(a->max_error, b->max_error);
+    a->max_numeric = fmax(a->max_numeric, b->max_numeric);
+    a->checked += b->checked;
+    a->skipped += b->skipped;
+}
+
+int gc_passed(const gc_result *r, double tol)
+{
+    return r->checked > 0 && r->max_error < tol && r->max_numeric > 1e-4 &&
+           r->skipped * 10 <= r->checked + r->skipped;
+}
+
+void gc_fill_normal(float *x, size_t n, float scale, nn_rng *rng)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = scale * nn_rng_normal(rng);
+}
+
+typedef struct {
+    nn_net *net;
+    int batch;
+    const float *r;     /* (batch, outputs) projection */
+    const int *labels;  /* or, when set, softmax cross-entropy labels */
+} net_ctx;
+
+static double net_loss(void *p)
+{
+    net_ctx *ctx = p;
+    nn_tensor *out;
+    double sum = 0.0;
+    float xent;
+    if (nn_net_forward(ctx->net, ctx->batch) != NN_OK)
+        return NAN;
+    if (ctx->labels)
+        return nn_net_softmax_xent(ctx->net, ctx->labels, &xent) == NN_OK ? xent : NAN;
+    out = nn_net_output(ctx->net);
+    for (size_t i = 0; i < nn_tensor_count(out); i++)
+        sum += (double)ctx->r[i] * out->x[i];
+    return sum;
+}
+
+gc_result gc_check_net(nn_net *net, int batch, uint64_t seed, int max_points,
+                       float eps,
+                       const int *labels)
+{
+    gc_result total = {0, 0, 0, 0}, part;
+    net_ctx ctx = {net, batch, NULL, labels};
+    float xent;
+    nn_tensor *in = nn_net_input(net), *out;
+    size_t n_in = (size_t)batch * in->c * in->h * in->w, n_out;
+    size_t n_params = nn_net_param_count(net);
+    float *r, *grad_in, *grad_params;
+    nn_rng rng;
+
+    nn_rng_seed(&rng, seed);
+    nn_net_set_input_grad(net, 1);
+    assert_nn_ok(nn_net_forward(net, batch));
+    out = nn_net_output(net);
+    n_out = nn_tensor_count(out);
+    r = malloc(n_out * sizeof *r);
+    grad_in = malloc(n_in * sizeof *grad_in);
+    grad_params = malloc((n_params ? n_params : 1) * sizeof *grad_params);
+    assert_non_null(r);
+    assert_non_null(grad_in);
+    assert_non_null(grad_params);
+    gc_fill_normal(r, n_out, 1.0f, &rng);
+    ctx.r = r;
+
+    /* Analytic: dL/dout = r (or the loss's gradient), back-propagated once. */
+    if (labels)
+        assert_nn_ok(nn_net_softmax_xent(net, labels, &xent));
+    else
+        memcpy(out->g, r, n_out * sizeof *r);
+    nn_net_zero_grad(net);
+    assert_nn_ok(nn_net_backward(net));
+    memcpy(grad_in, in->g, n_in * sizeof *grad_in);
+    memcpy(grad_params, nn_net_grads(net), n_params * sizeof *grad_params);
+
+    part = gc_compare(net_loss, &ctx, in->x, grad_in, n_in, max_points, &rng, eps);
+    gc_merge(&total, &part);
+    for (int i = 0; i < nn_net_layer_count(net); i++) {
+        float *values, *grads;
+        size_t count;
+        assert_nn_ok(nn_net_layer_params(net, i, &values, &grads, &count));
+        if (count == 0)
+            continue;
+        part = gc_compare(net_loss, &ctx, values,
+                          grad_params + (values - nn_net_params(net)), count,
+                          max_points, &rng, eps);
+        if (!gc_passed(&part, 1e-3))
+            print_message("layer %d: max error %g, max numeric %g, %d checked, %d skipped\n",
+                          i, part.max_error, part.max_numeric, part.checked,
+                          part.skipped);
+        gc_merge(&total, &part);
+    }
+    free(r);
+    free(grad_in);
+    free(grad_params);
+    return total;
+}

@@ -1,0 +1,271 @@
+/* Central-difference checks of every layer module's input and parameter
+ * gradients. Each layer under test sits after another layer (or reads the
+ * net's input with the input gradient switched on), so dL/dx is checked. */
+#include "gradcheck.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#define TOL 1e-3
+#define POINTS 60
+
+static nn_net *make_net(int c, int h, int w)
+{
+    nn_net *net = NULL;
+    assert_nn_ok(nn_net_create(c, h, w, &net));
+    return net;
+}
+
+/* Builds the net for `batch`, fills the input with N(0,1) and checks it. */
+static void check(nn_net *net, int batch, uint64_t seed)
+{
+    nn_rng rng;
+    nn_tensor *in;
+    gc_result r;
+    assert_nn_ok(nn_net_build(net, batch, seed));
+    in = nn_net_input(net);
+    nn_rng_seed(&rng, seed + 1);
+    gc_fill_normal(in->x, nn_tensor_count(in), 1.0f, &rng);
+    r = gc_check_net(net, batch, seed + 2, POINTS, 1e-2f, NULL);
+    print_message("  max error %.2e, max |numeric| %.3f, %d checked, %d skipped\n",
+                  r.max_error, r.max_numeric, r.checked, r.skipped);
+    assert_true(gc_passed(&r, TOL));
+    nn_net_destroy(net);
+}
+
+static void test_dense(void **state)
+{
+    nn_net *net = make_net(3, 2, 2); /* flattened to 12 inputs */
+    (void)state;
+    assert_nn_ok(nn_net_add_dense(net, 7));
+    assert_nn_ok(nn_net_add_dense(net, 5));
+    check(net, 3, 11);
+}
+
+static void conv_case(int stride, int pad, int kh, int kw)
+{
+    /* N=2, C=3, H=7, W=6: small, odd and non-square. */
+    nn_net *net = make_net(3, 7, 6);
+    print_message("  conv %dx%d stride %d pad %d\n", kh, kw, stride, pad);
+    assert_nn_ok(nn_net_add_conv2d(net, 4, kh, kw, stride, pad));
+    assert_nn_ok(nn_net_add_conv2d(net, 2, 3, 3, 1, 1));
+    check(net, 2, 100 + stride * 10 + pad);
+}
+
+static void test_conv_stride1_pad0(void **state)
+{
+    (void)state;
+    conv_case(1, 0, 3, 3);
+}
+
+static void test_conv_stride2_pad1(void **state)
+{
+    (void)state;
+    conv_case(2, 1, 3, 3);
+}
+
+static void test_conv_stride1_pad1_nonsquare_kernel(void **state)
+{
+    (void)state;
+    conv_case(1, 1, 3, 2);
+}
+
+static void test_conv_stride2_pad0_5x5(void **state)
+{
+    (void)state;
+    conv_case(2, 0, 5, 5);
+}
+
+/* An input of distinct values at least 0.05 apart (a shuffled ramp), so that
+ * a step of 0.01 never changes a max-pool winner or crosses relu's kink. */
+static void check_spaced(nn_net *net, int batch, uint64_t seed)
+{
+    nn_rng rng;
+    nn_tensor *in;
+    size_t n;
+    gc_result r;
+    assert_nn_ok(nn_net_build(net, batch, seed));
+    in = nn_net_input(net);
+    n = nn_tensor_count(in);
+    nn_rng_seed(&rng, seed);
+    for (size_t i = 0; i < n; i++)
+        in->x[i] = 0.05f * ((float)i - (float)n / 2.0f) + 0.025f;
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = nn_rng_below(&rng, (uint32_t)(i + 1));
+        float t = in->x[i];
+        in->x[i] = in->x[j];
+        in->x[j] = t;
+    }
+    r = gc_check_net(net, batch, seed + 2, 1000, 1e-2f, NULL);
+    print_message("  max error %.2e, %d checked, %d skipped\n", r.max_error,
+                  r.checked, r.skipped);
+    assert_int_equal(r.skipped, 0);
+    assert_true(gc_passed(&r, TOL));
+    nn_net_destroy(net);
+}
+
+static void test_relu(void **state)
+{
+    nn_net *net = make_net(2, 3, 4);
+    (void)state;
+    assert_nn_ok(nn_net_add_relu(net));
+    check_spaced(net, 2, 21);
+}
+
+static void test_sigmoid(void **state)
+{
+    nn_net *net = make_net(2, 3, 4);
+    (void)state;
+    assert_nn_ok(nn_net_add_sigmoid(net));
+    check_spaced(net, 2, 22);
+}
+
+static void test_tanh(void **state)
+{
+    nn_net *net = make_net(2, 3, 4);
+    (void)state;
+    assert_nn_ok(nn_net_add_tanh(net));
+    check_spaced(net, 2, 23);
+}
+
+static void test_maxpool_2x2_stride2(void **state)
+{
+    nn_net *net = make_net(3, 6, 8);
+    (void)state;
+    assert_nn_ok(nn_net_add_maxpool(net, 2, 2));
+    check_spaced(net, 2, 31);
+}
+
+static void test_maxpool_3x3_stride2_overlapping(void **state)
+{
+    nn_net *net = make_net(2, 7, 9);
+    (void)state;
+    assert_nn_ok(nn_net_add_maxpool(net, 3, 2));
+    check_spaced(net, 2, 32);
+}
+
+static void test_maxpool_3x3_stride1_overlapping(void **state)
+{
+    nn_net *net = make_net(2, 5, 6);
+    (void)state;
+    assert_nn_ok(nn_net_add_maxpool(net, 3, 1));
+    check_spaced(net, 2, 33);
+}
+
+static void test_batchnorm_after_dense(void **state)
+{
+    nn_net *net = make_net(1, 1, 5);
+    (void)state;
+    assert_nn_ok(nn_net_add_dense(net, 6));
+    assert_nn_ok(nn_net_add_batchnorm(net));
+    check(net, 4, 41);
+}
+
+static void test_batchnorm_after_conv(void **state)
+{
+    nn_net *net = make_net(2, 5, 4);
+    (void)state;
+    assert_nn_ok(nn_net_add_conv2d(net, 3, 3, 3, 1, 1));
+    assert_nn_ok(nn_net_add_batchnorm(net));
+    check(net, 3, 42);
+}
+
+static void test_batchnorm_inference_mode(void **state)
+{
+    nn_net *net = make_net(2, 5, 4);
+    (void)state;
+    assert_nn_ok(nn_net_add_conv2d(net, 3, 3, 3, 1, 1));
+    assert_nn_ok(nn_net_add_batchnorm(net));
+    nn_net_set_training(net, 0);
+    check(net, 3, 43);
+}
+
+typedef struct {
+    float *logits;
+    int *labels;
+    float *probs;
+    float *target;
+    int n, classes;
+} loss_ctx;
+
+static double xent_loss(void *p)
+{
+    loss_ctx *c = p;
+    float loss;
+    assert_nn_ok(nn_softmax_xent_forward(c->logits, c->labels, c->probs, c->n,
+                                         c->classes, &loss));
+    return loss;
+}
+
+static void test_softmax_xent(void **state)
+{
+    enum { N = 3, K = 5 };
+    float logits[N * K], probs[N * K], grad[N * K] = {0};
+    int labels[N] = {4, 0, 2};
+    loss_ctx c = {logits, labels, probs, NULL, N, K};
+    nn_rng rng;
+    gc_result r;
+    (void)state;
+    nn_rng_seed(&rng, 51);
+    gc_fill_normal(logits, N * K, 2.0f, &rng);
+    xent_loss(&c);
+    nn_softmax_xent_backward(probs, labels, grad, N, K);
+    r = gc_compare(xent_loss, &c, logits, grad, N * K, 100, &rng, 1e-2f);
+    assert_true(gc_passed(&r, TOL));
+    /* Probabilities sum to one; huge logits stay finite. */
+    for (int i = 0; i < N; i++) {
+        double sum = 0;
+        for (int j = 0; j < K; j++)
+            sum += probs[i * K + j];
+        assert_close(sum, 1.0, 1e-5);
+    }
+    logits[0] = 1e30f;
+    assert_true(isfinite(xent_loss(&c)));
+}
+
+static double mse_loss(void *p)
+{
+    loss_ctx *c = p;
+    float loss;
+    assert_nn_ok(nn_mse_forward(c->logits, c->target, c->n, c->classes, &loss));
+    return loss;
+}
+
+static void test_mse(void **state)
+{
+    enum { N = 2, K = 3 };
+    float y[N * K], target[N * K], grad[N * K] = {0};
+    loss_ctx c = {y, NULL, NULL, target, N, K};
+    nn_rng rng;
+    gc_result r;
+    (void)state;
+    nn_rng_seed(&rng, 52);
+    gc_fill_normal(y, N * K, 1.0f, &rng);
+    gc_fill_normal(target, N * K, 1.0f, &rng);
+    nn_mse_backward(y, target, grad, N, K);
+    r = gc_compare(mse_loss, &c, y, grad, N * K, 100, &rng, 1e-2f);
+    assert_true(gc_passed(&r, TOL));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dense),
+        cmocka_unit_test(test_conv_stride1_pad0),
+        cmocka_unit_test(test_conv_stride2_pad1),
+        cmocka_unit_test(test_conv_stride1_pad1_nonsquare_kernel),
+        cmocka_unit_test(test_conv_stride2_pad0_5x5),
+        cmocka_unit_test(test_relu),
+        cmocka_unit_test(test_sigmoid),
+        cmocka_unit_test(test_tanh),
+        cmocka_unit_test(test_maxpool_2x2_stride2),
+        cmocka_unit_test(test_maxpool_3x3_stride2_overlapping),
+        cmocka_unit_test(test_maxpool_3x3_stride1_overlapping),
+        cmocka_unit_test(test_batchnorm_after_dense),
+        cmocka_unit_test(test_batchnorm_after_conv),
+        cmocka_unit_test(test_batchnorm_inference_mode),
+        cmocka_unit_test(test_softmax_xent),
+        cmocka_unit_test(test_mse),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

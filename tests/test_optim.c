@@ -1,0 +1,83 @@
+/* Optimizer steps against values computed by hand. */
+#include "gradcheck.h"
+
+#include <string.h>
+
+static void test_sgd_pytorch_momentum_and_decay(void **state)
+{
+    /* lr 0.1, mu 0.9, wd 0.01; w = 1, g = 0.5.
+     * step 1: d = 0.5 + 0.01 = 0.51, v = 0.51, w = 1 - 0.051 = 0.949
+     * step 2: d = 0.5 + 0.00949 = 0.50949, v = 0.9*0.51 + 0.50949 = 0.96849,
+     *         w = 0.949 - 0.096849 = 0.852151 */
+    nn_sgd opt = {0.1f, 0.9f, 0.01f, 0, NN_MOMENTUM_PYTORCH, 0};
+    float w = 1.0f, g = 0.5f, v = 0.0f;
+    (void)state;
+    nn_sgd_update(&opt, &w, &g, &v, 1, opt.weight_decay);
+    assert_close(w, 0.949, 1e-6);
+    assert_close(v, 0.51, 1e-6);
+    nn_sgd_update(&opt, &w, &g, &v, 1, opt.weight_decay);
+    assert_close(v, 0.96849, 1e-6);
+    assert_close(w, 0.852151, 1e-6);
+}
+
+static void test_sgd_course_momentum(void **state)
+{
+    /* m = mu m + (1 - mu) g: lr 0.1, mu 0.9, g = 0.5:
+     * step 1: m = 0.05, w = 1 - 0.005 = 0.995
+     * step 2: m = 0.045 + 0.05 = 0.095, w = 0.995 - 0.0095 = 0.9855 */
+    nn_sgd opt = {0.1f, 0.9f, 0.0f, 0, NN_MOMENTUM_EMA, 0};
+    float w = 1.0f, g = 0.5f, v = 0.0f;
+    (void)state;
+    nn_sgd_update(&opt, &w, &g, &v, 1, 0.0f);
+    assert_close(w, 0.995, 1e-6);
+    nn_sgd_update(&opt, &w, &g, &v, 1, 0.0f);
+    assert_close(w, 0.9855, 1e-6);
+}
+
+static void test_sgd_nesterov(void **state)
+{
+    /* v = 0.5, w = 1 - 0.1 (0.5 + 0.9 * 0.5) = 0.905 */
+    nn_sgd opt = {0.1f, 0.9f, 0.0f, 1, NN_MOMENTUM_PYTORCH, 0};
+    float w = 1.0f, g = 0.5f, v = 0.0f;
+    (void)state;
+    nn_sgd_update(&opt, &w, &g, &v, 1, 0.0f);
+    assert_close(w, 0.905, 1e-6);
+}
+
+static void test_net_step_skips_decay_on_biases(void **state)
+{
+    /* Zero gradients: only weight decay moves anything, and only weights. */
+    nn_net *net = NULL;
+    nn_sgd opt = {1.0f, 0.0f, 0.5f, 0, NN_MOMENTUM_PYTORCH, 0};
+    float *values, *grads, before[6];
+    size_t count;
+    (void)state;
+    assert_nn_ok(nn_net_create(1, 1, 2, &net));
+    assert_nn_ok(nn_net_add_dense(net, 2));
+    assert_nn_ok(nn_net_build(net, 1, 3));
+    assert_nn_ok(nn_net_layer_params(net, 0, &values, &grads, &count));
+    values[4] = 0.25f;
+    values[5] = -0.5f;
+    memcpy(before, values, sizeof before);
+    nn_net_zero_grad(net);
+    assert_nn_ok(nn_net_sgd_step(net, &opt));
+    for (int i = 0; i < 4; i++)
+        assert_close(values[i], 0.5 * before[i], 1e-7);
+    assert_close(values[4], 0.25, 0);
+    assert_close(values[5], -0.5, 0);
+    opt.decay_all = 1;
+    assert_nn_ok(nn_net_sgd_step(net, &opt));
+    assert_close(values[4], 0.125, 1e-7);
+    nn_net_destroy(net);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sgd_pytorch_momentum_and_decay),
+        cmocka_unit_test(test_sgd_course_momentum),
+        cmocka_unit_test(test_sgd_nesterov),
+        cmocka_unit_test(test_net_step_skips_decay_on_biases),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
