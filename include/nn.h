@@ -259,6 +259,30 @@ float *nn_net_params(nn_net *net);
 float *nn_net_grads(nn_net *net);
 /* Maximum batch the net was built for. */
 int nn_net_max_batch(const nn_net *net);
+/* Shape (c, h, w) of one input sample. */
+void nn_net_input_shape(const nn_net *net, int *c, int *h, int *w);
+/* All non-trainable state (batchnorm statistics), layer after layer. */
+float *nn_net_state(nn_net *net);
+/* Number of floats in nn_net_state. */
+size_t nn_net_state_count(const nn_net *net);
+/* The layers as an architecture spec ("conv5x5x16p2,relu,pool2,dense10");
+ * NN_EOVERFLOW when it does not fit in size bytes. */
+nn_status nn_net_spec(const nn_net *net, char *buf, size_t size);
+
+/* ------------------------------------------------------ architecture specs
+ * A spec is a comma-separated list of layers:
+ *   convKxKxN[sS][pP]  conv2d, N filters of KxK, stride S (1), padding P (0)
+ *   denseN             fully connected, N outputs
+ *   relu, sigmoid, tanh, bn (batchnorm)
+ *   poolK[sS]          max pooling, K x K window, stride S (K)
+ * or the name of a preset (see nn_spec_preset). */
+
+/* The spec of a named preset ("mlp", "lenet", "deep", "vgg"), or NULL. */
+const char *nn_spec_preset(const char *name);
+/* Appends the layers of a spec (or preset name) to an unbuilt net. On
+ * failure msg (when not NULL) says which token is wrong and why. */
+nn_status nn_net_add_spec(nn_net *net, const char *spec, char *msg,
+                          size_t msg_size);
 
 /* -------------------------------------------------------------- optimizers */
 
@@ -284,6 +308,56 @@ void nn_sgd_update(const nn_sgd *opt, float *w, const float *g, float *v,
                    size_t n, float weight_decay);
 /* One SGD step over every parameter of the net. */
 nn_status nn_net_sgd_step(nn_net *net, const nn_sgd *opt);
+
+/* -------------------------------------------------------------------- data */
+
+/* A labelled image dataset kept as bytes (CIFAR-10 as floats would take
+ * 600 MB); batches are converted to floats on demand. */
+typedef struct {
+    uint8_t *pixels;  /* (count, c, h, w), 0..255 */
+    uint8_t *labels;  /* (count), each < classes */
+    int count, c, h, w, classes;
+    float mean[3], std[3]; /* per channel, applied by nn_dataset_batch */
+} nn_dataset;
+
+/* Loads an MNIST-style IDX image file and its label file; each may be plain
+ * or gzip-compressed. Sizes are validated before anything is allocated. On
+ * failure msg (when not NULL) names the file and the problem. */
+nn_status nn_mnist_load(const char *images_path, const char *labels_path,
+                        nn_dataset *out, char *msg, size_t msg_size);
+/* Loads the training (train = 1) or test split from a directory holding
+ * train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte
+ * and t10k-labels-idx1-ubyte, with or without .gz. */
+nn_status nn_mnist_load_dir(const char *dir, int train, nn_dataset *out,
+                            char *msg, size_t msg_size);
+/* Loads CIFAR-10 binary batch files (1 label byte + 3072 pixel bytes per
+ * record, channel-major 3x32x32) and concatenates them. */
+nn_status nn_cifar10_load(const char *const *paths, int count,
+                          nn_dataset *out, char *msg, size_t msg_size);
+/* Loads data_batch_1..5.bin (train = 1) or test_batch.bin from a directory. */
+nn_status nn_cifar10_load_dir(const char *dir, int train, nn_dataset *out,
+                              char *msg, size_t msg_size);
+/* Frees the dataset's arrays and zeroes it (NULL is allowed). */
+void nn_dataset_free(nn_dataset *d);
+/* Samples indices[0..n) as floats (v/255 - mean) / std into x (n, c, h, w)
+ * and their labels into labels (n); indices NULL means 0..n-1. */
+nn_status nn_dataset_batch(const nn_dataset *d, const int *indices, int n,
+                           float *x, int *labels);
+/* Sets mean and std to each channel's statistics over the whole set. */
+void nn_dataset_normalize(nn_dataset *d);
+
+/* ------------------------------------------------------------- model files
+ * A versioned little-endian binary format (see docs/FORMAT.md): magic,
+ * version, input shape, architecture spec, parameters, batchnorm statistics
+ * and a CRC-32. Saving writes a temporary file and renames it into place. */
+
+/* Saves a built net's architecture and weights to path. */
+nn_status nn_model_save(nn_net *net, const char *path, char *msg,
+                        size_t msg_size);
+/* Loads a model file into a new net built for batches of up to max_batch.
+ * A corrupt or truncated file is refused and msg says why. */
+nn_status nn_model_load(const char *path, int max_batch, nn_net **out,
+                        char *msg, size_t msg_size);
 
 #ifdef __cplusplus
 }

@@ -37,6 +37,8 @@ typedef struct {
     /* Accumulates into parameter gradients and in->g (when not NULL). */
     void (*backward)(nn_layer *layer, const nn_tensor *in,
                      const nn_tensor *out, const nn_exec *ex);
+    /* The layer as an architecture-spec token ("conv3x3x16p1"), like snprintf. */
+    int (*describe)(const nn_layer *layer, char *buf, size_t size);
 } nn_layer_ops;
 
 /* The part every concrete layer starts with. */

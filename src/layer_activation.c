@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* y = max(0, x) */
@@ -96,10 +97,15 @@ static void activation_backward(nn_layer *layer, const nn_tensor *in,
         ops->backward(out->x, out->g, in->g, nn_tensor_count(out));
 }
 
+static int activation_describe(const nn_layer *layer, char *buf, size_t size)
+{
+    return snprintf(buf, size, "%s", layer->ops->name);
+}
+
 #define ACTIVATION(kind)                                                   \
     {                                                                      \
         {#kind, activation_reshape, activation_sizes, activation_init,     \
-         activation_forward, activation_backward},                         \
+         activation_forward, activation_backward, activation_describe},    \
             nn_##kind##_forward, nn_##kind##_backward                      \
     }
 

@@ -4,6 +4,7 @@
 #include "internal.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #define BN_EPS 1e-5f
@@ -164,9 +165,15 @@ static void batchnorm_backward(nn_layer *layer, const nn_tensor *in,
                           in->h * in->w, bn->trained);
 }
 
+static int batchnorm_describe(const nn_layer *layer, char *buf, size_t size)
+{
+    (void)layer;
+    return snprintf(buf, size, "bn");
+}
+
 static const nn_layer_ops batchnorm_ops = {
     "batchnorm", batchnorm_reshape, batchnorm_sizes, batchnorm_init,
-    batchnorm_forward, batchnorm_backward,
+    batchnorm_forward, batchnorm_backward, batchnorm_describe,
 };
 
 nn_status nn_batchnorm_create(nn_layer **layer)

@@ -4,6 +4,7 @@
 #include "internal.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 nn_status nn_conv2d_shape_check(nn_conv2d_shape *s)
@@ -181,9 +182,22 @@ static void conv2d_backward(nn_layer *layer, const nn_tensor *in,
                        ex->scratch, in->n);
 }
 
+/* convKHxKWxOUT, then sS when the stride is not 1 and pP when padded */
+static int conv2d_describe(const nn_layer *layer, char *buf, size_t size)
+{
+    const nn_conv2d_shape *s = &((const conv2d_layer *)layer)->shape;
+    char stride[16] = "", pad[16] = "";
+    if (s->stride != 1)
+        snprintf(stride, sizeof stride, "s%d", s->stride);
+    if (s->pad != 0)
+        snprintf(pad, sizeof pad, "p%d", s->pad);
+    return snprintf(buf, size, "conv%dx%dx%d%s%s", s->kh, s->kw, s->out_c,
+                    stride, pad);
+}
+
 static const nn_layer_ops conv2d_ops = {
     "conv2d", conv2d_reshape, conv2d_sizes, conv2d_init, conv2d_forward,
-    conv2d_backward,
+    conv2d_backward, conv2d_describe,
 };
 
 nn_status nn_conv2d_create(int out_channels, int kh, int kw, int stride,

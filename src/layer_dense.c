@@ -3,6 +3,7 @@
 #include "internal.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* x (n, in), W (out, in), b (out) -> y (n, out) */
@@ -90,9 +91,14 @@ static void dense_backward(nn_layer *layer, const nn_tensor *in,
                       d->out);
 }
 
+static int dense_describe(const nn_layer *layer, char *buf, size_t size)
+{
+    return snprintf(buf, size, "dense%d", ((const dense_layer *)layer)->out);
+}
+
 static const nn_layer_ops dense_ops = {
     "dense", dense_reshape, dense_sizes, dense_init, dense_forward,
-    dense_backward,
+    dense_backward, dense_describe,
 };
 
 nn_status nn_dense_create(int out, nn_layer **layer)

@@ -2,6 +2,7 @@
  * Windows may overlap (stride < k); there is no padding. */
 #include "internal.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 /* y[p, oy, ox] = max over the window; argmax keeps where it was */
@@ -89,9 +90,18 @@ static void maxpool_backward(nn_layer *layer, const nn_tensor *in,
                             in->h, in->w, out->h, out->w);
 }
 
+/* poolK, or poolKsS when the stride differs from the window */
+static int maxpool_describe(const nn_layer *layer, char *buf, size_t size)
+{
+    const maxpool_layer *mp = (const maxpool_layer *)layer;
+    if (mp->stride == mp->k)
+        return snprintf(buf, size, "pool%d", mp->k);
+    return snprintf(buf, size, "pool%ds%d", mp->k, mp->stride);
+}
+
 static const nn_layer_ops maxpool_ops = {
     "maxpool", maxpool_reshape, maxpool_sizes, maxpool_init, maxpool_forward,
-    maxpool_backward,
+    maxpool_backward, maxpool_describe,
 };
 
 nn_status nn_maxpool_create(int k, int stride, nn_layer **layer)

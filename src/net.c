@@ -518,6 +518,48 @@ int nn_net_max_batch(const nn_net *net)
     return net ? net->max_batch : 0;
 }
 
+void nn_net_input_shape(const nn_net *net, int *c, int *h, int *w)
+{
+    *c = net ? net->in_c : 0;
+    *h = net ? net->in_h : 0;
+    *w = net ? net->in_w : 0;
+}
+
+float *nn_net_state(nn_net *net)
+{
+    return net ? net->state : NULL;
+}
+
+size_t nn_net_state_count(const nn_net *net)
+{
+    return net ? net->n_state : 0;
+}
+
+nn_status nn_net_spec(const nn_net *net, char *buf, size_t size)
+{
+    size_t used = 0;
+    if (!net || !buf || size == 0)
+        return NN_EINVAL;
+    buf[0] = '\0';
+    for (int i = 0; i < net->count; i++) {
+        const nn_layer *layer = net->layers[i];
+        int len;
+        if (i > 0) {
+            if (used + 1 >= size)
+                return NN_EOVERFLOW;
+            buf[used++] = ',';
+            buf[used] = '\0';
+        }
+        len = layer->ops->describe(layer, buf + used, size - used);
+        if (len < 0 || (size_t)len >= size - used) {
+            buf[used] = '\0';
+            return NN_EOVERFLOW;
+        }
+        used += (size_t)len;
+    }
+    return NN_OK;
+}
+
 nn_status nn_net_sgd_step(nn_net *net, const nn_sgd *opt)
 {
     if (!net || !opt)
