@@ -221,6 +221,11 @@ nn_status nn_net_init(nn_net *net, uint64_t seed);
 nn_tensor *nn_net_input(nn_net *net);
 /* Output of the last forward pass, shape (batch, c, h, w). */
 nn_tensor *nn_net_output(nn_net *net);
+/* Uses `threads` threads (0: one per online CPU) for forward and backward.
+ * Results are bit-identical for any thread count. Default: 1. */
+nn_status nn_net_set_threads(nn_net *net, int threads);
+/* Threads the net uses. */
+int nn_net_threads(const nn_net *net);
 /* Whether backward also fills the input gradient (default 0: skipped). */
 void nn_net_set_input_grad(nn_net *net, int on);
 /* Training mode (1: batch statistics) or inference mode (0). */
@@ -309,6 +314,48 @@ void nn_sgd_update(const nn_sgd *opt, float *w, const float *g, float *v,
 /* One SGD step over every parameter of the net. */
 nn_status nn_net_sgd_step(nn_net *net, const nn_sgd *opt);
 
+/* Adam settings: m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2,
+ * w -= lr mhat / (sqrt(vhat) + eps) with bias-corrected mhat, vhat; weight
+ * decay is added to the gradient (coupled, as PyTorch's Adam). */
+typedef struct {
+    float lr, beta1, beta2, eps;
+    float weight_decay;
+    int decay_all; /* 1: decay biases and batchnorm too */
+} nn_adam;
+
+/* One Adam step over flat arrays (t = step number, from 1). */
+void nn_adam_update(const nn_adam *opt, float *w, const float *g, float *m,
+                    float *v, size_t n, float weight_decay, long t);
+/* One Adam step over every parameter of the net (the net counts steps). */
+nn_status nn_net_adam_step(nn_net *net, const nn_adam *opt);
+/* Optimizer buffers (same layout as nn_net_params): first and second
+ * moments; and the number of Adam steps taken. For checkpoints. */
+float *nn_net_velocity(nn_net *net);
+float *nn_net_moment2(nn_net *net);
+long *nn_net_step_count(nn_net *net);
+
+/* Learning-rate schedules. */
+typedef enum {
+    NN_SCHEDULE_CONSTANT = 0, /* lr */
+    NN_SCHEDULE_STEP,         /* lr gamma^floor(epoch / step_epochs) */
+    NN_SCHEDULE_EXPONENTIAL,  /* lr gamma^epoch (seed 001's decay) */
+    NN_SCHEDULE_COSINE        /* min + (lr - min) (1 + cos(pi t / T)) / 2 */
+} nn_schedule_kind;
+
+/* A schedule; warm-up ramps linearly from 0 over warmup_epochs first. */
+typedef struct {
+    nn_schedule_kind kind;
+    float lr;           /* base learning rate */
+    float gamma;        /* STEP and EXPONENTIAL factor */
+    int step_epochs;    /* STEP period */
+    int total_epochs;   /* COSINE length T */
+    float min_lr;       /* COSINE floor */
+    float warmup_epochs;
+} nn_schedule;
+
+/* Learning rate at time t, measured in epochs (fractions allowed). */
+float nn_schedule_lr(const nn_schedule *s, double t);
+
 /* -------------------------------------------------------------------- data */
 
 /* A labelled image dataset kept as bytes (CIFAR-10 as floats would take
@@ -345,6 +392,68 @@ nn_status nn_dataset_batch(const nn_dataset *d, const int *indices, int n,
                            float *x, int *labels);
 /* Sets mean and std to each channel's statistics over the whole set. */
 void nn_dataset_normalize(nn_dataset *d);
+
+/* ---------------------------------------------------------------- metrics */
+
+/* Index of the largest of n values (the first one on ties). */
+int nn_argmax(const float *values, int n);
+/* matrix (classes, classes) counts rows = true label, columns = predicted. */
+nn_status nn_confusion(const int *predicted, const uint8_t *labels, int n,
+                       int classes, long *matrix);
+/* Per-class precision, recall and F1 from a confusion matrix (0 when a
+ * class was never predicted or never present). */
+void nn_class_metrics(const long *matrix, int classes, float *precision,
+                      float *recall, float *f1);
+
+/* --------------------------------------------------------------- training */
+
+/* Which optimizer the trainer uses. */
+typedef enum { NN_OPTIMIZER_SGD = 0, NN_OPTIMIZER_ADAM } nn_optimizer_kind;
+
+/* Progress inside an epoch, reported after every batch. */
+typedef struct {
+    int epoch, epochs;         /* epoch is 0-based */
+    long done, total;          /* images done in this epoch, and in all */
+    double loss;               /* mean loss so far this epoch */
+    double seconds;            /* since the epoch started */
+} nn_progress;
+
+/* Settings of a training run. */
+typedef struct {
+    int epochs;
+    int batch;                 /* minibatch size (<= the net's max batch) */
+    uint64_t seed;             /* shuffling and augmentation */
+    nn_optimizer_kind optimizer;
+    nn_sgd sgd;                /* lr is taken from the schedule */
+    nn_adam adam;              /* lr is taken from the schedule */
+    nn_schedule schedule;
+    int augment_flip;          /* random horizontal flips */
+    int augment_crop;          /* random crops after zero-padding this much */
+    void (*on_batch)(void *user, const nn_progress *p); /* may be NULL */
+    void *user;
+} nn_train_config;
+
+/* What one epoch gave. */
+typedef struct {
+    int epoch;
+    float lr;                  /* learning rate at the end of the epoch */
+    double train_loss, train_accuracy;
+    double seconds, images_per_second;
+} nn_epoch_stats;
+
+/* Defaults: 10 epochs of batch 64, SGD momentum 0.9, weight decay 5e-4,
+ * lr 0.05 with a cosine schedule. */
+nn_train_config nn_train_defaults(void);
+/* Trains one epoch (0-based `epoch`) over a shuffled copy of the set; rng
+ * carries the shuffling state from epoch to epoch. Stops with NN_ENUMERIC
+ * on a NaN or infinite loss before any weight is updated with it. */
+nn_status nn_train_epoch(nn_net *net, const nn_dataset *train,
+                         const nn_train_config *cfg, int epoch, nn_rng *rng,
+                         nn_epoch_stats *stats);
+/* Runs the set through the net in inference mode, batch by batch: mean
+ * loss, accuracy and (when predicted is not NULL) each sample's class. */
+nn_status nn_evaluate(nn_net *net, const nn_dataset *d, int *predicted,
+                      double *loss, double *accuracy);
 
 /* ------------------------------------------------------------- model files
  * A versioned little-endian binary format (see docs/FORMAT.md): magic,

@@ -15,11 +15,43 @@ typedef struct {
     size_t scratch; /* floats of temporary space, shared by all layers */
 } nn_layer_sizes;
 
+/* ---- threads (src/pool.c) */
+
+/* Most threads a net may use. */
+#define NN_MAX_THREADS 64
+/* Work is cut into pieces whose number depends on the shapes only, never on
+ * the thread count: that is what keeps results bit-identical for any number
+ * of threads. Parameter-gradient reductions use NN_CHUNKS partial sums that
+ * are added up in a fixed order. */
+#define NN_CHUNKS 8
+
+typedef struct nn_pool nn_pool;
+/* One task of a parallel job; thread (0..threads-1) picks scratch space. */
+typedef void (*nn_task_fn)(void *ctx, int task, int thread);
+
+/* A pool with threads - 1 workers (the caller is the last thread). */
+nn_status nn_pool_create(int threads, nn_pool **out);
+void nn_pool_destroy(nn_pool *pool);
+int nn_pool_threads(const nn_pool *pool);
+/* Runs fn(ctx, t, thread) for t in 0..tasks-1 and waits for all of them;
+ * a NULL pool runs them in order on the calling thread. */
+void nn_pool_run(nn_pool *pool, int tasks, nn_task_fn fn, void *ctx);
+
 /* What a forward or backward call may use besides its tensors. */
 typedef struct {
-    float *scratch; /* shared buffer, sized by the largest layer's need */
-    int training;   /* 1 in training mode */
+    float *scratch;        /* per thread: scratch + thread * scratch_stride */
+    size_t scratch_stride; /* floats of scratch each thread owns */
+    float *partials;       /* NN_CHUNKS x the largest layer's params */
+    nn_pool *pool;         /* NULL: single-threaded */
+    int training;          /* 1 in training mode */
 } nn_exec;
+
+/* [first, last) of piece `part` when n items are cut into `parts` pieces. */
+void nn_split(int n, int parts, int part, int *first, int *last);
+/* grads[i] += sum over c < chunks of partials[c * stride + i], in order of c,
+ * for n values; parallel over blocks of i. */
+void nn_reduce_partials(const nn_exec *ex, float *grads, int chunks,
+                        size_t stride, size_t n);
 
 typedef struct nn_layer nn_layer;
 
@@ -68,5 +100,76 @@ void nn_init_weights(float *w, size_t n, int fan_in, int fan_out, int he,
 
 /* a * b into *out; 0 on overflow of size_t. */
 int nn_mul_size(size_t a, size_t b, size_t *out);
+
+/* ---- data module: gzip/DEFLATE decoding and whole-file reads ----------
+ * (src/inflate.c, src/file_io.c; used by the dataset loaders) */
+
+/* Largest file (or decompressed stream) the dataset loaders accept. */
+#define NN_DATA_MAX_BYTES ((size_t)1 << 30)
+
+/* CRC-32 (IEEE 802.3, as in gzip and zlib) of size bytes, continuing from
+ * crc (start with 0). */
+uint32_t nn_crc32(uint32_t crc, const unsigned char *data, size_t size);
+/* Decodes a gzip file (RFC 1952, one or more members) into a new buffer
+ * *out of *out_size bytes (free with free()). NN_EFORMAT for a corrupt or
+ * truncated stream, NN_EOVERFLOW when the output would exceed max_out. On
+ * failure *out is NULL and *reason (when reason is not NULL) says why. */
+nn_status nn_gunzip(const unsigned char *in, size_t in_size,
+                    unsigned char **out, size_t *out_size, size_t max_out,
+                    const char **reason);
+/* Reads a whole file of at most max_size bytes into a new buffer, every read
+ * checked; a file starting with 1f 8b is gunzipped (output limited to
+ * max_size too). On failure *data is NULL and msg names the file. */
+nn_status nn_read_file(const char *path, size_t max_size, unsigned char **data,
+                       size_t *size, char *msg, size_t msg_size);
+/* snprintf into msg when msg is not NULL and msg_size > 0. */
+void nn_format_msg(char *msg, size_t msg_size, const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+/* dir + "/" + name into buf; NN_EOVERFLOW when it does not fit. */
+nn_status nn_path_join(const char *dir, const char *name, char *buf,
+                       size_t size);
+/* 1 when path can be opened for reading. */
+int nn_file_readable(const char *path);
+/* ---- end of data module --------------------------------------------- */
+
+/* ------------------------------------------------- sgemm paths (gemm*.c)
+ * nn_sgemm picks a path at run time; tests and benchmarks call each one. */
+
+/* Largest micro-kernel tile of any path. */
+#define NN_GEMM_MR_MAX 6
+#define NN_GEMM_NR_MAX 16
+
+/* A register-blocked micro-kernel: C (mr, nr) = alpha * A panel (kc, mr)^T
+ * * B panel (kc, nr) + beta * C, panels as packed by nn_sgemm_blocked;
+ * beta == 0 does not read C. */
+typedef struct {
+    int mr, nr; /* tile of C kept in registers */
+    void (*run)(int kc, const float *a, const float *b, float *c, size_t ldc,
+                float alpha, float beta);
+} nn_gemm_kernel;
+
+/* nn_sgemm with cache blocking and packing around the given micro-kernel. */
+void nn_sgemm_blocked(const nn_gemm_kernel *kernel, int trans_a, int trans_b,
+                      int m, int n, int k, float alpha, const float *a,
+                      int lda, const float *b, int ldb, float beta, float *c,
+                      int ldc);
+/* c (m, n) = alpha * acc (m, n) + beta * c; beta == 0 does not read c. */
+void nn_gemm_tile_update(int m, int n, const float *acc, size_t ld_acc,
+                         float alpha, float beta, float *c, size_t ldc);
+/* nn_sgemm in plain C (any CPU). */
+void nn_sgemm_portable(int trans_a, int trans_b, int m, int n, int k,
+                       float alpha, const float *a, int lda, const float *b,
+                       int ldb, float beta, float *c, int ldc);
+/* 1 when this CPU (and OS) runs AVX2 and FMA; 0 on other architectures. */
+int nn_gemm_has_avx2(void);
+#if defined(__x86_64__)
+/* nn_sgemm with a 6x16 AVX2+FMA micro-kernel: only if nn_gemm_has_avx2(). */
+void nn_sgemm_avx2(int trans_a, int trans_b, int m, int n, int k,
+                   float alpha, const float *a, int lda, const float *b,
+                   int ldb, float beta, float *c, int ldc);
+#endif
 
 #endif /* NN_INTERNAL_H */

@@ -164,22 +164,62 @@ static void conv2d_init(nn_layer *layer, nn_rng *rng, int he)
         layer->params[weights + o] = 0.0f;
 }
 
+/* Forward: one task per image. Backward: NN_CHUNKS (at most n) groups of
+ * images, each summing its own dW and db into a partial buffer and writing
+ * its images' dx; the partials are then added in a fixed order. */
+typedef struct {
+    const conv2d_layer *cv;
+    const nn_tensor *in, *out;
+    const nn_exec *ex;
+    int chunks;
+} conv2d_job;
+
+static void conv2d_forward_task(void *p, int image, int thread)
+{
+    const conv2d_job *job = p;
+    const nn_conv2d_shape *s = &job->cv->shape;
+    const float *w = job->cv->base.params;
+    nn_conv2d_forward(s, job->in->x + (size_t)image * s->in_c * s->in_h * s->in_w,
+                      w, w + job->cv->base.sizes.decayed,
+                      job->out->x + (size_t)image * s->out_c * s->out_h * s->out_w,
+                      job->ex->scratch + (size_t)thread * job->ex->scratch_stride, 1);
+}
+
+static void conv2d_backward_task(void *p, int chunk, int thread)
+{
+    const conv2d_job *job = p;
+    const nn_conv2d_shape *s = &job->cv->shape;
+    const nn_layer *layer = &job->cv->base;
+    size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
+    size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
+    float *partial = job->ex->partials + (size_t)chunk * layer->sizes.params;
+    int first, last;
+    nn_split(job->in->n, job->chunks, chunk, &first, &last);
+    for (size_t i = 0; i < layer->sizes.params; i++)
+        partial[i] = 0.0f;
+    nn_conv2d_backward(s, job->in->x + first * in_size, layer->params,
+                       job->out->g + first * out_size,
+                       job->in->g ? job->in->g + first * in_size : NULL,
+                       partial, partial + layer->sizes.decayed,
+                       job->ex->scratch + (size_t)thread * job->ex->scratch_stride,
+                       last - first);
+}
+
 static void conv2d_forward(nn_layer *layer, const nn_tensor *in,
                            nn_tensor *out, const nn_exec *ex)
 {
-    const conv2d_layer *cv = (const conv2d_layer *)layer;
-    nn_conv2d_forward(&cv->shape, in->x, layer->params,
-                      layer->params + layer->sizes.decayed, out->x,
-                      ex->scratch, in->n);
+    conv2d_job job = {(const conv2d_layer *)layer, in, out, ex, 0};
+    nn_pool_run(ex->pool, in->n, conv2d_forward_task, &job);
 }
 
 static void conv2d_backward(nn_layer *layer, const nn_tensor *in,
                             const nn_tensor *out, const nn_exec *ex)
 {
-    const conv2d_layer *cv = (const conv2d_layer *)layer;
-    nn_conv2d_backward(&cv->shape, in->x, layer->params, out->g, in->g,
-                       layer->grads, layer->grads + layer->sizes.decayed,
-                       ex->scratch, in->n);
+    conv2d_job job = {(const conv2d_layer *)layer, in, out, ex,
+                      in->n < NN_CHUNKS ? in->n : NN_CHUNKS};
+    nn_pool_run(ex->pool, job.chunks, conv2d_backward_task, &job);
+    nn_reduce_partials(ex, layer->grads, job.chunks, layer->sizes.params,
+                       layer->sizes.params);
 }
 
 /* convKHxKWxOUT, then sS when the stride is not 1 and pP when padded */

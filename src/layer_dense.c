@@ -70,25 +70,70 @@ static void dense_init(nn_layer *layer, nn_rng *rng, int he)
         layer->params[(size_t)d->out * in + o] = 0.0f;
 }
 
+/* One parallel job: y rows, or dW/db rows then dx rows, in NN_CHUNKS
+ * pieces each (fixed by the shapes, never by the thread count). */
+typedef struct {
+    const nn_layer *layer;
+    const nn_tensor *in, *out;
+    int inputs, outputs;
+} dense_job;
+
+static void dense_forward_task(void *p, int task, int thread)
+{
+    const dense_job *job = p;
+    const float *w = job->layer->params;
+    int first, last;
+    (void)thread;
+    nn_split(job->in->n, NN_CHUNKS, task, &first, &last);
+    if (last > first)
+        nn_dense_forward(job->in->x + (size_t)first * job->inputs, w,
+                         w + (size_t)job->outputs * job->inputs,
+                         job->out->x + (size_t)first * job->outputs,
+                         last - first, job->inputs, job->outputs);
+}
+
+/* Tasks 0..NN_CHUNKS-1: dW[o0:o1, :] += dy[:, o0:o1]^T x and db[o0:o1];
+ * tasks NN_CHUNKS..: dx[r0:r1, :] += dy[r0:r1, :] W. */
+static void dense_backward_task(void *p, int task, int thread)
+{
+    const dense_job *job = p;
+    const nn_tensor *in = job->in, *out = job->out;
+    int in_n = job->inputs, out_n = job->outputs, first, last;
+    float *dw = job->layer->grads, *db = dw + (size_t)out_n * in_n;
+    (void)thread;
+    if (task < NN_CHUNKS) {
+        nn_split(out_n, NN_CHUNKS, task, &first, &last);
+        if (last == first)
+            return;
+        nn_sgemm(1, 0, last - first, in_n, in->n, 1.0f, out->g + first, out_n,
+                 in->x, in_n, 1.0f, dw + (size_t)first * in_n, in_n);
+        for (int i = 0; i < in->n; i++)
+            for (int o = first; o < last; o++)
+                db[o] += out->g[(size_t)i * out_n + o];
+        return;
+    }
+    nn_split(in->n, NN_CHUNKS, task - NN_CHUNKS, &first, &last);
+    if (last > first)
+        nn_sgemm(0, 0, last - first, in_n, out_n, 1.0f,
+                 out->g + (size_t)first * out_n, out_n, job->layer->params,
+                 in_n, 1.0f, in->g + (size_t)first * in_n, in_n);
+}
+
 static void dense_forward(nn_layer *layer, const nn_tensor *in,
                           nn_tensor *out, const nn_exec *ex)
 {
-    const dense_layer *d = (const dense_layer *)layer;
-    int inputs = dense_inputs(layer);
-    (void)ex;
-    nn_dense_forward(in->x, layer->params, layer->params + (size_t)d->out * inputs,
-                     out->x, in->n, inputs, d->out);
+    dense_job job = {layer, in, out, dense_inputs(layer),
+                     ((const dense_layer *)layer)->out};
+    nn_pool_run(ex->pool, NN_CHUNKS, dense_forward_task, &job);
 }
 
 static void dense_backward(nn_layer *layer, const nn_tensor *in,
                            const nn_tensor *out, const nn_exec *ex)
 {
-    const dense_layer *d = (const dense_layer *)layer;
-    int inputs = dense_inputs(layer);
-    (void)ex;
-    nn_dense_backward(in->x, layer->params, out->g, in->g, layer->grads,
-                      layer->grads + (size_t)d->out * inputs, in->n, inputs,
-                      d->out);
+    dense_job job = {layer, in, out, dense_inputs(layer),
+                     ((const dense_layer *)layer)->out};
+    nn_pool_run(ex->pool, in->g ? 2 * NN_CHUNKS : NN_CHUNKS,
+                dense_backward_task, &job);
 }
 
 static int dense_describe(const nn_layer *layer, char *buf, size_t size)

@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define NN_ALIGN 64
 
@@ -13,6 +14,7 @@ struct nn_net {
     int count, capacity;
     nn_status error;       /* first error met while adding layers (sticky) */
     int built, max_batch, batch, training, input_grad;
+    long steps;            /* optimizer steps taken (Adam's t) */
     size_t n_params, n_state;
     float *params, *grads; /* (n_params) flat, layer after layer */
     float *velocity;       /* (n_params) optimizer's first moment */
@@ -20,7 +22,11 @@ struct nn_net {
     float *state;          /* (n_state) batchnorm running statistics */
     unsigned char *cache;  /* per-layer forward-to-backward memory */
     float *acts;           /* values and gradients of every activation */
-    float *scratch;        /* shared by all layers */
+    float *scratch;        /* (threads, scratch_stride) shared by all layers */
+    size_t scratch_stride; /* the largest layer's scratch need */
+    float *partials;       /* (NN_CHUNKS, largest layer's params) */
+    nn_pool *pool;         /* NULL when single-threaded */
+    int threads;
     float *probs;          /* (max_batch, classes) softmax output */
     nn_tensor *tensors;    /* count + 1: input, then each layer's output */
 };
@@ -57,6 +63,7 @@ nn_status nn_net_create(int c, int h, int w, nn_net **out)
     net->in_h = h;
     net->in_w = w;
     net->training = 1;
+    net->threads = 1;
     *out = net;
     return NN_OK;
 }
@@ -71,6 +78,7 @@ static void free_arenas(nn_net *net)
     free(net->cache);
     free(net->acts);
     free(net->scratch);
+    free(net->partials);
     free(net->probs);
     free(net->tensors);
 }
@@ -83,6 +91,7 @@ void nn_net_destroy(nn_net *net)
         free(net->layers[i]);
     free(net->layers);
     free_arenas(net);
+    nn_pool_destroy(net->pool);
     free(net);
 }
 
@@ -168,7 +177,7 @@ nn_status nn_net_add_batchnorm(nn_net *net)
 
 /* Sums of every layer's needs, with overflow checks. */
 typedef struct {
-    size_t params, state, cache, scratch, acts, classes;
+    size_t params, state, cache, scratch, acts, classes, max_params;
 } net_totals;
 
 static int add_size(size_t *total, size_t more)
@@ -217,6 +226,8 @@ static nn_status plan(nn_net *net, int max_batch, net_totals *t)
             return NN_EOVERFLOW;
         if (layer->sizes.scratch > t->scratch)
             t->scratch = layer->sizes.scratch;
+        if (layer->sizes.params > t->max_params)
+            t->max_params = layer->sizes.params;
     }
     t->classes = per_sample;
     return NN_OK;
@@ -280,15 +291,18 @@ nn_status nn_net_build(nn_net *net, int max_batch, uint64_t seed)
     net->state = alloc_floats(t.state);
     net->cache = (unsigned char *)alloc_floats(t.cache / sizeof(float) + 1);
     net->acts = alloc_floats(2 * t.acts);
-    net->scratch = alloc_floats(t.scratch);
+    net->scratch_stride = (t.scratch + 15) / 16 * 16; /* 64-byte aligned */
+    net->scratch = alloc_floats(net->scratch_stride * (size_t)net->threads);
+    net->partials = alloc_floats(t.max_params * NN_CHUNKS);
     net->probs = alloc_floats(t.classes * (size_t)max_batch);
     net->tensors = calloc((size_t)net->count + 1, sizeof *net->tensors);
     if (!net->params || !net->grads || !net->velocity || !net->moment2 ||
         !net->state || !net->cache || !net->acts || !net->scratch ||
-        !net->probs || !net->tensors) {
+        !net->partials || !net->probs || !net->tensors) {
         free_arenas(net);
         net->params = net->grads = net->velocity = net->moment2 = NULL;
         net->state = net->acts = net->scratch = net->probs = NULL;
+        net->partials = NULL;
         net->cache = NULL;
         net->tensors = NULL;
         return net->error = NN_ENOMEM;
@@ -323,6 +337,7 @@ nn_status nn_net_init(nn_net *net, uint64_t seed)
     memset(net->velocity, 0, net->n_params * sizeof(float));
     memset(net->moment2, 0, net->n_params * sizeof(float));
     net->batch = 0;
+    net->steps = 0;
     return NN_OK;
 }
 
@@ -348,6 +363,50 @@ void nn_net_set_input_grad(nn_net *net, int on)
         net->input_grad = on != 0;
 }
 
+static nn_exec exec_for(const nn_net *net)
+{
+    nn_exec ex;
+    ex.scratch = net->scratch;
+    ex.scratch_stride = net->scratch_stride;
+    ex.partials = net->partials;
+    ex.pool = net->pool;
+    ex.training = net->training;
+    return ex;
+}
+
+nn_status nn_net_set_threads(nn_net *net, int threads)
+{
+    nn_pool *pool = NULL;
+    float *scratch = NULL;
+    nn_status st;
+    if (!net || threads < 0 || threads > NN_MAX_THREADS)
+        return NN_EINVAL;
+    if (threads == 0) {
+        long online = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = online < 1 ? 1 : online > NN_MAX_THREADS ? NN_MAX_THREADS : (int)online;
+    }
+    if (threads > 1 && (st = nn_pool_create(threads, &pool)) != NN_OK)
+        return st;
+    if (net->built) {
+        scratch = alloc_floats(net->scratch_stride * (size_t)threads);
+        if (!scratch) {
+            nn_pool_destroy(pool);
+            return NN_ENOMEM;
+        }
+        free(net->scratch);
+        net->scratch = scratch;
+    }
+    nn_pool_destroy(net->pool);
+    net->pool = pool;
+    net->threads = threads;
+    return NN_OK;
+}
+
+int nn_net_threads(const nn_net *net)
+{
+    return net ? net->threads : 0;
+}
+
 nn_status nn_net_forward(nn_net *net, int batch)
 {
     nn_exec ex;
@@ -357,8 +416,7 @@ nn_status nn_net_forward(nn_net *net, int batch)
         return NN_ESTATE;
     if (batch <= 0 || batch > net->max_batch)
         return NN_EINVAL;
-    ex.scratch = net->scratch;
-    ex.training = net->training;
+    ex = exec_for(net);
     for (int i = 0; i <= net->count; i++)
         net->tensors[i].n = batch;
     for (int i = 0; i < net->count; i++)
@@ -375,8 +433,7 @@ nn_status nn_net_backward(nn_net *net)
         return NN_EINVAL;
     if (!net->built || net->batch == 0)
         return NN_ESTATE;
-    ex.scratch = net->scratch;
-    ex.training = net->training;
+    ex = exec_for(net);
     /* Every gradient but the output's is rebuilt from zero by this pass. */
     for (int i = 0; i < net->count; i++)
         memset(net->tensors[i].g, 0, nn_tensor_count(&net->tensors[i]) * sizeof(float));
@@ -560,21 +617,76 @@ nn_status nn_net_spec(const nn_net *net, char *buf, size_t size)
     return NN_OK;
 }
 
+/* Calls step on every layer's parameters as two groups: the weights that
+ * weight decay applies to, then the rest (biases, batchnorm scale and shift)
+ * which are decayed only when decay_all is set. */
+typedef void (*group_step)(const void *opt, float *w, const float *g,
+                           float *v, float *m2, size_t n, float decay,
+                           long t);
+
+static void step_groups(nn_net *net, const void *opt, float decay,
+                        int decay_all, group_step step)
+{
+    for (int i = 0; i < net->count; i++) {
+        const nn_layer *layer = net->layers[i];
+        size_t off = (size_t)(layer->params - net->params);
+        size_t n = layer->sizes.params;
+        size_t decayed = decay_all ? n : layer->sizes.decayed;
+        step(opt, net->params + off, net->grads + off, net->velocity + off,
+             net->moment2 + off, decayed, decay, net->steps);
+        off += decayed;
+        step(opt, net->params + off, net->grads + off, net->velocity + off,
+             net->moment2 + off, n - decayed, 0.0f, net->steps);
+    }
+}
+
+static void sgd_group(const void *opt, float *w, const float *g, float *v,
+                      float *m2, size_t n, float decay, long t)
+{
+    (void)m2;
+    (void)t;
+    nn_sgd_update(opt, w, g, v, n, decay);
+}
+
+static void adam_group(const void *opt, float *w, const float *g, float *v,
+                       float *m2, size_t n, float decay, long t)
+{
+    nn_adam_update(opt, w, g, v, m2, n, decay, t);
+}
+
 nn_status nn_net_sgd_step(nn_net *net, const nn_sgd *opt)
 {
     if (!net || !opt)
         return NN_EINVAL;
     if (!net->built)
         return NN_ESTATE;
-    for (int i = 0; i < net->count; i++) {
-        const nn_layer *layer = net->layers[i];
-        size_t off = (size_t)(layer->params - net->params);
-        size_t decayed = opt->decay_all ? layer->sizes.params : layer->sizes.decayed;
-        nn_sgd_update(opt, layer->params, layer->grads, net->velocity + off,
-                      decayed, opt->weight_decay);
-        nn_sgd_update(opt, layer->params + decayed, layer->grads + decayed,
-                      net->velocity + off + decayed,
-                      layer->sizes.params - decayed, 0.0f);
-    }
+    net->steps++;
+    step_groups(net, opt, opt->weight_decay, opt->decay_all, sgd_group);
     return NN_OK;
+}
+
+nn_status nn_net_adam_step(nn_net *net, const nn_adam *opt)
+{
+    if (!net || !opt)
+        return NN_EINVAL;
+    if (!net->built)
+        return NN_ESTATE;
+    net->steps++;
+    step_groups(net, opt, opt->weight_decay, opt->decay_all, adam_group);
+    return NN_OK;
+}
+
+float *nn_net_velocity(nn_net *net)
+{
+    return net ? net->velocity : NULL;
+}
+
+float *nn_net_moment2(nn_net *net)
+{
+    return net ? net->moment2 : NULL;
+}
+
+long *nn_net_step_count(nn_net *net)
+{
+    return net ? &net->steps : NULL;
 }

@@ -1,0 +1,45 @@
+/* What the command-line trainers share: options, the training run with its
+ * progress display, and the final report. Not part of libnn. */
+#ifndef NN_CLI_H
+#define NN_CLI_H
+
+#include <stdio.h>
+
+#include "nn.h"
+
+/* Exit codes: 0 success, 1 a run-time failure (data, files), 2 bad usage. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/* Options common to mnist_train and cifar10_train. */
+typedef struct {
+    const char *data_dir;  /* NULL: the program's default */
+    const char *model;     /* preset name or spec */
+    const char *save_path; /* --save */
+    const char *json_path; /* --json */
+    const char *report_dir; /* --report */
+    int threads;           /* --threads (0: every online CPU) */
+    long limit;            /* --limit: first N training images (0: all) */
+    int quiet;
+    nn_train_config train;
+} cli_options;
+
+/* Defaults for a program whose preset model is default_model. */
+void cli_defaults(cli_options *o, const char *default_model);
+/* Parses argv into o. Returns CLI_OK, CLI_USAGE (message printed), or -1
+ * after printing --help. */
+int cli_parse(int argc, char **argv, cli_options *o, const char *program,
+              const char *data_help);
+/* Strict number parsing: the whole string, within [min, max]. */
+int cli_parse_long(const char *s, long min, long max, long *out);
+int cli_parse_double(const char *s, double min, double max, double *out);
+
+/* Builds the model, trains with progress output, evaluates every epoch,
+ * then prints the confusion matrix, per-class metrics and the layer table
+ * and writes --json / --save. class_names has train->classes entries. */
+int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
+            const char *const *class_names);
+
+/* Prints the layer table: output shapes and parameter counts. */
+void cli_print_layers(FILE *f, nn_net *net);
+
+#endif

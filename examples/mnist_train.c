@@ -1,0 +1,84 @@
+/* mnist_train: trains a network on MNIST (or Fashion-MNIST, same format)
+ * and reports test accuracy, the confusion matrix and per-class metrics.
+ * Run with --help for the options. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+
+#define DEFAULT_DIR "data/mnist"
+#define DEBIAN_FASHION_DIR "/usr/share/datasets/fashion-mnist"
+
+static const char *const digit_names[10] = {"0", "1", "2", "3", "4",
+                                            "5", "6", "7", "8", "9"};
+static const char *const fashion_names[10] = {
+    "T-shirt", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+
+/* 1 when dir holds a training-image file, plain or compressed. */
+static int has_mnist(const char *dir)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte", dir);
+    if (stat(path, &st) == 0)
+        return 1;
+    snprintf(path, sizeof path, "%s/train-images-idx3-ubyte.gz", dir);
+    return stat(path, &st) == 0;
+}
+
+/* Fashion-MNIST when the directory's name says so. */
+static int is_fashion(const char *dir)
+{
+    char lower[4096];
+    size_t i;
+    for (i = 0; dir[i] && i + 1 < sizeof lower; i++)
+        lower[i] = (char)tolower((unsigned char)dir[i]);
+    lower[i] = '\0';
+    return strstr(lower, "fashion") != NULL;
+}
+
+int main(int argc, char **argv)
+{
+    cli_options o;
+    nn_dataset train = {0}, test = {0};
+    char msg[512];
+    const char *dir;
+    nn_status st;
+    int rc;
+
+    cli_defaults(&o, "lenet");
+    o.threads = 0; /* every online CPU unless --threads says otherwise */
+    rc = cli_parse(argc, argv, &o, "mnist_train",
+                   "MNIST directory (" DEFAULT_DIR "; else Debian's " DEBIAN_FASHION_DIR ")");
+    if (rc != CLI_OK)
+        return rc < 0 ? CLI_OK : rc;
+    dir = o.data_dir;
+    if (!dir) {
+        dir = DEFAULT_DIR;
+        if (!has_mnist(dir) && has_mnist(DEBIAN_FASHION_DIR)) {
+            dir = DEBIAN_FASHION_DIR;
+            fprintf(stderr, "note: no MNIST in %s (run data/fetch_mnist.sh); "
+                            "using Fashion-MNIST from %s\n", DEFAULT_DIR, dir);
+        }
+    }
+    st = nn_mnist_load_dir(dir, 1, &train, msg, sizeof msg);
+    if (st == NN_OK)
+        st = nn_mnist_load_dir(dir, 0, &test, msg, sizeof msg);
+    if (st != NN_OK) {
+        fprintf(stderr, "mnist_train: %s\n", msg);
+        if (!o.data_dir)
+            fprintf(stderr, "Get the data with data/fetch_mnist.sh, or on Debian/Ubuntu: "
+                            "sudo apt-get install dataset-fashion-mnist\n");
+        nn_dataset_free(&train);
+        return CLI_FAIL;
+    }
+    if (!o.quiet)
+        printf("data: %s (%s)\n", dir, is_fashion(dir) ? "Fashion-MNIST" : "MNIST");
+    rc = cli_run(&o, &train, &test, is_fashion(dir) ? fashion_names : digit_names);
+    nn_dataset_free(&train);
+    nn_dataset_free(&test);
+    return rc;
+}

@@ -1,0 +1,178 @@
+/* A small POSIX-thread pool. nn_pool_run hands out tasks 0..tasks-1 to the
+ * calling thread and the workers and returns when all are done. Tasks must
+ * write disjoint memory; which thread runs a task never changes its result,
+ * so results do not depend on the number of threads. */
+#include "internal.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+
+struct nn_pool {
+    int threads;              /* workers + the caller */
+    pthread_t *workers;
+    pthread_mutex_t lock;
+    pthread_cond_t wake, done;
+    nn_task_fn fn;
+    void *ctx;
+    int tasks, next, finished; /* current job: handed out, completed */
+    int busy;                  /* workers inside the current job */
+    unsigned long generation;  /* bumped for every job */
+    int stop;
+};
+
+/* Takes tasks of the current job until none is left; lock held on entry
+ * and on return. */
+static void drain(nn_pool *pool, int thread)
+{
+    while (pool->next < pool->tasks) {
+        int task = pool->next++;
+        pthread_mutex_unlock(&pool->lock);
+        pool->fn(pool->ctx, task, thread);
+        pthread_mutex_lock(&pool->lock);
+        if (++pool->finished == pool->tasks)
+            pthread_cond_broadcast(&pool->done);
+    }
+}
+
+typedef struct {
+    nn_pool *pool;
+    int index;
+} worker_arg;
+
+static void *worker_main(void *p)
+{
+    worker_arg *arg = p;
+    nn_pool *pool = arg->pool;
+    int thread = arg->index;
+    unsigned long seen = 0;
+    free(arg);
+    pthread_mutex_lock(&pool->lock);
+    for (;;) {
+        while (!pool->stop && pool->generation == seen)
+            pthread_cond_wait(&pool->wake, &pool->lock);
+        if (pool->stop)
+            break;
+        seen = pool->generation;
+        pool->busy++;
+        drain(pool, thread);
+        if (--pool->busy == 0)
+            pthread_cond_broadcast(&pool->done);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return NULL;
+}
+
+void nn_pool_destroy(nn_pool *pool)
+{
+    if (!pool)
+        return;
+    pthread_mutex_lock(&pool->lock);
+    pool->stop = 1;
+    pthread_cond_broadcast(&pool->wake);
+    pthread_mutex_unlock(&pool->lock);
+    for (int i = 1; i < pool->threads; i++)
+        pthread_join(pool->workers[i - 1], NULL);
+    pthread_cond_destroy(&pool->wake);
+    pthread_cond_destroy(&pool->done);
+    pthread_mutex_destroy(&pool->lock);
+    free(pool->workers);
+    free(pool);
+}
+
+nn_status nn_pool_create(int threads, nn_pool **out)
+{
+    nn_pool *pool;
+    *out = NULL;
+    if (threads < 1 || threads > NN_MAX_THREADS)
+        return NN_EINVAL;
+    pool = calloc(1, sizeof *pool);
+    if (!pool)
+        return NN_ENOMEM;
+    pool->workers = calloc((size_t)threads, sizeof *pool->workers);
+    if (!pool->workers) {
+        free(pool);
+        return NN_ENOMEM;
+    }
+    pthread_mutex_init(&pool->lock, NULL);
+    pthread_cond_init(&pool->wake, NULL);
+    pthread_cond_init(&pool->done, NULL);
+    pool->threads = 1;
+    for (int i = 1; i < threads; i++) {
+        worker_arg *arg = malloc(sizeof *arg);
+        if (!arg || (arg->pool = pool, arg->index = i,
+                     pthread_create(&pool->workers[i - 1], NULL, worker_main, arg))) {
+            free(arg);
+            nn_pool_destroy(pool);
+            return NN_ENOMEM;
+        }
+        pool->threads++;
+    }
+    *out = pool;
+    return NN_OK;
+}
+
+int nn_pool_threads(const nn_pool *pool)
+{
+    return pool ? pool->threads : 1;
+}
+
+void nn_pool_run(nn_pool *pool, int tasks, nn_task_fn fn, void *ctx)
+{
+    if (!pool || pool->threads == 1 || tasks <= 1) {
+        for (int t = 0; t < tasks; t++)
+            fn(ctx, t, 0);
+        return;
+    }
+    pthread_mutex_lock(&pool->lock);
+    pool->fn = fn;
+    pool->ctx = ctx;
+    pool->tasks = tasks;
+    pool->next = 0;
+    pool->finished = 0;
+    pool->generation++;
+    pthread_cond_broadcast(&pool->wake);
+    drain(pool, 0);
+    /* Wait for the last task, and for every worker to leave this job
+     * before the next one may reset the counters. */
+    while (pool->finished < pool->tasks || pool->busy > 0)
+        pthread_cond_wait(&pool->done, &pool->lock);
+    pthread_mutex_unlock(&pool->lock);
+}
+
+void nn_split(int n, int parts, int part, int *first, int *last)
+{
+    *first = (int)((long long)n * part / parts);
+    *last = (int)((long long)n * (part + 1) / parts);
+}
+
+typedef struct {
+    float *grads;
+    const float *partials;
+    int chunks;
+    size_t stride, n;
+} reduce_job;
+
+/* Blocks of 4096 values: fixed, so the sums never depend on threads. */
+#define REDUCE_BLOCK 4096
+
+static void reduce_task(void *p, int task, int thread)
+{
+    const reduce_job *job = p;
+    size_t first = (size_t)task * REDUCE_BLOCK;
+    size_t last = first + REDUCE_BLOCK < job->n ? first + REDUCE_BLOCK : job->n;
+    (void)thread;
+    for (size_t i = first; i < last; i++) {
+        float sum = job->partials[i];
+        for (int c = 1; c < job->chunks; c++)
+            sum += job->partials[(size_t)c * job->stride + i];
+        job->grads[i] += sum;
+    }
+}
+
+void nn_reduce_partials(const nn_exec *ex, float *grads, int chunks,
+                        size_t stride, size_t n)
+{
+    reduce_job job = {grads, ex->partials, chunks, stride, n};
+    nn_pool_run(ex->pool, (int)((n + REDUCE_BLOCK - 1) / REDUCE_BLOCK),
+                reduce_task, &job);
+}
