@@ -71,6 +71,22 @@ static void test_net_step_skips_decay_on_biases(void **state)
     nn_net_destroy(net);
 }
 
+static void test_adam_first_steps(void **state)
+{
+    /* Bias correction makes the first step lr * g / (|g| + eps) = lr sign(g):
+     * m = 0.1 g, v = 0.001 g^2, mhat = g, vhat = g^2. Step 2 with the same g
+     * is again lr (g / |g|). */
+    nn_adam opt = {0.01f, 0.9f, 0.999f, 1e-8f, 0.0f, 0};
+    float w = 1.0f, g = -0.3f, m = 0.0f, v = 0.0f;
+    (void)state;
+    nn_adam_update(&opt, &w, &g, &m, &v, 1, 0.0f, 1);
+    assert_close(m, -0.03, 1e-7);
+    assert_close(v, 0.001 * 0.09, 1e-8);
+    assert_close(w, 1.01, 1e-6);
+    nn_adam_update(&opt, &w, &g, &m, &v, 1, 0.0f, 2);
+    assert_close(w, 1.02, 1e-6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -78,6 +94,7 @@ int main(void)
         cmocka_unit_test(test_sgd_course_momentum),
         cmocka_unit_test(test_sgd_nesterov),
         cmocka_unit_test(test_net_step_skips_decay_on_biases),
+        cmocka_unit_test(test_adam_first_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

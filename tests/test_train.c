@@ -1,0 +1,244 @@
+/* Training end to end on a small generated dataset: it learns, it reruns
+ * bit-identically, thread counts do not change a single bit, a diverging
+ * run stops with NN_ENUMERIC, and metrics add up. */
+#include "gradcheck.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { SIDE = 8, CLASSES = 4 };
+
+/* count images of 1 x 8 x 8: class k lights a bar in quadrant k, plus noise. */
+static void make_dataset(nn_dataset *d, int count, uint64_t seed)
+{
+    nn_rng rng;
+    memset(d, 0, sizeof *d);
+    d->count = count;
+    d->c = 1;
+    d->h = d->w = SIDE;
+    d->classes = CLASSES;
+    d->std[0] = 1.0f;
+    d->pixels = malloc((size_t)count * SIDE * SIDE);
+    d->labels = malloc((size_t)count);
+    assert_non_null(d->pixels);
+    assert_non_null(d->labels);
+    nn_rng_seed(&rng, seed);
+    for (int i = 0; i < count; i++) {
+        int k = (int)nn_rng_below(&rng, CLASSES);
+        uint8_t *img = d->pixels + (size_t)i * SIDE * SIDE;
+        d->labels[i] = (uint8_t)k;
+        for (int p = 0; p < SIDE * SIDE; p++)
+            img[p] = (uint8_t)nn_rng_below(&rng, 100);
+        for (int j = 0; j < SIDE / 2; j++) {
+            int y = (k / 2) * (SIDE / 2) + 1, x = (k % 2) * (SIDE / 2) + j;
+            img[y * SIDE + x] = 255;
+        }
+    }
+}
+
+static nn_net *make_net(const char *spec, int threads, int max_batch)
+{
+    nn_net *net = NULL;
+    char msg[256] = "";
+    assert_nn_ok(nn_net_create(1, SIDE, SIDE, &net));
+    if (nn_net_add_spec(net, spec, msg, sizeof msg) != NN_OK)
+        fail_msg("spec %s: %s", spec, msg);
+    assert_nn_ok(nn_net_build(net, max_batch, 5));
+    assert_nn_ok(nn_net_set_threads(net, threads));
+    return net;
+}
+
+static nn_train_config config(int epochs)
+{
+    nn_train_config cfg = nn_train_defaults();
+    cfg.epochs = epochs;
+    cfg.batch = 16;
+    cfg.schedule.total_epochs = epochs;
+    cfg.schedule.lr = 0.05f;
+    return cfg;
+}
+
+/* Trains for cfg->epochs and returns the final test accuracy. */
+static double train(nn_net *net, const nn_dataset *tr, const nn_dataset *te,
+                    const nn_train_config *cfg)
+{
+    nn_rng rng;
+    nn_epoch_stats stats;
+    double loss, accuracy;
+    nn_rng_seed(&rng, cfg->seed);
+    for (int e = 0; e < cfg->epochs; e++)
+        assert_nn_ok(nn_train_epoch(net, tr, cfg, e, &rng, &stats));
+    assert_nn_ok(nn_evaluate(net, te, NULL, &loss, &accuracy));
+    return accuracy;
+}
+
+static const char *cnn = "conv3x3x6p1,bn,relu,pool2,conv3x3x8p1,relu,pool2,dense4";
+
+static void test_learns_and_reruns_bit_identically(void **state)
+{
+    nn_dataset tr, te;
+    nn_train_config cfg = config(4);
+    nn_net *a = make_net(cnn, 1, 16), *b = make_net(cnn, 1, 16);
+    double acc_a, acc_b, chance_loss, loss;
+    (void)state;
+    make_dataset(&tr, 400, 1);
+    make_dataset(&te, 200, 2);
+    assert_nn_ok(nn_evaluate(a, &te, NULL, &chance_loss, &acc_a));
+    acc_a = train(a, &tr, &te, &cfg);
+    acc_b = train(b, &tr, &te, &cfg);
+    assert_nn_ok(nn_evaluate(a, &te, NULL, &loss, &acc_a));
+    print_message("  loss %.3f -> %.3f, test accuracy %.1f%%\n", chance_loss,
+                  loss, 100 * acc_a);
+    assert_true(acc_a > 0.95);
+    assert_true(loss < chance_loss / 4);
+    assert_close(acc_a, acc_b, 0);
+    assert_memory_equal(nn_net_params(a), nn_net_params(b),
+                        nn_net_param_count(a) * sizeof(float));
+    assert_memory_equal(nn_net_state(a), nn_net_state(b),
+                        nn_net_state_count(a) * sizeof(float));
+    nn_net_destroy(a);
+    nn_net_destroy(b);
+    nn_dataset_free(&tr);
+    nn_dataset_free(&te);
+}
+
+/* Same weights, bit for bit, with 1, 2 and 3 threads, for SGD and Adam. */
+static void check_thread_counts(const char *spec, nn_optimizer_kind opt)
+{
+    nn_dataset tr, te;
+    nn_train_config cfg = config(2);
+    nn_net *nets[3];
+    (void)te;
+    cfg.optimizer = opt;
+    cfg.adam.lr = 1e-3f;
+    make_dataset(&tr, 100, 3);
+    for (int t = 0; t < 3; t++) {
+        nn_rng rng;
+        nn_epoch_stats stats;
+        nets[t] = make_net(spec, t + 1, 16);
+        assert_int_equal(nn_net_threads(nets[t]), t + 1);
+        nn_rng_seed(&rng, 9);
+        for (int e = 0; e < cfg.epochs; e++)
+            assert_nn_ok(nn_train_epoch(nets[t], &tr, &cfg, e, &rng, &stats));
+    }
+    for (int t = 1; t < 3; t++) {
+        assert_memory_equal(nn_net_params(nets[0]), nn_net_params(nets[t]),
+                            nn_net_param_count(nets[0]) * sizeof(float));
+        assert_memory_equal(nn_net_state(nets[0]), nn_net_state(nets[t]),
+                            nn_net_state_count(nets[0]) * sizeof(float));
+    }
+    for (int t = 0; t < 3; t++)
+        nn_net_destroy(nets[t]);
+    nn_dataset_free(&tr);
+}
+
+static void test_thread_count_does_not_change_results(void **state)
+{
+    (void)state;
+    check_thread_counts(cnn, NN_OPTIMIZER_SGD);
+    check_thread_counts("dense40,relu,dense4", NN_OPTIMIZER_SGD);
+    check_thread_counts(cnn, NN_OPTIMIZER_ADAM);
+}
+
+static void test_divergence_stops_with_numeric_error(void **state)
+{
+    nn_dataset tr;
+    nn_train_config cfg = config(3);
+    nn_net *net = make_net("dense16,relu,dense4", 1, 16);
+    nn_rng rng;
+    nn_epoch_stats stats;
+    nn_status st = NN_OK;
+    (void)state;
+    cfg.schedule.kind = NN_SCHEDULE_CONSTANT;
+    cfg.schedule.lr = 1e30f;
+    make_dataset(&tr, 64, 4);
+    nn_rng_seed(&rng, 1);
+    for (int e = 0; e < cfg.epochs && st == NN_OK; e++)
+        st = nn_train_epoch(net, &tr, &cfg, e, &rng, &stats);
+    assert_int_equal(st, NN_ENUMERIC);
+    nn_net_destroy(net);
+    nn_dataset_free(&tr);
+}
+
+static void test_bad_training_arguments(void **state)
+{
+    nn_dataset tr;
+    nn_train_config cfg = config(1);
+    nn_net *net = make_net("dense4", 1, 16), *wrong = NULL;
+    nn_rng rng;
+    nn_epoch_stats stats;
+    (void)state;
+    make_dataset(&tr, 32, 5);
+    nn_rng_seed(&rng, 1);
+    cfg.batch = 17; /* above the built maximum */
+    assert_int_equal(nn_train_epoch(net, &tr, &cfg, 0, &rng, &stats), NN_EINVAL);
+    cfg.batch = 16;
+    assert_int_equal(nn_train_epoch(NULL, &tr, &cfg, 0, &rng, &stats), NN_EINVAL);
+    /* A net whose input or output does not fit the data. */
+    assert_nn_ok(nn_net_create(1, SIDE, SIDE + 1, &wrong));
+    assert_nn_ok(nn_net_add_dense(wrong, 4));
+    assert_nn_ok(nn_net_build(wrong, 16, 1));
+    assert_int_equal(nn_train_epoch(wrong, &tr, &cfg, 0, &rng, &stats), NN_ESHAPE);
+    nn_net_destroy(wrong);
+    wrong = make_net("dense5", 1, 16);
+    assert_int_equal(nn_train_epoch(wrong, &tr, &cfg, 0, &rng, &stats), NN_ESHAPE);
+    nn_net_destroy(wrong);
+    nn_net_destroy(net);
+    nn_dataset_free(&tr);
+}
+
+static void test_confusion_and_class_metrics(void **state)
+{
+    /* true:  0 0 0 1 1 2;  predicted: 0 0 1 1 2 2 */
+    int predicted[6] = {0, 0, 1, 1, 2, 2};
+    uint8_t labels[6] = {0, 0, 0, 1, 1, 2};
+    long m[9];
+    float p[3], r[3], f1[3];
+    long expect[9] = {2, 1, 0, 0, 1, 1, 0, 0, 1};
+    (void)state;
+    assert_nn_ok(nn_confusion(predicted, labels, 6, 3, m));
+    assert_memory_equal(m, expect, sizeof m);
+    nn_class_metrics(m, 3, p, r, f1);
+    assert_close(p[0], 1.0, 1e-6);       /* 2 / 2 */
+    assert_close(r[0], 2.0 / 3.0, 1e-6); /* 2 / 3 */
+    assert_close(f1[0], 0.8, 1e-6);      /* 2 (1)(2/3) / (5/3) */
+    assert_close(p[2], 0.5, 1e-6);
+    assert_close(r[2], 1.0, 1e-6);
+    assert_int_equal(nn_argmax((float[]){1, 3, 3, 2}, 4), 1);
+    predicted[0] = 3;
+    assert_int_equal(nn_confusion(predicted, labels, 6, 3, m), NN_EINVAL);
+}
+
+static void test_schedules(void **state)
+{
+    nn_schedule s = {NN_SCHEDULE_STEP, 0.1f, 0.5f, 2, 10, 0.0f, 0.0f};
+    (void)state;
+    assert_close(nn_schedule_lr(&s, 1.9), 0.1, 1e-7);
+    assert_close(nn_schedule_lr(&s, 2.0), 0.05, 1e-7);
+    assert_close(nn_schedule_lr(&s, 5.0), 0.025, 1e-7);
+    s.kind = NN_SCHEDULE_EXPONENTIAL;
+    assert_close(nn_schedule_lr(&s, 3.5), 0.1 * 0.125, 1e-7);
+    s.kind = NN_SCHEDULE_COSINE;
+    s.min_lr = 0.01f;
+    assert_close(nn_schedule_lr(&s, 0), 0.1, 1e-7);
+    assert_close(nn_schedule_lr(&s, 5), 0.055, 1e-7);
+    assert_close(nn_schedule_lr(&s, 10), 0.01, 1e-7);
+    s.kind = NN_SCHEDULE_CONSTANT;
+    s.warmup_epochs = 2.0f;
+    assert_close(nn_schedule_lr(&s, 0.5), 0.025, 1e-7);
+    assert_close(nn_schedule_lr(&s, 3.0), 0.1, 1e-7);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_learns_and_reruns_bit_identically),
+        cmocka_unit_test(test_thread_count_does_not_change_results),
+        cmocka_unit_test(test_divergence_stops_with_numeric_error),
+        cmocka_unit_test(test_bad_training_arguments),
+        cmocka_unit_test(test_confusion_and_class_metrics),
+        cmocka_unit_test(test_schedules),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
