@@ -1,0 +1,141 @@
+/* Whole-file reads for the dataset loaders: every call checked, sizes
+ * bounded, gzip files decompressed transparently; and the one message
+ * formatter the loaders share. */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void nn_format_msg(char *msg, size_t msg_size, const char *format, ...)
+{
+    va_list args;
+    if (!msg || msg_size == 0)
+        return;
+    va_start(args, format);
+    vsnprintf(msg, msg_size, format, args);
+    va_end(args);
+}
+
+nn_status nn_path_join(const char *dir, const char *name, char *buf,
+                       size_t size)
+{
+    size_t dir_len, name_len;
+    int slash;
+    if (!dir || !name || !buf)
+        return NN_EINVAL;
+    dir_len = strlen(dir);
+    name_len = strlen(name);
+    slash = dir_len > 0 && dir[dir_len - 1] != '/';
+    if (dir_len + (size_t)slash + name_len >= size)
+        return NN_EOVERFLOW;
+    memcpy(buf, dir, dir_len);
+    if (slash)
+        buf[dir_len] = '/';
+    memcpy(buf + dir_len + (size_t)slash, name, name_len + 1);
+    return NN_OK;
+}
+
+int nn_file_readable(const char *path)
+{
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f)
+        return 0;
+    fclose(f);
+    return 1;
+}
+
+/* The size of an open file (positioned back at its start); NN_EIO when the
+ * stream cannot seek, NN_EOVERFLOW when it exceeds max_size. */
+static nn_status file_size(FILE *f, const char *path, size_t max_size,
+                           size_t *size, char *msg, size_t msg_size)
+{
+    long end;
+    if (fseek(f, 0, SEEK_END) != 0 || (end = ftell(f)) < 0 ||
+        fseek(f, 0, SEEK_SET) != 0) {
+        nn_format_msg(msg, msg_size, "%s: cannot determine the file size",
+                      path);
+        return NN_EIO;
+    }
+    if ((unsigned long)end > max_size) {
+        nn_format_msg(msg, msg_size, "%s: %ld bytes, more than the limit of %zu",
+                      path, end, max_size);
+        return NN_EOVERFLOW;
+    }
+    *size = (size_t)end;
+    return NN_OK;
+}
+
+/* Reads exactly size bytes of an open file into a new buffer and checks
+ * that nothing follows them (the file did not change under us). */
+static nn_status read_exactly(FILE *f, const char *path, size_t size,
+                              unsigned char **data, char *msg,
+                              size_t msg_size)
+{
+    unsigned char *buf = malloc(size > 0 ? size : 1);
+    if (!buf) {
+        nn_format_msg(msg, msg_size, "%s: out of memory for %zu bytes", path,
+                      size);
+        return NN_ENOMEM;
+    }
+    if (fread(buf, 1, size, f) != size || fgetc(f) != EOF || ferror(f)) {
+        nn_format_msg(msg, msg_size, "%s: read failed%s", path,
+                      ferror(f) ? "" : " (the file changed size)");
+        free(buf);
+        return NN_EIO;
+    }
+    *data = buf;
+    return NN_OK;
+}
+
+/* Replaces a gzip buffer by its decompressed contents. */
+static nn_status gunzip_in_place(const char *path, size_t max_size,
+                                 unsigned char **data, size_t *size,
+                                 char *msg, size_t msg_size)
+{
+    unsigned char *plain;
+    size_t plain_size;
+    const char *reason;
+    nn_status st =
+        nn_gunzip(*data, *size, &plain, &plain_size, max_size, &reason);
+    free(*data);
+    *data = NULL;
+    if (st != NN_OK) {
+        nn_format_msg(msg, msg_size, "%s: gzip: %s", path,
+                      reason ? reason : nn_status_str(st));
+        return st;
+    }
+    *data = plain;
+    *size = plain_size;
+    return NN_OK;
+}
+
+nn_status nn_read_file(const char *path, size_t max_size, unsigned char **data,
+                       size_t *size, char *msg, size_t msg_size)
+{
+    FILE *f;
+    nn_status st;
+    if (!data || !size)
+        return NN_EINVAL;
+    *data = NULL;
+    *size = 0;
+    if (!path)
+        return NN_EINVAL;
+    f = fopen(path, "rb");
+    if (!f) {
+        nn_format_msg(msg, msg_size, "%s: cannot open (%s)", path,
+                      strerror(errno));
+        return NN_EIO;
+    }
+    st = file_size(f, path, max_size, size, msg, msg_size);
+    if (st == NN_OK)
+        st = read_exactly(f, path, *size, data, msg, msg_size);
+    fclose(f);
+    if (st == NN_OK && *size >= 2 && (*data)[0] == 0x1f && (*data)[1] == 0x8b)
+        st = gunzip_in_place(path, max_size, data, size, msg, msg_size);
+    if (st != NN_OK)
+        *size = 0;
+    return st;
+}
