@@ -1,0 +1,728 @@
+/* Architecture specs and model files: every token kind and preset, bad
+ * specs, spec round trips, bit-exact save/load, corrupt files refused, and
+ * failed saves that leave the old file alone. Files live in a mkdtemp dir. */
+#include "gradcheck.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char tmp_dir[] = "/tmp/nn_test_model.XXXXXX";
+
+/* tmp_dir/name in a static buffer (one at a time is enough here). */
+static const char *tmp_path(const char *name)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", tmp_dir, name);
+    return path;
+}
+
+/* Removes every file of dir, then dir (nested dirs are not made here but
+ * "sub" and "ro" may exist). */
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[512];
+    while (d && (e = readdir(d)) != NULL) {
+        struct stat st;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+            chmod(path, 0700);
+            remove_tree(path);
+        } else {
+            remove(path);
+        }
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+/* Number of entries of dir whose name contains ".tmp." (leftovers). */
+static int count_temp_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int count = 0;
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL)
+        count += strstr(e->d_name, ".tmp.") != NULL;
+    closedir(d);
+    return count;
+}
+
+static int setup_dir(void **state)
+{
+    (void)state;
+    return mkdtemp(tmp_dir) ? 0 : -1;
+}
+
+static int teardown_dir(void **state)
+{
+    (void)state;
+    remove_tree(tmp_dir);
+    return 0;
+}
+
+/* Reads a whole file into a new buffer. */
+static unsigned char *read_bytes(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    unsigned char *data;
+    long end;
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    end = ftell(f);
+    assert_true(end >= 0);
+    rewind(f);
+    data = malloc((size_t)end + 1);
+    assert_non_null(data);
+    assert_int_equal(fread(data, 1, (size_t)end, f), (size_t)end);
+    fclose(f);
+    *size = (size_t)end;
+    return data;
+}
+
+static void write_bytes(const char *path, const unsigned char *data,
+                        size_t size)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, size, f), size);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Independent bitwise CRC-32 (zlib's), the test's oracle. */
+static uint32_t crc32_bitwise(const unsigned char *p, size_t n)
+{
+    uint32_t crc = 0xffffffffu;
+    while (n--) {
+        crc ^= *p++;
+        for (int k = 0; k < 8; k++)
+            crc = crc & 1 ? 0xedb88320u ^ (crc >> 1) : crc >> 1;
+    }
+    return ~crc;
+}
+
+static void store_le(unsigned char *p, uint64_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t load_le(const unsigned char *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Rewrites the trailing CRC of a file image after an edit. */
+static void fix_crc(unsigned char *data, size_t size)
+{
+    store_le(data + size - 4, crc32_bitwise(data, size - 4), 4);
+}
+
+/* A net for shape (c, h, w) from spec, built for max_batch with seed 1. */
+static nn_net *make_net(const char *spec, int c, int h, int w, int max_batch)
+{
+    nn_net *net = NULL;
+    char msg[200];
+    assert_nn_ok(nn_net_create(c, h, w, &net));
+    if (nn_net_add_spec(net, spec, msg, sizeof msg) != NN_OK)
+        fail_msg("%s: %s", spec, msg);
+    assert_nn_ok(nn_net_build(net, max_batch, 1));
+    return net;
+}
+
+/* Asserts that the net describes itself as spec. */
+static void assert_spec(const nn_net *net, const char *spec)
+{
+    char buf[1024];
+    assert_nn_ok(nn_net_spec(net, buf, sizeof buf));
+    assert_string_equal(buf, spec);
+}
+
+/* ------------------------------------------------------------------ specs */
+
+static void test_spec_every_token_kind(void **state)
+{
+    /* Input 2x17x15. conv 3x5, 4 filters, stride 2, pad 1:
+     * (17 + 2 - 3) / 2 + 1 = 9 by (15 + 2 - 5) / 2 + 1 = 7, 4*2*3*5 + 4 =
+     * 124 params; bn 2*4 = 8 params and 8 state; pool3s2: (9-3)/2+1 = 4 by
+     * (7-3)/2+1 = 3; pool2: 2 by 1, 8 features; dense7: 7*8 + 7 = 63.
+     * Total 124 + 8 + 63 = 195 params, 8 state. */
+    static const struct {
+        const char *kind;
+        int c, h, w;
+        size_t params, state;
+    } want[] = {
+        {"conv2d", 4, 9, 7, 124, 0}, {"relu", 4, 9, 7, 0, 0},
+        {"sigmoid", 4, 9, 7, 0, 0},  {"tanh", 4, 9, 7, 0, 0},
+        {"batchnorm", 4, 9, 7, 8, 8}, {"maxpool", 4, 4, 3, 0, 0},
+        {"maxpool", 4, 2, 1, 0, 0},  {"dense", 7, 1, 1, 63, 0},
+    };
+    nn_net *net = make_net(
+        " conv3x5x4s2p1,relu , sigmoid,\ttanh,bn,pool3s2,pool2,dense7\n", 2,
+        17, 15, 1);
+    (void)state;
+    assert_int_equal(nn_net_layer_count(net), 8);
+    for (int i = 0; i < 8; i++) {
+        nn_layer_info info;
+        assert_nn_ok(nn_net_layer_info(net, i, &info));
+        assert_string_equal(info.kind, want[i].kind);
+        assert_int_equal(info.out_c, want[i].c);
+        assert_int_equal(info.out_h, want[i].h);
+        assert_int_equal(info.out_w, want[i].w);
+        assert_int_equal(info.params, want[i].params);
+        assert_int_equal(info.state, want[i].state);
+    }
+    assert_int_equal(nn_net_param_count(net), 195);
+    assert_int_equal(nn_net_state_count(net), 8);
+    assert_spec(net, "conv3x5x4s2p1,relu,sigmoid,tanh,bn,pool3s2,pool2,dense7");
+    nn_net_destroy(net);
+}
+
+static void test_spec_presets(void **state)
+{
+    /* Parameter counts by hand (conv: filters*(in_c*k*k) + filters;
+     * dense: out*in + out; bn: 2 per channel, plus 2 of state):
+     * mlp on 1x28x28: 100*784+100 + 10*100+10 = 78500 + 1010 = 79510.
+     * lenet on 1x28x28: conv 16*25+16 = 416, pool to 14x14, conv
+     *   16*16*25+16 = 6416, pool to 7x7 (16*49 = 784), dense 10*784+10 =
+     *   7850: 416 + 6416 + 7850 = 14682.
+     * deep on 1x28x28 (no padding): 64*9+64 = 640 (26x26), 64*64*9+64 =
+     *   36928 (24x24), pool 12x12, 128*64*9+128 = 73856 (10x10),
+     *   128*128*9+128 = 147584 (8x8), pool 4x4 (2048), 256*2048+256 =
+     *   524544, 10*256+10 = 2570: total 786122.
+     * deep-bn: deep + bn on 64, 64, 128, 128, 256 channels = 2*640 = 1280
+     *   params (787402) and 1280 state.
+     * vgg on 3x32x32: convs 32*27+32 = 896, 32*32*9+32 = 9248,
+     *   64*32*9+64 = 18496, 64*64*9+64 = 36928, 73856, 147584; pools to
+     *   16, 8, 4 (128*16 = 2048); dense 128*2048+128 = 262272 and
+     *   10*128+10 = 1290; bn 2*(32+32+64+64+128+128+128) = 1152.
+     *   896+9248+18496+36928+73856+147584+262272+1290 = 550570 + 1152 =
+     *   551722 params, 1152 state. */
+    static const struct {
+        const char *name;
+        int c, h, w, layers;
+        size_t params, state;
+    } presets[] = {
+        {"mlp", 1, 28, 28, 3, 79510, 0},
+        {"lenet", 1, 28, 28, 7, 14682, 0},
+        {"deep", 1, 28, 28, 13, 786122, 0},
+        {"deep-bn", 1, 28, 28, 18, 787402, 1280},
+        {"vgg", 3, 32, 32, 25, 551722, 1152},
+    };
+    (void)state;
+    assert_string_equal(nn_spec_preset("mlp"), "dense100,relu,dense10");
+    assert_string_equal(nn_spec_preset("lenet"),
+                        "conv5x5x16p2,relu,pool2,conv5x5x16p2,relu,pool2,dense10");
+    assert_null(nn_spec_preset("alexnet"));
+    assert_null(nn_spec_preset("LENET"));
+    assert_null(nn_spec_preset(""));
+    assert_null(nn_spec_preset(NULL));
+    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
+        nn_net *net = make_net(presets[i].name, presets[i].c, presets[i].h,
+                               presets[i].w, 1);
+        nn_tensor *out;
+        assert_int_equal(nn_net_layer_count(net), presets[i].layers);
+        assert_int_equal(nn_net_param_count(net), presets[i].params);
+        assert_int_equal(nn_net_state_count(net), presets[i].state);
+        assert_spec(net, nn_spec_preset(presets[i].name));
+        assert_nn_ok(nn_net_forward(net, 1));
+        out = nn_net_output(net);
+        assert_int_equal(out->c * out->h * out->w, 10);
+        nn_net_destroy(net);
+    }
+}
+
+static void test_spec_preset_name_with_blanks(void **state)
+{
+    nn_net *net = make_net("  lenet\n", 1, 28, 28, 1);
+    (void)state;
+    assert_spec(net, nn_spec_preset("lenet"));
+    nn_net_destroy(net);
+}
+
+static void test_bad_specs(void **state)
+{
+    static const struct {
+        const char *spec;
+        nn_status status;
+        const char *msg; /* expected part of the message */
+    } cases[] = {
+        {"", NN_EINVAL, "spec token 1 '': empty layer"},
+        {"   ", NN_EINVAL, "spec token 1 '': empty layer"},
+        {"relu,,dense10", NN_EINVAL, "spec token 2 '': empty layer"},
+        {"dense10,", NN_EINVAL, "spec token 2 '': empty layer"},
+        {"relu,relu,conv3x3", NN_EINVAL,
+         "spec token 3 'conv3x3': expected convKxKxN[sS][pP]"},
+        {"conv", NN_EINVAL, "expected convKxKxN"},
+        {"conv3x3x0", NN_EINVAL, "filter count 0 is out of range 1..65536"},
+        {"conv0x3x4", NN_EINVAL, "kernel height 0 is out of range"},
+        {"conv3x3x4s0", NN_EINVAL, "stride 0 is out of range"},
+        {"conv3x3x4p", NN_EINVAL, "expected convKxKxN[sS][pP]"},
+        {"conv3x3x4p1s2", NN_EINVAL, "found 's' at 12"},
+        {"conv3x3x4q", NN_EINVAL, "found 'q' at 10"},
+        {"conv3x3x4 p1", NN_EINVAL, "found ' ' at 10"},
+        {"conv3x3x4p1025", NN_EINVAL, "padding 1025 is out of range 0..1024"},
+        {"dense", NN_EINVAL, "spec token 1 'dense': expected denseN"},
+        {"dense10x", NN_EINVAL, "found 'x' at 8"},
+        {"dense-5", NN_EINVAL, "expected denseN, found '-' at 6"},
+        {"dense 10", NN_EINVAL, "found ' '"},
+        {"dense16777217", NN_EINVAL,
+         "output count 16777217 is out of range 1..16777216"},
+        {"dense99999999999999999999999", NN_EINVAL,
+         "output count 999999999999... is out of range"},
+        {"pool0", NN_EINVAL, "pool window 0 is out of range"},
+        {"pool2s", NN_EINVAL, "spec token 1 'pool2s': expected poolK[sS]"},
+        {"pool2p1", NN_EINVAL, "expected poolK[sS], found 'p' at 6"},
+        {"Relu", NN_EINVAL, "spec token 1 'Relu': unknown layer"},
+        {"relu6", NN_EINVAL, "unknown layer"},
+        {"relu,softmax", NN_EINVAL, "spec token 2 'softmax': unknown layer"},
+        {"lenet,relu", NN_EINVAL, "spec token 1 'lenet': unknown layer"},
+        {"mlp2", NN_EINVAL, "unknown layer"},
+    };
+    char msg[200];
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nn_net *net = NULL;
+        nn_status st;
+        assert_nn_ok(nn_net_create(1, 28, 28, &net));
+        st = nn_net_add_spec(net, cases[i].spec, msg, sizeof msg);
+        if (st != cases[i].status || !strstr(msg, cases[i].msg))
+            fail_msg("'%s': got %s '%s', expected %s '%s'", cases[i].spec,
+                     nn_status_str(st), msg, nn_status_str(cases[i].status),
+                     cases[i].msg);
+        /* Nothing was added, and the net is still usable. */
+        assert_int_equal(nn_net_layer_count(net), 0);
+        assert_nn_ok(nn_net_add_spec(net, "dense3", NULL, 0));
+        assert_nn_ok(nn_net_build(net, 1, 0));
+        nn_net_destroy(net);
+    }
+}
+
+static void test_bad_spec_arguments(void **state)
+{
+    nn_net *net = NULL;
+    char msg[200], quoted[64], spec[4097 * 5 + 1];
+    (void)state;
+    assert_int_equal(nn_net_add_spec(NULL, "relu", msg, sizeof msg), NN_EINVAL);
+    assert_string_equal(msg, "no net");
+    assert_nn_ok(nn_net_create(1, 4, 4, &net));
+    assert_int_equal(nn_net_add_spec(net, NULL, msg, sizeof msg), NN_EINVAL);
+    assert_string_equal(msg, "no spec");
+    /* A message buffer is optional, and a short one is cut, not overrun. */
+    assert_int_equal(nn_net_add_spec(net, "relu,", NULL, 0), NN_EINVAL);
+    assert_int_equal(nn_net_add_spec(net, "relu,", msg, 8), NN_EINVAL);
+    assert_string_equal(msg, "spec to");
+    /* A long token is quoted only in part. */
+    memset(spec, '7', 100);
+    memcpy(spec, "dense", 5);
+    spec[100] = '\0';
+    assert_int_equal(nn_net_add_spec(net, spec, msg, sizeof msg), NN_EINVAL);
+    snprintf(quoted, sizeof quoted, "'%.40s...': ", spec);
+    assert_non_null(strstr(msg, quoted));
+    /* More layers than a net holds. */
+    for (int i = 0; i < 4097; i++)
+        memcpy(spec + 5 * i, ",relu", 6);
+    assert_int_equal(nn_net_add_spec(net, spec + 1, msg, sizeof msg),
+                     NN_EOVERFLOW);
+    assert_non_null(strstr(msg, "more than 4096 layers"));
+    assert_int_equal(nn_net_layer_count(net), 0);
+    /* A built net takes no more layers. */
+    assert_nn_ok(nn_net_add_spec(net, "dense2", msg, sizeof msg));
+    assert_string_equal(msg, "");
+    assert_nn_ok(nn_net_build(net, 1, 0));
+    assert_int_equal(nn_net_add_spec(net, "relu", msg, sizeof msg), NN_ESTATE);
+    assert_non_null(strstr(msg, "spec token 1 'relu': "));
+    nn_net_destroy(net);
+}
+
+static void test_spec_round_trip(void **state)
+{
+    /* parse -> describe -> parse -> describe gives the same spec. */
+    static const char *specs[] = {
+        "mlp", "lenet", "deep", "deep-bn", "vgg",
+        "conv3x5x4s2p1,tanh,pool3s2,conv1x1x2,sigmoid,pool1,dense3",
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+        char first[1024], second[1024];
+        nn_net *a = make_net(specs[i], 3, 32, 32, 1), *b;
+        assert_nn_ok(nn_net_spec(a, first, sizeof first));
+        b = make_net(first, 3, 32, 32, 1);
+        assert_nn_ok(nn_net_spec(b, second, sizeof second));
+        assert_string_equal(first, second);
+        assert_int_equal(nn_net_param_count(a), nn_net_param_count(b));
+        if (i == 5)
+            assert_string_equal(first, specs[i]);
+        nn_net_destroy(a);
+        nn_net_destroy(b);
+    }
+}
+
+/* ------------------------------------------------------------ model files */
+
+#define SMALL_SPEC "conv3x3x4p1,bn,relu,pool2,dense5,bn,tanh,dense3"
+
+/* A small net with batchnorm whose statistics moved away from 0 and 1 by
+ * two training-mode passes; its input holds 4 random samples. */
+static nn_net *trained_small_net(void)
+{
+    nn_net *net = make_net(SMALL_SPEC, 2, 6, 5, 4);
+    nn_tensor *in = nn_net_input(net);
+    nn_rng rng;
+    nn_rng_seed(&rng, 99);
+    gc_fill_normal(in->x, nn_tensor_count(in), 1.0f, &rng);
+    assert_nn_ok(nn_net_forward(net, 4));
+    assert_nn_ok(nn_net_forward(net, 4));
+    return net;
+}
+
+static void test_save_load_bit_exact(void **state)
+{
+    const char *path = tmp_path("small.nn");
+    nn_net *net = trained_small_net(), *loaded = NULL;
+    size_t params = nn_net_param_count(net), state_count, size;
+    int c, h, w;
+    char msg[200];
+    const float *expect;
+    unsigned char *bytes;
+    struct stat st;
+    (void)state;
+    state_count = nn_net_state_count(net);
+    assert_true(state_count > 0);
+    assert_nn_ok(nn_model_save(net, path, msg, sizeof msg));
+    assert_string_equal(msg, "");
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0644);
+    assert_int_equal(count_temp_files(tmp_dir), 0);
+    if (nn_model_load(path, 3, &loaded, msg, sizeof msg) != NN_OK)
+        fail_msg("load: %s", msg);
+    assert_int_equal(nn_net_max_batch(loaded), 3);
+    nn_net_input_shape(loaded, &c, &h, &w);
+    assert_int_equal(c * 100 + h * 10 + w, 265);
+    assert_spec(loaded, SMALL_SPEC);
+    assert_int_equal(nn_net_param_count(loaded), params);
+    assert_int_equal(nn_net_state_count(loaded), state_count);
+    assert_memory_equal(nn_net_params(loaded), nn_net_params(net),
+                        params * sizeof(float));
+    assert_memory_equal(nn_net_state(loaded), nn_net_state(net),
+                        state_count * sizeof(float));
+    /* The same input through both nets in inference mode. */
+    nn_net_set_training(net, 0);
+    nn_net_set_training(loaded, 0);
+    memcpy(nn_net_input(loaded)->x, nn_net_input(net)->x,
+           3 * 2 * 6 * 5 * sizeof(float));
+    assert_nn_ok(nn_net_forward(net, 3));
+    assert_nn_ok(nn_net_forward(loaded, 3));
+    expect = nn_net_output(net)->x;
+    assert_memory_equal(nn_net_output(loaded)->x, expect, 3 * 3 * sizeof(float));
+    /* The layout of docs/FORMAT.md, byte by byte. */
+    bytes = read_bytes(path, &size);
+    assert_int_equal(size, 28 + strlen(SMALL_SPEC) + 8 + 4 * params + 8 +
+                               4 * state_count + 4);
+    assert_memory_equal(bytes, "NNMODEL\0", 8);
+    assert_int_equal(load_le(bytes + 8, 4), 1);
+    assert_int_equal(load_le(bytes + 12, 4), 2);
+    assert_int_equal(load_le(bytes + 16, 4), 6);
+    assert_int_equal(load_le(bytes + 20, 4), 5);
+    assert_int_equal(load_le(bytes + 24, 4), strlen(SMALL_SPEC));
+    assert_memory_equal(bytes + 28, SMALL_SPEC, strlen(SMALL_SPEC));
+    assert_int_equal(load_le(bytes + 28 + strlen(SMALL_SPEC), 8), params);
+    {
+        const unsigned char *p = bytes + 28 + strlen(SMALL_SPEC) + 8;
+        uint32_t bits;
+        memcpy(&bits, &nn_net_params(net)[params - 1], 4);
+        assert_int_equal(load_le(p + 4 * (params - 1), 4), bits);
+    }
+    assert_int_equal(load_le(bytes + size - 4, 4), crc32_bitwise(bytes, size - 4));
+    free(bytes);
+    nn_net_destroy(loaded);
+    nn_net_destroy(net);
+}
+
+static void test_save_load_preset(void **state)
+{
+    const char *path = tmp_path("lenet.nn");
+    nn_net *net = make_net("lenet", 1, 28, 28, 1), *loaded = NULL;
+    (void)state;
+    assert_nn_ok(nn_model_save(net, path, NULL, 0));
+    /* Saving again replaces the file. */
+    assert_nn_ok(nn_net_init(net, 5));
+    assert_nn_ok(nn_model_save(net, path, NULL, 0));
+    assert_nn_ok(nn_model_load(path, 1, &loaded, NULL, 0));
+    assert_int_equal(nn_net_param_count(loaded), 14682);
+    assert_memory_equal(nn_net_params(loaded), nn_net_params(net),
+                        14682 * sizeof(float));
+    assert_int_equal(count_temp_files(tmp_dir), 0);
+    nn_net_destroy(loaded);
+    nn_net_destroy(net);
+}
+
+/* Loads path expecting status st and a message containing part. */
+static void assert_load_fails(const char *path, nn_status status,
+                              const char *part)
+{
+    nn_net *net = (nn_net *)&net; /* any non-NULL value: load must reset it */
+    char msg[300];
+    nn_status st = nn_model_load(path, 2, &net, msg, sizeof msg);
+    if (st != status || !strstr(msg, part))
+        fail_msg("got %s '%s', expected %s '%s'", nn_status_str(st), msg,
+                 nn_status_str(status), part);
+    assert_null(net);
+    assert_non_null(strstr(msg, path));
+}
+
+/* The bytes of a valid model file of a tiny net (dense2 with bn). */
+static unsigned char *tiny_model(size_t *size, size_t *spec_end)
+{
+    const char *path = tmp_path("tiny.nn");
+    nn_net *net = make_net("dense2,bn", 1, 1, 3, 1);
+    unsigned char *data;
+    assert_nn_ok(nn_model_save(net, path, NULL, 0));
+    nn_net_destroy(net);
+    data = read_bytes(path, size);
+    /* 28 header + 9 spec + 8 + 4*(8 + 4) params + 8 + 4*4 state + 4 CRC */
+    assert_int_equal(*size, 28 + 9 + 8 + 48 + 8 + 16 + 4);
+    *spec_end = 28 + 9;
+    return data;
+}
+
+static void test_load_refuses_corrupt_files(void **state)
+{
+    const char *path = tmp_path("bad.nn");
+    size_t size, spec_end, cuts[8];
+    unsigned char *good = tiny_model(&size, &spec_end);
+    unsigned char *bad = malloc(size + 16);
+    (void)state;
+    assert_non_null(bad);
+
+    memcpy(bad, good, size);
+    bad[0] = 'X';
+    write_bytes(path, bad, size);
+    assert_load_fails(path, NN_EFORMAT, "bad magic");
+    write_bytes(path, (const unsigned char *)"hello", 5);
+    assert_load_fails(path, NN_EFORMAT, "bad magic");
+
+    memcpy(bad, good, size);
+    store_le(bad + 8, 2, 4);
+    fix_crc(bad, size);
+    write_bytes(path, bad, size);
+    assert_load_fails(path, NN_EFORMAT, "unsupported format version 2");
+
+    /* Truncated: empty, inside the magic, the shape, the spec, the param
+     * count, the params, the state, the CRC. */
+    cuts[0] = 0;
+    cuts[1] = 5;
+    cuts[2] = 18;
+    cuts[3] = 30;
+    cuts[4] = spec_end + 3;
+    cuts[5] = spec_end + 8 + 20;
+    cuts[6] = size - 4 - 6;
+    cuts[7] = size - 1;
+    for (int i = 0; i < 8; i++) {
+        write_bytes(path, good, cuts[i]);
+        assert_load_fails(path, NN_EFORMAT, "truncated");
+    }
+
+    /* Every single flipped byte is caught (most by the CRC). */
+    for (size_t i = 0; i < size; i++) {
+        nn_net *net = NULL;
+        memcpy(bad, good, size);
+        bad[i] ^= 0x5a;
+        write_bytes(path, bad, size);
+        assert_int_not_equal(nn_model_load(path, 1, &net, NULL, 0), NN_OK);
+        assert_null(net);
+    }
+    memcpy(bad, good, size);
+    bad[spec_end + 8 + 5] ^= 1;
+    write_bytes(path, bad, size);
+    assert_load_fails(path, NN_EFORMAT, "checksum mismatch");
+
+    /* Trailing garbage. */
+    memcpy(bad, good, size);
+    memcpy(bad + size, "garbage", 7);
+    write_bytes(path, bad, size + 7);
+    assert_load_fails(path, NN_EFORMAT, "7 trailing bytes");
+    free(bad);
+    free(good);
+}
+
+static void test_load_refuses_absurd_fields(void **state)
+{
+    const char *path = tmp_path("absurd.nn");
+    size_t size, spec_end;
+    unsigned char *good = tiny_model(&size, &spec_end);
+    unsigned char *bad = malloc(size);
+    (void)state;
+    assert_non_null(bad);
+
+    /* Counts far beyond the file, with a valid CRC: refused before any
+     * allocation of that size (ASan would abort on such a request). */
+    static const uint64_t counts[] = {(uint64_t)1 << 60, (uint64_t)1 << 62,
+                                      UINT64_MAX, 1000};
+    for (int i = 0; i < 4; i++) {
+        memcpy(bad, good, size);
+        store_le(bad + spec_end, counts[i], 8);
+        fix_crc(bad, size);
+        write_bytes(path, bad, size);
+        assert_load_fails(path, NN_EFORMAT, "does not fit");
+        memcpy(bad, good, size);
+        store_le(bad + size - 4 - 16 - 8, counts[i], 8); /* state count */
+        fix_crc(bad, size);
+        write_bytes(path, bad, size);
+        assert_load_fails(path, NN_EFORMAT, "does not fit");
+    }
+    memcpy(bad, good, size);
+    store_le(bad + 24, 0xffffffffu, 4);
+    fix_crc(bad, size);
+    write_bytes(path, bad, size);
+    assert_load_fails(path, NN_EFORMAT, "spec length 4294967295");
+
+    /* Consistent layout, wrong contents. */
+    memcpy(bad, good, size);
+    store_le(bad + 12, 0, 4);
+    fix_crc(bad, size);
+    write_bytes(path, bad, size);
+    assert_load_fails(path, NN_EFORMAT, "input shape 0x1x3");
+    memcpy(bad, good, size);
+    memcpy(bad + 28, "dense2,bx", 9);
+    fix_crc(bad, size);
+    write_bytes(path, bad, size);
+    assert_load_fails(path, NN_EFORMAT, "spec token 2 'bx': unknown layer");
+    memcpy(bad, good, size);
+    memcpy(bad + 28, "dense3,bn", 9); /* 12 + 6 params, not 8 + 4 */
+    fix_crc(bad, size);
+    write_bytes(path, bad, size);
+    assert_load_fails(path, NN_EFORMAT, "12 parameters and 4 state values");
+    memcpy(bad, good, size);
+    memcpy(bad + 28, "pool2,bn\0", 9); /* NUL inside the spec */
+    fix_crc(bad, size);
+    write_bytes(path, bad, size);
+    assert_load_fails(path, NN_EFORMAT, "NUL");
+    memcpy(bad, good, size);
+    memcpy(bad + 28, "pool2,bn ", 9); /* 1x1x3 is too small for pool2 */
+    fix_crc(bad, size);
+    write_bytes(path, bad, size);
+    assert_load_fails(path, NN_EFORMAT, "does not fit input 1x1x3");
+    free(bad);
+    free(good);
+}
+
+static void test_load_bad_arguments(void **state)
+{
+    nn_net *net = NULL;
+    char msg[200];
+    (void)state;
+    assert_load_fails(tmp_path("missing.nn"), NN_EIO, "cannot open");
+    assert_int_equal(nn_model_load(NULL, 1, &net, msg, sizeof msg), NN_EINVAL);
+    assert_int_equal(nn_model_load("x", 1, NULL, msg, sizeof msg), NN_EINVAL);
+    assert_int_equal(nn_model_load("x", 0, &net, msg, sizeof msg), NN_EINVAL);
+    assert_null(net);
+    assert_int_equal(nn_model_save(NULL, "x", msg, sizeof msg), NN_EINVAL);
+    assert_nn_ok(nn_net_create(1, 2, 2, &net));
+    assert_int_equal(nn_model_save(net, NULL, msg, sizeof msg), NN_EINVAL);
+    assert_nn_ok(nn_net_add_dense(net, 2));
+    assert_int_equal(nn_model_save(net, tmp_path("unbuilt.nn"), msg, sizeof msg),
+                     NN_ESTATE);
+    assert_non_null(strstr(msg, "not built"));
+    nn_net_destroy(net);
+}
+
+/* Asserts that path still holds exactly old[0..size). */
+static void assert_file_is(const char *path, const unsigned char *old,
+                           size_t size)
+{
+    size_t now_size;
+    unsigned char *now = read_bytes(path, &now_size);
+    assert_int_equal(now_size, size);
+    assert_memory_equal(now, old, size);
+    free(now);
+}
+
+static void test_failed_save_keeps_old_file(void **state)
+{
+    char path[300], dir[256], msg[300];
+    nn_net *old_net = make_net("dense2,bn", 1, 1, 3, 1);
+    nn_net *new_net = make_net("mlp", 1, 28, 28, 1);
+    unsigned char *old;
+    size_t size;
+    struct rlimit saved, small;
+    (void)state;
+    snprintf(dir, sizeof dir, "%s", tmp_path("keep"));
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(path, sizeof path, "%s/model.nn", dir);
+    assert_nn_ok(nn_model_save(old_net, path, NULL, 0));
+    old = read_bytes(path, &size);
+
+    /* A path in a missing directory. */
+    assert_int_equal(nn_model_save(new_net, tmp_path("no/such/dir/m.nn"), msg,
+                                   sizeof msg), NN_EIO);
+    assert_non_null(strstr(msg, "cannot create a temporary file"));
+
+    /* The write itself fails (a file-size limit, which binds root too):
+     * the temporary file goes, the old file stays. */
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    small = saved;
+    small.rlim_cur = 4096;
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    assert_int_equal(nn_model_save(new_net, path, msg, sizeof msg), NN_EIO);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    signal(SIGXFSZ, SIG_DFL);
+    assert_non_null(strstr(msg, "write failed"));
+    assert_file_is(path, old, size);
+    assert_int_equal(count_temp_files(dir), 0);
+
+    /* The rename fails: the target is a non-empty directory. */
+    assert_int_equal(mkdir(tmp_path("keep/taken"), 0700), 0);
+    write_bytes(tmp_path("keep/taken/file"), old, size);
+    assert_int_equal(nn_model_save(new_net, tmp_path("keep/taken"), msg,
+                                   sizeof msg), NN_EIO);
+    assert_int_equal(count_temp_files(dir), 0);
+
+    /* A directory without write permission (not binding for root). */
+    assert_int_equal(chmod(dir, 0500), 0);
+    if (access(dir, W_OK) != 0) {
+        assert_int_equal(nn_model_save(new_net, path, msg, sizeof msg), NN_EIO);
+        assert_file_is(path, old, size);
+    }
+    assert_int_equal(chmod(dir, 0700), 0);
+    assert_file_is(path, old, size);
+    assert_int_equal(count_temp_files(dir), 0);
+    free(old);
+    nn_net_destroy(old_net);
+    nn_net_destroy(new_net);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spec_every_token_kind),
+        cmocka_unit_test(test_spec_presets),
+        cmocka_unit_test(test_spec_preset_name_with_blanks),
+        cmocka_unit_test(test_bad_specs),
+        cmocka_unit_test(test_bad_spec_arguments),
+        cmocka_unit_test(test_spec_round_trip),
+        cmocka_unit_test(test_save_load_bit_exact),
+        cmocka_unit_test(test_save_load_preset),
+        cmocka_unit_test(test_load_refuses_corrupt_files),
+        cmocka_unit_test(test_load_refuses_absurd_fields),
+        cmocka_unit_test(test_load_bad_arguments),
+        cmocka_unit_test(test_failed_save_keeps_old_file),
+    };
+    return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+}
