@@ -388,7 +388,8 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
         fprintf(stderr, "error: %s\n", msg);
         return CLI_USAGE;
     }
-    if (o->threads > 0 && (st = nn_net_set_threads(net, o->threads)) != NN_OK) {
+    nn_net_set_normalization(net, train->mean, train->std);
+    if ((st = nn_net_set_threads(net, o->threads)) != NN_OK) {
         fprintf(stderr, "error: --threads %d: %s\n", o->threads, nn_status_str(st));
         goto done;
     }

@@ -17,7 +17,7 @@ typedef struct {
     const char *save_path; /* --save */
     const char *json_path; /* --json */
     const char *report_dir; /* --report */
-    int threads;           /* --threads (0: every online CPU) */
+    int threads;           /* --threads (default 0: every online CPU) */
     long limit;            /* --limit: first N training images (0: all) */
     int quiet;
     nn_train_config train;

@@ -50,7 +50,6 @@ int main(int argc, char **argv)
     int rc;
 
     cli_defaults(&o, "lenet");
-    o.threads = 0; /* every online CPU unless --threads says otherwise */
     rc = cli_parse(argc, argv, &o, "mnist_train",
                    "MNIST directory (" DEFAULT_DIR "; else Debian's " DEBIAN_FASHION_DIR ")");
     if (rc != CLI_OK)

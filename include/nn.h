@@ -266,6 +266,12 @@ float *nn_net_grads(nn_net *net);
 int nn_net_max_batch(const nn_net *net);
 /* Shape (c, h, w) of one input sample. */
 void nn_net_input_shape(const nn_net *net, int *c, int *h, int *w);
+/* Records the per-channel input normalisation the net was trained with
+ * (x = (v/255 - mean) / std), so that model files carry it. */
+nn_status nn_net_set_normalization(nn_net *net, const float mean[3],
+                                   const float std[3]);
+/* The recorded normalisation (mean 0 and std 1 unless set). */
+void nn_net_normalization(const nn_net *net, float mean[3], float std[3]);
 /* All non-trainable state (batchnorm statistics), layer after layer. */
 float *nn_net_state(nn_net *net);
 /* Number of floats in nn_net_state. */

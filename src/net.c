@@ -2,6 +2,7 @@
  * forward/backward passes over them. Nothing here allocates after build. */
 #include "internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@ struct nn_net {
     float *partials;       /* (NN_CHUNKS, largest layer's params) */
     nn_pool *pool;         /* NULL when single-threaded */
     int threads;
+    float mean[3], std[3]; /* input normalisation, carried by model files */
     float *probs;          /* (max_batch, classes) softmax output */
     nn_tensor *tensors;    /* count + 1: input, then each layer's output */
 };
@@ -64,6 +66,8 @@ nn_status nn_net_create(int c, int h, int w, nn_net **out)
     net->in_w = w;
     net->training = 1;
     net->threads = 1;
+    for (int i = 0; i < 3; i++)
+        net->std[i] = 1.0f;
     *out = net;
     return NN_OK;
 }
@@ -580,6 +584,27 @@ void nn_net_input_shape(const nn_net *net, int *c, int *h, int *w)
     *c = net ? net->in_c : 0;
     *h = net ? net->in_h : 0;
     *w = net ? net->in_w : 0;
+}
+
+nn_status nn_net_set_normalization(nn_net *net, const float mean[3],
+                                   const float std[3])
+{
+    if (!net || !mean || !std)
+        return NN_EINVAL;
+    for (int i = 0; i < 3; i++)
+        if (!isfinite(mean[i]) || !(std[i] > 0.0f) || !isfinite(std[i]))
+            return NN_EINVAL;
+    memcpy(net->mean, mean, sizeof net->mean);
+    memcpy(net->std, std, sizeof net->std);
+    return NN_OK;
+}
+
+void nn_net_normalization(const nn_net *net, float mean[3], float std[3])
+{
+    for (int i = 0; i < 3; i++) {
+        mean[i] = net ? net->mean[i] : 0.0f;
+        std[i] = net ? net->std[i] : 1.0f;
+    }
 }
 
 float *nn_net_state(nn_net *net)

@@ -1,0 +1,53 @@
+/* cifar10_train: trains a network on CIFAR-10 (binary version) with random
+ * crops and horizontal flips, normalised per channel with the training
+ * set's statistics. Same options as mnist_train; run with --help. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define DEFAULT_DIR "data/cifar10"
+
+static const char *const cifar_names[10] = {
+    "airplane", "automobile", "bird", "cat", "deer",
+    "dog", "frog", "horse", "ship", "truck"};
+
+int main(int argc, char **argv)
+{
+    cli_options o;
+    nn_dataset train = {0}, test = {0};
+    char msg[512];
+    const char *dir;
+    nn_status st;
+    int rc;
+
+    cli_defaults(&o, "vgg");
+    o.train.augment_flip = 1;
+    o.train.augment_crop = 4;
+    rc = cli_parse(argc, argv, &o, "cifar10_train",
+                   "CIFAR-10 binary directory (" DEFAULT_DIR ")");
+    if (rc != CLI_OK)
+        return rc < 0 ? CLI_OK : rc;
+    dir = o.data_dir ? o.data_dir : DEFAULT_DIR;
+    st = nn_cifar10_load_dir(dir, 1, &train, msg, sizeof msg);
+    if (st == NN_OK)
+        st = nn_cifar10_load_dir(dir, 0, &test, msg, sizeof msg);
+    if (st != NN_OK) {
+        fprintf(stderr, "cifar10_train: %s\n", msg);
+        if (!o.data_dir)
+            fprintf(stderr, "Get the data with data/fetch_cifar10.sh\n");
+        nn_dataset_free(&train);
+        return CLI_FAIL;
+    }
+    nn_dataset_normalize(&train);
+    memcpy(test.mean, train.mean, sizeof test.mean);
+    memcpy(test.std, train.std, sizeof test.std);
+    if (!o.quiet)
+        printf("data: %s (CIFAR-10), mean %.3f %.3f %.3f, std %.3f %.3f %.3f\n", dir,
+               train.mean[0], train.mean[1], train.mean[2], train.std[0],
+               train.std[1], train.std[2]);
+    rc = cli_run(&o, &train, &test, cifar_names);
+    nn_dataset_free(&train);
+    nn_dataset_free(&test);
+    return rc;
+}
