@@ -13,7 +13,7 @@
 
 #define MODEL_MAGIC "NNMODEL"            /* 8 bytes with its NUL */
 #define MODEL_MAGIC_SIZE 8
-#define MODEL_HEADER_SIZE 28             /* magic, version, c, h, w, spec length */
+#define MODEL_HEADER_SIZE 52 /* magic, version, c, h, w, mean, std, spec length */
 #define MODEL_VERSION 1u
 #define MODEL_MAX_SPEC 65536             /* bytes of architecture spec */
 #define MODEL_MAX_BYTES ((size_t)1 << 31) /* largest file loaded */
@@ -177,12 +177,16 @@ static void encode(nn_net *net, const char *spec, le_buffer *b)
     size_t spec_len = strlen(spec), params = nn_net_param_count(net);
     size_t state = nn_net_state_count(net);
     int c, h, w;
+    float mean[3], std[3];
     nn_net_input_shape(net, &c, &h, &w);
+    nn_net_normalization(net, mean, std);
     put_bytes(b, MODEL_MAGIC, MODEL_MAGIC_SIZE);
     put_le(b, MODEL_VERSION, 4);
     put_le(b, (uint32_t)c, 4);
     put_le(b, (uint32_t)h, 4);
     put_le(b, (uint32_t)w, 4);
+    put_floats(b, mean, 3);
+    put_floats(b, std, 3);
     put_le(b, spec_len, 4);
     put_bytes(b, spec, spec_len);
     put_le(b, params, 8);
@@ -237,7 +241,8 @@ nn_status nn_model_save(nn_net *net, const char *path, char *msg,
 /* The fields of a model file, pointing into its bytes. */
 typedef struct {
     uint32_t version, c, h, w;
-    char *spec;           /* NUL-terminated copy */
+    float mean[3], std[3]; /* input normalization */
+    char *spec;            /* NUL-terminated copy */
     uint64_t params, state;
     le_buffer param_bytes, state_bytes;
 } model_fields;
@@ -256,7 +261,8 @@ static int get_float_block(le_buffer *b, uint64_t *count, le_buffer *floats)
     return 1;
 }
 
-/* Magic, version, input shape and spec (copied to m->spec, malloc'd). */
+/* Magic, version, input shape and normalization, and spec (copied to
+ * m->spec, malloc'd). */
 static nn_status parse_header(le_buffer *b, model_fields *m, char *msg,
                               size_t msg_size)
 {
@@ -275,6 +281,8 @@ static nn_status parse_header(le_buffer *b, model_fields *m, char *msg,
     m->c = (uint32_t)get_le(b, 4);
     m->h = (uint32_t)get_le(b, 4);
     m->w = (uint32_t)get_le(b, 4);
+    get_floats(b, m->mean, 3);
+    get_floats(b, m->std, 3);
     spec_len = (uint32_t)get_le(b, 4);
     if (!b->overrun && (spec_len == 0 || spec_len > MODEL_MAX_SPEC)) {
         nn_format_msg(msg, msg_size, "spec length %u is not in 1..%d",
@@ -349,7 +357,12 @@ static nn_status build_net(model_fields *m, int max_batch, nn_net **out,
                       m->c, m->h, m->w);
         return NN_EFORMAT;
     }
-    if (nn_net_add_spec(net, m->spec, why, sizeof why) != NN_OK) {
+    if (nn_net_set_normalization(net, m->mean, m->std) != NN_OK) {
+        nn_format_msg(msg, msg_size, "input normalization is not valid (mean "
+                      "%g %g %g, std %g %g %g)", m->mean[0], m->mean[1],
+                      m->mean[2], m->std[0], m->std[1], m->std[2]);
+        st = NN_EFORMAT;
+    } else if (nn_net_add_spec(net, m->spec, why, sizeof why) != NN_OK) {
         nn_format_msg(msg, msg_size, "bad architecture: %s", why);
         st = NN_EFORMAT;
     } else if ((st = nn_net_build(net, max_batch, 0)) != NN_OK) {

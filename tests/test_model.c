@@ -15,6 +15,10 @@
 
 static char tmp_dir[] = "/tmp/nn_test_model.XXXXXX";
 
+/* Where the spec starts: magic 8, version 4, shape 12, normalization 24,
+ * spec length 4 (docs/FORMAT.md). */
+#define SPEC_AT 52
+
 /* tmp_dir/name in a static buffer (one at a time is enough here). */
 static const char *tmp_path(const char *name)
 {
@@ -377,13 +381,18 @@ static void test_spec_round_trip(void **state)
 
 #define SMALL_SPEC "conv3x3x4p1,bn,relu,pool2,dense5,bn,tanh,dense3"
 
+static const float small_mean[3] = {0.25f, 0.5f, 0.75f};
+static const float small_std[3] = {1.5f, 0.125f, 2.0f};
+
 /* A small net with batchnorm whose statistics moved away from 0 and 1 by
- * two training-mode passes; its input holds 4 random samples. */
+ * two training-mode passes, and an input normalization; its input holds 4
+ * random samples. */
 static nn_net *trained_small_net(void)
 {
     nn_net *net = make_net(SMALL_SPEC, 2, 6, 5, 4);
     nn_tensor *in = nn_net_input(net);
     nn_rng rng;
+    assert_nn_ok(nn_net_set_normalization(net, small_mean, small_std));
     nn_rng_seed(&rng, 99);
     gc_fill_normal(in->x, nn_tensor_count(in), 1.0f, &rng);
     assert_nn_ok(nn_net_forward(net, 4));
@@ -398,6 +407,7 @@ static void test_save_load_bit_exact(void **state)
     size_t params = nn_net_param_count(net), state_count, size;
     int c, h, w;
     char msg[200];
+    float mean[3], std[3];
     const float *expect;
     unsigned char *bytes;
     struct stat st;
@@ -415,6 +425,9 @@ static void test_save_load_bit_exact(void **state)
     nn_net_input_shape(loaded, &c, &h, &w);
     assert_int_equal(c * 100 + h * 10 + w, 265);
     assert_spec(loaded, SMALL_SPEC);
+    nn_net_normalization(loaded, mean, std);
+    assert_memory_equal(mean, small_mean, sizeof mean);
+    assert_memory_equal(std, small_std, sizeof std);
     assert_int_equal(nn_net_param_count(loaded), params);
     assert_int_equal(nn_net_state_count(loaded), state_count);
     assert_memory_equal(nn_net_params(loaded), nn_net_params(net),
@@ -432,18 +445,20 @@ static void test_save_load_bit_exact(void **state)
     assert_memory_equal(nn_net_output(loaded)->x, expect, 3 * 3 * sizeof(float));
     /* The layout of docs/FORMAT.md, byte by byte. */
     bytes = read_bytes(path, &size);
-    assert_int_equal(size, 28 + strlen(SMALL_SPEC) + 8 + 4 * params + 8 +
+    assert_int_equal(size, SPEC_AT + strlen(SMALL_SPEC) + 8 + 4 * params + 8 +
                                4 * state_count + 4);
     assert_memory_equal(bytes, "NNMODEL\0", 8);
     assert_int_equal(load_le(bytes + 8, 4), 1);
     assert_int_equal(load_le(bytes + 12, 4), 2);
     assert_int_equal(load_le(bytes + 16, 4), 6);
     assert_int_equal(load_le(bytes + 20, 4), 5);
-    assert_int_equal(load_le(bytes + 24, 4), strlen(SMALL_SPEC));
-    assert_memory_equal(bytes + 28, SMALL_SPEC, strlen(SMALL_SPEC));
-    assert_int_equal(load_le(bytes + 28 + strlen(SMALL_SPEC), 8), params);
+    assert_int_equal(load_le(bytes + 24, 4), 0x3e800000u); /* mean[0] 0.25 */
+    assert_int_equal(load_le(bytes + 44, 4), 0x40000000u); /* std[2] 2 */
+    assert_int_equal(load_le(bytes + 48, 4), strlen(SMALL_SPEC));
+    assert_memory_equal(bytes + SPEC_AT, SMALL_SPEC, strlen(SMALL_SPEC));
+    assert_int_equal(load_le(bytes + SPEC_AT + strlen(SMALL_SPEC), 8), params);
     {
-        const unsigned char *p = bytes + 28 + strlen(SMALL_SPEC) + 8;
+        const unsigned char *p = bytes + SPEC_AT + strlen(SMALL_SPEC) + 8;
         uint32_t bits;
         memcpy(&bits, &nn_net_params(net)[params - 1], 4);
         assert_int_equal(load_le(p + 4 * (params - 1), 4), bits);
@@ -495,16 +510,16 @@ static unsigned char *tiny_model(size_t *size, size_t *spec_end)
     assert_nn_ok(nn_model_save(net, path, NULL, 0));
     nn_net_destroy(net);
     data = read_bytes(path, size);
-    /* 28 header + 9 spec + 8 + 4*(8 + 4) params + 8 + 4*4 state + 4 CRC */
-    assert_int_equal(*size, 28 + 9 + 8 + 48 + 8 + 16 + 4);
-    *spec_end = 28 + 9;
+    /* header + 9 spec + 8 + 4*(8 + 4) params + 8 + 4*4 state + 4 CRC */
+    assert_int_equal(*size, SPEC_AT + 9 + 8 + 48 + 8 + 16 + 4);
+    *spec_end = SPEC_AT + 9;
     return data;
 }
 
 static void test_load_refuses_corrupt_files(void **state)
 {
     const char *path = tmp_path("bad.nn");
-    size_t size, spec_end, cuts[8];
+    size_t size, spec_end, cuts[9];
     unsigned char *good = tiny_model(&size, &spec_end);
     unsigned char *bad = malloc(size + 16);
     (void)state;
@@ -523,17 +538,18 @@ static void test_load_refuses_corrupt_files(void **state)
     write_bytes(path, bad, size);
     assert_load_fails(path, NN_EFORMAT, "unsupported format version 2");
 
-    /* Truncated: empty, inside the magic, the shape, the spec, the param
-     * count, the params, the state, the CRC. */
+    /* Truncated: empty, inside the magic, the shape, the normalization,
+     * the spec, the param count, the params, the state, the CRC. */
     cuts[0] = 0;
     cuts[1] = 5;
     cuts[2] = 18;
-    cuts[3] = 30;
+    cuts[3] = SPEC_AT + 2;
     cuts[4] = spec_end + 3;
     cuts[5] = spec_end + 8 + 20;
     cuts[6] = size - 4 - 6;
     cuts[7] = size - 1;
-    for (int i = 0; i < 8; i++) {
+    cuts[8] = 30;
+    for (int i = 0; i < 9; i++) {
         write_bytes(path, good, cuts[i]);
         assert_load_fails(path, NN_EFORMAT, "truncated");
     }
@@ -587,7 +603,7 @@ static void test_load_refuses_absurd_fields(void **state)
         assert_load_fails(path, NN_EFORMAT, "does not fit");
     }
     memcpy(bad, good, size);
-    store_le(bad + 24, 0xffffffffu, 4);
+    store_le(bad + SPEC_AT - 4, 0xffffffffu, 4);
     fix_crc(bad, size);
     write_bytes(path, bad, size);
     assert_load_fails(path, NN_EFORMAT, "spec length 4294967295");
@@ -599,22 +615,27 @@ static void test_load_refuses_absurd_fields(void **state)
     write_bytes(path, bad, size);
     assert_load_fails(path, NN_EFORMAT, "input shape 0x1x3");
     memcpy(bad, good, size);
-    memcpy(bad + 28, "dense2,bx", 9);
+    store_le(bad + 40, 0, 4); /* std[1] = 0 */
+    fix_crc(bad, size);
+    write_bytes(path, bad, size);
+    assert_load_fails(path, NN_EFORMAT, "input normalization is not valid");
+    memcpy(bad, good, size);
+    memcpy(bad + SPEC_AT, "dense2,bx", 9);
     fix_crc(bad, size);
     write_bytes(path, bad, size);
     assert_load_fails(path, NN_EFORMAT, "spec token 2 'bx': unknown layer");
     memcpy(bad, good, size);
-    memcpy(bad + 28, "dense3,bn", 9); /* 12 + 6 params, not 8 + 4 */
+    memcpy(bad + SPEC_AT, "dense3,bn", 9); /* 12 + 6 params, not 8 + 4 */
     fix_crc(bad, size);
     write_bytes(path, bad, size);
     assert_load_fails(path, NN_EFORMAT, "12 parameters and 4 state values");
     memcpy(bad, good, size);
-    memcpy(bad + 28, "pool2,bn\0", 9); /* NUL inside the spec */
+    memcpy(bad + SPEC_AT, "pool2,bn\0", 9); /* NUL inside the spec */
     fix_crc(bad, size);
     write_bytes(path, bad, size);
     assert_load_fails(path, NN_EFORMAT, "NUL");
     memcpy(bad, good, size);
-    memcpy(bad + 28, "pool2,bn ", 9); /* 1x1x3 is too small for pool2 */
+    memcpy(bad + SPEC_AT, "pool2,bn ", 9); /* 1x1x3 is too small for pool2 */
     fix_crc(bad, size);
     write_bytes(path, bad, size);
     assert_load_fails(path, NN_EFORMAT, "does not fit input 1x1x3");
