@@ -288,7 +288,7 @@ nn_status nn_net_spec(const nn_net *net, char *buf, size_t size);
  *   poolK[sS]          max pooling, K x K window, stride S (K)
  * or the name of a preset (see nn_spec_preset). */
 
-/* The spec of a named preset ("mlp", "lenet", "deep", "vgg"), or NULL. */
+/* The spec of a named preset ("mlp", "lenet", "deep", "deep-bn", "vgg"), or NULL. */
 const char *nn_spec_preset(const char *name);
 /* Appends the layers of a spec (or preset name) to an unbuilt net. On
  * failure msg (when not NULL) says which token is wrong and why. */
@@ -463,8 +463,9 @@ nn_status nn_evaluate(nn_net *net, const nn_dataset *d, int *predicted,
 
 /* ------------------------------------------------------------- model files
  * A versioned little-endian binary format (see docs/FORMAT.md): magic,
- * version, input shape, architecture spec, parameters, batchnorm statistics
- * and a CRC-32. Saving writes a temporary file and renames it into place. */
+ * version, input shape and normalisation, architecture spec, parameters,
+ * batchnorm statistics and a CRC-32. Saving writes a temporary file and
+ * renames it into place. A loaded net starts in training mode. */
 
 /* Saves a built net's architecture and weights to path. */
 nn_status nn_model_save(nn_net *net, const char *path, char *msg,

@@ -34,7 +34,22 @@ size_t nn_conv2d_scratch(const nn_conv2d_shape *s)
     return (size_t)s->in_c * s->kh * s->kw * s->out_h * s->out_w;
 }
 
-/* col (in_c*kh*kw, out_h*out_w) <- receptive fields of one image x (in_c, in_h, in_w) */
+/* The output columns ox whose input column ox*stride - pad + kj lies
+ * inside [0, in_w): [*lo, *hi). Outside it the receptive field is padding. */
+static void valid_columns(const nn_conv2d_shape *s, int kj, int *lo, int *hi)
+{
+    int offset = kj - s->pad; /* ix = ox * stride + offset */
+    *lo = offset >= 0 ? 0 : (-offset + s->stride - 1) / s->stride;
+    *hi = s->in_w - offset <= 0 ? 0 : (s->in_w - offset + s->stride - 1) / s->stride;
+    if (*hi > s->out_w)
+        *hi = s->out_w;
+    if (*lo > *hi)
+        *lo = *hi;
+}
+
+/* col (in_c*kh*kw, out_h*out_w) <- receptive fields of one image
+ * x (in_c, in_h, in_w): col[(c,ki,kj), (oy,ox)] = x[c, oy*s-p+ki, ox*s-p+kj],
+ * zero where that falls in the padding. */
 static void im2col(const nn_conv2d_shape *s, const float *x, float *col)
 {
     for (int c = 0; c < s->in_c; c++)
@@ -43,20 +58,26 @@ static void im2col(const nn_conv2d_shape *s, const float *x, float *col)
                 float *row = col + ((size_t)(c * s->kh + ki) * s->kw + kj) *
                                        s->out_h * s->out_w;
                 const float *plane = x + (size_t)c * s->in_h * s->in_w;
+                int lo, hi, offset = kj - s->pad;
+                valid_columns(s, kj, &lo, &hi);
                 for (int oy = 0; oy < s->out_h; oy++) {
                     int iy = oy * s->stride - s->pad + ki;
                     float *dst = row + (size_t)oy * s->out_w;
-                    if (iy < 0 || iy >= s->in_h) {
-                        for (int ox = 0; ox < s->out_w; ox++)
-                            dst[ox] = 0.0f;
-                        continue;
-                    }
-                    for (int ox = 0; ox < s->out_w; ox++) {
-                        int ix = ox * s->stride - s->pad + kj;
-                        dst[ox] = (ix >= 0 && ix < s->in_w)
-                                      ? plane[(size_t)iy * s->in_w + ix]
-                                      : 0.0f;
-                    }
+                    const float *src = plane + (size_t)iy * s->in_w + offset;
+                    int ox = 0;
+                    if (iy < 0 || iy >= s->in_h)
+                        lo = hi = 0, ox = 0;
+                    for (; ox < lo; ox++)
+                        dst[ox] = 0.0f;
+                    if (s->stride == 1)
+                        for (; ox < hi; ox++)
+                            dst[ox] = src[ox];
+                    else
+                        for (; ox < hi; ox++)
+                            dst[ox] = src[ox * s->stride];
+                    for (; ox < s->out_w; ox++)
+                        dst[ox] = 0.0f;
+                    valid_columns(s, kj, &lo, &hi);
                 }
             }
 }
@@ -70,16 +91,21 @@ static void col2im(const nn_conv2d_shape *s, const float *col, float *dx)
                 const float *row = col + ((size_t)(c * s->kh + ki) * s->kw + kj) *
                                              s->out_h * s->out_w;
                 float *plane = dx + (size_t)c * s->in_h * s->in_w;
+                int lo, hi, offset = kj - s->pad;
+                valid_columns(s, kj, &lo, &hi);
                 for (int oy = 0; oy < s->out_h; oy++) {
                     int iy = oy * s->stride - s->pad + ki;
+                    const float *src = row + (size_t)oy * s->out_w;
+                    float *dst;
                     if (iy < 0 || iy >= s->in_h)
                         continue;
-                    for (int ox = 0; ox < s->out_w; ox++) {
-                        int ix = ox * s->stride - s->pad + kj;
-                        if (ix >= 0 && ix < s->in_w)
-                            plane[(size_t)iy * s->in_w + ix] +=
-                                row[(size_t)oy * s->out_w + ox];
-                    }
+                    dst = plane + (size_t)iy * s->in_w + offset;
+                    if (s->stride == 1)
+                        for (int ox = lo; ox < hi; ox++)
+                            dst[ox] += src[ox];
+                    else
+                        for (int ox = lo; ox < hi; ox++)
+                            dst[ox * s->stride] += src[ox];
                 }
             }
 }
