@@ -5,6 +5,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* The largest of one k x k window whose top-left corner is at offset
+ * `at` of a plane of width in_w; *where gets its offset (first on ties). */
+static float window_max(const float *plane, int at, int in_w, int k, int *where)
+{
+    float best = plane[at];
+    int best_at = at;
+    for (int i = 0; i < k; i++) {
+        const float *row = plane + at + i * in_w;
+        for (int j = 0; j < k; j++)
+            if (row[j] > best) {
+                best = row[j];
+                best_at = at + i * in_w + j;
+            }
+    }
+    *where = best_at;
+    return best;
+}
+
 /* y[p, oy, ox] = max over the window; argmax keeps where it was */
 void nn_maxpool_forward(const float *x, float *y, int *argmax, int planes,
                         int in_h, int in_w, int k, int stride, int out_h,
@@ -15,17 +33,10 @@ void nn_maxpool_forward(const float *x, float *y, int *argmax, int planes,
         float *yp = y + (size_t)p * out_h * out_w;
         int *ap = argmax + (size_t)p * out_h * out_w;
         for (int oy = 0; oy < out_h; oy++)
-            for (int ox = 0; ox < out_w; ox++) {
-                int best = oy * stride * in_w + ox * stride;
-                for (int i = 0; i < k; i++)
-                    for (int j = 0; j < k; j++) {
-                        int at = (oy * stride + i) * in_w + ox * stride + j;
-                        if (plane[at] > plane[best])
-                            best = at;
-                    }
-                yp[oy * out_w + ox] = plane[best];
-                ap[oy * out_w + ox] = best;
-            }
+            for (int ox = 0; ox < out_w; ox++)
+                yp[oy * out_w + ox] =
+                    window_max(plane, oy * stride * in_w + ox * stride, in_w,
+                               k, &ap[oy * out_w + ox]);
     }
 }
 
