@@ -165,6 +165,21 @@ static int apply(cli_options *o, const char *name, const char *value)
     return 1;
 }
 
+/* Checks a --model value's syntax before any data is read (whether it
+ * fits the data's shape is known only once the data is loaded). */
+static int spec_syntax_ok(const char *spec, const char *program)
+{
+    nn_net *probe = NULL;
+    char msg[256] = "";
+    nn_status st = nn_net_create(1, 1, 1, &probe);
+    if (st == NN_OK)
+        st = nn_net_add_spec(probe, spec, msg, sizeof msg);
+    nn_net_destroy(probe);
+    if (st != NN_OK)
+        fprintf(stderr, "%s: --model: %s\n", program, msg[0] ? msg : nn_status_str(st));
+    return st == NN_OK;
+}
+
 int cli_parse(int argc, char **argv, cli_options *o, const char *program,
               const char *data_help)
 {
@@ -193,6 +208,8 @@ int cli_parse(int argc, char **argv, cli_options *o, const char *program,
         }
         i += def->takes_value;
     }
+    if (!spec_syntax_ok(o->model, program))
+        return CLI_USAGE;
     if (o->train.optimizer == NN_OPTIMIZER_ADAM && o->train.schedule.lr > 0.01f &&
         o->train.schedule.lr == nn_train_defaults().schedule.lr)
         o->train.schedule.lr = 1e-3f; /* Adam's usual rate unless --lr says otherwise */

@@ -173,10 +173,11 @@ static nn_status find_variant(const char *dir, const char *name, char *path,
                               size_t size, char *msg, size_t msg_size)
 {
     static const char *const suffixes[2] = {"", ".gz"};
-    char file[64];
+    char file[256];
     int i;
     for (i = 0; i < 2; i++) {
-        snprintf(file, sizeof file, "%s%s", name, suffixes[i]);
+        if (snprintf(file, sizeof file, "%s%s", name, suffixes[i]) >= (int)sizeof file)
+            return NN_EINVAL;
         if (nn_path_join(dir, file, path, size) != NN_OK) {
             nn_format_msg(msg, msg_size, "%s: directory name too long", dir);
             return NN_EOVERFLOW;
