@@ -1,0 +1,112 @@
+/* A training step makes no heap allocation once the net is built: malloc,
+ * calloc, realloc and aligned_alloc are counted here (glibc's __libc_*
+ * functions do the work) while steps run, with one and two threads.
+ * Not built under the sanitizers, which replace malloc themselves. */
+#include "gradcheck.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+extern void *__libc_malloc(size_t size);
+extern void *__libc_calloc(size_t n, size_t size);
+extern void *__libc_realloc(void *p, size_t size);
+extern void *__libc_memalign(size_t alignment, size_t size);
+
+static int counting;
+static long allocations;
+
+void *malloc(size_t size)
+{
+    allocations += counting;
+    return __libc_malloc(size);
+}
+
+void *calloc(size_t n, size_t size)
+{
+    allocations += counting;
+    return __libc_calloc(n, size);
+}
+
+void *realloc(void *p, size_t size)
+{
+    allocations += counting;
+    return __libc_realloc(p, size);
+}
+
+void *aligned_alloc(size_t alignment, size_t size)
+{
+    allocations += counting;
+    return __libc_memalign(alignment, size);
+}
+
+static void check_steps(const char *spec, int c, int h, int w, int threads)
+{
+    nn_net *net = NULL;
+    nn_sgd sgd = {0.01f, 0.9f, 5e-4f, 0, NN_MOMENTUM_PYTORCH, 0};
+    nn_adam adam = {1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, 0};
+    int labels[8] = {0, 1, 2, 3, 4, 5, 6, 7};
+    float loss;
+    nn_rng rng;
+    assert_nn_ok(nn_net_create(c, h, w, &net));
+    assert_nn_ok(nn_net_add_spec(net, spec, NULL, 0));
+    assert_nn_ok(nn_net_build(net, 8, 1));
+    assert_nn_ok(nn_net_set_threads(net, threads));
+    nn_rng_seed(&rng, 2);
+    gc_fill_normal(nn_net_input(net)->x, (size_t)8 * c * h * w, 1.0f, &rng);
+    counting = 1;
+    allocations = 0;
+    for (int step = 0; step < 3; step++) {
+        nn_net_set_training(net, 1);
+        assert_nn_ok(nn_net_forward(net, step == 2 ? 5 : 8)); /* a smaller batch too */
+        assert_nn_ok(nn_net_softmax_xent(net, labels, &loss));
+        nn_net_zero_grad(net);
+        assert_nn_ok(nn_net_backward(net));
+        assert_nn_ok(step == 1 ? nn_net_adam_step(net, &adam) : nn_net_sgd_step(net, &sgd));
+        nn_net_set_training(net, 0);
+        assert_nn_ok(nn_net_forward(net, 8));
+    }
+    counting = 0;
+    print_message("  %s, %d thread(s): %ld allocations in 3 steps\n", spec,
+                  threads, allocations);
+    assert_int_equal(allocations, 0);
+    nn_net_destroy(net);
+}
+
+static void test_counter_sees_allocations(void **state)
+{
+    /* Non-vacuity: the counter does count. */
+    void *p;
+    (void)state;
+    counting = 1;
+    allocations = 0;
+    p = malloc(16);
+    counting = 0;
+    free(p);
+    assert_int_equal(allocations, 1);
+}
+
+static void test_cnn_step_allocates_nothing(void **state)
+{
+    (void)state;
+    check_steps("conv3x3x8p1,bn,relu,pool2,conv3x3x8,relu,dense32,bn,sigmoid,dense10",
+                3, 12, 10, 1);
+    check_steps("conv3x3x8p1,bn,relu,pool2,conv3x3x8,relu,dense32,bn,tanh,dense10",
+                3, 12, 10, 2);
+}
+
+static void test_mlp_step_allocates_nothing(void **state)
+{
+    (void)state;
+    check_steps("mlp", 1, 28, 28, 1);
+    check_steps("mlp", 1, 28, 28, 2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_counter_sees_allocations),
+        cmocka_unit_test(test_cnn_step_allocates_nothing),
+        cmocka_unit_test(test_mlp_step_allocates_nothing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
