@@ -1,5 +1,6 @@
 /* Shared code of the command-line trainers: see cli.h. */
 #include "cli.h"
+#include "report.h"
 
 #include <errno.h>
 #include <math.h>
@@ -296,66 +297,15 @@ static void print_class_metrics(FILE *f, const float *p, const float *r,
         fprintf(f, "%2d %-11.11s %9.4f %9.4f %9.4f\n", k, names[k], p[k], r[k], f1[k]);
 }
 
-/* Strings in JSON need quotes and backslashes escaped. */
-static void json_string(FILE *f, const char *s)
+/* Writes --json with the report's JSON writer; 1 on success. */
+static int save_json(const char *path, const report_run *run)
 {
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', f);
-        if ((unsigned char)*s >= 0x20)
-            fputc(*s, f);
-    }
-    fputc('"', f);
-}
-
-typedef struct {
-    nn_epoch_stats train;
-    double test_loss, test_accuracy;
-} epoch_record;
-
-static int write_json(const char *path, const cli_options *o, nn_net *net,
-                      const epoch_record *epochs, int n, const long *m,
-                      const float *p, const float *r, const float *f1,
-                      int classes)
-{
-    char spec[4096];
     FILE *f = fopen(path, "w");
+    int ok;
     if (!f)
         return 0;
-    if (nn_net_spec(net, spec, sizeof spec) != NN_OK)
-        spec[0] = '\0';
-    fprintf(f, "{\n  \"model\": ");
-    json_string(f, spec);
-    fprintf(f, ",\n  \"parameters\": %zu,\n  \"batch\": %d,\n  \"seed\": %llu,\n",
-            nn_net_param_count(net), o->train.batch,
-            (unsigned long long)o->train.seed);
-    fprintf(f, "  \"test_accuracy\": %.6f,\n  \"test_loss\": %.6f,\n",
-            epochs[n - 1].test_accuracy, epochs[n - 1].test_loss);
-    fprintf(f, "  \"epochs\": [\n");
-    for (int e = 0; e < n; e++)
-        fprintf(f,
-                "    {\"epoch\": %d, \"lr\": %.6g, \"train_loss\": %.6f, "
-                "\"train_accuracy\": %.6f, \"test_loss\": %.6f, "
-                "\"test_accuracy\": %.6f, \"seconds\": %.3f, "
-                "\"images_per_second\": %.1f}%s\n",
-                e + 1, epochs[e].train.lr, epochs[e].train.train_loss,
-                epochs[e].train.train_accuracy, epochs[e].test_loss,
-                epochs[e].test_accuracy, epochs[e].train.seconds,
-                epochs[e].train.images_per_second, e + 1 < n ? "," : "");
-    fprintf(f, "  ],\n  \"confusion\": [");
-    for (int i = 0; i < classes; i++) {
-        fprintf(f, "%s[", i ? ", " : "");
-        for (int j = 0; j < classes; j++)
-            fprintf(f, "%s%ld", j ? ", " : "", m[i * classes + j]);
-        fprintf(f, "]");
-    }
-    fprintf(f, "],\n  \"classes\": [");
-    for (int k = 0; k < classes; k++)
-        fprintf(f, "%s{\"precision\": %.6f, \"recall\": %.6f, \"f1\": %.6f}",
-                k ? ", " : "", p[k], r[k], f1[k]);
-    fprintf(f, "]\n}\n");
-    return fclose(f) == 0;
+    ok = report_write_json(f, run);
+    return fclose(f) == 0 && ok;
 }
 
 /* ------------------------------------------------------------- the run */
@@ -387,8 +337,9 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
     nn_net *net = NULL;
     nn_train_config cfg = o->train;
     progress_state ps = {isatty(fileno(stderr)), o->quiet};
-    epoch_record *epochs = NULL;
-    int classes = test->classes, *predicted = NULL, rc = CLI_FAIL;
+    report_epoch *epochs = NULL;
+    report_run run;
+    int classes = test->classes, *predicted = NULL, rc = CLI_FAIL, report_ok = 1;
     long *m = NULL;
     float p[256], r[256], f1[256];
     nn_rng rng;
@@ -429,9 +380,15 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
         cli_print_layers(stdout, net);
         fflush(stdout);
     }
+    if (o->report_dir && !report_prepare(o->report_dir, msg, sizeof msg)) {
+        fprintf(stderr, "error: --report: %s\n", msg);
+        goto done;
+    }
+    run = (report_run){&cfg, net, train, test, class_names, epochs, 0,
+                       predicted, m, p, r, f1};
     nn_rng_seed(&rng, cfg.seed ^ 0x7261696e696e67ULL);
     for (int e = 0; e < cfg.epochs; e++) {
-        epoch_record *rec = &epochs[e];
+        report_epoch *rec = &epochs[e];
         st = nn_train_epoch(net, train, &cfg, e, &rng, &rec->train);
         if (st == NN_OK)
             st = nn_evaluate(net, test, predicted, &rec->test_loss, &rec->test_accuracy);
@@ -450,17 +407,22 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
                    rec->train.images_per_second);
             fflush(stdout);
         }
+        nn_confusion(predicted, test->labels, test->count, classes, m);
+        nn_class_metrics(m, classes, p, r, f1);
+        run.epochs_done = e + 1;
+        if (o->report_dir && report_ok &&
+            !(report_ok = report_write(o->report_dir, &run, msg, sizeof msg)))
+            fprintf(stderr, "error: --report: %s (no more report updates)\n", msg);
     }
-    nn_confusion(predicted, test->labels, test->count, classes, m);
-    nn_class_metrics(m, classes, p, r, f1);
     if (!o->quiet) {
         print_confusion(stdout, m, classes, class_names);
         print_class_metrics(stdout, p, r, f1, classes, class_names);
     }
     printf("test accuracy: %.2f%%\n", 100 * epochs[cfg.epochs - 1].test_accuracy);
-    rc = CLI_OK;
-    if (o->json_path && !write_json(o->json_path, o, net, epochs, cfg.epochs,
-                                    m, p, r, f1, classes)) {
+    rc = report_ok ? CLI_OK : CLI_FAIL;
+    if (o->report_dir && report_ok && !o->quiet)
+        printf("report written to %s/index.html\n", o->report_dir);
+    if (o->json_path && !save_json(o->json_path, &run)) {
         fprintf(stderr, "error: cannot write %s\n", o->json_path);
         rc = CLI_FAIL;
     }

@@ -6,7 +6,7 @@
  * networks may be used from separate threads.
  *
  * Groups: status, random numbers, tensor, kernels, losses, net, optimizers,
- * data, model files, metrics, training.
+ * data, metrics, training, images, model files.
  */
 #ifndef NN_H
 #define NN_H
@@ -460,6 +460,12 @@ nn_status nn_train_epoch(nn_net *net, const nn_dataset *train,
  * loss, accuracy and (when predicted is not NULL) each sample's class. */
 nn_status nn_evaluate(nn_net *net, const nn_dataset *d, int *predicted,
                       double *loss, double *accuracy);
+
+/* ------------------------------------------------------------------ images */
+
+/* Writes pixels (height, width, channels; 1 gray, 3 RGB) as a PNG, atomically. */
+nn_status nn_png_write(const char *path, const uint8_t *pixels, int width,
+                       int height, int channels, char *msg, size_t msg_size);
 
 /* ------------------------------------------------------------- model files
  * A versioned little-endian binary format (see docs/FORMAT.md): magic,

@@ -1,6 +1,6 @@
 /* Whole-file reads for the dataset loaders: every call checked, sizes
- * bounded, gzip files decompressed transparently; and the one message
- * formatter the loaders share. */
+ * bounded, gzip files decompressed transparently; atomic whole-file writes
+ * (temporary file + rename); and the one message formatter they share. */
 #include "internal.h"
 
 #include <errno.h>
@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 void nn_format_msg(char *msg, size_t msg_size, const char *format, ...)
 {
@@ -138,4 +140,59 @@ nn_status nn_read_file(const char *path, size_t max_size, unsigned char **data,
     if (st != NN_OK)
         *size = 0;
     return st;
+}
+
+/* A new string path + ".tmp.XXXXXX" for mkstemp, or NULL. */
+static char *temp_name(const char *path)
+{
+    static const char suffix[] = ".tmp.XXXXXX";
+    size_t len = strlen(path);
+    char *tmp = malloc(len + sizeof suffix);
+    if (tmp) {
+        memcpy(tmp, path, len);
+        memcpy(tmp + len, suffix, sizeof suffix);
+    }
+    return tmp;
+}
+
+nn_status nn_write_file_atomic(const char *path, const unsigned char *data,
+                               size_t size, char *msg, size_t msg_size)
+{
+    char *tmp;
+    FILE *f = NULL;
+    int fd, ok, err;
+    if (!path || (!data && size > 0))
+        return NN_EINVAL;
+    if (!(tmp = temp_name(path)))
+        return NN_ENOMEM;
+    fd = mkstemp(tmp);
+    if (fd < 0 || !(f = fdopen(fd, "wb"))) {
+        err = errno;
+        if (fd >= 0) {
+            close(fd);
+            remove(tmp);
+        }
+        nn_format_msg(msg, msg_size, "%s: cannot create a temporary file "
+                      "(%s)", path, strerror(err));
+        free(tmp);
+        return NN_EIO;
+    }
+    (void)fchmod(fd, 0644); /* mkstemp's 0600 would hide the file */
+    ok = fwrite(data, 1, size, f) == size && fflush(f) == 0 && fsync(fd) == 0;
+    err = errno;
+    if (fclose(f) != 0 && ok) {
+        ok = 0;
+        err = errno;
+    }
+    if (ok && rename(tmp, path) != 0) {
+        ok = 0;
+        err = errno;
+    }
+    if (!ok) {
+        remove(tmp);
+        nn_format_msg(msg, msg_size, "%s: write failed (%s)", path,
+                      strerror(err));
+    }
+    free(tmp);
+    return ok ? NN_OK : NN_EIO;
 }

@@ -101,8 +101,8 @@ void nn_init_weights(float *w, size_t n, int fan_in, int fan_out, int he,
 /* a * b into *out; 0 on overflow of size_t. */
 int nn_mul_size(size_t a, size_t b, size_t *out);
 
-/* ---- data module: gzip/DEFLATE decoding and whole-file reads ----------
- * (src/inflate.c, src/file_io.c; used by the dataset loaders) */
+/* ---- data module: gzip/DEFLATE decoding, whole-file reads and writes --
+ * (src/inflate.c, src/file_io.c; used by the loaders and file writers) */
 
 /* Largest file (or decompressed stream) the dataset loaders accept. */
 #define NN_DATA_MAX_BYTES ((size_t)1 << 30)
@@ -122,6 +122,12 @@ nn_status nn_gunzip(const unsigned char *in, size_t in_size,
  * max_size too). On failure *data is NULL and msg names the file. */
 nn_status nn_read_file(const char *path, size_t max_size, unsigned char **data,
                        size_t *size, char *msg, size_t msg_size);
+/* Writes size bytes over path through a temporary file in the same
+ * directory (path.tmp.XXXXXX), flushed, synced and renamed into place; on
+ * any failure the temporary file is removed, path is left as it was and
+ * msg names the file and the problem. */
+nn_status nn_write_file_atomic(const char *path, const unsigned char *data,
+                               size_t size, char *msg, size_t msg_size);
 /* snprintf into msg when msg is not NULL and msg_size > 0. */
 void nn_format_msg(char *msg, size_t msg_size, const char *format, ...)
 #if defined(__GNUC__)

@@ -1,0 +1,46 @@
+/* What a training run leaves behind besides its console output: metrics as
+ * JSON (--json, and metrics.json in the report) and a self-contained HTML
+ * report with pictures (--report DIR), rewritten after every epoch so that a
+ * long run can be watched in a browser. Not part of libnn. */
+#ifndef NN_REPORT_H
+#define NN_REPORT_H
+
+#include <stdio.h>
+
+#include "nn.h"
+
+/* One epoch's figures. */
+typedef struct {
+    nn_epoch_stats train;
+    double test_loss, test_accuracy;
+} report_epoch;
+
+/* A run as far as it has got: settings, the net, and the evaluation of the
+ * last finished epoch. Nothing here is owned. */
+typedef struct {
+    const nn_train_config *config;  /* epochs, batch, seed, optimizer, ... */
+    nn_net *net;
+    const nn_dataset *train, *test; /* test pixels feed the misclassified grid */
+    const char *const *class_names; /* test->classes names */
+    const report_epoch *epochs;     /* (epochs_done) */
+    int epochs_done;                /* >= 1 */
+    const int *predicted;           /* (test->count) classes, last epoch */
+    const long *confusion;          /* (classes, classes): rows true class */
+    const float *precision, *recall, *f1; /* (classes) */
+} report_run;
+
+/* Writes the run's metrics as JSON to f (the one writer of --json and of
+ * the report's metrics.json); 1 on success. */
+int report_write_json(FILE *f, const report_run *run);
+/* Writes the JSON metrics to path through a temporary file; 1 on success. */
+int report_save_json(const char *path, const report_run *run);
+/* Creates the report directory when it does not exist yet; 1 on success,
+ * else msg says why. */
+int report_prepare(const char *dir, char *msg, size_t msg_size);
+/* (Re)writes every file of the report in dir: index.html (refreshing itself
+ * until the last epoch), curves.svg, confusion.svg, filters.png,
+ * misclassified.png and metrics.json; 1 on success, else msg says why. */
+int report_write(const char *dir, const report_run *run, char *msg,
+                 size_t msg_size);
+
+#endif
