@@ -123,53 +123,6 @@ static size_t file_size(size_t spec_len, size_t params, size_t state)
     return fixed + 4 * params + 4 * state;
 }
 
-/* Writes data over path through path.tmp.XXXXXX, flushed, synced and
- * renamed; on any failure the temporary file is removed and path is left
- * as it was. */
-static nn_status write_atomic(const char *path, const unsigned char *data,
-                              size_t size, char *msg, size_t msg_size)
-{
-    static const char suffix[] = ".tmp.XXXXXX";
-    size_t len = strlen(path);
-    char *tmp = malloc(len + sizeof suffix);
-    FILE *f = NULL;
-    int fd, ok, err;
-    if (!tmp)
-        return NN_ENOMEM;
-    memcpy(tmp, path, len);
-    memcpy(tmp + len, suffix, sizeof suffix);
-    fd = mkstemp(tmp);
-    if (fd < 0 || !(f = fdopen(fd, "wb"))) {
-        err = errno;
-        if (fd >= 0) {
-            close(fd);
-            remove(tmp);
-        }
-        nn_format_msg(msg, msg_size, "%s: cannot create a temporary file "
-                      "(%s)", path, strerror(err));
-        free(tmp);
-        return NN_EIO;
-    }
-    (void)fchmod(fd, 0644); /* mkstemp's 0600 would hide the model */
-    ok = fwrite(data, 1, size, f) == size && fflush(f) == 0 && fsync(fd) == 0;
-    err = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = 0;
-        err = errno;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        ok = 0;
-        err = errno;
-    }
-    if (!ok) {
-        remove(tmp);
-        nn_format_msg(msg, msg_size, "%s: write failed (%s)", path,
-                      strerror(err));
-    }
-    free(tmp);
-    return ok ? NN_OK : NN_EIO;
-}
-
 /* Lays the whole file out in b, which has exactly the room file_size()
  * gives for this net and spec. */
 static void encode(nn_net *net, const char *spec, le_buffer *b)
@@ -196,43 +149,57 @@ static void encode(nn_net *net, const char *spec, le_buffer *b)
     put_le(b, nn_crc32(0, b->data, b->pos), 4);
 }
 
+/* The whole model file for net in a new buffer b->data of b->size bytes;
+ * msg says why when it cannot be made. */
+static nn_status model_encode(nn_net *net, le_buffer *b, char *msg,
+                              size_t msg_size)
+{
+    char *spec = NULL;
+    nn_status st;
+    if (nn_net_max_batch(net) == 0) {
+        nn_format_msg(msg, msg_size, "the net is not built");
+        return NN_ESTATE;
+    }
+    st = net_spec(net, &spec);
+    if (st != NN_OK) {
+        nn_format_msg(msg, msg_size, "cannot describe the net (%s)",
+                      nn_status_str(st));
+        return st;
+    }
+    b->size = file_size(strlen(spec), nn_net_param_count(net),
+                        nn_net_state_count(net));
+    b->pos = 0;
+    b->overrun = 0;
+    if (b->size == 0 || b->size > MODEL_MAX_BYTES) {
+        nn_format_msg(msg, msg_size, "the model needs more than the %zu "
+                      "bytes a model file may hold", MODEL_MAX_BYTES);
+        st = NN_EOVERFLOW;
+    } else if (!(b->data = malloc(b->size))) {
+        nn_format_msg(msg, msg_size, "out of memory for %zu bytes", b->size);
+        st = NN_ENOMEM;
+    } else
+        encode(net, spec, b);
+    free(spec);
+    return st;
+}
+
 nn_status nn_model_save(nn_net *net, const char *path, char *msg,
                         size_t msg_size)
 {
-    char *spec = NULL;
     le_buffer b = {NULL, 0, 0, 0};
+    char why[256];
     nn_status st;
     nn_format_msg(msg, msg_size, "%s", "");
     if (!net || !path) {
         nn_format_msg(msg, msg_size, "%s", net ? "no path" : "no net");
         return NN_EINVAL;
     }
-    if (nn_net_max_batch(net) == 0) {
-        nn_format_msg(msg, msg_size, "%s: the net is not built", path);
-        return NN_ESTATE;
-    }
-    st = net_spec(net, &spec);
-    if (st != NN_OK) {
-        nn_format_msg(msg, msg_size, "%s: cannot describe the net (%s)", path,
-                      nn_status_str(st));
-        return st;
-    }
-    b.size = file_size(strlen(spec), nn_net_param_count(net),
-                       nn_net_state_count(net));
-    if (b.size == 0 || b.size > MODEL_MAX_BYTES) {
-        nn_format_msg(msg, msg_size, "%s: the model needs more than the "
-                      "%zu bytes a model file may hold", path, MODEL_MAX_BYTES);
-        st = NN_EOVERFLOW;
-    } else if (!(b.data = malloc(b.size))) {
-        nn_format_msg(msg, msg_size, "%s: out of memory for %zu bytes", path,
-                      b.size);
-        st = NN_ENOMEM;
-    } else {
-        encode(net, spec, &b);
-        st = write_atomic(path, b.data, b.size, msg, msg_size);
-    }
+    st = model_encode(net, &b, why, sizeof why);
+    if (st == NN_OK)
+        st = nn_write_file_atomic(path, b.data, b.size, msg, msg_size);
+    else
+        nn_format_msg(msg, msg_size, "%s: %s", path, why);
     free(b.data);
-    free(spec);
     return st;
 }
 
@@ -389,13 +356,25 @@ static nn_status build_net(model_fields *m, int max_batch, nn_net **out,
     return st;
 }
 
-nn_status nn_model_load(const char *path, int max_batch, nn_net **out,
-                        char *msg, size_t msg_size)
+/* A whole model file in b into a new net; why says what is wrong. */
+static nn_status model_decode(le_buffer *b, int max_batch, nn_net **out,
+                              char *why, size_t why_size)
 {
     model_fields m;
-    le_buffer b = {NULL, 0, 0, 0};
-    char why[256];
     nn_status st;
+    memset(&m, 0, sizeof m);
+    st = parse_fields(b, &m, why, why_size);
+    if (st == NN_OK)
+        st = build_net(&m, max_batch, out, why, why_size);
+    free(m.spec);
+    return st;
+}
+
+/* Reads path whole (at most MODEL_MAX_BYTES) and checks the arguments
+ * every loader shares. */
+static nn_status read_whole(const char *path, int max_batch, nn_net **out,
+                            le_buffer *b, char *msg, size_t msg_size)
+{
     nn_format_msg(msg, msg_size, "%s", "");
     if (out)
         *out = NULL;
@@ -404,16 +383,21 @@ nn_status nn_model_load(const char *path, int max_batch, nn_net **out,
                       ? "no output net" : "max_batch must be positive");
         return NN_EINVAL;
     }
-    st = nn_read_file(path, MODEL_MAX_BYTES, &b.data, &b.size, msg, msg_size);
+    return nn_read_file(path, MODEL_MAX_BYTES, &b->data, &b->size, msg,
+                        msg_size);
+}
+
+nn_status nn_model_load(const char *path, int max_batch, nn_net **out,
+                        char *msg, size_t msg_size)
+{
+    le_buffer b = {NULL, 0, 0, 0};
+    char why[256];
+    nn_status st = read_whole(path, max_batch, out, &b, msg, msg_size);
     if (st != NN_OK)
         return st;
-    memset(&m, 0, sizeof m);
-    st = parse_fields(&b, &m, why, sizeof why);
-    if (st == NN_OK)
-        st = build_net(&m, max_batch, out, why, sizeof why);
+    st = model_decode(&b, max_batch, out, why, sizeof why);
     if (st != NN_OK)
         nn_format_msg(msg, msg_size, "%s: %s", path, why);
-    free(m.spec);
     free(b.data);
     return st;
 }
