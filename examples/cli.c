@@ -67,6 +67,8 @@ static void usage(FILE *f, const char *program, const char *data_help)
             "  --save FILE           save the trained model\n"
             "  --json FILE           write metrics as JSON\n"
             "  --report DIR          write an HTML report with pictures\n"
+            "  --checkpoint FILE     save model and training state after every epoch\n"
+            "  --resume FILE         continue a run from its checkpoint (same options)\n"
             "  --quiet               only the final accuracy\n"
             "  --help                this text\n",
             program, data_help);
@@ -84,6 +86,7 @@ static const option_def options[] = {
     {"--nesterov", 0}, {"--optimizer", 1}, {"--schedule", 1},
     {"--gamma", 1}, {"--warmup", 1}, {"--seed", 1}, {"--threads", 1},
     {"--limit", 1}, {"--save", 1}, {"--json", 1}, {"--report", 1},
+    {"--checkpoint", 1}, {"--resume", 1},
     {"--quiet", 0}, {"--help", 0},
 };
 
@@ -103,6 +106,10 @@ static int apply(cli_options *o, const char *name, const char *value)
         o->json_path = value;
     else if (!strcmp(name, "--report"))
         o->report_dir = value;
+    else if (!strcmp(name, "--checkpoint"))
+        o->checkpoint_path = value;
+    else if (!strcmp(name, "--resume"))
+        o->resume_path = value;
     else if (!strcmp(name, "--nesterov"))
         t->sgd.nesterov = 1;
     else if (!strcmp(name, "--quiet"))
@@ -342,7 +349,7 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
     int classes = test->classes, *predicted = NULL, rc = CLI_FAIL, report_ok = 1;
     long *m = NULL;
     float p[256], r[256], f1[256];
-    nn_rng rng;
+    nn_train_state ts;
     nn_status st;
 
     if (classes > 256 || train->classes != classes) {
@@ -351,8 +358,22 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
     }
     if (o->limit > 0 && o->limit < train->count)
         train->count = (int)o->limit;
-    st = build_net(o, train, &net, msg, sizeof msg);
-    if (st != NN_OK) {
+    nn_rng_seed(&ts.rng, cfg.seed ^ 0x7261696e696e67ULL);
+    ts.epoch = 0;
+    if (o->resume_path) {
+        if (nn_checkpoint_load(o->resume_path, cfg.batch, &net, &ts, msg,
+                               sizeof msg) != NN_OK) {
+            fprintf(stderr, "error: --resume: %s\n", msg);
+            return CLI_FAIL;
+        }
+        if (ts.epoch >= cfg.epochs) {
+            fprintf(stderr, "error: --resume: %s has done %d epochs already "
+                            "(--epochs %d)\n", o->resume_path, ts.epoch, cfg.epochs);
+            goto done;
+        }
+        if (!o->quiet)
+            printf("resuming %s after epoch %d\n", o->resume_path, ts.epoch);
+    } else if ((st = build_net(o, train, &net, msg, sizeof msg)) != NN_OK) {
         fprintf(stderr, "error: %s\n", msg);
         return CLI_USAGE;
     }
@@ -385,11 +406,10 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
         goto done;
     }
     run = (report_run){&cfg, net, train, test, class_names, epochs, 0,
-                       predicted, m, p, r, f1};
-    nn_rng_seed(&rng, cfg.seed ^ 0x7261696e696e67ULL);
-    for (int e = 0; e < cfg.epochs; e++) {
+                       ts.epoch, predicted, m, p, r, f1};
+    for (int e = ts.epoch; e < cfg.epochs; e++) {
         report_epoch *rec = &epochs[e];
-        st = nn_train_epoch(net, train, &cfg, e, &rng, &rec->train);
+        st = nn_train_epoch(net, train, &cfg, e, &ts.rng, &rec->train);
         if (st == NN_OK)
             st = nn_evaluate(net, test, predicted, &rec->test_loss, &rec->test_accuracy);
         if (ps.tty && !o->quiet)
@@ -410,6 +430,12 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
         nn_confusion(predicted, test->labels, test->count, classes, m);
         nn_class_metrics(m, classes, p, r, f1);
         run.epochs_done = e + 1;
+        ts.epoch = e + 1;
+        if (o->checkpoint_path &&
+            nn_checkpoint_save(net, &ts, o->checkpoint_path, msg, sizeof msg) != NN_OK) {
+            fprintf(stderr, "error: --checkpoint: %s\n", msg);
+            goto done;
+        }
         if (o->report_dir && report_ok &&
             !(report_ok = report_write(o->report_dir, &run, msg, sizeof msg)))
             fprintf(stderr, "error: --report: %s (no more report updates)\n", msg);

@@ -17,6 +17,8 @@ typedef struct {
     const char *save_path; /* --save */
     const char *json_path; /* --json */
     const char *report_dir; /* --report */
+    const char *checkpoint_path; /* --checkpoint: saved after every epoch */
+    const char *resume_path;     /* --resume: continue from a checkpoint */
     int threads;           /* --threads (default 0: every online CPU) */
     long limit;            /* --limit: first N training images (0: all) */
     int quiet;

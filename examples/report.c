@@ -85,7 +85,7 @@ int report_write_json(FILE *f, const report_run *run)
     fprintf(f, "  \"test_accuracy\": %.6f,\n  \"test_loss\": %.6f,\n",
             last->test_accuracy, last->test_loss);
     fprintf(f, "  \"epochs\": [\n");
-    for (int e = 0; e < n; e++)
+    for (int e = run->first_epoch; e < n; e++)
         fprintf(f,
                 "    {\"epoch\": %d, \"lr\": %.6g, \"train_loss\": %.6f, "
                 "\"train_accuracy\": %.6f, \"test_loss\": %.6f, "
@@ -207,12 +207,15 @@ static void svg_axes(FILE *f, const box *b, const axis *ax, const axis *ay,
 static void svg_series(FILE *f, const box *b, const axis *ax, const axis *ay,
                        const double *values, int n, const char *cls)
 {
+    int first = 0;
+    while (first < n && isnan(values[first]))
+        first++; /* epochs before a resumed run's start are not known */
     fprintf(f, "<polyline class='%s' points='", cls);
-    for (int i = 0; i < n; i++)
-        fprintf(f, "%s%.1f,%.1f", i ? " " : "", map_x(b, ax, i + 1),
+    for (int i = first; i < n; i++)
+        fprintf(f, "%s%.1f,%.1f", i > first ? " " : "", map_x(b, ax, i + 1),
                 map_y(b, ay, values[i]));
     fprintf(f, "'/>\n");
-    for (int i = 0; i < n; i++)
+    for (int i = first; i < n; i++)
         fprintf(f, "<circle class='%s' cx='%.1f' cy='%.1f' r='3.5'/>\n", cls,
                 map_x(b, ax, i + 1), map_y(b, ay, values[i]));
 }
@@ -272,7 +275,9 @@ static int write_curves(FILE *f, const report_run *run)
     test_acc = v + 3 * n;
     if (ax.step < 1)
         ax.step = 1;
-    for (int e = 0; e < n; e++) {
+    for (int e = 0; e < run->first_epoch; e++) /* unknown: drawn as gaps */
+        train_loss[e] = test_loss[e] = train_acc[e] = test_acc[e] = NAN;
+    for (int e = run->first_epoch; e < n; e++) {
         train_loss[e] = run->epochs[e].train.train_loss;
         test_loss[e] = run->epochs[e].test_loss;
         train_acc[e] = 100 * run->epochs[e].train.train_accuracy;
@@ -707,7 +712,7 @@ static void html_metrics(FILE *f, const report_run *run)
 {
     const report_epoch *last = &run->epochs[run->epochs_done - 1];
     double seconds = 0;
-    for (int e = 0; e < run->epochs_done; e++)
+    for (int e = run->first_epoch; e < run->epochs_done; e++)
         seconds += run->epochs[e].train.seconds;
     fprintf(f, "<h2>Metrics after epoch %d</h2>\n<table>\n"
                "<tr><th></th><th>loss</th><th>accuracy</th></tr>\n"
@@ -731,7 +736,7 @@ static void html_epochs(FILE *f, const report_run *run)
                "<table>\n<tr><th>epoch</th><th>lr</th><th>train loss</th>"
                "<th>train accuracy</th><th>test loss</th><th>test accuracy</th>"
                "<th>seconds</th></tr>\n");
-    for (int e = 0; e < run->epochs_done; e++) {
+    for (int e = run->first_epoch; e < run->epochs_done; e++) {
         const report_epoch *r = &run->epochs[e];
         fprintf(f, "<tr><td class=\"num\">%d</td><td class=\"num\">%.4g</td>"
                    "<td class=\"num\">%.4f</td><td class=\"num\">%.2f%%</td>"

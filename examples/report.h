@@ -24,6 +24,7 @@ typedef struct {
     const char *const *class_names; /* test->classes names */
     const report_epoch *epochs;     /* (epochs_done) */
     int epochs_done;                /* >= 1 */
+    int first_epoch;                /* records before it are unknown (resumed run) */
     const int *predicted;           /* (test->count) classes, last epoch */
     const long *confusion;          /* (classes, classes): rows true class */
     const float *precision, *recall, *f1; /* (classes) */

@@ -481,6 +481,23 @@ nn_status nn_model_save(nn_net *net, const char *path, char *msg,
 nn_status nn_model_load(const char *path, int max_batch, nn_net **out,
                         char *msg, size_t msg_size);
 
+/* ------------------------------------------------------------ checkpoints */
+
+/* What a checkpoint keeps besides the net and its optimizer buffers. */
+typedef struct {
+    int epoch;  /* epochs completed */
+    nn_rng rng; /* the trainer's generator after them */
+} nn_train_state;
+
+/* Saves the model, optimizer state (momentum, Adam moments and step count)
+ * and ts atomically: temporary file, fsync, rename. */
+nn_status nn_checkpoint_save(nn_net *net, const nn_train_state *ts,
+                             const char *path, char *msg, size_t msg_size);
+/* Loads a checkpoint into a new net built for max_batch and fills ts;
+ * training resumed from it gives bit-identical results. */
+nn_status nn_checkpoint_load(const char *path, int max_batch, nn_net **out,
+                             nn_train_state *ts, char *msg, size_t msg_size);
+
 #ifdef __cplusplus
 }
 #endif

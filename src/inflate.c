@@ -42,19 +42,55 @@ typedef struct {
 
 /* CRC-32 with the reflected polynomial 0xEDB88320, four bits at a time:
  * table[i] is the CRC of the nibble i. */
-uint32_t nn_crc32(uint32_t crc, const unsigned char *data, size_t size)
+static uint32_t crc32_nibbles(uint32_t crc, const unsigned char *data,
+                              size_t size)
 {
     static const uint32_t table[16] = {
         0x00000000, 0x1DB71064, 0x3B6E20C8, 0x26D930AC,
         0x76DC4190, 0x6B6B51F4, 0x4DB26158, 0x5005713C,
         0xEDB88320, 0xF00F9344, 0xD6D6A3E8, 0xCB61B38C,
         0x9B64C2B0, 0x86D3D2D4, 0xA00AE278, 0xBDBDF21C};
-    size_t i;
-    crc = ~crc;
-    for (i = 0; i < size; i++) {
+    for (size_t i = 0; i < size; i++) {
         crc = (crc >> 4) ^ table[(crc ^ data[i]) & 15u];
         crc = (crc >> 4) ^ table[(crc ^ (uint32_t)(data[i] >> 4)) & 15u];
     }
+    return crc;
+}
+
+/* Slicing by 8: t[0][b] is the CRC of byte b, and t[k][b] that of b
+ * followed by k zero bytes, so eight bytes take eight lookups at once.
+ * The 8 KiB of tables are built on the stack (no global state), which pays
+ * off for buffers of a few KiB and up. */
+static uint32_t crc32_slicing8(uint32_t crc, const unsigned char *data,
+                               size_t size)
+{
+    uint32_t t[8][256];
+    size_t i = 0;
+    for (uint32_t b = 0; b < 256; b++) {
+        uint32_t c = b;
+        for (int k = 0; k < 8; k++)
+            c = c & 1u ? (c >> 1) ^ 0xEDB88320u : c >> 1;
+        t[0][b] = c;
+    }
+    for (int k = 1; k < 8; k++)
+        for (uint32_t b = 0; b < 256; b++)
+            t[k][b] = (t[k - 1][b] >> 8) ^ t[0][t[k - 1][b] & 0xffu];
+    for (; i + 8 <= size; i += 8) {
+        const unsigned char *p = data + i;
+        uint32_t lo = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 |
+                             (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
+        crc = t[7][lo & 0xff] ^ t[6][(lo >> 8) & 0xff] ^
+              t[5][(lo >> 16) & 0xff] ^ t[4][lo >> 24] ^ t[3][p[4]] ^
+              t[2][p[5]] ^ t[1][p[6]] ^ t[0][p[7]];
+    }
+    return crc32_nibbles(crc, data + i, size - i);
+}
+
+uint32_t nn_crc32(uint32_t crc, const unsigned char *data, size_t size)
+{
+    crc = ~crc;
+    crc = size >= 4096 ? crc32_slicing8(crc, data, size)
+                       : crc32_nibbles(crc, data, size);
     return ~crc;
 }
 

@@ -5,6 +5,7 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,9 +73,22 @@ static uint64_t get_le(le_buffer *b, int bytes)
     return v;
 }
 
-/* n floats as IEEE-754 binary32 bit patterns, whatever the host's order. */
+static int host_is_little_endian(void)
+{
+    const uint32_t one = 1;
+    unsigned char first;
+    memcpy(&first, &one, 1);
+    return first == 1;
+}
+
+/* n floats as IEEE-754 binary32 bit patterns, whatever the host's order
+ * (a plain copy where the host is little-endian already). */
 static void put_floats(le_buffer *b, const float *x, size_t n)
 {
+    if (host_is_little_endian()) {
+        put_bytes(b, x, 4 * n);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         uint32_t bits;
         memcpy(&bits, &x[i], sizeof bits);
@@ -84,6 +98,12 @@ static void put_floats(le_buffer *b, const float *x, size_t n)
 
 static void get_floats(le_buffer *b, float *x, size_t n)
 {
+    const unsigned char *p;
+    if (host_is_little_endian()) {
+        if ((p = take(b, 4 * n)))
+            memcpy(x, p, 4 * n);
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         uint32_t bits = (uint32_t)get_le(b, 4);
         memcpy(&x[i], &bits, sizeof bits);
@@ -397,6 +417,140 @@ nn_status nn_model_load(const char *path, int max_batch, nn_net **out,
         return st;
     st = model_decode(&b, max_batch, out, why, sizeof why);
     if (st != NN_OK)
+        nn_format_msg(msg, msg_size, "%s: %s", path, why);
+    free(b.data);
+    return st;
+}
+
+/* ----------------------------------------------------------- checkpoints
+ * magic "NNCKPT\0\0", u32 version, u32 epochs done, u64 rng state x4,
+ * u64 optimizer steps, u64 model bytes + a whole model file, u64 count +
+ * f32 velocity, u64 count + f32 second moments, u32 CRC-32 of all before. */
+
+#define CKPT_MAGIC "NNCKPT\0"
+#define CKPT_VERSION 1u
+#define CKPT_FIXED (8 + 4 + 4 + 32 + 8 + 8 + 8 + 8 + 4)
+
+nn_status nn_checkpoint_save(nn_net *net, const nn_train_state *ts,
+                             const char *path, char *msg, size_t msg_size)
+{
+    le_buffer model = {NULL, 0, 0, 0}, b = {NULL, 0, 0, 0};
+    size_t n;
+    char why[256];
+    nn_status st;
+    nn_format_msg(msg, msg_size, "%s", "");
+    if (!net || !ts || !path || ts->epoch < 0) {
+        nn_format_msg(msg, msg_size, "invalid argument");
+        return NN_EINVAL;
+    }
+    st = model_encode(net, &model, why, sizeof why);
+    n = nn_net_param_count(net);
+    if (st == NN_OK) {
+        b.size = CKPT_FIXED + model.size + 8 * n; /* model is under 2 GiB */
+        if (!(b.data = malloc(b.size))) {
+            nn_format_msg(why, sizeof why, "out of memory for %zu bytes", b.size);
+            st = NN_ENOMEM;
+        }
+    }
+    if (st != NN_OK) {
+        nn_format_msg(msg, msg_size, "%s: %s", path, why);
+        free(model.data);
+        return st;
+    }
+    put_bytes(&b, CKPT_MAGIC, 8);
+    put_le(&b, CKPT_VERSION, 4);
+    put_le(&b, (uint32_t)ts->epoch, 4);
+    for (int i = 0; i < 4; i++)
+        put_le(&b, ts->rng.s[i], 8);
+    put_le(&b, (uint64_t)*nn_net_step_count(net), 8);
+    put_le(&b, model.size, 8);
+    put_bytes(&b, model.data, model.size);
+    put_le(&b, n, 8);
+    put_floats(&b, nn_net_velocity(net), n);
+    put_le(&b, n, 8);
+    put_floats(&b, nn_net_moment2(net), n);
+    put_le(&b, nn_crc32(0, b.data, b.pos), 4);
+    st = nn_write_file_atomic(path, b.data, b.size, msg, msg_size);
+    free(model.data);
+    free(b.data);
+    return st;
+}
+
+/* The fixed fields and the three blocks of a checkpoint, CRC checked. */
+static nn_status parse_checkpoint(le_buffer *b, nn_train_state *ts,
+                                  uint64_t *steps, le_buffer *model,
+                                  le_buffer *velocity, le_buffer *moment2,
+                                  uint64_t *counts, char *why, size_t why_size)
+{
+    const unsigned char *magic = take(b, 8);
+    uint64_t model_size;
+    size_t body;
+    if (!magic || memcmp(magic, CKPT_MAGIC, 8)) {
+        nn_format_msg(why, why_size, "bad magic: not a libnn checkpoint");
+        return NN_EFORMAT;
+    }
+    if (get_le(b, 4) != CKPT_VERSION) {
+        nn_format_msg(why, why_size, "unsupported checkpoint version");
+        return NN_EFORMAT;
+    }
+    ts->epoch = (int)(get_le(b, 4) & 0x7fffffff);
+    for (int i = 0; i < 4; i++)
+        ts->rng.s[i] = get_le(b, 8);
+    *steps = get_le(b, 8);
+    model_size = get_le(b, 8);
+    if (b->overrun || model_size > left(b)) {
+        nn_format_msg(why, why_size, "truncated: the model does not fit in "
+                      "the %zu-byte file", b->size);
+        return NN_EFORMAT;
+    }
+    model->data = take(b, (size_t)model_size);
+    model->size = (size_t)model_size;
+    if (!get_float_block(b, &counts[0], velocity) ||
+        !get_float_block(b, &counts[1], moment2)) {
+        nn_format_msg(why, why_size, "truncated or corrupt optimizer state");
+        return NN_EFORMAT;
+    }
+    body = b->pos;
+    if (get_le(b, 4) != nn_crc32(0, b->data, body) || b->overrun) {
+        nn_format_msg(why, why_size, b->overrun ? "truncated: the checksum is missing"
+                                                : "checksum mismatch: the file is corrupt");
+        return NN_EFORMAT;
+    }
+    if (left(b) != 0) {
+        nn_format_msg(why, why_size, "%zu trailing bytes after the checksum", left(b));
+        return NN_EFORMAT;
+    }
+    return NN_OK;
+}
+
+nn_status nn_checkpoint_load(const char *path, int max_batch, nn_net **out,
+                             nn_train_state *ts, char *msg, size_t msg_size)
+{
+    le_buffer b = {NULL, 0, 0, 0}, model = {NULL, 0, 0, 0};
+    le_buffer velocity = {NULL, 0, 0, 0}, moment2 = {NULL, 0, 0, 0};
+    uint64_t steps, counts[2];
+    char why[256];
+    nn_status st = ts ? read_whole(path, max_batch, out, &b, msg, msg_size)
+                      : NN_EINVAL;
+    if (st != NN_OK)
+        return st;
+    st = parse_checkpoint(&b, ts, &steps, &model, &velocity, &moment2,
+                          counts, why, sizeof why);
+    if (st == NN_OK)
+        st = model_decode(&model, max_batch, out, why, sizeof why);
+    if (st == NN_OK && (counts[0] != nn_net_param_count(*out) ||
+                        counts[1] != nn_net_param_count(*out) ||
+                        steps > (uint64_t)LONG_MAX)) {
+        nn_format_msg(why, sizeof why, "optimizer state does not match the model");
+        nn_net_destroy(*out);
+        *out = NULL;
+        st = NN_EFORMAT;
+    }
+    if (st == NN_OK) {
+        get_floats(&velocity, nn_net_velocity(*out), (size_t)counts[0]);
+        get_floats(&moment2, nn_net_moment2(*out), (size_t)counts[1]);
+        *nn_net_step_count(*out) = (long)steps;
+    } else
         nn_format_msg(msg, msg_size, "%s: %s", path, why);
     free(b.data);
     return st;

@@ -1,0 +1,267 @@
+/* Checkpoints: resuming gives bit-identical weights, corrupt files are
+ * refused, and a process killed in the middle of a save leaves the previous
+ * checkpoint loadable. */
+#include "gradcheck.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <dirent.h>
+#include <unistd.h>
+
+enum { SIDE = 6, CLASSES = 3 };
+
+/* In the working directory (the build tree): a real disk, where fsync takes
+ * time, unlike a tmpfs /tmp. */
+static char dir[] = "nn_ckpt_XXXXXX";
+
+static int make_dir(void **state)
+{
+    (void)state;
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int remove_dir(void **state)
+{
+    char cmd[64];
+    (void)state;
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void path_in_dir(char *out, size_t size, const char *name)
+{
+    snprintf(out, size, "%s/%s", dir, name);
+}
+
+/* Random images whose class is the brightest third of the image. */
+static void make_dataset(nn_dataset *d, int count)
+{
+    nn_rng rng;
+    memset(d, 0, sizeof *d);
+    d->count = count;
+    d->c = 1;
+    d->h = d->w = SIDE;
+    d->classes = CLASSES;
+    d->std[0] = 1.0f;
+    d->pixels = malloc((size_t)count * SIDE * SIDE);
+    d->labels = malloc((size_t)count);
+    assert_non_null(d->pixels);
+    assert_non_null(d->labels);
+    nn_rng_seed(&rng, 77);
+    for (int i = 0; i < count; i++) {
+        int k = (int)nn_rng_below(&rng, CLASSES);
+        d->labels[i] = (uint8_t)k;
+        for (int p = 0; p < SIDE * SIDE; p++)
+            d->pixels[(size_t)i * SIDE * SIDE + p] =
+                (uint8_t)(nn_rng_below(&rng, 80) + (p / (2 * SIDE) == k ? 150 : 0));
+    }
+}
+
+static nn_net *new_net(void)
+{
+    nn_net *net = NULL;
+    assert_nn_ok(nn_net_create(1, SIDE, SIDE, &net));
+    assert_nn_ok(nn_net_add_spec(net, "conv3x3x4p1,bn,relu,pool2,dense3", NULL, 0));
+    assert_nn_ok(nn_net_build(net, 8, 3));
+    return net;
+}
+
+static void run_epochs(nn_net *net, const nn_dataset *d, const nn_train_config *cfg,
+                       nn_train_state *ts, int until)
+{
+    nn_epoch_stats stats;
+    for (; ts->epoch < until; ts->epoch++)
+        assert_nn_ok(nn_train_epoch(net, d, cfg, ts->epoch, &ts->rng, &stats));
+}
+
+static void check_resume(nn_optimizer_kind optimizer)
+{
+    nn_dataset d;
+    nn_train_config cfg = nn_train_defaults();
+    nn_train_state straight = {0, {{0}}}, first = {0, {{0}}}, resumed;
+    nn_net *a = new_net(), *b = new_net(), *c = NULL;
+    char path[256], msg[256];
+    cfg.epochs = cfg.schedule.total_epochs = 3;
+    cfg.batch = 8;
+    cfg.optimizer = optimizer;
+    cfg.adam.lr = 1e-3f;
+    make_dataset(&d, 40);
+    nn_rng_seed(&straight.rng, 5);
+    nn_rng_seed(&first.rng, 5);
+    run_epochs(a, &d, &cfg, &straight, 3);
+    run_epochs(b, &d, &cfg, &first, 1);
+    path_in_dir(path, sizeof path, "resume.ckpt");
+    assert_nn_ok(nn_checkpoint_save(b, &first, path, msg, sizeof msg));
+    nn_net_destroy(b);
+    if (nn_checkpoint_load(path, 8, &c, &resumed, msg, sizeof msg) != NN_OK)
+        fail_msg("%s", msg);
+    assert_int_equal(resumed.epoch, 1);
+    run_epochs(c, &d, &cfg, &resumed, 3);
+    assert_memory_equal(nn_net_params(a), nn_net_params(c),
+                        nn_net_param_count(a) * sizeof(float));
+    assert_memory_equal(nn_net_state(a), nn_net_state(c),
+                        nn_net_state_count(a) * sizeof(float));
+    assert_memory_equal(&straight.rng, &resumed.rng, sizeof straight.rng);
+    nn_net_destroy(a);
+    nn_net_destroy(c);
+    nn_dataset_free(&d);
+}
+
+static void test_resume_is_bit_identical_sgd(void **state)
+{
+    (void)state;
+    check_resume(NN_OPTIMIZER_SGD);
+}
+
+static void test_resume_is_bit_identical_adam(void **state)
+{
+    (void)state;
+    check_resume(NN_OPTIMIZER_ADAM);
+}
+
+static long file_size(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    long size;
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    fclose(f);
+    return size;
+}
+
+static void test_corrupt_checkpoints_are_refused(void **state)
+{
+    nn_net *net = new_net(), *out = NULL;
+    nn_train_state ts = {2, {{1, 2, 3, 4}}}, back;
+    char path[256], bad[256], model[256], msg[256], cmd[1024];
+    long size;
+    (void)state;
+    path_in_dir(path, sizeof path, "good.ckpt");
+    path_in_dir(bad, sizeof bad, "bad.ckpt");
+    path_in_dir(model, sizeof model, "model.nnm");
+    assert_nn_ok(nn_checkpoint_save(net, &ts, path, msg, sizeof msg));
+    assert_nn_ok(nn_model_save(net, model, msg, sizeof msg));
+    size = file_size(path);
+    /* Truncated at several points. */
+    for (long cut = 0; cut < size; cut += size / 7 + 1) {
+        snprintf(cmd, sizeof cmd, "head -c %ld %s > %s", cut, path, bad);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(nn_checkpoint_load(bad, 8, &out, &back, msg, sizeof msg), NN_EFORMAT);
+        assert_null(out);
+    }
+    /* One flipped byte in the middle: the checksum catches it. */
+    snprintf(cmd, sizeof cmd, "cp %s %s && printf '\\377' | dd of=%s bs=1 seek=%ld conv=notrunc 2>/dev/null",
+             path, bad, bad, size / 2);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(nn_checkpoint_load(bad, 8, &out, &back, msg, sizeof msg), NN_EFORMAT);
+    print_message("  flipped byte: %s\n", msg);
+    /* A model file is not a checkpoint, and a checkpoint is not a model. */
+    assert_int_equal(nn_checkpoint_load(model, 8, &out, &back, msg, sizeof msg), NN_EFORMAT);
+    assert_int_equal(nn_model_load(path, 8, &out, msg, sizeof msg), NN_EFORMAT);
+    /* The good one loads, with its state. */
+    assert_nn_ok(nn_checkpoint_load(path, 8, &out, &back, msg, sizeof msg));
+    assert_int_equal(back.epoch, 2);
+    assert_memory_equal(&back.rng, &ts.rng, sizeof ts.rng);
+    nn_net_destroy(out);
+    nn_net_destroy(net);
+}
+
+/* Temporary files that interrupted saves left in the directory. */
+static int count_temporaries(void)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+    assert_non_null(d);
+    while ((e = readdir(d)))
+        n += strstr(e->d_name, "killed.ckpt.tmp.") != NULL;
+    closedir(d);
+    return n;
+}
+
+/* A child saves checkpoints of a large net in a loop, each with its epoch
+ * number, and tells the parent through a pipe once the first is on disk;
+ * the parent then kills it with SIGKILL at a random moment. Whatever the
+ * moment, the file on disk must load, with parameters matching its epoch
+ * (every parameter equals the epoch number). */
+static void saver(const char *path, int ready)
+{
+    nn_net *net = NULL;
+    nn_train_state ts = {0, {{0}}};
+    if (nn_net_create(1, 1, 1000, &net) != NN_OK ||
+        nn_net_add_dense(net, 1500) != NN_OK || nn_net_build(net, 1, 1) != NN_OK)
+        _exit(2);
+    for (ts.epoch = 1; ts.epoch < 1000; ts.epoch++) {
+        float *w = nn_net_params(net);
+        for (size_t i = 0; i < nn_net_param_count(net); i++)
+            w[i] = (float)ts.epoch;
+        if (nn_checkpoint_save(net, &ts, path, NULL, 0) != NN_OK)
+            _exit(3);
+        if (ts.epoch == 1 && write(ready, "1", 1) != 1)
+            _exit(4);
+    }
+    _exit(0);
+}
+
+static void test_kill_during_save_keeps_a_loadable_checkpoint(void **state)
+{
+    char path[256], msg[256], byte;
+    nn_rng rng;
+    int rounds = 12, loaded = 0;
+    (void)state;
+    path_in_dir(path, sizeof path, "killed.ckpt");
+    nn_rng_seed(&rng, (uint64_t)time(NULL));
+    for (int round = 0; round < rounds; round++) {
+        int fds[2];
+        pid_t pid;
+        assert_int_equal(pipe(fds), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            close(fds[0]);
+            saver(path, fds[1]);
+        }
+        close(fds[1]);
+        assert_int_equal(read(fds[0], &byte, 1), 1); /* first save done */
+        close(fds[0]);
+        {
+            struct timespec pause = {0, (long)nn_rng_below(&rng, 300000000U)};
+            nanosleep(&pause, NULL);
+        }
+        assert_int_equal(kill(pid, SIGKILL), 0);
+        waitpid(pid, NULL, 0);
+        {
+            nn_net *net = NULL;
+            nn_train_state ts;
+            float *w;
+            if (nn_checkpoint_load(path, 1, &net, &ts, msg, sizeof msg) != NN_OK)
+                fail_msg("round %d: %s", round, msg);
+            w = nn_net_params(net);
+            assert_true(ts.epoch >= 1);
+            assert_true(w[0] == (float)ts.epoch);
+            assert_true(w[nn_net_param_count(net) - 1] == (float)ts.epoch);
+            nn_net_destroy(net);
+            loaded++;
+        }
+    }
+    print_message("  %d kills after the first save, %d of them in the middle of "
+                  "writing (temporary file left), checkpoint loadable after "
+                  "each\n", rounds, count_temporaries());
+    assert_int_equal(loaded, rounds);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_resume_is_bit_identical_sgd),
+        cmocka_unit_test(test_resume_is_bit_identical_adam),
+        cmocka_unit_test(test_corrupt_checkpoints_are_refused),
+        cmocka_unit_test(test_kill_during_save_keeps_a_loadable_checkpoint),
+    };
+    return cmocka_run_group_tests(tests, make_dir, remove_dir);
+}
