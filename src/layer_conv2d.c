@@ -62,22 +62,22 @@ static void im2col(const nn_conv2d_shape *s, const float *x, float *col)
                 valid_columns(s, kj, &lo, &hi);
                 for (int oy = 0; oy < s->out_h; oy++) {
                     int iy = oy * s->stride - s->pad + ki;
+                    int inside = iy >= 0 && iy < s->in_h;
+                    int first = inside ? lo : 0, last = inside ? hi : 0, ox;
                     float *dst = row + (size_t)oy * s->out_w;
-                    const float *src = plane + (size_t)iy * s->in_w + offset;
-                    int ox = 0;
-                    if (iy < 0 || iy >= s->in_h)
-                        lo = hi = 0, ox = 0;
-                    for (; ox < lo; ox++)
+                    /* row iy of the plane; indexed only at valid columns,
+                     * so no pointer ever leaves the image */
+                    const float *src = plane + (size_t)(inside ? iy : 0) * s->in_w;
+                    for (ox = 0; ox < first; ox++)
                         dst[ox] = 0.0f;
                     if (s->stride == 1)
-                        for (; ox < hi; ox++)
-                            dst[ox] = src[ox];
+                        for (; ox < last; ox++)
+                            dst[ox] = src[ox + offset];
                     else
-                        for (; ox < hi; ox++)
-                            dst[ox] = src[ox * s->stride];
+                        for (; ox < last; ox++)
+                            dst[ox] = src[ox * s->stride + offset];
                     for (; ox < s->out_w; ox++)
                         dst[ox] = 0.0f;
-                    valid_columns(s, kj, &lo, &hi);
                 }
             }
 }
@@ -99,13 +99,13 @@ static void col2im(const nn_conv2d_shape *s, const float *col, float *dx)
                     float *dst;
                     if (iy < 0 || iy >= s->in_h)
                         continue;
-                    dst = plane + (size_t)iy * s->in_w + offset;
+                    dst = plane + (size_t)iy * s->in_w; /* row iy */
                     if (s->stride == 1)
                         for (int ox = lo; ox < hi; ox++)
-                            dst[ox] += src[ox];
+                            dst[ox + offset] += src[ox];
                     else
                         for (int ox = lo; ox < hi; ox++)
-                            dst[ox * s->stride] += src[ox];
+                            dst[ox * s->stride + offset] += src[ox];
                 }
             }
 }
