@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "nn.h"
+#include "testutil.h"
 
 typedef struct {
     double max_error;   /* largest relative error seen */

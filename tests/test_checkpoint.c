@@ -21,44 +21,19 @@ static char dir[] = "nn_ckpt_XXXXXX";
 static int make_dir(void **state)
 {
     (void)state;
-    return mkdtemp(dir) ? 0 : -1;
+    return tu_make_dir(dir);
 }
 
 static int remove_dir(void **state)
 {
-    char cmd[64];
     (void)state;
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    return system(cmd) == 0 ? 0 : -1;
+    tu_remove_tree(dir);
+    return 0;
 }
 
 static void path_in_dir(char *out, size_t size, const char *name)
 {
     snprintf(out, size, "%s/%s", dir, name);
-}
-
-/* Random images whose class is the brightest third of the image. */
-static void make_dataset(nn_dataset *d, int count)
-{
-    nn_rng rng;
-    memset(d, 0, sizeof *d);
-    d->count = count;
-    d->c = 1;
-    d->h = d->w = SIDE;
-    d->classes = CLASSES;
-    d->std[0] = 1.0f;
-    d->pixels = malloc((size_t)count * SIDE * SIDE);
-    d->labels = malloc((size_t)count);
-    assert_non_null(d->pixels);
-    assert_non_null(d->labels);
-    nn_rng_seed(&rng, 77);
-    for (int i = 0; i < count; i++) {
-        int k = (int)nn_rng_below(&rng, CLASSES);
-        d->labels[i] = (uint8_t)k;
-        for (int p = 0; p < SIDE * SIDE; p++)
-            d->pixels[(size_t)i * SIDE * SIDE + p] =
-                (uint8_t)(nn_rng_below(&rng, 80) + (p / (2 * SIDE) == k ? 150 : 0));
-    }
 }
 
 static nn_net *new_net(void)
@@ -89,7 +64,7 @@ static void check_resume(nn_optimizer_kind optimizer)
     cfg.batch = 8;
     cfg.optimizer = optimizer;
     cfg.adam.lr = 1e-3f;
-    make_dataset(&d, 40);
+    tu_make_dataset(&d, 40, SIDE, CLASSES, 77);
     nn_rng_seed(&straight.rng, 5);
     nn_rng_seed(&first.rng, 5);
     run_epochs(a, &d, &cfg, &straight, 3);
@@ -123,40 +98,29 @@ static void test_resume_is_bit_identical_adam(void **state)
     check_resume(NN_OPTIMIZER_ADAM);
 }
 
-static long file_size(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    long size;
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    size = ftell(f);
-    fclose(f);
-    return size;
-}
-
 static void test_corrupt_checkpoints_are_refused(void **state)
 {
     nn_net *net = new_net(), *out = NULL;
     nn_train_state ts = {2, {{1, 2, 3, 4}}}, back;
     char path[256], bad[256], model[256], msg[256], cmd[1024];
-    long size;
+    size_t size;
     (void)state;
     path_in_dir(path, sizeof path, "good.ckpt");
     path_in_dir(bad, sizeof bad, "bad.ckpt");
     path_in_dir(model, sizeof model, "model.nnm");
     assert_nn_ok(nn_checkpoint_save(net, &ts, path, msg, sizeof msg));
     assert_nn_ok(nn_model_save(net, model, msg, sizeof msg));
-    size = file_size(path);
+    free(tu_read_file(path, &size));
     /* Truncated at several points. */
-    for (long cut = 0; cut < size; cut += size / 7 + 1) {
-        snprintf(cmd, sizeof cmd, "head -c %ld %s > %s", cut, path, bad);
+    for (size_t cut = 0; cut < size; cut += size / 7 + 1) {
+        snprintf(cmd, sizeof cmd, "head -c %zu %s > %s", cut, path, bad);
         assert_int_equal(system(cmd), 0);
         assert_int_equal(nn_checkpoint_load(bad, 8, &out, &back, msg, sizeof msg), NN_EFORMAT);
         assert_null(out);
     }
     /* One flipped byte in the middle: the checksum catches it. */
     snprintf(cmd, sizeof cmd, "cp %s %s && printf '\\377' | dd of=%s bs=1 seek=%ld conv=notrunc 2>/dev/null",
-             path, bad, bad, size / 2);
+             path, bad, bad, (long)(size / 2));
     assert_int_equal(system(cmd), 0);
     assert_int_equal(nn_checkpoint_load(bad, 8, &out, &back, msg, sizeof msg), NN_EFORMAT);
     print_message("  flipped byte: %s\n", msg);
@@ -169,19 +133,6 @@ static void test_corrupt_checkpoints_are_refused(void **state)
     assert_memory_equal(&back.rng, &ts.rng, sizeof ts.rng);
     nn_net_destroy(out);
     nn_net_destroy(net);
-}
-
-/* Temporary files that interrupted saves left in the directory. */
-static int count_temporaries(void)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
-    assert_non_null(d);
-    while ((e = readdir(d)))
-        n += strstr(e->d_name, "killed.ckpt.tmp.") != NULL;
-    closedir(d);
-    return n;
 }
 
 /* A child saves checkpoints of a large net in a loop, each with its epoch
@@ -251,7 +202,7 @@ static void test_kill_during_save_keeps_a_loadable_checkpoint(void **state)
     }
     print_message("  %d kills after the first save, %d of them in the middle of "
                   "writing (temporary file left), checkpoint loadable after "
-                  "each\n", rounds, count_temporaries());
+                  "each\n", rounds, tu_count_entries(dir, "killed.ckpt.tmp."));
     assert_int_equal(loaded, rounds);
 }
 

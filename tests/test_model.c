@@ -19,102 +19,17 @@ static char tmp_dir[] = "/tmp/nn_test_model.XXXXXX";
  * spec length 4 (docs/FORMAT.md). */
 #define SPEC_AT 52
 
-/* tmp_dir/name in a static buffer (one at a time is enough here). */
-static const char *tmp_path(const char *name)
-{
-    static char path[256];
-    snprintf(path, sizeof path, "%s/%s", tmp_dir, name);
-    return path;
-}
-
-/* Removes every file of dir, then dir (nested dirs are not made here but
- * "sub" and "ro" may exist). */
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[512];
-    while (d && (e = readdir(d)) != NULL) {
-        struct stat st;
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-            chmod(path, 0700);
-            remove_tree(path);
-        } else {
-            remove(path);
-        }
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
-/* Number of entries of dir whose name contains ".tmp." (leftovers). */
-static int count_temp_files(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int count = 0;
-    assert_non_null(d);
-    while ((e = readdir(d)) != NULL)
-        count += strstr(e->d_name, ".tmp.") != NULL;
-    closedir(d);
-    return count;
-}
-
 static int setup_dir(void **state)
 {
     (void)state;
-    return mkdtemp(tmp_dir) ? 0 : -1;
+    return tu_make_dir(tmp_dir);
 }
 
 static int teardown_dir(void **state)
 {
     (void)state;
-    remove_tree(tmp_dir);
+    tu_remove_tree(tmp_dir);
     return 0;
-}
-
-/* Reads a whole file into a new buffer. */
-static unsigned char *read_bytes(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *data;
-    long end;
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    end = ftell(f);
-    assert_true(end >= 0);
-    rewind(f);
-    data = malloc((size_t)end + 1);
-    assert_non_null(data);
-    assert_int_equal(fread(data, 1, (size_t)end, f), (size_t)end);
-    fclose(f);
-    *size = (size_t)end;
-    return data;
-}
-
-static void write_bytes(const char *path, const unsigned char *data,
-                        size_t size)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, size, f), size);
-    assert_int_equal(fclose(f), 0);
-}
-
-/* Independent bitwise CRC-32 (zlib's), the test's oracle. */
-static uint32_t crc32_bitwise(const unsigned char *p, size_t n)
-{
-    uint32_t crc = 0xffffffffu;
-    while (n--) {
-        crc ^= *p++;
-        for (int k = 0; k < 8; k++)
-            crc = crc & 1 ? 0xedb88320u ^ (crc >> 1) : crc >> 1;
-    }
-    return ~crc;
 }
 
 static void store_le(unsigned char *p, uint64_t v, int bytes)
@@ -134,7 +49,7 @@ static uint64_t load_le(const unsigned char *p, int bytes)
 /* Rewrites the trailing CRC of a file image after an edit. */
 static void fix_crc(unsigned char *data, size_t size)
 {
-    store_le(data + size - 4, crc32_bitwise(data, size - 4), 4);
+    store_le(data + size - 4, tu_crc32(data, size - 4), 4);
 }
 
 /* A net for shape (c, h, w) from spec, built for max_batch with seed 1. */
@@ -402,7 +317,7 @@ static nn_net *trained_small_net(void)
 
 static void test_save_load_bit_exact(void **state)
 {
-    const char *path = tmp_path("small.nn");
+    const char *path = tu_path(tmp_dir, "small.nn");
     nn_net *net = trained_small_net(), *loaded = NULL;
     size_t params = nn_net_param_count(net), state_count, size;
     int c, h, w;
@@ -418,7 +333,7 @@ static void test_save_load_bit_exact(void **state)
     assert_string_equal(msg, "");
     assert_int_equal(stat(path, &st), 0);
     assert_int_equal(st.st_mode & 0777, 0644);
-    assert_int_equal(count_temp_files(tmp_dir), 0);
+    assert_int_equal(tu_count_entries(tmp_dir, ".tmp."), 0);
     if (nn_model_load(path, 3, &loaded, msg, sizeof msg) != NN_OK)
         fail_msg("load: %s", msg);
     assert_int_equal(nn_net_max_batch(loaded), 3);
@@ -444,7 +359,7 @@ static void test_save_load_bit_exact(void **state)
     expect = nn_net_output(net)->x;
     assert_memory_equal(nn_net_output(loaded)->x, expect, 3 * 3 * sizeof(float));
     /* The layout of docs/FORMAT.md, byte by byte. */
-    bytes = read_bytes(path, &size);
+    bytes = tu_read_file(path, &size);
     assert_int_equal(size, SPEC_AT + strlen(SMALL_SPEC) + 8 + 4 * params + 8 +
                                4 * state_count + 4);
     assert_memory_equal(bytes, "NNMODEL\0", 8);
@@ -463,7 +378,7 @@ static void test_save_load_bit_exact(void **state)
         memcpy(&bits, &nn_net_params(net)[params - 1], 4);
         assert_int_equal(load_le(p + 4 * (params - 1), 4), bits);
     }
-    assert_int_equal(load_le(bytes + size - 4, 4), crc32_bitwise(bytes, size - 4));
+    assert_int_equal(load_le(bytes + size - 4, 4), tu_crc32(bytes, size - 4));
     free(bytes);
     nn_net_destroy(loaded);
     nn_net_destroy(net);
@@ -471,7 +386,7 @@ static void test_save_load_bit_exact(void **state)
 
 static void test_save_load_preset(void **state)
 {
-    const char *path = tmp_path("lenet.nn");
+    const char *path = tu_path(tmp_dir, "lenet.nn");
     nn_net *net = make_net("lenet", 1, 28, 28, 1), *loaded = NULL;
     (void)state;
     assert_nn_ok(nn_model_save(net, path, NULL, 0));
@@ -482,7 +397,7 @@ static void test_save_load_preset(void **state)
     assert_int_equal(nn_net_param_count(loaded), 14682);
     assert_memory_equal(nn_net_params(loaded), nn_net_params(net),
                         14682 * sizeof(float));
-    assert_int_equal(count_temp_files(tmp_dir), 0);
+    assert_int_equal(tu_count_entries(tmp_dir, ".tmp."), 0);
     nn_net_destroy(loaded);
     nn_net_destroy(net);
 }
@@ -504,12 +419,12 @@ static void assert_load_fails(const char *path, nn_status status,
 /* The bytes of a valid model file of a tiny net (dense2 with bn). */
 static unsigned char *tiny_model(size_t *size, size_t *spec_end)
 {
-    const char *path = tmp_path("tiny.nn");
+    const char *path = tu_path(tmp_dir, "tiny.nn");
     nn_net *net = make_net("dense2,bn", 1, 1, 3, 1);
     unsigned char *data;
     assert_nn_ok(nn_model_save(net, path, NULL, 0));
     nn_net_destroy(net);
-    data = read_bytes(path, size);
+    data = tu_read_file(path, size);
     /* header + 9 spec + 8 + 4*(8 + 4) params + 8 + 4*4 state + 4 CRC */
     assert_int_equal(*size, SPEC_AT + 9 + 8 + 48 + 8 + 16 + 4);
     *spec_end = SPEC_AT + 9;
@@ -518,7 +433,7 @@ static unsigned char *tiny_model(size_t *size, size_t *spec_end)
 
 static void test_load_refuses_corrupt_files(void **state)
 {
-    const char *path = tmp_path("bad.nn");
+    const char *path = tu_path(tmp_dir, "bad.nn");
     size_t size, spec_end, cuts[9];
     unsigned char *good = tiny_model(&size, &spec_end);
     unsigned char *bad = malloc(size + 16);
@@ -527,15 +442,15 @@ static void test_load_refuses_corrupt_files(void **state)
 
     memcpy(bad, good, size);
     bad[0] = 'X';
-    write_bytes(path, bad, size);
+    tu_write_file(path, bad, size);
     assert_load_fails(path, NN_EFORMAT, "bad magic");
-    write_bytes(path, (const unsigned char *)"hello", 5);
+    tu_write_file(path, (const unsigned char *)"hello", 5);
     assert_load_fails(path, NN_EFORMAT, "bad magic");
 
     memcpy(bad, good, size);
     store_le(bad + 8, 2, 4);
     fix_crc(bad, size);
-    write_bytes(path, bad, size);
+    tu_write_file(path, bad, size);
     assert_load_fails(path, NN_EFORMAT, "unsupported format version 2");
 
     /* Truncated: empty, inside the magic, the shape, the normalization,
@@ -550,7 +465,7 @@ static void test_load_refuses_corrupt_files(void **state)
     cuts[7] = size - 1;
     cuts[8] = 30;
     for (int i = 0; i < 9; i++) {
-        write_bytes(path, good, cuts[i]);
+        tu_write_file(path, good, cuts[i]);
         assert_load_fails(path, NN_EFORMAT, "truncated");
     }
 
@@ -559,19 +474,19 @@ static void test_load_refuses_corrupt_files(void **state)
         nn_net *net = NULL;
         memcpy(bad, good, size);
         bad[i] ^= 0x5a;
-        write_bytes(path, bad, size);
+        tu_write_file(path, bad, size);
         assert_int_not_equal(nn_model_load(path, 1, &net, NULL, 0), NN_OK);
         assert_null(net);
     }
     memcpy(bad, good, size);
     bad[spec_end + 8 + 5] ^= 1;
-    write_bytes(path, bad, size);
+    tu_write_file(path, bad, size);
     assert_load_fails(path, NN_EFORMAT, "checksum mismatch");
 
     /* Trailing garbage. */
     memcpy(bad, good, size);
     memcpy(bad + size, "garbage", 7);
-    write_bytes(path, bad, size + 7);
+    tu_write_file(path, bad, size + 7);
     assert_load_fails(path, NN_EFORMAT, "7 trailing bytes");
     free(bad);
     free(good);
@@ -579,7 +494,7 @@ static void test_load_refuses_corrupt_files(void **state)
 
 static void test_load_refuses_absurd_fields(void **state)
 {
-    const char *path = tmp_path("absurd.nn");
+    const char *path = tu_path(tmp_dir, "absurd.nn");
     size_t size, spec_end;
     unsigned char *good = tiny_model(&size, &spec_end);
     unsigned char *bad = malloc(size);
@@ -594,50 +509,50 @@ static void test_load_refuses_absurd_fields(void **state)
         memcpy(bad, good, size);
         store_le(bad + spec_end, counts[i], 8);
         fix_crc(bad, size);
-        write_bytes(path, bad, size);
+        tu_write_file(path, bad, size);
         assert_load_fails(path, NN_EFORMAT, "does not fit");
         memcpy(bad, good, size);
         store_le(bad + size - 4 - 16 - 8, counts[i], 8); /* state count */
         fix_crc(bad, size);
-        write_bytes(path, bad, size);
+        tu_write_file(path, bad, size);
         assert_load_fails(path, NN_EFORMAT, "does not fit");
     }
     memcpy(bad, good, size);
     store_le(bad + SPEC_AT - 4, 0xffffffffu, 4);
     fix_crc(bad, size);
-    write_bytes(path, bad, size);
+    tu_write_file(path, bad, size);
     assert_load_fails(path, NN_EFORMAT, "spec length 4294967295");
 
     /* Consistent layout, wrong contents. */
     memcpy(bad, good, size);
     store_le(bad + 12, 0, 4);
     fix_crc(bad, size);
-    write_bytes(path, bad, size);
+    tu_write_file(path, bad, size);
     assert_load_fails(path, NN_EFORMAT, "input shape 0x1x3");
     memcpy(bad, good, size);
     store_le(bad + 40, 0, 4); /* std[1] = 0 */
     fix_crc(bad, size);
-    write_bytes(path, bad, size);
+    tu_write_file(path, bad, size);
     assert_load_fails(path, NN_EFORMAT, "input normalization is not valid");
     memcpy(bad, good, size);
     memcpy(bad + SPEC_AT, "dense2,bx", 9);
     fix_crc(bad, size);
-    write_bytes(path, bad, size);
+    tu_write_file(path, bad, size);
     assert_load_fails(path, NN_EFORMAT, "spec token 2 'bx': unknown layer");
     memcpy(bad, good, size);
     memcpy(bad + SPEC_AT, "dense3,bn", 9); /* 12 + 6 params, not 8 + 4 */
     fix_crc(bad, size);
-    write_bytes(path, bad, size);
+    tu_write_file(path, bad, size);
     assert_load_fails(path, NN_EFORMAT, "12 parameters and 4 state values");
     memcpy(bad, good, size);
     memcpy(bad + SPEC_AT, "pool2,bn\0", 9); /* NUL inside the spec */
     fix_crc(bad, size);
-    write_bytes(path, bad, size);
+    tu_write_file(path, bad, size);
     assert_load_fails(path, NN_EFORMAT, "NUL");
     memcpy(bad, good, size);
     memcpy(bad + SPEC_AT, "pool2,bn ", 9); /* 1x1x3 is too small for pool2 */
     fix_crc(bad, size);
-    write_bytes(path, bad, size);
+    tu_write_file(path, bad, size);
     assert_load_fails(path, NN_EFORMAT, "does not fit input 1x1x3");
     free(bad);
     free(good);
@@ -648,7 +563,7 @@ static void test_load_bad_arguments(void **state)
     nn_net *net = NULL;
     char msg[200];
     (void)state;
-    assert_load_fails(tmp_path("missing.nn"), NN_EIO, "cannot open");
+    assert_load_fails(tu_path(tmp_dir, "missing.nn"), NN_EIO, "cannot open");
     assert_int_equal(nn_model_load(NULL, 1, &net, msg, sizeof msg), NN_EINVAL);
     assert_int_equal(nn_model_load("x", 1, NULL, msg, sizeof msg), NN_EINVAL);
     assert_int_equal(nn_model_load("x", 0, &net, msg, sizeof msg), NN_EINVAL);
@@ -657,7 +572,7 @@ static void test_load_bad_arguments(void **state)
     assert_nn_ok(nn_net_create(1, 2, 2, &net));
     assert_int_equal(nn_model_save(net, NULL, msg, sizeof msg), NN_EINVAL);
     assert_nn_ok(nn_net_add_dense(net, 2));
-    assert_int_equal(nn_model_save(net, tmp_path("unbuilt.nn"), msg, sizeof msg),
+    assert_int_equal(nn_model_save(net, tu_path(tmp_dir, "unbuilt.nn"), msg, sizeof msg),
                      NN_ESTATE);
     assert_non_null(strstr(msg, "not built"));
     nn_net_destroy(net);
@@ -668,7 +583,7 @@ static void assert_file_is(const char *path, const unsigned char *old,
                            size_t size)
 {
     size_t now_size;
-    unsigned char *now = read_bytes(path, &now_size);
+    unsigned char *now = tu_read_file(path, &now_size);
     assert_int_equal(now_size, size);
     assert_memory_equal(now, old, size);
     free(now);
@@ -683,14 +598,14 @@ static void test_failed_save_keeps_old_file(void **state)
     size_t size;
     struct rlimit saved, small;
     (void)state;
-    snprintf(dir, sizeof dir, "%s", tmp_path("keep"));
+    snprintf(dir, sizeof dir, "%s", tu_path(tmp_dir, "keep"));
     assert_int_equal(mkdir(dir, 0700), 0);
     snprintf(path, sizeof path, "%s/model.nn", dir);
     assert_nn_ok(nn_model_save(old_net, path, NULL, 0));
-    old = read_bytes(path, &size);
+    old = tu_read_file(path, &size);
 
     /* A path in a missing directory. */
-    assert_int_equal(nn_model_save(new_net, tmp_path("no/such/dir/m.nn"), msg,
+    assert_int_equal(nn_model_save(new_net, tu_path(tmp_dir, "no/such/dir/m.nn"), msg,
                                    sizeof msg), NN_EIO);
     assert_non_null(strstr(msg, "cannot create a temporary file"));
 
@@ -706,14 +621,14 @@ static void test_failed_save_keeps_old_file(void **state)
     signal(SIGXFSZ, SIG_DFL);
     assert_non_null(strstr(msg, "write failed"));
     assert_file_is(path, old, size);
-    assert_int_equal(count_temp_files(dir), 0);
+    assert_int_equal(tu_count_entries(dir, ".tmp."), 0);
 
     /* The rename fails: the target is a non-empty directory. */
-    assert_int_equal(mkdir(tmp_path("keep/taken"), 0700), 0);
-    write_bytes(tmp_path("keep/taken/file"), old, size);
-    assert_int_equal(nn_model_save(new_net, tmp_path("keep/taken"), msg,
+    assert_int_equal(mkdir(tu_path(tmp_dir, "keep/taken"), 0700), 0);
+    tu_write_file(tu_path(tmp_dir, "keep/taken/file"), old, size);
+    assert_int_equal(nn_model_save(new_net, tu_path(tmp_dir, "keep/taken"), msg,
                                    sizeof msg), NN_EIO);
-    assert_int_equal(count_temp_files(dir), 0);
+    assert_int_equal(tu_count_entries(dir, ".tmp."), 0);
 
     /* A directory without write permission (not binding for root). */
     assert_int_equal(chmod(dir, 0500), 0);
@@ -723,7 +638,7 @@ static void test_failed_save_keeps_old_file(void **state)
     }
     assert_int_equal(chmod(dir, 0700), 0);
     assert_file_is(path, old, size);
-    assert_int_equal(count_temp_files(dir), 0);
+    assert_int_equal(tu_count_entries(dir, ".tmp."), 0);
     free(old);
     nn_net_destroy(old_net);
     nn_net_destroy(new_net);

@@ -17,90 +17,17 @@
 
 static char tmp_dir[] = "/tmp/nn_test_png.XXXXXX";
 
-/* tmp_dir/name in a static buffer (one at a time is enough here). */
-static const char *tmp_path(const char *name)
-{
-    static char path[256];
-    snprintf(path, sizeof path, "%s/%s", tmp_dir, name);
-    return path;
-}
-
-/* Removes every file of dir and its subdirectories, then dir. */
-static void remove_tree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[512];
-    while (d && (e = readdir(d)) != NULL) {
-        struct stat st;
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-            continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-            remove_tree(path);
-        else
-            remove(path);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
-/* Entries of dir other than . and .. (a partial or temporary file counts). */
-static int count_entries(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int count = 0;
-    assert_non_null(d);
-    while ((e = readdir(d)) != NULL)
-        count += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
-    closedir(d);
-    return count;
-}
-
 static int setup_dir(void **state)
 {
     (void)state;
-    return mkdtemp(tmp_dir) ? 0 : -1;
+    return tu_make_dir(tmp_dir);
 }
 
 static int teardown_dir(void **state)
 {
     (void)state;
-    remove_tree(tmp_dir);
+    tu_remove_tree(tmp_dir);
     return 0;
-}
-
-/* Reads a whole file into a new buffer. */
-static unsigned char *read_bytes(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    unsigned char *data;
-    long end;
-    assert_non_null(f);
-    assert_int_equal(fseek(f, 0, SEEK_END), 0);
-    end = ftell(f);
-    assert_true(end >= 0);
-    rewind(f);
-    data = malloc((size_t)end + 1);
-    assert_non_null(data);
-    assert_int_equal(fread(data, 1, (size_t)end, f), (size_t)end);
-    fclose(f);
-    *size = (size_t)end;
-    return data;
-}
-
-/* Independent bitwise CRC-32 (zlib's), the test's oracle. */
-static uint32_t crc32_bitwise(const unsigned char *p, size_t n)
-{
-    uint32_t crc = 0xffffffffu;
-    while (n--) {
-        crc ^= *p++;
-        for (int k = 0; k < 8; k++)
-            crc = crc & 1 ? 0xedb88320u ^ (crc >> 1) : crc >> 1;
-    }
-    return ~crc;
 }
 
 /* Adler-32 straight from RFC 1950, one modulo per byte. */
@@ -145,7 +72,7 @@ static void parse_png(const unsigned char *d, size_t size, png_info *p)
         assert_true(len <= size - pos - 12);
         type = d + pos + 4;
         body = d + pos + 8;
-        assert_int_equal(be32(body + len), crc32_bitwise(type, len + 4u));
+        assert_int_equal(be32(body + len), tu_crc32(type, len + 4u));
         if (count++ == 0) {
             assert_memory_equal(type, "IHDR", 4);
             assert_int_equal(len, 13);
@@ -218,10 +145,10 @@ static void check_round_trip(const char *name, const uint8_t *pixels,
     size_t size, raw_size, row = 1 + (size_t)width * channels;
     int got_blocks;
     unsigned char *file, *raw;
-    assert_int_equal(nn_png_write(tmp_path(name), pixels, width, height,
+    assert_int_equal(nn_png_write(tu_path(tmp_dir, name), pixels, width, height,
                                   channels, msg, sizeof msg), NN_OK);
     assert_string_equal(msg, "");
-    file = read_bytes(tmp_path(name), &size);
+    file = tu_read_file(tu_path(tmp_dir, name), &size);
     parse_png(file, size, &p);
     assert_int_equal(p.width, width);
     assert_int_equal(p.height, height);
@@ -276,7 +203,7 @@ static void test_small_rgb_exact_bytes(void **state)
     uint32_t adler = adler32_plain(idat + 15, 7);
     (void)state;
     check_round_trip("rgb.png", px, 2, 1, 3, 1);
-    file = read_bytes(tmp_path("rgb.png"), &size);
+    file = tu_read_file(tu_path(tmp_dir, "rgb.png"), &size);
     assert_int_equal(size, 8 + 25 + 30 + 12);
     assert_memory_equal(file + 8, ihdr, sizeof ihdr);
     assert_memory_equal(file + 33, idat, sizeof idat);
@@ -307,11 +234,11 @@ static void test_overwrite(void **state)
     uint8_t a[4] = {1, 2, 3, 4}, b[12] = {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2};
     char dir[256];
     (void)state;
-    snprintf(dir, sizeof dir, "%s", tmp_path("over"));
+    snprintf(dir, sizeof dir, "%s", tu_path(tmp_dir, "over"));
     assert_int_equal(mkdir(dir, 0700), 0);
     check_round_trip("over/x.png", a, 2, 2, 1, 1);
     check_round_trip("over/x.png", b, 2, 2, 3, 1);
-    assert_int_equal(count_entries(dir), 1);
+    assert_int_equal(tu_count_entries(dir, ""), 1);
 }
 
 static void test_bad_arguments(void **state)
@@ -320,9 +247,9 @@ static void test_bad_arguments(void **state)
     char msg[256], dir[256];
     const char *path;
     (void)state;
-    snprintf(dir, sizeof dir, "%s", tmp_path("bad"));
+    snprintf(dir, sizeof dir, "%s", tu_path(tmp_dir, "bad"));
     assert_int_equal(mkdir(dir, 0700), 0);
-    path = tmp_path("bad/x.png");
+    path = tu_path(tmp_dir, "bad/x.png");
     assert_int_equal(nn_png_write(NULL, px, 2, 2, 1, msg, sizeof msg), NN_EINVAL);
     assert_non_null(strstr(msg, "no path"));
     assert_int_equal(nn_png_write(path, NULL, 2, 2, 1, msg, sizeof msg), NN_EINVAL);
@@ -341,7 +268,7 @@ static void test_bad_arguments(void **state)
                      NN_EOVERFLOW);
     assert_int_equal(nn_png_write(path, px, 65536, 65536, 1, NULL, 0),
                      NN_EOVERFLOW);
-    assert_int_equal(count_entries(dir), 0);
+    assert_int_equal(tu_count_entries(dir, ""), 0);
 }
 
 static void test_failed_writes_leave_no_file(void **state)
@@ -352,40 +279,40 @@ static void test_failed_writes_leave_no_file(void **state)
     struct rlimit saved, small;
     char msg[256], dir[256];
     (void)state;
-    snprintf(dir, sizeof dir, "%s", tmp_path("fail"));
+    snprintf(dir, sizeof dir, "%s", tu_path(tmp_dir, "fail"));
     assert_int_equal(mkdir(dir, 0700), 0);
 
     /* A directory that does not exist. */
-    assert_int_equal(nn_png_write(tmp_path("fail/no/such/x.png"), px, 64, 64,
+    assert_int_equal(nn_png_write(tu_path(tmp_dir, "fail/no/such/x.png"), px, 64, 64,
                                   3, msg, sizeof msg), NN_EIO);
     assert_non_null(strstr(msg, "fail/no/such/x.png"));
-    assert_int_equal(count_entries(dir), 0);
+    assert_int_equal(tu_count_entries(dir, ""), 0);
 
     /* The target is a non-empty directory: the rename fails. */
-    assert_int_equal(mkdir(tmp_path("fail/taken"), 0700), 0);
+    assert_int_equal(mkdir(tu_path(tmp_dir, "fail/taken"), 0700), 0);
     check_round_trip("fail/taken/inside.png", old, 2, 2, 1, 1);
-    assert_int_equal(nn_png_write(tmp_path("fail/taken"), px, 64, 64, 3, msg,
+    assert_int_equal(nn_png_write(tu_path(tmp_dir, "fail/taken"), px, 64, 64, 3, msg,
                                   sizeof msg), NN_EIO);
-    assert_int_equal(count_entries(dir), 1);
+    assert_int_equal(tu_count_entries(dir, ""), 1);
 
     /* The write itself fails (a file-size limit, which binds root too):
      * the old file stays as it was and no temporary file is left. */
     check_round_trip("fail/x.png", old, 2, 2, 1, 1);
-    before = read_bytes(tmp_path("fail/x.png"), &before_size);
+    before = tu_read_file(tu_path(tmp_dir, "fail/x.png"), &before_size);
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
     small = saved;
     small.rlim_cur = 4096;
     signal(SIGXFSZ, SIG_IGN);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
-    assert_int_equal(nn_png_write(tmp_path("fail/x.png"), px, 64, 64, 3, msg,
+    assert_int_equal(nn_png_write(tu_path(tmp_dir, "fail/x.png"), px, 64, 64, 3, msg,
                                   sizeof msg), NN_EIO);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
     signal(SIGXFSZ, SIG_DFL);
     assert_non_null(strstr(msg, "write failed"));
-    after = read_bytes(tmp_path("fail/x.png"), &after_size);
+    after = tu_read_file(tu_path(tmp_dir, "fail/x.png"), &after_size);
     assert_int_equal(after_size, before_size);
     assert_memory_equal(after, before, before_size);
-    assert_int_equal(count_entries(dir), 2); /* taken/ and x.png */
+    assert_int_equal(tu_count_entries(dir, ""), 2); /* taken/ and x.png */
     free(before);
     free(after);
     free(px);

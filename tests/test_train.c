@@ -9,34 +9,6 @@
 
 enum { SIDE = 8, CLASSES = 4 };
 
-/* count images of 1 x 8 x 8: class k lights a bar in quadrant k, plus noise. */
-static void make_dataset(nn_dataset *d, int count, uint64_t seed)
-{
-    nn_rng rng;
-    memset(d, 0, sizeof *d);
-    d->count = count;
-    d->c = 1;
-    d->h = d->w = SIDE;
-    d->classes = CLASSES;
-    d->std[0] = 1.0f;
-    d->pixels = malloc((size_t)count * SIDE * SIDE);
-    d->labels = malloc((size_t)count);
-    assert_non_null(d->pixels);
-    assert_non_null(d->labels);
-    nn_rng_seed(&rng, seed);
-    for (int i = 0; i < count; i++) {
-        int k = (int)nn_rng_below(&rng, CLASSES);
-        uint8_t *img = d->pixels + (size_t)i * SIDE * SIDE;
-        d->labels[i] = (uint8_t)k;
-        for (int p = 0; p < SIDE * SIDE; p++)
-            img[p] = (uint8_t)nn_rng_below(&rng, 100);
-        for (int j = 0; j < SIDE / 2; j++) {
-            int y = (k / 2) * (SIDE / 2) + 1, x = (k % 2) * (SIDE / 2) + j;
-            img[y * SIDE + x] = 255;
-        }
-    }
-}
-
 static nn_net *make_net(const char *spec, int threads, int max_batch)
 {
     nn_net *net = NULL;
@@ -82,8 +54,8 @@ static void test_learns_and_reruns_bit_identically(void **state)
     nn_net *a = make_net(cnn, 1, 16), *b = make_net(cnn, 1, 16);
     double acc_a, acc_b, chance_loss, loss;
     (void)state;
-    make_dataset(&tr, 400, 1);
-    make_dataset(&te, 200, 2);
+    tu_make_dataset(&tr, 400, SIDE, CLASSES, 1);
+    tu_make_dataset(&te, 200, SIDE, CLASSES, 2);
     assert_nn_ok(nn_evaluate(a, &te, NULL, &chance_loss, &acc_a));
     acc_a = train(a, &tr, &te, &cfg);
     acc_b = train(b, &tr, &te, &cfg);
@@ -112,7 +84,7 @@ static void check_thread_counts(const char *spec, nn_optimizer_kind opt)
     (void)te;
     cfg.optimizer = opt;
     cfg.adam.lr = 1e-3f;
-    make_dataset(&tr, 100, 3);
+    tu_make_dataset(&tr, 100, SIDE, CLASSES, 3);
     for (int t = 0; t < 3; t++) {
         nn_rng rng;
         nn_epoch_stats stats;
@@ -152,7 +124,7 @@ static void test_divergence_stops_with_numeric_error(void **state)
     (void)state;
     cfg.schedule.kind = NN_SCHEDULE_CONSTANT;
     cfg.schedule.lr = 1e30f;
-    make_dataset(&tr, 64, 4);
+    tu_make_dataset(&tr, 64, SIDE, CLASSES, 4);
     nn_rng_seed(&rng, 1);
     for (int e = 0; e < cfg.epochs && st == NN_OK; e++)
         st = nn_train_epoch(net, &tr, &cfg, e, &rng, &stats);
@@ -169,7 +141,7 @@ static void test_bad_training_arguments(void **state)
     nn_rng rng;
     nn_epoch_stats stats;
     (void)state;
-    make_dataset(&tr, 32, 5);
+    tu_make_dataset(&tr, 32, SIDE, CLASSES, 5);
     nn_rng_seed(&rng, 1);
     cfg.batch = 17; /* above the built maximum */
     assert_int_equal(nn_train_epoch(net, &tr, &cfg, 0, &rng, &stats), NN_EINVAL);

@@ -1,0 +1,32 @@
+/* Helpers the test programs share: temporary directories, whole-file
+ * reads and writes, an independent CRC-32, and generated datasets. */
+#ifndef NN_TESTUTIL_H
+#define NN_TESTUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn.h"
+
+/* mkdtemp on a template such as "/tmp/nn_x.XXXXXX"; 0 on success (a
+ * cmocka group setup can return it directly). */
+int tu_make_dir(char *template_path);
+/* Removes dir with every file and subdirectory in it. */
+void tu_remove_tree(const char *dir);
+/* dir/name in a static buffer (valid until the next call). */
+const char *tu_path(const char *dir, const char *name);
+/* Entries of dir whose name contains `part` ("" counts every entry). */
+int tu_count_entries(const char *dir, const char *part);
+/* A whole file in a new buffer (free with free()); fails the test if it
+ * cannot be read. */
+unsigned char *tu_read_file(const char *path, size_t *size);
+/* Writes size bytes to path; fails the test on any error. */
+void tu_write_file(const char *path, const unsigned char *data, size_t size);
+/* CRC-32 (zlib's), computed bit by bit: an oracle independent of libnn's. */
+uint32_t tu_crc32(const unsigned char *data, size_t size);
+/* count grey images of side x side over `classes` classes: class k lights
+ * horizontal band k of the image on noise. Free with nn_dataset_free. */
+void tu_make_dataset(nn_dataset *d, int count, int side, int classes,
+                     uint64_t seed);
+
+#endif
