@@ -1,11 +1,20 @@
-/* nn_bench: speed of libnn's kernels, one machine-readable line per figure:
+/* nn_bench: speed of libnn's kernels, layers and whole models, one
+ * machine-readable line per figure:
  *   sgemm m=512 n=512 k=512 ta=0 tb=0 path=avx2 gflops=85.3 case=square
+ *   layer model=lenet index=0 spec=conv5x5x16p2 threads=1 forward_ms=0.41 ...
+ *   model model=lenet threads=1 batch=64 train_ips=5123 infer_ips=17000
  *
- * Usage: nn_bench [--quick]
- *   --quick  shorter timing runs (for smoke tests; figures are noisier)
+ * Usage: nn_bench [--quick] [--only sgemm|layers|models] [--models LIST]
+ *                 [--threads LIST]
+ *   --quick    shorter timing runs (for smoke tests; figures are noisier)
+ *   --only     one group of figures (default: all three)
+ *   --models   presets for layer and model figures (mlp,lenet,deep)
+ *   --threads  thread counts for them (1,2)
  *
- * Each figure is the best of several timed runs, timed in CPU time of the
- * calling thread: on a machine shared with other work, time spent waiting
+ * Layer and model figures use wall-clock time (they may run threads); sgemm
+ * figures use the
+ * Each figure is the best of several timed runs. sgemm figures are timed
+ * in CPU time of the calling thread: on a machine shared with other work, time spent waiting
  * for the CPU does not count (the kernels are single-threaded, so on an
  * idle machine this is the wall time). Uses libnn's internal header to
  * time every sgemm path, not just the one nn_sgemm picks. */
@@ -168,19 +177,205 @@ static int bench_sgemm(const bench_opts *opts)
     return 0;
 }
 
+/* ---------------------------------------------------- layers and models */
+
+static double wall_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+enum { BATCH = 64 };
+
+/* A net for spec on inputs (c, h, w), batch 64, random input and labels. */
+static nn_net *bench_net(const char *spec, int c, int h, int w, int threads,
+                         int *labels, nn_rng *rng)
+{
+    nn_net *net = NULL;
+    nn_tensor *out;
+    if (nn_net_create(c, h, w, &net) != NN_OK ||
+        nn_net_add_spec(net, spec, NULL, 0) != NN_OK ||
+        nn_net_build(net, BATCH, 1) != NN_OK ||
+        nn_net_set_threads(net, threads) != NN_OK) {
+        nn_net_destroy(net);
+        return NULL;
+    }
+    fill_uniform(nn_net_input(net)->x, (size_t)BATCH * c * h * w, rng);
+    nn_net_forward(net, BATCH);
+    out = nn_net_output(net);
+    for (int i = 0; i < BATCH; i++)
+        labels[i] = (int)nn_rng_below(rng, (uint32_t)(out->c * out->h * out->w));
+    return net;
+}
+
+typedef enum { STEP_TRAIN, STEP_INFER, STEP_FORWARD, STEP_BACKWARD } step_kind;
+
+/* One timed unit of work on a net built by bench_net. */
+static void step(nn_net *net, step_kind kind, const int *labels)
+{
+    static const nn_sgd sgd = {0.01f, 0.9f, 5e-4f, 0, NN_MOMENTUM_PYTORCH, 0};
+    float loss;
+    switch (kind) {
+    case STEP_TRAIN:
+        nn_net_set_training(net, 1);
+        nn_net_forward(net, BATCH);
+        nn_net_softmax_xent(net, labels, &loss);
+        nn_net_zero_grad(net);
+        nn_net_backward(net);
+        nn_net_sgd_step(net, &sgd);
+        break;
+    case STEP_INFER:
+        nn_net_set_training(net, 0);
+        nn_net_forward(net, BATCH);
+        break;
+    case STEP_FORWARD:
+        nn_net_forward(net, BATCH);
+        break;
+    case STEP_BACKWARD:
+        nn_net_backward(net);
+        break;
+    }
+}
+
+/* Best seconds per step over opts->trials runs of about opts->seconds. */
+static double time_steps(nn_net *net, step_kind kind, const int *labels,
+                         const bench_opts *opts)
+{
+    double best = 1e30;
+    int reps = 1;
+    double start = wall_seconds();
+    step(net, kind, labels); /* warm up, and size the runs */
+    double once = wall_seconds() - start;
+    if (once > 0)
+        reps = (int)(opts->seconds / once) + 1;
+    for (int t = 0; t < opts->trials; t++) {
+        start = wall_seconds();
+        for (int r = 0; r < reps; r++)
+            step(net, kind, labels);
+        double per = (wall_seconds() - start) / reps;
+        if (per < best)
+            best = per;
+    }
+    return best;
+}
+
+/* Multiply-adds of one sample through a layer (conv and dense), 0 else. */
+static double layer_macs(const char *kind, const nn_layer_info *info,
+                         int in_c, int in_h, int in_w, const char *spec)
+{
+    int kh, kw;
+    if (!strcmp(kind, "dense"))
+        return (double)in_c * in_h * in_w * info->out_c;
+    if (!strcmp(kind, "conv2d") && sscanf(spec, "conv%dx%d", &kh, &kw) == 2)
+        return (double)info->out_c * info->out_h * info->out_w * in_c * kh * kw;
+    return 0;
+}
+
+/* Each layer of a preset alone: forward and backward at batch 64. */
+static int bench_layers(const char *model, int threads, const bench_opts *opts,
+                        nn_rng *rng)
+{
+    char spec[4096];
+    int labels[BATCH], c = 1, h = 28, w = 28;
+    nn_net *whole = bench_net(model, c, h, w, 1, labels, rng);
+    if (!whole || nn_net_spec(whole, spec, sizeof spec) != NN_OK)
+        return 1;
+    char *token = strtok(spec, ",");
+    for (int i = 0; token; i++, token = strtok(NULL, ",")) {
+        nn_layer_info info;
+        nn_net *one = bench_net(token, c, h, w, threads, labels, rng);
+        double fwd, bwd, macs;
+        if (!one || nn_net_layer_info(whole, i, &info) != NN_OK) {
+            nn_net_destroy(one);
+            nn_net_destroy(whole);
+            return 1;
+        }
+        nn_net_set_input_grad(one, i > 0); /* the first layer needs no dx */
+        fwd = time_steps(one, STEP_FORWARD, labels, opts);
+        memset(nn_net_output(one)->g, 0, sizeof(float) * BATCH * info.out_c * info.out_h * info.out_w);
+        bwd = time_steps(one, STEP_BACKWARD, labels, opts);
+        macs = layer_macs(info.kind, &info, c, h, w, token) * BATCH;
+        printf("layer model=%s index=%d spec=%s threads=%d forward_ms=%.3f "
+               "backward_ms=%.3f forward_gflops=%.1f backward_gflops=%.1f\n",
+               model, i, token, threads, 1e3 * fwd, 1e3 * bwd,
+               2 * macs / fwd * 1e-9, (i > 0 ? 4 : 2) * macs / bwd * 1e-9);
+        fflush(stdout);
+        c = info.out_c;
+        h = info.out_h;
+        w = info.out_w;
+        nn_net_destroy(one);
+    }
+    nn_net_destroy(whole);
+    return 0;
+}
+
+/* A whole preset: training steps and inference, images per second. */
+static int bench_model(const char *model, int threads, const bench_opts *opts,
+                       nn_rng *rng)
+{
+    int labels[BATCH];
+    nn_net *net = bench_net(model, 1, 28, 28, threads, labels, rng);
+    double train, infer;
+    if (!net)
+        return 1;
+    train = time_steps(net, STEP_TRAIN, labels, opts);
+    infer = time_steps(net, STEP_INFER, labels, opts);
+    printf("model model=%s threads=%d batch=%d train_ips=%.0f infer_ips=%.0f\n",
+           model, threads, BATCH, BATCH / train, BATCH / infer);
+    fflush(stdout);
+    nn_net_destroy(net);
+    return 0;
+}
+
+/* Runs fn for every model and thread count in the comma-separated lists. */
+static int for_each(const char *models, const char *threads,
+                    int (*fn)(const char *, int, const bench_opts *, nn_rng *),
+                    const bench_opts *opts)
+{
+    char mlist[256], tlist[64], *msave, *tsave;
+    nn_rng rng;
+    nn_rng_seed(&rng, 2);
+    snprintf(mlist, sizeof mlist, "%s", models);
+    for (char *m = strtok_r(mlist, ",", &msave); m; m = strtok_r(NULL, ",", &msave)) {
+        snprintf(tlist, sizeof tlist, "%s", threads);
+        for (char *t = strtok_r(tlist, ",", &tsave); t; t = strtok_r(NULL, ",", &tsave))
+            if (fn(m, atoi(t), opts, &rng)) {
+                fprintf(stderr, "nn_bench: cannot benchmark model %s with %s threads\n", m, t);
+                return 1;
+            }
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------- main */
 
 int main(int argc, char **argv)
 {
     bench_opts opts = {0.5, 5};
+    const char *only = NULL, *models = "mlp,lenet,deep", *threads = "1,2";
+    int rc = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0) {
             opts.seconds = 0.05;
             opts.trials = 3;
+        } else if (i + 1 < argc && strcmp(argv[i], "--only") == 0) {
+            only = argv[++i];
+        } else if (i + 1 < argc && strcmp(argv[i], "--models") == 0) {
+            models = argv[++i];
+        } else if (i + 1 < argc && strcmp(argv[i], "--threads") == 0) {
+            threads = argv[++i];
         } else {
-            fprintf(stderr, "usage: %s [--quick]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--quick] [--only sgemm|layers|models] "
+                            "[--models LIST] [--threads LIST]\n", argv[0]);
             return 2;
         }
     }
-    return bench_sgemm(&opts);
+    if (!only || !strcmp(only, "sgemm"))
+        rc |= bench_sgemm(&opts);
+    if (!only || !strcmp(only, "layers"))
+        rc |= for_each(models, threads, bench_layers, &opts);
+    if (!only || !strcmp(only, "models"))
+        rc |= for_each(models, threads, bench_model, &opts);
+    return rc;
 }
