@@ -16,26 +16,8 @@ inner="cifar-10-batches-bin"
 members="data_batch_1.bin data_batch_2.bin data_batch_3.bin data_batch_4.bin
 data_batch_5.bin test_batch.bin batches.meta.txt"
 
-# Prints the MD5 of a file (GNU coreutils, or md5 on BSD and macOS).
-md5_of() {
-    if command -v md5sum >/dev/null 2>&1; then
-        md5sum "$1" | cut -d ' ' -f 1
-    else
-        md5 -q "$1"
-    fi
-}
-
-# Fetches a URL into a file with curl or wget; fails on HTTP errors.
-download() {
-    if command -v curl >/dev/null 2>&1; then
-        curl -fSL --retry 2 --connect-timeout 20 -o "$2" "$1"
-    elif command -v wget >/dev/null 2>&1; then
-        wget -T 20 -t 2 -O "$2" "$1"
-    else
-        echo "fetch_cifar10: neither curl nor wget is installed" >&2
-        return 1
-    fi
-}
+# md5_of and download, shared with the other fetch script.
+. "$(dirname "$0")/fetch_common.sh"
 
 # Explains what to do when the archive cannot be downloaded.
 offline_help() {

@@ -18,26 +18,8 @@ train-labels-idx1-ubyte.gz d53e105ee54ea40749a09fcbcd1e9432
 t10k-images-idx3-ubyte.gz 9fb629c4189551a2d022fa330f9573f3
 t10k-labels-idx1-ubyte.gz ec29112dd5afa0611ce80d1b7f02629c"
 
-# Prints the MD5 of a file (GNU coreutils, or md5 on BSD and macOS).
-md5_of() {
-    if command -v md5sum >/dev/null 2>&1; then
-        md5sum "$1" | cut -d ' ' -f 1
-    else
-        md5 -q "$1"
-    fi
-}
-
-# Fetches a URL into a file with curl or wget; fails on HTTP errors.
-download() {
-    if command -v curl >/dev/null 2>&1; then
-        curl -fsSL --retry 2 --connect-timeout 20 -o "$2" "$1"
-    elif command -v wget >/dev/null 2>&1; then
-        wget -q -T 20 -t 2 -O "$2" "$1"
-    else
-        echo "fetch_mnist: neither curl nor wget is installed" >&2
-        return 1
-    fi
-}
+# md5_of and download, shared with the other fetch script.
+. "$(dirname "$0")/fetch_common.sh"
 
 # Explains what to do when the files cannot be downloaded.
 offline_help() {
