@@ -355,11 +355,11 @@ static nn_status inflate_stored(inflater *s)
         return st;
     if (len != (~nlen & 0xffffu))
         return fail(s, NN_EFORMAT, "stored block length check failed");
+    align_to_byte(s);
+    if (len > s->in_size - s->pos) /* before any room is made for it */
+        return fail(s, NN_EFORMAT, "truncated stored block");
     if ((st = reserve(s, len)) != NN_OK)
         return st;
-    align_to_byte(s);
-    if (len > s->in_size - s->pos)
-        return fail(s, NN_EFORMAT, "truncated stored block");
     memcpy(s->out + s->len, s->in + s->pos, len);
     s->len += len;
     s->pos += len;
