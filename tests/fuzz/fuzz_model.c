@@ -1,0 +1,138 @@
+/* libFuzzer target: nn_model_load on the input as a model file (plain or
+ * gzip-compressed). A file that loads must run a forward pass, save, and
+ * load again to the same architecture, parameters and state, bit for bit.
+ *
+ * Every input is loaded twice: as it is, and with its last four bytes
+ * replaced by the CRC-32 of the rest, so that mutations reach the checks
+ * that come after the checksum.
+ *
+ * A valid file may describe a net far too big to build in a fuzz run (a
+ * 100-byte file can ask for gigabytes: see docs/RELIABILITY.md), so its
+ * header is read here first and such files are skipped. */
+#include "fuzz_util.h"
+#include "../../src/internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { HEADER = 52, SPEC_AT = 52 };
+
+/* The little-endian u32 at p. */
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+/* 0 when the file's header names an input shape and spec whose net is too
+ * big for a fuzz run; 1 otherwise (the loader decides the rest). */
+static int header_affordable(const uint8_t *data, size_t size)
+{
+    uint32_t c, h, w, len;
+    char *spec;
+    nn_net *probe = NULL;
+    int ok = 1;
+    if (size < HEADER || memcmp(data, "NNMODEL", 8) != 0)
+        return 1;
+    c = le32(data + 12), h = le32(data + 16), w = le32(data + 20);
+    len = le32(data + 48);
+    if (len > size - SPEC_AT || c > INT32_MAX || h > INT32_MAX ||
+        w > INT32_MAX || nn_net_create((int)c, (int)h, (int)w, &probe) != NN_OK)
+        return 1;
+    spec = malloc((size_t)len + 1);
+    FUZZ_CHECK(spec != NULL);
+    memcpy(spec, data + SPEC_AT, len);
+    spec[len] = '\0';
+    if (nn_net_add_spec(probe, spec, NULL, 0) == NN_OK)
+        ok = fuzz_net_affordable(probe);
+    free(spec);
+    nn_net_destroy(probe);
+    return ok;
+}
+
+/* The same, looking inside a gzip stream as the loader does. */
+static int affordable(const uint8_t *data, size_t size)
+{
+    unsigned char *plain;
+    size_t plain_size;
+    int ok;
+    if (size < 2 || data[0] != 0x1f || data[1] != 0x8b)
+        return header_affordable(data, size);
+    if (nn_gunzip(data, size, &plain, &plain_size, 1u << 24, NULL) != NN_OK)
+        return 1;
+    ok = header_affordable(plain, plain_size);
+    free(plain);
+    return ok;
+}
+
+/* 1 when two nets have the same spec, parameters and state, bit for bit. */
+static int same_net(nn_net *a, nn_net *b)
+{
+    char *spec_a = fuzz_spec_of(a), *spec_b = fuzz_spec_of(b);
+    size_t n = nn_net_param_count(a), s = nn_net_state_count(a);
+    int same = spec_a && spec_b && strcmp(spec_a, spec_b) == 0 &&
+               n == nn_net_param_count(b) && s == nn_net_state_count(b) &&
+               memcmp(nn_net_params(a), nn_net_params(b), n * sizeof(float)) == 0 &&
+               memcmp(nn_net_state(a), nn_net_state(b), s * sizeof(float)) == 0;
+    free(spec_a);
+    free(spec_b);
+    return same;
+}
+
+/* Runs a loaded net once, saves it and loads the copy back. */
+static void check_loaded(nn_net *net)
+{
+    char path[128], msg[256];
+    const char *dir = fuzz_temp_dir();
+    nn_net *again = NULL;
+    nn_net_set_training(net, 0);
+    FUZZ_CHECK(nn_net_forward(net, 1) == NN_OK);
+    FUZZ_CHECK(dir != NULL);
+    snprintf(path, sizeof path, "%s/model.nnm", dir);
+    FUZZ_CHECK(nn_model_save(net, path, msg, sizeof msg) == NN_OK);
+    FUZZ_CHECK(nn_model_load(path, 1, &again, msg, sizeof msg) == NN_OK);
+    FUZZ_CHECK(same_net(net, again));
+    nn_net_destroy(again);
+}
+
+/* Loads data as a model file and checks what comes back. */
+static void load(const uint8_t *data, size_t size)
+{
+    nn_net *net = NULL;
+    char msg[256];
+    const char *path = fuzz_file(0, data, size, 0);
+    nn_status st;
+    FUZZ_CHECK(path != NULL);
+    st = nn_model_load(path, 1, &net, msg, sizeof msg);
+    FUZZ_CHECK(strlen(msg) < sizeof msg);
+    FUZZ_CHECK((st == NN_OK) == (net != NULL));
+    FUZZ_CHECK(st == NN_OK || msg[0] != '\0');
+    if (st == NN_OK)
+        check_loaded(net);
+    nn_net_destroy(net);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    uint8_t *fixed;
+    uint32_t crc;
+    if (!affordable(data, size))
+        return -1; /* not kept in the corpus */
+    load(data, size);
+    /* Again with the checksum made right, so that mutations reach the
+     * checks behind it (spec, shape, counts). */
+    if (size < 4 || (data[0] == 0x1f && data[1] == 0x8b))
+        return 0;
+    crc = nn_crc32(0, data, size - 4);
+    if (le32(data + size - 4) == crc)
+        return 0;
+    fixed = malloc(size);
+    FUZZ_CHECK(fixed != NULL);
+    memcpy(fixed, data, size - 4);
+    for (int i = 0; i < 4; i++)
+        fixed[size - 4 + i] = (uint8_t)(crc >> (8 * i));
+    load(fixed, size);
+    free(fixed);
+    return 0;
+}

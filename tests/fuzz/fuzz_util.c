@@ -1,0 +1,296 @@
+/* Helpers shared by the libFuzzer targets (see fuzz_util.h). */
+#define _GNU_SOURCE /* memfd_create */
+#include "fuzz_util.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+enum { SLOTS = 4, STORED_MAX = 65535 };
+
+void fuzz_split(const uint8_t *data, size_t size, fuzz_parts *out)
+{
+    size_t len;
+    memset(out, 0, sizeof *out);
+    if (size < 3) {
+        out->part[0] = out->part[1] = data;
+        return;
+    }
+    out->mode = data[0];
+    len = (size_t)data[1] | (size_t)data[2] << 8;
+    data += 3;
+    size -= 3;
+    if (len > size)
+        len = size;
+    out->part[0] = data;
+    out->size[0] = len;
+    out->part[1] = data + len;
+    out->size[1] = size - len;
+}
+
+/* Bitwise CRC-32 (reflected 0xEDB88320), the harness's own. */
+static uint32_t crc32_of(const uint8_t *p, size_t n)
+{
+    uint32_t crc = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc >> 1) ^ (0xedb88320u & (0u - (crc & 1u)));
+    }
+    return ~crc;
+}
+
+/* Appends the low `bytes` bytes of v, lowest first. */
+static uint8_t *put_le(uint8_t *p, uint32_t v, int bytes)
+{
+    for (int i = 0; i < bytes; i++)
+        *p++ = (uint8_t)(v >> (8 * i));
+    return p;
+}
+
+/* A new gzip member holding data in stored blocks; *out_size its length. */
+static uint8_t *gzip_stored(const uint8_t *data, size_t size,
+                            size_t *out_size)
+{
+    static const uint8_t header[10] = {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3};
+    size_t blocks = size / STORED_MAX + 1;
+    uint8_t *gz = malloc(sizeof header + size + 5 * blocks + 8), *p;
+    if (!gz)
+        return NULL;
+    memcpy(gz, header, sizeof header);
+    p = gz + sizeof header;
+    for (size_t done = 0, b = 0; b < blocks; b++) {
+        size_t n = size - done < STORED_MAX ? size - done : STORED_MAX;
+        *p++ = b + 1 == blocks; /* BFINAL, BTYPE 00 */
+        p = put_le(p, (uint32_t)n, 2);
+        p = put_le(p, (uint32_t)~n & 0xffffu, 2);
+        if (n > 0)
+            memcpy(p, data + done, n);
+        p += n;
+        done += n;
+    }
+    p = put_le(p, crc32_of(data, size), 4);
+    p = put_le(p, (uint32_t)size, 4);
+    *out_size = (size_t)(p - gz);
+    return gz;
+}
+
+/* Writes all of data at offset 0 of fd and cuts the file there. */
+static int rewrite(int fd, const uint8_t *data, size_t size)
+{
+    size_t done = 0;
+    if (ftruncate(fd, 0) != 0)
+        return -1;
+    while (done < size) {
+        ssize_t n = pwrite(fd, data + done, size - done, (off_t)done);
+        if (n <= 0)
+            return -1;
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+const char *fuzz_file(int slot, const uint8_t *data, size_t size, int gzip)
+{
+    static int fds[SLOTS] = {-1, -1, -1, -1};
+    static char paths[SLOTS][32];
+    uint8_t *gz = NULL;
+    int failed;
+    if (slot < 0 || slot >= SLOTS)
+        return NULL;
+    if (fds[slot] < 0) {
+        fds[slot] = memfd_create("nn_fuzz", 0);
+        if (fds[slot] < 0)
+            return NULL;
+        snprintf(paths[slot], sizeof paths[slot], "/proc/self/fd/%d",
+                 fds[slot]);
+    }
+    if (gzip) {
+        if (!(gz = gzip_stored(data, size, &size)))
+            return NULL;
+        data = gz;
+    }
+    failed = rewrite(fds[slot], data, size);
+    free(gz);
+    return failed ? NULL : paths[slot];
+}
+
+static char temp_dir[64];
+
+/* Removes the files the library left in temp_dir, then temp_dir. */
+static void remove_temp_dir(void)
+{
+    DIR *dir = opendir(temp_dir);
+    struct dirent *e;
+    char path[sizeof temp_dir + 256];
+    while (dir && (e = readdir(dir)) != NULL) {
+        snprintf(path, sizeof path, "%s/%s", temp_dir, e->d_name);
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            remove(path);
+    }
+    if (dir)
+        closedir(dir);
+    rmdir(temp_dir);
+}
+
+const char *fuzz_temp_dir(void)
+{
+    if (temp_dir[0] == '\0') {
+        strcpy(temp_dir, "/tmp/nn_fuzz.XXXXXX");
+        if (!mkdtemp(temp_dir)) {
+            temp_dir[0] = '\0';
+            return NULL;
+        }
+        atexit(remove_temp_dir);
+    }
+    return temp_dir;
+}
+
+/* Reads the decimal number at *p (advancing it); -1 when there is none. */
+static double number(const char **p)
+{
+    double v = 0;
+    if (**p < '0' || **p > '9')
+        return -1;
+    while (**p >= '0' && **p <= '9')
+        v = v * 10 + (*(*p)++ - '0');
+    return v;
+}
+
+/* Reads "<c>N" when the spec continues with c; def otherwise. */
+static double option(const char **p, char c, double def)
+{
+    if (**p != c)
+        return def;
+    (*p)++;
+    return number(p);
+}
+
+/* The running totals of fuzz_spec_cost, in floats. */
+typedef struct {
+    double c, h, w;                  /* current shape */
+    double params, max_params, other; /* other: state, caches, activations */
+    double scratch, macs;
+} cost;
+
+/* Counts a layer's n trainable parameters. */
+static void add_params(cost *k, double n)
+{
+    k->params += n;
+    if (n > k->max_params)
+        k->max_params = n;
+}
+
+/* convKHxKWxN[sS][pP] after "conv"; 0 when it does not fit the shape. */
+static int conv_cost(cost *k, const char **p)
+{
+    double kh, kw, n, stride, pad, out_h, out_w, in;
+    kh = number(p), (*p)++, kw = number(p), (*p)++, n = number(p);
+    stride = option(p, 's', 1);
+    pad = option(p, 'p', 0);
+    if (stride <= 0 || kh > k->h + 2 * pad || kw > k->w + 2 * pad)
+        return 0;
+    out_h = (double)(long long)((k->h + 2 * pad - kh) / stride) + 1;
+    out_w = (double)(long long)((k->w + 2 * pad - kw) / stride) + 1;
+    in = k->c * kh * kw; /* one output's receptive field */
+    add_params(k, n * (in + 1));
+    if (in * out_h * out_w > k->scratch)
+        k->scratch = in * out_h * out_w; /* im2col columns */
+    k->macs += n * in * out_h * out_w;
+    k->c = n, k->h = out_h, k->w = out_w;
+    return 1;
+}
+
+/* denseN after "dense". */
+static void dense_cost(cost *k, const char **p)
+{
+    double n = number(p), in = k->c * k->h * k->w;
+    add_params(k, n * (in + 1));
+    k->macs += n * in;
+    k->c = n, k->h = k->w = 1;
+}
+
+/* poolK[sS] after "pool"; 0 when the window does not fit the shape. */
+static int pool_cost(cost *k, const char **p)
+{
+    double window = number(p), stride = option(p, 's', window);
+    if (stride <= 0 || window > k->h || window > k->w)
+        return 0;
+    k->h = (double)(long long)((k->h - window) / stride) + 1;
+    k->w = (double)(long long)((k->w - window) / stride) + 1;
+    k->other += k->c * k->h * k->w; /* argmax cache */
+    return 1;
+}
+
+/* Applies the canonical token at *p and moves past its comma; 0 when it
+ * does not fit the shape. */
+static int apply(cost *k, const char **p)
+{
+    const char *s = *p;
+    if (strncmp(s, "conv", 4) == 0) {
+        s += 4;
+        if (!conv_cost(k, &s))
+            return 0;
+    } else if (strncmp(s, "dense", 5) == 0) {
+        s += 5;
+        dense_cost(k, &s);
+    } else if (strncmp(s, "pool", 4) == 0) {
+        s += 4;
+        if (!pool_cost(k, &s))
+            return 0;
+    } else if (strncmp(s, "bn", 2) == 0) {
+        add_params(k, 2 * k->c);
+        k->other += 3 * k->c + k->c * k->h * k->w; /* statistics, cache */
+    }
+    s = strchr(s, ',');
+    *p = s ? s + 1 : s;
+    k->other += 2 * k->c * k->h * k->w; /* the output and its gradient */
+    return 1;
+}
+
+int fuzz_spec_cost(const char *spec, int c, int h, int w, fuzz_cost *out)
+{
+    cost k = {c, h, w, 0, 0, 2.0 * c * h * w, 0, 0};
+    const char *p = spec;
+    while (p && *p)
+        if (!apply(&k, &p))
+            return 0;
+    /* params, grads, two optimizer moments, NN_CHUNKS (8) partial sums,
+     * probabilities as large as the output */
+    out->floats = 4 * k.params + 8 * k.max_params + k.other + k.scratch +
+                  k.c * k.h * k.w;
+    out->macs = k.macs;
+    out->params = k.params;
+    return 1;
+}
+
+int fuzz_affordable(const fuzz_cost *cost)
+{
+    return cost->floats <= FUZZ_MAX_FLOATS && cost->macs <= FUZZ_MAX_MACS;
+}
+
+char *fuzz_spec_of(const nn_net *net)
+{
+    char *spec = malloc(FUZZ_SPEC_MAX);
+    if (spec && nn_net_spec(net, spec, FUZZ_SPEC_MAX) != NN_OK) {
+        free(spec);
+        spec = NULL;
+    }
+    return spec;
+}
+
+int fuzz_net_affordable(const nn_net *net)
+{
+    char *spec = fuzz_spec_of(net);
+    fuzz_cost cost;
+    int c, h, w, ok;
+    FUZZ_CHECK(spec != NULL);
+    nn_net_input_shape(net, &c, &h, &w);
+    ok = !fuzz_spec_cost(spec, c, h, w, &cost) || /* refused early */
+         fuzz_affordable(&cost);
+    free(spec);
+    return ok;
+}
