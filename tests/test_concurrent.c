@@ -5,9 +5,9 @@
  * a worker thread (cmocka's are not thread-safe): workers record a status
  * that the main thread checks. Run under ThreadSanitizer by .ci/run. */
 #include "gradcheck.h"
+#include "testutil.h"
 
 #include <pthread.h>
-#include <stdlib.h>
 #include <string.h>
 
 enum { SIDE = 8, CLASSES = 4, SAMPLES = 160, BATCH = 16, EPOCHS = 2 };
@@ -21,34 +21,6 @@ typedef struct {
     nn_net *net;      /* trained net (NULL if st != NN_OK) */
     nn_status st;
 } run;
-
-/* SAMPLES images of 1 x 8 x 8: class k lights a bar in quadrant k, plus
- * noise drawn from seed; no cmocka calls (made before threads start). */
-static int make_dataset(nn_dataset *d, uint64_t seed)
-{
-    nn_rng rng;
-    memset(d, 0, sizeof *d);
-    d->count = SAMPLES;
-    d->c = 1;
-    d->h = d->w = SIDE;
-    d->classes = CLASSES;
-    d->std[0] = d->std[1] = d->std[2] = 1.0f;
-    d->pixels = malloc((size_t)SAMPLES * SIDE * SIDE);
-    d->labels = malloc(SAMPLES);
-    if (!d->pixels || !d->labels)
-        return -1;
-    nn_rng_seed(&rng, seed);
-    for (int i = 0; i < SAMPLES; i++) {
-        int k = (int)nn_rng_below(&rng, CLASSES);
-        uint8_t *img = d->pixels + (size_t)i * SIDE * SIDE;
-        d->labels[i] = (uint8_t)k;
-        for (int p = 0; p < SIDE * SIDE; p++)
-            img[p] = (uint8_t)nn_rng_below(&rng, 100);
-        for (int j = 0; j < SIDE / 2; j++)
-            img[((k / 2) * (SIDE / 2) + 1) * SIDE + (k % 2) * (SIDE / 2) + j] = 255;
-    }
-    return 0;
-}
 
 /* Builds r->spec and trains it for EPOCHS epochs; safe on any thread. */
 static void *train_run(void *p)
@@ -79,7 +51,7 @@ static void *train_run(void *p)
 }
 
 /* The two runs every test makes: a CNN with batchnorm and pooling, and an
- * MLP, on different data; threads each. */
+ * MLP, on different data (made here, on the main thread); threads each. */
 static void setup_runs(run r[2], int threads)
 {
     static const char *specs[2] = {
@@ -90,7 +62,7 @@ static void setup_runs(run r[2], int threads)
         r[i].spec = specs[i];
         r[i].seed = 11 + (uint64_t)i;
         r[i].threads = threads;
-        assert_int_equal(make_dataset(&r[i].data, 100 + (uint64_t)i), 0);
+        tu_make_dataset(&r[i].data, SAMPLES, SIDE, CLASSES, 100 + (uint64_t)i);
     }
 }
 
