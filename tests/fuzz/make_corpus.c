@@ -184,7 +184,7 @@ static void model_seed(const char *name, int c, int h, int w, const char *spec)
     nn_net_destroy(net);
 }
 
-/* root/fuzz_model/name packed by gzip as name.gz. */
+/* root/fuzz_model/name packed by gzip as name_gzip (.gz is git-ignored). */
 static void pack_model(const char *name)
 {
     char path[512], gz_name[64];
@@ -199,7 +199,7 @@ static void pack_model(const char *name)
         exit(1);
     }
     fclose(f);
-    snprintf(gz_name, sizeof gz_name, "%s.gz", name);
+    snprintf(gz_name, sizeof gz_name, "%s_gzip", name);
     write_seed("fuzz_model", gz_name, buf, n, 1);
 }
 
