@@ -60,7 +60,7 @@ static uint32_t crc32_nibbles(uint32_t crc, const unsigned char *data,
 /* Slicing by 8: t[0][b] is the CRC of byte b, and t[k][b] that of b
  * followed by k zero bytes, so eight bytes take eight lookups at once.
  * The 8 KiB of tables are built on the stack (no global state), which pays
- * off for buffers of a few KiB and up. */
+ * off for buffers of 64 KiB and up. */
 static uint32_t crc32_slicing8(uint32_t crc, const unsigned char *data,
                                size_t size)
 {
@@ -89,7 +89,7 @@ static uint32_t crc32_slicing8(uint32_t crc, const unsigned char *data,
 uint32_t nn_crc32(uint32_t crc, const unsigned char *data, size_t size)
 {
     crc = ~crc;
-    crc = size >= 4096 ? crc32_slicing8(crc, data, size)
+    crc = size >= 65536 ? crc32_slicing8(crc, data, size)
                        : crc32_nibbles(crc, data, size);
     return ~crc;
 }

@@ -13,7 +13,16 @@ typedef struct {
     size_t state;   /* non-trainable values kept in model files */
     size_t cache;   /* bytes kept from forward to backward, for max_batch */
     size_t scratch; /* floats of temporary space, shared by all layers */
+    size_t partials; /* floats of one chunk's partial parameter gradients */
 } nn_layer_sizes;
+
+/* Most floats of activations one sample may need, all layers together. */
+#define NN_MAX_SAMPLE_FLOATS ((size_t)1 << 27)
+
+/* What nn_net_build would allocate for parameters and state, without
+ * allocating: lets a loader check a file's counts first. */
+nn_status nn_net_plan(nn_net *net, int max_batch, size_t *params,
+                      size_t *state);
 
 /* ---- threads (src/pool.c) */
 
@@ -41,7 +50,7 @@ void nn_pool_run(nn_pool *pool, int tasks, nn_task_fn fn, void *ctx);
 typedef struct {
     float *scratch;        /* per thread: scratch + thread * scratch_stride */
     size_t scratch_stride; /* floats of scratch each thread owns */
-    float *partials;       /* NN_CHUNKS x the largest layer's params */
+    float *partials;       /* NN_CHUNKS x the largest layer's partials */
     nn_pool *pool;         /* NULL: single-threaded */
     int training;          /* 1 in training mode */
 } nn_exec;

@@ -177,6 +177,7 @@ static void conv2d_sizes(const nn_layer *layer, int max_batch,
     out->decayed = (size_t)s->out_c * s->in_c * s->kh * s->kw;
     out->params = out->decayed + (size_t)s->out_c;
     out->scratch = nn_conv2d_scratch(s);
+    out->partials = out->params; /* dW and db summed per chunk of images */
 }
 
 static void conv2d_init(nn_layer *layer, nn_rng *rng, int he)
@@ -218,7 +219,7 @@ static void conv2d_backward_task(void *p, int chunk, int thread)
     const nn_layer *layer = &job->cv->base;
     size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
     size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
-    float *partial = job->ex->partials + (size_t)chunk * layer->sizes.params;
+    float *partial = job->ex->partials + (size_t)chunk * layer->sizes.partials;
     int first, last;
     nn_split(job->in->n, job->chunks, chunk, &first, &last);
     for (size_t i = 0; i < layer->sizes.params; i++)
@@ -244,7 +245,7 @@ static void conv2d_backward(nn_layer *layer, const nn_tensor *in,
     conv2d_job job = {(const conv2d_layer *)layer, in, out, ex,
                       in->n < NN_CHUNKS ? in->n : NN_CHUNKS};
     nn_pool_run(ex->pool, job.chunks, conv2d_backward_task, &job);
-    nn_reduce_partials(ex, layer->grads, job.chunks, layer->sizes.params,
+    nn_reduce_partials(ex, layer->grads, job.chunks, layer->sizes.partials,
                        layer->sizes.params);
 }
 

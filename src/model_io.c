@@ -337,6 +337,7 @@ static nn_status build_net(model_fields *m, int max_batch, nn_net **out,
 {
     char why[160];
     nn_net *net = NULL;
+    size_t params, state;
     nn_status st;
     if (m->c > INT32_MAX || m->h > INT32_MAX || m->w > INT32_MAX ||
         nn_net_create((int)m->c, (int)m->h, (int)m->w, &net) != NN_OK) {
@@ -352,20 +353,23 @@ static nn_status build_net(model_fields *m, int max_batch, nn_net **out,
     } else if (nn_net_add_spec(net, m->spec, why, sizeof why) != NN_OK) {
         nn_format_msg(msg, msg_size, "bad architecture: %s", why);
         st = NN_EFORMAT;
-    } else if ((st = nn_net_build(net, max_batch, 0)) != NN_OK) {
-        nn_format_msg(msg, msg_size, "architecture does not fit input "
-                      "%ux%ux%u (%s): %s", m->c, m->h, m->w,
-                      nn_status_str(st), m->spec);
-        if (st != NN_ENOMEM)
-            st = NN_EFORMAT;
-    } else if (m->params != nn_net_param_count(net) ||
-               m->state != nn_net_state_count(net)) {
-        nn_format_msg(msg, msg_size, "the file holds %llu parameters and %llu "
-                      "state values, its architecture has %zu and %zu",
-                      (unsigned long long)m->params,
-                      (unsigned long long)m->state, nn_net_param_count(net),
-                      nn_net_state_count(net));
+    } else if ((st = nn_net_plan(net, max_batch, &params, &state)) != NN_OK ||
+               params != m->params || state != m->state) {
+        /* Checked before building: a short file must not make the net
+         * allocate more than the file's own counts justify. */
+        if (st == NN_OK)
+            nn_format_msg(msg, msg_size, "the file holds %llu parameters and "
+                          "%llu state values, its architecture has %zu and %zu",
+                          (unsigned long long)m->params,
+                          (unsigned long long)m->state, params, state);
+        else
+            nn_format_msg(msg, msg_size, "architecture does not fit input "
+                          "%ux%ux%u (%s): %s", m->c, m->h, m->w,
+                          nn_status_str(st), m->spec);
         st = NN_EFORMAT;
+    } else if ((st = nn_net_build(net, max_batch, 0)) != NN_OK) {
+        nn_format_msg(msg, msg_size, "cannot build the net for batches of %d: %s",
+                      max_batch, nn_status_str(st));
     } else {
         get_floats(&m->param_bytes, nn_net_params(net), (size_t)m->params);
         get_floats(&m->state_bytes, nn_net_state(net), (size_t)m->state);

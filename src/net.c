@@ -181,7 +181,7 @@ nn_status nn_net_add_batchnorm(nn_net *net)
 
 /* Sums of every layer's needs, with overflow checks. */
 typedef struct {
-    size_t params, state, cache, scratch, acts, classes, max_params;
+    size_t params, state, cache, scratch, acts, classes, partials;
 } net_totals;
 
 static int add_size(size_t *total, size_t more)
@@ -230,11 +230,35 @@ static nn_status plan(nn_net *net, int max_batch, net_totals *t)
             return NN_EOVERFLOW;
         if (layer->sizes.scratch > t->scratch)
             t->scratch = layer->sizes.scratch;
-        if (layer->sizes.params > t->max_params)
-            t->max_params = layer->sizes.params;
+        if (layer->sizes.partials > t->partials)
+            t->partials = layer->sizes.partials;
     }
     t->classes = per_sample;
+    /* One sample's activations, all layers together: a cap that keeps a
+     * tiny but hostile spec (a model file's, say) from asking for gigabytes
+     * per sample. 2^27 floats is 512 MiB, far beyond small networks. */
+    if (t->acts / (size_t)max_batch > NN_MAX_SAMPLE_FLOATS)
+        return NN_EOVERFLOW;
     return NN_OK;
+}
+
+nn_status nn_net_plan(nn_net *net, int max_batch, size_t *params,
+                      size_t *state)
+{
+    net_totals t;
+    nn_status st;
+    if (!net || max_batch <= 0)
+        return NN_EINVAL;
+    if (net->error != NN_OK)
+        return net->error;
+    if (net->count == 0)
+        return NN_ESHAPE;
+    st = plan(net, max_batch, &t);
+    if (st == NN_OK) {
+        *params = t.params;
+        *state = t.state;
+    }
+    return st;
 }
 
 /* Points every layer and tensor into the arenas. */
@@ -297,7 +321,7 @@ nn_status nn_net_build(nn_net *net, int max_batch, uint64_t seed)
     net->acts = alloc_floats(2 * t.acts);
     net->scratch_stride = (t.scratch + 15) / 16 * 16; /* 64-byte aligned */
     net->scratch = alloc_floats(net->scratch_stride * (size_t)net->threads);
-    net->partials = alloc_floats(t.max_params * NN_CHUNKS);
+    net->partials = alloc_floats(t.partials * NN_CHUNKS);
     net->probs = alloc_floats(t.classes * (size_t)max_batch);
     net->tensors = calloc((size_t)net->count + 1, sizeof *net->tensors);
     if (!net->params || !net->grads || !net->velocity || !net->moment2 ||

@@ -644,6 +644,40 @@ static void test_failed_save_keeps_old_file(void **state)
     nn_net_destroy(new_net);
 }
 
+/* A well-formed file of under 100 bytes whose spec asks for a huge net:
+ * header, spec, zero parameters and state, CRC. */
+static void write_tiny_file_for(const char *path, const char *spec)
+{
+    unsigned char file[256] = {0};
+    size_t len = strlen(spec), at = SPEC_AT;
+    const float std1 = 1.0f;
+    memcpy(file, "NNMODEL", 8);
+    store_le(file + 8, 1, 4);
+    store_le(file + 12, 1, 4); /* c, h, w = 1, 8, 8 */
+    store_le(file + 16, 8, 4);
+    store_le(file + 20, 8, 4);
+    for (int i = 0; i < 3; i++)
+        memcpy(file + 36 + 4 * i, &std1, 4); /* mean 0, std 1 */
+    store_le(file + SPEC_AT - 4, len, 4);
+    memcpy(file + at, spec, len);
+    at += len + 16; /* parameter count 0, state count 0 */
+    fix_crc(file, at + 4);
+    tu_write_file(path, file, at + 4);
+}
+
+static void test_small_file_cannot_ask_for_gigabytes(void **state)
+{
+    /* The counts are checked against a plan of the net before anything is
+     * allocated, and one sample's activations are capped: these come back
+     * at once (they used to allocate about 3 GB first). */
+    const char *path = tu_path(tmp_dir, "greedy.nn");
+    (void)state;
+    write_tiny_file_for(path, "dense1000000");
+    assert_load_fails(path, NN_EFORMAT, "its architecture has 65000000");
+    write_tiny_file_for(path, "conv1x1x64p1024");
+    assert_load_fails(path, NN_EFORMAT, "does not fit");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -657,6 +691,7 @@ int main(void)
         cmocka_unit_test(test_save_load_preset),
         cmocka_unit_test(test_load_refuses_corrupt_files),
         cmocka_unit_test(test_load_refuses_absurd_fields),
+        cmocka_unit_test(test_small_file_cannot_ask_for_gigabytes),
         cmocka_unit_test(test_load_bad_arguments),
         cmocka_unit_test(test_failed_save_keeps_old_file),
     };
