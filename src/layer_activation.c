@@ -80,21 +80,43 @@ static void activation_init(nn_layer *layer, nn_rng *rng, int he)
     (void)he;
 }
 
+/* NN_CHUNKS slices of the tensor, one task each; element-wise, so any
+ * split gives the same result. */
+typedef struct {
+    const activation_ops *ops;
+    const nn_tensor *in, *out;
+    size_t count;
+    int backward;
+} activation_job;
+
+static void activation_task(void *p, int task, int thread)
+{
+    const activation_job *job = p;
+    size_t first = job->count * (size_t)task / NN_CHUNKS;
+    size_t last = job->count * (size_t)(task + 1) / NN_CHUNKS;
+    (void)thread;
+    if (job->backward)
+        job->ops->backward(job->out->x + first, job->out->g + first,
+                           job->in->g + first, last - first);
+    else
+        job->ops->forward(job->in->x + first, job->out->x + first, last - first);
+}
+
 static void activation_forward(nn_layer *layer, const nn_tensor *in,
                                nn_tensor *out, const nn_exec *ex)
 {
-    const activation_ops *ops = (const activation_ops *)layer->ops;
-    (void)ex;
-    ops->forward(in->x, out->x, nn_tensor_count(in));
+    activation_job job = {(const activation_ops *)layer->ops, in, out,
+                          nn_tensor_count(in), 0};
+    nn_pool_run(ex->pool, NN_CHUNKS, activation_task, &job);
 }
 
 static void activation_backward(nn_layer *layer, const nn_tensor *in,
                                 const nn_tensor *out, const nn_exec *ex)
 {
-    const activation_ops *ops = (const activation_ops *)layer->ops;
-    (void)ex;
+    activation_job job = {(const activation_ops *)layer->ops, in, out,
+                          nn_tensor_count(out), 1};
     if (in->g)
-        ops->backward(out->x, out->g, in->g, nn_tensor_count(out));
+        nn_pool_run(ex->pool, NN_CHUNKS, activation_task, &job);
 }
 
 static int activation_describe(const nn_layer *layer, char *buf, size_t size)

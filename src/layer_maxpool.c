@@ -83,22 +83,47 @@ static void maxpool_init(nn_layer *layer, nn_rng *rng, int he)
     (void)he;
 }
 
+/* NN_CHUNKS groups of planes (n*c of them), one task each. */
+typedef struct {
+    const maxpool_layer *mp;
+    const nn_tensor *in, *out;
+    int backward;
+} maxpool_job;
+
+static void maxpool_task(void *p, int task, int thread)
+{
+    const maxpool_job *job = p;
+    const nn_tensor *in = job->in, *out = job->out;
+    size_t in_plane = (size_t)in->h * in->w, out_plane = (size_t)out->h * out->w;
+    int *argmax = job->mp->base.cache;
+    int first, last;
+    (void)thread;
+    nn_split(in->n * in->c, NN_CHUNKS, task, &first, &last);
+    if (last == first)
+        return;
+    if (job->backward)
+        nn_maxpool_backward(out->g + first * out_plane, argmax + first * out_plane,
+                            in->g + first * in_plane, last - first, in->h,
+                            in->w, out->h, out->w);
+    else
+        nn_maxpool_forward(in->x + first * in_plane, out->x + first * out_plane,
+                           argmax + first * out_plane, last - first, in->h,
+                           in->w, job->mp->k, job->mp->stride, out->h, out->w);
+}
+
 static void maxpool_forward(nn_layer *layer, const nn_tensor *in,
                             nn_tensor *out, const nn_exec *ex)
 {
-    const maxpool_layer *mp = (const maxpool_layer *)layer;
-    (void)ex;
-    nn_maxpool_forward(in->x, out->x, layer->cache, in->n * in->c, in->h,
-                       in->w, mp->k, mp->stride, out->h, out->w);
+    maxpool_job job = {(const maxpool_layer *)layer, in, out, 0};
+    nn_pool_run(ex->pool, NN_CHUNKS, maxpool_task, &job);
 }
 
 static void maxpool_backward(nn_layer *layer, const nn_tensor *in,
                              const nn_tensor *out, const nn_exec *ex)
 {
-    (void)ex;
+    maxpool_job job = {(const maxpool_layer *)layer, in, out, 1};
     if (in->g)
-        nn_maxpool_backward(out->g, layer->cache, in->g, in->n * in->c,
-                            in->h, in->w, out->h, out->w);
+        nn_pool_run(ex->pool, NN_CHUNKS, maxpool_task, &job);
 }
 
 /* poolK, or poolKsS when the stride differs from the window */
