@@ -481,54 +481,44 @@ void nn_net_zero_grad(nn_net *net)
         memset(net->grads, 0, net->n_params * sizeof(float));
 }
 
-/* The output as (batch, classes) rows, once a forward pass has run. */
-static nn_status output_rows(nn_net *net, int *rows, int *classes)
+/* The output as (batch, classes) rows for a loss, once a forward pass has
+ * run, with its gradient cleared for the loss to fill. */
+static nn_status loss_output(nn_net *net, const void *target, const float *loss,
+                             nn_tensor **out, int *rows, int *classes)
 {
-    nn_tensor *out;
-    if (!net)
+    if (!net || !target || !loss)
         return NN_EINVAL;
     if (!net->built || net->batch == 0)
         return NN_ESTATE;
-    out = &net->tensors[net->count];
-    *rows = out->n;
-    *classes = out->c * out->h * out->w;
+    *out = &net->tensors[net->count];
+    *rows = (*out)->n;
+    *classes = (*out)->c * (*out)->h * (*out)->w;
+    memset((*out)->g, 0, (size_t)*rows * *classes * sizeof(float));
     return NN_OK;
 }
 
 nn_status nn_net_softmax_xent(nn_net *net, const int *labels, float *loss)
 {
     int rows, classes;
-    nn_status st = output_rows(net, &rows, &classes);
     nn_tensor *out;
-    if (st != NN_OK)
-        return st;
-    if (!labels || !loss)
-        return NN_EINVAL;
-    out = &net->tensors[net->count];
-    st = nn_softmax_xent_forward(out->x, labels, net->probs, rows, classes, loss);
-    if (st != NN_OK)
-        return st;
-    memset(out->g, 0, (size_t)rows * classes * sizeof(float));
-    nn_softmax_xent_backward(net->probs, labels, out->g, rows, classes);
-    return NN_OK;
+    nn_status st = loss_output(net, labels, loss, &out, &rows, &classes);
+    if (st == NN_OK)
+        st = nn_softmax_xent_forward(out->x, labels, net->probs, rows, classes, loss);
+    if (st == NN_OK)
+        nn_softmax_xent_backward(net->probs, labels, out->g, rows, classes);
+    return st;
 }
 
 nn_status nn_net_mse(nn_net *net, const float *target, float *loss)
 {
     int rows, classes;
-    nn_status st = output_rows(net, &rows, &classes);
     nn_tensor *out;
-    if (st != NN_OK)
-        return st;
-    if (!target || !loss)
-        return NN_EINVAL;
-    out = &net->tensors[net->count];
-    st = nn_mse_forward(out->x, target, rows, classes, loss);
-    if (st != NN_OK)
-        return st;
-    memset(out->g, 0, (size_t)rows * classes * sizeof(float));
-    nn_mse_backward(out->x, target, out->g, rows, classes);
-    return NN_OK;
+    nn_status st = loss_output(net, target, loss, &out, &rows, &classes);
+    if (st == NN_OK)
+        st = nn_mse_forward(out->x, target, rows, classes, loss);
+    if (st == NN_OK)
+        nn_mse_backward(out->x, target, out->g, rows, classes);
+    return st;
 }
 
 const float *nn_net_probs(const nn_net *net)
