@@ -70,13 +70,21 @@ static void dense_init(nn_layer *layer, nn_rng *rng, int he)
         layer->params[(size_t)d->out * in + o] = 0.0f;
 }
 
-/* One parallel job: y rows, or dW/db rows then dx rows, in NN_CHUNKS
- * pieces each (fixed by the shapes, never by the thread count). */
+/* One parallel job: y rows, or dW/db rows then dx rows, cut into pieces
+ * whose number depends on the shapes only, never on the thread count. */
 typedef struct {
     const nn_layer *layer;
     const nn_tensor *in, *out;
     int inputs, outputs;
+    int row_pieces, out_pieces; /* pieces of the batch, of the outputs */
 } dense_job;
+
+/* Pieces of at least 32 rows (small gemms lose speed), at most NN_CHUNKS. */
+static int pieces(int rows)
+{
+    int p = rows / 32;
+    return p < 1 ? 1 : p > NN_CHUNKS ? NN_CHUNKS : p;
+}
 
 static void dense_forward_task(void *p, int task, int thread)
 {
@@ -84,7 +92,7 @@ static void dense_forward_task(void *p, int task, int thread)
     const float *w = job->layer->params;
     int first, last;
     (void)thread;
-    nn_split(job->in->n, NN_CHUNKS, task, &first, &last);
+    nn_split(job->in->n, job->row_pieces, task, &first, &last);
     if (last > first)
         nn_dense_forward(job->in->x + (size_t)first * job->inputs, w,
                          w + (size_t)job->outputs * job->inputs,
@@ -92,8 +100,8 @@ static void dense_forward_task(void *p, int task, int thread)
                          last - first, job->inputs, job->outputs);
 }
 
-/* Tasks 0..NN_CHUNKS-1: dW[o0:o1, :] += dy[:, o0:o1]^T x and db[o0:o1];
- * tasks NN_CHUNKS..: dx[r0:r1, :] += dy[r0:r1, :] W. */
+/* Tasks 0..out_pieces-1: dW[o0:o1, :] += dy[:, o0:o1]^T x and db[o0:o1];
+ * the next row_pieces: dx[r0:r1, :] += dy[r0:r1, :] W. */
 static void dense_backward_task(void *p, int task, int thread)
 {
     const dense_job *job = p;
@@ -101,8 +109,8 @@ static void dense_backward_task(void *p, int task, int thread)
     int in_n = job->inputs, out_n = job->outputs, first, last;
     float *dw = job->layer->grads, *db = dw + (size_t)out_n * in_n;
     (void)thread;
-    if (task < NN_CHUNKS) {
-        nn_split(out_n, NN_CHUNKS, task, &first, &last);
+    if (task < job->out_pieces) {
+        nn_split(out_n, job->out_pieces, task, &first, &last);
         if (last == first)
             return;
         nn_sgemm(1, 0, last - first, in_n, in->n, 1.0f, out->g + first, out_n,
@@ -112,7 +120,7 @@ static void dense_backward_task(void *p, int task, int thread)
                 db[o] += out->g[(size_t)i * out_n + o];
         return;
     }
-    nn_split(in->n, NN_CHUNKS, task - NN_CHUNKS, &first, &last);
+    nn_split(in->n, job->row_pieces, task - job->out_pieces, &first, &last);
     if (last > first)
         nn_sgemm(0, 0, last - first, in_n, out_n, 1.0f,
                  out->g + (size_t)first * out_n, out_n, job->layer->params,
@@ -122,17 +130,19 @@ static void dense_backward_task(void *p, int task, int thread)
 static void dense_forward(nn_layer *layer, const nn_tensor *in,
                           nn_tensor *out, const nn_exec *ex)
 {
-    dense_job job = {layer, in, out, dense_inputs(layer),
-                     ((const dense_layer *)layer)->out};
-    nn_pool_run(ex->pool, NN_CHUNKS, dense_forward_task, &job);
+    int outputs = ((const dense_layer *)layer)->out;
+    dense_job job = {layer, in, out, dense_inputs(layer), outputs,
+                     pieces(in->n), pieces(outputs)};
+    nn_pool_run(ex->pool, job.row_pieces, dense_forward_task, &job);
 }
 
 static void dense_backward(nn_layer *layer, const nn_tensor *in,
                            const nn_tensor *out, const nn_exec *ex)
 {
-    dense_job job = {layer, in, out, dense_inputs(layer),
-                     ((const dense_layer *)layer)->out};
-    nn_pool_run(ex->pool, in->g ? 2 * NN_CHUNKS : NN_CHUNKS,
+    int outputs = ((const dense_layer *)layer)->out;
+    dense_job job = {layer, in, out, dense_inputs(layer), outputs,
+                     pieces(in->n), pieces(outputs)};
+    nn_pool_run(ex->pool, job.out_pieces + (in->g ? job.row_pieces : 0),
                 dense_backward_task, &job);
 }
 

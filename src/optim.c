@@ -9,16 +9,23 @@
 void nn_sgd_update(const nn_sgd *opt, float *w, const float *g, float *v,
                    size_t n, float weight_decay)
 {
-    float mu = opt->momentum, lr = opt->lr;
-    float keep = opt->kind == NN_MOMENTUM_EMA ? 1.0f - mu : 1.0f;
-    for (size_t i = 0; i < n; i++) {
-        float d = g[i] + weight_decay * w[i];
-        if (mu == 0.0f) {
-            w[i] -= lr * d;
-            continue;
+    const float mu = opt->momentum, lr = opt->lr, wd = weight_decay;
+    const float keep = opt->kind == NN_MOMENTUM_EMA ? 1.0f - mu : 1.0f;
+    /* One branch-free loop per case, so that each one vectorises. */
+    if (mu == 0.0f) {
+        for (size_t i = 0; i < n; i++)
+            w[i] -= lr * (g[i] + wd * w[i]);
+    } else if (opt->nesterov) {
+        for (size_t i = 0; i < n; i++) {
+            float d = g[i] + wd * w[i];
+            v[i] = mu * v[i] + keep * d;
+            w[i] -= lr * (d + mu * v[i]);
         }
-        v[i] = mu * v[i] + keep * d;
-        w[i] -= lr * (opt->nesterov ? d + mu * v[i] : v[i]);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            v[i] = mu * v[i] + keep * (g[i] + wd * w[i]);
+            w[i] -= lr * v[i];
+        }
     }
 }
 
