@@ -6,18 +6,26 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* The kernels' arrays never overlap (restrict) and every element is read
+ * unconditionally, so the compiler turns each loop into vector code. */
+
 /* y = max(0, x) */
-void nn_relu_forward(const float *x, float *y, size_t count)
+void nn_relu_forward(const float *restrict x, float *restrict y, size_t count)
 {
-    for (size_t i = 0; i < count; i++)
-        y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    for (size_t i = 0; i < count; i++) {
+        float v = x[i];
+        y[i] = v > 0.0f ? v : 0.0f;
+    }
 }
 
 /* dx += dy * [y > 0] */
-void nn_relu_backward(const float *y, const float *dy, float *dx, size_t count)
+void nn_relu_backward(const float *restrict y, const float *restrict dy,
+                      float *restrict dx, size_t count)
 {
-    for (size_t i = 0; i < count; i++)
-        dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+    for (size_t i = 0; i < count; i++) {
+        float d = dy[i];
+        dx[i] += y[i] > 0.0f ? d : 0.0f;
+    }
 }
 
 /* y = 1 / (1 + e^-x) */
@@ -28,8 +36,8 @@ void nn_sigmoid_forward(const float *x, float *y, size_t count)
 }
 
 /* dx += dy * y (1 - y) */
-void nn_sigmoid_backward(const float *y, const float *dy, float *dx,
-                         size_t count)
+void nn_sigmoid_backward(const float *restrict y, const float *restrict dy,
+                         float *restrict dx, size_t count)
 {
     for (size_t i = 0; i < count; i++)
         dx[i] += dy[i] * y[i] * (1.0f - y[i]);
@@ -43,8 +51,8 @@ void nn_tanh_forward(const float *x, float *y, size_t count)
 }
 
 /* dx += dy * (1 - y^2) */
-void nn_tanh_backward(const float *y, const float *dy, float *dx,
-                      size_t count)
+void nn_tanh_backward(const float *restrict y, const float *restrict dy,
+                      float *restrict dx, size_t count)
 {
     for (size_t i = 0; i < count; i++)
         dx[i] += dy[i] * (1.0f - y[i] * y[i]);
