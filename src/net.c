@@ -663,9 +663,14 @@ typedef void (*group_step)(const void *opt, float *w, const float *g,
                            float *v, float *m2, size_t n, float decay,
                            long t);
 
-static void step_groups(nn_net *net, const void *opt, float decay,
-                        int decay_all, group_step step)
+static nn_status step_groups(nn_net *net, const void *opt, float decay,
+                             int decay_all, group_step step)
 {
+    if (!net || !opt)
+        return NN_EINVAL;
+    if (!net->built)
+        return NN_ESTATE;
+    net->steps++;
     for (int i = 0; i < net->count; i++) {
         const nn_layer *layer = net->layers[i];
         size_t off = (size_t)(layer->params - net->params);
@@ -677,6 +682,7 @@ static void step_groups(nn_net *net, const void *opt, float decay,
         step(opt, net->params + off, net->grads + off, net->velocity + off,
              net->moment2 + off, n - decayed, 0.0f, net->steps);
     }
+    return NN_OK;
 }
 
 static void sgd_group(const void *opt, float *w, const float *g, float *v,
@@ -695,24 +701,14 @@ static void adam_group(const void *opt, float *w, const float *g, float *v,
 
 nn_status nn_net_sgd_step(nn_net *net, const nn_sgd *opt)
 {
-    if (!net || !opt)
-        return NN_EINVAL;
-    if (!net->built)
-        return NN_ESTATE;
-    net->steps++;
-    step_groups(net, opt, opt->weight_decay, opt->decay_all, sgd_group);
-    return NN_OK;
+    return step_groups(net, opt, opt ? opt->weight_decay : 0.0f,
+                       opt && opt->decay_all, sgd_group);
 }
 
 nn_status nn_net_adam_step(nn_net *net, const nn_adam *opt)
 {
-    if (!net || !opt)
-        return NN_EINVAL;
-    if (!net->built)
-        return NN_ESTATE;
-    net->steps++;
-    step_groups(net, opt, opt->weight_decay, opt->decay_all, adam_group);
-    return NN_OK;
+    return step_groups(net, opt, opt ? opt->weight_decay : 0.0f,
+                       opt && opt->decay_all, adam_group);
 }
 
 float *nn_net_velocity(nn_net *net)
