@@ -16,9 +16,7 @@ int main(int argc, char **argv)
 {
     cli_options o;
     nn_dataset train = {0}, test = {0};
-    char msg[512];
     const char *dir;
-    nn_status st;
     int rc;
 
     cli_defaults(&o, "vgg");
@@ -29,16 +27,9 @@ int main(int argc, char **argv)
     if (rc != CLI_OK)
         return rc < 0 ? CLI_OK : rc;
     dir = o.data_dir ? o.data_dir : DEFAULT_DIR;
-    st = nn_cifar10_load_dir(dir, 1, &train, msg, sizeof msg);
-    if (st == NN_OK)
-        st = nn_cifar10_load_dir(dir, 0, &test, msg, sizeof msg);
-    if (st != NN_OK) {
-        fprintf(stderr, "cifar10_train: %s\n", msg);
-        if (!o.data_dir)
-            fprintf(stderr, "Get the data with data/fetch_cifar10.sh\n");
-        nn_dataset_free(&train);
+    if (cli_load("cifar10_train", &o, dir, nn_cifar10_load_dir,
+                 "Get the data with data/fetch_cifar10.sh", &train, &test) != CLI_OK)
         return CLI_FAIL;
-    }
     nn_dataset_normalize(&train);
     memcpy(test.mean, train.mean, sizeof test.mean);
     memcpy(test.std, train.std, sizeof test.std);

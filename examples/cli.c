@@ -317,6 +317,24 @@ static int save_json(const char *path, const report_run *run)
 
 /* ------------------------------------------------------------- the run */
 
+int cli_load(const char *program, const cli_options *o, const char *dir,
+             cli_load_fn load, const char *hint, nn_dataset *train,
+             nn_dataset *test)
+{
+    char msg[512];
+    nn_status st = load(dir, 1, train, msg, sizeof msg);
+    if (st == NN_OK)
+        st = load(dir, 0, test, msg, sizeof msg);
+    if (st == NN_OK)
+        return CLI_OK;
+    fprintf(stderr, "%s: %s\n", program, msg);
+    if (!o->data_dir)
+        fprintf(stderr, "%s\n", hint);
+    nn_dataset_free(train);
+    nn_dataset_free(test);
+    return CLI_FAIL;
+}
+
 static nn_status build_net(const cli_options *o, const nn_dataset *d,
                            nn_net **out, char *msg, size_t msg_size)
 {

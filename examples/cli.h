@@ -35,6 +35,16 @@ int cli_parse(int argc, char **argv, cli_options *o, const char *program,
 int cli_parse_long(const char *s, long min, long max, long *out);
 int cli_parse_double(const char *s, double min, double max, double *out);
 
+/* A loader of the training (train = 1) or test split from a directory. */
+typedef nn_status (*cli_load_fn)(const char *dir, int train, nn_dataset *out,
+                                 char *msg, size_t msg_size);
+/* Loads both splits from dir. On failure prints the loader's message, and
+ * hint when dir was not given with --data, frees what was loaded and
+ * returns CLI_FAIL. */
+int cli_load(const char *program, const cli_options *o, const char *dir,
+             cli_load_fn load, const char *hint, nn_dataset *train,
+             nn_dataset *test);
+
 /* Builds the model, trains with progress output, evaluates every epoch,
  * then prints the confusion matrix, per-class metrics and the layer table
  * and writes --json / --save. class_names has train->classes entries. */

@@ -44,9 +44,7 @@ int main(int argc, char **argv)
 {
     cli_options o;
     nn_dataset train = {0}, test = {0};
-    char msg[512];
     const char *dir;
-    nn_status st;
     int rc;
 
     cli_defaults(&o, "lenet");
@@ -63,17 +61,11 @@ int main(int argc, char **argv)
                             "using Fashion-MNIST from %s\n", DEFAULT_DIR, dir);
         }
     }
-    st = nn_mnist_load_dir(dir, 1, &train, msg, sizeof msg);
-    if (st == NN_OK)
-        st = nn_mnist_load_dir(dir, 0, &test, msg, sizeof msg);
-    if (st != NN_OK) {
-        fprintf(stderr, "mnist_train: %s\n", msg);
-        if (!o.data_dir)
-            fprintf(stderr, "Get the data with data/fetch_mnist.sh, or on Debian/Ubuntu: "
-                            "sudo apt-get install dataset-fashion-mnist\n");
-        nn_dataset_free(&train);
+    if (cli_load("mnist_train", &o, dir, nn_mnist_load_dir,
+                 "Get the data with data/fetch_mnist.sh, or on Debian/Ubuntu: "
+                 "sudo apt-get install dataset-fashion-mnist",
+                 &train, &test) != CLI_OK)
         return CLI_FAIL;
-    }
     if (!o.quiet)
         printf("data: %s (%s)\n", dir, is_fashion(dir) ? "Fashion-MNIST" : "MNIST");
     rc = cli_run(&o, &train, &test, is_fashion(dir) ? fashion_names : digit_names);

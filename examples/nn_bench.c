@@ -42,14 +42,6 @@ static double cpu_seconds(void)
 
 /* ------------------------------------------------------------------ sgemm */
 
-typedef void (*sgemm_fn)(int trans_a, int trans_b, int m, int n, int k,
-                         float alpha, const float *a, int lda, const float *b,
-                         int ldb, float beta, float *c, int ldc);
-
-typedef struct {
-    const char *name;
-    sgemm_fn run;
-} sgemm_path;
 
 /* One product C (m, n) += op(A) (m, k) op(B) (k, n) and where it comes from. */
 typedef struct {
@@ -103,7 +95,7 @@ static void fill_uniform(float *x, size_t count, nn_rng *rng)
 
 /* GFLOP/s of one path on one case (C = A B + C, 2mnk flops per call), or a
  * negative value when memory runs out. */
-static double bench_sgemm_case(const sgemm_path *path, const sgemm_case *sc,
+static double bench_sgemm_case(const nn_sgemm_path *path, const sgemm_case *sc,
                                const bench_opts *opts, nn_rng *rng)
 {
     /* Stored shapes: A (m, k) or (k, m) when transposed; B likewise. */
@@ -149,15 +141,15 @@ static double bench_sgemm_case(const sgemm_path *path, const sgemm_case *sc,
 /* Every case on every sgemm path this CPU runs. */
 static int bench_sgemm(const bench_opts *opts)
 {
-    sgemm_path paths[2];
+    nn_sgemm_path paths[2];
     int path_count = 0;
     nn_rng rng;
 
 #if defined(__x86_64__)
     if (nn_gemm_has_avx2())
-        paths[path_count++] = (sgemm_path){"avx2", nn_sgemm_avx2};
+        paths[path_count++] = (nn_sgemm_path){"avx2", nn_sgemm_avx2};
 #endif
-    paths[path_count++] = (sgemm_path){"portable", nn_sgemm_portable};
+    paths[path_count++] = (nn_sgemm_path){"portable", nn_sgemm_portable};
     nn_rng_seed(&rng, 1);
     for (size_t i = 0; i < sizeof sgemm_cases / sizeof sgemm_cases[0]; i++) {
         const sgemm_case *sc = &sgemm_cases[i];

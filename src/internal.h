@@ -184,6 +184,18 @@ void nn_sgemm_blocked(const nn_gemm_kernel *kernel, int trans_a, int trans_b,
                       int m, int n, int k, float alpha, const float *a,
                       int lda, const float *b, int ldb, float beta, float *c,
                       int ldc);
+/* The shape of nn_sgemm and of each of its paths (tests and nn_bench time
+ * and check every path through it). */
+typedef void (*nn_sgemm_fn)(int trans_a, int trans_b, int m, int n, int k,
+                            float alpha, const float *a, int lda,
+                            const float *b, int ldb, float beta, float *c,
+                            int ldc);
+/* A named sgemm path. */
+typedef struct {
+    const char *name;
+    nn_sgemm_fn run;
+} nn_sgemm_path;
+
 /* nn_sgemm in plain C (any CPU). */
 void nn_sgemm_portable(int trans_a, int trans_b, int m, int n, int k,
                        float alpha, const float *a, int lda, const float *b,

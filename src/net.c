@@ -242,18 +242,25 @@ static nn_status plan(nn_net *net, int max_batch, net_totals *t)
     return NN_OK;
 }
 
-nn_status nn_net_plan(nn_net *net, int max_batch, size_t *params,
-                      size_t *state)
+/* Whether a net can be planned or built: the checks both share. */
+static nn_status buildable(const nn_net *net, int max_batch)
 {
-    net_totals t;
-    nn_status st;
     if (!net || max_batch <= 0)
         return NN_EINVAL;
     if (net->error != NN_OK)
         return net->error;
-    if (net->count == 0)
-        return NN_ESHAPE;
-    st = plan(net, max_batch, &t);
+    if (net->built)
+        return NN_ESTATE;
+    return net->count == 0 ? NN_ESHAPE : NN_OK;
+}
+
+nn_status nn_net_plan(nn_net *net, int max_batch, size_t *params,
+                      size_t *state)
+{
+    net_totals t;
+    nn_status st = buildable(net, max_batch);
+    if (st == NN_OK)
+        st = plan(net, max_batch, &t);
     if (st == NN_OK) {
         *params = t.params;
         *state = t.state;
@@ -295,15 +302,9 @@ static void wire(nn_net *net)
 nn_status nn_net_build(nn_net *net, int max_batch, uint64_t seed)
 {
     net_totals t;
-    nn_status st;
-    if (!net || max_batch <= 0)
-        return NN_EINVAL;
-    if (net->error != NN_OK)
-        return net->error;
-    if (net->built)
-        return NN_ESTATE;
-    if (net->count == 0)
-        return NN_ESHAPE;
+    nn_status st = buildable(net, max_batch);
+    if (st != NN_OK)
+        return st;
     st = plan(net, max_batch, &t);
     if (st == NN_OK && (t.acts > SIZE_MAX / 2 || t.classes > INT32_MAX))
         st = NN_EOVERFLOW;

@@ -13,25 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef void (*sgemm_fn)(int trans_a, int trans_b, int m, int n, int k,
-                         float alpha, const float *a, int lda, const float *b,
-                         int ldb, float beta, float *c, int ldc);
-
-typedef struct {
-    const char *name;
-    sgemm_fn run;
-} gemm_path;
 
 /* The paths this CPU can run, nn_sgemm itself last. */
-static int gemm_paths(gemm_path paths[3])
+static int gemm_paths(nn_sgemm_path paths[3])
 {
     int count = 0;
-    paths[count++] = (gemm_path){"portable", nn_sgemm_portable};
+    paths[count++] = (nn_sgemm_path){"portable", nn_sgemm_portable};
 #if defined(__x86_64__)
     if (nn_gemm_has_avx2())
-        paths[count++] = (gemm_path){"avx2", nn_sgemm_avx2};
+        paths[count++] = (nn_sgemm_path){"avx2", nn_sgemm_avx2};
 #endif
-    paths[count++] = (gemm_path){"nn_sgemm", nn_sgemm};
+    paths[count++] = (nn_sgemm_path){"nn_sgemm", nn_sgemm};
     return count;
 }
 
@@ -54,7 +46,7 @@ static void fill_uniform(float *x, size_t count, nn_rng *rng)
 /* Runs one case on one path and compares every element of C with the
  * reference; C's padding must be left alone, and with beta == 0 the NaNs
  * C starts with must not come through. */
-static void check_case(const gemm_path *path, const gemm_case *gc,
+static void check_case(const nn_sgemm_path *path, const gemm_case *gc,
                        nn_rng *rng)
 {
     /* Stored shapes: A (m, k) or (k, m) when transposed, B (k, n) or (n, k). */
@@ -127,7 +119,7 @@ static void check_case(const gemm_path *path, const gemm_case *gc,
 /* check_case on every path. */
 static void check_all_paths(const gemm_case *gc, nn_rng *rng)
 {
-    gemm_path paths[3];
+    nn_sgemm_path paths[3];
     int count = gemm_paths(paths);
     for (int p = 0; p < count; p++)
         check_case(&paths[p], gc, rng);
@@ -233,7 +225,7 @@ static void test_gemm_preset_shapes(void **state)
  * NaN); m == 0 or n == 0 touches nothing. */
 static void test_gemm_degenerate(void **state)
 {
-    gemm_path paths[3];
+    nn_sgemm_path paths[3];
     int count = gemm_paths(paths);
     float a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {1, 2, 3, 4, 5, 6}, c[4];
     (void)state;
@@ -264,7 +256,7 @@ static void test_gemm_deterministic(void **state)
     size_t c_count = (size_t)m * n;
     float *a = malloc(a_count * sizeof *a), *b = malloc(b_count * sizeof *b);
     float *c1 = malloc(c_count * sizeof *c1), *c2 = malloc(c_count * sizeof *c2);
-    sgemm_fn picked = nn_sgemm_portable;
+    nn_sgemm_fn picked = nn_sgemm_portable;
     nn_rng rng;
     (void)state;
 #if defined(__x86_64__)
