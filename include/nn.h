@@ -226,6 +226,22 @@ nn_tensor *nn_net_output(nn_net *net);
 nn_status nn_net_set_threads(nn_net *net, int threads);
 /* Threads the net uses. */
 int nn_net_threads(const nn_net *net);
+/* Which kernels a net runs. Each choice gives results that are
+ * bit-identical for any thread count; different choices round differently.
+ *   NN_KERNELS_AUTO      the fastest this CPU runs (default): AVX2+FMA
+ *                        gemm, direct and Winograd convolutions where the
+ *                        shapes suit them;
+ *   NN_KERNELS_PORTABLE  the same algorithms in plain C, on any CPU;
+ *   NN_KERNELS_REFERENCE the textbook method in plain C: every convolution
+ *                        as im2col + gemm. */
+typedef enum {
+    NN_KERNELS_AUTO = 0,
+    NN_KERNELS_PORTABLE = 1,
+    NN_KERNELS_REFERENCE = 2
+} nn_kernels;
+/* NN_EINVAL for a value outside nn_kernels. */
+nn_status nn_net_set_kernels(nn_net *net, nn_kernels kernels);
+nn_kernels nn_net_kernels(const nn_net *net);
 /* Whether backward also fills the input gradient (default 0: skipped). */
 void nn_net_set_input_grad(nn_net *net, int on);
 /* Training mode (1: batch statistics) or inference mode (0). */

@@ -46,6 +46,12 @@ int nn_pool_threads(const nn_pool *pool);
  * a NULL pool runs them in order on the calling thread. */
 void nn_pool_run(nn_pool *pool, int tasks, nn_task_fn fn, void *ctx);
 
+/* The shape of nn_sgemm and of each of its paths (tests and nn_bench time
+ * and check every path through it). */
+typedef void (*nn_sgemm_fn)(int trans_a, int trans_b, int m, int n, int k,
+                            float alpha, const float *a, int lda,
+                            const float *b, int ldb, float beta, float *c,
+                            int ldc);
 /* What a forward or backward call may use besides its tensors. */
 typedef struct {
     float *scratch;        /* per thread: scratch + thread * scratch_stride */
@@ -53,6 +59,9 @@ typedef struct {
     float *partials;       /* NN_CHUNKS x the largest layer's partials */
     nn_pool *pool;         /* NULL: single-threaded */
     int training;          /* 1 in training mode */
+    nn_kernels kernels;    /* the net's choice of kernels */
+    nn_sgemm_fn sgemm;     /* the gemm path that choice runs */
+    int avx2;              /* 1: AVX2+FMA kernels may run */
 } nn_exec;
 
 /* [first, last) of piece `part` when n items are cut into `parts` pieces. */
@@ -184,12 +193,6 @@ void nn_sgemm_blocked(const nn_gemm_kernel *kernel, int trans_a, int trans_b,
                       int m, int n, int k, float alpha, const float *a,
                       int lda, const float *b, int ldb, float beta, float *c,
                       int ldc);
-/* The shape of nn_sgemm and of each of its paths (tests and nn_bench time
- * and check every path through it). */
-typedef void (*nn_sgemm_fn)(int trans_a, int trans_b, int m, int n, int k,
-                            float alpha, const float *a, int lda,
-                            const float *b, int ldb, float beta, float *c,
-                            int ldc);
 /* A named sgemm path. */
 typedef struct {
     const char *name;

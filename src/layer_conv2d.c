@@ -110,9 +110,10 @@ static void col2im(const nn_conv2d_shape *s, const float *col, float *dx)
             }
 }
 
-void nn_conv2d_forward(const nn_conv2d_shape *s, const float *x,
-                       const float *weight, const float *bias, float *y,
-                       float *col, int n)
+/* nn_conv2d_forward with the given gemm */
+static void im2col_forward(nn_sgemm_fn sgemm, const nn_conv2d_shape *s,
+                           const float *x, const float *weight,
+                           const float *bias, float *y, float *col, int n)
 {
     int k = s->in_c * s->kh * s->kw, p = s->out_h * s->out_w;
     size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
@@ -122,13 +123,15 @@ void nn_conv2d_forward(const nn_conv2d_shape *s, const float *x,
         for (int o = 0; o < s->out_c; o++)
             for (int j = 0; j < p; j++)
                 yi[(size_t)o * p + j] = bias[o];
-        nn_sgemm(0, 0, s->out_c, p, k, 1.0f, weight, k, col, p, 1.0f, yi, p);
+        sgemm(0, 0, s->out_c, p, k, 1.0f, weight, k, col, p, 1.0f, yi, p);
     }
 }
 
-void nn_conv2d_backward(const nn_conv2d_shape *s, const float *x,
-                        const float *weight, const float *dy, float *dx,
-                        float *dweight, float *dbias, float *col, int n)
+/* nn_conv2d_backward with the given gemm */
+static void im2col_backward(nn_sgemm_fn sgemm, const nn_conv2d_shape *s,
+                            const float *x, const float *weight,
+                            const float *dy, float *dx, float *dweight,
+                            float *dbias, float *col, int n)
 {
     int k = s->in_c * s->kh * s->kw, p = s->out_h * s->out_w;
     size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
@@ -139,13 +142,27 @@ void nn_conv2d_backward(const nn_conv2d_shape *s, const float *x,
                 dbias[o] += dyi[(size_t)o * p + j];
         im2col(s, x + (size_t)i * in_size, col);
         /* dW (out_c, k) += dy_i (out_c, p) col^T (p, k) */
-        nn_sgemm(0, 1, s->out_c, k, p, 1.0f, dyi, p, col, p, 1.0f, dweight, k);
+        sgemm(0, 1, s->out_c, k, p, 1.0f, dyi, p, col, p, 1.0f, dweight, k);
         if (!dx)
             continue;
         /* dcol (k, p) = W^T (k, out_c) dy_i (out_c, p) */
-        nn_sgemm(1, 0, k, p, s->out_c, 1.0f, weight, k, dyi, p, 0.0f, col, p);
+        sgemm(1, 0, k, p, s->out_c, 1.0f, weight, k, dyi, p, 0.0f, col, p);
         col2im(s, col, dx + (size_t)i * in_size);
     }
+}
+
+void nn_conv2d_forward(const nn_conv2d_shape *s, const float *x,
+                       const float *weight, const float *bias, float *y,
+                       float *col, int n)
+{
+    im2col_forward(nn_sgemm, s, x, weight, bias, y, col, n);
+}
+
+void nn_conv2d_backward(const nn_conv2d_shape *s, const float *x,
+                        const float *weight, const float *dy, float *dx,
+                        float *dweight, float *dbias, float *col, int n)
+{
+    im2col_backward(nn_sgemm, s, x, weight, dy, dx, dweight, dbias, col, n);
 }
 
 typedef struct {
@@ -206,7 +223,7 @@ static void conv2d_forward_task(void *p, int image, int thread)
     const conv2d_job *job = p;
     const nn_conv2d_shape *s = &job->cv->shape;
     const float *w = job->cv->base.params;
-    nn_conv2d_forward(s, job->in->x + (size_t)image * s->in_c * s->in_h * s->in_w,
+    im2col_forward(job->ex->sgemm, s, job->in->x + (size_t)image * s->in_c * s->in_h * s->in_w,
                       w, w + job->cv->base.sizes.decayed,
                       job->out->x + (size_t)image * s->out_c * s->out_h * s->out_w,
                       job->ex->scratch + (size_t)thread * job->ex->scratch_stride, 1);
@@ -224,7 +241,7 @@ static void conv2d_backward_task(void *p, int chunk, int thread)
     nn_split(job->in->n, job->chunks, chunk, &first, &last);
     for (size_t i = 0; i < layer->sizes.params; i++)
         partial[i] = 0.0f;
-    nn_conv2d_backward(s, job->in->x + first * in_size, layer->params,
+    im2col_backward(job->ex->sgemm, s, job->in->x + first * in_size, layer->params,
                        job->out->g + first * out_size,
                        job->in->g ? job->in->g + first * in_size : NULL,
                        partial, partial + layer->sizes.decayed,

@@ -6,14 +6,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-/* x (n, in), W (out, in), b (out) -> y (n, out) */
-void nn_dense_forward(const float *x, const float *weight, const float *bias,
-                      float *y, int n, int in, int out)
+/* x (n, in), W (out, in), b (out) -> y (n, out), with the given gemm */
+static void forward_with(nn_sgemm_fn sgemm, const float *x, const float *weight,
+                         const float *bias, float *y, int n, int in, int out)
 {
     for (int i = 0; i < n; i++)
         for (int o = 0; o < out; o++)
             y[(size_t)i * out + o] = bias[o];
-    nn_sgemm(0, 1, n, out, in, 1.0f, x, in, weight, in, 1.0f, y, out);
+    sgemm(0, 1, n, out, in, 1.0f, x, in, weight, in, 1.0f, y, out);
+}
+
+void nn_dense_forward(const float *x, const float *weight, const float *bias,
+                      float *y, int n, int in, int out)
+{
+    forward_with(nn_sgemm, x, weight, bias, y, n, in, out);
 }
 
 /* dx (n, in) += dy W;  dW (out, in) += dy^T x;  db (out) += sum_n dy */
@@ -75,6 +81,7 @@ static void dense_init(nn_layer *layer, nn_rng *rng, int he)
 typedef struct {
     const nn_layer *layer;
     const nn_tensor *in, *out;
+    nn_sgemm_fn sgemm;
     int inputs, outputs;
     int row_pieces, out_pieces; /* pieces of the batch, of the outputs */
 } dense_job;
@@ -94,7 +101,7 @@ static void dense_forward_task(void *p, int task, int thread)
     (void)thread;
     nn_split(job->in->n, job->row_pieces, task, &first, &last);
     if (last > first)
-        nn_dense_forward(job->in->x + (size_t)first * job->inputs, w,
+        forward_with(job->sgemm, job->in->x + (size_t)first * job->inputs, w,
                          w + (size_t)job->outputs * job->inputs,
                          job->out->x + (size_t)first * job->outputs,
                          last - first, job->inputs, job->outputs);
@@ -113,7 +120,7 @@ static void dense_backward_task(void *p, int task, int thread)
         nn_split(out_n, job->out_pieces, task, &first, &last);
         if (last == first)
             return;
-        nn_sgemm(1, 0, last - first, in_n, in->n, 1.0f, out->g + first, out_n,
+        job->sgemm(1, 0, last - first, in_n, in->n, 1.0f, out->g + first, out_n,
                  in->x, in_n, 1.0f, dw + (size_t)first * in_n, in_n);
         for (int i = 0; i < in->n; i++)
             for (int o = first; o < last; o++)
@@ -122,7 +129,7 @@ static void dense_backward_task(void *p, int task, int thread)
     }
     nn_split(in->n, job->row_pieces, task - job->out_pieces, &first, &last);
     if (last > first)
-        nn_sgemm(0, 0, last - first, in_n, out_n, 1.0f,
+        job->sgemm(0, 0, last - first, in_n, out_n, 1.0f,
                  out->g + (size_t)first * out_n, out_n, job->layer->params,
                  in_n, 1.0f, in->g + (size_t)first * in_n, in_n);
 }
@@ -131,7 +138,7 @@ static void dense_forward(nn_layer *layer, const nn_tensor *in,
                           nn_tensor *out, const nn_exec *ex)
 {
     int outputs = ((const dense_layer *)layer)->out;
-    dense_job job = {layer, in, out, dense_inputs(layer), outputs,
+    dense_job job = {layer, in, out, ex->sgemm, dense_inputs(layer), outputs,
                      pieces(in->n), pieces(outputs)};
     nn_pool_run(ex->pool, job.row_pieces, dense_forward_task, &job);
 }
@@ -140,7 +147,7 @@ static void dense_backward(nn_layer *layer, const nn_tensor *in,
                            const nn_tensor *out, const nn_exec *ex)
 {
     int outputs = ((const dense_layer *)layer)->out;
-    dense_job job = {layer, in, out, dense_inputs(layer), outputs,
+    dense_job job = {layer, in, out, ex->sgemm, dense_inputs(layer), outputs,
                      pieces(in->n), pieces(outputs)};
     nn_pool_run(ex->pool, job.out_pieces + (in->g ? job.row_pieces : 0),
                 dense_backward_task, &job);

@@ -28,6 +28,7 @@ struct nn_net {
     float *partials;       /* (NN_CHUNKS, largest layer's params) */
     nn_pool *pool;         /* NULL when single-threaded */
     int threads;
+    nn_kernels kernels;    /* which kernels forward and backward run */
     float mean[3], std[3]; /* input normalisation, carried by model files */
     float *probs;          /* (max_batch, classes) softmax output */
     nn_tensor *tensors;    /* count + 1: input, then each layer's output */
@@ -400,7 +401,24 @@ static nn_exec exec_for(const nn_net *net)
     ex.partials = net->partials;
     ex.pool = net->pool;
     ex.training = net->training;
+    ex.kernels = net->kernels;
+    ex.avx2 = net->kernels == NN_KERNELS_AUTO && nn_gemm_has_avx2();
+    ex.sgemm = net->kernels == NN_KERNELS_AUTO ? nn_sgemm : nn_sgemm_portable;
     return ex;
+}
+
+nn_status nn_net_set_kernels(nn_net *net, nn_kernels kernels)
+{
+    if (!net || (kernels != NN_KERNELS_AUTO && kernels != NN_KERNELS_PORTABLE &&
+                 kernels != NN_KERNELS_REFERENCE))
+        return NN_EINVAL;
+    net->kernels = kernels;
+    return NN_OK;
+}
+
+nn_kernels nn_net_kernels(const nn_net *net)
+{
+    return net ? net->kernels : NN_KERNELS_AUTO;
 }
 
 nn_status nn_net_set_threads(nn_net *net, int threads)
