@@ -1,0 +1,462 @@
+/* Direct convolution for stride 1 and few channels, with AVX2 + FMA.
+ *
+ * With 1 or 16 input channels, im2col + gemm spends most of its time
+ * gathering short rows. These kernels read a zero-padded copy of the image
+ * instead and vectorise along output channels: the outputs of one pixel for
+ * 8 channels are one ymm, the weights of one tap (c, ki, kj) for all output
+ * channels are one contiguous row, and each input value is broadcast. A tile
+ * of 6 pixels x 16 channels keeps 12 accumulators in registers and, per tap,
+ * loads 2 weight vectors and broadcasts 6 inputs for 12 FMAs.
+ *
+ * Three passes, two kernels:
+ *   forward  yt[p][o]  = b[o] + sum_{c,ki,kj} xpad[c][p + (ki,kj)] W[o][c][ki][kj]
+ *   dx       dxt[p][c] = sum_{o,ki,kj} dypad[o][p + (ki,kj)] W[o][c][kh-1-ki][kw-1-kj]
+ *            (the same convolution, of dy padded by k-1-pad, with the kernel
+ *            turned 180 degrees and the channels swapped)
+ *   dW       dWt[(c,ki,kj)][o] += sum_p xpad[c][p + (ki,kj)] dyt[p][o]
+ * where p runs over the output pixels and "p + (ki,kj)" is the padded input
+ * pixel ki rows down and kj columns right of p. The pixel-major buffers
+ * (yt, dxt, dyt: pixels x channels rounded up to 8) are transposed to and
+ * from the NCHW tensors 8 x 8 at a time.
+ *
+ * Every function here is compiled for AVX2 + FMA by a target attribute, and
+ * the layer calls them only when nn_gemm_has_avx2() said yes. */
+#include "internal.h"
+
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+#include <string.h>
+
+#define NN_AVX2 __attribute__((target("avx2,fma")))
+#define NN_AVX2_INLINE                                                      \
+    __attribute__((target("avx2,fma"), always_inline)) static inline
+
+/* Largest channel counts and kernel taken: beyond them im2col's gemm has
+ * long enough rows to be the faster method. */
+#define DIRECT_MAX_IN_C 24
+#define DIRECT_MAX_OUT_C 64
+#define DIRECT_MAX_K 11
+
+/* Accumulators of a tile: 6 pixels (or taps) x 2 vectors, or 12 x 1. */
+#define TILE_ACCS 12
+
+int nn_conv_direct_fits(const nn_conv2d_shape *s)
+{
+    return s->stride == 1 && s->kh <= DIRECT_MAX_K && s->kw <= DIRECT_MAX_K &&
+           s->pad < s->kh && s->pad < s->kw && s->in_c <= DIRECT_MAX_IN_C &&
+           s->out_c <= DIRECT_MAX_OUT_C;
+}
+
+/* n rounded up to a multiple of 8: one ymm of floats. */
+static size_t round8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+/* One direct convolution: planes of rows x cols (already padded) in, a
+ * pixel-major out_h x out_w x lanes buffer out. */
+typedef struct {
+    int planes;       /* input channels */
+    int rows, cols;   /* padded input plane */
+    int kh, kw;       /* kernel */
+    int out_h, out_w; /* output pixels: rows - kh + 1, cols - kw + 1 */
+    int lanes;        /* output channels rounded up to 8 */
+} direct_geom;
+
+static direct_geom forward_geom(const nn_conv2d_shape *s)
+{
+    direct_geom g = {s->in_c, s->in_h + 2 * s->pad, s->in_w + 2 * s->pad,
+                     s->kh, s->kw, s->out_h, s->out_w, (int)round8(s->out_c)};
+    return g;
+}
+
+/* The input gradient as a convolution of dy padded by k-1-pad. */
+static direct_geom input_grad_geom(const nn_conv2d_shape *s)
+{
+    direct_geom g = {s->out_c, s->out_h + 2 * (s->kh - 1 - s->pad),
+                     s->out_w + 2 * (s->kw - 1 - s->pad), s->kh, s->kw,
+                     s->in_h, s->in_w, (int)round8(s->in_c)};
+    return g;
+}
+
+static size_t plane_floats(const direct_geom *g)
+{
+    return (size_t)g->rows * g->cols;
+}
+
+static size_t taps(const direct_geom *g)
+{
+    return (size_t)g->planes * g->kh * g->kw;
+}
+
+static size_t pixels(const direct_geom *g)
+{
+    return (size_t)g->out_h * g->out_w;
+}
+
+/* The pieces of one thread's scratch, each a multiple of 8 floats. */
+typedef struct {
+    float *weights; /* (taps, lanes): packed W, or turned W for dx */
+    float *bias;    /* (lanes) forward; db's running sums backward */
+    float *in;      /* (planes, rows, cols): the padded x, or padded dy */
+    float *out;     /* (pixels, lanes): yt or dxt */
+    float *xpad;    /* backward: (in_c, rows, cols) padded x */
+    float *dyt;     /* backward: (out_h * out_w, lanes) dy, pixel-major */
+    float *dwt;     /* backward: (in_c*kh*kw, lanes) the weight gradient */
+} direct_scratch;
+
+/* Carves scratch; returns the floats used. scratch may be NULL to count. */
+static size_t carve(const nn_conv2d_shape *s, int backward, float *scratch,
+                    direct_scratch *out)
+{
+    direct_geom f = forward_geom(s), d = input_grad_geom(s);
+    const direct_geom *g = backward ? &d : &f;
+    size_t used = 0;
+    float **slots[7] = {&out->weights, &out->bias, &out->in, &out->out,
+                        &out->xpad, &out->dyt, &out->dwt};
+    size_t sizes[7] = {taps(g) * g->lanes, (size_t)f.lanes,
+                       plane_floats(g) * g->planes, pixels(g) * g->lanes,
+                       0, 0, 0};
+    if (backward) {
+        sizes[4] = plane_floats(&f) * f.planes;
+        sizes[5] = pixels(&f) * f.lanes;
+        sizes[6] = taps(&f) * f.lanes;
+    }
+    for (int i = 0; i < 7; i++) {
+        *slots[i] = scratch && sizes[i] ? scratch + used : NULL;
+        used += round8(sizes[i]);
+    }
+    return used;
+}
+
+size_t nn_conv_direct_scratch(const nn_conv2d_shape *s)
+{
+    direct_scratch unused;
+    size_t forward = carve(s, 0, NULL, &unused);
+    size_t backward = carve(s, 1, NULL, &unused);
+    return forward > backward ? forward : backward;
+}
+
+/* dst (planes, rows, cols) <- src (planes, h, w) with top rows and left
+ * columns of zeros before it and zeros after it. */
+static void pad_planes(const float *src, int planes, int h, int w, int top,
+                       int left, int rows, int cols, float *dst)
+{
+    memset(dst, 0, sizeof(float) * planes * rows * cols);
+    for (int c = 0; c < planes; c++)
+        for (int y = 0; y < h; y++)
+            memcpy(dst + ((size_t)c * rows + top + y) * cols + left,
+                   src + ((size_t)c * h + y) * w, sizeof(float) * w);
+}
+
+/* Transposes the 8 x 8 block r[0..8) in place: r[i][j] becomes r[j][i]. */
+NN_AVX2_INLINE void transpose_8x8(__m256 r[8])
+{
+    __m256 t[8], s[8];
+    for (int i = 0; i < 8; i += 2) {
+        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 8; i += 4) {
+        s[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+        s[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
+        s[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+        s[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
+    }
+    for (int i = 0; i < 4; i++) {
+        r[i] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x20);
+        r[i + 4] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x31);
+    }
+}
+
+/* planar (channels, count) <- pt (count, lanes), or += when accumulate:
+ * planar[c][p] = pt[p][c] for c < channels. */
+NN_AVX2
+static void to_planar(const float *pt, int lanes, int count, int channels,
+                      float *planar, int accumulate)
+{
+    int p = 0;
+    for (; p + 8 <= count; p += 8)
+        for (int c0 = 0; c0 < channels; c0 += 8) {
+            __m256 r[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = _mm256_loadu_ps(pt + (size_t)(p + i) * lanes + c0);
+            transpose_8x8(r); /* r[i]: channel c0 + i, pixels p.. p+8 */
+            for (int i = 0; i < 8 && c0 + i < channels; i++) {
+                float *dst = planar + (size_t)(c0 + i) * count + p;
+                if (accumulate)
+                    r[i] = _mm256_add_ps(_mm256_loadu_ps(dst), r[i]);
+                _mm256_storeu_ps(dst, r[i]);
+            }
+        }
+    for (; p < count; p++)
+        for (int c = 0; c < channels; c++) {
+            float *dst = planar + (size_t)c * count + p;
+            *dst = (accumulate ? *dst : 0.0f) + pt[(size_t)p * lanes + c];
+        }
+}
+
+/* pt (count, lanes) <- planar (channels, count) transposed, zero in lanes
+ * from channels on. */
+NN_AVX2
+static void to_pixel_major(const float *planar, int channels, int count,
+                           int lanes, float *pt)
+{
+    int p = 0;
+    for (; p + 8 <= count; p += 8)
+        for (int c0 = 0; c0 < lanes; c0 += 8) {
+            __m256 r[8];
+            for (int i = 0; i < 8; i++)
+                r[i] = c0 + i < channels
+                           ? _mm256_loadu_ps(planar + (size_t)(c0 + i) * count + p)
+                           : _mm256_setzero_ps();
+            transpose_8x8(r); /* r[i]: pixel p + i, channels c0.. c0+8 */
+            for (int i = 0; i < 8; i++)
+                _mm256_storeu_ps(pt + (size_t)(p + i) * lanes + c0, r[i]);
+        }
+    for (; p < count; p++)
+        for (int c = 0; c < lanes; c++)
+            pt[(size_t)p * lanes + c] =
+                c < channels ? planar[(size_t)c * count + p] : 0.0f;
+}
+
+/* out[p][v0 .. v0 + 8 vecs) = init + sum over taps of in[p + tap] w[tap]
+ * for the 12 / vecs pixels first, first + 1, ... (clamped to the last
+ * pixel: the tile at the end recomputes it, and writes the same bits).
+ * The core of both convolutions; vecs is 1 or 2, a constant once inlined. */
+NN_AVX2_INLINE void conv_tile(const direct_geom *g, const float *in,
+                              const float *w, const float *init, float *out,
+                              int first, int v0, int vecs)
+{
+    const int count = TILE_ACCS / vecs, last = g->out_h * g->out_w - 1;
+    size_t plane = plane_floats(g);
+    const float *at[TILE_ACCS]; /* each pixel's top-left input */
+    float *dst[TILE_ACCS];
+    __m256 acc[TILE_ACCS];
+    for (int j = 0; j < count; j++) {
+        int p = first + j < last ? first + j : last;
+        at[j] = in + (size_t)(p / g->out_w) * g->cols + p % g->out_w;
+        dst[j] = out + (size_t)p * g->lanes + v0;
+        for (int v = 0; v < vecs; v++)
+            acc[j * vecs + v] = init ? _mm256_loadu_ps(init + v0 + 8 * v)
+                                     : _mm256_setzero_ps();
+    }
+    w += v0;
+    for (int c = 0; c < g->planes; c++)
+        for (int ki = 0; ki < g->kh; ki++) {
+            size_t row = c * plane + (size_t)ki * g->cols;
+            for (int kj = 0; kj < g->kw; kj++, w += g->lanes) {
+                __m256 wv[2];
+                for (int v = 0; v < vecs; v++)
+                    wv[v] = _mm256_loadu_ps(w + 8 * v);
+                for (int j = 0; j < count; j++) {
+                    __m256 x = _mm256_broadcast_ss(at[j] + row + kj);
+                    for (int v = 0; v < vecs; v++)
+                        acc[j * vecs + v] =
+                            _mm256_fmadd_ps(x, wv[v], acc[j * vecs + v]);
+                }
+            }
+        }
+    for (int j = 0; j < count; j++)
+        for (int v = 0; v < vecs; v++)
+            _mm256_storeu_ps(dst[j] + 8 * v, acc[j * vecs + v]);
+}
+
+NN_AVX2
+static void conv_tile_16(const direct_geom *g, const float *in, const float *w,
+                         const float *init, float *out, int first, int v0)
+{
+    conv_tile(g, in, w, init, out, first, v0, 2);
+}
+
+NN_AVX2
+static void conv_tile_8(const direct_geom *g, const float *in, const float *w,
+                        const float *init, float *out, int first, int v0)
+{
+    conv_tile(g, in, w, init, out, first, v0, 1);
+}
+
+/* out (out_h*out_w, lanes) = init + in (*) w: in (planes, rows, cols),
+ * w (planes*kh*kw, lanes), init (lanes) or NULL for zeros. */
+static void direct_conv(const direct_geom *g, const float *in, const float *w,
+                        const float *init, float *out)
+{
+    int count = g->out_h * g->out_w, v0 = 0;
+    for (; v0 + 16 <= g->lanes; v0 += 16)
+        for (int p = 0; p < count; p += TILE_ACCS / 2)
+            conv_tile_16(g, in, w, init, out, p, v0);
+    if (v0 < g->lanes)
+        for (int p = 0; p < count; p += TILE_ACCS)
+            conv_tile_8(g, in, w, init, out, p, v0);
+}
+
+/* dwt[t][v0 .. v0 + 8 vecs) += sum_p in[p + t] dyt[p][v0 ..] for the
+ * 12 / vecs taps first, first + 1, ... (clamped to the last tap: both
+ * copies load, sum and store the same values). */
+NN_AVX2_INLINE void grad_tile(const direct_geom *g, const float *in,
+                              const float *dyt, float *dwt, int first, int v0,
+                              int vecs)
+{
+    const int count = TILE_ACCS / vecs, last = (int)taps(g) - 1;
+    const int area = g->kh * g->kw;
+    const float *at[TILE_ACCS]; /* each tap's input for pixel 0 */
+    float *dst[TILE_ACCS];
+    __m256 acc[TILE_ACCS];
+    for (int j = 0; j < count; j++) {
+        int t = first + j < last ? first + j : last;
+        int c = t / area, ki = t % area / g->kw, kj = t % g->kw;
+        at[j] = in + c * plane_floats(g) + (size_t)ki * g->cols + kj;
+        dst[j] = dwt + (size_t)t * g->lanes + v0;
+        for (int v = 0; v < vecs; v++)
+            acc[j * vecs + v] = _mm256_loadu_ps(dst[j] + 8 * v);
+    }
+    dyt += v0;
+    for (int oy = 0; oy < g->out_h; oy++) {
+        size_t row = (size_t)oy * g->cols;
+        for (int ox = 0; ox < g->out_w; ox++, dyt += g->lanes) {
+            __m256 d[2];
+            for (int v = 0; v < vecs; v++)
+                d[v] = _mm256_loadu_ps(dyt + 8 * v);
+            for (int j = 0; j < count; j++) {
+                __m256 x = _mm256_broadcast_ss(at[j] + row + ox);
+                for (int v = 0; v < vecs; v++)
+                    acc[j * vecs + v] =
+                        _mm256_fmadd_ps(x, d[v], acc[j * vecs + v]);
+            }
+        }
+    }
+    for (int j = 0; j < count; j++)
+        for (int v = 0; v < vecs; v++)
+            _mm256_storeu_ps(dst[j] + 8 * v, acc[j * vecs + v]);
+}
+
+NN_AVX2
+static void grad_tile_16(const direct_geom *g, const float *in,
+                         const float *dyt, float *dwt, int first, int v0)
+{
+    grad_tile(g, in, dyt, dwt, first, v0, 2);
+}
+
+NN_AVX2
+static void grad_tile_8(const direct_geom *g, const float *in,
+                        const float *dyt, float *dwt, int first, int v0)
+{
+    grad_tile(g, in, dyt, dwt, first, v0, 1);
+}
+
+/* dwt (planes*kh*kw, lanes) += in (*) dyt, the weight gradient of one image:
+ * in (planes, rows, cols), dyt (out_h*out_w, lanes). */
+static void direct_weight_grad(const direct_geom *g, const float *in,
+                               const float *dyt, float *dwt)
+{
+    int count = (int)taps(g), v0 = 0;
+    for (; v0 + 16 <= g->lanes; v0 += 16)
+        for (int t = 0; t < count; t += TILE_ACCS / 2)
+            grad_tile_16(g, in, dyt, dwt, t, v0);
+    if (v0 < g->lanes)
+        for (int t = 0; t < count; t += TILE_ACCS)
+            grad_tile_8(g, in, dyt, dwt, t, v0);
+}
+
+void nn_conv_direct_forward(const nn_conv2d_shape *s, const float *x,
+                            const float *w, const float *b, float *y,
+                            float *scratch, int n)
+{
+    direct_geom g = forward_geom(s);
+    direct_scratch sc;
+    size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
+    size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
+    carve(s, 0, scratch, &sc);
+    /* weights (in_c*kh*kw, lanes): weights[(c,ki,kj)][o] = W[o][c][ki][kj] */
+    memset(sc.weights, 0, sizeof(float) * taps(&g) * g.lanes);
+    for (int o = 0; o < s->out_c; o++)
+        for (size_t t = 0; t < taps(&g); t++)
+            sc.weights[t * g.lanes + o] = w[o * taps(&g) + t];
+    memset(sc.bias, 0, sizeof(float) * g.lanes);
+    memcpy(sc.bias, b, sizeof(float) * s->out_c);
+    for (int i = 0; i < n; i++) {
+        pad_planes(x + i * in_size, s->in_c, s->in_h, s->in_w, s->pad, s->pad,
+                   g.rows, g.cols, sc.in);
+        direct_conv(&g, sc.in, sc.weights, sc.bias, sc.out);
+        to_planar(sc.out, g.lanes, (int)pixels(&g), s->out_c,
+                  y + i * out_size, 0);
+    }
+}
+
+void nn_conv_direct_backward(const nn_conv2d_shape *s, const float *x,
+                             const float *w, const float *dy, float *dx,
+                             float *dw, float *db, float *scratch, int n)
+{
+    direct_geom f = forward_geom(s), d = input_grad_geom(s);
+    direct_scratch sc;
+    size_t area = (size_t)s->kh * s->kw, in_size = (size_t)s->in_c * s->in_h * s->in_w;
+    size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
+    int count = (int)pixels(&f);
+    carve(s, 1, scratch, &sc);
+    if (dx) {
+        /* turned weights (out_c*kh*kw, in lanes):
+         * weights[(o,ki,kj)][c] = W[o][c][kh-1-ki][kw-1-kj] */
+        memset(sc.weights, 0, sizeof(float) * taps(&d) * d.lanes);
+        for (int o = 0; o < s->out_c; o++)
+            for (int c = 0; c < s->in_c; c++)
+                for (size_t k = 0; k < area; k++)
+                    sc.weights[(o * area + area - 1 - k) * d.lanes + c] =
+                        w[(o * s->in_c + c) * area + k];
+    }
+    memset(sc.dwt, 0, sizeof(float) * taps(&f) * f.lanes);
+    memset(sc.bias, 0, sizeof(float) * f.lanes);
+    for (int i = 0; i < n; i++) {
+        const float *dyi = dy + i * out_size;
+        pad_planes(x + i * in_size, s->in_c, s->in_h, s->in_w, s->pad, s->pad,
+                   f.rows, f.cols, sc.xpad);
+        to_pixel_major(dyi, s->out_c, count, f.lanes, sc.dyt);
+        for (int p = 0; p < count; p++)
+            for (int o = 0; o < f.lanes; o++)
+                sc.bias[o] += sc.dyt[(size_t)p * f.lanes + o];
+        direct_weight_grad(&f, sc.xpad, sc.dyt, sc.dwt);
+        if (!dx)
+            continue;
+        pad_planes(dyi, s->out_c, s->out_h, s->out_w, s->kh - 1 - s->pad,
+                   s->kw - 1 - s->pad, d.rows, d.cols, sc.in);
+        direct_conv(&d, sc.in, sc.weights, NULL, sc.out);
+        to_planar(sc.out, d.lanes, (int)pixels(&d), s->in_c, dx + i * in_size,
+                  1);
+    }
+    for (int o = 0; o < s->out_c; o++) {
+        for (size_t t = 0; t < taps(&f); t++)
+            dw[o * taps(&f) + t] += sc.dwt[t * f.lanes + o];
+        db[o] += sc.bias[o];
+    }
+}
+
+#else /* not x86-64: the layer never picks these */
+
+int nn_conv_direct_fits(const nn_conv2d_shape *s)
+{
+    (void)s;
+    return 0;
+}
+
+size_t nn_conv_direct_scratch(const nn_conv2d_shape *s)
+{
+    (void)s;
+    return 0;
+}
+
+void nn_conv_direct_forward(const nn_conv2d_shape *s, const float *x,
+                            const float *w, const float *b, float *y,
+                            float *scratch, int n)
+{
+    (void)s, (void)x, (void)w, (void)b, (void)y, (void)scratch, (void)n;
+}
+
+void nn_conv_direct_backward(const nn_conv2d_shape *s, const float *x,
+                             const float *w, const float *dy, float *dx,
+                             float *dw, float *db, float *scratch, int n)
+{
+    (void)s, (void)x, (void)w, (void)dy, (void)dx, (void)dw, (void)db;
+    (void)scratch, (void)n;
+}
+
+#endif
