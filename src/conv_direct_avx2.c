@@ -221,60 +221,88 @@ static void to_pixel_major(const float *planar, int channels, int count,
                 c < channels ? planar[(size_t)c * count + p] : 0.0f;
 }
 
-/* out[p][v0 .. v0 + 8 vecs) = init + sum over taps of in[p + tap] w[tap]
+/* The 12 accumulators of a tile, named so that they stay in registers:
+ * pair j is (acc[2j], acc[2j+1]). With vecs 2 it holds item j (a pixel or
+ * a tap) for 16 channels; with vecs 1, items j and j + 6 for 8 channels. */
+#define TILE_DECLARE                                                        \
+    __m256 acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7, acc8, acc9,     \
+        acc10, acc11
+#define TILE_PAIRS(X)                                                       \
+    X(0, acc0, acc1) X(1, acc2, acc3) X(2, acc4, acc5) X(3, acc6, acc7)     \
+    X(4, acc8, acc9) X(5, acc10, acc11)
+
+/* Pair j loaded from its item's floats from[j] (vecs 2: 16 of them; vecs 1:
+ * 8, and 8 more at from[j + 6]), and stored to to[j] likewise. */
+#define TILE_LOAD(j, a0, a1)                                                \
+    a0 = _mm256_loadu_ps(from[j]);                                          \
+    a1 = _mm256_loadu_ps(vecs == 2 ? from[j] + 8 : from[j + 6]);
+#define TILE_STORE(j, a0, a1)                                               \
+    _mm256_storeu_ps(to[j], a0);                                            \
+    _mm256_storeu_ps(vecs == 2 ? to[j] + 8 : to[j + 6], a1);
+
+/* One multiply-add step of pair j: the inputs of its item(s) at offset
+ * `at` from their own start, times the vector(s) v0 (v1). */
+#define TILE_FMA(j, a0, a1)                                                 \
+    if (vecs == 2) {                                                        \
+        __m256 xj = _mm256_broadcast_ss(at + start[j]);                     \
+        a0 = _mm256_fmadd_ps(xj, v0, a0);                                   \
+        a1 = _mm256_fmadd_ps(xj, v1, a1);                                   \
+    } else {                                                                \
+        a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(at + start[j]), v0, a0);   \
+        a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(at + start[j + 6]), v0,   \
+                             a1);                                           \
+    }
+
+/* out[p][lane0 .. lane0 + 8 vecs) = init + sum over taps of in[p + tap] w[tap]
  * for the 12 / vecs pixels first, first + 1, ... (clamped to the last
  * pixel: the tile at the end recomputes it, and writes the same bits).
- * The core of both convolutions; vecs is 1 or 2, a constant once inlined. */
+ * The core of both convolutions; vecs is 1 or 2, a constant once inlined,
+ * and the 12 accumulators, 1 or 2 weight vectors and the broadcast input
+ * use 15 of the 16 ymm registers. */
 NN_AVX2_INLINE void conv_tile(const direct_geom *g, const float *in,
                               const float *w, const float *init, float *out,
-                              int first, int v0, int vecs)
+                              int first, int lane0, const int vecs)
 {
     const int count = TILE_ACCS / vecs, last = g->out_h * g->out_w - 1;
+    static const float zeros[16];
     size_t plane = plane_floats(g);
-    const float *at[TILE_ACCS]; /* each pixel's top-left input */
-    float *dst[TILE_ACCS];
-    __m256 acc[TILE_ACCS];
+    ptrdiff_t start[TILE_ACCS]; /* each pixel's top-left input in `in` */
+    const float *from[TILE_ACCS];
+    float *to[TILE_ACCS];
+    TILE_DECLARE;
     for (int j = 0; j < count; j++) {
         int p = first + j < last ? first + j : last;
-        at[j] = in + (size_t)(p / g->out_w) * g->cols + p % g->out_w;
-        dst[j] = out + (size_t)p * g->lanes + v0;
-        for (int v = 0; v < vecs; v++)
-            acc[j * vecs + v] = init ? _mm256_loadu_ps(init + v0 + 8 * v)
-                                     : _mm256_setzero_ps();
+        start[j] = (ptrdiff_t)(p / g->out_w) * g->cols + p % g->out_w;
+        to[j] = out + (size_t)p * g->lanes + lane0;
+        from[j] = init ? init + lane0 : zeros;
     }
-    w += v0;
+    TILE_PAIRS(TILE_LOAD)
+    w += lane0;
     for (int c = 0; c < g->planes; c++)
         for (int ki = 0; ki < g->kh; ki++) {
-            size_t row = c * plane + (size_t)ki * g->cols;
-            for (int kj = 0; kj < g->kw; kj++, w += g->lanes) {
-                __m256 wv[2];
-                for (int v = 0; v < vecs; v++)
-                    wv[v] = _mm256_loadu_ps(w + 8 * v);
-                for (int j = 0; j < count; j++) {
-                    __m256 x = _mm256_broadcast_ss(at[j] + row + kj);
-                    for (int v = 0; v < vecs; v++)
-                        acc[j * vecs + v] =
-                            _mm256_fmadd_ps(x, wv[v], acc[j * vecs + v]);
-                }
+            const float *at = in + c * plane + (size_t)ki * g->cols;
+            for (int kj = 0; kj < g->kw; kj++, at++, w += g->lanes) {
+                __m256 v0 = _mm256_loadu_ps(w), v1 = v0;
+                if (vecs == 2)
+                    v1 = _mm256_loadu_ps(w + 8);
+                TILE_PAIRS(TILE_FMA)
             }
         }
-    for (int j = 0; j < count; j++)
-        for (int v = 0; v < vecs; v++)
-            _mm256_storeu_ps(dst[j] + 8 * v, acc[j * vecs + v]);
+    TILE_PAIRS(TILE_STORE)
 }
 
 NN_AVX2
 static void conv_tile_16(const direct_geom *g, const float *in, const float *w,
-                         const float *init, float *out, int first, int v0)
+                         const float *init, float *out, int first, int lane0)
 {
-    conv_tile(g, in, w, init, out, first, v0, 2);
+    conv_tile(g, in, w, init, out, first, lane0, 2);
 }
 
 NN_AVX2
 static void conv_tile_8(const direct_geom *g, const float *in, const float *w,
-                        const float *init, float *out, int first, int v0)
+                        const float *init, float *out, int first, int lane0)
 {
-    conv_tile(g, in, w, init, out, first, v0, 1);
+    conv_tile(g, in, w, init, out, first, lane0, 1);
 }
 
 /* out (out_h*out_w, lanes) = init + in (*) w: in (planes, rows, cols),
@@ -282,67 +310,61 @@ static void conv_tile_8(const direct_geom *g, const float *in, const float *w,
 static void direct_conv(const direct_geom *g, const float *in, const float *w,
                         const float *init, float *out)
 {
-    int count = g->out_h * g->out_w, v0 = 0;
-    for (; v0 + 16 <= g->lanes; v0 += 16)
+    int count = g->out_h * g->out_w, lane0 = 0;
+    for (; lane0 + 16 <= g->lanes; lane0 += 16)
         for (int p = 0; p < count; p += TILE_ACCS / 2)
-            conv_tile_16(g, in, w, init, out, p, v0);
-    if (v0 < g->lanes)
+            conv_tile_16(g, in, w, init, out, p, lane0);
+    if (lane0 < g->lanes)
         for (int p = 0; p < count; p += TILE_ACCS)
-            conv_tile_8(g, in, w, init, out, p, v0);
+            conv_tile_8(g, in, w, init, out, p, lane0);
 }
 
-/* dwt[t][v0 .. v0 + 8 vecs) += sum_p in[p + t] dyt[p][v0 ..] for the
- * 12 / vecs taps first, first + 1, ... (clamped to the last tap: both
- * copies load, sum and store the same values). */
+/* dwt[t][lane0 .. lane0 + 8 vecs) += sum_p in[p + t] dyt[p][lane0 ..]
+ * for the 12 / vecs taps first, first + 1, ... (clamped to the last tap:
+ * both copies load, sum and store the same values). */
 NN_AVX2_INLINE void grad_tile(const direct_geom *g, const float *in,
-                              const float *dyt, float *dwt, int first, int v0,
-                              int vecs)
+                              const float *dyt, float *dwt, int first,
+                              int lane0, const int vecs)
 {
     const int count = TILE_ACCS / vecs, last = (int)taps(g) - 1;
     const int area = g->kh * g->kw;
-    const float *at[TILE_ACCS]; /* each tap's input for pixel 0 */
-    float *dst[TILE_ACCS];
-    __m256 acc[TILE_ACCS];
+    ptrdiff_t start[TILE_ACCS]; /* each tap's input for pixel 0 in `in` */
+    const float *from[TILE_ACCS];
+    float *to[TILE_ACCS];
+    TILE_DECLARE;
     for (int j = 0; j < count; j++) {
         int t = first + j < last ? first + j : last;
         int c = t / area, ki = t % area / g->kw, kj = t % g->kw;
-        at[j] = in + c * plane_floats(g) + (size_t)ki * g->cols + kj;
-        dst[j] = dwt + (size_t)t * g->lanes + v0;
-        for (int v = 0; v < vecs; v++)
-            acc[j * vecs + v] = _mm256_loadu_ps(dst[j] + 8 * v);
+        start[j] = (ptrdiff_t)(c * plane_floats(g) + (size_t)ki * g->cols + kj);
+        to[j] = dwt + (size_t)t * g->lanes + lane0;
+        from[j] = to[j];
     }
-    dyt += v0;
+    TILE_PAIRS(TILE_LOAD)
+    dyt += lane0;
     for (int oy = 0; oy < g->out_h; oy++) {
-        size_t row = (size_t)oy * g->cols;
-        for (int ox = 0; ox < g->out_w; ox++, dyt += g->lanes) {
-            __m256 d[2];
-            for (int v = 0; v < vecs; v++)
-                d[v] = _mm256_loadu_ps(dyt + 8 * v);
-            for (int j = 0; j < count; j++) {
-                __m256 x = _mm256_broadcast_ss(at[j] + row + ox);
-                for (int v = 0; v < vecs; v++)
-                    acc[j * vecs + v] =
-                        _mm256_fmadd_ps(x, d[v], acc[j * vecs + v]);
-            }
+        const float *at = in + (size_t)oy * g->cols;
+        for (int ox = 0; ox < g->out_w; ox++, at++, dyt += g->lanes) {
+            __m256 v0 = _mm256_loadu_ps(dyt), v1 = v0;
+            if (vecs == 2)
+                v1 = _mm256_loadu_ps(dyt + 8);
+            TILE_PAIRS(TILE_FMA)
         }
     }
-    for (int j = 0; j < count; j++)
-        for (int v = 0; v < vecs; v++)
-            _mm256_storeu_ps(dst[j] + 8 * v, acc[j * vecs + v]);
+    TILE_PAIRS(TILE_STORE)
 }
 
 NN_AVX2
 static void grad_tile_16(const direct_geom *g, const float *in,
-                         const float *dyt, float *dwt, int first, int v0)
+                         const float *dyt, float *dwt, int first, int lane0)
 {
-    grad_tile(g, in, dyt, dwt, first, v0, 2);
+    grad_tile(g, in, dyt, dwt, first, lane0, 2);
 }
 
 NN_AVX2
 static void grad_tile_8(const direct_geom *g, const float *in,
-                        const float *dyt, float *dwt, int first, int v0)
+                        const float *dyt, float *dwt, int first, int lane0)
 {
-    grad_tile(g, in, dyt, dwt, first, v0, 1);
+    grad_tile(g, in, dyt, dwt, first, lane0, 1);
 }
 
 /* dwt (planes*kh*kw, lanes) += in (*) dyt, the weight gradient of one image:
@@ -350,13 +372,13 @@ static void grad_tile_8(const direct_geom *g, const float *in,
 static void direct_weight_grad(const direct_geom *g, const float *in,
                                const float *dyt, float *dwt)
 {
-    int count = (int)taps(g), v0 = 0;
-    for (; v0 + 16 <= g->lanes; v0 += 16)
+    int count = (int)taps(g), lane0 = 0;
+    for (; lane0 + 16 <= g->lanes; lane0 += 16)
         for (int t = 0; t < count; t += TILE_ACCS / 2)
-            grad_tile_16(g, in, dyt, dwt, t, v0);
-    if (v0 < g->lanes)
+            grad_tile_16(g, in, dyt, dwt, t, lane0);
+    if (lane0 < g->lanes)
         for (int t = 0; t < count; t += TILE_ACCS)
-            grad_tile_8(g, in, dyt, dwt, t, v0);
+            grad_tile_8(g, in, dyt, dwt, t, lane0);
 }
 
 void nn_conv_direct_forward(const nn_conv2d_shape *s, const float *x,
