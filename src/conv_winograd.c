@@ -161,29 +161,24 @@ static void column_range(const nn_conv2d_shape *s, int offset, int width,
         *lo = *hi;
 }
 
-/* e, o <- one input plane, split by column parity, zero outside. */
-static void split_plane(const nn_conv2d_shape *s, const float *plane,
-                        const plane_buffers *b)
+/* Input row iy from column -pad on, 2 tw + 2 values, zero outside the
+ * image: the row itself when no padding is needed, else a copy in buf. */
+static const float *padded_row(const nn_conv2d_shape *s, const float *plane,
+                               int iy, float *buf)
 {
-    int rows = 2 * tile_rows(s) + 2, width = (int)b->width;
-    int e_lo, e_hi, o_lo, o_hi;
-    column_range(s, -s->pad, width, &e_lo, &e_hi);
-    column_range(s, 1 - s->pad, width, &o_lo, &o_hi);
-    for (int r = 0; r < rows; r++) {
-        int iy = r - s->pad;
-        float *restrict e = b->e + (size_t)r * width;
-        float *restrict o = b->o + (size_t)r * width;
-        const float *restrict src;
-        for (int k = 0; k < width; k++)
-            e[k] = o[k] = 0.0f;
-        if (iy < 0 || iy >= s->in_h)
-            continue;
-        src = plane + (size_t)iy * s->in_w;
-        for (int k = e_lo; k < e_hi; k++)
-            e[k] = src[2 * k - s->pad];
-        for (int k = o_lo; k < o_hi; k++)
-            o[k] = src[2 * k + 1 - s->pad];
-    }
+    int width = 2 * tile_cols(s) + 2, lo, hi;
+    const float *src = plane + (size_t)(iy >= 0 && iy < s->in_h ? iy : 0) * s->in_w;
+    if (iy >= 0 && iy < s->in_h && s->pad == 0 && width <= s->in_w)
+        return src;
+    for (int k = 0; k < width; k++)
+        buf[k] = 0.0f;
+    if (iy < 0 || iy >= s->in_h)
+        return buf;
+    lo = s->pad;                              /* buf index of column 0 */
+    hi = s->in_w + s->pad < width ? s->in_w + s->pad : width;
+    for (int k = lo; k < hi; k++)
+        buf[k] = src[k - s->pad];
+    return buf;
 }
 
 /* V = B^T d B for every tile of one image x (in_c, in_h, in_w):
@@ -195,17 +190,21 @@ static void input_transform(const nn_conv2d_shape *s, const float *x, float *v,
     size_t count = tiles(s), xi_step = (size_t)s->in_c * cols;
     plane_buffers b = plane_buffers_in(s, buf);
     for (int c = 0; c < s->in_c; c++) {
-        split_plane(s, x + (size_t)c * s->in_h * s->in_w, &b);
+        const float *plane = x + (size_t)c * s->in_h * s->in_w;
         /* horizontal: d B, with d0..d3 a tile's four columns in one row */
         for (int r = 0; r < rows; r++) {
-            const float *restrict e = b.e + (size_t)r * b.width;
-            const float *restrict o = b.o + (size_t)r * b.width;
-            float *restrict h = (r % 2 ? b.ro : b.re) + (size_t)(r / 2) * tw;
+            size_t at = (size_t)(r / 2) * tw;
+            float *base = r % 2 ? b.ro : b.re;
+            float *restrict h0 = base + at, *restrict h1 = h0 + b.band;
+            float *restrict h2 = h1 + b.band, *restrict h3 = h2 + b.band;
+            const float *restrict d = padded_row(s, plane, r - s->pad, b.e);
             for (int tx = 0; tx < tw; tx++) {
-                h[0 * b.band + tx] = e[tx] - e[tx + 1];
-                h[1 * b.band + tx] = o[tx] + e[tx + 1];
-                h[2 * b.band + tx] = e[tx + 1] - o[tx];
-                h[3 * b.band + tx] = o[tx] - o[tx + 1];
+                float d0 = d[2 * tx], d1 = d[2 * tx + 1];
+                float d2 = d[2 * tx + 2], d3 = d[2 * tx + 3];
+                h0[tx] = d0 - d2;
+                h1[tx] = d1 + d2;
+                h2[tx] = d2 - d1;
+                h3[tx] = d1 - d3;
             }
         }
         /* vertical: B^T (d B), rows 2ty .. 2ty + 3 of tile row ty */
