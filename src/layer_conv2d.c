@@ -170,6 +170,17 @@ typedef struct {
     nn_conv2d_shape shape;
 } conv2d_layer;
 
+/* How a convolution is computed; picked per call from the shape and the
+ * net's choice of kernels. */
+typedef enum { CONV_IM2COL, CONV_WINOGRAD } conv_algo;
+
+static conv_algo conv_pick(const nn_conv2d_shape *s, const nn_exec *ex)
+{
+    if (ex->kernels != NN_KERNELS_REFERENCE && nn_winograd_fits(s))
+        return CONV_WINOGRAD;
+    return CONV_IM2COL;
+}
+
 static nn_status conv2d_reshape(nn_layer *layer)
 {
     conv2d_layer *cv = (conv2d_layer *)layer;
@@ -186,6 +197,8 @@ static nn_status conv2d_reshape(nn_layer *layer)
     return NN_OK;
 }
 
+/* Scratch and cache cover every algorithm the shape may run with, so the
+ * kernels can be switched after the net is built. */
 static void conv2d_sizes(const nn_layer *layer, int max_batch,
                          nn_layer_sizes *out)
 {
@@ -195,6 +208,12 @@ static void conv2d_sizes(const nn_layer *layer, int max_batch,
     out->params = out->decayed + (size_t)s->out_c;
     out->scratch = nn_conv2d_scratch(s);
     out->partials = out->params; /* dW and db summed per chunk of images */
+    if (nn_winograd_fits(s)) {
+        size_t need = nn_winograd_scratch(s);
+        if (need > out->scratch)
+            out->scratch = need;
+        out->cache = nn_winograd_weights_size(s) * sizeof(float); /* U */
+    }
 }
 
 static void conv2d_init(nn_layer *layer, nn_rng *rng, int he)
@@ -208,25 +227,43 @@ static void conv2d_init(nn_layer *layer, nn_rng *rng, int he)
         layer->params[weights + o] = 0.0f;
 }
 
-/* Forward: one task per image. Backward: NN_CHUNKS (at most n) groups of
- * images, each summing its own dW and db into a partial buffer and writing
- * its images' dx; the partials are then added in a fixed order. */
+/* Forward: one task per image (im2col) or per group of images (Winograd).
+ * Backward: NN_CHUNKS (at most n) groups of images, each summing its own dW
+ * and db into a partial buffer and writing its images' dx; the partials are
+ * then added in a fixed order. Both cuts depend on the shapes only. */
 typedef struct {
     const conv2d_layer *cv;
     const nn_tensor *in, *out;
     const nn_exec *ex;
-    int chunks;
+    conv_algo algo;
+    int group;  /* images per forward task */
+    int chunks; /* backward tasks */
 } conv2d_job;
 
-static void conv2d_forward_task(void *p, int image, int thread)
+static float *task_scratch(const conv2d_job *job, int thread)
+{
+    return job->ex->scratch + (size_t)thread * job->ex->scratch_stride;
+}
+
+static void conv2d_forward_task(void *p, int task, int thread)
 {
     const conv2d_job *job = p;
     const nn_conv2d_shape *s = &job->cv->shape;
-    const float *w = job->cv->base.params;
-    im2col_forward(job->ex->sgemm, s, job->in->x + (size_t)image * s->in_c * s->in_h * s->in_w,
-                      w, w + job->cv->base.sizes.decayed,
-                      job->out->x + (size_t)image * s->out_c * s->out_h * s->out_w,
-                      job->ex->scratch + (size_t)thread * job->ex->scratch_stride, 1);
+    const nn_layer *layer = &job->cv->base;
+    size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
+    size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
+    const float *w = layer->params, *bias = w + layer->sizes.decayed;
+    int first = task * job->group, n = job->in->n - first;
+    const float *x = job->in->x + first * in_size;
+    float *y = job->out->x + first * out_size;
+    if (n > job->group)
+        n = job->group;
+    if (job->algo == CONV_WINOGRAD)
+        nn_winograd_forward(s, job->ex->sgemm, layer->cache, x, bias, y,
+                            task_scratch(job, thread), n);
+    else
+        im2col_forward(job->ex->sgemm, s, x, w, bias, y,
+                       task_scratch(job, thread), n);
 }
 
 static void conv2d_backward_task(void *p, int chunk, int thread)
@@ -237,30 +274,61 @@ static void conv2d_backward_task(void *p, int chunk, int thread)
     size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
     size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
     float *partial = job->ex->partials + (size_t)chunk * layer->sizes.partials;
+    float *dbias = partial + layer->sizes.decayed, *scratch = task_scratch(job, thread);
     int first, last;
     nn_split(job->in->n, job->chunks, chunk, &first, &last);
     for (size_t i = 0; i < layer->sizes.params; i++)
         partial[i] = 0.0f;
-    im2col_backward(job->ex->sgemm, s, job->in->x + first * in_size, layer->params,
-                       job->out->g + first * out_size,
-                       job->in->g ? job->in->g + first * in_size : NULL,
-                       partial, partial + layer->sizes.decayed,
-                       job->ex->scratch + (size_t)thread * job->ex->scratch_stride,
-                       last - first);
+    if (job->algo == CONV_WINOGRAD) {
+        /* dU summed over the chunk's groups, then turned into dW once */
+        size_t du_size = nn_winograd_weights_size(s);
+        float *du = scratch;
+        int group = nn_winograd_group(s);
+        for (size_t i = 0; i < du_size; i++)
+            du[i] = 0.0f;
+        for (int i = first; i < last; i += group) {
+            int n = last - i < group ? last - i : group;
+            nn_winograd_backward(s, job->ex->sgemm, layer->cache,
+                                 job->in->x + i * in_size, job->out->g + i * out_size,
+                                 job->in->g ? job->in->g + i * in_size : NULL,
+                                 du, dbias, scratch + du_size, n);
+        }
+        nn_winograd_weight_grads(s, du, partial);
+        return;
+    }
+    im2col_backward(job->ex->sgemm, s, job->in->x + first * in_size,
+                    layer->params, job->out->g + first * out_size,
+                    job->in->g ? job->in->g + first * in_size : NULL, partial,
+                    dbias, scratch, last - first);
+}
+
+/* The job for one call; Winograd's transformed weights are made here, once
+ * per call (backward makes them again: weights may change in between). */
+static conv2d_job conv2d_job_for(nn_layer *layer, const nn_tensor *in,
+                                 const nn_tensor *out, const nn_exec *ex)
+{
+    conv2d_layer *cv = (conv2d_layer *)layer;
+    conv2d_job job = {cv, in, out, ex, conv_pick(&cv->shape, ex), 1,
+                      in->n < NN_CHUNKS ? in->n : NN_CHUNKS};
+    if (job.algo == CONV_WINOGRAD) {
+        job.group = nn_winograd_group(&cv->shape);
+        nn_winograd_weights(&cv->shape, layer->params, layer->cache);
+    }
+    return job;
 }
 
 static void conv2d_forward(nn_layer *layer, const nn_tensor *in,
                            nn_tensor *out, const nn_exec *ex)
 {
-    conv2d_job job = {(const conv2d_layer *)layer, in, out, ex, 0};
-    nn_pool_run(ex->pool, in->n, conv2d_forward_task, &job);
+    conv2d_job job = conv2d_job_for(layer, in, out, ex);
+    nn_pool_run(ex->pool, (in->n + job.group - 1) / job.group,
+                conv2d_forward_task, &job);
 }
 
 static void conv2d_backward(nn_layer *layer, const nn_tensor *in,
                             const nn_tensor *out, const nn_exec *ex)
 {
-    conv2d_job job = {(const conv2d_layer *)layer, in, out, ex,
-                      in->n < NN_CHUNKS ? in->n : NN_CHUNKS};
+    conv2d_job job = conv2d_job_for(layer, in, out, ex);
     nn_pool_run(ex->pool, job.chunks, conv2d_backward_task, &job);
     nn_reduce_partials(ex, layer->grads, job.chunks, layer->sizes.partials,
                        layer->sizes.params);
