@@ -172,10 +172,12 @@ typedef struct {
 
 /* How a convolution is computed; picked per call from the shape and the
  * net's choice of kernels. */
-typedef enum { CONV_IM2COL, CONV_WINOGRAD } conv_algo;
+typedef enum { CONV_IM2COL, CONV_WINOGRAD, CONV_DIRECT } conv_algo;
 
 static conv_algo conv_pick(const nn_conv2d_shape *s, const nn_exec *ex)
 {
+    if (ex->avx2 && nn_conv_direct_fits(s))
+        return CONV_DIRECT;
     if (ex->kernels != NN_KERNELS_REFERENCE && nn_winograd_fits(s))
         return CONV_WINOGRAD;
     return CONV_IM2COL;
@@ -214,6 +216,8 @@ static void conv2d_sizes(const nn_layer *layer, int max_batch,
             out->scratch = need;
         out->cache = nn_winograd_weights_size(s) * sizeof(float); /* U */
     }
+    if (nn_conv_direct_fits(s) && nn_conv_direct_scratch(s) > out->scratch)
+        out->scratch = nn_conv_direct_scratch(s);
 }
 
 static void conv2d_init(nn_layer *layer, nn_rng *rng, int he)
@@ -261,6 +265,8 @@ static void conv2d_forward_task(void *p, int task, int thread)
     if (job->algo == CONV_WINOGRAD)
         nn_winograd_forward(s, job->ex->sgemm, layer->cache, x, bias, y,
                             task_scratch(job, thread), n);
+    else if (job->algo == CONV_DIRECT)
+        nn_conv_direct_forward(s, x, w, bias, y, task_scratch(job, thread), n);
     else
         im2col_forward(job->ex->sgemm, s, x, w, bias, y,
                        task_scratch(job, thread), n);
@@ -294,6 +300,13 @@ static void conv2d_backward_task(void *p, int chunk, int thread)
                                  du, dbias, scratch + du_size, n);
         }
         nn_winograd_weight_grads(s, du, partial);
+        return;
+    }
+    if (job->algo == CONV_DIRECT) {
+        nn_conv_direct_backward(s, job->in->x + first * in_size, layer->params,
+                                job->out->g + first * out_size,
+                                job->in->g ? job->in->g + first * in_size : NULL,
+                                partial, dbias, scratch, last - first);
         return;
     }
     im2col_backward(job->ex->sgemm, s, job->in->x + first * in_size,
