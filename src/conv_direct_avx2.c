@@ -198,15 +198,16 @@ static void to_planar(const float *pt, int lanes, int count, int channels,
 }
 
 /* pt (count, lanes) <- planar (channels, count) transposed, zero in lanes
- * from channels on. */
+ * from channels on; sums[c] += sum_p planar[c][p] unless sums is NULL
+ * (sums has lanes floats). */
 NN_AVX2
 static void to_pixel_major(const float *planar, int channels, int count,
-                           int lanes, float *pt)
+                           int lanes, float *pt, float *sums)
 {
     int p = 0;
     for (; p + 8 <= count; p += 8)
         for (int c0 = 0; c0 < lanes; c0 += 8) {
-            __m256 r[8];
+            __m256 r[8], sum;
             for (int i = 0; i < 8; i++)
                 r[i] = c0 + i < channels
                            ? _mm256_loadu_ps(planar + (size_t)(c0 + i) * count + p)
@@ -214,31 +215,44 @@ static void to_pixel_major(const float *planar, int channels, int count,
             transpose_8x8(r); /* r[i]: pixel p + i, channels c0.. c0+8 */
             for (int i = 0; i < 8; i++)
                 _mm256_storeu_ps(pt + (size_t)(p + i) * lanes + c0, r[i]);
+            if (!sums)
+                continue;
+            sum = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(r[0], r[1]),
+                                              _mm256_add_ps(r[2], r[3])),
+                                _mm256_add_ps(_mm256_add_ps(r[4], r[5]),
+                                              _mm256_add_ps(r[6], r[7])));
+            _mm256_storeu_ps(sums + c0,
+                             _mm256_add_ps(_mm256_loadu_ps(sums + c0), sum));
         }
     for (; p < count; p++)
-        for (int c = 0; c < lanes; c++)
-            pt[(size_t)p * lanes + c] =
-                c < channels ? planar[(size_t)c * count + p] : 0.0f;
+        for (int c = 0; c < lanes; c++) {
+            float v = c < channels ? planar[(size_t)c * count + p] : 0.0f;
+            pt[(size_t)p * lanes + c] = v;
+            if (sums)
+                sums[c] += v;
+        }
 }
 
 /* The 12 accumulators of a tile, named so that they stay in registers:
- * pair j is (acc[2j], acc[2j+1]). With vecs 2 it holds item j (a pixel or
- * a tap) for 16 channels; with vecs 1, items j and j + 6 for 8 channels. */
+ * pair j is (acc[2j], acc[2j+1]) for j < pairs (5 or 6). With vecs 2 it
+ * holds item j (a pixel or a tap) for 16 channels; with vecs 1, items j and
+ * j + pairs for 8 channels. */
 #define TILE_DECLARE                                                        \
-    __m256 acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7, acc8, acc9,     \
-        acc10, acc11
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0,            \
+           acc3 = acc0, acc4 = acc0, acc5 = acc0, acc6 = acc0, acc7 = acc0, \
+           acc8 = acc0, acc9 = acc0, acc10 = acc0, acc11 = acc0
 #define TILE_PAIRS(X)                                                       \
     X(0, acc0, acc1) X(1, acc2, acc3) X(2, acc4, acc5) X(3, acc6, acc7)     \
-    X(4, acc8, acc9) X(5, acc10, acc11)
+    X(4, acc8, acc9) if (pairs > 5) { X(5, acc10, acc11) }
 
 /* Pair j loaded from its item's floats from[j] (vecs 2: 16 of them; vecs 1:
- * 8, and 8 more at from[j + 6]), and stored to to[j] likewise. */
+ * 8, and 8 more at from[j + pairs]), and stored to to[j] likewise. */
 #define TILE_LOAD(j, a0, a1)                                                \
     a0 = _mm256_loadu_ps(from[j]);                                          \
-    a1 = _mm256_loadu_ps(vecs == 2 ? from[j] + 8 : from[j + 6]);
+    a1 = _mm256_loadu_ps(vecs == 2 ? from[j] + 8 : from[j + pairs]);
 #define TILE_STORE(j, a0, a1)                                               \
     _mm256_storeu_ps(to[j], a0);                                            \
-    _mm256_storeu_ps(vecs == 2 ? to[j] + 8 : to[j + 6], a1);
+    _mm256_storeu_ps(vecs == 2 ? to[j] + 8 : to[j + pairs], a1);
 
 /* One multiply-add step of pair j: the inputs of its item(s) at offset
  * `at` from their own start, times the vector(s) v0 (v1). */
@@ -249,8 +263,8 @@ static void to_pixel_major(const float *planar, int channels, int count,
         a1 = _mm256_fmadd_ps(xj, v1, a1);                                   \
     } else {                                                                \
         a0 = _mm256_fmadd_ps(_mm256_broadcast_ss(at + start[j]), v0, a0);   \
-        a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(at + start[j + 6]), v0,   \
-                             a1);                                           \
+        a1 = _mm256_fmadd_ps(_mm256_broadcast_ss(at + start[j + pairs]),    \
+                             v0, a1);                                       \
     }
 
 /* out[p][lane0 .. lane0 + 8 vecs) = init + sum over taps of in[p + tap] w[tap]
@@ -263,7 +277,9 @@ NN_AVX2_INLINE void conv_tile(const direct_geom *g, const float *in,
                               const float *w, const float *init, float *out,
                               int first, int lane0, const int vecs)
 {
-    const int count = TILE_ACCS / vecs, last = g->out_h * g->out_w - 1;
+    const int pairs = 6, count = TILE_ACCS / vecs;
+    int last = g->out_h * g->out_w - 1, oy = first / g->out_w,
+        ox = first % g->out_w;
     static const float zeros[16];
     size_t plane = plane_floats(g);
     ptrdiff_t start[TILE_ACCS]; /* each pixel's top-left input in `in` */
@@ -272,9 +288,13 @@ NN_AVX2_INLINE void conv_tile(const direct_geom *g, const float *in,
     TILE_DECLARE;
     for (int j = 0; j < count; j++) {
         int p = first + j < last ? first + j : last;
-        start[j] = (ptrdiff_t)(p / g->out_w) * g->cols + p % g->out_w;
+        start[j] = (ptrdiff_t)oy * g->cols + ox;
         to[j] = out + (size_t)p * g->lanes + lane0;
         from[j] = init ? init + lane0 : zeros;
+        if (p < last && ++ox == g->out_w) { /* next pixel, not past last */
+            ox = 0;
+            oy++;
+        }
     }
     TILE_PAIRS(TILE_LOAD)
     w += lane0;
@@ -320,13 +340,13 @@ static void direct_conv(const direct_geom *g, const float *in, const float *w,
 }
 
 /* dwt[t][lane0 .. lane0 + 8 vecs) += sum_p in[p + t] dyt[p][lane0 ..]
- * for the 12 / vecs taps first, first + 1, ... (clamped to the last tap:
- * both copies load, sum and store the same values). */
+ * for the pairs * (3 - vecs) taps first, first + 1, ... (clamped to the
+ * last tap: both copies load, sum and store the same values). */
 NN_AVX2_INLINE void grad_tile(const direct_geom *g, const float *in,
                               const float *dyt, float *dwt, int first,
-                              int lane0, const int vecs)
+                              int lane0, const int vecs, const int pairs)
 {
-    const int count = TILE_ACCS / vecs, last = (int)taps(g) - 1;
+    const int count = pairs * (3 - vecs), last = (int)taps(g) - 1;
     const int area = g->kh * g->kw;
     ptrdiff_t start[TILE_ACCS]; /* each tap's input for pixel 0 in `in` */
     const float *from[TILE_ACCS];
@@ -353,19 +373,16 @@ NN_AVX2_INLINE void grad_tile(const direct_geom *g, const float *in,
     TILE_PAIRS(TILE_STORE)
 }
 
-NN_AVX2
-static void grad_tile_16(const direct_geom *g, const float *in,
-                         const float *dyt, float *dwt, int first, int lane0)
-{
-    grad_tile(g, in, dyt, dwt, first, lane0, 2);
-}
+/* The tiles of 6 (or 5) taps x 16 channels, and of 12 (10) x 8. */
+#define DEFINE_GRAD_TILE(name, vecs, pairs)                                     NN_AVX2 static void name(const direct_geom *g, const float *in,                                      const float *dyt, float *dwt, int first,                                    int lane0)                                         {                                                                               grad_tile(g, in, dyt, dwt, first, lane0, vecs, pairs);                  }
+DEFINE_GRAD_TILE(grad_tile_6x16, 2, 6)
+DEFINE_GRAD_TILE(grad_tile_5x16, 2, 5)
+DEFINE_GRAD_TILE(grad_tile_12x8, 1, 6)
+DEFINE_GRAD_TILE(grad_tile_10x8, 1, 5)
 
-NN_AVX2
-static void grad_tile_8(const direct_geom *g, const float *in,
-                        const float *dyt, float *dwt, int first, int lane0)
-{
-    grad_tile(g, in, dyt, dwt, first, lane0, 1);
-}
+typedef void (*grad_tile_fn)(const direct_geom *g, const float *in,
+                             const float *dyt, float *dwt, int first,
+                             int lane0);
 
 /* dwt (planes*kh*kw, lanes) += in (*) dyt, the weight gradient of one image:
  * in (planes, rows, cols), dyt (out_h*out_w, lanes). */
@@ -373,12 +390,18 @@ static void direct_weight_grad(const direct_geom *g, const float *in,
                                const float *dyt, float *dwt)
 {
     int count = (int)taps(g), lane0 = 0;
+    /* tiles of 5 taps when 6 would waste 5 % more (25 taps: 5 x 5, not
+     * 5 x 6); else 6, which load fewer vectors per multiply-add */
+    int fives = ((count + 5) / 6 * 6 - (count + 4) / 5 * 5) * 20 > count;
+    grad_tile_fn wide = fives ? grad_tile_5x16 : grad_tile_6x16;
+    grad_tile_fn narrow = fives ? grad_tile_10x8 : grad_tile_12x8;
+    int step = fives ? 5 : 6;
     for (; lane0 + 16 <= g->lanes; lane0 += 16)
-        for (int t = 0; t < count; t += TILE_ACCS / 2)
-            grad_tile_16(g, in, dyt, dwt, t, lane0);
+        for (int t = 0; t < count; t += step)
+            wide(g, in, dyt, dwt, t, lane0);
     if (lane0 < g->lanes)
-        for (int t = 0; t < count; t += TILE_ACCS)
-            grad_tile_8(g, in, dyt, dwt, t, lane0);
+        for (int t = 0; t < count; t += 2 * step)
+            narrow(g, in, dyt, dwt, t, lane0);
 }
 
 void nn_conv_direct_forward(const nn_conv2d_shape *s, const float *x,
@@ -391,10 +414,7 @@ void nn_conv_direct_forward(const nn_conv2d_shape *s, const float *x,
     size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
     carve(s, 0, scratch, &sc);
     /* weights (in_c*kh*kw, lanes): weights[(c,ki,kj)][o] = W[o][c][ki][kj] */
-    memset(sc.weights, 0, sizeof(float) * taps(&g) * g.lanes);
-    for (int o = 0; o < s->out_c; o++)
-        for (size_t t = 0; t < taps(&g); t++)
-            sc.weights[t * g.lanes + o] = w[o * taps(&g) + t];
+    to_pixel_major(w, s->out_c, (int)taps(&g), g.lanes, sc.weights, NULL);
     memset(sc.bias, 0, sizeof(float) * g.lanes);
     memcpy(sc.bias, b, sizeof(float) * s->out_c);
     for (int i = 0; i < n; i++) {
@@ -432,10 +452,7 @@ void nn_conv_direct_backward(const nn_conv2d_shape *s, const float *x,
         const float *dyi = dy + i * out_size;
         pad_planes(x + i * in_size, s->in_c, s->in_h, s->in_w, s->pad, s->pad,
                    f.rows, f.cols, sc.xpad);
-        to_pixel_major(dyi, s->out_c, count, f.lanes, sc.dyt);
-        for (int p = 0; p < count; p++)
-            for (int o = 0; o < f.lanes; o++)
-                sc.bias[o] += sc.dyt[(size_t)p * f.lanes + o];
+        to_pixel_major(dyi, s->out_c, count, f.lanes, sc.dyt, sc.bias);
         direct_weight_grad(&f, sc.xpad, sc.dyt, sc.dwt);
         if (!dx)
             continue;

@@ -237,8 +237,9 @@ static void test_random_shapes(void **state)
     }
 }
 
-/* Edges: one channel each way, a 1x1 output, a non-square kernel, and the
- * widest channel counts taken (in 24, out 64: four 16-lane blocks). */
+/* Edges: one channel each way, a 1x1 output, a non-square kernel, the
+ * widest channel counts taken (in 24, out 64: four 16-lane blocks), and
+ * every kind of tile (16 or 8 lanes; 6 or 5 taps per weight tile). */
 static void test_edge_shapes(void **state)
 {
     nn_conv2d_shape s;
@@ -256,6 +257,10 @@ static void test_edge_shapes(void **state)
     compare(&s, 2, 6);
     s = shape_of(7, 11, 13, 40, 5, 2); /* lanes 16 + 16 + 8 */
     compare(&s, 3, 7);
+    s = shape_of(1, 10, 9, 5, 5, 2); /* 25 taps: weight tiles of 10 x 8 */
+    compare(&s, 2, 8);
+    s = shape_of(1, 12, 11, 20, 5, 1); /* 25 taps: 5 x 16 and 10 x 8 */
+    compare(&s, 2, 9);
 }
 
 /* Which shapes the direct kernels take, and which they leave to im2col. */
