@@ -245,7 +245,7 @@ void nn_sgemm_avx2(int trans_a, int trans_b, int m, int n, int k,
  * function of its arguments, so results do not depend on how the images are
  * cut into calls' groups or spread over threads. */
 /* 1 when the direct kernels take this shape: stride 1, pad < kernel, at
- * most 24 input and 64 output channels (0 off x86-64). */
+ * most 24 input and 64 output channels, in_c*kh*kw >= 16 (0 off x86-64). */
 int nn_conv_direct_fits(const nn_conv2d_shape *s);
 /* Floats of scratch one thread needs for a call (any n). */
 size_t nn_conv_direct_scratch(const nn_conv2d_shape *s);
