@@ -63,11 +63,13 @@ size_t nn_winograd_weights_size(const nn_conv2d_shape *s)
     return (size_t)16 * s->out_c * s->in_c;
 }
 
-/* Floats of the per-plane buffers (see plane_buffers). */
+/* Floats of the per-plane buffers: plane_buffers for the input's
+ * transforms, 12 values per tile for the output's. */
 static size_t buffer_size(const nn_conv2d_shape *s)
 {
     size_t th = tile_rows(s), tw = tile_cols(s);
-    return 2 * (2 * th + 2) * (tw + 1) + 8 * (th + 1) * tw;
+    size_t input = 4 * (tw + 1) + 8 * (th + 1) * tw, output = 12 * th * tw;
+    return input > output ? input : output;
 }
 
 size_t nn_winograd_scratch(const nn_conv2d_shape *s)
@@ -124,27 +126,111 @@ void nn_winograd_weight_grads(const nn_conv2d_shape *s, const float *du,
     }
 }
 
-/* Buffers for one input plane, cut from buf:
- *   e, o   (2 th + 2, tw + 1): the plane's columns 2k - pad and 2k + 1 - pad
- *          (zero-padded), rows from -pad on: the tiles' inputs by parity;
+/* The four 1-D steps every transform is made of, each applied to n
+ * columns at once (one value per tile): B^T and A^T combine 4 rows of a
+ * 4x4 block, B and A are their adjoints. Separate pointers that never
+ * overlap let the compiler vectorise across tiles. */
+
+/* (o0, o1, o2, o3) = B^T (i0, i1, i2, i3) */
+static void step_bt(size_t n, const float *restrict i0, const float *restrict i1,
+                    const float *restrict i2, const float *restrict i3,
+                    float *restrict o0, float *restrict o1,
+                    float *restrict o2, float *restrict o3)
+{
+    for (size_t t = 0; t < n; t++) {
+        o0[t] = i0[t] - i2[t];
+        o1[t] = i1[t] + i2[t];
+        o2[t] = i2[t] - i1[t];
+        o3[t] = i1[t] - i3[t];
+    }
+}
+
+/* (o0, o1) = B (i0, i1, i2, i3), rows 0 and 1, and (o2, o3) += rows 2
+ * and 3: in the input's adjoint a tile's last two rows are the next
+ * tile's first two, so they are added after the first two are set. */
+static void step_b_first(size_t n, const float *restrict i0,
+                         const float *restrict i1, const float *restrict i2,
+                         const float *restrict i3, float *restrict o0,
+                         float *restrict o1)
+{
+    for (size_t t = 0; t < n; t++) {
+        o0[t] = i0[t];
+        o1[t] = i1[t] - i2[t] + i3[t];
+    }
+}
+
+static void step_b_last(size_t n, const float *restrict i0,
+                        const float *restrict i1, const float *restrict i2,
+                        const float *restrict i3, float *restrict o2,
+                        float *restrict o3)
+{
+    for (size_t t = 0; t < n; t++) {
+        o2[t] += i1[t] + i2[t] - i0[t];
+        o3[t] -= i3[t];
+    }
+}
+
+/* (o0, o1) = A^T (i0, i1, i2, i3) */
+static void step_at(size_t n, const float *restrict i0, const float *restrict i1,
+                    const float *restrict i2, const float *restrict i3,
+                    float *restrict o0, float *restrict o1)
+{
+    for (size_t t = 0; t < n; t++) {
+        o0[t] = i0[t] + i1[t] + i2[t];
+        o1[t] = i1[t] - i2[t] - i3[t];
+    }
+}
+
+/* (o0, o1, o2, o3) = A (i0, i1) */
+static void step_a(size_t n, const float *restrict i0, const float *restrict i1,
+                   float *restrict o0, float *restrict o1, float *restrict o2,
+                   float *restrict o3)
+{
+    for (size_t t = 0; t < n; t++) {
+        o0[t] = i0[t];
+        o1[t] = i0[t] + i1[t];
+        o2[t] = i0[t] - i1[t];
+        o3[t] = -i1[t];
+    }
+}
+
+/* h_j[tx] = (d B)_j for the tw tiles of one row d (from column -pad on,
+ * 2 tw + 2 values): tile tx reads d[2tx .. 2tx + 3]. */
+static void row_bt(int tw, const float *restrict d, float *restrict h0,
+                   float *restrict h1, float *restrict h2, float *restrict h3)
+{
+    for (int tx = 0; tx < tw; tx++) {
+        float d0 = d[2 * tx], d1 = d[2 * tx + 1];
+        float d2 = d[2 * tx + 2], d3 = d[2 * tx + 3];
+        h0[tx] = d0 - d2;
+        h1[tx] = d1 + d2;
+        h2[tx] = d2 - d1;
+        h3[tx] = d1 - d3;
+    }
+}
+
+/* Buffers for one plane, cut from buf:
+ *   row    (2 tw + 2): a zero-padded input row;
+ *   e, o   (tw + 1) each: one row of the input's adjoint, split by column
+ *          parity (column 2k - pad, 2k + 1 - pad);
  *   re, ro (4, th + 1, tw): per tile column, the 4 values of one row's
  *          horizontal transform, for even and for odd rows.
- * With rows split by parity, the tile (ty, tx) reads index t = ty tw + tx
- * and t + tw of re and ro: the vertical steps are flat loops over t. */
+ * With rows split by parity, tile t = ty tw + tx reads index t and t + tw
+ * of re and ro: the vertical steps are flat loops over all tiles. */
 typedef struct {
-    float *e, *o, *re, *ro;
-    size_t width, band; /* tw + 1; (th + 1) tw */
+    float *row, *e, *o, *re, *ro;
+    size_t band; /* (th + 1) tw */
 } plane_buffers;
 
 static plane_buffers plane_buffers_in(const nn_conv2d_shape *s, float *buf)
 {
     plane_buffers b;
     size_t th = tile_rows(s), tw = tile_cols(s);
-    b.width = tw + 1;
     b.band = (th + 1) * tw;
-    b.e = buf;
-    b.o = b.e + (2 * th + 2) * b.width;
-    b.re = b.o + (2 * th + 2) * b.width;
+    b.row = buf;
+    b.e = b.row + 2 * tw + 2;
+    b.o = b.e + tw + 1;
+    b.re = b.o + tw + 1;
     b.ro = b.re + 4 * b.band;
     return b;
 }
@@ -166,17 +252,17 @@ static void column_range(const nn_conv2d_shape *s, int offset, int width,
 static const float *padded_row(const nn_conv2d_shape *s, const float *plane,
                                int iy, float *buf)
 {
-    int width = 2 * tile_cols(s) + 2, lo, hi;
-    const float *src = plane + (size_t)(iy >= 0 && iy < s->in_h ? iy : 0) * s->in_w;
-    if (iy >= 0 && iy < s->in_h && s->pad == 0 && width <= s->in_w)
+    int width = 2 * tile_cols(s) + 2, hi;
+    int inside = iy >= 0 && iy < s->in_h;
+    const float *src = plane + (size_t)(inside ? iy : 0) * s->in_w;
+    if (inside && s->pad == 0 && width <= s->in_w)
         return src;
     for (int k = 0; k < width; k++)
         buf[k] = 0.0f;
-    if (iy < 0 || iy >= s->in_h)
+    if (!inside)
         return buf;
-    lo = s->pad;                              /* buf index of column 0 */
     hi = s->in_w + s->pad < width ? s->in_w + s->pad : width;
-    for (int k = lo; k < hi; k++)
+    for (int k = s->pad; k < hi; k++) /* buf[pad] is column 0 */
         buf[k] = src[k - s->pad];
     return buf;
 }
@@ -191,37 +277,19 @@ static void input_transform(const nn_conv2d_shape *s, const float *x, float *v,
     plane_buffers b = plane_buffers_in(s, buf);
     for (int c = 0; c < s->in_c; c++) {
         const float *plane = x + (size_t)c * s->in_h * s->in_w;
-        /* horizontal: d B, with d0..d3 a tile's four columns in one row */
+        float *vc = v + (size_t)c * cols + first;
+        /* horizontal: d B, row r of the padded plane */
         for (int r = 0; r < rows; r++) {
-            size_t at = (size_t)(r / 2) * tw;
-            float *base = r % 2 ? b.ro : b.re;
-            float *restrict h0 = base + at, *restrict h1 = h0 + b.band;
-            float *restrict h2 = h1 + b.band, *restrict h3 = h2 + b.band;
-            const float *restrict d = padded_row(s, plane, r - s->pad, b.e);
-            for (int tx = 0; tx < tw; tx++) {
-                float d0 = d[2 * tx], d1 = d[2 * tx + 1];
-                float d2 = d[2 * tx + 2], d3 = d[2 * tx + 3];
-                h0[tx] = d0 - d2;
-                h1[tx] = d1 + d2;
-                h2[tx] = d2 - d1;
-                h3[tx] = d1 - d3;
-            }
+            float *h = (r % 2 ? b.ro : b.re) + (size_t)(r / 2) * tw;
+            row_bt(tw, padded_row(s, plane, r - s->pad, b.row), h, h + b.band,
+                   h + 2 * b.band, h + 3 * b.band);
         }
-        /* vertical: B^T (d B), rows 2ty .. 2ty + 3 of tile row ty */
+        /* vertical: B^T (d B) over rows 2ty .. 2ty + 3 of every tile */
         for (int j = 0; j < 4; j++) {
-            const float *restrict a0 = b.re + j * b.band, *restrict a1 = b.ro + j * b.band;
-            const float *restrict a2 = a0 + tw, *restrict a3 = a1 + tw;
-            float *vc = v + (size_t)c * cols + first;
-            float *restrict v0 = vc + (size_t)(0 * 4 + j) * xi_step;
-            float *restrict v1 = vc + (size_t)(1 * 4 + j) * xi_step;
-            float *restrict v2 = vc + (size_t)(2 * 4 + j) * xi_step;
-            float *restrict v3 = vc + (size_t)(3 * 4 + j) * xi_step;
-            for (size_t t = 0; t < count; t++) {
-                v0[t] = a0[t] - a2[t];
-                v1[t] = a1[t] + a2[t];
-                v2[t] = a2[t] - a1[t];
-                v3[t] = a1[t] - a3[t];
-            }
+            const float *even = b.re + j * b.band, *odd = b.ro + j * b.band;
+            step_bt(count, even, odd, even + tw, odd + tw,
+                    vc + (size_t)(0 * 4 + j) * xi_step, vc + (size_t)(1 * 4 + j) * xi_step,
+                    vc + (size_t)(2 * 4 + j) * xi_step, vc + (size_t)(3 * 4 + j) * xi_step);
         }
     }
 }
@@ -235,53 +303,40 @@ static void input_adjoint(const nn_conv2d_shape *s, const float *dv, float *dx,
     size_t count = tiles(s), xi_step = (size_t)s->in_c * cols;
     plane_buffers b = plane_buffers_in(s, buf);
     int e_lo, e_hi, o_lo, o_hi;
-    column_range(s, -s->pad, (int)b.width, &e_lo, &e_hi);
-    column_range(s, 1 - s->pad, (int)b.width, &o_lo, &o_hi);
+    column_range(s, -s->pad, tw + 1, &e_lo, &e_hi);
+    column_range(s, 1 - s->pad, tw + 1, &o_lo, &o_hi);
     for (int c = 0; c < s->in_c; c++) {
         float *plane = dx + (size_t)c * s->in_h * s->in_w;
-        /* vertical: rows 2ty and 2ty + 1 first, then 2ty + 2 and 2ty + 3 */
+        const float *vc = dv + (size_t)c * cols + first;
+        /* vertical: B dV, rows 2ty, 2ty + 1 set, then 2ty + 2, 2ty + 3 added */
         for (int j = 0; j < 4; j++) {
-            float *restrict a0 = b.re + j * b.band, *restrict a1 = b.ro + j * b.band;
-            const float *vc = dv + (size_t)c * cols + first;
-            const float *restrict v0 = vc + (size_t)(0 * 4 + j) * xi_step;
-            const float *restrict v1 = vc + (size_t)(1 * 4 + j) * xi_step;
-            const float *restrict v2 = vc + (size_t)(2 * 4 + j) * xi_step;
-            const float *restrict v3 = vc + (size_t)(3 * 4 + j) * xi_step;
-            for (size_t t = 0; t < count; t++) {
-                a0[t] = v0[t];
-                a1[t] = v1[t] - v2[t] + v3[t];
-            }
+            float *even = b.re + j * b.band, *odd = b.ro + j * b.band;
+            const float *v0 = vc + (size_t)(0 * 4 + j) * xi_step;
+            const float *v1 = vc + (size_t)(1 * 4 + j) * xi_step;
+            const float *v2 = vc + (size_t)(2 * 4 + j) * xi_step;
+            const float *v3 = vc + (size_t)(3 * 4 + j) * xi_step;
+            step_b_first(count, v0, v1, v2, v3, even, odd);
             for (int t = 0; t < tw; t++)
-                a0[count + t] = a1[count + t] = 0.0f;
-            for (size_t t = 0; t < count; t++) {
-                a0[t + tw] += v1[t] + v2[t] - v0[t];
-                a1[t + tw] -= v3[t];
-            }
+                even[count + t] = odd[count + t] = 0.0f;
+            step_b_last(count, v0, v1, v2, v3, even + tw, odd + tw);
         }
-        /* horizontal, row by row, then added into the input plane */
+        /* horizontal: (B dV) B^T per row, then added into the plane */
         for (int r = 0; r < rows; r++) {
             const float *h = (r % 2 ? b.ro : b.re) + (size_t)(r / 2) * tw;
-            const float *restrict h0 = h, *restrict h1 = h + b.band;
-            const float *restrict h2 = h + 2 * b.band, *restrict h3 = h + 3 * b.band;
-            float *restrict e = b.e, *restrict o = b.o;
             int iy = r - s->pad;
             float *row;
             if (iy < 0 || iy >= s->in_h)
                 continue;
             row = plane + (size_t)iy * s->in_w;
-            for (int tx = 0; tx < tw; tx++) {
-                e[tx] = h0[tx];
-                o[tx] = h1[tx] - h2[tx] + h3[tx];
-            }
-            e[tw] = o[tw] = 0.0f;
-            for (int tx = 0; tx < tw; tx++) {
-                e[tx + 1] += h1[tx] + h2[tx] - h0[tx];
-                o[tx + 1] -= h3[tx];
-            }
+            step_b_first((size_t)tw, h, h + b.band, h + 2 * b.band, h + 3 * b.band,
+                         b.e, b.o);
+            b.e[tw] = b.o[tw] = 0.0f;
+            step_b_last((size_t)tw, h, h + b.band, h + 2 * b.band, h + 3 * b.band,
+                        b.e + 1, b.o + 1);
             for (int k = e_lo; k < e_hi; k++)
-                row[2 * k - s->pad] += e[k];
+                row[2 * k - s->pad] += b.e[k];
             for (int k = o_lo; k < o_hi; k++)
-                row[2 * k + 1 - s->pad] += o[k];
+                row[2 * k + 1 - s->pad] += b.o[k];
         }
     }
 }
@@ -299,32 +354,19 @@ static void output_transform(const nn_conv2d_shape *s, const float *m,
     for (int c = 0; c < s->out_c; c++) {
         const float *mc = m + (size_t)c * cols + first;
         float *plane = y + (size_t)c * s->out_h * s->out_w;
-        for (int i = 0; i < 4; i++) { /* horizontal: M A */
-            const float *restrict m0 = mc + (size_t)(i * 4 + 0) * xi_step;
-            const float *restrict m1 = mc + (size_t)(i * 4 + 1) * xi_step;
-            const float *restrict m2 = mc + (size_t)(i * 4 + 2) * xi_step;
-            const float *restrict m3 = mc + (size_t)(i * 4 + 3) * xi_step;
-            float *restrict h0 = h + (size_t)(2 * i) * count, *restrict h1 = h0 + count;
-            for (size_t t = 0; t < count; t++) {
-                h0[t] = m0[t] + m1[t] + m2[t];
-                h1[t] = m1[t] - m2[t] - m3[t];
-            }
-        }
-        for (int b = 0; b < 2; b++) { /* vertical: A^T (M A) */
-            const float *restrict a0 = h + (size_t)(0 + b) * count;
-            const float *restrict a1 = h + (size_t)(2 + b) * count;
-            const float *restrict a2 = h + (size_t)(4 + b) * count;
-            const float *restrict a3 = h + (size_t)(6 + b) * count;
-            float *restrict y0 = out + (size_t)b * count, *restrict y1 = y0 + 2 * count;
-            for (size_t t = 0; t < count; t++) {
-                y0[t] = a0[t] + a1[t] + a2[t];
-                y1[t] = a1[t] - a2[t] - a3[t];
-            }
-        }
+        for (int i = 0; i < 4; i++) /* horizontal: M A */
+            step_at(count, mc + (size_t)(i * 4 + 0) * xi_step,
+                    mc + (size_t)(i * 4 + 1) * xi_step, mc + (size_t)(i * 4 + 2) * xi_step,
+                    mc + (size_t)(i * 4 + 3) * xi_step, h + (size_t)(2 * i) * count,
+                    h + (size_t)(2 * i + 1) * count);
+        for (int b = 0; b < 2; b++) /* vertical: A^T (M A) */
+            step_at(count, h + (size_t)(0 + b) * count, h + (size_t)(2 + b) * count,
+                    h + (size_t)(4 + b) * count, h + (size_t)(6 + b) * count,
+                    out + (size_t)b * count, out + (size_t)(2 + b) * count);
         for (int oy = 0; oy < s->out_h; oy++) { /* interleave, add the bias */
-            const float *restrict even = out + (size_t)(oy % 2 * 2) * count + (size_t)(oy / 2) * tw;
-            const float *restrict odd = even + count;
-            float *restrict row = plane + (size_t)oy * s->out_w;
+            const float *even = out + (size_t)(oy % 2 * 2) * count + (size_t)(oy / 2) * tw;
+            const float *odd = even + count;
+            float *row = plane + (size_t)oy * s->out_w;
             int pairs = s->out_w / 2;
             for (int k = 0; k < pairs; k++) {
                 row[2 * k] = bias[c] + even[k];
@@ -344,15 +386,15 @@ static void output_adjoint(const nn_conv2d_shape *s, const float *dy, float *dm,
 {
     int th = tile_rows(s), tw = tile_cols(s);
     size_t count = tiles(s), xi_step = (size_t)s->out_c * cols;
-    float *g = buf;             /* (2, 2, count): dy, row a, column b */
-    float *q = g + 4 * count;   /* (2, 4, count): dY A^T, row a */
+    float *g = buf;           /* (2, 2, count): dy, row a, column b */
+    float *q = g + 4 * count; /* (2, 4, count): dY A^T, row a */
     for (int c = 0; c < s->out_c; c++) {
         const float *plane = dy + (size_t)c * s->out_h * s->out_w;
         float *mc = dm + (size_t)c * cols + first;
         for (int oy = 0; oy < 2 * th; oy++) { /* split by parity, pad with 0 */
-            float *restrict even = g + (size_t)(oy % 2 * 2) * count + (size_t)(oy / 2) * tw;
-            float *restrict odd = even + count;
-            const float *restrict row = plane + (size_t)oy * s->out_w;
+            float *even = g + (size_t)(oy % 2 * 2) * count + (size_t)(oy / 2) * tw;
+            float *odd = even + count;
+            const float *row = plane + (size_t)(oy < s->out_h ? oy : 0) * s->out_w;
             int pairs = oy < s->out_h ? s->out_w / 2 : 0;
             for (int k = 0; k < pairs; k++) {
                 even[k] = row[2 * k];
@@ -363,30 +405,14 @@ static void output_adjoint(const nn_conv2d_shape *s, const float *dy, float *dm,
             if (oy < s->out_h && s->out_w % 2)
                 even[pairs] = row[2 * pairs];
         }
-        for (int a = 0; a < 2; a++) { /* horizontal: dY A^T */
-            const float *restrict g0 = g + (size_t)(2 * a) * count, *restrict g1 = g0 + count;
-            float *restrict q0 = q + (size_t)(4 * a) * count, *restrict q1 = q0 + count;
-            float *restrict q2 = q1 + count, *restrict q3 = q2 + count;
-            for (size_t t = 0; t < count; t++) {
-                q0[t] = g0[t];
-                q1[t] = g0[t] + g1[t];
-                q2[t] = g0[t] - g1[t];
-                q3[t] = -g1[t];
-            }
-        }
-        for (int j = 0; j < 4; j++) { /* vertical: A (dY A^T) */
-            const float *restrict a0 = q + (size_t)j * count, *restrict a1 = a0 + 4 * count;
-            float *restrict d0 = mc + (size_t)(0 * 4 + j) * xi_step;
-            float *restrict d1 = mc + (size_t)(1 * 4 + j) * xi_step;
-            float *restrict d2 = mc + (size_t)(2 * 4 + j) * xi_step;
-            float *restrict d3 = mc + (size_t)(3 * 4 + j) * xi_step;
-            for (size_t t = 0; t < count; t++) {
-                d0[t] = a0[t];
-                d1[t] = a0[t] + a1[t];
-                d2[t] = a0[t] - a1[t];
-                d3[t] = -a1[t];
-            }
-        }
+        for (int a = 0; a < 2; a++) /* horizontal: dY A^T */
+            step_a(count, g + (size_t)(2 * a) * count, g + (size_t)(2 * a + 1) * count,
+                   q + (size_t)(4 * a) * count, q + (size_t)(4 * a + 1) * count,
+                   q + (size_t)(4 * a + 2) * count, q + (size_t)(4 * a + 3) * count);
+        for (int j = 0; j < 4; j++) /* vertical: A (dY A^T) */
+            step_a(count, q + (size_t)j * count, q + (size_t)(4 + j) * count,
+                   mc + (size_t)(0 * 4 + j) * xi_step, mc + (size_t)(1 * 4 + j) * xi_step,
+                   mc + (size_t)(2 * 4 + j) * xi_step, mc + (size_t)(3 * 4 + j) * xi_step);
     }
 }
 
@@ -424,8 +450,7 @@ void nn_winograd_backward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
     for (int i = 0; i < n; i++) {
         const float *dyi = dy + i * out_size;
         for (int c = 0; c < s->out_c; c++)
-            for (size_t p = 0; p < plane; p++)
-                dbias[c] += dyi[c * plane + p];
+            dbias[c] += nn_sum(dyi + c * plane, plane);
         input_transform(s, x + i * in_size, v, cols, i * per_image, buf);
         output_adjoint(s, dyi, dm, cols, i * per_image, buf);
     }

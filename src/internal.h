@@ -119,6 +119,10 @@ void nn_init_weights(float *w, size_t n, int fan_in, int fan_out, int he,
 /* a * b into *out; 0 on overflow of size_t. */
 int nn_mul_size(size_t a, size_t b, size_t *out);
 
+/* x[0] + ... + x[n-1] in eight interleaved partial sums, added in a fixed
+ * order: fast (vectorisable) and the same bits on every call. */
+float nn_sum(const float *x, size_t n);
+
 /* ---- 3x3 stride-1 convolutions by Winograd F(2x2, 3x3) (conv_winograd.c)
  * Each call handles n <= nn_winograd_group(s) images; u holds the
  * transformed weights, (16, out_c, in_c). */

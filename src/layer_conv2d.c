@@ -110,6 +110,19 @@ static void col2im(const nn_conv2d_shape *s, const float *col, float *dx)
             }
 }
 
+float nn_sum(const float *x, size_t n)
+{
+    float lane[8] = {0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++)
+            lane[j] += x[i + j];
+    for (; i < n; i++)
+        lane[i % 8] += x[i];
+    return ((lane[0] + lane[4]) + (lane[1] + lane[5])) +
+           ((lane[2] + lane[6]) + (lane[3] + lane[7]));
+}
+
 /* nn_conv2d_forward with the given gemm */
 static void im2col_forward(nn_sgemm_fn sgemm, const nn_conv2d_shape *s,
                            const float *x, const float *weight,
@@ -138,8 +151,7 @@ static void im2col_backward(nn_sgemm_fn sgemm, const nn_conv2d_shape *s,
     for (int i = 0; i < n; i++) {
         const float *dyi = dy + (size_t)i * s->out_c * p; /* (out_c, p) */
         for (int o = 0; o < s->out_c; o++)
-            for (int j = 0; j < p; j++)
-                dbias[o] += dyi[(size_t)o * p + j];
+            dbias[o] += nn_sum(dyi + (size_t)o * p, (size_t)p);
         im2col(s, x + (size_t)i * in_size, col);
         /* dW (out_c, k) += dy_i (out_c, p) col^T (p, k) */
         sgemm(0, 1, s->out_c, k, p, 1.0f, dyi, p, col, p, 1.0f, dweight, k);

@@ -21,6 +21,10 @@ static void test_null_arguments(void **state)
     assert_nn_ok(nn_net_forward(net, 1));
     assert_int_equal(nn_net_softmax_xent(net, NULL, &loss), NN_EINVAL);
     assert_int_equal(nn_net_mse(net, NULL, &loss), NN_EINVAL);
+    assert_int_equal(nn_net_set_kernels(NULL, NN_KERNELS_AUTO), NN_EINVAL);
+    assert_int_equal(nn_net_set_kernels(net, (nn_kernels)3), NN_EINVAL);
+    assert_int_equal(nn_net_set_kernels(net, (nn_kernels)-1), NN_EINVAL);
+    assert_int_equal(nn_net_kernels(net), NN_KERNELS_AUTO); /* unchanged */
     nn_net_destroy(net);
 }
 

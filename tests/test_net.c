@@ -25,19 +25,29 @@ static nn_net *small_cnn(uint64_t seed)
     return net;
 }
 
-static void test_whole_network_with_softmax_loss(void **state)
+/* The whole-net check under one choice of kernels. */
+static void check_whole_network(nn_kernels kernels, const char *name)
 {
     int labels[3] = {1, 4, 0};
     nn_net *net = small_cnn(7);
     gc_result r;
-    (void)state;
+    assert_nn_ok(nn_net_set_kernels(net, kernels));
     /* A step of 1e-3: one conv weight touches every pixel, and a larger
      * step would straddle some relu or max-pool kink far more often. */
     r = gc_check_net(net, 3, 8, 80, 1e-3f, labels);
-    print_message("  max error %.2e, max |numeric| %.3f, %d checked, %d skipped\n",
-                  r.max_error, r.max_numeric, r.checked, r.skipped);
+    print_message("  %s kernels: max error %.2e, max |numeric| %.3f, %d checked, %d skipped\n",
+                  name, r.max_error, r.max_numeric, r.checked, r.skipped);
     assert_true(gc_passed(&r, 1e-3));
     nn_net_destroy(net);
+}
+
+/* Every kernel choice: the fastest this CPU has, plain C, the textbook. */
+static void test_whole_network_with_softmax_loss(void **state)
+{
+    (void)state;
+    check_whole_network(NN_KERNELS_AUTO, "auto");
+    check_whole_network(NN_KERNELS_PORTABLE, "portable");
+    check_whole_network(NN_KERNELS_REFERENCE, "reference");
 }
 
 static void test_backward_twice_doubles(void **state)
