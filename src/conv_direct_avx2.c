@@ -100,12 +100,32 @@ static size_t pixels(const direct_geom *g)
     return (size_t)g->out_h * g->out_w;
 }
 
+/* The input gradient of a layer with at most this many input channels is
+ * vectorised along rows (conv_rows) rather than along channels, where
+ * lanes of 8 would be mostly empty. */
+#define ROWS_MAX_CHANNELS 4
+/* Outputs of conv_rows per channel: out_h rows of `cols` (the last
+ * cols - out_w of each thrown away), rounded up to 96 = 12 vectors, the
+ * most one tile covers. */
+static size_t row_span(const direct_geom *g)
+{
+    return ((size_t)g->out_h * g->cols + 95) / 96 * 96;
+}
+
+/* Floats conv_rows may read past the last input plane (zeros): the
+ * rounding of row_span and the kernel's last columns. */
+static size_t row_slack(const direct_geom *g)
+{
+    return row_span(g) - (size_t)g->out_h * g->cols + g->kw;
+}
+
 /* The pieces of one thread's scratch, each a multiple of 8 floats. */
 typedef struct {
     float *weights; /* (taps, lanes): packed W, or turned W for dx */
     float *bias;    /* (lanes) forward; db's running sums backward */
-    float *in;      /* (planes, rows, cols): the padded x, or padded dy */
-    float *out;     /* (pixels, lanes): yt or dxt */
+    float *in;      /* (planes, rows, cols): the padded x, or padded dy
+                     * and row_slack zeros */
+    float *out;     /* (pixels, lanes): yt or dxt; or (in_c, row_span) */
     float *xpad;    /* backward: (in_c, rows, cols) padded x */
     float *dyt;     /* backward: (out_h * out_w, lanes) dy, pixel-major */
     float *dwt;     /* backward: (in_c*kh*kw, lanes) the weight gradient */
@@ -124,6 +144,10 @@ static size_t carve(const nn_conv2d_shape *s, int backward, float *scratch,
                        plane_floats(g) * g->planes, pixels(g) * g->lanes,
                        0, 0, 0};
     if (backward) {
+        size_t rows_out = (size_t)s->in_c * row_span(&d);
+        sizes[2] += row_slack(&d);
+        if (rows_out > sizes[3])
+            sizes[3] = rows_out;
         sizes[4] = plane_floats(&f) * f.planes;
         sizes[5] = pixels(&f) * f.lanes;
         sizes[6] = taps(&f) * f.lanes;
@@ -344,6 +368,79 @@ static void direct_conv(const direct_geom *g, const float *in, const float *w,
             conv_tile_8(g, in, w, init, out, p, lane0);
 }
 
+/* Few output channels: out[c][q] = sum over taps of in[q + tap] w[tap][c]
+ * for q = oy * cols + ox, where ox runs over all `cols` columns (those
+ * from out_w on are thrown away), 8 q per vector. A tile covers
+ * rows_vectors(channels) vectors of q for each channel, 12 accumulators
+ * (8 for 4 channels, whose 4 weight broadcasts would not leave registers
+ * for 12): per tap, one load per vector and one broadcast per channel. A
+ * valid q only reads its own rows; the others may read past a plane's end,
+ * into the next plane or the slack after the last. */
+#define rows_vectors(channels) ((channels) == 4 ? 2 : 12 / (channels))
+#define ROWS_ACCS(X)                                                        \
+    X(0, acc0) X(1, acc1) X(2, acc2) X(3, acc3) X(4, acc4) X(5, acc5)       \
+    X(6, acc6) X(7, acc7) X(8, acc8) X(9, acc9) X(10, acc10) X(11, acc11)
+/* accumulator k: channel k % channels, vector k / channels */
+#define ROWS_FMA(k, a)                                                      \
+    if ((k) < accs)                                                         \
+        a = _mm256_fmadd_ps(_mm256_loadu_ps(at + 8 * ((k) / channels)),     \
+                            wb[(k) % channels], a);
+#define ROWS_STORE(k, a)                                                    \
+    if ((k) < accs)                                                         \
+        _mm256_storeu_ps(out + (k) % channels * span + q0 +                 \
+                             8 * ((k) / channels),                          \
+                         a);
+
+NN_AVX2_INLINE void rows_tile(const direct_geom *g, const float *in,
+                              const float *w, float *out, size_t span,
+                              int q0, const int channels)
+{
+    const int accs = rows_vectors(channels) * channels;
+    size_t plane = plane_floats(g);
+    __m256 acc0 = _mm256_setzero_ps(), acc1 = acc0, acc2 = acc0, acc3 = acc0,
+           acc4 = acc0, acc5 = acc0, acc6 = acc0, acc7 = acc0, acc8 = acc0,
+           acc9 = acc0, acc10 = acc0, acc11 = acc0;
+    for (int o = 0; o < g->planes; o++)
+        for (int ki = 0; ki < g->kh; ki++) {
+            const float *at = in + o * plane + (size_t)ki * g->cols + q0;
+            for (int kj = 0; kj < g->kw; kj++, at++, w += g->lanes) {
+                __m256 wb[ROWS_MAX_CHANNELS];
+                for (int c = 0; c < channels; c++)
+                    wb[c] = _mm256_broadcast_ss(w + c);
+                ROWS_ACCS(ROWS_FMA)
+            }
+        }
+    ROWS_ACCS(ROWS_STORE)
+}
+
+#define DEFINE_ROWS_TILE(channels)                                          \
+    NN_AVX2 static void rows_tile_##channels(const direct_geom *g,          \
+                                             const float *in,               \
+                                             const float *w, float *out,    \
+                                             size_t span, int q0)           \
+    {                                                                       \
+        rows_tile(g, in, w, out, span, q0, channels);                       \
+    }
+DEFINE_ROWS_TILE(1) DEFINE_ROWS_TILE(2) DEFINE_ROWS_TILE(3)
+DEFINE_ROWS_TILE(4)
+
+/* out (channels, row_span) = in (*) w for channels <= 4: in (planes, rows,
+ * cols) followed by row_slack zeros, w (planes*kh*kw, lanes) with the
+ * channels first in each row. */
+static void conv_rows(const direct_geom *g, int channels, const float *in,
+                      const float *w, float *out)
+{
+    size_t span = row_span(g);
+    int step = 8 * rows_vectors(channels);
+    for (int q0 = 0; q0 < (int)span; q0 += step)
+        switch (channels) {
+        case 1: rows_tile_1(g, in, w, out, span, q0); break;
+        case 2: rows_tile_2(g, in, w, out, span, q0); break;
+        case 3: rows_tile_3(g, in, w, out, span, q0); break;
+        default: rows_tile_4(g, in, w, out, span, q0); break;
+        }
+}
+
 /* dwt[t][lane0 .. lane0 + 8 vecs) += sum_p in[p + t] dyt[p][lane0 ..]
  * for the pairs * (3 - vecs) taps first, first + 1, ... (clamped to the
  * last tap: both copies load, sum and store the same values). */
@@ -463,9 +560,22 @@ void nn_conv_direct_backward(const nn_conv2d_shape *s, const float *x,
             continue;
         pad_planes(dyi, s->out_c, s->out_h, s->out_w, s->kh - 1 - s->pad,
                    s->kw - 1 - s->pad, d.rows, d.cols, sc.in);
-        direct_conv(&d, sc.in, sc.weights, NULL, sc.out);
-        to_planar(sc.out, d.lanes, (int)pixels(&d), s->in_c, dx + i * in_size,
-                  1);
+        if (s->in_c > ROWS_MAX_CHANNELS) {
+            direct_conv(&d, sc.in, sc.weights, NULL, sc.out);
+            to_planar(sc.out, d.lanes, (int)pixels(&d), s->in_c,
+                      dx + i * in_size, 1);
+            continue;
+        }
+        memset(sc.in + plane_floats(&d) * d.planes, 0,
+               sizeof(float) * row_slack(&d));
+        conv_rows(&d, s->in_c, sc.in, sc.weights, sc.out);
+        for (int c = 0; c < s->in_c; c++)
+            for (int iy = 0; iy < s->in_h; iy++) {
+                const float *src = sc.out + c * row_span(&d) + (size_t)iy * d.cols;
+                float *dst = dx + i * in_size + ((size_t)c * s->in_h + iy) * s->in_w;
+                for (int ix = 0; ix < s->in_w; ix++)
+                    dst[ix] += src[ix];
+            }
     }
     for (int o = 0; o < s->out_c; o++) {
         for (size_t t = 0; t < taps(&f); t++)
