@@ -200,14 +200,16 @@ NN_AVX2_INLINE void transpose_8x8(__m256 r[8])
 }
 
 /* planar (channels, count) <- pt (count, lanes), or += when accumulate:
- * planar[c][p] = pt[p][c] for c < channels. */
+ * planar[c][p] = pt[p][c] for c < channels. Eight channels at a time, so
+ * that only 8 rows of planar are written at once: their stride is often a
+ * multiple of 4 KB (32 x 32 images), and more would evict each other. */
 NN_AVX2
 static void to_planar(const float *pt, int lanes, int count, int channels,
                       float *planar, int accumulate)
 {
-    int p = 0;
-    for (; p + 8 <= count; p += 8)
-        for (int c0 = 0; c0 < channels; c0 += 8) {
+    int tail = count / 8 * 8;
+    for (int c0 = 0; c0 < channels; c0 += 8)
+        for (int p = 0; p < tail; p += 8) {
             __m256 r[8];
             for (int i = 0; i < 8; i++)
                 r[i] = _mm256_loadu_ps(pt + (size_t)(p + i) * lanes + c0);
@@ -219,7 +221,7 @@ static void to_planar(const float *pt, int lanes, int count, int channels,
                 _mm256_storeu_ps(dst, r[i]);
             }
         }
-    for (; p < count; p++)
+    for (int p = tail; p < count; p++)
         for (int c = 0; c < channels; c++) {
             float *dst = planar + (size_t)c * count + p;
             *dst = (accumulate ? *dst : 0.0f) + pt[(size_t)p * lanes + c];
