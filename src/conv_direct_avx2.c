@@ -17,10 +17,12 @@
  * where p runs over the output pixels and "p + (ki,kj)" is the padded input
  * pixel ki rows down and kj columns right of p. The pixel-major buffers
  * (yt, dxt, dyt: pixels x channels rounded up to 8) are transposed to and
- * from the NCHW tensors 8 x 8 at a time.
+ * from the NCHW tensors 8 x 8 at a time. With 4 or fewer input channels,
+ * dx is vectorised along rows of pixels instead (conv_rows): lanes of 8
+ * channels would be mostly empty.
  *
- * Every function here is compiled for AVX2 + FMA by a target attribute, and
- * the layer calls them only when nn_gemm_has_avx2() said yes. */
+ * The vector code is compiled for AVX2 + FMA by target attributes (no build
+ * flags), and the layer calls in only when nn_gemm_has_avx2() said yes. */
 #include "internal.h"
 
 #if defined(__x86_64__)
@@ -32,11 +34,12 @@
 #define NN_AVX2_INLINE                                                      \
     __attribute__((target("avx2,fma"), always_inline)) static inline
 
-/* The shapes taken. Beyond 24 input or 64 output channels im2col's gemm
- * (or Winograd) has long enough rows to be as fast; below 16 taps per
- * output (3x3 on one channel) a tile's fixed costs outweigh its 9 steps and
- * im2col's gathers are cheap. Measured on the lenet and deep presets' first
- * layers and on 3x3 layers of 8 to 24 channels (direct ahead of Winograd). */
+/* The shapes taken (measured at batch 64 on an AVX2 EPYC). Beyond 24
+ * input or 64 output channels the gemms of im2col or Winograd have rows long
+ * enough to be as fast: direct is 1.4 to 2x ahead of Winograd on 3x3 layers
+ * of 8 to 16 channels, even with it at 24 -> 64. Below 16 taps per output
+ * (3x3 on one channel, the deep preset's first layer) a tile's fixed costs
+ * outweigh its 9 steps and im2col's gathers are cheap. */
 #define DIRECT_MAX_IN_C 24
 #define DIRECT_MAX_OUT_C 64
 #define DIRECT_MAX_K 11
@@ -508,6 +511,8 @@ static void direct_weight_grad(const direct_geom *g, const float *in,
             narrow(g, in, dyt, dwt, t, lane0);
 }
 
+/* y (n, out_c, out_h, out_w) = conv(x) + b, image by image: x padded into
+ * scratch, convolved into yt (pixels, lanes), transposed into y. */
 void nn_conv_direct_forward(const nn_conv2d_shape *s, const float *x,
                             const float *w, const float *b, float *y,
                             float *scratch, int n)
@@ -530,6 +535,9 @@ void nn_conv_direct_forward(const nn_conv2d_shape *s, const float *x,
     }
 }
 
+/* dw += dy (*) x and db += sum dy, summed over the n images in scratch
+ * (dWt, pixel-major) and added once at the end; dx += the convolution of
+ * padded dy with the turned weights, image by image. */
 void nn_conv_direct_backward(const nn_conv2d_shape *s, const float *x,
                              const float *w, const float *dy, float *dx,
                              float *dw, float *db, float *scratch, int n)
@@ -600,6 +608,8 @@ size_t nn_conv_direct_scratch(const nn_conv2d_shape *s)
     return 0;
 }
 
+/* y (n, out_c, out_h, out_w) = conv(x) + b, image by image: x padded into
+ * scratch, convolved into yt (pixels, lanes), transposed into y. */
 void nn_conv_direct_forward(const nn_conv2d_shape *s, const float *x,
                             const float *w, const float *b, float *y,
                             float *scratch, int n)
