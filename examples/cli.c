@@ -63,6 +63,8 @@ static void usage(FILE *f, const char *program, const char *data_help)
             "  --warmup X            epochs of linear warm-up (0)\n"
             "  --seed N              initialisation and shuffling seed (1)\n"
             "  --threads N           worker threads (all online CPUs)\n"
+            "  --kernels KIND        auto (fastest here), portable (plain C) or\n"
+            "                        reference (textbook im2col + gemm) (auto)\n"
             "  --limit N             train on the first N images only\n"
             "  --save FILE           save the trained model\n"
             "  --json FILE           write metrics as JSON\n"
@@ -85,7 +87,7 @@ static const option_def options[] = {
     {"--lr", 1}, {"--momentum", 1}, {"--weight-decay", 1},
     {"--nesterov", 0}, {"--optimizer", 1}, {"--schedule", 1},
     {"--gamma", 1}, {"--warmup", 1}, {"--seed", 1}, {"--threads", 1},
-    {"--limit", 1}, {"--save", 1}, {"--json", 1}, {"--report", 1},
+    {"--kernels", 1}, {"--limit", 1}, {"--save", 1}, {"--json", 1}, {"--report", 1},
     {"--checkpoint", 1}, {"--resume", 1},
     {"--quiet", 0}, {"--help", 0},
 };
@@ -130,6 +132,15 @@ static int apply(cli_options *o, const char *name, const char *value)
         if (!cli_parse_long(value, 1, 256, &l))
             return 0;
         o->threads = (int)l;
+    } else if (!strcmp(name, "--kernels")) {
+        if (!strcmp(value, "auto"))
+            o->kernels = NN_KERNELS_AUTO;
+        else if (!strcmp(value, "portable"))
+            o->kernels = NN_KERNELS_PORTABLE;
+        else if (!strcmp(value, "reference"))
+            o->kernels = NN_KERNELS_REFERENCE;
+        else
+            return 0;
     } else if (!strcmp(name, "--limit")) {
         if (!cli_parse_long(value, 1, 0x7fffffffL, &l))
             return 0;
@@ -396,6 +407,7 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
         return CLI_USAGE;
     }
     nn_net_set_normalization(net, train->mean, train->std);
+    nn_net_set_kernels(net, o->kernels); /* a value the parser checked */
     if ((st = nn_net_set_threads(net, o->threads)) != NN_OK) {
         fprintf(stderr, "error: --threads %d: %s\n", o->threads, nn_status_str(st));
         goto done;

@@ -20,6 +20,7 @@ typedef struct {
     const char *checkpoint_path; /* --checkpoint: saved after every epoch */
     const char *resume_path;     /* --resume: continue from a checkpoint */
     int threads;           /* --threads (default 0: every online CPU) */
+    nn_kernels kernels;    /* --kernels (default NN_KERNELS_AUTO) */
     long limit;            /* --limit: first N training images (0: all) */
     int quiet;
     nn_train_config train;

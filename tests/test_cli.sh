@@ -64,6 +64,10 @@ check cifar10_train 0 "$bin/cifar10_train" --data "$tmp/cifar" --model "$small" 
     --epochs 6 --batch 16 --lr 0.05 --json "$tmp/c.json" --save "$tmp/c.nnm"
 expect_output cifar_accuracy_line "test accuracy: [0-9.]+%"
 expect_output cifar_class_names "airplane"
+for kernels in portable reference; do
+    check "cifar10_train_kernels_$kernels" 0 "$bin/cifar10_train" --data "$tmp/cifar" \
+        --model "$small" --epochs 1 --batch 16 --kernels "$kernels" --quiet
+done
 python3 - "$tmp/c.json" >"$tmp/out" 2>"$tmp/err" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))
@@ -97,6 +101,7 @@ check predict_truncated_model 1 "$bin/predict" "$tmp/cut.nnm" "$tmp/img.ppm"
 # Bad flags: usage and exit 2; unreadable data: exit 1 with the loader's message.
 for args in "--epochs 0" "--epochs abc" "--batch -3" "--lr nan" "--lr 1e9" \
             "--optimizer rmsprop" "--schedule sometimes" "--threads 100000" \
+            "--kernels fastest" \
             "--model conv3x3" "--bogus" "--epochs"; do
     # shellcheck disable=SC2086
     check "mnist_train $args" 2 "$bin/mnist_train" --data "$tmp/cifar" $args
