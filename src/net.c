@@ -473,6 +473,27 @@ nn_status nn_net_forward(nn_net *net, int batch)
     return NN_OK;
 }
 
+typedef struct {
+    float *g;
+    size_t count;
+} clear_job;
+
+static void clear_task(void *p, int task, int thread)
+{
+    const clear_job *job = p;
+    size_t from = job->count * (size_t)task / NN_CHUNKS;
+    size_t to = job->count * (size_t)(task + 1) / NN_CHUNKS;
+    (void)thread;
+    memset(job->g + from, 0, (to - from) * sizeof(float));
+}
+
+/* t->g = 0, cut into NN_CHUNKS pieces. */
+static void clear_grad(const nn_tensor *t, const nn_exec *ex)
+{
+    clear_job job = {t->g, nn_tensor_count(t)};
+    nn_pool_run(ex->pool, NN_CHUNKS, clear_task, &job);
+}
+
 nn_status nn_net_backward(nn_net *net)
 {
     nn_exec ex;
@@ -481,13 +502,14 @@ nn_status nn_net_backward(nn_net *net)
     if (!net->built || net->batch == 0)
         return NN_ESTATE;
     ex = exec_for(net);
-    /* Every gradient but the output's is rebuilt from zero by this pass. */
-    for (int i = 0; i < net->count; i++)
-        memset(net->tensors[i].g, 0, nn_tensor_count(&net->tensors[i]) * sizeof(float));
     for (int i = net->count - 1; i >= 0; i--) {
         nn_tensor in = net->tensors[i];
         if (i == 0 && !net->input_grad)
             in.g = NULL;
+        /* Layers add into their input's gradient: it starts from zero,
+         * cleared just before (in parallel, while the cache is warm). */
+        if (in.g)
+            clear_grad(&in, &ex);
         net->layers[i]->ops->backward(net->layers[i], &in,
                                       &net->tensors[i + 1], &ex);
     }
