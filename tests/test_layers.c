@@ -152,6 +152,48 @@ static void test_maxpool_3x3_stride1_overlapping(void **state)
     check_spaced(net, 2, 33);
 }
 
+/* The 2 x 2, stride 2 kernel (its own branch-free path) picks the same
+ * winner as a plain scan of each window in order with a strict '>': the
+ * first of tied values, -0 and +0 as ties, a NaN first in its window wins
+ * and a NaN elsewhere is passed over. Odd sizes leave a column and a row
+ * unread. */
+static void test_maxpool_2x2_ties_and_nans(void **state)
+{
+    enum { P = 3, H = 5, W = 7, OH = 2, OW = 3 };
+    static const float values[] = {-1.0f, 0.0f, -0.0f, 1.0f, 2.0f};
+    float x[P * H * W], y[P * OH * OW], dx[P * H * W] = {0};
+    float dy[P * OH * OW];
+    int argmax[P * OH * OW];
+    nn_rng rng;
+    (void)state;
+    nn_rng_seed(&rng, 34);
+    for (int i = 0; i < P * H * W; i++)
+        x[i] = values[nn_rng_below(&rng, 5)];
+    x[0] = NAN;          /* first in window (0, 0) of plane 0 */
+    x[H * W + 3] = NAN;  /* second in window (0, 1) of plane 1 */
+    x[2 * H * W + W + 4] = NAN; /* third in window (0, 2) of plane 2 */
+    nn_maxpool_forward(x, y, argmax, P, H, W, 2, 2, OH, OW);
+    for (int p = 0; p < P; p++)
+        for (int oy = 0; oy < OH; oy++)
+            for (int ox = 0; ox < OW; ox++) {
+                const float *plane = x + p * H * W;
+                int at = 2 * oy * W + 2 * ox, best_at = at;
+                int o = (p * OH + oy) * OW + ox;
+                for (int i = 0; i < 2; i++)
+                    for (int j = 0; j < 2; j++)
+                        if (plane[at + i * W + j] > plane[best_at])
+                            best_at = at + i * W + j;
+                assert_int_equal(argmax[o], best_at);
+                assert_memory_equal(&y[o], &plane[best_at], sizeof(float));
+            }
+    /* The gradient goes to the winner only. */
+    for (int i = 0; i < P * OH * OW; i++)
+        dy[i] = (float)(i + 1);
+    nn_maxpool_backward(dy, argmax, dx, P, H, W, OH, OW);
+    for (int i = 0; i < P * OH * OW; i++)
+        assert_true(dx[(i / (OH * OW)) * H * W + argmax[i]] == dy[i]);
+}
+
 static void test_batchnorm_after_dense(void **state)
 {
     nn_net *net = make_net(1, 1, 5);
@@ -261,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_maxpool_2x2_stride2),
         cmocka_unit_test(test_maxpool_3x3_stride2_overlapping),
         cmocka_unit_test(test_maxpool_3x3_stride1_overlapping),
+        cmocka_unit_test(test_maxpool_2x2_ties_and_nans),
         cmocka_unit_test(test_batchnorm_after_dense),
         cmocka_unit_test(test_batchnorm_after_conv),
         cmocka_unit_test(test_batchnorm_inference_mode),
