@@ -1,11 +1,30 @@
 /* A small POSIX-thread pool. nn_pool_run hands out tasks 0..tasks-1 to the
  * calling thread and the workers and returns when all are done. Tasks must
  * write disjoint memory; which thread runs a task never changes its result,
- * so results do not depend on the number of threads. */
+ * so results do not depend on the number of threads.
+ *
+ * A net runs one job per layer and pass, often a few microseconds apart,
+ * and waking a sleeping thread takes tens of microseconds. So a worker
+ * that has finished a job, and a caller waiting for the last task, first
+ * watch for the next event for a short while (SPIN_NS) without the lock,
+ * and only then sleep on a condition variable. */
 #include "internal.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define CPU_RELAX() _mm_pause()
+#else
+#define CPU_RELAX() ((void)0)
+#endif
+
+/* How long a thread watches for work (or for the end of a job) before it
+ * sleeps: long enough to bridge the serial code between two layers. */
+#define SPIN_NS 200000L
 
 struct nn_pool {
     int threads;              /* workers + the caller */
@@ -14,11 +33,50 @@ struct nn_pool {
     pthread_cond_t wake, done;
     nn_task_fn fn;
     void *ctx;
-    int tasks, next, finished; /* current job: handed out, completed */
-    int busy;                  /* workers inside the current job */
-    unsigned long generation;  /* bumped for every job */
-    int stop;
+    int tasks, next;           /* current job: tasks handed out */
+    atomic_int finished;       /* tasks of the current job completed */
+    atomic_int busy;           /* workers inside the current job */
+    atomic_ulong generation;   /* bumped for every job */
+    atomic_int stop;
 };
+
+static long elapsed_ns(const struct timespec *since)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - since->tv_sec) * 1000000000L +
+           (now.tv_nsec - since->tv_nsec);
+}
+
+/* Spins until done(pool, arg) or SPIN_NS have passed; 1 when done. */
+static int spin_until(const nn_pool *pool, unsigned long arg,
+                      int (*done)(const nn_pool *, unsigned long))
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        for (int i = 0; i < 64; i++) {
+            if (done(pool, arg))
+                return 1;
+            CPU_RELAX();
+        }
+        if (elapsed_ns(&start) > SPIN_NS)
+            return 0;
+    }
+}
+
+/* A job after generation `seen` was posted, or the pool is stopping. */
+static int job_posted(const nn_pool *pool, unsigned long seen)
+{
+    return atomic_load(&pool->stop) || atomic_load(&pool->generation) != seen;
+}
+
+/* Every task of the current job is done and every worker has left it. */
+static int job_done(const nn_pool *pool, unsigned long tasks)
+{
+    return atomic_load(&pool->finished) == (int)tasks &&
+           atomic_load(&pool->busy) == 0;
+}
 
 /* Takes tasks of the current job until none is left; lock held on entry
  * and on return. */
@@ -29,7 +87,7 @@ static void drain(nn_pool *pool, int thread)
         pthread_mutex_unlock(&pool->lock);
         pool->fn(pool->ctx, task, thread);
         pthread_mutex_lock(&pool->lock);
-        if (++pool->finished == pool->tasks)
+        if (atomic_fetch_add(&pool->finished, 1) + 1 == pool->tasks)
             pthread_cond_broadcast(&pool->done);
     }
 }
@@ -48,14 +106,19 @@ static void *worker_main(void *p)
     free(arg);
     pthread_mutex_lock(&pool->lock);
     for (;;) {
-        while (!pool->stop && pool->generation == seen)
+        if (!job_posted(pool, seen)) {
+            pthread_mutex_unlock(&pool->lock);
+            spin_until(pool, seen, job_posted);
+            pthread_mutex_lock(&pool->lock);
+        }
+        while (!job_posted(pool, seen))
             pthread_cond_wait(&pool->wake, &pool->lock);
-        if (pool->stop)
+        if (atomic_load(&pool->stop))
             break;
-        seen = pool->generation;
-        pool->busy++;
+        seen = atomic_load(&pool->generation);
+        atomic_fetch_add(&pool->busy, 1);
         drain(pool, thread);
-        if (--pool->busy == 0)
+        if (atomic_fetch_sub(&pool->busy, 1) == 1)
             pthread_cond_broadcast(&pool->done);
     }
     pthread_mutex_unlock(&pool->lock);
@@ -67,7 +130,7 @@ void nn_pool_destroy(nn_pool *pool)
     if (!pool)
         return;
     pthread_mutex_lock(&pool->lock);
-    pool->stop = 1;
+    atomic_store(&pool->stop, 1);
     pthread_cond_broadcast(&pool->wake);
     pthread_mutex_unlock(&pool->lock);
     for (int i = 1; i < pool->threads; i++)
@@ -128,13 +191,18 @@ void nn_pool_run(nn_pool *pool, int tasks, nn_task_fn fn, void *ctx)
     pool->ctx = ctx;
     pool->tasks = tasks;
     pool->next = 0;
-    pool->finished = 0;
-    pool->generation++;
+    atomic_store(&pool->finished, 0);
+    atomic_fetch_add(&pool->generation, 1);
     pthread_cond_broadcast(&pool->wake);
     drain(pool, 0);
     /* Wait for the last task, and for every worker to leave this job
      * before the next one may reset the counters. */
-    while (pool->finished < pool->tasks || pool->busy > 0)
+    if (!job_done(pool, (unsigned long)tasks)) {
+        pthread_mutex_unlock(&pool->lock);
+        spin_until(pool, (unsigned long)tasks, job_done);
+        pthread_mutex_lock(&pool->lock);
+    }
+    while (!job_done(pool, (unsigned long)tasks))
         pthread_cond_wait(&pool->done, &pool->lock);
     pthread_mutex_unlock(&pool->lock);
 }
