@@ -58,13 +58,32 @@ static nn_status dense_reshape(nn_layer *layer)
     return NN_OK;
 }
 
+/* Pieces of at least 32 rows (small gemms lose speed), at most NN_CHUNKS. */
+static int pieces(int rows)
+{
+    int p = rows / 32;
+    return p < 1 ? 1 : p > NN_CHUNKS ? NN_CHUNKS : p;
+}
+
+/* The most rows one piece of any batch up to max_batch may have. */
+static int largest_piece(int max_batch)
+{
+    int most = 0;
+    for (int n = 1; n <= max_batch; n++) {
+        int rows = (n + pieces(n) - 1) / pieces(n);
+        most = rows > most ? rows : most;
+    }
+    return most;
+}
+
 static void dense_sizes(const nn_layer *layer, int max_batch,
                         nn_layer_sizes *out)
 {
     const dense_layer *d = (const dense_layer *)layer;
-    (void)max_batch;
     out->decayed = (size_t)d->out * dense_inputs(layer);
     out->params = out->decayed + (size_t)d->out;
+    /* y^T of one piece of the batch (see dense_forward_task) */
+    out->scratch = (size_t)d->out * largest_piece(max_batch);
 }
 
 static void dense_init(nn_layer *layer, nn_rng *rng, int he)
@@ -81,30 +100,46 @@ static void dense_init(nn_layer *layer, nn_rng *rng, int he)
 typedef struct {
     const nn_layer *layer;
     const nn_tensor *in, *out;
+    const nn_exec *ex;
     nn_sgemm_fn sgemm;
     int inputs, outputs;
     int row_pieces, out_pieces; /* pieces of the batch, of the outputs */
 } dense_job;
 
-/* Pieces of at least 32 rows (small gemms lose speed), at most NN_CHUNKS. */
-static int pieces(int rows)
+/* dst (cols, rows) = src (rows, cols)^T */
+static void transpose(const float *restrict src, float *restrict dst, int rows,
+                      int cols)
 {
-    int p = rows / 32;
-    return p < 1 ? 1 : p > NN_CHUNKS ? NN_CHUNKS : p;
+    for (int c = 0; c < cols; c++)
+        for (int r = 0; r < rows; r++)
+            dst[(size_t)c * rows + r] = src[(size_t)r * cols + c];
 }
 
+/* y[r0:r1, :] = x[r0:r1, :] W^T + b, computed as its transpose
+ * y^T = W x^T (out, rows) in the thread's scratch, then copied back.
+ * The batch is the short side: as the gemm's columns it fills the
+ * micro-kernel's 16-wide tiles (a batch of 64 is four of them), W is read
+ * in place rather than packed once per piece, and only this piece of x is
+ * packed. Each output is still b + the same products summed in the same
+ * order, so the result is bit-identical to nn_dense_forward's. */
 static void dense_forward_task(void *p, int task, int thread)
 {
     const dense_job *job = p;
     const float *w = job->layer->params;
-    int first, last;
-    (void)thread;
+    const float *bias = w + (size_t)job->outputs * job->inputs;
+    float *yt = job->ex->scratch + (size_t)thread * job->ex->scratch_stride;
+    int first, last, rows, out_n = job->outputs;
     nn_split(job->in->n, job->row_pieces, task, &first, &last);
-    if (last > first)
-        forward_with(job->sgemm, job->in->x + (size_t)first * job->inputs, w,
-                         w + (size_t)job->outputs * job->inputs,
-                         job->out->x + (size_t)first * job->outputs,
-                         last - first, job->inputs, job->outputs);
+    rows = last - first;
+    if (rows == 0)
+        return;
+    for (int o = 0; o < out_n; o++)
+        for (int i = 0; i < rows; i++)
+            yt[(size_t)o * rows + i] = bias[o];
+    job->sgemm(0, 1, out_n, rows, job->inputs, 1.0f, w, job->inputs,
+               job->in->x + (size_t)first * job->inputs, job->inputs, 1.0f,
+               yt, rows);
+    transpose(yt, job->out->x + (size_t)first * out_n, out_n, rows);
 }
 
 /* Tasks 0..out_pieces-1: dW[o0:o1, :] += dy[:, o0:o1]^T x and db[o0:o1];
@@ -138,8 +173,8 @@ static void dense_forward(nn_layer *layer, const nn_tensor *in,
                           nn_tensor *out, const nn_exec *ex)
 {
     int outputs = ((const dense_layer *)layer)->out;
-    dense_job job = {layer, in, out, ex->sgemm, dense_inputs(layer), outputs,
-                     pieces(in->n), pieces(outputs)};
+    dense_job job = {layer, in, out, ex, ex->sgemm, dense_inputs(layer),
+                     outputs, pieces(in->n), pieces(outputs)};
     nn_pool_run(ex->pool, job.row_pieces, dense_forward_task, &job);
 }
 
@@ -147,8 +182,8 @@ static void dense_backward(nn_layer *layer, const nn_tensor *in,
                            const nn_tensor *out, const nn_exec *ex)
 {
     int outputs = ((const dense_layer *)layer)->out;
-    dense_job job = {layer, in, out, ex->sgemm, dense_inputs(layer), outputs,
-                     pieces(in->n), pieces(outputs)};
+    dense_job job = {layer, in, out, ex, ex->sgemm, dense_inputs(layer),
+                     outputs, pieces(in->n), pieces(outputs)};
     nn_pool_run(ex->pool, job.out_pieces + (in->g ? job.row_pieces : 0),
                 dense_backward_task, &job);
 }

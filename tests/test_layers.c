@@ -194,6 +194,39 @@ static void test_maxpool_2x2_ties_and_nans(void **state)
         assert_true(dx[(i / (OH * OW)) * H * W + argmax[i]] == dy[i]);
 }
 
+/* The dense layer computes y^T = W x^T by pieces of the batch; its output
+ * is bit-identical to nn_dense_forward's y = x W^T + b, with one piece
+ * (batch 5), two (64) or three (100), on one thread or two. */
+static void test_dense_layer_matches_kernel(void **state)
+{
+    static const int batches[] = {5, 64, 100};
+    enum { IN = 37, OUT = 21 };
+    (void)state;
+    for (int b = 0; b < 3; b++)
+        for (int threads = 1; threads <= 2; threads++) {
+            int n = batches[b];
+            nn_net *net = make_net(1, 1, IN);
+            float *params, *grads, *expected = malloc(sizeof(float) * n * OUT);
+            size_t count;
+            nn_rng rng;
+            assert_non_null(expected);
+            assert_nn_ok(nn_net_add_dense(net, OUT));
+            assert_nn_ok(nn_net_build(net, n, 61));
+            assert_nn_ok(nn_net_set_threads(net, threads));
+            assert_nn_ok(nn_net_layer_params(net, 0, &params, &grads, &count));
+            nn_rng_seed(&rng, 62);
+            gc_fill_normal(params + IN * OUT, OUT, 1.0f, &rng); /* biases */
+            gc_fill_normal(nn_net_input(net)->x, (size_t)n * IN, 1.0f, &rng);
+            nn_dense_forward(nn_net_input(net)->x, params, params + IN * OUT,
+                             expected, n, IN, OUT);
+            assert_nn_ok(nn_net_forward(net, n));
+            assert_memory_equal(nn_net_output(net)->x, expected,
+                                sizeof(float) * n * OUT);
+            free(expected);
+            nn_net_destroy(net);
+        }
+}
+
 static void test_batchnorm_after_dense(void **state)
 {
     nn_net *net = make_net(1, 1, 5);
@@ -293,6 +326,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dense),
+        cmocka_unit_test(test_dense_layer_matches_kernel),
         cmocka_unit_test(test_conv_stride1_pad0),
         cmocka_unit_test(test_conv_stride2_pad1),
         cmocka_unit_test(test_conv_stride1_pad1_nonsquare_kernel),
