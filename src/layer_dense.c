@@ -65,6 +65,13 @@ static int pieces(int rows)
     return p < 1 ? 1 : p > NN_CHUNKS ? NN_CHUNKS : p;
 }
 
+/* Pieces of at least 192 inputs (12 tiles of 16), at most NN_CHUNKS. */
+static int column_pieces(int inputs)
+{
+    int p = inputs / 192;
+    return p < 1 ? 1 : p > NN_CHUNKS ? NN_CHUNKS : p;
+}
+
 /* The most rows one piece of any batch up to max_batch may have. */
 static int largest_piece(int max_batch)
 {
@@ -95,23 +102,25 @@ static void dense_init(nn_layer *layer, nn_rng *rng, int he)
         layer->params[(size_t)d->out * in + o] = 0.0f;
 }
 
-/* One parallel job: y rows, or dW/db rows then dx rows, cut into pieces
- * whose number depends on the shapes only, never on the thread count. */
+/* One parallel job: y rows, or dW/db columns then dx columns, cut into
+ * pieces whose number depends on the shapes only, never on the thread
+ * count. */
 typedef struct {
     const nn_layer *layer;
     const nn_tensor *in, *out;
     const nn_exec *ex;
     nn_sgemm_fn sgemm;
     int inputs, outputs;
-    int row_pieces, out_pieces; /* pieces of the batch, of the outputs */
+    int row_pieces, col_pieces; /* pieces of the batch, of the inputs */
 } dense_job;
 
-/* dst (cols, rows) = src (rows, cols)^T */
+/* dst (cols, rows) = src (rows, cols)^T; reading src in order is twice
+ * as fast as writing dst in order. */
 static void transpose(const float *restrict src, float *restrict dst, int rows,
                       int cols)
 {
-    for (int c = 0; c < cols; c++)
-        for (int r = 0; r < rows; r++)
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++)
             dst[(size_t)c * rows + r] = src[(size_t)r * cols + c];
 }
 
@@ -142,8 +151,22 @@ static void dense_forward_task(void *p, int task, int thread)
     transpose(yt, job->out->x + (size_t)first * out_n, out_n, rows);
 }
 
-/* Tasks 0..out_pieces-1: dW[o0:o1, :] += dy[:, o0:o1]^T x and db[o0:o1];
- * the next row_pieces: dx[r0:r1, :] += dy[r0:r1, :] W. */
+/* Columns [first, last) of piece `piece` of the inputs cut into `parts`
+ * pieces, on 16-column boundaries (the width of the gemm's tiles). */
+static void column_piece(int inputs, int parts, int piece, int *first,
+                         int *last)
+{
+    nn_split((inputs + 15) / 16, parts, piece, first, last);
+    *first *= 16;
+    *last = *last * 16 < inputs ? *last * 16 : inputs;
+}
+
+/* Backward cuts the inputs, not the batch or the outputs: a piece of
+ * columns packs only its own part of x (for dW) or of W (for dx), where a
+ * piece of rows would pack all of it again. Each value still sums the same
+ * products in the same order whatever the cut.
+ * Tasks 0..col_pieces-1: dW[:, c0:c1] += dy^T x[:, c0:c1] (the first one
+ * also db += sum_n dy); the next col_pieces: dx[:, c0:c1] += dy W[:, c0:c1]. */
 static void dense_backward_task(void *p, int task, int thread)
 {
     const dense_job *job = p;
@@ -151,22 +174,21 @@ static void dense_backward_task(void *p, int task, int thread)
     int in_n = job->inputs, out_n = job->outputs, first, last;
     float *dw = job->layer->grads, *db = dw + (size_t)out_n * in_n;
     (void)thread;
-    if (task < job->out_pieces) {
-        nn_split(out_n, job->out_pieces, task, &first, &last);
-        if (last == first)
-            return;
-        job->sgemm(1, 0, last - first, in_n, in->n, 1.0f, out->g + first, out_n,
-                 in->x, in_n, 1.0f, dw + (size_t)first * in_n, in_n);
-        for (int i = 0; i < in->n; i++)
-            for (int o = first; o < last; o++)
-                db[o] += out->g[(size_t)i * out_n + o];
+    column_piece(in_n, job->col_pieces, task % job->col_pieces, &first, &last);
+    if (task >= job->col_pieces) {
+        if (last > first)
+            job->sgemm(0, 0, in->n, last - first, out_n, 1.0f, out->g, out_n,
+                       job->layer->params + first, in_n, 1.0f, in->g + first,
+                       in_n);
         return;
     }
-    nn_split(in->n, job->row_pieces, task - job->out_pieces, &first, &last);
     if (last > first)
-        job->sgemm(0, 0, last - first, in_n, out_n, 1.0f,
-                 out->g + (size_t)first * out_n, out_n, job->layer->params,
-                 in_n, 1.0f, in->g + (size_t)first * in_n, in_n);
+        job->sgemm(1, 0, out_n, last - first, in->n, 1.0f, out->g, out_n,
+                   in->x + first, in_n, 1.0f, dw + first, in_n);
+    if (task == 0)
+        for (int i = 0; i < in->n; i++)
+            for (int o = 0; o < out_n; o++)
+                db[o] += out->g[(size_t)i * out_n + o];
 }
 
 static void dense_forward(nn_layer *layer, const nn_tensor *in,
@@ -174,7 +196,7 @@ static void dense_forward(nn_layer *layer, const nn_tensor *in,
 {
     int outputs = ((const dense_layer *)layer)->out;
     dense_job job = {layer, in, out, ex, ex->sgemm, dense_inputs(layer),
-                     outputs, pieces(in->n), pieces(outputs)};
+                     outputs, pieces(in->n), 0};
     nn_pool_run(ex->pool, job.row_pieces, dense_forward_task, &job);
 }
 
@@ -182,9 +204,10 @@ static void dense_backward(nn_layer *layer, const nn_tensor *in,
                            const nn_tensor *out, const nn_exec *ex)
 {
     int outputs = ((const dense_layer *)layer)->out;
-    dense_job job = {layer, in, out, ex, ex->sgemm, dense_inputs(layer),
-                     outputs, pieces(in->n), pieces(outputs)};
-    nn_pool_run(ex->pool, job.out_pieces + (in->g ? job.row_pieces : 0),
+    int inputs = dense_inputs(layer);
+    dense_job job = {layer, in, out, ex, ex->sgemm, inputs, outputs, 0,
+                     column_pieces(inputs)};
+    nn_pool_run(ex->pool, job.col_pieces * (in->g ? 2 : 1),
                 dense_backward_task, &job);
 }
 
