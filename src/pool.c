@@ -33,7 +33,9 @@ struct nn_pool {
     pthread_cond_t wake, done;
     nn_task_fn fn;
     void *ctx;
-    int tasks, next;           /* current job: tasks handed out */
+    int tasks;                 /* tasks of the current job */
+    int next[NN_MAX_THREADS];  /* thread t's share is [next[t], end[t]) */
+    int end[NN_MAX_THREADS];
     atomic_int finished;       /* tasks of the current job completed */
     atomic_int busy;           /* workers inside the current job */
     atomic_ulong generation;   /* bumped for every job */
@@ -78,12 +80,32 @@ static int job_done(const nn_pool *pool, unsigned long tasks)
            atomic_load(&pool->busy) == 0;
 }
 
+/* The next task for `thread`, or -1 when none is left; lock held. Each
+ * thread owns an equal run of consecutive tasks and takes them in order;
+ * once its run is done it takes the last task of the longest run left.
+ * Jobs cut the same tensors the same way (images, planes, elements in
+ * order), so a thread mostly reads what it wrote in the previous layer,
+ * still in its own cache, and a thread that starts late is not waited
+ * for. */
+static int take_task(nn_pool *pool, int thread)
+{
+    int victim = thread;
+    if (pool->next[thread] < pool->end[thread])
+        return pool->next[thread]++;
+    for (int t = 0; t < pool->threads; t++)
+        if (pool->end[t] - pool->next[t] > pool->end[victim] - pool->next[victim])
+            victim = t;
+    if (pool->next[victim] == pool->end[victim])
+        return -1;
+    return --pool->end[victim];
+}
+
 /* Takes tasks of the current job until none is left; lock held on entry
  * and on return. */
 static void drain(nn_pool *pool, int thread)
 {
-    while (pool->next < pool->tasks) {
-        int task = pool->next++;
+    int task;
+    while ((task = take_task(pool, thread)) >= 0) {
         pthread_mutex_unlock(&pool->lock);
         pool->fn(pool->ctx, task, thread);
         pthread_mutex_lock(&pool->lock);
@@ -190,7 +212,8 @@ void nn_pool_run(nn_pool *pool, int tasks, nn_task_fn fn, void *ctx)
     pool->fn = fn;
     pool->ctx = ctx;
     pool->tasks = tasks;
-    pool->next = 0;
+    for (int t = 0; t < pool->threads; t++)
+        nn_split(tasks, pool->threads, t, &pool->next[t], &pool->end[t]);
     atomic_store(&pool->finished, 0);
     atomic_fetch_add(&pool->generation, 1);
     pthread_cond_broadcast(&pool->wake);
