@@ -130,7 +130,9 @@ static void transpose(const float *restrict src, float *restrict dst, int rows,
  * micro-kernel's 16-wide tiles (a batch of 64 is four of them), W is read
  * in place rather than packed once per piece, and only this piece of x is
  * packed. Each output is still b + the same products summed in the same
- * order, so the result is bit-identical to nn_dense_forward's. */
+ * order, so the result is bit-identical to nn_dense_forward's (which a
+ * piece of fewer than 8 rows runs: one column of tiles would be mostly
+ * empty). */
 static void dense_forward_task(void *p, int task, int thread)
 {
     const dense_job *job = p;
@@ -142,6 +144,12 @@ static void dense_forward_task(void *p, int task, int thread)
     rows = last - first;
     if (rows == 0)
         return;
+    if (rows < 8) { /* a few rows: y = x W^T + b directly is faster */
+        forward_with(job->sgemm, job->in->x + (size_t)first * job->inputs, w,
+                     bias, job->out->x + (size_t)first * out_n, rows,
+                     job->inputs, out_n);
+        return;
+    }
     for (int o = 0; o < out_n; o++)
         for (int i = 0; i < rows; i++)
             yt[(size_t)o * rows + i] = bias[o];

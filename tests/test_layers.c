@@ -194,15 +194,16 @@ static void test_maxpool_2x2_ties_and_nans(void **state)
         assert_true(dx[(i / (OH * OW)) * H * W + argmax[i]] == dy[i]);
 }
 
-/* The dense layer computes y^T = W x^T by pieces of the batch; its output
- * is bit-identical to nn_dense_forward's y = x W^T + b, with one piece
- * (batch 5), two (64) or three (100), on one thread or two. */
+/* The dense layer computes y^T = W x^T by pieces of the batch (y = x W^T
+ * for pieces under 8 rows); its output is bit-identical to
+ * nn_dense_forward's y = x W^T + b, with one piece (batch 5 or 9), two (64)
+ * or three (100), on one thread or two. */
 static void test_dense_layer_matches_kernel(void **state)
 {
-    static const int batches[] = {5, 64, 100};
+    static const int batches[] = {5, 9, 64, 100};
     enum { IN = 37, OUT = 21 };
     (void)state;
-    for (int b = 0; b < 3; b++)
+    for (int b = 0; b < 4; b++)
         for (int threads = 1; threads <= 2; threads++) {
             int n = batches[b];
             nn_net *net = make_net(1, 1, IN);
