@@ -80,11 +80,13 @@ size_t nn_winograd_scratch(const nn_conv2d_shape *s)
            nn_winograd_weights_size(s) + buffer_size(s);
 }
 
-/* U = G g G^T for every (out, in) channel pair: u (16, out_c, in_c). */
-void nn_winograd_weights(const nn_conv2d_shape *s, const float *w, float *u)
+/* U = G g G^T for the (out, in) channel pairs [first, last) of
+ * u (16, out_c, in_c). */
+void nn_winograd_weights(const nn_conv2d_shape *s, const float *w, float *u,
+                         size_t first, size_t last)
 {
     size_t pairs = (size_t)s->out_c * s->in_c;
-    for (size_t p = 0; p < pairs; p++) {
+    for (size_t p = first; p < last; p++) {
         const float *g = w + 9 * p; /* (3, 3) */
         float t[3][4];              /* g G^T */
         for (int k = 0; k < 3; k++) {

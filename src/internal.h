@@ -134,8 +134,10 @@ int nn_winograd_group(const nn_conv2d_shape *s);
 size_t nn_winograd_weights_size(const nn_conv2d_shape *s);
 /* Floats of scratch for a call on a full group, du included. */
 size_t nn_winograd_scratch(const nn_conv2d_shape *s);
-/* u = G w G^T per channel pair; w as the layer's (out_c, in_c, 3, 3). */
-void nn_winograd_weights(const nn_conv2d_shape *s, const float *w, float *u);
+/* u = G w G^T for channel pairs [first, last) of out_c * in_c; w as the
+ * layer's (out_c, in_c, 3, 3). */
+void nn_winograd_weights(const nn_conv2d_shape *s, const float *w, float *u,
+                         size_t first, size_t last);
 /* dw += G^T du G: turns a weight-gradient sum into the weights' gradient. */
 void nn_winograd_weight_grads(const nn_conv2d_shape *s, const float *du,
                               float *dw);

@@ -329,6 +329,17 @@ static void conv2d_backward_task(void *p, int chunk, int thread)
 
 /* The job for one call; Winograd's transformed weights are made here, once
  * per call (backward makes them again: weights may change in between). */
+/* Task t of NN_CHUNKS: Winograd's transformed weights for its share of
+ * the channel pairs. */
+static void winograd_weights_task(void *p, int task, int thread)
+{
+    const conv2d_layer *cv = p;
+    size_t pairs = (size_t)cv->shape.out_c * cv->shape.in_c;
+    (void)thread;
+    nn_winograd_weights(&cv->shape, cv->base.params, cv->base.cache,
+                        pairs * task / NN_CHUNKS, pairs * (task + 1) / NN_CHUNKS);
+}
+
 static conv2d_job conv2d_job_for(nn_layer *layer, const nn_tensor *in,
                                  const nn_tensor *out, const nn_exec *ex)
 {
@@ -337,7 +348,7 @@ static conv2d_job conv2d_job_for(nn_layer *layer, const nn_tensor *in,
                       in->n < NN_CHUNKS ? in->n : NN_CHUNKS};
     if (job.algo == CONV_WINOGRAD) {
         job.group = nn_winograd_group(&cv->shape);
-        nn_winograd_weights(&cv->shape, layer->params, layer->cache);
+        nn_pool_run(ex->pool, NN_CHUNKS, winograd_weights_task, cv);
     }
     return job;
 }

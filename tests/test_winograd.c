@@ -78,7 +78,7 @@ static void test_matches_im2col(void **state)
 
         nn_conv2d_forward(&s, x, w, b, y_ref, col, n);
         nn_conv2d_backward(&s, x, w, dy, dx_ref, dw_ref, db_ref, col, n);
-        nn_winograd_weights(&s, w, u);
+        nn_winograd_weights(&s, w, u, 0, (size_t)s.out_c * s.in_c);
         nn_winograd_forward(&s, nn_sgemm_portable, u, x, b, y, scratch, n);
         nn_winograd_backward(&s, nn_sgemm_portable, u, x, dy, dx, du, db, scratch, n);
         nn_winograd_weight_grads(&s, du, dw);
