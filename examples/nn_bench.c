@@ -49,10 +49,14 @@ typedef struct {
     int trans_a, trans_b, m, n, k;
 } sgemm_case;
 
-/* Square products, then the products of the preset nets at batch 64:
- * dense y = x W^T (NT), dW = dy^T x (TN), dx = dy W (NN); conv by im2col
- * y = W col (NN, m = out_c, n = out_h*out_w, k = in_c*kh*kw),
- * dW = dy col^T (NT) and dcol = W^T dy (TN). */
+/* Square products, then the products the preset nets run at batch 64
+ * (NN_KERNELS_AUTO on an AVX2 CPU; lenet's convolutions are direct and run
+ * no gemm). Dense, in pieces of 32 rows and of input columns:
+ * y^T = W x^T (NT, m = out, n = 32), dW = dy^T x (TN, n = columns),
+ * dx = dy W (NN, n = columns). deep's first conv by im2col:
+ * y = W col (NN) and dW = dy col^T (NT). Winograd F(2x2, 3x3), per point of
+ * the 4x4 domain, over a group of images' tiles (cols): M = U V (NN),
+ * dU = dM V^T (NT), dV = U^T dM (TN). */
 static const sgemm_case sgemm_cases[] = {
     {"square", 0, 0, 128, 128, 128},
     {"square", 0, 0, 256, 256, 256},
@@ -61,30 +65,31 @@ static const sgemm_case sgemm_cases[] = {
     {"square", 0, 1, 512, 512, 512},
     {"square", 1, 0, 512, 512, 512},
     {"square", 1, 1, 512, 512, 512},
-    {"mlp.dense784x100.fwd", 0, 1, 64, 100, 784},
-    {"mlp.dense784x100.dw", 1, 0, 100, 784, 64},
-    {"mlp.dense100x10.fwd", 0, 1, 64, 10, 100},
+    {"mlp.dense784x100.fwd", 0, 1, 100, 32, 784},
+    {"mlp.dense784x100.dw", 1, 0, 100, 196, 64},
+    {"mlp.dense100x10.fwd", 0, 1, 10, 32, 100},
     {"mlp.dense100x10.dw", 1, 0, 10, 100, 64},
     {"mlp.dense100x10.dx", 0, 0, 64, 100, 10},
-    {"deep.dense2048x256.fwd", 0, 1, 64, 256, 2048},
-    {"deep.dense2048x256.dw", 1, 0, 256, 2048, 64},
-    {"deep.dense256x10.fwd", 0, 1, 64, 10, 256},
+    {"lenet.dense784x10.fwd", 0, 1, 10, 32, 784},
+    {"lenet.dense784x10.dw", 1, 0, 10, 196, 64},
+    {"lenet.dense784x10.dx", 0, 0, 64, 196, 10},
+    {"deep.conv1.fwd", 0, 0, 64, 676, 9},
+    {"deep.conv1.dw", 0, 1, 64, 9, 676},
+    {"deep.conv2.winograd.fwd", 0, 0, 64, 144, 64},
+    {"deep.conv2.winograd.du", 0, 1, 64, 64, 144},
+    {"deep.conv2.winograd.dv", 1, 0, 64, 144, 64},
+    {"deep.conv3.winograd.fwd", 0, 0, 128, 150, 64},
+    {"deep.conv3.winograd.du", 0, 1, 128, 64, 150},
+    {"deep.conv3.winograd.dv", 1, 0, 64, 150, 128},
+    {"deep.conv4.winograd.fwd", 0, 0, 128, 128, 128},
+    {"deep.conv4.winograd.du", 0, 1, 128, 128, 128},
+    {"deep.conv4.winograd.dv", 1, 0, 128, 128, 128},
+    {"deep.dense2048x256.fwd", 0, 1, 256, 32, 2048},
+    {"deep.dense2048x256.dw", 1, 0, 256, 256, 64},
+    {"deep.dense2048x256.dx", 0, 0, 64, 256, 256},
+    {"deep.dense256x10.fwd", 0, 1, 10, 32, 256},
+    {"deep.dense256x10.dw", 1, 0, 10, 256, 64},
     {"deep.dense256x10.dx", 0, 0, 64, 256, 10},
-    {"lenet.conv1.fwd", 0, 0, 16, 784, 25},
-    {"lenet.conv1.dw", 0, 1, 16, 25, 784},
-    {"lenet.conv2.fwd", 0, 0, 16, 196, 400},
-    {"lenet.conv2.dw", 0, 1, 16, 400, 196},
-    {"lenet.conv2.dcol", 1, 0, 400, 196, 16},
-    {"deep.conv1.fwd", 0, 0, 64, 900, 27},
-    {"deep.conv2.fwd", 0, 0, 64, 784, 576},
-    {"deep.conv2.dw", 0, 1, 64, 576, 784},
-    {"deep.conv2.dcol", 1, 0, 576, 784, 64},
-    {"deep.conv3.fwd", 0, 0, 128, 144, 576},
-    {"deep.conv3.dw", 0, 1, 128, 576, 144},
-    {"deep.conv3.dcol", 1, 0, 576, 144, 128},
-    {"deep.conv4.fwd", 0, 0, 128, 100, 1152},
-    {"deep.conv4.dw", 0, 1, 128, 1152, 100},
-    {"deep.conv4.dcol", 1, 0, 1152, 100, 128},
 };
 
 static void fill_uniform(float *x, size_t count, nn_rng *rng)
