@@ -27,12 +27,8 @@
 
 #if defined(__x86_64__)
 
-#include <immintrin.h>
+#include "avx2.h"
 #include <string.h>
-
-#define NN_AVX2 __attribute__((target("avx2,fma")))
-#define NN_AVX2_INLINE                                                      \
-    __attribute__((target("avx2,fma"), always_inline)) static inline
 
 /* The shapes taken (measured at batch 64 on an AVX2 EPYC). Beyond 24
  * input or 64 output channels the gemms of im2col or Winograd have rows long
@@ -182,26 +178,6 @@ static void pad_planes(const float *src, int planes, int h, int w, int top,
                    src + ((size_t)c * h + y) * w, sizeof(float) * w);
 }
 
-/* Transposes the 8 x 8 block r[0..8) in place: r[i][j] becomes r[j][i]. */
-NN_AVX2_INLINE void transpose_8x8(__m256 r[8])
-{
-    __m256 t[8], s[8];
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
-    }
-    for (int i = 0; i < 8; i += 4) {
-        s[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-        s[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
-        s[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        s[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x20);
-        r[i + 4] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x31);
-    }
-}
-
 /* planar (channels, count) <- pt (count, lanes), or += when accumulate:
  * planar[c][p] = pt[p][c] for c < channels. Eight channels at a time, so
  * that only 8 rows of planar are written at once: their stride is often a
@@ -216,7 +192,7 @@ static void to_planar(const float *pt, int lanes, int count, int channels,
             __m256 r[8];
             for (int i = 0; i < 8; i++)
                 r[i] = _mm256_loadu_ps(pt + (size_t)(p + i) * lanes + c0);
-            transpose_8x8(r); /* r[i]: channel c0 + i, pixels p.. p+8 */
+            nn_transpose_8x8(r); /* r[i]: channel c0 + i, pixels p.. p+8 */
             for (int i = 0; i < 8 && c0 + i < channels; i++) {
                 float *dst = planar + (size_t)(c0 + i) * count + p;
                 if (accumulate)
@@ -246,7 +222,7 @@ static void to_pixel_major(const float *planar, int channels, int count,
                 r[i] = c0 + i < channels
                            ? _mm256_loadu_ps(planar + (size_t)(c0 + i) * count + p)
                            : _mm256_setzero_ps();
-            transpose_8x8(r); /* r[i]: pixel p + i, channels c0.. c0+8 */
+            nn_transpose_8x8(r); /* r[i]: pixel p + i, channels c0.. c0+8 */
             for (int i = 0; i < 8; i++)
                 _mm256_storeu_ps(pt + (size_t)(p + i) * lanes + c0, r[i]);
             if (!sums)

@@ -7,39 +7,15 @@
 
 #if defined(__x86_64__)
 
-#include <immintrin.h>
+#include "avx2.h"
 
 #define AVX2_MR 6  /* rows of the C tile */
 #define AVX2_NR 16 /* columns of the C tile: two 8-float vectors */
-
-/* Functions compiled for AVX2 + FMA whatever the build flags. */
-#define NN_AVX2 __attribute__((target("avx2,fma")))
 
 int nn_gemm_has_avx2(void)
 {
     __builtin_cpu_init(); /* idempotent; needed when called from a constructor */
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-}
-
-/* Transposes the 8 x 8 block r[0..8) in place: r[i][j] becomes r[j][i]. */
-NN_AVX2
-static inline void transpose_8x8(__m256 r[8])
-{
-    __m256 t[8], s[8];
-    for (int i = 0; i < 8; i += 2) {
-        t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);     /* r0 r1 pairs, low */
-        t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]); /* high */
-    }
-    for (int i = 0; i < 8; i += 4) {
-        s[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
-        s[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xee);
-        s[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
-        s[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xee);
-    }
-    for (int i = 0; i < 4; i++) {
-        r[i] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x20);
-        r[i + 4] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x31);
-    }
 }
 
 /* Copies the full panels (6 or 16 lines) of a block whose values of one k
@@ -89,7 +65,7 @@ static void pack_transposed(const float *src, size_t w_step, int depth,
                 __m256 r[8]; /* (line, k) */
                 for (int i = 0; i < 8; i++)
                     r[i] = _mm256_loadu_ps(src + (w0 + i) * w_step + p8);
-                transpose_8x8(r); /* (k, line) */
+                nn_transpose_8x8(r); /* (k, line) */
                 for (int q = 0; q < 8; q++)
                     _mm256_storeu_ps(dst + (size_t)(p8 + q) * AVX2_NR + w0,
                                      r[q]);

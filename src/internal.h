@@ -66,6 +66,8 @@ typedef struct {
 
 /* [first, last) of piece `part` when n items are cut into `parts` pieces. */
 void nn_split(int n, int parts, int part, int *first, int *last);
+/* The same for a count of values (element-wise work over a whole tensor). */
+void nn_split_size(size_t n, int parts, int part, size_t *first, size_t *last);
 /* grads[i] += sum over c < chunks of partials[c * stride + i], in order of c,
  * for n values; parallel over blocks of i. */
 void nn_reduce_partials(const nn_exec *ex, float *grads, int chunks,

@@ -100,9 +100,9 @@ typedef struct {
 static void activation_task(void *p, int task, int thread)
 {
     const activation_job *job = p;
-    size_t first = job->count * (size_t)task / NN_CHUNKS;
-    size_t last = job->count * (size_t)(task + 1) / NN_CHUNKS;
+    size_t first, last;
     (void)thread;
+    nn_split_size(job->count, NN_CHUNKS, task, &first, &last);
     if (job->backward)
         job->ops->backward(job->out->x + first, job->out->g + first,
                            job->in->g + first, last - first);

@@ -334,10 +334,11 @@ static void conv2d_backward_task(void *p, int chunk, int thread)
 static void winograd_weights_task(void *p, int task, int thread)
 {
     const conv2d_layer *cv = p;
-    size_t pairs = (size_t)cv->shape.out_c * cv->shape.in_c;
+    size_t first, last;
     (void)thread;
-    nn_winograd_weights(&cv->shape, cv->base.params, cv->base.cache,
-                        pairs * task / NN_CHUNKS, pairs * (task + 1) / NN_CHUNKS);
+    nn_split_size((size_t)cv->shape.out_c * cv->shape.in_c, NN_CHUNKS, task,
+                  &first, &last);
+    nn_winograd_weights(&cv->shape, cv->base.params, cv->base.cache, first, last);
 }
 
 static conv2d_job conv2d_job_for(nn_layer *layer, const nn_tensor *in,

@@ -473,6 +473,7 @@ nn_status nn_net_forward(nn_net *net, int batch)
     return NN_OK;
 }
 
+/* One of NN_CHUNKS slices of a gradient to clear. */
 typedef struct {
     float *g;
     size_t count;
@@ -481,10 +482,10 @@ typedef struct {
 static void clear_task(void *p, int task, int thread)
 {
     const clear_job *job = p;
-    size_t from = job->count * (size_t)task / NN_CHUNKS;
-    size_t to = job->count * (size_t)(task + 1) / NN_CHUNKS;
+    size_t first, last;
     (void)thread;
-    memset(job->g + from, 0, (to - from) * sizeof(float));
+    nn_split_size(job->count, NN_CHUNKS, task, &first, &last);
+    memset(job->g + first, 0, (last - first) * sizeof(float));
 }
 
 /* t->g = 0, cut into NN_CHUNKS pieces. */

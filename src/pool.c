@@ -236,6 +236,12 @@ void nn_split(int n, int parts, int part, int *first, int *last)
     *last = (int)((long long)n * (part + 1) / parts);
 }
 
+void nn_split_size(size_t n, int parts, int part, size_t *first, size_t *last)
+{
+    *first = n * (size_t)part / (size_t)parts;
+    *last = n * (size_t)(part + 1) / (size_t)parts;
+}
+
 typedef struct {
     float *grads;
     const float *partials;
