@@ -92,6 +92,11 @@ static void test_cnn_step_allocates_nothing(void **state)
                 3, 12, 10, 1);
     check_steps("conv3x3x8p1,bn,relu,pool2,conv3x3x8,relu,dense32,bn,tanh,dense10",
                 3, 12, 10, 2);
+    /* every convolution algorithm: direct (lenet on AVX2), Winograd (32
+     * input channels), im2col (one input channel, 3x3; and stride 2) */
+    check_steps("lenet", 1, 28, 28, 2);
+    check_steps("conv3x3x32p1,relu,conv3x3x32,relu,conv3x3x16s2,pool2,dense10",
+                1, 14, 13, 2);
 }
 
 static void test_mlp_step_allocates_nothing(void **state)
