@@ -1,6 +1,10 @@
-/* 2-D convolution with zero padding and stride, as im2col + gemm:
- * each image's receptive fields become the columns of a matrix
- * col (in_c*kh*kw, out_h*out_w), so that y_n = W col + b. */
+/* 2-D convolution with zero padding and stride. The kernels in this file
+ * are the textbook method, im2col + gemm: each image's receptive fields
+ * become the columns of a matrix col (in_c*kh*kw, out_h*out_w), so that
+ * y_n = W col + b. The layer picks per call between them and two faster
+ * methods for the shapes that suit them (conv_pick below): a direct AVX2
+ * convolution for few channels (conv_direct_avx2.c) and Winograd for 3x3
+ * stride-1 layers (conv_winograd.c). */
 #include "internal.h"
 
 #include <limits.h>
