@@ -36,60 +36,86 @@ static void assert_near(const float *got, const float *want, size_t n,
         fail_msg("%s differs from im2col by %.3g", what, worst);
 }
 
+/* One geometry: Winograd's output and gradients against im2col's. */
+static void check_geometry(const geometry *ge, nn_rng *rng)
+{
+    nn_conv2d_shape s = {ge->in_c, ge->h, ge->w, ge->out_c, 3, 3, 1, ge->pad, 0, 0};
+    size_t in_size, out_size, w_size, du_size;
+    float *x, *w, *b, *y, *y_ref, *dy, *dx, *dx_ref, *dw, *dw_ref, *db,
+        *db_ref, *u, *du, *scratch, *col;
+    int n = ge->n;
+    assert_nn_ok(nn_conv2d_shape_check(&s));
+    assert_true(nn_winograd_fits(&s));
+    if (n > nn_winograd_group(&s))
+        n = nn_winograd_group(&s);
+    in_size = (size_t)n * s.in_c * s.in_h * s.in_w;
+    out_size = (size_t)n * s.out_c * s.out_h * s.out_w;
+    w_size = (size_t)s.out_c * s.in_c * 9;
+    du_size = nn_winograd_weights_size(&s);
+    x = malloc(in_size * sizeof *x), dx = calloc(in_size, sizeof *dx);
+    dx_ref = calloc(in_size, sizeof *dx_ref);
+    y = malloc(out_size * sizeof *y), y_ref = malloc(out_size * sizeof *y);
+    dy = malloc(out_size * sizeof *dy);
+    w = malloc(w_size * sizeof *w), dw = calloc(w_size, sizeof *dw);
+    dw_ref = calloc(w_size, sizeof *dw_ref);
+    b = malloc(s.out_c * sizeof *b), db = calloc(s.out_c, sizeof *db);
+    db_ref = calloc(s.out_c, sizeof *db_ref);
+    u = malloc(du_size * sizeof *u), du = calloc(du_size, sizeof *du);
+    scratch = malloc(nn_winograd_scratch(&s) * sizeof *scratch);
+    col = malloc(nn_conv2d_scratch(&s) * sizeof *col);
+    assert_true(x && dx && dx_ref && y && y_ref && dy && w && dw && dw_ref &&
+                b && db && db_ref && u && du && scratch && col);
+    gc_fill_normal(x, in_size, 1.0f, rng);
+    gc_fill_normal(dy, out_size, 1.0f, rng);
+    gc_fill_normal(w, w_size, 0.3f, rng);
+    gc_fill_normal(b, s.out_c, 0.3f, rng);
+    print_message("in %dx%dx%d, out %d, pad %d, %d images\n", s.in_c, s.in_h,
+                  s.in_w, s.out_c, s.pad, n);
+
+    nn_conv2d_forward(&s, x, w, b, y_ref, col, n);
+    nn_conv2d_backward(&s, x, w, dy, dx_ref, dw_ref, db_ref, col, n);
+    nn_winograd_weights(&s, w, u, 0, (size_t)s.out_c * s.in_c);
+    nn_winograd_forward(&s, nn_sgemm_portable, u, x, b, y, scratch, n);
+    nn_winograd_backward(&s, nn_sgemm_portable, u, x, dy, dx, du, db, scratch, n);
+    nn_winograd_weight_grads(&s, du, dw);
+    assert_near(y, y_ref, out_size, s.in_c * 9, "output");
+    assert_near(dx, dx_ref, in_size, s.out_c * 9, "input gradient");
+    assert_near(dw, dw_ref, w_size, n * s.out_h * s.out_w, "weight gradient");
+    assert_near(db, db_ref, s.out_c, n * s.out_h * s.out_w, "bias gradient");
+
+    free(x), free(dx), free(dx_ref), free(y), free(y_ref), free(dy);
+    free(w), free(dw), free(dw_ref), free(b), free(db), free(db_ref);
+    free(u), free(du), free(scratch), free(col);
+}
+
 static void test_matches_im2col(void **state)
 {
     nn_rng rng;
     (void)state;
     nn_rng_seed(&rng, 21);
-    for (size_t g = 0; g < sizeof geometries / sizeof *geometries; g++) {
-        const geometry *ge = &geometries[g];
-        nn_conv2d_shape s = {ge->in_c, ge->h, ge->w, ge->out_c, 3, 3, 1, ge->pad, 0, 0};
-        size_t in_size, out_size, w_size, du_size;
-        float *x, *w, *b, *y, *y_ref, *dy, *dx, *dx_ref, *dw, *dw_ref, *db,
-            *db_ref, *u, *du, *scratch, *col;
-        int n = ge->n;
-        assert_nn_ok(nn_conv2d_shape_check(&s));
-        assert_true(nn_winograd_fits(&s));
-        if (n > nn_winograd_group(&s))
-            n = nn_winograd_group(&s);
-        in_size = (size_t)n * s.in_c * s.in_h * s.in_w;
-        out_size = (size_t)n * s.out_c * s.out_h * s.out_w;
-        w_size = (size_t)s.out_c * s.in_c * 9;
-        du_size = nn_winograd_weights_size(&s);
-        x = malloc(in_size * sizeof *x), dx = calloc(in_size, sizeof *dx);
-        dx_ref = calloc(in_size, sizeof *dx_ref);
-        y = malloc(out_size * sizeof *y), y_ref = malloc(out_size * sizeof *y);
-        dy = malloc(out_size * sizeof *dy);
-        w = malloc(w_size * sizeof *w), dw = calloc(w_size, sizeof *dw);
-        dw_ref = calloc(w_size, sizeof *dw_ref);
-        b = malloc(s.out_c * sizeof *b), db = calloc(s.out_c, sizeof *db);
-        db_ref = calloc(s.out_c, sizeof *db_ref);
-        u = malloc(du_size * sizeof *u), du = calloc(du_size, sizeof *du);
-        scratch = malloc(nn_winograd_scratch(&s) * sizeof *scratch);
-        col = malloc(nn_conv2d_scratch(&s) * sizeof *col);
-        assert_true(x && dx && dx_ref && y && y_ref && dy && w && dw && dw_ref &&
-                    b && db && db_ref && u && du && scratch && col);
-        gc_fill_normal(x, in_size, 1.0f, &rng);
-        gc_fill_normal(dy, out_size, 1.0f, &rng);
-        gc_fill_normal(w, w_size, 0.3f, &rng);
-        gc_fill_normal(b, s.out_c, 0.3f, &rng);
-        print_message("in %dx%dx%d, out %d, pad %d, %d images\n", s.in_c, s.in_h,
-                      s.in_w, s.out_c, s.pad, n);
+    for (size_t g = 0; g < sizeof geometries / sizeof *geometries; g++)
+        check_geometry(&geometries[g], &rng);
+}
 
-        nn_conv2d_forward(&s, x, w, b, y_ref, col, n);
-        nn_conv2d_backward(&s, x, w, dy, dx_ref, dw_ref, db_ref, col, n);
-        nn_winograd_weights(&s, w, u, 0, (size_t)s.out_c * s.in_c);
-        nn_winograd_forward(&s, nn_sgemm_portable, u, x, b, y, scratch, n);
-        nn_winograd_backward(&s, nn_sgemm_portable, u, x, dy, dx, du, db, scratch, n);
-        nn_winograd_weight_grads(&s, du, dw);
-        assert_near(y, y_ref, out_size, s.in_c * 9, "output");
-        assert_near(dx, dx_ref, in_size, s.out_c * 9, "input gradient");
-        assert_near(dw, dw_ref, w_size, n * s.out_h * s.out_w, "weight gradient");
-        assert_near(db, db_ref, s.out_c, n * s.out_h * s.out_w, "bias gradient");
-
-        free(x), free(dx), free(dx_ref), free(y), free(y_ref), free(dy);
-        free(w), free(dw), free(dw_ref), free(b), free(db), free(db_ref);
-        free(u), free(du), free(scratch), free(col);
+/* 40 random shapes: sizes from 1 (with padding) to 17, odd and even. */
+static void test_random_shapes(void **state)
+{
+    nn_rng rng;
+    int done = 0;
+    (void)state;
+    nn_rng_seed(&rng, 77);
+    while (done < 40) {
+        geometry ge;
+        ge.in_c = 8 + (int)(nn_rng_next(&rng) % 13);
+        ge.out_c = 8 + (int)(nn_rng_next(&rng) % 13);
+        ge.h = 1 + (int)(nn_rng_next(&rng) % 17);
+        ge.w = 1 + (int)(nn_rng_next(&rng) % 17);
+        ge.pad = (int)(nn_rng_next(&rng) % 3);
+        ge.n = 1 + (int)(nn_rng_next(&rng) % 4);
+        if (ge.h + 2 * ge.pad < 3 || ge.w + 2 * ge.pad < 3)
+            continue;
+        check_geometry(&ge, &rng);
+        done++;
     }
 }
 
@@ -189,6 +215,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_im2col),
+        cmocka_unit_test(test_random_shapes),
         cmocka_unit_test(test_gradients_auto),
         cmocka_unit_test(test_gradients_portable),
         cmocka_unit_test(test_auto_runs_winograd),
