@@ -18,19 +18,6 @@ enum { SIDE = 6, CLASSES = 3 };
  * time, unlike a tmpfs /tmp. */
 static char dir[] = "nn_ckpt_XXXXXX";
 
-static int make_dir(void **state)
-{
-    (void)state;
-    return tu_make_dir(dir);
-}
-
-static int remove_dir(void **state)
-{
-    (void)state;
-    tu_remove_tree(dir);
-    return 0;
-}
-
 static void path_in_dir(char *out, size_t size, const char *name)
 {
     snprintf(out, size, "%s/%s", dir, name);
@@ -214,5 +201,5 @@ int main(void)
         cmocka_unit_test(test_corrupt_checkpoints_are_refused),
         cmocka_unit_test(test_kill_during_save_keeps_a_loadable_checkpoint),
     };
-    return cmocka_run_group_tests(tests, make_dir, remove_dir);
+    return TU_RUN_IN_DIR(tests, dir);
 }

@@ -19,19 +19,6 @@ static char tmp_dir[] = "/tmp/nn_test_model.XXXXXX";
  * spec length 4 (docs/FORMAT.md). */
 #define SPEC_AT 52
 
-static int setup_dir(void **state)
-{
-    (void)state;
-    return tu_make_dir(tmp_dir);
-}
-
-static int teardown_dir(void **state)
-{
-    (void)state;
-    tu_remove_tree(tmp_dir);
-    return 0;
-}
-
 static void store_le(unsigned char *p, uint64_t v, int bytes)
 {
     for (int i = 0; i < bytes; i++)
@@ -695,5 +682,5 @@ int main(void)
         cmocka_unit_test(test_load_bad_arguments),
         cmocka_unit_test(test_failed_save_keeps_old_file),
     };
-    return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+    return TU_RUN_IN_DIR(tests, tmp_dir);
 }

@@ -17,19 +17,6 @@
 
 static char tmp_dir[] = "/tmp/nn_test_png.XXXXXX";
 
-static int setup_dir(void **state)
-{
-    (void)state;
-    return tu_make_dir(tmp_dir);
-}
-
-static int teardown_dir(void **state)
-{
-    (void)state;
-    tu_remove_tree(tmp_dir);
-    return 0;
-}
-
 /* Adler-32 straight from RFC 1950, one modulo per byte. */
 static uint32_t adler32_plain(const unsigned char *p, size_t n)
 {
@@ -328,5 +315,5 @@ int main(void)
         cmocka_unit_test(test_bad_arguments),
         cmocka_unit_test(test_failed_writes_leave_no_file),
     };
-    return cmocka_run_group_tests(tests, setup_dir, teardown_dir);
+    return TU_RUN_IN_DIR(tests, tmp_dir);
 }

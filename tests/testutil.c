@@ -8,9 +8,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int tu_make_dir(char *template_path)
+int tu_run_in_dir(const char *name, const struct CMUnitTest *tests,
+                  size_t count, char *template_path)
 {
-    return mkdtemp(template_path) ? 0 : -1;
+    int failed;
+    if (!mkdtemp(template_path)) {
+        fprintf(stderr, "%s: cannot make %s\n", name, template_path);
+        return 1;
+    }
+    failed = _cmocka_run_group_tests(name, tests, count, NULL, NULL);
+    tu_remove_tree(template_path);
+    return failed;
 }
 
 void tu_remove_tree(const char *dir)

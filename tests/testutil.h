@@ -8,9 +8,16 @@
 
 #include "nn.h"
 
-/* mkdtemp on a template such as "/tmp/nn_x.XXXXXX"; 0 on success (a
- * cmocka group setup can return it directly). */
-int tu_make_dir(char *template_path);
+struct CMUnitTest;
+/* Runs a cmocka group inside a new directory made by mkdtemp from
+ * template_path ("/tmp/nn_x.XXXXXX", filled in), then removes the directory
+ * with everything in it; the tests find it in template_path. Returns the
+ * number of failed tests (1 when the directory cannot be made). */
+int tu_run_in_dir(const char *name, const struct CMUnitTest *tests,
+                  size_t count, char *template_path);
+#define TU_RUN_IN_DIR(tests, template_path)                                 \
+    tu_run_in_dir(#tests, tests, sizeof(tests) / sizeof((tests)[0]),       \
+                  template_path)
 /* Removes dir with every file and subdirectory in it. */
 void tu_remove_tree(const char *dir);
 /* dir/name in a static buffer (valid until the next call). */
