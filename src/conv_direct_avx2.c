@@ -584,8 +584,8 @@ size_t nn_conv_direct_scratch(const nn_conv2d_shape *s)
     return 0;
 }
 
-/* y (n, out_c, out_h, out_w) = conv(x) + b, image by image: x padded into
- * scratch, convolved into yt (pixels, lanes), transposed into y. */
+/* Never called here: nn_conv_direct_fits takes no shape on this
+ * architecture, so the layer runs Winograd or im2col instead. */
 void nn_conv_direct_forward(const nn_conv2d_shape *s, const float *x,
                             const float *w, const float *b, float *y,
                             float *scratch, int n)
