@@ -1,0 +1,63 @@
+/* What the files of the training report share: report.c (index.html, the
+ * files, report_write), report_svg.c and report_png.c (the pictures). Not
+ * part of report.h, the interface the trainers use. */
+#ifndef NN_REPORT_INTERNAL_H
+#define NN_REPORT_INTERNAL_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "report.h"
+
+#define PATH_SIZE 4096
+#define MAX_MISCLASSIFIED 40 /* misclassified test images drawn at most */
+#define MISCLASSIFIED_COLS 10
+
+/* ---- files and text (report.c) */
+
+/* path = dir/name; 0 when it does not fit. */
+int report_join_path(char *path, const char *dir, const char *name);
+/* Text for HTML and SVG: &, <, >, " and ' escaped; control bytes dropped. */
+void report_xml_text(FILE *f, const char *s);
+
+/* ---- SVG pictures (report_svg.c) */
+
+/* curves.svg: loss and accuracy of the training and test sets per epoch,
+ * the epoch axis spanning the whole planned run. */
+int report_write_curves(FILE *f, const report_run *run);
+/* confusion.svg: counts in cells shaded by their share of the true class's
+ * images (square-root scale, so that small confusions show). */
+int report_write_confusion(FILE *f, const report_run *run);
+
+/* ---- PNG pictures (report_png.c) */
+
+/* The weights filters.png shows: the first conv2d layer's filters, or
+ * without one the first dense layer's rows, each an image of (c, h, w). */
+typedef struct {
+    int layer, count, c, h, w;
+    const char *kind;
+    const float *weights; /* (count, c, h, w) */
+} filter_set;
+
+/* Grid geometry shared by filters.png and the HTML caption. */
+typedef struct {
+    int shown, cols, scale, gap;
+} filter_grid;
+
+/* Finds the layer of `kind` whose filters are shown; 0 when there is none. */
+int report_find_filters(nn_net *net, const char *kind, filter_set *fs);
+/* How filters.png lays out the filters of fs. */
+filter_grid report_filter_layout(const filter_set *fs);
+/* filters.png: the filters in a grid on a blue-grey background. */
+int report_write_filters(const char *dir, const filter_set *fs, char *msg,
+                         size_t msg_size);
+/* Up to MAX_MISCLASSIFIED test images the net got wrong, in test order;
+ * returns how many, indices in which. */
+int report_find_misclassified(const report_run *run, int *which);
+/* misclassified.png: each image enlarged three times over its label
+ * "true>predicted" (class numbers; true in green, predicted in red). */
+int report_write_misclassified(const char *dir, const report_run *run,
+                               const int *which, int n, char *msg,
+                               size_t msg_size);
+
+#endif
