@@ -51,13 +51,16 @@ static void usage(FILE *f, const char *program, const char *data_help)
             "  --data DIR            %s\n"
             "  --model NAME|SPEC     preset (mlp, lenet, deep, deep-bn, vgg) or a spec\n"
             "                        such as conv3x3x32p1,bn,relu,pool2,dense10\n"
+            "                        (layers: --help-layers)\n"
             "  --epochs N            passes over the training set (10)\n"
             "  --batch N             minibatch size (64)\n"
-            "  --lr X                base learning rate (0.05)\n"
-            "  --momentum X          SGD momentum (0.9)\n"
-            "  --weight-decay X      L2 weight decay on weights (5e-4)\n"
+            "  --lr X                base learning rate (0.05; other optimizers:\n"
+            "                        their PyTorch default)\n"
+            "  --momentum X          SGD and RMSprop momentum (0.9)\n"
+            "  --weight-decay X      L2 weight decay on weights (5e-4; AdamW:\n"
+            "                        decoupled, 0.01; Adam, RMSprop: 0)\n"
             "  --nesterov            Nesterov momentum\n"
-            "  --optimizer sgd|adam  (sgd)\n"
+            "  --optimizer NAME      sgd, adam, rmsprop or adamw (sgd)\n"
             "  --schedule KIND       constant, step, exp or cosine (cosine)\n"
             "  --gamma X             factor of the step and exp schedules (0.1)\n"
             "  --warmup X            epochs of linear warm-up (0)\n"
@@ -89,7 +92,7 @@ static const option_def options[] = {
     {"--gamma", 1}, {"--warmup", 1}, {"--seed", 1}, {"--threads", 1},
     {"--kernels", 1}, {"--limit", 1}, {"--save", 1}, {"--json", 1}, {"--report", 1},
     {"--checkpoint", 1}, {"--resume", 1},
-    {"--quiet", 0}, {"--help", 0},
+    {"--quiet", 0}, {"--help", 0}, {"--help-layers", 0},
 };
 
 /* Applies one option; 0 when its value is not acceptable. */
@@ -113,7 +116,7 @@ static int apply(cli_options *o, const char *name, const char *value)
     else if (!strcmp(name, "--resume"))
         o->resume_path = value;
     else if (!strcmp(name, "--nesterov"))
-        t->sgd.nesterov = 1;
+        t->optim.nesterov = 1;
     else if (!strcmp(name, "--quiet"))
         o->quiet = 1;
     else if (!strcmp(name, "--epochs")) {
@@ -149,14 +152,17 @@ static int apply(cli_options *o, const char *name, const char *value)
         if (!cli_parse_double(value, 1e-9, 100.0, &d))
             return 0;
         t->schedule.lr = (float)d;
+        o->lr_given = 1;
     } else if (!strcmp(name, "--momentum")) {
         if (!cli_parse_double(value, 0.0, 0.9999, &d))
             return 0;
-        t->sgd.momentum = (float)d;
+        t->optim.momentum = (float)d;
+        o->momentum_given = 1;
     } else if (!strcmp(name, "--weight-decay")) {
         if (!cli_parse_double(value, 0.0, 1.0, &d))
             return 0;
-        t->sgd.weight_decay = t->adam.weight_decay = (float)d;
+        t->optim.weight_decay = (float)d;
+        o->weight_decay_given = 1;
     } else if (!strcmp(name, "--gamma")) {
         if (!cli_parse_double(value, 1e-6, 1.0, &d))
             return 0;
@@ -166,11 +172,7 @@ static int apply(cli_options *o, const char *name, const char *value)
             return 0;
         t->schedule.warmup_epochs = (float)d;
     } else if (!strcmp(name, "--optimizer")) {
-        if (!strcmp(value, "sgd"))
-            t->optimizer = NN_OPTIMIZER_SGD;
-        else if (!strcmp(value, "adam"))
-            t->optimizer = NN_OPTIMIZER_ADAM;
-        else
+        if (nn_optimizer_from_name(value, &t->optim.kind) != NN_OK)
             return 0;
     } else if (!strcmp(name, "--schedule")) {
         static const char *kinds[] = {"constant", "step", "exp", "cosine"};
@@ -182,6 +184,31 @@ static int apply(cli_options *o, const char *name, const char *value)
         t->schedule.kind = (nn_schedule_kind)k;
     }
     return 1;
+}
+
+/* Optimizers other than SGD start from their own (PyTorch's) learning
+ * rate, weight decay and momentum unless the flags set them. */
+static void apply_optimizer_defaults(cli_options *o)
+{
+    nn_optim_settings *s = &o->train.optim;
+    nn_optim_settings d = nn_optim_defaults(s->kind);
+    if (s->kind == NN_OPTIMIZER_SGD)
+        return;
+    if (!o->lr_given)
+        o->train.schedule.lr = d.lr;
+    if (!o->weight_decay_given)
+        s->weight_decay = d.weight_decay;
+    if (!o->momentum_given)
+        s->momentum = d.momentum;
+}
+
+/* The layer tokens a spec may use, from the library's table of kinds. */
+static void usage_layers(FILE *f)
+{
+    const char *name, *grammar;
+    fprintf(f, "layer tokens of --model specs (comma-separated):\n");
+    for (int i = 0; (grammar = nn_spec_grammar(i, &name)) != NULL; i++)
+        fprintf(f, "  %-22s %s\n", grammar, name);
 }
 
 /* Checks a --model value's syntax before any data is read (whether it
@@ -216,6 +243,10 @@ int cli_parse(int argc, char **argv, cli_options *o, const char *program,
             usage(stdout, program, data_help);
             return -1;
         }
+        if (!strcmp(def->name, "--help-layers")) {
+            usage_layers(stdout);
+            return -1;
+        }
         if (def->takes_value && i + 1 >= argc) {
             fprintf(stderr, "%s: %s needs a value\n", program, def->name);
             return CLI_USAGE;
@@ -229,9 +260,7 @@ int cli_parse(int argc, char **argv, cli_options *o, const char *program,
     }
     if (!spec_syntax_ok(o->model, program))
         return CLI_USAGE;
-    if (o->train.optimizer == NN_OPTIMIZER_ADAM && o->train.schedule.lr > 0.01f &&
-        o->train.schedule.lr == nn_train_defaults().schedule.lr)
-        o->train.schedule.lr = 1e-3f; /* Adam's usual rate unless --lr says otherwise */
+    apply_optimizer_defaults(o);
     return CLI_OK;
 }
 
@@ -366,11 +395,34 @@ static nn_status build_net(const cli_options *o, const nn_dataset *d,
     return NN_OK;
 }
 
+/* 1 when the resumed net is the --model architecture; else msg says how
+ * they differ. */
+static int same_model(const cli_options *o, nn_net *net, char *msg,
+                      size_t msg_size)
+{
+    char have[4096], want[4096] = "";
+    nn_net *probe = NULL;
+    int c, h, w, same;
+    nn_net_input_shape(net, &c, &h, &w);
+    if (nn_net_spec(net, have, sizeof have) != NN_OK)
+        return 0;
+    if (nn_net_create(c, h, w, &probe) == NN_OK &&
+        nn_net_add_spec(probe, o->model, NULL, 0) == NN_OK)
+        nn_net_spec(probe, want, sizeof want);
+    nn_net_destroy(probe);
+    same = strcmp(have, want) == 0;
+    if (!same)
+        snprintf(msg, msg_size, "the checkpoint's model is %.200s, --model "
+                 "asks for %.200s", have, o->model);
+    return same;
+}
+
 int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
             const char *const *class_names)
 {
     char msg[512] = "";
     nn_net *net = NULL;
+    nn_optim *opt = NULL;
     nn_train_config cfg = o->train;
     progress_state ps = {isatty(fileno(stderr)), o->quiet};
     report_epoch *epochs = NULL;
@@ -390,10 +442,15 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
     nn_rng_seed(&ts.rng, cfg.seed ^ 0x7261696e696e67ULL);
     ts.epoch = 0;
     if (o->resume_path) {
-        if (nn_checkpoint_load(o->resume_path, cfg.batch, &net, &ts, msg,
-                               sizeof msg) != NN_OK) {
+        cfg.optim.lr = cfg.schedule.lr;
+        if (nn_checkpoint_load(o->resume_path, cfg.batch, &cfg.optim, &net,
+                               &opt, &ts, msg, sizeof msg) != NN_OK) {
             fprintf(stderr, "error: --resume: %s\n", msg);
             return CLI_FAIL;
+        }
+        if (!same_model(o, net, msg, sizeof msg)) {
+            fprintf(stderr, "error: --resume: %s\n", msg);
+            goto done;
         }
         if (ts.epoch >= cfg.epochs) {
             fprintf(stderr, "error: --resume: %s has done %d epochs already "
@@ -405,6 +462,9 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
     } else if ((st = build_net(o, train, &net, msg, sizeof msg)) != NN_OK) {
         fprintf(stderr, "error: %s\n", msg);
         return CLI_USAGE;
+    } else if ((st = nn_optim_create(net, &cfg.optim, &opt)) != NN_OK) {
+        fprintf(stderr, "error: optimizer settings: %s\n", nn_status_str(st));
+        goto done;
     }
     nn_net_set_normalization(net, train->mean, train->std);
     nn_net_set_kernels(net, o->kernels); /* a value the parser checked */
@@ -439,7 +499,7 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
                        ts.epoch, predicted, m, p, r, f1};
     for (int e = ts.epoch; e < cfg.epochs; e++) {
         report_epoch *rec = &epochs[e];
-        st = nn_train_epoch(net, train, &cfg, e, &ts.rng, &rec->train);
+        st = nn_train_epoch(net, opt, train, &cfg, e, &ts.rng, &rec->train);
         if (st == NN_OK)
             st = nn_evaluate(net, test, predicted, &rec->test_loss, &rec->test_accuracy);
         if (ps.tty && !o->quiet)
@@ -462,7 +522,8 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
         run.epochs_done = e + 1;
         ts.epoch = e + 1;
         if (o->checkpoint_path &&
-            nn_checkpoint_save(net, &ts, o->checkpoint_path, msg, sizeof msg) != NN_OK) {
+            nn_checkpoint_save(net, opt, &ts, o->checkpoint_path, msg,
+                               sizeof msg) != NN_OK) {
             fprintf(stderr, "error: --checkpoint: %s\n", msg);
             goto done;
         }
@@ -494,6 +555,7 @@ done:
     free(epochs);
     free(predicted);
     free(m);
+    nn_optim_destroy(opt);
     nn_net_destroy(net);
     return rc;
 }

@@ -23,6 +23,7 @@ typedef struct {
     nn_kernels kernels;    /* --kernels (default NN_KERNELS_AUTO) */
     long limit;            /* --limit: first N training images (0: all) */
     int quiet;
+    int lr_given, momentum_given, weight_decay_given; /* flags seen */
     nn_train_config train;
 } cli_options;
 

@@ -1,6 +1,6 @@
 /* nn_bench: speed of libnn's kernels, layers and whole models, one
  * machine-readable line per figure:
- *   sgemm m=512 n=512 k=512 ta=0 tb=0 path=avx2 gflops=85.3 case=square
+ *   sgemm m=512 n=512 k=512 ta=0 tb=0 path=auto gflops=85.3 case=square
  *   layer model=lenet index=0 spec=conv5x5x16p2 threads=1 forward_ms=0.41 ...
  *   model model=lenet threads=1 batch=64 train_ips=5123 infer_ips=17000
  *
@@ -11,20 +11,19 @@
  *   --models   presets for layer and model figures (mlp,lenet,deep)
  *   --threads  thread counts for them (1,2)
  *
- * Layer and model figures use wall-clock time (they may run threads); sgemm
- * figures use the
- * Each figure is the best of several timed runs. sgemm figures are timed
- * in CPU time of the calling thread: on a machine shared with other work, time spent waiting
- * for the CPU does not count (the kernels are single-threaded, so on an
- * idle machine this is the wall time). Uses libnn's internal header to
- * time every sgemm path, not just the one nn_sgemm picks. */
+ * Each figure is the best of several timed runs. Layer and model figures
+ * use wall-clock time (they may run threads). sgemm figures are timed in
+ * CPU time of the calling thread: on a machine shared with other work, time
+ * spent waiting for the CPU does not count (the kernels are single-threaded,
+ * so on an idle machine this is the wall time); they cover both paths of
+ * nn_sgemm_for: auto (AVX2+FMA where the CPU has it) and portable. Only
+ * the public API (nn.h) is used. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "nn.h"
-#include "../src/internal.h"
 
 /* Timing settings shared by every benchmark. */
 typedef struct {
@@ -100,7 +99,13 @@ static void fill_uniform(float *x, size_t count, nn_rng *rng)
 
 /* GFLOP/s of one path on one case (C = A B + C, 2mnk flops per call), or a
  * negative value when memory runs out. */
-static double bench_sgemm_case(const nn_sgemm_path *path, const sgemm_case *sc,
+/* A named sgemm path. */
+typedef struct {
+    const char *name;
+    nn_sgemm_fn run;
+} sgemm_path;
+
+static double bench_sgemm_case(const sgemm_path *path, const sgemm_case *sc,
                                const bench_opts *opts, nn_rng *rng)
 {
     /* Stored shapes: A (m, k) or (k, m) when transposed; B likewise. */
@@ -146,15 +151,12 @@ static double bench_sgemm_case(const nn_sgemm_path *path, const sgemm_case *sc,
 /* Every case on every sgemm path this CPU runs. */
 static int bench_sgemm(const bench_opts *opts)
 {
-    nn_sgemm_path paths[2];
-    int path_count = 0;
+    /* auto: AVX2+FMA where the CPU has it */
+    const sgemm_path paths[2] = {{"auto", nn_sgemm_for(NN_KERNELS_AUTO)},
+                                 {"portable", nn_sgemm_for(NN_KERNELS_PORTABLE)}};
+    int path_count = paths[0].run == paths[1].run ? 1 : 2;
     nn_rng rng;
 
-#if defined(__x86_64__)
-    if (nn_gemm_has_avx2())
-        paths[path_count++] = (nn_sgemm_path){"avx2", nn_sgemm_avx2};
-#endif
-    paths[path_count++] = (nn_sgemm_path){"portable", nn_sgemm_portable};
     nn_rng_seed(&rng, 1);
     for (size_t i = 0; i < sizeof sgemm_cases / sizeof sgemm_cases[0]; i++) {
         const sgemm_case *sc = &sgemm_cases[i];
@@ -185,14 +187,16 @@ static double wall_seconds(void)
 
 enum { BATCH = 64 };
 
-/* A net for spec on inputs (c, h, w), batch 64, random input and labels. */
-static nn_net *bench_net(const char *spec, int c, int h, int w, int threads,
-                         int *labels, nn_rng *rng)
+/* A net for spec on inputs (c, h, w), or of the one layer `layer`
+ * describes when spec is NULL; batch 64, random input and labels. */
+static nn_net *bench_net(const char *spec, const nn_layer_info *layer, int c,
+                         int h, int w, int threads, int *labels, nn_rng *rng)
 {
     nn_net *net = NULL;
     nn_tensor *out;
     if (nn_net_create(c, h, w, &net) != NN_OK ||
-        nn_net_add_spec(net, spec, NULL, 0) != NN_OK ||
+        (spec ? nn_net_add_spec(net, spec, NULL, 0)
+              : nn_net_add_layer(net, layer->kind, &layer->args)) != NN_OK ||
         nn_net_build(net, BATCH, 1) != NN_OK ||
         nn_net_set_threads(net, threads) != NN_OK) {
         nn_net_destroy(net);
@@ -208,10 +212,9 @@ static nn_net *bench_net(const char *spec, int c, int h, int w, int threads,
 
 typedef enum { STEP_TRAIN, STEP_INFER, STEP_FORWARD, STEP_BACKWARD } step_kind;
 
-/* One timed unit of work on a net built by bench_net. */
-static void step(nn_net *net, step_kind kind, const int *labels)
+/* One timed unit of work on a net built by bench_net (opt: for training). */
+static void step(nn_net *net, nn_optim *opt, step_kind kind, const int *labels)
 {
-    static const nn_sgd sgd = {0.01f, 0.9f, 5e-4f, 0, NN_MOMENTUM_PYTORCH, 0};
     float loss;
     switch (kind) {
     case STEP_TRAIN:
@@ -220,7 +223,7 @@ static void step(nn_net *net, step_kind kind, const int *labels)
         nn_net_softmax_xent(net, labels, &loss);
         nn_net_zero_grad(net);
         nn_net_backward(net);
-        nn_net_sgd_step(net, &sgd);
+        nn_optim_step(opt, net);
         break;
     case STEP_INFER:
         nn_net_set_training(net, 0);
@@ -236,20 +239,20 @@ static void step(nn_net *net, step_kind kind, const int *labels)
 }
 
 /* Best seconds per step over opts->trials runs of about opts->seconds. */
-static double time_steps(nn_net *net, step_kind kind, const int *labels,
-                         const bench_opts *opts)
+static double time_steps(nn_net *net, nn_optim *opt, step_kind kind,
+                         const int *labels, const bench_opts *opts)
 {
     double best = 1e30;
     int reps = 1;
     double start = wall_seconds();
-    step(net, kind, labels); /* warm up, and size the runs */
+    step(net, opt, kind, labels); /* warm up, and size the runs */
     double once = wall_seconds() - start;
     if (once > 0)
         reps = (int)(opts->seconds / once) + 1;
     for (int t = 0; t < opts->trials; t++) {
         start = wall_seconds();
         for (int r = 0; r < reps; r++)
-            step(net, kind, labels);
+            step(net, opt, kind, labels);
         double per = (wall_seconds() - start) / reps;
         if (per < best)
             best = per;
@@ -257,50 +260,51 @@ static double time_steps(nn_net *net, step_kind kind, const int *labels,
     return best;
 }
 
-/* Multiply-adds of one sample through a layer (conv and dense), 0 else. */
-static double layer_macs(const char *kind, const nn_layer_info *info,
-                         int in_c, int in_h, int in_w, const char *spec)
+/* Multiply-adds of one sample through layer i: each weight once per output
+ * position (conv and dense layers), 0 for layers without weights. */
+static double layer_macs(const nn_net *net, int i)
 {
-    int kh, kw;
-    if (!strcmp(kind, "dense"))
-        return (double)in_c * in_h * in_w * info->out_c;
-    if (!strcmp(kind, "conv2d") && sscanf(spec, "conv%dx%d", &kh, &kw) == 2)
-        return (double)info->out_c * info->out_h * info->out_w * in_c * kh * kw;
-    return 0;
+    nn_layer_field fields[NN_MAX_FIELDS];
+    nn_layer_info info;
+    int count = 0;
+    if (nn_net_layer_info(net, i, &info) != NN_OK ||
+        nn_net_layer_fields(net, i, fields, &count) != NN_OK || count == 0 ||
+        strcmp(fields[0].name, "weight"))
+        return 0;
+    return (double)fields[0].count * info.out_h * info.out_w;
 }
 
 /* Each layer of a preset alone: forward and backward at batch 64. */
 static int bench_layers(const char *model, int threads, const bench_opts *opts,
                         nn_rng *rng)
 {
-    char spec[4096];
-    int labels[BATCH], c = 1, h = 28, w = 28;
-    nn_net *whole = bench_net(model, c, h, w, 1, labels, rng);
-    if (!whole || nn_net_spec(whole, spec, sizeof spec) != NN_OK)
+    int labels[BATCH];
+    nn_net *whole = bench_net(model, NULL, 1, 28, 28, 1, labels, rng);
+    if (!whole)
         return 1;
-    char *token = strtok(spec, ",");
-    for (int i = 0; token; i++, token = strtok(NULL, ",")) {
+    for (int i = 0; i < nn_net_layer_count(whole); i++) {
         nn_layer_info info;
-        nn_net *one = bench_net(token, c, h, w, threads, labels, rng);
+        nn_net *one = NULL;
+        char token[64] = "";
         double fwd, bwd, macs;
-        if (!one || nn_net_layer_info(whole, i, &info) != NN_OK) {
+        if (nn_net_layer_info(whole, i, &info) != NN_OK ||
+            !(one = bench_net(NULL, &info, info.in_c, info.in_h, info.in_w,
+                              threads, labels, rng)) ||
+            nn_net_spec(one, token, sizeof token) != NN_OK) {
             nn_net_destroy(one);
             nn_net_destroy(whole);
             return 1;
         }
         nn_net_set_input_grad(one, i > 0); /* the first layer needs no dx */
-        fwd = time_steps(one, STEP_FORWARD, labels, opts);
+        fwd = time_steps(one, NULL, STEP_FORWARD, labels, opts);
         memset(nn_net_output(one)->g, 0, sizeof(float) * BATCH * info.out_c * info.out_h * info.out_w);
-        bwd = time_steps(one, STEP_BACKWARD, labels, opts);
-        macs = layer_macs(info.kind, &info, c, h, w, token) * BATCH;
+        bwd = time_steps(one, NULL, STEP_BACKWARD, labels, opts);
+        macs = layer_macs(whole, i) * BATCH;
         printf("layer model=%s index=%d spec=%s threads=%d forward_ms=%.3f "
                "backward_ms=%.3f forward_gflops=%.1f backward_gflops=%.1f\n",
                model, i, token, threads, 1e3 * fwd, 1e3 * bwd,
                2 * macs / fwd * 1e-9, (i > 0 ? 4 : 2) * macs / bwd * 1e-9);
         fflush(stdout);
-        c = info.out_c;
-        h = info.out_h;
-        w = info.out_w;
         nn_net_destroy(one);
     }
     nn_net_destroy(whole);
@@ -312,12 +316,19 @@ static int bench_model(const char *model, int threads, const bench_opts *opts,
                        nn_rng *rng)
 {
     int labels[BATCH];
-    nn_net *net = bench_net(model, 1, 28, 28, threads, labels, rng);
+    nn_net *net = bench_net(model, NULL, 1, 28, 28, threads, labels, rng);
+    nn_optim_settings sgd = nn_optim_defaults(NN_OPTIMIZER_SGD);
+    nn_optim *opt = NULL;
     double train, infer;
-    if (!net)
+    sgd.momentum = 0.9f;
+    sgd.weight_decay = 5e-4f;
+    if (!net || nn_optim_create(net, &sgd, &opt) != NN_OK) {
+        nn_net_destroy(net);
         return 1;
-    train = time_steps(net, STEP_TRAIN, labels, opts);
-    infer = time_steps(net, STEP_INFER, labels, opts);
+    }
+    train = time_steps(net, opt, STEP_TRAIN, labels, opts);
+    infer = time_steps(net, NULL, STEP_INFER, labels, opts);
+    nn_optim_destroy(opt);
     printf("model model=%s threads=%d batch=%d train_ips=%.0f infer_ips=%.0f\n",
            model, threads, BATCH, BATCH / train, BATCH / infer);
     fflush(stdout);

@@ -119,12 +119,11 @@ int main(int argc, char **argv)
         usage(stderr);
         return CLI_USAGE;
     }
-    if (nn_model_load(argv[1], 1, &net, msg, sizeof msg) != NN_OK) {
+    if (nn_model_load_inference(argv[1], 1, &net, msg, sizeof msg) != NN_OK) {
         fprintf(stderr, "predict: %s\n", msg);
         return CLI_FAIL;
     }
     nn_net_input_shape(net, &c, &h, &w);
-    nn_net_set_training(net, 0);
     if (!strcmp(argv[2], "--idx")) {
         if (argc != 5 && !(argc == 7 && !strcmp(argv[5], "--first") &&
                            cli_parse_long(argv[6], 1, 1000000, &first))) {

@@ -113,19 +113,38 @@ static void html_status(FILE *f, const report_run *run)
                 epochs == 1 ? "" : "s");
 }
 
+void report_describe_optimizer(const nn_optim_settings *s, char *buf,
+                               size_t size)
+{
+    switch (s->kind) {
+    case NN_OPTIMIZER_SGD:
+        snprintf(buf, size, "SGD, momentum %g%s%s, weight decay %g",
+                 s->momentum, s->nesterov ? " (Nesterov)" : "",
+                 s->momentum_kind == NN_MOMENTUM_EMA ? " (EMA)" : "",
+                 s->weight_decay);
+        return;
+    case NN_OPTIMIZER_ADAM:
+    case NN_OPTIMIZER_ADAMW:
+        snprintf(buf, size, "%s, betas %g, %g, eps %g, %sweight decay %g",
+                 s->kind == NN_OPTIMIZER_ADAM ? "Adam" : "AdamW", s->beta1,
+                 s->beta2, s->eps,
+                 s->kind == NN_OPTIMIZER_ADAMW ? "decoupled " : "",
+                 s->weight_decay);
+        return;
+    case NN_OPTIMIZER_RMSPROP:
+        snprintf(buf, size, "RMSprop, alpha %g, momentum %g, eps %g, weight "
+                 "decay %g", s->alpha, s->momentum, s->eps, s->weight_decay);
+        return;
+    }
+    snprintf(buf, size, "unknown optimizer");
+}
+
 /* The optimizer and augmentation rows of the settings table. */
 static void html_training_settings(FILE *f, const nn_train_config *c)
 {
-    if (c->optimizer == NN_OPTIMIZER_ADAM)
-        fprintf(f, "<tr><th>optimizer</th><td>Adam, betas %g, %g, eps %g, "
-                   "weight decay %g</td></tr>\n",
-                c->adam.beta1, c->adam.beta2, c->adam.eps, c->adam.weight_decay);
-    else
-        fprintf(f, "<tr><th>optimizer</th><td>SGD, momentum %g%s%s, weight "
-                   "decay %g</td></tr>\n",
-                c->sgd.momentum, c->sgd.nesterov ? " (Nesterov)" : "",
-                c->sgd.kind == NN_MOMENTUM_EMA ? " (EMA)" : "",
-                c->sgd.weight_decay);
+    char optimizer[160];
+    report_describe_optimizer(&c->optim, optimizer, sizeof optimizer);
+    fprintf(f, "<tr><th>optimizer</th><td>%s</td></tr>\n", optimizer);
     fprintf(f, "<tr><th>learning rate</th><td>%g, %s schedule, %g epochs of "
                "warm-up</td></tr>\n<tr><th>augmentation</th><td>",
             c->schedule.lr, schedule_name(c->schedule.kind),
@@ -260,7 +279,7 @@ static void html_filters(FILE *f, const filter_set *fs)
                "drawn %dx larger, in rows of %d; each is scaled from its own "
                "minimum (black) to maximum (white).</p>\n",
             fs->layer, fs->kind, g.shown, fs->count,
-            strcmp(fs->kind, "conv2d") ? "units' weights" : "filters", fs->c,
+            fs->convolution ? "filters" : "units' weights", fs->c,
             fs->h, fs->w, g.scale, g.cols);
 }
 
@@ -376,8 +395,8 @@ int report_write(const char *dir, const report_run *run, char *msg,
 {
     report_view v = {run, {0}, {0}, 0};
     v.misclassified = report_find_misclassified(run, v.which);
-    if (!report_find_filters(run->net, "conv2d", &v.filters) &&
-        !report_find_filters(run->net, "dense", &v.filters))
+    if (!report_find_filters(run->net, 4, &v.filters) &&
+        !report_find_filters(run->net, 2, &v.filters))
         v.filters.weights = NULL;
     if (v.filters.weights &&
         !report_write_filters(dir, &v.filters, msg, msg_size))

@@ -33,8 +33,9 @@ typedef struct {
 /* Writes the run's metrics as JSON to f (the one writer of --json and of
  * the report's metrics.json); 1 on success. */
 int report_write_json(FILE *f, const report_run *run);
-/* Writes the JSON metrics to path through a temporary file; 1 on success. */
-int report_save_json(const char *path, const report_run *run);
+/* The optimizer and its settings in words ("SGD, momentum 0.9, ..."). */
+void report_describe_optimizer(const nn_optim_settings *s, char *buf,
+                               size_t size);
 /* Creates the report directory when it does not exist yet; 1 on success,
  * else msg says why. */
 int report_prepare(const char *dir, char *msg, size_t msg_size);

@@ -31,11 +31,12 @@ int report_write_confusion(FILE *f, const report_run *run);
 
 /* ---- PNG pictures (report_png.c) */
 
-/* The weights filters.png shows: the first conv2d layer's filters, or
+/* The weights filters.png shows: the first convolution's filters, or
  * without one the first dense layer's rows, each an image of (c, h, w). */
 typedef struct {
     int layer, count, c, h, w;
     const char *kind;
+    int convolution;      /* 1: filters (out, c, kh, kw); 0: units' weights */
     const float *weights; /* (count, c, h, w) */
 } filter_set;
 
@@ -44,8 +45,10 @@ typedef struct {
     int shown, cols, scale, gap;
 } filter_grid;
 
-/* Finds the layer of `kind` whose filters are shown; 0 when there is none. */
-int report_find_filters(nn_net *net, const char *kind, filter_set *fs);
+/* Finds the layer whose weights are shown: the first one whose "weight"
+ * tensor has the given rank (4: convolution filters; 2: a dense layer's
+ * rows over its whole input); 0 when there is none. */
+int report_find_filters(nn_net *net, int rank, filter_set *fs);
 /* How filters.png lays out the filters of fs. */
 filter_grid report_filter_layout(const filter_set *fs);
 /* filters.png: the filters in a grid on a blue-grey background. */

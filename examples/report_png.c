@@ -117,43 +117,29 @@ static int canvas_save(canvas *cv, const char *dir, const char *name,
 
 /* ------------------------------------------------------------- filters */
 
-/* Kernel size of layer i, read from its token in the net's spec. */
-static int conv_kernel(nn_net *net, int i, int *kh, int *kw)
+int report_find_filters(nn_net *net, int rank, filter_set *fs)
 {
-    char spec[4096];
-    const char *token = spec;
-    if (nn_net_spec(net, spec, sizeof spec) != NN_OK)
-        return 0;
-    for (; i > 0 && token; i--)
-        if ((token = strchr(token, ',')) != NULL)
-            token++;
-    return token && sscanf(token, "conv%dx%d", kh, kw) == 2;
-}
-
-int report_find_filters(nn_net *net, const char *kind, filter_set *fs)
-{
-    int c, h, w; /* input shape of layer i */
-    nn_net_input_shape(net, &c, &h, &w);
     for (int i = 0; i < nn_net_layer_count(net); i++) {
+        nn_layer_field fields[NN_MAX_FIELDS];
         nn_layer_info info;
         float *values, *grads;
         size_t count;
-        if (nn_net_layer_info(net, i, &info) != NN_OK)
+        int n = 0;
+        if (nn_net_layer_info(net, i, &info) != NN_OK ||
+            nn_net_layer_fields(net, i, fields, &n) != NN_OK ||
+            nn_net_layer_params(net, i, &values, &grads, &count) != NN_OK)
             return 0;
-        if (!strcmp(info.kind, kind) &&
-            nn_net_layer_params(net, i, &values, &grads, &count) == NN_OK) {
-            fs->layer = i;
-            fs->kind = kind;
-            fs->count = info.out_c;
-            fs->weights = values;
-            fs->c = c;
-            fs->h = h;
-            fs->w = w;
-            return strcmp(kind, "conv2d") || conv_kernel(net, i, &fs->h, &fs->w);
-        }
-        c = info.out_c;
-        h = info.out_h;
-        w = info.out_w;
+        if (n == 0 || strcmp(fields[0].name, "weight") || fields[0].rank != rank)
+            continue;
+        fs->layer = i;
+        fs->kind = info.kind;
+        fs->convolution = rank == 4;
+        fs->count = fields[0].dims[0];
+        fs->weights = values + fields[0].offset;
+        fs->c = rank == 4 ? fields[0].dims[1] : info.in_c;
+        fs->h = rank == 4 ? fields[0].dims[2] : info.in_h;
+        fs->w = rank == 4 ? fields[0].dims[3] : info.in_w;
+        return 1;
     }
     return 0;
 }

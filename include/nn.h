@@ -71,6 +71,11 @@ size_t nn_tensor_count(const nn_tensor *t);
  * Pure functions over raw row-major arrays. Each forward sits beside its
  * backward in src/layer_<name>.c; backward functions accumulate (+=). */
 
+/* The shape of nn_sgemm and of each path behind it. */
+typedef void (*nn_sgemm_fn)(int trans_a, int trans_b, int m, int n, int k,
+                            float alpha, const float *a, int lda,
+                            const float *b, int ldb, float beta, float *c,
+                            int ldc);
 /* C = alpha * op(A) * op(B) + beta * C, row major; op(X) = X or X^T. */
 void nn_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
               const float *a, int lda, const float *b, int ldb, float beta,
@@ -178,13 +183,37 @@ void nn_mse_backward(const float *y, const float *target, float *dy, int n,
 /* A sequential network that owns all of its memory. */
 typedef struct nn_net nn_net;
 
-/* Description of one layer, for tables and parameter counts. */
+/* Hyper-parameters of a layer (the ones its kind does not use are 0). */
 typedef struct {
-    const char *kind;       /* "dense", "conv2d", "relu", ... */
+    int out;          /* dense outputs or conv filters */
+    int kh, kw;       /* kernel or pooling window */
+    int stride, pad;  /* stride and zero padding, both directions */
+    float alpha;      /* leaky relu slope or dropout rate */
+} nn_layer_args;
+
+/* Description of one layer, for tables, parameter counts and exporters. */
+typedef struct {
+    const char *kind;        /* "dense", "conv2d", "relu", ... */
+    nn_layer_args args;      /* its geometry and settings */
+    int in_c, in_h, in_w;    /* input shape of one sample */
     int out_c, out_h, out_w; /* output shape of one sample */
-    size_t params;          /* trainable parameters */
-    size_t state;           /* non-trainable state (batchnorm statistics) */
+    size_t params;           /* trainable parameters */
+    size_t decayed;          /* leading params that weight decay applies to */
+    size_t state;            /* non-trainable state (batchnorm statistics) */
 } nn_layer_info;
+
+/* Most named tensors one layer holds (nn_net_layer_fields). */
+#define NN_MAX_FIELDS 4
+
+/* One named tensor of a layer, as model files and exports lay it out. */
+typedef struct {
+    const char *name;  /* "weight", "bias", "gamma", "running_var", ... */
+    int state;         /* 0: in the parameters, 1: in the state */
+    int rank, dims[4]; /* shape, outermost first */
+    size_t offset;     /* first value in the layer's params or state */
+    size_t count;      /* values: the product of dims */
+    int nonnegative;   /* 1 when a valid value is >= 0 (variances) */
+} nn_layer_field;
 
 /* Creates an empty net for inputs of shape (c, h, w). */
 nn_status nn_net_create(int c, int h, int w, nn_net **out);
@@ -210,10 +239,18 @@ nn_status nn_net_add_maxpool(nn_net *net, int k, int stride);
 /* Batch normalization per channel (per feature after a dense layer);
  * PyTorch conventions: eps 1e-5, momentum 0.1, unbiased running variance. */
 nn_status nn_net_add_batchnorm(nn_net *net);
+/* Any kind of layer by its spec token or name ("conv", "avgpool",
+ * "leakyrelu", ...) with explicit hyper-parameters (NULL: the defaults). */
+nn_status nn_net_add_layer(nn_net *net, const char *kind,
+                           const nn_layer_args *args);
 
-/* Allocates everything for batches of up to max_batch samples and
- * initializes the weights from seed (He before relu, Xavier otherwise). */
+/* Allocates everything for training with batches of up to max_batch
+ * samples and initializes the weights from seed: He before relu (with the
+ * slope's gain before leaky relu), Xavier otherwise. */
 nn_status nn_net_build(nn_net *net, int max_batch, uint64_t seed);
+/* The same for inference only: no gradients are allocated, the net is in
+ * inference mode, and backward returns NN_ESTATE. */
+nn_status nn_net_build_inference(nn_net *net, int max_batch, uint64_t seed);
 /* Re-initializes the weights and statistics of a built net from seed. */
 nn_status nn_net_init(nn_net *net, uint64_t seed);
 
@@ -241,11 +278,18 @@ typedef enum {
 } nn_kernels;
 /* NN_EINVAL for a value outside nn_kernels. */
 nn_status nn_net_set_kernels(nn_net *net, nn_kernels kernels);
+/* The net's choice of kernels. */
 nn_kernels nn_net_kernels(const nn_net *net);
+/* The gemm a choice of kernels runs: AVX2+FMA where the CPU has it for
+ * NN_KERNELS_AUTO, plain C otherwise. */
+nn_sgemm_fn nn_sgemm_for(nn_kernels kernels);
 /* Whether backward also fills the input gradient (default 0: skipped). */
 void nn_net_set_input_grad(nn_net *net, int on);
-/* Training mode (1: batch statistics) or inference mode (0). */
+/* Training mode (1: batch statistics, dropout) or inference mode (0); a
+ * net built for inference stays in inference mode. */
 void nn_net_set_training(nn_net *net, int training);
+/* Whether the net is in training mode. */
+int nn_net_training(const nn_net *net);
 
 /* Runs the first `batch` samples of the input through every layer. */
 nn_status nn_net_forward(nn_net *net, int batch);
@@ -266,22 +310,30 @@ nn_status nn_net_mse(nn_net *net, const float *target, float *loss);
 int nn_net_layer_count(const nn_net *net);
 /* Description of layer i (0-based). */
 nn_status nn_net_layer_info(const nn_net *net, int i, nn_layer_info *out);
-/* Trainable parameters of layer i: values, gradients and count. */
+/* Trainable parameters of layer i: values, gradients (NULL in a net built
+ * for inference) and count. */
 nn_status nn_net_layer_params(nn_net *net, int i, float **values,
                               float **grads, size_t *count);
-/* Non-trainable state of layer i (batchnorm running mean then variance). */
-nn_status nn_net_layer_state(nn_net *net, int i, float **values,
-                             size_t *count);
+/* The named tensors of layer i into out (NN_MAX_FIELDS of room); *count
+ * gets how many there are. */
+nn_status nn_net_layer_fields(const nn_net *net, int i, nn_layer_field *out,
+                              int *count);
 /* Total trainable parameters. */
 size_t nn_net_param_count(const nn_net *net);
-/* All parameters, gradients, optimizer buffers: one flat layout each. */
+/* All parameters, layer after layer: one flat array. */
 float *nn_net_params(nn_net *net);
-/* Gradients, same layout as nn_net_params. */
+/* Gradients, same layout as nn_net_params (NULL when built for inference). */
 float *nn_net_grads(nn_net *net);
 /* Maximum batch the net was built for. */
 int nn_net_max_batch(const nn_net *net);
 /* Shape (c, h, w) of one input sample. */
 void nn_net_input_shape(const nn_net *net, int *c, int *h, int *w);
+/* The counter-based noise of the net (dropout masks): each training
+ * forward pass draws from the key (seed, pass) and then counts pass up.
+ * nn_net_build sets seed from its seed and pass to 0; checkpoints keep both. */
+void nn_net_noise(const nn_net *net, uint64_t *seed, uint64_t *pass);
+/* Sets the noise seed and pass counter (to resume a run). */
+void nn_net_set_noise(nn_net *net, uint64_t seed, uint64_t pass);
 /* Records the per-channel input normalisation the net was trained with
  * (x = (v/255 - mean) / std), so that model files carry it. */
 nn_status nn_net_set_normalization(nn_net *net, const float mean[3],
@@ -297,12 +349,13 @@ size_t nn_net_state_count(const nn_net *net);
 nn_status nn_net_spec(const nn_net *net, char *buf, size_t size);
 
 /* ------------------------------------------------------ architecture specs
- * A spec is a comma-separated list of layers:
- *   convKxKxN[sS][pP]  conv2d, N filters of KxK, stride S (1), padding P (0)
- *   denseN             fully connected, N outputs
- *   relu, sigmoid, tanh, bn (batchnorm)
- *   poolK[sS]          max pooling, K x K window, stride S (K)
- * or the name of a preset (see nn_spec_preset). */
+ * A spec is a comma-separated list of layer tokens such as
+ * "conv5x5x16p2,relu,pool2,dense10" (every token: nn_spec_grammar and
+ * docs/FORMAT.md), or the name of a preset (see nn_spec_preset). */
+
+/* The grammar of the i-th layer kind's token ("convKxKxN[sS][pP]") and,
+ * when name is not NULL, the kind's name; NULL past the last kind. */
+const char *nn_spec_grammar(int i, const char **name);
 
 /* The spec of a named preset ("mlp", "lenet", "deep", "deep-bn", "vgg"), or NULL. */
 const char *nn_spec_preset(const char *name);
@@ -311,7 +364,19 @@ const char *nn_spec_preset(const char *name);
 nn_status nn_net_add_spec(nn_net *net, const char *spec, char *msg,
                           size_t msg_size);
 
-/* -------------------------------------------------------------- optimizers */
+/* -------------------------------------------------------------- optimizers
+ * An optimizer is its own object over a built net's flat parameters and
+ * gradients: it owns its state (momentum, moments) and its step count, so a
+ * net needs none of it to run. Each kind is one update function over flat
+ * arrays and one entry in the table of src/optim/optim.c. */
+
+/* The optimizers. */
+typedef enum {
+    NN_OPTIMIZER_SGD = 0, /* with momentum, Nesterov, coupled weight decay */
+    NN_OPTIMIZER_ADAM,    /* coupled weight decay, as torch.optim.Adam */
+    NN_OPTIMIZER_RMSPROP, /* as torch.optim.RMSprop (not centered) */
+    NN_OPTIMIZER_ADAMW    /* decoupled weight decay, as torch.optim.AdamW */
+} nn_optimizer_kind;
 
 /* Momentum conventions for SGD. */
 typedef enum {
@@ -319,42 +384,74 @@ typedef enum {
     NN_MOMENTUM_EMA          /* v = mu v + (1-mu) g;  w -= lr v (the course's) */
 } nn_momentum_kind;
 
-/* Stochastic gradient descent settings. With weight decay wd the gradient
- * used is g + wd w (coupled, as PyTorch). Nesterov: w -= lr (g + mu v). */
+/* Settings of every optimizer; each reads the fields it uses. */
 typedef struct {
+    nn_optimizer_kind kind;
     float lr;
-    float momentum;
-    float weight_decay;
-    int nesterov;
-    nn_momentum_kind kind;
+    float momentum;               /* SGD, RMSprop */
+    nn_momentum_kind momentum_kind; /* SGD */
+    int nesterov;                 /* SGD: w -= lr (d + mu v) */
+    float beta1, beta2;           /* Adam, AdamW */
+    float alpha;                  /* RMSprop smoothing of g^2 */
+    float eps;                    /* Adam, AdamW, RMSprop */
+    float weight_decay;           /* coupled (g + wd w), decoupled for AdamW */
     int decay_all; /* 1: decay biases and batchnorm too; 0 (default): weights only */
-} nn_sgd;
+} nn_optim_settings;
 
-/* One SGD step over flat arrays w, g, v of n elements; wd applies to all. */
-void nn_sgd_update(const nn_sgd *opt, float *w, const float *g, float *v,
-                   size_t n, float weight_decay);
-/* One SGD step over every parameter of the net. */
-nn_status nn_net_sgd_step(nn_net *net, const nn_sgd *opt);
+/* One step over n values of w with gradients g and the optimizer's state
+ * buffers state[0], state[1] (same layout as w); weight_decay applies to
+ * all n; t counts steps from 1. */
+typedef void (*nn_optim_update_fn)(const nn_optim_settings *s, float *w,
+                                   const float *g, float *const *state,
+                                   size_t n, float weight_decay, long t);
+/* SGD: d = g + wd w; v = mu v + d (EMA: mu v + (1-mu) d); w -= lr v, or
+ * w -= lr (d + mu v) with Nesterov. state[0] = v. */
+void nn_sgd_update(const nn_optim_settings *s, float *w, const float *g,
+                   float *const *state, size_t n, float weight_decay, long t);
+/* Adam: d = g + wd w; m = b1 m + (1-b1) d; v = b2 v + (1-b2) d^2;
+ * w -= lr (m / (1-b1^t)) / (sqrt(v / (1-b2^t)) + eps). state = m, v. */
+void nn_adam_update(const nn_optim_settings *s, float *w, const float *g,
+                    float *const *state, size_t n, float weight_decay, long t);
+/* RMSprop: d = g + wd w; a = alpha a + (1-alpha) d^2; b = mu b + d /
+ * (sqrt(a) + eps); w -= lr b (w -= lr d / (sqrt(a) + eps) when mu = 0).
+ * state = a, b. */
+void nn_rmsprop_update(const nn_optim_settings *s, float *w, const float *g,
+                       float *const *state, size_t n, float weight_decay,
+                       long t);
+/* AdamW: w -= lr wd w, then Adam's step on g without decay. state = m, v. */
+void nn_adamw_update(const nn_optim_settings *s, float *w, const float *g,
+                     float *const *state, size_t n, float weight_decay,
+                     long t);
 
-/* Adam settings: m = b1 m + (1-b1) g, v = b2 v + (1-b2) g^2,
- * w -= lr mhat / (sqrt(vhat) + eps) with bias-corrected mhat, vhat; weight
- * decay is added to the gradient (coupled, as PyTorch's Adam). */
-typedef struct {
-    float lr, beta1, beta2, eps;
-    float weight_decay;
-    int decay_all; /* 1: decay biases and batchnorm too */
-} nn_adam;
+/* An optimizer bound to the parameters of one built net. */
+typedef struct nn_optim nn_optim;
 
-/* One Adam step over flat arrays (t = step number, from 1). */
-void nn_adam_update(const nn_adam *opt, float *w, const float *g, float *m,
-                    float *v, size_t n, float weight_decay, long t);
-/* One Adam step over every parameter of the net (the net counts steps). */
-nn_status nn_net_adam_step(nn_net *net, const nn_adam *opt);
-/* Optimizer buffers (same layout as nn_net_params): first and second
- * moments; and the number of Adam steps taken. For checkpoints. */
-float *nn_net_velocity(nn_net *net);
-float *nn_net_moment2(nn_net *net);
-long *nn_net_step_count(nn_net *net);
+/* PyTorch's defaults for kind: lr 0.01 (SGD, RMSprop) or 0.001 (Adam,
+ * AdamW), betas 0.9 and 0.999, alpha 0.99, eps 1e-8, AdamW decay 0.01. */
+nn_optim_settings nn_optim_defaults(nn_optimizer_kind kind);
+/* The optimizer's name ("sgd", "adam", "rmsprop", "adamw"), NULL if none. */
+const char *nn_optimizer_name(nn_optimizer_kind kind);
+/* The kind called name; NN_EINVAL when there is none. */
+nn_status nn_optimizer_from_name(const char *name, nn_optimizer_kind *out);
+/* NN_EINVAL unless the settings are usable (finite, in range). */
+nn_status nn_optim_check(const nn_optim_settings *s);
+/* An optimizer for the parameters of a net built for training, with zeroed
+ * state; NN_ESTATE for a net built for inference. */
+nn_status nn_optim_create(nn_net *net, const nn_optim_settings *s,
+                          nn_optim **out);
+/* Frees the optimizer (NULL is allowed). */
+void nn_optim_destroy(nn_optim *opt);
+/* One step over every parameter of net (the net it was created for),
+ * weights decayed and the rest (biases, batchnorm) only with decay_all. */
+nn_status nn_optim_step(nn_optim *opt, nn_net *net);
+/* Sets the learning rate of the next steps (schedules call this). */
+void nn_optim_set_lr(nn_optim *opt, float lr);
+/* The optimizer's settings. */
+const nn_optim_settings *nn_optim_get_settings(const nn_optim *opt);
+/* Steps taken so far. */
+long nn_optim_steps(const nn_optim *opt);
+/* State buffer i (0-based) and the floats in it; NULL past the last. */
+float *nn_optim_state(nn_optim *opt, int i, size_t *count);
 
 /* Learning-rate schedules. */
 typedef enum {
@@ -429,9 +526,6 @@ void nn_class_metrics(const long *matrix, int classes, float *precision,
 
 /* --------------------------------------------------------------- training */
 
-/* Which optimizer the trainer uses. */
-typedef enum { NN_OPTIMIZER_SGD = 0, NN_OPTIMIZER_ADAM } nn_optimizer_kind;
-
 /* Progress inside an epoch, reported after every batch. */
 typedef struct {
     int epoch, epochs;         /* epoch is 0-based */
@@ -445,9 +539,8 @@ typedef struct {
     int epochs;
     int batch;                 /* minibatch size (<= the net's max batch) */
     uint64_t seed;             /* shuffling and augmentation */
-    nn_optimizer_kind optimizer;
-    nn_sgd sgd;                /* lr is taken from the schedule */
-    nn_adam adam;              /* lr is taken from the schedule */
+    nn_optim_settings optim;   /* to create the optimizer with; its lr is
+                                  taken from the schedule */
     nn_schedule schedule;
     int augment_flip;          /* random horizontal flips */
     int augment_crop;          /* random crops after zero-padding this much */
@@ -469,11 +562,12 @@ nn_train_config nn_train_defaults(void);
 /* Trains one epoch (0-based `epoch`) over a shuffled copy of the set; rng
  * carries the shuffling state from epoch to epoch. Stops with NN_ENUMERIC
  * on a NaN or infinite loss before any weight is updated with it. */
-nn_status nn_train_epoch(nn_net *net, const nn_dataset *train,
+nn_status nn_train_epoch(nn_net *net, nn_optim *opt, const nn_dataset *train,
                          const nn_train_config *cfg, int epoch, nn_rng *rng,
                          nn_epoch_stats *stats);
 /* Runs the set through the net in inference mode, batch by batch: mean
- * loss, accuracy and (when predicted is not NULL) each sample's class. */
+ * loss, accuracy and (when predicted is not NULL) each sample's class. The
+ * net's mode is restored afterwards. */
 nn_status nn_evaluate(nn_net *net, const nn_dataset *d, int *predicted,
                       double *loss, double *accuracy);
 
@@ -487,32 +581,43 @@ nn_status nn_png_write(const char *path, const uint8_t *pixels, int width,
  * A versioned little-endian binary format (see docs/FORMAT.md): magic,
  * version, input shape and normalisation, architecture spec, parameters,
  * batchnorm statistics and a CRC-32. Saving writes a temporary file and
- * renames it into place. A loaded net starts in training mode. */
+ * renames it into place. */
 
 /* Saves a built net's architecture and weights to path. */
 nn_status nn_model_save(nn_net *net, const char *path, char *msg,
                         size_t msg_size);
-/* Loads a model file into a new net built for batches of up to max_batch.
- * A corrupt or truncated file is refused and msg says why. */
+/* Loads a model file into a new net built for training (in training
+ * mode) with batches of up to max_batch. A corrupt or truncated file, or
+ * one whose weights are not finite, is refused and msg says why. */
 nn_status nn_model_load(const char *path, int max_batch, nn_net **out,
                         char *msg, size_t msg_size);
+/* The same into a net built for inference only (nn_net_build_inference). */
+nn_status nn_model_load_inference(const char *path, int max_batch,
+                                  nn_net **out, char *msg, size_t msg_size);
 
 /* ------------------------------------------------------------ checkpoints */
 
-/* What a checkpoint keeps besides the net and its optimizer buffers. */
+/* What a checkpoint keeps besides the net and its optimizer. */
 typedef struct {
     int epoch;  /* epochs completed */
     nn_rng rng; /* the trainer's generator after them */
 } nn_train_state;
 
-/* Saves the model, optimizer state (momentum, Adam moments and step count)
- * and ts atomically: temporary file, fsync, rename. */
-nn_status nn_checkpoint_save(nn_net *net, const nn_train_state *ts,
-                             const char *path, char *msg, size_t msg_size);
-/* Loads a checkpoint into a new net built for max_batch and fills ts;
- * training resumed from it gives bit-identical results. */
-nn_status nn_checkpoint_load(const char *path, int max_batch, nn_net **out,
-                             nn_train_state *ts, char *msg, size_t msg_size);
+/* Saves the model, the net's noise counter, the optimizer (kind, settings,
+ * state buffers, step count) and ts atomically: temporary file, fsync,
+ * rename. */
+nn_status nn_checkpoint_save(nn_net *net, const nn_optim *opt,
+                             const nn_train_state *ts, const char *path,
+                             char *msg, size_t msg_size);
+/* Loads a checkpoint into a new net built for max_batch and a new optimizer
+ * for it, and fills ts; training resumed from it gives bit-identical
+ * results. When want is not NULL, a checkpoint made with another optimizer
+ * or other settings (the learning rate aside) is refused with NN_ESTATE and
+ * msg names the difference. */
+nn_status nn_checkpoint_load(const char *path, int max_batch,
+                             const nn_optim_settings *want, nn_net **net,
+                             nn_optim **opt, nn_train_state *ts, char *msg,
+                             size_t msg_size);
 
 #ifdef __cplusplus
 }

@@ -17,7 +17,7 @@
 /* Skips the calling test, saying why, when the direct kernels cannot run. */
 #define SKIP_WITHOUT_AVX2()                                                 \
     do {                                                                    \
-        if (!nn_gemm_has_avx2()) {                                          \
+        if (!nn_cpu_has_avx2()) {                                          \
             print_message("  SKIPPED: this CPU has no AVX2+FMA, so the "    \
                           "direct convolution kernels cannot run\n");       \
             skip();                                                         \

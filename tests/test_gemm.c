@@ -20,7 +20,7 @@ static int gemm_paths(nn_sgemm_path paths[3])
     int count = 0;
     paths[count++] = (nn_sgemm_path){"portable", nn_sgemm_portable};
 #if defined(__x86_64__)
-    if (nn_gemm_has_avx2())
+    if (nn_cpu_has_avx2())
         paths[count++] = (nn_sgemm_path){"avx2", nn_sgemm_avx2};
 #endif
     paths[count++] = (nn_sgemm_path){"nn_sgemm", nn_sgemm};
@@ -260,7 +260,7 @@ static void test_gemm_deterministic(void **state)
     nn_rng rng;
     (void)state;
 #if defined(__x86_64__)
-    if (nn_gemm_has_avx2())
+    if (nn_cpu_has_avx2())
         picked = nn_sgemm_avx2;
 #endif
     assert_non_null(a);

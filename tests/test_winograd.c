@@ -152,7 +152,7 @@ static void check_gradients(nn_kernels kernels)
 static void test_gradients_auto(void **state)
 {
     (void)state;
-    print_message("  kernels: %s\n", nn_gemm_has_avx2() ? "AVX2+FMA" : "portable (no AVX2 here)");
+    print_message("  kernels: %s\n", nn_cpu_has_avx2() ? "AVX2+FMA" : "portable (no AVX2 here)");
     check_gradients(NN_KERNELS_AUTO);
 }
 

@@ -1,0 +1,14 @@
+/* What the net offers the library's other subsystems beyond nn.h. */
+#ifndef NN_CORE_NET_H
+#define NN_CORE_NET_H
+
+#include <stddef.h>
+
+#include "nn.h"
+
+/* What nn_net_build would allocate for parameters and state, without
+ * allocating: lets a loader check a file's counts first. */
+nn_status nn_net_plan(nn_net *net, int max_batch, size_t *params,
+                      size_t *state);
+
+#endif /* NN_CORE_NET_H */

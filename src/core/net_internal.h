@@ -1,0 +1,48 @@
+/* The net's insides, shared by the files that make up the net
+ * (src/core/net.c, net_build.c, net_run.c) and nothing else. */
+#ifndef NN_CORE_NET_INTERNAL_H
+#define NN_CORE_NET_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/net.h"
+#include "core/threads.h"
+#include "layers/layer.h"
+#include "nn.h"
+
+#define NN_ALIGN 64
+
+/* Most floats of activations one sample may need, all layers together. */
+#define NN_MAX_SAMPLE_FLOATS ((size_t)1 << 27)
+
+struct nn_net {
+    int in_c, in_h, in_w;
+    nn_layer **layers;
+    int count, capacity;
+    nn_status error;       /* first error met while adding layers (sticky) */
+    int built, max_batch, batch, training, input_grad;
+    int inference_only;    /* built without gradients */
+    size_t n_params, n_state;
+    float *params, *grads; /* (n_params) flat, layer after layer */
+    float *state;          /* (n_state) batchnorm running statistics */
+    unsigned char *cache;  /* per-layer forward-to-backward memory */
+    float *acts;           /* values (and gradients) of every activation */
+    float *scratch;        /* (threads, scratch_stride) shared by all layers */
+    size_t scratch_stride; /* the largest layer's scratch need */
+    float *partials;       /* (NN_CHUNKS, largest layer's params) */
+    nn_pool *pool;         /* NULL when single-threaded */
+    int threads;
+    nn_kernels kernels;    /* which kernels forward and backward run */
+    uint64_t noise_seed, noise_pass; /* counter-based noise (dropout) */
+    float mean[3], std[3]; /* input normalisation, carried by model files */
+    float *probs;          /* (max_batch, classes) softmax output */
+    nn_tensor *tensors;    /* count + 1: input, then each layer's output */
+};
+
+/* Frees every arena and sets the pointers to NULL (net_build.c, net.c). */
+void nn_net_free_arenas(nn_net *net);
+/* 64-byte aligned, zeroed; n counts floats. NULL on failure. */
+float *nn_alloc_floats(size_t n);
+
+#endif /* NN_CORE_NET_INTERNAL_H */

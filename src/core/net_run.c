@@ -1,0 +1,160 @@
+/* Running a net: forward and backward passes over the layers, and the
+ * losses that start the backward pass. Nothing here allocates. */
+#include "core/net_internal.h"
+
+#include <string.h>
+
+#include "core/util.h"
+
+nn_tensor *nn_net_input(nn_net *net)
+{
+    return net && net->built ? &net->tensors[0] : NULL;
+}
+
+nn_tensor *nn_net_output(nn_net *net)
+{
+    return net && net->built ? &net->tensors[net->count] : NULL;
+}
+
+/* The key of a pass's counter-based noise: the splitmix64 finaliser of
+ * seed and pass, so that nearby seeds and passes give unrelated keys. */
+static uint64_t noise_key(uint64_t seed, uint64_t pass)
+{
+    uint64_t z = seed ^ (pass + 1) * 0x9e3779b97f4a7c15ULL;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* What the layers get for one pass of the net. */
+static nn_exec exec_for(const nn_net *net)
+{
+    nn_exec ex;
+    ex.scratch = net->scratch;
+    ex.scratch_stride = net->scratch_stride;
+    ex.partials = net->partials;
+    ex.pool = net->pool;
+    ex.training = net->training;
+    ex.kernels = net->kernels;
+    ex.avx2 = net->kernels == NN_KERNELS_AUTO && nn_cpu_has_avx2();
+    ex.sgemm = nn_sgemm_for(net->kernels);
+    ex.noise_key = noise_key(net->noise_seed, net->noise_pass);
+    return ex;
+}
+
+nn_status nn_net_forward(nn_net *net, int batch)
+{
+    nn_exec ex;
+    if (!net)
+        return NN_EINVAL;
+    if (!net->built)
+        return NN_ESTATE;
+    if (batch <= 0 || batch > net->max_batch)
+        return NN_EINVAL;
+    ex = exec_for(net);
+    for (int i = 0; i <= net->count; i++)
+        net->tensors[i].n = batch;
+    for (int i = 0; i < net->count; i++)
+        net->layers[i]->kind->ops.forward(net->layers[i], &net->tensors[i],
+                                          &net->tensors[i + 1], &ex);
+    net->batch = batch;
+    return NN_OK;
+}
+
+/* One of NN_CHUNKS slices of a gradient to clear. */
+typedef struct {
+    float *g;
+    size_t count;
+} clear_job;
+
+static void clear_task(void *p, int task, int thread)
+{
+    const clear_job *job = p;
+    size_t first, last;
+    (void)thread;
+    nn_split_size(job->count, NN_CHUNKS, task, &first, &last);
+    memset(job->g + first, 0, (last - first) * sizeof(float));
+}
+
+/* t->g = 0, cut into NN_CHUNKS pieces. */
+static void clear_grad(const nn_tensor *t, const nn_exec *ex)
+{
+    clear_job job = {t->g, nn_tensor_count(t)};
+    nn_pool_run(ex->pool, NN_CHUNKS, clear_task, &job);
+}
+
+nn_status nn_net_backward(nn_net *net)
+{
+    nn_exec ex;
+    if (!net)
+        return NN_EINVAL;
+    if (!net->built || net->batch == 0 || net->inference_only)
+        return NN_ESTATE;
+    ex = exec_for(net);
+    for (int i = net->count - 1; i >= 0; i--) {
+        nn_tensor in = net->tensors[i];
+        if (i == 0 && !net->input_grad)
+            in.g = NULL;
+        /* Layers add into their input's gradient: it starts from zero,
+         * cleared just before (in parallel, while the cache is warm). */
+        if (in.g)
+            clear_grad(&in, &ex);
+        net->layers[i]->kind->ops.backward(net->layers[i], &in,
+                                           &net->tensors[i + 1], &ex);
+    }
+    return NN_OK;
+}
+
+void nn_net_zero_grad(nn_net *net)
+{
+    if (net && net->built && net->grads)
+        memset(net->grads, 0, net->n_params * sizeof(float));
+}
+
+/* The output as (batch, classes) rows for a loss, once a forward pass has
+ * run, with its gradient cleared for the loss to fill (a net built for
+ * inference has none: the loss is computed alone). */
+static nn_status loss_output(nn_net *net, const void *target, const float *loss,
+                             nn_tensor **out, int *rows, int *classes)
+{
+    if (!net || !target || !loss)
+        return NN_EINVAL;
+    if (!net->built || net->batch == 0)
+        return NN_ESTATE;
+    *out = &net->tensors[net->count];
+    *rows = (*out)->n;
+    *classes = (*out)->c * (*out)->h * (*out)->w;
+    if ((*out)->g)
+        memset((*out)->g, 0, (size_t)*rows * *classes * sizeof(float));
+    return NN_OK;
+}
+
+nn_status nn_net_softmax_xent(nn_net *net, const int *labels, float *loss)
+{
+    int rows, classes;
+    nn_tensor *out;
+    nn_status st = loss_output(net, labels, loss, &out, &rows, &classes);
+    if (st == NN_OK)
+        st = nn_softmax_xent_forward(out->x, labels, net->probs, rows, classes, loss);
+    if (st == NN_OK && out->g)
+        nn_softmax_xent_backward(net->probs, labels, out->g, rows, classes);
+    return st;
+}
+
+nn_status nn_net_mse(nn_net *net, const float *target, float *loss)
+{
+    int rows, classes;
+    nn_tensor *out;
+    nn_status st = loss_output(net, target, loss, &out, &rows, &classes);
+    if (st == NN_OK)
+        st = nn_mse_forward(out->x, target, rows, classes, loss);
+    if (st == NN_OK && out->g)
+        nn_mse_backward(out->x, target, out->g, rows, classes);
+    return st;
+}
+
+const float *nn_net_probs(const nn_net *net)
+{
+    return net && net->built ? net->probs : NULL;
+}
+

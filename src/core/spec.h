@@ -1,0 +1,37 @@
+/* Reading one spec token (src/core/spec.c): the cursor and the small
+ * readers a layer kind's parse function is written with. */
+#ifndef NN_CORE_SPEC_H
+#define NN_CORE_SPEC_H
+
+#include <stddef.h>
+
+/* A token [start, end) being parsed at p, with the grammar it must follow
+ * and room to explain why it does not. */
+typedef struct {
+    const char *start, *p, *end;
+    const char *grammar;
+    char why[96];
+} nn_spec_cursor;
+
+/* Bounds on the numbers of a spec (the layers check their shapes later). */
+#define NN_SPEC_MAX_SIDE 1024       /* kernel side, pool window, stride, padding */
+#define NN_SPEC_MAX_FILTERS 65536   /* conv output channels */
+#define NN_SPEC_MAX_DENSE (1 << 24) /* dense outputs */
+
+/* Consumes text when the token continues with it. */
+int nn_spec_accept(nn_spec_cursor *c, const char *text);
+/* Consumes the character ch, or explains that it is missing; 0 then. */
+int nn_spec_expect(nn_spec_cursor *c, char ch);
+/* Reads a decimal integer in [min, max] into *out; 0 with an explanation
+ * when there is none or it is out of range. */
+int nn_spec_int(nn_spec_cursor *c, const char *what, int min, int max,
+                int *out);
+/* Reads a decimal fraction ("0.25", ".5", "1") in [min, max) into *out;
+ * 0 with an explanation when there is none or it is out of range. */
+int nn_spec_float(nn_spec_cursor *c, const char *what, float min, float max,
+                  float *out);
+/* prefix followed by the shortest decimal that reads back as v, like
+ * snprintf. */
+int nn_spec_print_float(char *buf, size_t size, const char *prefix, float v);
+
+#endif /* NN_CORE_SPEC_H */

@@ -1,0 +1,25 @@
+/* Small helpers every subsystem may use: checked size arithmetic, a
+ * fixed-order float sum, messages, and what the CPU can run. */
+#ifndef NN_CORE_UTIL_H
+#define NN_CORE_UTIL_H
+
+#include <stddef.h>
+
+/* a * b into *out; 0 on overflow of size_t. */
+int nn_mul_size(size_t a, size_t b, size_t *out);
+
+/* x[0] + ... + x[n-1] in eight interleaved partial sums, added in a fixed
+ * order: fast (vectorisable) and the same bits on every call. */
+float nn_sum(const float *x, size_t n);
+
+/* snprintf into msg when msg is not NULL and msg_size > 0. */
+void nn_format_msg(char *msg, size_t msg_size, const char *format, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* 1 when this CPU (and OS) runs AVX2 and FMA; 0 on other architectures. */
+int nn_cpu_has_avx2(void);
+
+#endif /* NN_CORE_UTIL_H */

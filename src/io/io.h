@@ -1,0 +1,42 @@
+/* Files: whole-file reads (gzip decoded) and atomic writes, CRC-32, paths
+ * (src/io/file_io.c, src/io/inflate.c). Used by the dataset loaders and
+ * the model, checkpoint and image writers. */
+#ifndef NN_IO_IO_H
+#define NN_IO_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn.h"
+
+/* Largest file (or decompressed stream) the dataset loaders accept. */
+#define NN_DATA_MAX_BYTES ((size_t)1 << 30)
+
+/* CRC-32 (IEEE 802.3, as in gzip and zlib) of size bytes, continuing from
+ * crc (start with 0). */
+uint32_t nn_crc32(uint32_t crc, const unsigned char *data, size_t size);
+/* Decodes a gzip file (RFC 1952, one or more members) into a new buffer
+ * *out of *out_size bytes (free with free()). NN_EFORMAT for a corrupt or
+ * truncated stream, NN_EOVERFLOW when the output would exceed max_out. On
+ * failure *out is NULL and *reason (when reason is not NULL) says why. */
+nn_status nn_gunzip(const unsigned char *in, size_t in_size,
+                    unsigned char **out, size_t *out_size, size_t max_out,
+                    const char **reason);
+/* Reads a whole file of at most max_size bytes into a new buffer, every read
+ * checked; a file starting with 1f 8b is gunzipped (output limited to
+ * max_size too). On failure *data is NULL and msg names the file. */
+nn_status nn_read_file(const char *path, size_t max_size, unsigned char **data,
+                       size_t *size, char *msg, size_t msg_size);
+/* Writes size bytes over path through a temporary file in the same
+ * directory (path.tmp.XXXXXX), flushed, synced and renamed into place; on
+ * any failure the temporary file is removed, path is left as it was and
+ * msg names the file and the problem. */
+nn_status nn_write_file_atomic(const char *path, const unsigned char *data,
+                               size_t size, char *msg, size_t msg_size);
+/* dir + "/" + name into buf; NN_EOVERFLOW when it does not fit. */
+nn_status nn_path_join(const char *dir, const char *name, char *buf,
+                       size_t size);
+/* 1 when path can be opened for reading. */
+int nn_file_readable(const char *path);
+
+#endif /* NN_IO_IO_H */

@@ -1,0 +1,53 @@
+/* The paths behind nn_sgemm (src/kernels/gemm.c, gemm_avx2.c): cache
+ * blocking and packing around a register-blocked micro-kernel. */
+#ifndef NN_KERNELS_GEMM_H
+#define NN_KERNELS_GEMM_H
+
+#include <stddef.h>
+
+#include "nn.h"
+
+/* Packs a block of `width` lines (rows of op(A) or columns of op(B)) of
+ * `depth` values, value (w, p) at src[w * w_step + p * k_step], into
+ * panels of `panel` lines: dst (ceil(width / panel), depth, panel), the
+ * last panel padded with zeros. */
+typedef void (*nn_gemm_pack_fn)(const float *src, size_t w_step,
+                                size_t k_step, int width, int depth,
+                                int panel, float *dst);
+
+/* A register-blocked micro-kernel and the packer that feeds it. run
+ * computes the first rows x cols (<= mr x nr) values of
+ * C = alpha * A panel (mr, kc) * B panel (kc, nr) + beta * C, where A
+ * panel value (i, p) is a[i * a_row + p * a_k] (packed: a_row 1, a_k mr)
+ * and the B panel is packed (kc, nr); beta == 0 does not read C. */
+typedef struct {
+    int mr, nr;           /* tile of C kept in registers */
+    int reads_a_in_place; /* 1: run takes any a_row, a_k; 0: packed A only */
+    void (*run)(int kc, const float *a, size_t a_row, size_t a_k,
+                const float *b, int rows, int cols, float *c, size_t ldc,
+                float alpha, float beta);
+    nn_gemm_pack_fn pack;
+} nn_gemm_kernel;
+
+/* The plain C packer (any panel, any strides). */
+void nn_gemm_pack_block(const float *src, size_t w_step, size_t k_step,
+                        int width, int depth, int panel, float *dst);
+
+/* nn_sgemm with cache blocking and packing around the given micro-kernel. */
+void nn_sgemm_blocked(const nn_gemm_kernel *kernel, int trans_a, int trans_b,
+                      int m, int n, int k, float alpha, const float *a,
+                      int lda, const float *b, int ldb, float beta, float *c,
+                      int ldc);
+
+/* nn_sgemm in plain C (any CPU). */
+void nn_sgemm_portable(int trans_a, int trans_b, int m, int n, int k,
+                       float alpha, const float *a, int lda, const float *b,
+                       int ldb, float beta, float *c, int ldc);
+#if defined(__x86_64__)
+/* nn_sgemm with a 6x16 AVX2+FMA micro-kernel: only if nn_cpu_has_avx2(). */
+void nn_sgemm_avx2(int trans_a, int trans_b, int m, int n, int k,
+                   float alpha, const float *a, int lda, const float *b,
+                   int ldb, float beta, float *c, int ldc);
+#endif
+
+#endif /* NN_KERNELS_GEMM_H */

@@ -1,0 +1,37 @@
+/* 3x3 stride-1 convolutions by Winograd F(2x2, 3x3)
+ * (src/kernels/conv_winograd.c). Each call handles n <= nn_winograd_group(s)
+ * images; u holds the transformed weights, (16, out_c, in_c). */
+#ifndef NN_KERNELS_WINOGRAD_H
+#define NN_KERNELS_WINOGRAD_H
+
+#include <stddef.h>
+
+#include "nn.h"
+
+/* 1 when the shape suits Winograd: 3x3, stride 1, 8 or more channels. */
+int nn_winograd_fits(const nn_conv2d_shape *s);
+/* Images per call: enough tiles to give the gemms wide matrices. */
+int nn_winograd_group(const nn_conv2d_shape *s);
+/* Floats of u (and of the weight-gradient sum du). */
+size_t nn_winograd_weights_size(const nn_conv2d_shape *s);
+/* Floats of scratch for a call on a full group, du included. */
+size_t nn_winograd_scratch(const nn_conv2d_shape *s);
+/* u = G w G^T for channel pairs [first, last) of out_c * in_c; w as the
+ * layer's (out_c, in_c, 3, 3). */
+void nn_winograd_weights(const nn_conv2d_shape *s, const float *w, float *u,
+                         size_t first, size_t last);
+/* dw += G^T du G: turns a weight-gradient sum into the weights' gradient. */
+void nn_winograd_weight_grads(const nn_conv2d_shape *s, const float *du,
+                              float *dw);
+/* y (n, out_c, out_h, out_w) = conv(x) + bias. */
+void nn_winograd_forward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
+                         const float *u, const float *x, const float *bias,
+                         float *y, float *scratch, int n);
+/* du (16, out_c, in_c) += the Winograd-domain weight gradient, dbias += the
+ * sums of dy, dx += the input gradient when dx is not NULL. */
+void nn_winograd_backward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
+                          const float *u, const float *x, const float *dy,
+                          float *dx, float *du, float *dbias, float *scratch,
+                          int n);
+
+#endif /* NN_KERNELS_WINOGRAD_H */

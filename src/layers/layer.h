@@ -1,0 +1,127 @@
+/* What every layer kind provides, and what the net gives a layer while it
+ * runs. Each kind lives in one file, src/layers/layer_<name>.c: its pure
+ * kernels first (forward above backward), then its adapter, then one
+ * nn_layer_kind value that says everything else about it. src/layers/
+ * layers.c lists the kinds; the spec parser, the net, model files and the
+ * tools read that list and never compare a layer's name. */
+#ifndef NN_LAYERS_LAYER_H
+#define NN_LAYERS_LAYER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/spec.h"
+#include "core/threads.h"
+#include "nn.h"
+
+/* Memory a layer asks the net for, counted in floats (cache in bytes). */
+typedef struct {
+    size_t params;   /* trainable values: weights first, then biases */
+    size_t decayed;  /* how many leading params weight decay applies to */
+    size_t state;    /* non-trainable values kept in model files */
+    size_t cache;    /* bytes kept from forward to backward, for max_batch */
+    size_t scratch;  /* floats of temporary space, shared by all layers */
+    size_t partials; /* floats of one chunk's partial parameter gradients */
+} nn_layer_sizes;
+
+/* What a forward or backward call may use besides its tensors. */
+typedef struct {
+    float *scratch;        /* per thread: scratch + thread * scratch_stride */
+    size_t scratch_stride; /* floats of scratch each thread owns */
+    float *partials;       /* NN_CHUNKS x the largest layer's partials */
+    nn_pool *pool;         /* NULL: single-threaded */
+    int training;          /* 1 in training mode */
+    nn_kernels kernels;    /* the net's choice of kernels */
+    nn_sgemm_fn sgemm;     /* the gemm path that choice runs */
+    int avx2;              /* 1: AVX2+FMA kernels may run */
+    uint64_t noise_key;    /* this pass's key for counter-based noise (dropout) */
+} nn_exec;
+
+typedef struct nn_layer nn_layer;
+
+/* The verbs every layer implements. */
+typedef struct {
+    /* Output shape for input (c, h, w); NN_ESHAPE when they do not fit. */
+    nn_status (*reshape)(nn_layer *layer);
+    /* Memory needs for batches up to max_batch (after reshape); NULL: none. */
+    void (*sizes)(const nn_layer *layer, int max_batch, nn_layer_sizes *out);
+    /* Fills params and state; gain2 is the squared He gain of the
+     * activation that follows (0: none, use Xavier). NULL: nothing to do. */
+    void (*init)(nn_layer *layer, nn_rng *rng, float gain2);
+    void (*forward)(nn_layer *layer, const nn_tensor *in, nn_tensor *out,
+                    const nn_exec *ex);
+    /* Accumulates into parameter gradients and in->g (when not NULL). */
+    void (*backward)(nn_layer *layer, const nn_tensor *in,
+                     const nn_tensor *out, const nn_exec *ex);
+} nn_layer_ops;
+
+/* Properties of a kind (nn_layer_kind.flags). */
+enum {
+    NN_KIND_TRANSPARENT = 1 /* initialisation looks through it for the
+                               activation that follows (batchnorm, dropout) */
+};
+
+/* Everything about one kind of layer. */
+typedef struct nn_layer_kind {
+    const char *name;    /* in tables and nn_layer_info: "conv2d" */
+    const char *token;   /* canonical spec token (or its prefix): "conv" */
+    const char *alias;   /* another spelling of the token, or NULL */
+    const char *grammar; /* for messages: "convKxKxN[sS][pP]" */
+    unsigned flags;      /* NN_KIND_* */
+    size_t object_size;  /* bytes of the layer object, nn_layer first */
+    /* Reads the hyper-parameters after the token into args (which starts
+     * from the defaults); 0 with c->why set when wrong. NULL: the token is
+     * the whole spec of the layer. */
+    int (*parse)(nn_spec_cursor *c, nn_layer_args *args);
+    /* The canonical token for args, like snprintf. NULL: just `token`. */
+    int (*print)(const nn_layer_args *args, char *buf, size_t size);
+    /* NN_EINVAL when args are out of range (for nn_net_add_layer). */
+    nn_status (*check)(const nn_layer_args *args);
+    /* Squared He gain this activation asks of the layer before it
+     * (2 for relu); NULL: not an activation. */
+    float (*gain2)(const nn_layer_args *args);
+    /* The named tensors of params then state, as model files and exports
+     * lay them out; returns how many (at most NN_MAX_FIELDS). NULL: none. */
+    int (*fields)(const nn_layer *layer, nn_layer_field *out);
+    nn_layer_ops ops;
+    nn_layer_args defaults; /* what a bare token means */
+    const void *impl;       /* what the kind's own ops read (kernel pairs) */
+} nn_layer_kind;
+
+/* The part every concrete layer starts with. */
+struct nn_layer {
+    const nn_layer_kind *kind;
+    nn_layer_args args;      /* hyper-parameters */
+    int in_c, in_h, in_w;    /* one sample's input shape */
+    int out_c, out_h, out_w; /* one sample's output shape */
+    float *params, *grads;   /* views into the net's flat arrays (grads NULL
+                                in a net built for inference) */
+    float *state;            /* batchnorm running statistics */
+    void *cache;             /* forward-to-backward memory */
+    nn_layer_sizes sizes;
+};
+
+/* Every kind, NULL-terminated (src/layers/layers.c). */
+extern const nn_layer_kind *const nn_layer_kinds[];
+
+/* The kind whose token or alias starts the text [start, end) longest (a
+ * kind without parameters only when it is the whole text), and that
+ * prefix's length; NULL when none does. */
+const nn_layer_kind *nn_layer_kind_match(const char *start, const char *end,
+                                         size_t *prefix);
+/* Appends a layer of kind with args (checked) to an unbuilt net, keeping
+ * the first error (src/core/net.c). */
+nn_status nn_net_add_kind(nn_net *net, const nn_layer_kind *kind,
+                          const nn_layer_args *args);
+/* The layer's canonical spec token, like snprintf. */
+int nn_layer_print(const nn_layer *layer, char *buf, size_t size);
+
+/* reshape for layers whose output has the input's shape. */
+nn_status nn_layer_same_shape(nn_layer *layer);
+/* Weight initialisation over n values with the given fans: He (normal, std
+ * sqrt(gain2 / fan_in)) when gain2 > 0, else Xavier (uniform in
+ * +-sqrt(6 / (fan_in + fan_out))). */
+void nn_init_weights(float *w, size_t n, int fan_in, int fan_out, float gain2,
+                     nn_rng *rng);
+
+#endif /* NN_LAYERS_LAYER_H */

@@ -1,0 +1,164 @@
+/* Element-wise activation layers: relu, sigmoid and tanh.
+ * Output shape = input shape. Each backward uses the forward's output y. */
+#include "layers/layer.h"
+
+#include <math.h>
+
+/* The kernels' arrays never overlap (restrict) and every element is read
+ * unconditionally, so the compiler turns each loop into vector code. */
+
+/* y = max(0, x) */
+void nn_relu_forward(const float *restrict x, float *restrict y, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        float v = x[i];
+        y[i] = v > 0.0f ? v : 0.0f;
+    }
+}
+
+/* dx += dy * [y > 0] */
+void nn_relu_backward(const float *restrict y, const float *restrict dy,
+                      float *restrict dx, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        float d = dy[i];
+        dx[i] += y[i] > 0.0f ? d : 0.0f;
+    }
+}
+
+/* y = 1 / (1 + e^-x) */
+void nn_sigmoid_forward(const float *x, float *y, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        y[i] = 1.0f / (1.0f + expf(-x[i]));
+}
+
+/* dx += dy * y (1 - y) */
+void nn_sigmoid_backward(const float *restrict y, const float *restrict dy,
+                         float *restrict dx, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        dx[i] += dy[i] * y[i] * (1.0f - y[i]);
+}
+
+/* y = tanh(x) */
+void nn_tanh_forward(const float *x, float *y, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        y[i] = tanhf(x[i]);
+}
+
+/* dx += dy * (1 - y^2) */
+void nn_tanh_backward(const float *restrict y, const float *restrict dy,
+                      float *restrict dx, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        dx[i] += dy[i] * (1.0f - y[i] * y[i]);
+}
+
+/* One adapter serves every activation: the kind's impl names its kernel
+ * pair, called with the layer's alpha (which relu, sigmoid and tanh
+ * ignore). */
+typedef struct {
+    void (*forward)(const float *x, float *y, size_t count, float alpha);
+    void (*backward)(const float *y, const float *dy, float *dx, size_t count,
+                     float alpha);
+} activation_kernels;
+
+/* NN_CHUNKS slices of the tensor, one task each; element-wise, so any
+ * split gives the same result. */
+typedef struct {
+    const activation_kernels *kernels;
+    const nn_tensor *in, *out;
+    size_t count;
+    float alpha;
+    int backward;
+} activation_job;
+
+static void activation_task(void *p, int task, int thread)
+{
+    const activation_job *job = p;
+    size_t first, last;
+    (void)thread;
+    nn_split_size(job->count, NN_CHUNKS, task, &first, &last);
+    if (job->backward)
+        job->kernels->backward(job->out->x + first, job->out->g + first,
+                               job->in->g + first, last - first, job->alpha);
+    else
+        job->kernels->forward(job->in->x + first, job->out->x + first,
+                              last - first, job->alpha);
+}
+
+static void activation_forward(nn_layer *layer, const nn_tensor *in,
+                               nn_tensor *out, const nn_exec *ex)
+{
+    activation_job job = {layer->kind->impl, in, out, nn_tensor_count(in),
+                          layer->args.alpha, 0};
+    nn_pool_run(ex->pool, NN_CHUNKS, activation_task, &job);
+}
+
+static void activation_backward(nn_layer *layer, const nn_tensor *in,
+                                const nn_tensor *out, const nn_exec *ex)
+{
+    activation_job job = {layer->kind->impl, in, out, nn_tensor_count(out),
+                          layer->args.alpha, 1};
+    if (in->g)
+        nn_pool_run(ex->pool, NN_CHUNKS, activation_task, &job);
+}
+
+/* The kernel pair of an activation without a parameter, as the adapter
+ * calls it. */
+#define PLAIN_KERNELS(name)                                                 \
+    static void name##_fwd(const float *x, float *y, size_t count,          \
+                           float alpha)                                     \
+    {                                                                       \
+        (void)alpha;                                                        \
+        nn_##name##_forward(x, y, count);                                   \
+    }                                                                       \
+    static void name##_bwd(const float *y, const float *dy, float *dx,      \
+                           size_t count, float alpha)                       \
+    {                                                                       \
+        (void)alpha;                                                        \
+        nn_##name##_backward(y, dy, dx, count);                             \
+    }                                                                       \
+    static const activation_kernels name##_kernels = {name##_fwd, name##_bwd}
+
+PLAIN_KERNELS(relu);
+PLAIN_KERNELS(sigmoid);
+PLAIN_KERNELS(tanh);
+
+/* relu asks for He initialisation of the layer before it: gain^2 = 2 */
+static float relu_gain2(const nn_layer_args *args)
+{
+    (void)args;
+    return 2.0f;
+}
+
+/* The kind of an activation called name with its gain and kernels. */
+#define ACTIVATION_KIND(name, gain2)                                        \
+    const nn_layer_kind nn_kind_##name = {                                  \
+        #name, #name, NULL, #name, 0, sizeof(nn_layer),                     \
+        NULL, NULL, NULL, gain2, NULL,                                      \
+        {nn_layer_same_shape, NULL, NULL, activation_forward,               \
+         activation_backward},                                              \
+        {0}, &name##_kernels,                                               \
+    }
+
+ACTIVATION_KIND(relu, relu_gain2);
+ACTIVATION_KIND(sigmoid, NULL);
+ACTIVATION_KIND(tanh, NULL);
+
+nn_status nn_net_add_relu(nn_net *net)
+{
+    return nn_net_add_kind(net, &nn_kind_relu, NULL);
+}
+
+nn_status nn_net_add_sigmoid(nn_net *net)
+{
+    return nn_net_add_kind(net, &nn_kind_sigmoid, NULL);
+}
+
+nn_status nn_net_add_tanh(nn_net *net)
+{
+    return nn_net_add_kind(net, &nn_kind_tanh, NULL);
+}

@@ -1,0 +1,432 @@
+/* 2-D convolution with zero padding and stride. The kernels in this file
+ * are the textbook method, im2col + gemm: each image's receptive fields
+ * become the columns of a matrix col (in_c*kh*kw, out_h*out_w), so that
+ * y_n = W col + b. The layer picks per call between them and two faster
+ * methods for the shapes that suit them (conv_pick below): a direct AVX2
+ * convolution for few channels (src/kernels/conv_direct_avx2.c) and
+ * Winograd for 3x3 stride-1 layers (src/kernels/conv_winograd.c). */
+#include "layers/layer.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "core/util.h"
+#include "kernels/conv_direct.h"
+#include "kernels/winograd.h"
+
+nn_status nn_conv2d_shape_check(nn_conv2d_shape *s)
+{
+    size_t total;
+    if (s->in_c <= 0 || s->in_h <= 0 || s->in_w <= 0 || s->out_c <= 0 ||
+        s->kh <= 0 || s->kw <= 0 || s->stride <= 0 || s->pad < 0)
+        return NN_EINVAL;
+    if (s->in_h > (1 << 20) || s->in_w > (1 << 20) || s->kh > (1 << 20) ||
+        s->kw > (1 << 20) || s->pad > (1 << 20) || s->in_c > (1 << 24) ||
+        s->out_c > (1 << 24))
+        return NN_EOVERFLOW;
+    if (s->kh > s->in_h + 2 * s->pad || s->kw > s->in_w + 2 * s->pad)
+        return NN_ESHAPE;
+    s->out_h = (s->in_h + 2 * s->pad - s->kh) / s->stride + 1;
+    s->out_w = (s->in_w + 2 * s->pad - s->kw) / s->stride + 1;
+    /* Every per-image count must fit an int for the gemm calls. */
+    if (!nn_mul_size((size_t)s->in_c * s->kh, (size_t)s->kw, &total) ||
+        !nn_mul_size(total, (size_t)s->out_h * s->out_w, &total) ||
+        total > INT_MAX || (size_t)s->out_c * s->in_c * s->kh * s->kw > INT_MAX)
+        return NN_EOVERFLOW;
+    return NN_OK;
+}
+
+size_t nn_conv2d_scratch(const nn_conv2d_shape *s)
+{
+    return (size_t)s->in_c * s->kh * s->kw * s->out_h * s->out_w;
+}
+
+/* The output columns ox whose input column ox*stride - pad + kj lies
+ * inside [0, in_w): [*lo, *hi). Outside it the receptive field is padding. */
+static void valid_columns(const nn_conv2d_shape *s, int kj, int *lo, int *hi)
+{
+    int offset = kj - s->pad; /* ix = ox * stride + offset */
+    *lo = offset >= 0 ? 0 : (-offset + s->stride - 1) / s->stride;
+    *hi = s->in_w - offset <= 0 ? 0 : (s->in_w - offset + s->stride - 1) / s->stride;
+    if (*hi > s->out_w)
+        *hi = s->out_w;
+    if (*lo > *hi)
+        *lo = *hi;
+}
+
+/* col (in_c*kh*kw, out_h*out_w) <- receptive fields of one image
+ * x (in_c, in_h, in_w): col[(c,ki,kj), (oy,ox)] = x[c, oy*s-p+ki, ox*s-p+kj],
+ * zero where that falls in the padding. */
+static void im2col(const nn_conv2d_shape *s, const float *x, float *col)
+{
+    for (int c = 0; c < s->in_c; c++)
+        for (int ki = 0; ki < s->kh; ki++)
+            for (int kj = 0; kj < s->kw; kj++) {
+                float *row = col + ((size_t)(c * s->kh + ki) * s->kw + kj) *
+                                       s->out_h * s->out_w;
+                const float *plane = x + (size_t)c * s->in_h * s->in_w;
+                int lo, hi, offset = kj - s->pad;
+                valid_columns(s, kj, &lo, &hi);
+                for (int oy = 0; oy < s->out_h; oy++) {
+                    int iy = oy * s->stride - s->pad + ki;
+                    int inside = iy >= 0 && iy < s->in_h;
+                    int first = inside ? lo : 0, last = inside ? hi : 0, ox;
+                    float *dst = row + (size_t)oy * s->out_w;
+                    /* row iy of the plane; indexed only at valid columns,
+                     * so no pointer ever leaves the image */
+                    const float *src = plane + (size_t)(inside ? iy : 0) * s->in_w;
+                    for (ox = 0; ox < first; ox++)
+                        dst[ox] = 0.0f;
+                    if (s->stride == 1)
+                        for (; ox < last; ox++)
+                            dst[ox] = src[ox + offset];
+                    else
+                        for (; ox < last; ox++)
+                            dst[ox] = src[ox * s->stride + offset];
+                    for (; ox < s->out_w; ox++)
+                        dst[ox] = 0.0f;
+                }
+            }
+}
+
+/* dx (in_c, in_h, in_w) += the columns of col scattered back: im2col's adjoint */
+static void col2im(const nn_conv2d_shape *s, const float *col, float *dx)
+{
+    for (int c = 0; c < s->in_c; c++)
+        for (int ki = 0; ki < s->kh; ki++)
+            for (int kj = 0; kj < s->kw; kj++) {
+                const float *row = col + ((size_t)(c * s->kh + ki) * s->kw + kj) *
+                                             s->out_h * s->out_w;
+                float *plane = dx + (size_t)c * s->in_h * s->in_w;
+                int lo, hi, offset = kj - s->pad;
+                valid_columns(s, kj, &lo, &hi);
+                for (int oy = 0; oy < s->out_h; oy++) {
+                    int iy = oy * s->stride - s->pad + ki;
+                    const float *src = row + (size_t)oy * s->out_w;
+                    float *dst;
+                    if (iy < 0 || iy >= s->in_h)
+                        continue;
+                    dst = plane + (size_t)iy * s->in_w; /* row iy */
+                    if (s->stride == 1)
+                        for (int ox = lo; ox < hi; ox++)
+                            dst[ox + offset] += src[ox];
+                    else
+                        for (int ox = lo; ox < hi; ox++)
+                            dst[ox * s->stride + offset] += src[ox];
+                }
+            }
+}
+
+/* nn_conv2d_forward with the given gemm */
+static void im2col_forward(nn_sgemm_fn sgemm, const nn_conv2d_shape *s,
+                           const float *x, const float *weight,
+                           const float *bias, float *y, float *col, int n)
+{
+    int k = s->in_c * s->kh * s->kw, p = s->out_h * s->out_w;
+    size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
+    for (int i = 0; i < n; i++) {
+        float *yi = y + (size_t)i * s->out_c * p; /* (out_c, p) */
+        im2col(s, x + (size_t)i * in_size, col);
+        for (int o = 0; o < s->out_c; o++)
+            for (int j = 0; j < p; j++)
+                yi[(size_t)o * p + j] = bias[o];
+        sgemm(0, 0, s->out_c, p, k, 1.0f, weight, k, col, p, 1.0f, yi, p);
+    }
+}
+
+/* nn_conv2d_backward with the given gemm */
+static void im2col_backward(nn_sgemm_fn sgemm, const nn_conv2d_shape *s,
+                            const float *x, const float *weight,
+                            const float *dy, float *dx, float *dweight,
+                            float *dbias, float *col, int n)
+{
+    int k = s->in_c * s->kh * s->kw, p = s->out_h * s->out_w;
+    size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
+    for (int i = 0; i < n; i++) {
+        const float *dyi = dy + (size_t)i * s->out_c * p; /* (out_c, p) */
+        for (int o = 0; o < s->out_c; o++)
+            dbias[o] += nn_sum(dyi + (size_t)o * p, (size_t)p);
+        im2col(s, x + (size_t)i * in_size, col);
+        /* dW (out_c, k) += dy_i (out_c, p) col^T (p, k) */
+        sgemm(0, 1, s->out_c, k, p, 1.0f, dyi, p, col, p, 1.0f, dweight, k);
+        if (!dx)
+            continue;
+        /* dcol (k, p) = W^T (k, out_c) dy_i (out_c, p) */
+        sgemm(1, 0, k, p, s->out_c, 1.0f, weight, k, dyi, p, 0.0f, col, p);
+        col2im(s, col, dx + (size_t)i * in_size);
+    }
+}
+
+void nn_conv2d_forward(const nn_conv2d_shape *s, const float *x,
+                       const float *weight, const float *bias, float *y,
+                       float *col, int n)
+{
+    im2col_forward(nn_sgemm, s, x, weight, bias, y, col, n);
+}
+
+void nn_conv2d_backward(const nn_conv2d_shape *s, const float *x,
+                        const float *weight, const float *dy, float *dx,
+                        float *dweight, float *dbias, float *col, int n)
+{
+    im2col_backward(nn_sgemm, s, x, weight, dy, dx, dweight, dbias, col, n);
+}
+
+typedef struct {
+    nn_layer base;
+    nn_conv2d_shape shape;
+} conv2d_layer;
+
+/* How a convolution is computed; picked per call from the shape and the
+ * net's choice of kernels. */
+typedef enum { CONV_IM2COL, CONV_WINOGRAD, CONV_DIRECT } conv_algo;
+
+static conv_algo conv_pick(const nn_conv2d_shape *s, const nn_exec *ex)
+{
+    if (ex->avx2 && nn_conv_direct_fits(s))
+        return CONV_DIRECT;
+    if (ex->kernels != NN_KERNELS_REFERENCE && nn_winograd_fits(s))
+        return CONV_WINOGRAD;
+    return CONV_IM2COL;
+}
+
+static nn_status conv2d_reshape(nn_layer *layer)
+{
+    conv2d_layer *cv = (conv2d_layer *)layer;
+    nn_status st;
+    cv->shape.out_c = layer->args.out;
+    cv->shape.kh = layer->args.kh;
+    cv->shape.kw = layer->args.kw;
+    cv->shape.stride = layer->args.stride;
+    cv->shape.pad = layer->args.pad;
+    cv->shape.in_c = layer->in_c;
+    cv->shape.in_h = layer->in_h;
+    cv->shape.in_w = layer->in_w;
+    st = nn_conv2d_shape_check(&cv->shape);
+    if (st != NN_OK)
+        return st;
+    layer->out_c = cv->shape.out_c;
+    layer->out_h = cv->shape.out_h;
+    layer->out_w = cv->shape.out_w;
+    return NN_OK;
+}
+
+/* Scratch and cache cover every algorithm the shape may run with, so the
+ * kernels can be switched after the net is built. */
+static void conv2d_sizes(const nn_layer *layer, int max_batch,
+                         nn_layer_sizes *out)
+{
+    const nn_conv2d_shape *s = &((const conv2d_layer *)layer)->shape;
+    (void)max_batch;
+    out->decayed = (size_t)s->out_c * s->in_c * s->kh * s->kw;
+    out->params = out->decayed + (size_t)s->out_c;
+    out->scratch = nn_conv2d_scratch(s);
+    out->partials = out->params; /* dW and db summed per chunk of images */
+    if (nn_winograd_fits(s)) {
+        size_t need = nn_winograd_scratch(s);
+        if (need > out->scratch)
+            out->scratch = need;
+        out->cache = nn_winograd_weights_size(s) * sizeof(float); /* U */
+    }
+    if (nn_conv_direct_fits(s) && nn_conv_direct_scratch(s) > out->scratch)
+        out->scratch = nn_conv_direct_scratch(s);
+}
+
+static void conv2d_init(nn_layer *layer, nn_rng *rng, float gain2)
+{
+    const nn_conv2d_shape *s = &((const conv2d_layer *)layer)->shape;
+    int area = s->kh * s->kw;
+    size_t weights = (size_t)s->out_c * s->in_c * area;
+    nn_init_weights(layer->params, weights, s->in_c * area, s->out_c * area,
+                    gain2, rng);
+    for (int o = 0; o < s->out_c; o++)
+        layer->params[weights + o] = 0.0f;
+}
+
+/* Forward: one task per image (im2col) or per group of images (Winograd).
+ * Backward: NN_CHUNKS (at most n) groups of images, each summing its own dW
+ * and db into a partial buffer and writing its images' dx; the partials are
+ * then added in a fixed order. Both cuts depend on the shapes only. */
+typedef struct {
+    const conv2d_layer *cv;
+    const nn_tensor *in, *out;
+    const nn_exec *ex;
+    conv_algo algo;
+    int group;  /* images per forward task */
+    int chunks; /* backward tasks */
+} conv2d_job;
+
+static float *task_scratch(const conv2d_job *job, int thread)
+{
+    return job->ex->scratch + (size_t)thread * job->ex->scratch_stride;
+}
+
+static void conv2d_forward_task(void *p, int task, int thread)
+{
+    const conv2d_job *job = p;
+    const nn_conv2d_shape *s = &job->cv->shape;
+    const nn_layer *layer = &job->cv->base;
+    size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
+    size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
+    const float *w = layer->params, *bias = w + layer->sizes.decayed;
+    int first = task * job->group, n = job->in->n - first;
+    const float *x = job->in->x + first * in_size;
+    float *y = job->out->x + first * out_size;
+    if (n > job->group)
+        n = job->group;
+    if (job->algo == CONV_WINOGRAD)
+        nn_winograd_forward(s, job->ex->sgemm, layer->cache, x, bias, y,
+                            task_scratch(job, thread), n);
+    else if (job->algo == CONV_DIRECT)
+        nn_conv_direct_forward(s, x, w, bias, y, task_scratch(job, thread), n);
+    else
+        im2col_forward(job->ex->sgemm, s, x, w, bias, y,
+                       task_scratch(job, thread), n);
+}
+
+static void conv2d_backward_task(void *p, int chunk, int thread)
+{
+    const conv2d_job *job = p;
+    const nn_conv2d_shape *s = &job->cv->shape;
+    const nn_layer *layer = &job->cv->base;
+    size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
+    size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
+    float *partial = job->ex->partials + (size_t)chunk * layer->sizes.partials;
+    float *dbias = partial + layer->sizes.decayed, *scratch = task_scratch(job, thread);
+    int first, last;
+    nn_split(job->in->n, job->chunks, chunk, &first, &last);
+    for (size_t i = 0; i < layer->sizes.params; i++)
+        partial[i] = 0.0f;
+    if (job->algo == CONV_WINOGRAD) {
+        /* dU summed over the chunk's groups, then turned into dW once */
+        size_t du_size = nn_winograd_weights_size(s);
+        float *du = scratch;
+        int group = nn_winograd_group(s);
+        for (size_t i = 0; i < du_size; i++)
+            du[i] = 0.0f;
+        for (int i = first; i < last; i += group) {
+            int n = last - i < group ? last - i : group;
+            nn_winograd_backward(s, job->ex->sgemm, layer->cache,
+                                 job->in->x + i * in_size, job->out->g + i * out_size,
+                                 job->in->g ? job->in->g + i * in_size : NULL,
+                                 du, dbias, scratch + du_size, n);
+        }
+        nn_winograd_weight_grads(s, du, partial);
+        return;
+    }
+    if (job->algo == CONV_DIRECT) {
+        nn_conv_direct_backward(s, job->in->x + first * in_size, layer->params,
+                                job->out->g + first * out_size,
+                                job->in->g ? job->in->g + first * in_size : NULL,
+                                partial, dbias, scratch, last - first);
+        return;
+    }
+    im2col_backward(job->ex->sgemm, s, job->in->x + first * in_size,
+                    layer->params, job->out->g + first * out_size,
+                    job->in->g ? job->in->g + first * in_size : NULL, partial,
+                    dbias, scratch, last - first);
+}
+
+/* The job for one call; Winograd's transformed weights are made here, once
+ * per call (backward makes them again: weights may change in between). */
+/* Task t of NN_CHUNKS: Winograd's transformed weights for its share of
+ * the channel pairs. */
+static void winograd_weights_task(void *p, int task, int thread)
+{
+    const conv2d_layer *cv = p;
+    size_t first, last;
+    (void)thread;
+    nn_split_size((size_t)cv->shape.out_c * cv->shape.in_c, NN_CHUNKS, task,
+                  &first, &last);
+    nn_winograd_weights(&cv->shape, cv->base.params, cv->base.cache, first, last);
+}
+
+static conv2d_job conv2d_job_for(nn_layer *layer, const nn_tensor *in,
+                                 const nn_tensor *out, const nn_exec *ex)
+{
+    conv2d_layer *cv = (conv2d_layer *)layer;
+    conv2d_job job = {cv, in, out, ex, conv_pick(&cv->shape, ex), 1,
+                      in->n < NN_CHUNKS ? in->n : NN_CHUNKS};
+    if (job.algo == CONV_WINOGRAD) {
+        job.group = nn_winograd_group(&cv->shape);
+        nn_pool_run(ex->pool, NN_CHUNKS, winograd_weights_task, cv);
+    }
+    return job;
+}
+
+static void conv2d_forward(nn_layer *layer, const nn_tensor *in,
+                           nn_tensor *out, const nn_exec *ex)
+{
+    conv2d_job job = conv2d_job_for(layer, in, out, ex);
+    nn_pool_run(ex->pool, (in->n + job.group - 1) / job.group,
+                conv2d_forward_task, &job);
+}
+
+static void conv2d_backward(nn_layer *layer, const nn_tensor *in,
+                            const nn_tensor *out, const nn_exec *ex)
+{
+    conv2d_job job = conv2d_job_for(layer, in, out, ex);
+    nn_pool_run(ex->pool, job.chunks, conv2d_backward_task, &job);
+    nn_reduce_partials(ex->pool, ex->partials, layer->grads, job.chunks,
+                       layer->sizes.partials, layer->sizes.params);
+}
+
+/* convKHxKWxN[sS][pP], after "conv" */
+static int conv2d_parse(nn_spec_cursor *c, nn_layer_args *a)
+{
+    if (!nn_spec_int(c, "kernel height", 1, NN_SPEC_MAX_SIDE, &a->kh) ||
+        !nn_spec_expect(c, 'x') ||
+        !nn_spec_int(c, "kernel width", 1, NN_SPEC_MAX_SIDE, &a->kw) ||
+        !nn_spec_expect(c, 'x') ||
+        !nn_spec_int(c, "filter count", 1, NN_SPEC_MAX_FILTERS, &a->out))
+        return 0;
+    if (nn_spec_accept(c, "s") &&
+        !nn_spec_int(c, "stride", 1, NN_SPEC_MAX_SIDE, &a->stride))
+        return 0;
+    return !nn_spec_accept(c, "p") ||
+           nn_spec_int(c, "padding", 0, NN_SPEC_MAX_SIDE, &a->pad);
+}
+
+/* convKHxKWxN, then sS when the stride is not 1 and pP when padded */
+static int conv2d_print(const nn_layer_args *a, char *buf, size_t size)
+{
+    char stride[16] = "", pad[16] = "";
+    if (a->stride != 1)
+        snprintf(stride, sizeof stride, "s%d", a->stride);
+    if (a->pad != 0)
+        snprintf(pad, sizeof pad, "p%d", a->pad);
+    return snprintf(buf, size, "conv%dx%dx%d%s%s", a->kh, a->kw, a->out,
+                    stride, pad);
+}
+
+static nn_status conv2d_check(const nn_layer_args *a)
+{
+    return a->out > 0 && a->kh > 0 && a->kw > 0 && a->stride > 0 && a->pad >= 0
+               ? NN_OK : NN_EINVAL;
+}
+
+/* weight (out_c, in_c, kh, kw), then bias (out_c) */
+static int conv2d_fields(const nn_layer *layer, nn_layer_field *f)
+{
+    const nn_conv2d_shape *s = &((const conv2d_layer *)layer)->shape;
+    f[0] = (nn_layer_field){"weight", 0, 4, {s->out_c, s->in_c, s->kh, s->kw},
+                            0, layer->sizes.decayed, 0};
+    f[1] = (nn_layer_field){"bias", 0, 1, {s->out_c, 0, 0, 0},
+                            layer->sizes.decayed, (size_t)s->out_c, 0};
+    return 2;
+}
+
+const nn_layer_kind nn_kind_conv2d = {
+    "conv2d", "conv", NULL, "convKxKxN[sS][pP]", 0, sizeof(conv2d_layer),
+    conv2d_parse, conv2d_print, conv2d_check, NULL, conv2d_fields,
+    {conv2d_reshape, conv2d_sizes, conv2d_init, conv2d_forward,
+     conv2d_backward},
+    {.stride = 1}, NULL,
+};
+
+nn_status nn_net_add_conv2d(nn_net *net, int out_channels, int kh, int kw,
+                            int stride, int pad)
+{
+    nn_layer_args args = {out_channels, kh, kw, stride, pad, 0.0f};
+    return nn_net_add_kind(net, &nn_kind_conv2d, &args);
+}

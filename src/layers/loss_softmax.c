@@ -1,0 +1,47 @@
+/* Softmax fused with cross-entropy, averaged over the batch.
+ * Subtracting each row's maximum before exp keeps it finite. */
+#include "nn.h"
+
+#include <math.h>
+
+/* probs = softmax(logits); loss = -1/n sum_i log probs[i, label_i] */
+nn_status nn_softmax_xent_forward(const float *logits, const int *labels,
+                                  float *probs, int n, int classes,
+                                  float *loss)
+{
+    double total = 0.0;
+    for (int i = 0; i < n; i++) {
+        const float *row = logits + (size_t)i * classes;
+        float *p = probs + (size_t)i * classes;
+        float max = row[0];
+        double sum = 0.0;
+        if (labels[i] < 0 || labels[i] >= classes)
+            return NN_EINVAL;
+        for (int j = 1; j < classes; j++)
+            if (row[j] > max)
+                max = row[j];
+        for (int j = 0; j < classes; j++) {
+            p[j] = expf(row[j] - max);
+            sum += p[j];
+        }
+        for (int j = 0; j < classes; j++)
+            p[j] = (float)(p[j] / sum);
+        /* log softmax at the label, without log(0) */
+        total -= (double)(row[labels[i]] - max) - log(sum);
+    }
+    *loss = (float)(total / n);
+    return isfinite(*loss) ? NN_OK : NN_ENUMERIC;
+}
+
+/* dlogits += (probs - onehot(label)) / n */
+void nn_softmax_xent_backward(const float *probs, const int *labels,
+                              float *dlogits, int n, int classes)
+{
+    float inv_n = 1.0f / (float)n;
+    for (int i = 0; i < n; i++) {
+        const float *p = probs + (size_t)i * classes;
+        float *d = dlogits + (size_t)i * classes;
+        for (int j = 0; j < classes; j++)
+            d[j] += (p[j] - (j == labels[i] ? 1.0f : 0.0f)) * inv_n;
+    }
+}

@@ -1,0 +1,248 @@
+/* The training loop: shuffled minibatches, augmentation, the optimizer
+ * step with a scheduled learning rate, and evaluation in inference mode. */
+#include "nn.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+nn_train_config nn_train_defaults(void)
+{
+    nn_train_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    cfg.epochs = 10;
+    cfg.batch = 64;
+    cfg.seed = 1;
+    cfg.optim = nn_optim_defaults(NN_OPTIMIZER_SGD);
+    cfg.optim.momentum = 0.9f;
+    cfg.optim.weight_decay = 5e-4f;
+    cfg.schedule.kind = NN_SCHEDULE_COSINE;
+    cfg.schedule.lr = 0.05f;
+    cfg.schedule.gamma = 0.1f;
+    cfg.schedule.step_epochs = 5;
+    cfg.schedule.total_epochs = cfg.epochs;
+    return cfg;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* The dataset's samples must fit the net's input and its classes the
+ * net's outputs. */
+static nn_status check_fit(nn_net *net, const nn_dataset *d)
+{
+    int c, h, w;
+    nn_tensor *out;
+    if (!net || !d || !d->pixels || !d->labels || d->count <= 0)
+        return NN_EINVAL;
+    if (!nn_net_input(net))
+        return NN_ESTATE;
+    nn_net_input_shape(net, &c, &h, &w);
+    if (c != d->c || h != d->h || w != d->w)
+        return NN_ESHAPE;
+    out = nn_net_output(net);
+    if (out->c * out->h * out->w != d->classes)
+        return NN_ESHAPE;
+    return NN_OK;
+}
+
+/* Mirrors each row of one image (c, h, w) left to right. */
+static void flip_image(float *x, int c, int h, int w)
+{
+    for (int row = 0; row < c * h; row++) {
+        float *r = x + (size_t)row * w;
+        for (int i = 0, j = w - 1; i < j; i++, j--) {
+            float t = r[i];
+            r[i] = r[j];
+            r[j] = t;
+        }
+    }
+}
+
+/* A window of the image zero-padded by pad on each side, shifted by
+ * (dy, dx) in [-pad, pad]; copy is scratch of c*h*w floats. */
+static void crop_image(float *x, float *copy, int c, int h, int w, int dy,
+                       int dx)
+{
+    size_t size = (size_t)c * h * w;
+    memcpy(copy, x, size * sizeof *x);
+    for (int ch = 0; ch < c; ch++)
+        for (int y = 0; y < h; y++)
+            for (int i = 0; i < w; i++) {
+                int sy = y + dy, sx = i + dx;
+                x[((size_t)ch * h + y) * w + i] =
+                    sy >= 0 && sy < h && sx >= 0 && sx < w
+                        ? copy[((size_t)ch * h + sy) * w + sx]
+                        : 0.0f;
+            }
+}
+
+static void augment(const nn_train_config *cfg, nn_tensor *in, int n,
+                    float *copy, nn_rng *rng)
+{
+    size_t size = (size_t)in->c * in->h * in->w;
+    for (int i = 0; i < n; i++) {
+        float *x = in->x + (size_t)i * size;
+        if (cfg->augment_crop > 0) {
+            uint32_t span = 2 * (uint32_t)cfg->augment_crop + 1;
+            int dy = (int)nn_rng_below(rng, span) - cfg->augment_crop;
+            int dx = (int)nn_rng_below(rng, span) - cfg->augment_crop;
+            crop_image(x, copy, in->c, in->h, in->w, dy, dx);
+        }
+        if (cfg->augment_flip && (nn_rng_next(rng) >> 63))
+            flip_image(x, in->c, in->h, in->w);
+    }
+}
+
+/* Correct predictions among the first n rows of the output. */
+static int count_correct(nn_net *net, const int *labels, int n)
+{
+    nn_tensor *out = nn_net_output(net);
+    int classes = out->c * out->h * out->w, correct = 0;
+    for (int i = 0; i < n; i++)
+        correct += nn_argmax(out->x + (size_t)i * classes, classes) == labels[i];
+    return correct;
+}
+
+/* Fisher-Yates shuffle of 0..n-1. */
+static void shuffle(int *order, int n, nn_rng *rng)
+{
+    for (int i = 0; i < n; i++)
+        order[i] = i;
+    for (int i = n - 1; i > 0; i--) {
+        int j = (int)nn_rng_below(rng, (uint32_t)i + 1);
+        int t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
+nn_status nn_train_epoch(nn_net *net, nn_optim *opt, const nn_dataset *train,
+                         const nn_train_config *cfg, int epoch, nn_rng *rng,
+                         nn_epoch_stats *stats)
+{
+    nn_status st = check_fit(net, train);
+    nn_tensor *in;
+    int *order, *labels, batches;
+    float *copy, lr = 0.0f;
+    long correct = 0;
+    double loss_sum = 0.0, start = now_seconds();
+    nn_progress progress;
+    if (st != NN_OK)
+        return st;
+    if (!opt || !cfg || !rng || !stats || epoch < 0 || cfg->batch <= 0 ||
+        cfg->batch > nn_net_max_batch(net) || cfg->augment_crop < 0 ||
+        cfg->augment_crop > 1024)
+        return NN_EINVAL;
+    in = nn_net_input(net);
+    /* Per-epoch buffers: nothing is allocated inside the batch loop. */
+    order = malloc(sizeof *order * (size_t)train->count);
+    labels = malloc(sizeof *labels * (size_t)cfg->batch);
+    copy = malloc(sizeof *copy * (size_t)in->c * in->h * in->w);
+    if (!order || !labels || !copy) {
+        st = NN_ENOMEM;
+        goto done;
+    }
+    shuffle(order, train->count, rng);
+    nn_net_set_training(net, 1);
+    batches = (train->count + cfg->batch - 1) / cfg->batch;
+    progress.epoch = epoch;
+    progress.epochs = cfg->epochs;
+    progress.total = train->count;
+    for (int b = 0; b < batches; b++) {
+        int first = b * cfg->batch;
+        int n = train->count - first < cfg->batch ? train->count - first : cfg->batch;
+        float loss;
+        lr = nn_schedule_lr(&cfg->schedule, epoch + (double)b / batches);
+        st = nn_dataset_batch(train, order + first, n, in->x, labels);
+        if (st != NN_OK)
+            goto done;
+        augment(cfg, in, n, copy, rng);
+        if ((st = nn_net_forward(net, n)) != NN_OK ||
+            (st = nn_net_softmax_xent(net, labels, &loss)) != NN_OK)
+            goto done; /* a NaN loss stops here, before any update */
+        nn_net_zero_grad(net);
+        nn_optim_set_lr(opt, lr);
+        if ((st = nn_net_backward(net)) != NN_OK ||
+            (st = nn_optim_step(opt, net)) != NN_OK)
+            goto done;
+        loss_sum += (double)loss * n;
+        correct += count_correct(net, labels, n);
+        if (cfg->on_batch) {
+            progress.done = first + n;
+            progress.loss = loss_sum / (first + n);
+            progress.seconds = now_seconds() - start;
+            cfg->on_batch(cfg->user, &progress);
+        }
+    }
+    stats->epoch = epoch;
+    stats->lr = lr;
+    stats->train_loss = loss_sum / train->count;
+    stats->train_accuracy = (double)correct / train->count;
+    stats->seconds = now_seconds() - start;
+    stats->images_per_second =
+        stats->seconds > 0 ? train->count / stats->seconds : 0.0;
+done:
+    free(order);
+    free(labels);
+    free(copy);
+    return st;
+}
+
+nn_status nn_evaluate(nn_net *net, const nn_dataset *d, int *predicted,
+                      double *loss, double *accuracy)
+{
+    nn_status st = check_fit(net, d);
+    int max_batch, *labels, *order, classes, training;
+    long correct = 0;
+    double loss_sum = 0.0;
+    nn_tensor *in, *out;
+    if (st != NN_OK)
+        return st;
+    max_batch = nn_net_max_batch(net);
+    labels = malloc(sizeof *labels * (size_t)max_batch);
+    order = malloc(sizeof *order * (size_t)max_batch);
+    if (!labels || !order) {
+        free(labels);
+        free(order);
+        return NN_ENOMEM;
+    }
+    in = nn_net_input(net);
+    training = nn_net_training(net);
+    nn_net_set_training(net, 0);
+    for (int first = 0; first < d->count; first += max_batch) {
+        int n = d->count - first < max_batch ? d->count - first : max_batch;
+        float batch_loss;
+        for (int i = 0; i < n; i++)
+            order[i] = first + i;
+        st = nn_dataset_batch(d, order, n, in->x, labels);
+        if (st != NN_OK ||
+            (st = nn_net_forward(net, n)) != NN_OK ||
+            (st = nn_net_softmax_xent(net, labels, &batch_loss)) != NN_OK)
+            break;
+        out = nn_net_output(net);
+        classes = out->c * out->h * out->w;
+        for (int i = 0; i < n; i++) {
+            int p = nn_argmax(out->x + (size_t)i * classes, classes);
+            correct += p == labels[i];
+            if (predicted)
+                predicted[first + i] = p;
+        }
+        loss_sum += (double)batch_loss * n;
+    }
+    nn_net_set_training(net, training);
+    free(labels);
+    free(order);
+    if (st == NN_OK) {
+        if (loss)
+            *loss = loss_sum / d->count;
+        if (accuracy)
+            *accuracy = (double)correct / d->count;
+    }
+    return st;
+}
