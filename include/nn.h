@@ -160,6 +160,43 @@ void nn_tanh_forward(const float *x, float *y, size_t count);
 void nn_tanh_backward(const float *y, const float *dy, float *dx,
                       size_t count);
 
+/* Average pooling over planes (n*c) of in_h x in_w, k x k windows, the zero
+ * padding counted (PyTorch's count_include_pad);
+ * out = (in + 2 pad - k) / stride + 1. */
+
+/* y = 1/k^2 sum of each window, the padding's zeros included. */
+void nn_avgpool_forward(const float *x, float *y, int planes, int in_h,
+                        int in_w, int k, int stride, int pad, int out_h,
+                        int out_w);
+/* dx += dy / k^2 at every input of the output's window. */
+void nn_avgpool_backward(const float *dy, float *dx, int planes, int in_h,
+                         int in_w, int k, int stride, int pad, int out_h,
+                         int out_w);
+/* Global average pooling: y[p] = 1/hw sum_i x[p, i], x (planes, hw). */
+void nn_global_avgpool_forward(const float *x, float *y, int planes, int hw);
+/* dx[p, i] += dy[p] / hw. */
+void nn_global_avgpool_backward(const float *dy, float *dx, int planes, int hw);
+
+/* y = x > 0 ? x : slope * x (NaN stays NaN). */
+void nn_leakyrelu_forward(const float *x, float *y, size_t count, float slope);
+/* dx += dy * (y > 0 ? 1 : slope), y the forward's output; needs slope > 0. */
+void nn_leakyrelu_backward(const float *y, const float *dy, float *dx,
+                           size_t count, float slope);
+
+/* Inverted dropout, rate in [0, 1). Element j of a pass is kept when a hash
+ * of (key, j) in [0, 1) is >= rate, so any split of the pass between threads
+ * or calls gives the same mask; the caller derives key from (seed, step). */
+
+/* mask[i] = 1 if element first+i is kept, else 0, for i < count. */
+void nn_dropout_mask(uint64_t key, size_t first, size_t count, float rate,
+                     uint8_t *mask);
+/* y = x * mask / (1 - rate). */
+void nn_dropout_forward(const float *x, const uint8_t *mask, float *y,
+                        size_t count, float rate);
+/* dx += dy * mask / (1 - rate). */
+void nn_dropout_backward(const uint8_t *mask, const float *dy, float *dx,
+                         size_t count, float rate);
+
 /* Fused softmax + cross-entropy, mean over the batch.
  * logits (n, classes), labels (n) in [0, classes); probs (n, classes) out.
  * *loss = -1/n sum_i log softmax(logits_i)[label_i]. Returns NN_EINVAL for a
@@ -452,6 +489,35 @@ const nn_optim_settings *nn_optim_get_settings(const nn_optim *opt);
 long nn_optim_steps(const nn_optim *opt);
 /* State buffer i (0-based) and the floats in it; NULL past the last. */
 float *nn_optim_state(nn_optim *opt, int i, size_t *count);
+
+/* Settings of every optimizer; each reads the fields it uses. */
+typedef struct {
+    int kind;               /* which optimizer */
+    float lr;
+    float momentum;         /* SGD, RMSprop */
+    int momentum_kind;      /* SGD convention */
+    int nesterov;           /* SGD */
+    float beta1, beta2;     /* Adam, AdamW */
+    float alpha;            /* RMSprop smoothing constant */
+    float eps;              /* Adam, AdamW, RMSprop */
+    float weight_decay;
+    int decay_all;          /* 1: decay biases and batchnorm too */
+} nn_optim_settings;
+
+/* Updates over flat arrays, following PyTorch 1.13: state[] are the
+ * optimizer's buffers, same layout as w; t counts steps from 1; the
+ * weight_decay argument (not s->weight_decay) applies to all n. RMSprop
+ * keeps sq in state[0] and, with momentum mu > 0, buf in state[1]:
+ * buf = mu buf + d / (sqrt(sq) + eps), w -= lr buf. AdamW keeps m, v. */
+
+/* RMSprop: d = g + wd w, sq = a sq + (1-a) d^2, w -= lr d / (sqrt(sq)+eps). */
+void nn_rmsprop_update(const nn_optim_settings *s, float *w, const float *g,
+                       float *const *state, size_t n, float weight_decay,
+                       long t);
+/* AdamW: w *= 1 - lr wd, then Adam: w -= lr mhat / (sqrt(vhat) + eps). */
+void nn_adamw_update(const nn_optim_settings *s, float *w, const float *g,
+                     float *const *state, size_t n, float weight_decay,
+                     long t);
 
 /* Learning-rate schedules. */
 typedef enum {

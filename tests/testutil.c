@@ -2,6 +2,7 @@
 #include "gradcheck.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,4 +125,89 @@ void tu_make_dataset(nn_dataset *d, int count, int side, int classes,
             img[p] = (uint8_t)(nn_rng_below(&rng, 100) +
                                ((p / side) / band == k ? 150 : 0));
     }
+}
+
+int tu_fixture_load(tu_fixture *f, const char *file)
+{
+    const char *root = getenv("NN_SOURCE_DIR");
+    char path[4096], name[32];
+    int count, capacity = 0;
+    FILE *in;
+    memset(f, 0, sizeof *f);
+    snprintf(path, sizeof path, "%s/tests/fixtures/%s", root ? root : ".", file);
+    in = fopen(path, "r");
+    if (!in) {
+        fprintf(stderr, "cannot open %s\n", path);
+        return -1;
+    }
+    if (fscanf(in, "%*[^\n]\n") == EOF) /* the comment line */
+        goto malformed;
+    while (fscanf(in, "%31s %d", name, &count) == 2) {
+        tu_fixture_entry *e;
+        if (count <= 0)
+            goto malformed;
+        if (f->count == capacity) {
+            int more = capacity ? 2 * capacity : 16;
+            tu_fixture_entry *grown = realloc(f->entries, sizeof *grown * (size_t)more);
+            if (!grown)
+                goto malformed;
+            f->entries = grown;
+            capacity = more;
+        }
+        e = &f->entries[f->count];
+        strcpy(e->name, name);
+        e->count = count;
+        e->values = malloc(sizeof *e->values * (size_t)count);
+        if (!e->values)
+            goto malformed;
+        f->count++;
+        for (int i = 0; i < count; i++)
+            if (fscanf(in, "%lf", &e->values[i]) != 1)
+                goto malformed;
+    }
+    if (!feof(in) || f->count == 0)
+        goto malformed;
+    fclose(in);
+    return 0;
+malformed:
+    fprintf(stderr, "%s: malformed (entry %d)\n", path, f->count);
+    fclose(in);
+    tu_fixture_free(f);
+    return -1;
+}
+
+void tu_fixture_free(tu_fixture *f)
+{
+    for (int i = 0; i < f->count; i++)
+        free(f->entries[i].values);
+    free(f->entries);
+    memset(f, 0, sizeof *f);
+}
+
+const tu_fixture_entry *tu_fixture_get(const tu_fixture *f, const char *name,
+                                       int count)
+{
+    for (int i = 0; i < f->count; i++)
+        if (!strcmp(f->entries[i].name, name)) {
+            assert_int_equal(f->entries[i].count, count);
+            return &f->entries[i];
+        }
+    fail_msg("fixture has no '%s'", name);
+    return NULL;
+}
+
+double tu_fixture_compare(const tu_fixture *f, const char *name,
+                          const float *a, int count, double tol)
+{
+    const tu_fixture_entry *e = tu_fixture_get(f, name, count);
+    double worst = 0.0;
+    for (int i = 0; i < count; i++) {
+        double err = fabs(a[i] - e->values[i]) / fmax(fabs(e->values[i]), 0.01);
+        if (err > worst)
+            worst = err;
+    }
+    print_message("  %-20s %4d values, max relative difference %.2e\n", name,
+                  count, worst);
+    assert_true(worst < tol);
+    return worst;
 }

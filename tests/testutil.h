@@ -1,5 +1,6 @@
 /* Helpers the test programs share: temporary directories, whole-file
- * reads and writes, an independent CRC-32, and generated datasets. */
+ * reads and writes, an independent CRC-32, generated datasets and the
+ * PyTorch reference fixtures. */
 #ifndef NN_TESTUTIL_H
 #define NN_TESTUTIL_H
 
@@ -35,5 +36,29 @@ uint32_t tu_crc32(const unsigned char *data, size_t size);
  * horizontal band k of the image on noise. Free with nn_dataset_free. */
 void tu_make_dataset(nn_dataset *d, int count, int side, int classes,
                      uint64_t seed);
+
+/* A reference fixture (a .txt in tests/fixtures, written by a PyTorch script):
+ * a comment line, then one line per entry: name count v1 v2 ... */
+typedef struct {
+    char name[32];
+    int count;
+    double *values; /* (count) */
+} tu_fixture_entry;
+typedef struct {
+    tu_fixture_entry *entries;
+    int count;
+} tu_fixture;
+/* Loads tests/fixtures/<file> below $NN_SOURCE_DIR (or "."); 0 on success,
+ * -1 (with a message on stderr) when it is missing or malformed. */
+int tu_fixture_load(tu_fixture *f, const char *file);
+/* Frees the entries and zeroes f. */
+void tu_fixture_free(tu_fixture *f);
+/* The entry `name`, which must hold `count` values; fails the test if not. */
+const tu_fixture_entry *tu_fixture_get(const tu_fixture *f, const char *name,
+                                       int count);
+/* max_i |a[i] - ref[i]| / max(|ref[i]|, 0.01) against entry `name`; prints
+ * it and fails the test unless it is below tol. */
+double tu_fixture_compare(const tu_fixture *f, const char *name,
+                          const float *a, int count, double tol);
 
 #endif

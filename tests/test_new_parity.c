@@ -1,0 +1,165 @@
+/* Parity with PyTorch for the newer kernels: AvgPool2d (k3 s2 p1 and
+ * k2 s2 p0) and AdaptiveAvgPool2d(1) outputs and input gradients,
+ * LeakyReLU(0.1) forward and backward, and five steps of RMSprop (plain;
+ * momentum with weight decay) and AdamW match the numbers that
+ * tests/pytorch_layers_reference.py wrote into tests/fixtures/pytorch_layers.txt. */
+#include "gradcheck.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOL 1e-5
+
+enum { PLANES = 2 * 3, H = 7, W = 6, GAP_HW = 5 * 3, LEAKY_N = 4 * 6 };
+enum { N_PARAMS = 10, STEPS = 5 };
+
+static tu_fixture fixture;
+
+static int load_fixture(void **state)
+{
+    (void)state;
+    return tu_fixture_load(&fixture, "pytorch_layers.txt");
+}
+
+static int free_fixture(void **state)
+{
+    (void)state;
+    tu_fixture_free(&fixture);
+    return 0;
+}
+
+/* The fixture's entry `name` as count floats. */
+static void floats(const char *name, float *out, int count)
+{
+    const tu_fixture_entry *e = tu_fixture_get(&fixture, name, count);
+    for (int i = 0; i < count; i++)
+        out[i] = (float)e->values[i];
+}
+
+static double compare(const char *name, const float *a, int count)
+{
+    return tu_fixture_compare(&fixture, name, a, count, TOL);
+}
+
+/* y and dx (for PyTorch's dy) of one AvgPool2d against PyTorch's. */
+static void avgpool_case(const char *name, int k, int stride, int pad)
+{
+    const int out_h = (H + 2 * pad - k) / stride + 1;
+    const int out_w = (W + 2 * pad - k) / stride + 1;
+    const int n_out = PLANES * out_h * out_w;
+    float x[PLANES * H * W], dx[PLANES * H * W] = {0};
+    float y[PLANES * 4 * 3], dy[PLANES * 4 * 3]; /* the largest out_h * out_w */
+    char key[32];
+    assert_true(out_h * out_w <= 4 * 3);
+    floats("avgpool_input", x, PLANES * H * W);
+    nn_avgpool_forward(x, y, PLANES, H, W, k, stride, pad, out_h, out_w);
+    snprintf(key, sizeof key, "%s_out", name);
+    compare(key, y, n_out);
+    snprintf(key, sizeof key, "%s_dy", name);
+    floats(key, dy, n_out);
+    nn_avgpool_backward(dy, dx, PLANES, H, W, k, stride, pad, out_h, out_w);
+    snprintf(key, sizeof key, "%s_dx", name);
+    compare(key, dx, PLANES * H * W);
+}
+
+static void test_avgpool_k3_s2_p1(void **state)
+{
+    (void)state;
+    avgpool_case("avgpool_k3s2p1", 3, 2, 1);
+}
+
+static void test_avgpool_k2_s2_p0(void **state)
+{
+    (void)state;
+    avgpool_case("avgpool_k2s2p0", 2, 2, 0);
+}
+
+static void test_global_avgpool(void **state)
+{
+    float x[PLANES * GAP_HW], y[PLANES], dy[PLANES], dx[PLANES * GAP_HW] = {0};
+    (void)state;
+    floats("gap_input", x, PLANES * GAP_HW);
+    nn_global_avgpool_forward(x, y, PLANES, GAP_HW);
+    compare("gap_out", y, PLANES);
+    floats("gap_dy", dy, PLANES);
+    nn_global_avgpool_backward(dy, dx, PLANES, GAP_HW);
+    compare("gap_dx", dx, PLANES * GAP_HW);
+}
+
+static void test_leakyrelu(void **state)
+{
+    float x[LEAKY_N], y[LEAKY_N], dy[LEAKY_N], dx[LEAKY_N] = {0};
+    (void)state;
+    floats("leaky_input", x, LEAKY_N);
+    nn_leakyrelu_forward(x, y, LEAKY_N, 0.1f);
+    compare("leaky_out", y, LEAKY_N);
+    floats("leaky_dy", dy, LEAKY_N);
+    nn_leakyrelu_backward(y, dy, dx, LEAKY_N, 0.1f);
+    compare("leaky_dx", dx, LEAKY_N);
+}
+
+typedef void (*update_fn)(const nn_optim_settings *s, float *w, const float *g,
+                          float *const *state, size_t n, float weight_decay,
+                          long t);
+
+/* Five steps from optim_w0 with the fixture's gradients; the parameters
+ * after each step against the row `name`. */
+static void optimizer_case(const char *name, update_fn update,
+                           const nn_optim_settings *s)
+{
+    float w[N_PARAMS], grads[STEPS * N_PARAMS], after[STEPS * N_PARAMS];
+    float first[N_PARAMS] = {0}, second[N_PARAMS] = {0};
+    float *const buffers[] = {first, second};
+    floats("optim_w0", w, N_PARAMS);
+    floats("optim_grads", grads, STEPS * N_PARAMS);
+    for (int t = 1; t <= STEPS; t++) {
+        update(s, w, grads + (t - 1) * N_PARAMS, buffers, N_PARAMS,
+               s->weight_decay, t);
+        memcpy(after + (t - 1) * N_PARAMS, w, sizeof w);
+    }
+    compare(name, after, STEPS * N_PARAMS);
+}
+
+static nn_optim_settings settings(float momentum, float weight_decay)
+{
+    nn_optim_settings s;
+    memset(&s, 0, sizeof s);
+    s.lr = 0.01f;
+    s.momentum = momentum;
+    s.beta1 = 0.9f;
+    s.beta2 = 0.999f;
+    s.alpha = 0.99f;
+    s.eps = 1e-8f;
+    s.weight_decay = weight_decay;
+    return s;
+}
+
+static void test_rmsprop(void **state)
+{
+    nn_optim_settings plain = settings(0.0f, 0.0f);
+    nn_optim_settings heavy = settings(0.9f, 0.01f);
+    (void)state;
+    optimizer_case("rmsprop_plain", nn_rmsprop_update, &plain);
+    optimizer_case("rmsprop_momentum", nn_rmsprop_update, &heavy);
+}
+
+static void test_adamw(void **state)
+{
+    nn_optim_settings s = settings(0.0f, 0.01f);
+    (void)state;
+    optimizer_case("adamw", nn_adamw_update, &s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_avgpool_k3_s2_p1),
+        cmocka_unit_test(test_avgpool_k2_s2_p0),
+        cmocka_unit_test(test_global_avgpool),
+        cmocka_unit_test(test_leakyrelu),
+        cmocka_unit_test(test_rmsprop),
+        cmocka_unit_test(test_adamw),
+    };
+    return cmocka_run_group_tests(tests, load_fixture, free_fixture);
+}
