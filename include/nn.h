@@ -276,6 +276,12 @@ nn_status nn_net_add_maxpool(nn_net *net, int k, int stride);
 /* Batch normalization per channel (per feature after a dense layer);
  * PyTorch conventions: eps 1e-5, momentum 0.1, unbiased running variance. */
 nn_status nn_net_add_batchnorm(nn_net *net);
+/* Average pooling, k x k window, stride, zero padding counted in the mean. */
+nn_status nn_net_add_avgpool(nn_net *net, int k, int stride, int pad);
+/* Global average pooling: one mean per channel, output (c, 1, 1). */
+nn_status nn_net_add_global_avgpool(nn_net *net);
+/* Leaky relu with the given slope in [0, 1) for negative inputs. */
+nn_status nn_net_add_leakyrelu(nn_net *net, float slope);
 /* Any kind of layer by its spec token or name ("conv", "avgpool",
  * "leakyrelu", ...) with explicit hyper-parameters (NULL: the defaults). */
 nn_status nn_net_add_layer(nn_net *net, const char *kind,
@@ -489,35 +495,6 @@ const nn_optim_settings *nn_optim_get_settings(const nn_optim *opt);
 long nn_optim_steps(const nn_optim *opt);
 /* State buffer i (0-based) and the floats in it; NULL past the last. */
 float *nn_optim_state(nn_optim *opt, int i, size_t *count);
-
-/* Settings of every optimizer; each reads the fields it uses. */
-typedef struct {
-    int kind;               /* which optimizer */
-    float lr;
-    float momentum;         /* SGD, RMSprop */
-    int momentum_kind;      /* SGD convention */
-    int nesterov;           /* SGD */
-    float beta1, beta2;     /* Adam, AdamW */
-    float alpha;            /* RMSprop smoothing constant */
-    float eps;              /* Adam, AdamW, RMSprop */
-    float weight_decay;
-    int decay_all;          /* 1: decay biases and batchnorm too */
-} nn_optim_settings;
-
-/* Updates over flat arrays, following PyTorch 1.13: state[] are the
- * optimizer's buffers, same layout as w; t counts steps from 1; the
- * weight_decay argument (not s->weight_decay) applies to all n. RMSprop
- * keeps sq in state[0] and, with momentum mu > 0, buf in state[1]:
- * buf = mu buf + d / (sqrt(sq) + eps), w -= lr buf. AdamW keeps m, v. */
-
-/* RMSprop: d = g + wd w, sq = a sq + (1-a) d^2, w -= lr d / (sqrt(sq)+eps). */
-void nn_rmsprop_update(const nn_optim_settings *s, float *w, const float *g,
-                       float *const *state, size_t n, float weight_decay,
-                       long t);
-/* AdamW: w *= 1 - lr wd, then Adam: w -= lr mhat / (sqrt(vhat) + eps). */
-void nn_adamw_update(const nn_optim_settings *s, float *w, const float *g,
-                     float *const *state, size_t n, float weight_decay,
-                     long t);
 
 /* Learning-rate schedules. */
 typedef enum {

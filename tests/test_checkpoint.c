@@ -32,12 +32,12 @@ static nn_net *new_net(void)
     return net;
 }
 
-static void run_epochs(nn_net *net, const nn_dataset *d, const nn_train_config *cfg,
-                       nn_train_state *ts, int until)
+static void run_epochs(nn_net *net, nn_optim *opt, const nn_dataset *d,
+                       const nn_train_config *cfg, nn_train_state *ts, int until)
 {
     nn_epoch_stats stats;
     for (; ts->epoch < until; ts->epoch++)
-        assert_nn_ok(nn_train_epoch(net, d, cfg, ts->epoch, &ts->rng, &stats));
+        assert_nn_ok(nn_train_epoch(net, opt, d, cfg, ts->epoch, &ts->rng, &stats));
 }
 
 static void check_resume(nn_optimizer_kind optimizer)
@@ -46,28 +46,35 @@ static void check_resume(nn_optimizer_kind optimizer)
     nn_train_config cfg = nn_train_defaults();
     nn_train_state straight = {0, {{0}}}, first = {0, {{0}}}, resumed;
     nn_net *a = new_net(), *b = new_net(), *c = NULL;
+    nn_optim *opt_a, *opt_b, *opt_c = NULL;
     char path[256], msg[256];
     cfg.epochs = cfg.schedule.total_epochs = 3;
     cfg.batch = 8;
-    cfg.optimizer = optimizer;
-    cfg.adam.lr = 1e-3f;
+    if (optimizer != NN_OPTIMIZER_SGD)
+        cfg.optim = nn_optim_defaults(optimizer);
+    opt_a = tu_optim(a, &cfg.optim);
+    opt_b = tu_optim(b, &cfg.optim);
     tu_make_dataset(&d, 40, SIDE, CLASSES, 77);
     nn_rng_seed(&straight.rng, 5);
     nn_rng_seed(&first.rng, 5);
-    run_epochs(a, &d, &cfg, &straight, 3);
-    run_epochs(b, &d, &cfg, &first, 1);
+    run_epochs(a, opt_a, &d, &cfg, &straight, 3);
+    run_epochs(b, opt_b, &d, &cfg, &first, 1);
     path_in_dir(path, sizeof path, "resume.ckpt");
-    assert_nn_ok(nn_checkpoint_save(b, &first, path, msg, sizeof msg));
+    assert_nn_ok(nn_checkpoint_save(b, opt_b, &first, path, msg, sizeof msg));
+    nn_optim_destroy(opt_b);
     nn_net_destroy(b);
-    if (nn_checkpoint_load(path, 8, &c, &resumed, msg, sizeof msg) != NN_OK)
+    if (nn_checkpoint_load(path, 8, &cfg.optim, &c, &opt_c, &resumed, msg,
+                           sizeof msg) != NN_OK)
         fail_msg("%s", msg);
     assert_int_equal(resumed.epoch, 1);
-    run_epochs(c, &d, &cfg, &resumed, 3);
+    run_epochs(c, opt_c, &d, &cfg, &resumed, 3);
     assert_memory_equal(nn_net_params(a), nn_net_params(c),
                         nn_net_param_count(a) * sizeof(float));
     assert_memory_equal(nn_net_state(a), nn_net_state(c),
                         nn_net_state_count(a) * sizeof(float));
     assert_memory_equal(&straight.rng, &resumed.rng, sizeof straight.rng);
+    nn_optim_destroy(opt_a);
+    nn_optim_destroy(opt_c);
     nn_net_destroy(a);
     nn_net_destroy(c);
     nn_dataset_free(&d);
@@ -88,6 +95,8 @@ static void test_resume_is_bit_identical_adam(void **state)
 static void test_corrupt_checkpoints_are_refused(void **state)
 {
     nn_net *net = new_net(), *out = NULL;
+    nn_optim_settings sgd = nn_optim_defaults(NN_OPTIMIZER_SGD);
+    nn_optim *opt = tu_optim(net, &sgd), *back_opt = NULL;
     nn_train_state ts = {2, {{1, 2, 3, 4}}}, back;
     char path[256], bad[256], model[256], msg[256], cmd[1024];
     size_t size;
@@ -95,29 +104,32 @@ static void test_corrupt_checkpoints_are_refused(void **state)
     path_in_dir(path, sizeof path, "good.ckpt");
     path_in_dir(bad, sizeof bad, "bad.ckpt");
     path_in_dir(model, sizeof model, "model.nnm");
-    assert_nn_ok(nn_checkpoint_save(net, &ts, path, msg, sizeof msg));
+    assert_nn_ok(nn_checkpoint_save(net, opt, &ts, path, msg, sizeof msg));
     assert_nn_ok(nn_model_save(net, model, msg, sizeof msg));
     free(tu_read_file(path, &size));
     /* Truncated at several points. */
     for (size_t cut = 0; cut < size; cut += size / 7 + 1) {
         snprintf(cmd, sizeof cmd, "head -c %zu %s > %s", cut, path, bad);
         assert_int_equal(system(cmd), 0);
-        assert_int_equal(nn_checkpoint_load(bad, 8, &out, &back, msg, sizeof msg), NN_EFORMAT);
+        assert_int_equal(nn_checkpoint_load(bad, 8, NULL, &out, &back_opt, &back, msg, sizeof msg), NN_EFORMAT);
         assert_null(out);
     }
     /* One flipped byte in the middle: the checksum catches it. */
     snprintf(cmd, sizeof cmd, "cp %s %s && printf '\\377' | dd of=%s bs=1 seek=%ld conv=notrunc 2>/dev/null",
              path, bad, bad, (long)(size / 2));
     assert_int_equal(system(cmd), 0);
-    assert_int_equal(nn_checkpoint_load(bad, 8, &out, &back, msg, sizeof msg), NN_EFORMAT);
+    assert_int_equal(nn_checkpoint_load(bad, 8, NULL, &out, &back_opt, &back, msg, sizeof msg), NN_EFORMAT);
     print_message("  flipped byte: %s\n", msg);
     /* A model file is not a checkpoint, and a checkpoint is not a model. */
-    assert_int_equal(nn_checkpoint_load(model, 8, &out, &back, msg, sizeof msg), NN_EFORMAT);
+    assert_int_equal(nn_checkpoint_load(model, 8, NULL, &out, &back_opt, &back, msg, sizeof msg), NN_EFORMAT);
     assert_int_equal(nn_model_load(path, 8, &out, msg, sizeof msg), NN_EFORMAT);
     /* The good one loads, with its state. */
-    assert_nn_ok(nn_checkpoint_load(path, 8, &out, &back, msg, sizeof msg));
+    assert_nn_ok(nn_checkpoint_load(path, 8, NULL, &out, &back_opt, &back, msg,
+                                    sizeof msg));
     assert_int_equal(back.epoch, 2);
     assert_memory_equal(&back.rng, &ts.rng, sizeof ts.rng);
+    nn_optim_destroy(back_opt);
+    nn_optim_destroy(opt);
     nn_net_destroy(out);
     nn_net_destroy(net);
 }
@@ -130,15 +142,18 @@ static void test_corrupt_checkpoints_are_refused(void **state)
 static void saver(const char *path, int ready)
 {
     nn_net *net = NULL;
+    nn_optim *opt = NULL;
+    nn_optim_settings sgd = nn_optim_defaults(NN_OPTIMIZER_SGD);
     nn_train_state ts = {0, {{0}}};
     if (nn_net_create(1, 1, 1000, &net) != NN_OK ||
-        nn_net_add_dense(net, 1500) != NN_OK || nn_net_build(net, 1, 1) != NN_OK)
+        nn_net_add_dense(net, 1500) != NN_OK || nn_net_build(net, 1, 1) != NN_OK ||
+        nn_optim_create(net, &sgd, &opt) != NN_OK)
         _exit(2);
     for (ts.epoch = 1; ts.epoch < 1000; ts.epoch++) {
         float *w = nn_net_params(net);
         for (size_t i = 0; i < nn_net_param_count(net); i++)
             w[i] = (float)ts.epoch;
-        if (nn_checkpoint_save(net, &ts, path, NULL, 0) != NN_OK)
+        if (nn_checkpoint_save(net, opt, &ts, path, NULL, 0) != NN_OK)
             _exit(3);
         if (ts.epoch == 1 && write(ready, "1", 1) != 1)
             _exit(4);
@@ -175,10 +190,13 @@ static void test_kill_during_save_keeps_a_loadable_checkpoint(void **state)
         waitpid(pid, NULL, 0);
         {
             nn_net *net = NULL;
+            nn_optim *opt = NULL;
             nn_train_state ts;
             float *w;
-            if (nn_checkpoint_load(path, 1, &net, &ts, msg, sizeof msg) != NN_OK)
+            if (nn_checkpoint_load(path, 1, NULL, &net, &opt, &ts, msg,
+                                   sizeof msg) != NN_OK)
                 fail_msg("round %d: %s", round, msg);
+            nn_optim_destroy(opt);
             w = nn_net_params(net);
             assert_true(ts.epoch >= 1);
             assert_true(w[0] == (float)ts.epoch);

@@ -100,7 +100,7 @@ check predict_truncated_model 1 "$bin/predict" "$tmp/cut.nnm" "$tmp/img.ppm"
 
 # Bad flags: usage and exit 2; unreadable data: exit 1 with the loader's message.
 for args in "--epochs 0" "--epochs abc" "--batch -3" "--lr nan" "--lr 1e9" \
-            "--optimizer rmsprop" "--schedule sometimes" "--threads 100000" \
+            "--optimizer lbfgs" "--schedule sometimes" "--threads 100000" \
             "--kernels fastest" \
             "--model conv3x3" "--bogus" "--epochs"; do
     # shellcheck disable=SC2086

@@ -29,6 +29,7 @@ static void *train_run(void *p)
     nn_train_config cfg = nn_train_defaults();
     nn_epoch_stats stats;
     nn_rng rng;
+    nn_optim *opt = NULL;
     nn_status st = nn_net_create(1, SIDE, SIDE, &r->net);
     cfg.epochs = cfg.schedule.total_epochs = EPOCHS;
     cfg.batch = BATCH;
@@ -39,9 +40,12 @@ static void *train_run(void *p)
         st = nn_net_build(r->net, BATCH, r->seed);
     if (st == NN_OK)
         st = nn_net_set_threads(r->net, r->threads);
+    if (st == NN_OK)
+        st = nn_optim_create(r->net, &cfg.optim, &opt);
     nn_rng_seed(&rng, r->seed);
     for (int e = 0; e < EPOCHS && st == NN_OK; e++)
-        st = nn_train_epoch(r->net, &r->data, &cfg, e, &rng, &stats);
+        st = nn_train_epoch(r->net, opt, &r->data, &cfg, e, &rng, &stats);
+    nn_optim_destroy(opt);
     if (st != NN_OK) {
         nn_net_destroy(r->net);
         r->net = NULL;

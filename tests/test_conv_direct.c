@@ -8,7 +8,8 @@
  * A wrong, missing or doubled term is the size of one term, about k times
  * more than the bound, so it cannot hide. */
 #include "gradcheck.h"
-#include "../src/internal.h"
+#include "core/util.h"
+#include "kernels/conv_direct.h"
 
 #include <math.h>
 #include <stdlib.h>

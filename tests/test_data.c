@@ -5,7 +5,7 @@
  * bad labels, corrupt gzip streams. Real Fashion-MNIST files are loaded too
  * when the Debian package dataset-fashion-mnist is installed. */
 #include "gradcheck.h"
-#include "../src/internal.h"
+#include "io/io.h"
 
 #include <dirent.h>
 #include <math.h>

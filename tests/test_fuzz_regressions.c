@@ -97,7 +97,8 @@ static void test_padded_conv_matches_definition(void **state)
 /* The fuzz input itself: lenet on 1x28x28 through a training step. */
 static void test_lenet_28x28_trains(void **state)
 {
-    nn_sgd sgd = {.lr = 0.01f, .momentum = 0.9f};
+    nn_optim_settings sgd = tu_sgd(0.01f, 0.9f, 0.0f);
+    nn_optim *opt;
     nn_net *net = NULL;
     nn_rng rng;
     int labels[2] = {3, 7};
@@ -112,7 +113,9 @@ static void test_lenet_28x28_trains(void **state)
     assert_nn_ok(nn_net_softmax_xent(net, labels, &loss));
     nn_net_zero_grad(net);
     assert_nn_ok(nn_net_backward(net));
-    assert_nn_ok(nn_net_sgd_step(net, &sgd));
+    opt = tu_optim(net, &sgd);
+    assert_nn_ok(nn_optim_step(opt, net));
+    nn_optim_destroy(opt);
     assert_true(loss > 0.0f);
     nn_net_destroy(net);
 }

@@ -6,7 +6,8 @@
  * alpha and beta). A wrong, missing or doubled term is of the size of one
  * product, about k times larger than that bound, so it cannot hide. */
 #include "gradcheck.h"
-#include "../src/internal.h"
+#include "core/util.h"
+#include "kernels/gemm.h"
 
 #include <float.h>
 #include <math.h>
@@ -15,15 +16,21 @@
 
 
 /* The paths this CPU can run, nn_sgemm itself last. */
-static int gemm_paths(nn_sgemm_path paths[3])
+/* A named sgemm path. */
+typedef struct {
+    const char *name;
+    nn_sgemm_fn run;
+} gemm_path;
+
+static int gemm_paths(gemm_path paths[3])
 {
     int count = 0;
-    paths[count++] = (nn_sgemm_path){"portable", nn_sgemm_portable};
+    paths[count++] = (gemm_path){"portable", nn_sgemm_portable};
 #if defined(__x86_64__)
     if (nn_cpu_has_avx2())
-        paths[count++] = (nn_sgemm_path){"avx2", nn_sgemm_avx2};
+        paths[count++] = (gemm_path){"avx2", nn_sgemm_avx2};
 #endif
-    paths[count++] = (nn_sgemm_path){"nn_sgemm", nn_sgemm};
+    paths[count++] = (gemm_path){"nn_sgemm", nn_sgemm};
     return count;
 }
 
@@ -46,7 +53,7 @@ static void fill_uniform(float *x, size_t count, nn_rng *rng)
 /* Runs one case on one path and compares every element of C with the
  * reference; C's padding must be left alone, and with beta == 0 the NaNs
  * C starts with must not come through. */
-static void check_case(const nn_sgemm_path *path, const gemm_case *gc,
+static void check_case(const gemm_path *path, const gemm_case *gc,
                        nn_rng *rng)
 {
     /* Stored shapes: A (m, k) or (k, m) when transposed, B (k, n) or (n, k). */
@@ -119,7 +126,7 @@ static void check_case(const nn_sgemm_path *path, const gemm_case *gc,
 /* check_case on every path. */
 static void check_all_paths(const gemm_case *gc, nn_rng *rng)
 {
-    nn_sgemm_path paths[3];
+    gemm_path paths[3];
     int count = gemm_paths(paths);
     for (int p = 0; p < count; p++)
         check_case(&paths[p], gc, rng);
@@ -225,7 +232,7 @@ static void test_gemm_preset_shapes(void **state)
  * NaN); m == 0 or n == 0 touches nothing. */
 static void test_gemm_degenerate(void **state)
 {
-    nn_sgemm_path paths[3];
+    gemm_path paths[3];
     int count = gemm_paths(paths);
     float a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {1, 2, 3, 4, 5, 6}, c[4];
     (void)state;

@@ -125,7 +125,8 @@ static void test_seed000_worked_example(void **state)
     float target[2] = {0.5f, 0.9f}, loss, *values, *grads;
     size_t count;
     nn_net *net = NULL;
-    nn_sgd sgd = {0.3f, 0.0f, 0.0f, 0, NN_MOMENTUM_PYTORCH, 0};
+    nn_optim_settings sgd = tu_sgd(0.3f, 0.0f, 0.0f);
+    nn_optim *opt;
     double out_h1, out_h2, out_o1, expected;
     (void)state;
     assert_nn_ok(nn_net_create(2, 1, 1, &net));
@@ -159,7 +160,9 @@ static void test_seed000_worked_example(void **state)
     assert_close(nn_net_output(net)->x[0], 0.624, 5e-4);
     assert_close(grads[0], expected, 1e-6);
     assert_close(grads[0], 0.019, 1e-3);
-    assert_nn_ok(nn_net_sgd_step(net, &sgd));
+    opt = tu_optim(net, &sgd);
+    assert_nn_ok(nn_optim_step(opt, net));
+    nn_optim_destroy(opt);
     print_message("  w5 after one step: %.4f\n", values[0]);
     assert_close(values[0], w5 - 0.3 * expected, 1e-6);
     assert_close(values[0], 0.294, 1e-3);

@@ -106,7 +106,7 @@ typedef void (*update_fn)(const nn_optim_settings *s, float *w, const float *g,
 /* Five steps from optim_w0 with the fixture's gradients; the parameters
  * after each step against the row `name`. */
 static void optimizer_case(const char *name, update_fn update,
-                           const nn_optim_settings *s)
+                           const nn_optim_settings *s, double tol)
 {
     float w[N_PARAMS], grads[STEPS * N_PARAMS], after[STEPS * N_PARAMS];
     float first[N_PARAMS] = {0}, second[N_PARAMS] = {0};
@@ -118,7 +118,7 @@ static void optimizer_case(const char *name, update_fn update,
                s->weight_decay, t);
         memcpy(after + (t - 1) * N_PARAMS, w, sizeof w);
     }
-    compare(name, after, STEPS * N_PARAMS);
+    tu_fixture_compare(&fixture, name, after, STEPS * N_PARAMS, tol);
 }
 
 static nn_optim_settings settings(float momentum, float weight_decay)
@@ -140,15 +140,18 @@ static void test_rmsprop(void **state)
     nn_optim_settings plain = settings(0.0f, 0.0f);
     nn_optim_settings heavy = settings(0.9f, 0.01f);
     (void)state;
-    optimizer_case("rmsprop_plain", nn_rmsprop_update, &plain);
-    optimizer_case("rmsprop_momentum", nn_rmsprop_update, &heavy);
+    optimizer_case("rmsprop_plain", nn_rmsprop_update, &plain, TOL);
+    /* libnn's settings are floats: 1 - 0.99f is 1e-6 (relative) away from
+     * PyTorch's 1 - 0.99 in double, and momentum over five steps of
+     * near-cancelling gradients grows that to about 2e-5. */
+    optimizer_case("rmsprop_momentum", nn_rmsprop_update, &heavy, 5e-5);
 }
 
 static void test_adamw(void **state)
 {
     nn_optim_settings s = settings(0.0f, 0.01f);
     (void)state;
-    optimizer_case("adamw", nn_adamw_update, &s);
+    optimizer_case("adamw", nn_adamw_update, &s, TOL);
 }
 
 int main(void)

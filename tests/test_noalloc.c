@@ -42,8 +42,9 @@ void *aligned_alloc(size_t alignment, size_t size)
 static void check_steps(const char *spec, int c, int h, int w, int threads)
 {
     nn_net *net = NULL;
-    nn_sgd sgd = {0.01f, 0.9f, 5e-4f, 0, NN_MOMENTUM_PYTORCH, 0};
-    nn_adam adam = {1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, 0};
+    nn_optim_settings sgd = tu_sgd(0.01f, 0.9f, 5e-4f);
+    nn_optim_settings adam = nn_optim_defaults(NN_OPTIMIZER_ADAM);
+    nn_optim *opts[2];
     int labels[8] = {0, 1, 2, 3, 4, 5, 6, 7};
     float loss;
     nn_rng rng;
@@ -51,6 +52,8 @@ static void check_steps(const char *spec, int c, int h, int w, int threads)
     assert_nn_ok(nn_net_add_spec(net, spec, NULL, 0));
     assert_nn_ok(nn_net_build(net, 8, 1));
     assert_nn_ok(nn_net_set_threads(net, threads));
+    opts[0] = tu_optim(net, &sgd);
+    opts[1] = tu_optim(net, &adam);
     nn_rng_seed(&rng, 2);
     gc_fill_normal(nn_net_input(net)->x, (size_t)8 * c * h * w, 1.0f, &rng);
     counting = 1;
@@ -61,7 +64,7 @@ static void check_steps(const char *spec, int c, int h, int w, int threads)
         assert_nn_ok(nn_net_softmax_xent(net, labels, &loss));
         nn_net_zero_grad(net);
         assert_nn_ok(nn_net_backward(net));
-        assert_nn_ok(step == 1 ? nn_net_adam_step(net, &adam) : nn_net_sgd_step(net, &sgd));
+        assert_nn_ok(nn_optim_step(opts[step == 1], net));
         nn_net_set_training(net, 0);
         assert_nn_ok(nn_net_forward(net, 8));
     }
@@ -69,6 +72,8 @@ static void check_steps(const char *spec, int c, int h, int w, int threads)
     print_message("  %s, %d thread(s): %ld allocations in 3 steps\n", spec,
                   threads, allocations);
     assert_int_equal(allocations, 0);
+    nn_optim_destroy(opts[0]);
+    nn_optim_destroy(opts[1]);
     nn_net_destroy(net);
 }
 

@@ -3,19 +3,29 @@
 
 #include <string.h>
 
+/* SGD settings with the Nesterov flag and momentum convention too. */
+static nn_optim_settings sgd_settings(float lr, float momentum, float decay,
+                                      int nesterov, nn_momentum_kind kind)
+{
+    nn_optim_settings s = tu_sgd(lr, momentum, decay);
+    s.nesterov = nesterov;
+    s.momentum_kind = kind;
+    return s;
+}
+
 static void test_sgd_pytorch_momentum_and_decay(void **state)
 {
     /* lr 0.1, mu 0.9, wd 0.01; w = 1, g = 0.5.
      * step 1: d = 0.5 + 0.01 = 0.51, v = 0.51, w = 1 - 0.051 = 0.949
      * step 2: d = 0.5 + 0.00949 = 0.50949, v = 0.9*0.51 + 0.50949 = 0.96849,
      *         w = 0.949 - 0.096849 = 0.852151 */
-    nn_sgd opt = {0.1f, 0.9f, 0.01f, 0, NN_MOMENTUM_PYTORCH, 0};
-    float w = 1.0f, g = 0.5f, v = 0.0f;
+    nn_optim_settings opt = sgd_settings(0.1f, 0.9f, 0.01f, 0, NN_MOMENTUM_PYTORCH);
+    float w = 1.0f, g = 0.5f, v = 0.0f, *vs[2] = {&v, NULL};
     (void)state;
-    nn_sgd_update(&opt, &w, &g, &v, 1, opt.weight_decay);
+    nn_sgd_update(&opt, &w, &g, vs, 1, opt.weight_decay, 1);
     assert_close(w, 0.949, 1e-6);
     assert_close(v, 0.51, 1e-6);
-    nn_sgd_update(&opt, &w, &g, &v, 1, opt.weight_decay);
+    nn_sgd_update(&opt, &w, &g, vs, 1, opt.weight_decay, 2);
     assert_close(v, 0.96849, 1e-6);
     assert_close(w, 0.852151, 1e-6);
 }
@@ -25,22 +35,22 @@ static void test_sgd_course_momentum(void **state)
     /* m = mu m + (1 - mu) g: lr 0.1, mu 0.9, g = 0.5:
      * step 1: m = 0.05, w = 1 - 0.005 = 0.995
      * step 2: m = 0.045 + 0.05 = 0.095, w = 0.995 - 0.0095 = 0.9855 */
-    nn_sgd opt = {0.1f, 0.9f, 0.0f, 0, NN_MOMENTUM_EMA, 0};
-    float w = 1.0f, g = 0.5f, v = 0.0f;
+    nn_optim_settings opt = sgd_settings(0.1f, 0.9f, 0.0f, 0, NN_MOMENTUM_EMA);
+    float w = 1.0f, g = 0.5f, v = 0.0f, *vs[2] = {&v, NULL};
     (void)state;
-    nn_sgd_update(&opt, &w, &g, &v, 1, 0.0f);
+    nn_sgd_update(&opt, &w, &g, vs, 1, 0.0f, 1);
     assert_close(w, 0.995, 1e-6);
-    nn_sgd_update(&opt, &w, &g, &v, 1, 0.0f);
+    nn_sgd_update(&opt, &w, &g, vs, 1, 0.0f, 2);
     assert_close(w, 0.9855, 1e-6);
 }
 
 static void test_sgd_nesterov(void **state)
 {
     /* v = 0.5, w = 1 - 0.1 (0.5 + 0.9 * 0.5) = 0.905 */
-    nn_sgd opt = {0.1f, 0.9f, 0.0f, 1, NN_MOMENTUM_PYTORCH, 0};
-    float w = 1.0f, g = 0.5f, v = 0.0f;
+    nn_optim_settings opt = sgd_settings(0.1f, 0.9f, 0.0f, 1, NN_MOMENTUM_PYTORCH);
+    float w = 1.0f, g = 0.5f, v = 0.0f, *vs[2] = {&v, NULL};
     (void)state;
-    nn_sgd_update(&opt, &w, &g, &v, 1, 0.0f);
+    nn_sgd_update(&opt, &w, &g, vs, 1, 0.0f, 1);
     assert_close(w, 0.905, 1e-6);
 }
 
@@ -48,7 +58,8 @@ static void test_net_step_skips_decay_on_biases(void **state)
 {
     /* Zero gradients: only weight decay moves anything, and only weights. */
     nn_net *net = NULL;
-    nn_sgd opt = {1.0f, 0.0f, 0.5f, 0, NN_MOMENTUM_PYTORCH, 0};
+    nn_optim *o = NULL;
+    nn_optim_settings opt = sgd_settings(1.0f, 0.0f, 0.5f, 0, NN_MOMENTUM_PYTORCH);
     float *values, *grads, before[6];
     size_t count;
     (void)state;
@@ -60,13 +71,17 @@ static void test_net_step_skips_decay_on_biases(void **state)
     values[5] = -0.5f;
     memcpy(before, values, sizeof before);
     nn_net_zero_grad(net);
-    assert_nn_ok(nn_net_sgd_step(net, &opt));
+    assert_nn_ok(nn_optim_create(net, &opt, &o));
+    assert_nn_ok(nn_optim_step(o, net));
+    nn_optim_destroy(o);
     for (int i = 0; i < 4; i++)
         assert_close(values[i], 0.5 * before[i], 1e-7);
     assert_close(values[4], 0.25, 0);
     assert_close(values[5], -0.5, 0);
     opt.decay_all = 1;
-    assert_nn_ok(nn_net_sgd_step(net, &opt));
+    assert_nn_ok(nn_optim_create(net, &opt, &o));
+    assert_nn_ok(nn_optim_step(o, net));
+    nn_optim_destroy(o);
     assert_close(values[4], 0.125, 1e-7);
     nn_net_destroy(net);
 }
@@ -76,14 +91,15 @@ static void test_adam_first_steps(void **state)
     /* Bias correction makes the first step lr * g / (|g| + eps) = lr sign(g):
      * m = 0.1 g, v = 0.001 g^2, mhat = g, vhat = g^2. Step 2 with the same g
      * is again lr (g / |g|). */
-    nn_adam opt = {0.01f, 0.9f, 0.999f, 1e-8f, 0.0f, 0};
-    float w = 1.0f, g = -0.3f, m = 0.0f, v = 0.0f;
+    nn_optim_settings opt = nn_optim_defaults(NN_OPTIMIZER_ADAM);
+    float w = 1.0f, g = -0.3f, m = 0.0f, v = 0.0f, *mv[2] = {&m, &v};
     (void)state;
-    nn_adam_update(&opt, &w, &g, &m, &v, 1, 0.0f, 1);
+    opt.lr = 0.01f;
+    nn_adam_update(&opt, &w, &g, mv, 1, 0.0f, 1);
     assert_close(m, -0.03, 1e-7);
     assert_close(v, 0.001 * 0.09, 1e-8);
     assert_close(w, 1.01, 1e-6);
-    nn_adam_update(&opt, &w, &g, &m, &v, 1, 0.0f, 2);
+    nn_adam_update(&opt, &w, &g, mv, 1, 0.0f, 2);
     assert_close(w, 1.02, 1e-6);
 }
 

@@ -34,12 +34,14 @@ static void test_matches_pytorch(void **state)
     float loss, *x;
     size_t n_params;
     const tu_fixture_entry *e;
-    nn_sgd sgd = {0.1f, 0.9f, 5e-4f, 0, NN_MOMENTUM_PYTORCH, 0};
+    nn_optim_settings sgd = tu_sgd(0.1f, 0.9f, 5e-4f);
+    nn_optim *opt;
     (void)state;
     assert_nn_ok(nn_net_create(2, 6, 5, &net));
     assert_nn_ok(nn_net_add_spec(net, "conv3x3x3p1,bn,relu,pool2,dense4", NULL, 0));
     assert_nn_ok(nn_net_build(net, 3, 0));
     nn_net_set_input_grad(net, 1);
+    opt = tu_optim(net, &sgd);
     n_params = nn_net_param_count(net);
     e = tu_fixture_get(&fixture, "params", (int)n_params);
     for (size_t i = 0; i < n_params; i++)
@@ -64,7 +66,7 @@ static void test_matches_pytorch(void **state)
             compare("grads", nn_net_grads(net), (int)n_params);
             compare("input_grad", nn_net_input(net)->g, 180);
         }
-        assert_nn_ok(nn_net_sgd_step(net, &sgd));
+        assert_nn_ok(nn_optim_step(opt, net));
         snprintf(name, sizeof name, "params_after_step%d", step);
         compare(name, nn_net_params(net), (int)n_params);
     }

@@ -37,10 +37,12 @@ static double train(nn_net *net, const nn_dataset *tr, const nn_dataset *te,
 {
     nn_rng rng;
     nn_epoch_stats stats;
+    nn_optim *opt = tu_optim(net, &cfg->optim);
     double loss, accuracy;
     nn_rng_seed(&rng, cfg->seed);
     for (int e = 0; e < cfg->epochs; e++)
-        assert_nn_ok(nn_train_epoch(net, tr, cfg, e, &rng, &stats));
+        assert_nn_ok(nn_train_epoch(net, opt, tr, cfg, e, &rng, &stats));
+    nn_optim_destroy(opt);
     assert_nn_ok(nn_evaluate(net, te, NULL, &loss, &accuracy));
     return accuracy;
 }
@@ -76,23 +78,26 @@ static void test_learns_and_reruns_bit_identically(void **state)
 }
 
 /* Same weights, bit for bit, with 1, 2 and 3 threads, for SGD and Adam. */
-static void check_thread_counts(const char *spec, nn_optimizer_kind opt)
+static void check_thread_counts(const char *spec, nn_optimizer_kind kind)
 {
     nn_dataset tr, te;
     nn_train_config cfg = config(2);
     nn_net *nets[3];
     (void)te;
-    cfg.optimizer = opt;
-    cfg.adam.lr = 1e-3f;
+    if (kind != NN_OPTIMIZER_SGD)
+        cfg.optim = nn_optim_defaults(kind);
     tu_make_dataset(&tr, 100, SIDE, CLASSES, 3);
     for (int t = 0; t < 3; t++) {
         nn_rng rng;
         nn_epoch_stats stats;
+        nn_optim *opt;
         nets[t] = make_net(spec, t + 1, 16);
+        opt = tu_optim(nets[t], &cfg.optim);
         assert_int_equal(nn_net_threads(nets[t]), t + 1);
         nn_rng_seed(&rng, 9);
         for (int e = 0; e < cfg.epochs; e++)
-            assert_nn_ok(nn_train_epoch(nets[t], &tr, &cfg, e, &rng, &stats));
+            assert_nn_ok(nn_train_epoch(nets[t], opt, &tr, &cfg, e, &rng, &stats));
+        nn_optim_destroy(opt);
     }
     for (int t = 1; t < 3; t++) {
         assert_memory_equal(nn_net_params(nets[0]), nn_net_params(nets[t]),
@@ -118,6 +123,7 @@ static void test_divergence_stops_with_numeric_error(void **state)
     nn_dataset tr;
     nn_train_config cfg = config(3);
     nn_net *net = make_net("dense16,relu,dense4", 1, 16);
+    nn_optim *opt = tu_optim(net, &cfg.optim);
     nn_rng rng;
     nn_epoch_stats stats;
     nn_status st = NN_OK;
@@ -127,8 +133,9 @@ static void test_divergence_stops_with_numeric_error(void **state)
     tu_make_dataset(&tr, 64, SIDE, CLASSES, 4);
     nn_rng_seed(&rng, 1);
     for (int e = 0; e < cfg.epochs && st == NN_OK; e++)
-        st = nn_train_epoch(net, &tr, &cfg, e, &rng, &stats);
+        st = nn_train_epoch(net, opt, &tr, &cfg, e, &rng, &stats);
     assert_int_equal(st, NN_ENUMERIC);
+    nn_optim_destroy(opt);
     nn_net_destroy(net);
     nn_dataset_free(&tr);
 }
@@ -138,24 +145,27 @@ static void test_bad_training_arguments(void **state)
     nn_dataset tr;
     nn_train_config cfg = config(1);
     nn_net *net = make_net("dense4", 1, 16), *wrong = NULL;
+    nn_optim *opt = tu_optim(net, &cfg.optim);
     nn_rng rng;
     nn_epoch_stats stats;
     (void)state;
     tu_make_dataset(&tr, 32, SIDE, CLASSES, 5);
     nn_rng_seed(&rng, 1);
     cfg.batch = 17; /* above the built maximum */
-    assert_int_equal(nn_train_epoch(net, &tr, &cfg, 0, &rng, &stats), NN_EINVAL);
+    assert_int_equal(nn_train_epoch(net, opt, &tr, &cfg, 0, &rng, &stats), NN_EINVAL);
     cfg.batch = 16;
-    assert_int_equal(nn_train_epoch(NULL, &tr, &cfg, 0, &rng, &stats), NN_EINVAL);
+    assert_int_equal(nn_train_epoch(NULL, opt, &tr, &cfg, 0, &rng, &stats), NN_EINVAL);
+    assert_int_equal(nn_train_epoch(net, NULL, &tr, &cfg, 0, &rng, &stats), NN_EINVAL);
     /* A net whose input or output does not fit the data. */
     assert_nn_ok(nn_net_create(1, SIDE, SIDE + 1, &wrong));
     assert_nn_ok(nn_net_add_dense(wrong, 4));
     assert_nn_ok(nn_net_build(wrong, 16, 1));
-    assert_int_equal(nn_train_epoch(wrong, &tr, &cfg, 0, &rng, &stats), NN_ESHAPE);
+    assert_int_equal(nn_train_epoch(wrong, opt, &tr, &cfg, 0, &rng, &stats), NN_ESHAPE);
     nn_net_destroy(wrong);
     wrong = make_net("dense5", 1, 16);
-    assert_int_equal(nn_train_epoch(wrong, &tr, &cfg, 0, &rng, &stats), NN_ESHAPE);
+    assert_int_equal(nn_train_epoch(wrong, opt, &tr, &cfg, 0, &rng, &stats), NN_ESHAPE);
     nn_net_destroy(wrong);
+    nn_optim_destroy(opt);
     nn_net_destroy(net);
     nn_dataset_free(&tr);
 }

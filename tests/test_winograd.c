@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "gradcheck.h"
-#include "../src/internal.h"
+#include "core/util.h"
+#include "kernels/gemm.h"
+#include "kernels/winograd.h"
 
 typedef struct {
     int in_c, out_c, h, w, pad, n;

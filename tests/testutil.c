@@ -211,3 +211,21 @@ double tu_fixture_compare(const tu_fixture *f, const char *name,
     assert_true(worst < tol);
     return worst;
 }
+
+nn_optim_settings tu_sgd(float lr, float momentum, float weight_decay)
+{
+    nn_optim_settings s = nn_optim_defaults(NN_OPTIMIZER_SGD);
+    s.lr = lr;
+    s.momentum = momentum;
+    s.weight_decay = weight_decay;
+    return s;
+}
+
+nn_optim *tu_optim(nn_net *net, const nn_optim_settings *s)
+{
+    nn_optim *opt = NULL;
+    nn_status st = nn_optim_create(net, s, &opt);
+    if (st != NN_OK)
+        fail_msg("nn_optim_create: %s", nn_status_str(st));
+    return opt;
+}

@@ -37,6 +37,11 @@ uint32_t tu_crc32(const unsigned char *data, size_t size);
 void tu_make_dataset(nn_dataset *d, int count, int side, int classes,
                      uint64_t seed);
 
+/* SGD settings (PyTorch's momentum convention), the rest at defaults. */
+nn_optim_settings tu_sgd(float lr, float momentum, float weight_decay);
+/* A new optimizer for net with settings s; fails the test if it cannot. */
+nn_optim *tu_optim(nn_net *net, const nn_optim_settings *s);
+
 /* A reference fixture (a .txt in tests/fixtures, written by a PyTorch script):
  * a comment line, then one line per entry: name count v1 v2 ... */
 typedef struct {

@@ -163,7 +163,7 @@ static int parse_token(nn_spec_cursor *c, const nn_layer_kind **kind,
                        nn_layer_args *args)
 {
     size_t prefix;
-    char tokens[64];
+    char tokens[120];
     if (c->p == c->end) {
         snprintf(c->why, sizeof c->why, "empty layer");
         return 0;

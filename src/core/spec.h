@@ -10,7 +10,7 @@
 typedef struct {
     const char *start, *p, *end;
     const char *grammar;
-    char why[96];
+    char why[160];
 } nn_spec_cursor;
 
 /* Bounds on the numbers of a spec (the layers check their shapes later). */

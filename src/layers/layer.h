@@ -116,6 +116,20 @@ nn_status nn_net_add_kind(nn_net *net, const nn_layer_kind *kind,
 /* The layer's canonical spec token, like snprintf. */
 int nn_layer_print(const nn_layer *layer, char *buf, size_t size);
 
+/* An element-wise kernel pair, with the layer's alpha (leaky relu's slope;
+ * unused by relu, sigmoid and tanh). */
+typedef struct {
+    void (*forward)(const float *x, float *y, size_t count, float alpha);
+    void (*backward)(const float *y, const float *dy, float *dx, size_t count,
+                     float alpha);
+} nn_activation_kernels;
+/* forward and backward ops of an activation whose kind's impl is its
+ * nn_activation_kernels (src/layers/layer_activation.c). */
+void nn_activation_forward(nn_layer *layer, const nn_tensor *in,
+                           nn_tensor *out, const nn_exec *ex);
+void nn_activation_backward(nn_layer *layer, const nn_tensor *in,
+                            const nn_tensor *out, const nn_exec *ex);
+
 /* reshape for layers whose output has the input's shape. */
 nn_status nn_layer_same_shape(nn_layer *layer);
 /* Weight initialisation over n values with the given fans: He (normal, std

@@ -56,19 +56,14 @@ void nn_tanh_backward(const float *restrict y, const float *restrict dy,
         dx[i] += dy[i] * (1.0f - y[i] * y[i]);
 }
 
-/* One adapter serves every activation: the kind's impl names its kernel
- * pair, called with the layer's alpha (which relu, sigmoid and tanh
- * ignore). */
-typedef struct {
-    void (*forward)(const float *x, float *y, size_t count, float alpha);
-    void (*backward)(const float *y, const float *dy, float *dx, size_t count,
-                     float alpha);
-} activation_kernels;
+/* One adapter serves every activation (leaky relu's file uses it too):
+ * the kind's impl names its nn_nn_activation_kernels, called with the layer's
+ * alpha (which relu, sigmoid and tanh ignore). */
 
 /* NN_CHUNKS slices of the tensor, one task each; element-wise, so any
  * split gives the same result. */
 typedef struct {
-    const activation_kernels *kernels;
+    const nn_activation_kernels *kernels;
     const nn_tensor *in, *out;
     size_t count;
     float alpha;
@@ -89,16 +84,16 @@ static void activation_task(void *p, int task, int thread)
                               last - first, job->alpha);
 }
 
-static void activation_forward(nn_layer *layer, const nn_tensor *in,
-                               nn_tensor *out, const nn_exec *ex)
+void nn_activation_forward(nn_layer *layer, const nn_tensor *in,
+                           nn_tensor *out, const nn_exec *ex)
 {
     activation_job job = {layer->kind->impl, in, out, nn_tensor_count(in),
                           layer->args.alpha, 0};
     nn_pool_run(ex->pool, NN_CHUNKS, activation_task, &job);
 }
 
-static void activation_backward(nn_layer *layer, const nn_tensor *in,
-                                const nn_tensor *out, const nn_exec *ex)
+void nn_activation_backward(nn_layer *layer, const nn_tensor *in,
+                            const nn_tensor *out, const nn_exec *ex)
 {
     activation_job job = {layer->kind->impl, in, out, nn_tensor_count(out),
                           layer->args.alpha, 1};
@@ -121,7 +116,7 @@ static void activation_backward(nn_layer *layer, const nn_tensor *in,
         (void)alpha;                                                        \
         nn_##name##_backward(y, dy, dx, count);                             \
     }                                                                       \
-    static const activation_kernels name##_kernels = {name##_fwd, name##_bwd}
+    static const nn_activation_kernels name##_kernels = {name##_fwd, name##_bwd}
 
 PLAIN_KERNELS(relu);
 PLAIN_KERNELS(sigmoid);
@@ -139,8 +134,8 @@ static float relu_gain2(const nn_layer_args *args)
     const nn_layer_kind nn_kind_##name = {                                  \
         #name, #name, NULL, #name, 0, sizeof(nn_layer),                     \
         NULL, NULL, NULL, gain2, NULL,                                      \
-        {nn_layer_same_shape, NULL, NULL, activation_forward,               \
-         activation_backward},                                              \
+        {nn_layer_same_shape, NULL, NULL, nn_activation_forward,            \
+         nn_activation_backward},                                           \
         {0}, &name##_kernels,                                               \
     }
 

@@ -7,12 +7,22 @@
 #include <stdio.h>
 #include <string.h>
 
-extern const nn_layer_kind nn_kind_dense, nn_kind_conv2d, nn_kind_relu,
-    nn_kind_sigmoid, nn_kind_tanh, nn_kind_maxpool, nn_kind_batchnorm;
+extern const nn_layer_kind nn_kind_conv2d, nn_kind_dense, nn_kind_maxpool,
+    nn_kind_relu, nn_kind_sigmoid, nn_kind_tanh, nn_kind_batchnorm,
+    nn_kind_avgpool, nn_kind_global_avgpool, nn_kind_leakyrelu;
 
 const nn_layer_kind *const nn_layer_kinds[] = {
-    &nn_kind_conv2d,  &nn_kind_dense, &nn_kind_maxpool,   &nn_kind_relu,
-    &nn_kind_sigmoid, &nn_kind_tanh,  &nn_kind_batchnorm, NULL,
+    &nn_kind_conv2d,
+    &nn_kind_dense,
+    &nn_kind_maxpool,
+    &nn_kind_relu,
+    &nn_kind_sigmoid,
+    &nn_kind_tanh,
+    &nn_kind_batchnorm,
+    &nn_kind_avgpool,
+    &nn_kind_global_avgpool,
+    &nn_kind_leakyrelu,
+    NULL,
 };
 
 /* The length of word when [start, end) starts with it, else 0. */

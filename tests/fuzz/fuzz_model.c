@@ -10,7 +10,7 @@
  * 100-byte file can ask for gigabytes: see docs/RELIABILITY.md), so its
  * header is read here first and such files are skipped. */
 #include "fuzz_util.h"
-#include "../../src/internal.h"
+#include "io/io.h"
 
 #include <stdio.h>
 #include <stdlib.h>

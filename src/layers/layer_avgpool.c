@@ -2,7 +2,9 @@
  * padding included (PyTorch's AvgPool2d with count_include_pad=True and
  * ceil_mode=False); and global average pooling, one mean per plane
  * (PyTorch's AdaptiveAvgPool2d(1)). */
-#include "internal.h"
+#include "layers/layer.h"
+
+#include <stdio.h>
 
 /* The rows (or columns) [*first, *last) of the input that the window of
  * output o covers: it starts at o*stride - pad and is k long, clipped to
@@ -127,4 +129,136 @@ void nn_global_avgpool_backward(const float *dy, float *dx, int planes, int hw)
         for (int i = 0; i < hw; i++)
             dplane[i] += share;
     }
+}
+
+/* The adapter of both kinds: NN_CHUNKS groups of planes (n*c of them), one
+ * task each; the global kind is the window of the whole plane. */
+typedef struct {
+    const nn_layer *layer;
+    const nn_tensor *in, *out;
+    int global, backward;
+} avgpool_job;
+
+static void avgpool_task(void *p, int task, int thread)
+{
+    const avgpool_job *job = p;
+    const nn_tensor *in = job->in, *out = job->out;
+    const nn_layer_args *a = &job->layer->args;
+    size_t in_plane = (size_t)in->h * in->w, out_plane = (size_t)out->h * out->w;
+    int first, last, planes;
+    (void)thread;
+    nn_split(in->n * in->c, NN_CHUNKS, task, &first, &last);
+    planes = last - first;
+    if (planes == 0)
+        return;
+    if (job->global && job->backward)
+        nn_global_avgpool_backward(out->g + first, in->g + first * in_plane,
+                                   planes, in->h * in->w);
+    else if (job->global)
+        nn_global_avgpool_forward(in->x + first * in_plane, out->x + first,
+                                  planes, in->h * in->w);
+    else if (job->backward)
+        nn_avgpool_backward(out->g + first * out_plane,
+                            in->g + first * in_plane, planes, in->h, in->w,
+                            a->kh, a->stride, a->pad, out->h, out->w);
+    else
+        nn_avgpool_forward(in->x + first * in_plane, out->x + first * out_plane,
+                           planes, in->h, in->w, a->kh, a->stride, a->pad,
+                           out->h, out->w);
+}
+
+static void avgpool_forward(nn_layer *layer, const nn_tensor *in,
+                            nn_tensor *out, const nn_exec *ex)
+{
+    avgpool_job job = {layer, in, out, layer->kind->impl != NULL, 0};
+    nn_pool_run(ex->pool, NN_CHUNKS, avgpool_task, &job);
+}
+
+static void avgpool_backward(nn_layer *layer, const nn_tensor *in,
+                             const nn_tensor *out, const nn_exec *ex)
+{
+    avgpool_job job = {layer, in, out, layer->kind->impl != NULL, 1};
+    if (in->g)
+        nn_pool_run(ex->pool, NN_CHUNKS, avgpool_task, &job);
+}
+
+/* out = (in + 2 pad - k) / stride + 1; like PyTorch, the padding is at most
+ * half the window, so that every window holds an input value */
+static nn_status avgpool_reshape(nn_layer *layer)
+{
+    const nn_layer_args *a = &layer->args;
+    if (a->pad > a->kh / 2 || a->kh > layer->in_h + 2 * a->pad ||
+        a->kh > layer->in_w + 2 * a->pad)
+        return NN_ESHAPE;
+    layer->out_c = layer->in_c;
+    layer->out_h = (layer->in_h + 2 * a->pad - a->kh) / a->stride + 1;
+    layer->out_w = (layer->in_w + 2 * a->pad - a->kh) / a->stride + 1;
+    return NN_OK;
+}
+
+/* avgpoolK[sS][pP], after "avgpool"; the stride defaults to the window */
+static int avgpool_parse(nn_spec_cursor *c, nn_layer_args *a)
+{
+    if (!nn_spec_int(c, "pool window", 1, NN_SPEC_MAX_SIDE, &a->kh))
+        return 0;
+    a->kw = a->stride = a->kh;
+    if (nn_spec_accept(c, "s") &&
+        !nn_spec_int(c, "stride", 1, NN_SPEC_MAX_SIDE, &a->stride))
+        return 0;
+    return !nn_spec_accept(c, "p") ||
+           nn_spec_int(c, "padding", 0, NN_SPEC_MAX_SIDE, &a->pad);
+}
+
+/* avgpoolK, then sS when the stride differs from the window, pP if padded */
+static int avgpool_print(const nn_layer_args *a, char *buf, size_t size)
+{
+    char stride[16] = "", pad[16] = "";
+    if (a->stride != a->kh)
+        snprintf(stride, sizeof stride, "s%d", a->stride);
+    if (a->pad != 0)
+        snprintf(pad, sizeof pad, "p%d", a->pad);
+    return snprintf(buf, size, "avgpool%d%s%s", a->kh, stride, pad);
+}
+
+static nn_status avgpool_check(const nn_layer_args *a)
+{
+    return a->kh > 0 && a->kh <= NN_SPEC_MAX_SIDE && a->stride > 0 &&
+                   a->stride <= NN_SPEC_MAX_SIDE && a->pad >= 0 &&
+                   (a->kw == 0 || a->kw == a->kh)
+               ? NN_OK : NN_EINVAL;
+}
+
+const nn_layer_kind nn_kind_avgpool = {
+    "avgpool", "avgpool", NULL, "avgpoolK[sS][pP]", 0, sizeof(nn_layer),
+    avgpool_parse, avgpool_print, avgpool_check, NULL, NULL,
+    {avgpool_reshape, NULL, NULL, avgpool_forward, avgpool_backward},
+    {0}, NULL,
+};
+
+/* one value per channel: (c, 1, 1) */
+static nn_status global_avgpool_reshape(nn_layer *layer)
+{
+    layer->out_c = layer->in_c;
+    layer->out_h = layer->out_w = 1;
+    return NN_OK;
+}
+
+static const int global_window = 1; /* impl: marks the global kind */
+
+const nn_layer_kind nn_kind_global_avgpool = {
+    "globalavgpool", "gap", "globalavgpool", "gap", 0, sizeof(nn_layer),
+    NULL, NULL, NULL, NULL, NULL,
+    {global_avgpool_reshape, NULL, NULL, avgpool_forward, avgpool_backward},
+    {0}, &global_window,
+};
+
+nn_status nn_net_add_avgpool(nn_net *net, int k, int stride, int pad)
+{
+    nn_layer_args args = {.kh = k, .kw = k, .stride = stride, .pad = pad};
+    return nn_net_add_kind(net, &nn_kind_avgpool, &args);
+}
+
+nn_status nn_net_add_global_avgpool(nn_net *net)
+{
+    return nn_net_add_kind(net, &nn_kind_global_avgpool, NULL);
 }

@@ -3,7 +3,7 @@
  * work is split between threads or calls. The caller derives key from
  * (seed, step). Kept values are scaled by 1 / (1 - rate), so the expected
  * output equals the input and inference needs no dropout at all. */
-#include "internal.h"
+#include "layers/layer.h"
 
 /* splitmix64's finaliser: a bijection of 64-bit values whose every output
  * bit depends on every input bit. */
