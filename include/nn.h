@@ -282,6 +282,9 @@ nn_status nn_net_add_avgpool(nn_net *net, int k, int stride, int pad);
 nn_status nn_net_add_global_avgpool(nn_net *net);
 /* Leaky relu with the given slope in [0, 1) for negative inputs. */
 nn_status nn_net_add_leakyrelu(nn_net *net, float slope);
+/* Inverted dropout of a share `rate` in [0, 1) of the values in training
+ * mode (a new mask each optimizer step); the identity in inference mode. */
+nn_status nn_net_add_dropout(nn_net *net, float rate);
 /* Any kind of layer by its spec token or name ("conv", "avgpool",
  * "leakyrelu", ...) with explicit hyper-parameters (NULL: the defaults). */
 nn_status nn_net_add_layer(nn_net *net, const char *kind,

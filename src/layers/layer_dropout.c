@@ -5,6 +5,9 @@
  * output equals the input and inference needs no dropout at all. */
 #include "layers/layer.h"
 
+#include <stdio.h>
+#include <string.h>
+
 /* splitmix64's finaliser: a bijection of 64-bit values whose every output
  * bit depends on every input bit. */
 static uint64_t mix64(uint64_t z)
@@ -46,4 +49,99 @@ void nn_dropout_backward(const uint8_t *restrict mask,
     const float scale = 1.0f / (1.0f - rate);
     for (size_t i = 0; i < count; i++)
         dx[i] += dy[i] * ((float)mask[i] * scale);
+}
+
+/* The layer: in training mode a fresh mask per pass, drawn from the net's
+ * noise key (seed, step) and each value's index in the batch, kept in the
+ * cache for backward; in inference mode the identity. */
+typedef struct {
+    nn_layer base;
+    int trained; /* mode of the last forward: picks the backward formula */
+} dropout_layer;
+
+/* NN_CHUNKS slices of the tensor, one task each; the mask of a value
+ * depends on its index only, so any split gives the same result. */
+typedef struct {
+    const nn_layer *layer;
+    const nn_tensor *in, *out;
+    uint64_t key;
+    int trained, backward;
+} dropout_job;
+
+static void dropout_task(void *p, int task, int thread)
+{
+    const dropout_job *job = p;
+    float rate = job->layer->args.alpha;
+    uint8_t *mask = job->layer->cache; /* (n, c, h, w) */
+    size_t first, last;
+    (void)thread;
+    nn_split_size(nn_tensor_count(job->in), NN_CHUNKS, task, &first, &last);
+    if (job->backward && job->trained)
+        nn_dropout_backward(mask + first, job->out->g + first,
+                            job->in->g + first, last - first, rate);
+    else if (job->backward)
+        for (size_t i = first; i < last; i++)
+            job->in->g[i] += job->out->g[i];
+    else if (job->trained) {
+        nn_dropout_mask(job->key, first, last - first, rate, mask + first);
+        nn_dropout_forward(job->in->x + first, mask + first,
+                           job->out->x + first, last - first, rate);
+    } else
+        memcpy(job->out->x + first, job->in->x + first,
+               (last - first) * sizeof(float));
+}
+
+static void dropout_forward(nn_layer *layer, const nn_tensor *in,
+                            nn_tensor *out, const nn_exec *ex)
+{
+    dropout_job job = {layer, in, out, ex->noise_key, ex->training, 0};
+    ((dropout_layer *)layer)->trained = ex->training;
+    nn_pool_run(ex->pool, NN_CHUNKS, dropout_task, &job);
+}
+
+static void dropout_backward(nn_layer *layer, const nn_tensor *in,
+                             const nn_tensor *out, const nn_exec *ex)
+{
+    dropout_job job = {layer, in, out, 0, ((dropout_layer *)layer)->trained, 1};
+    if (in->g)
+        nn_pool_run(ex->pool, NN_CHUNKS, dropout_task, &job);
+}
+
+/* one mask byte per value of a batch */
+static void dropout_sizes(const nn_layer *layer, int max_batch,
+                          nn_layer_sizes *out)
+{
+    out->cache = (size_t)max_batch * layer->in_c * layer->in_h * layer->in_w;
+}
+
+/* dropout[R], after "dropout": the rate R in [0, 1) (default 0.5) */
+static int dropout_parse(nn_spec_cursor *c, nn_layer_args *a)
+{
+    return c->p == c->end || nn_spec_float(c, "rate", 0.0f, 1.0f, &a->alpha);
+}
+
+/* dropout and the rate */
+static int dropout_print(const nn_layer_args *a, char *buf, size_t size)
+{
+    return nn_spec_print_float(buf, size, "dropout", a->alpha);
+}
+
+static nn_status dropout_check(const nn_layer_args *a)
+{
+    return a->alpha >= 0.0f && a->alpha < 1.0f ? NN_OK : NN_EINVAL;
+}
+
+const nn_layer_kind nn_kind_dropout = {
+    "dropout", "dropout", NULL, "dropout[R]", NN_KIND_TRANSPARENT,
+    sizeof(dropout_layer), dropout_parse, dropout_print, dropout_check, NULL,
+    NULL,
+    {nn_layer_same_shape, dropout_sizes, NULL, dropout_forward,
+     dropout_backward},
+    {.alpha = 0.5f}, NULL,
+};
+
+nn_status nn_net_add_dropout(nn_net *net, float rate)
+{
+    nn_layer_args args = {.alpha = rate};
+    return nn_net_add_kind(net, &nn_kind_dropout, &args);
 }

@@ -9,7 +9,7 @@
 
 extern const nn_layer_kind nn_kind_conv2d, nn_kind_dense, nn_kind_maxpool,
     nn_kind_relu, nn_kind_sigmoid, nn_kind_tanh, nn_kind_batchnorm,
-    nn_kind_avgpool, nn_kind_global_avgpool, nn_kind_leakyrelu;
+    nn_kind_avgpool, nn_kind_global_avgpool, nn_kind_leakyrelu, nn_kind_dropout;
 
 const nn_layer_kind *const nn_layer_kinds[] = {
     &nn_kind_conv2d,
@@ -22,6 +22,7 @@ const nn_layer_kind *const nn_layer_kinds[] = {
     &nn_kind_avgpool,
     &nn_kind_global_avgpool,
     &nn_kind_leakyrelu,
+    &nn_kind_dropout,
     NULL,
 };
 
