@@ -49,9 +49,9 @@ static void usage(FILE *f, const char *program, const char *data_help)
     fprintf(f,
             "usage: %s [options]\n"
             "  --data DIR            %s\n"
-            "  --model NAME|SPEC     preset (mlp, lenet, deep, deep-bn, vgg) or a spec\n"
-            "                        such as conv3x3x32p1,bn,relu,pool2,dense10\n"
-            "                        (layers: --help-layers)\n"
+            "  --model NAME|SPEC     preset (mlp, lenet, deep, deep-bn, vgg, vgg-gap) or\n"
+            "                        a spec such as conv3x3x32p1,bn,relu,pool2,dense10\n"
+            "                        (its layer tokens: --help-layers)\n"
             "  --epochs N            passes over the training set (10)\n"
             "  --batch N             minibatch size (64)\n"
             "  --lr X                base learning rate (0.05; other optimizers:\n"

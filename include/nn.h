@@ -403,7 +403,8 @@ nn_status nn_net_spec(const nn_net *net, char *buf, size_t size);
  * when name is not NULL, the kind's name; NULL past the last kind. */
 const char *nn_spec_grammar(int i, const char **name);
 
-/* The spec of a named preset ("mlp", "lenet", "deep", "deep-bn", "vgg"), or NULL. */
+/* The spec of a named preset ("mlp", "lenet", "deep", "deep-bn", "vgg",
+ * "vgg-gap"), or NULL. */
 const char *nn_spec_preset(const char *name);
 /* Appends the layers of a spec (or preset name) to an unbuilt net. On
  * failure msg (when not NULL) says which token is wrong and why. */

@@ -113,6 +113,35 @@ mkdir -p "$tmp/cifar-bad" && head -c 5000 "$tmp/cifar/data_batch_1.bin" >"$tmp/c
 check cifar_truncated_file 1 "$bin/cifar10_train" --data "$tmp/cifar-bad" --epochs 1
 check help 0 "$bin/mnist_train" --help
 expect_output help_lists_options "--weight-decay"
+check help_layers 0 "$bin/mnist_train" --help-layers
+expect_output help_layers_lists_dropout "dropout\[R\] +dropout"
+
+# Every optimizer, and the new layers, from the command line.
+for optimizer in sgd adam rmsprop adamw; do
+    check "cifar10_train_optimizer_$optimizer" 0 "$bin/cifar10_train" --data "$tmp/cifar" \
+        --model "$small" --epochs 1 --batch 16 --optimizer "$optimizer" --quiet
+done
+check cifar10_train_vgg_gap 0 "$bin/cifar10_train" --data "$tmp/cifar" --model vgg-gap \
+    --epochs 1 --batch 32 --limit 64 --quiet
+new_layers="conv3x3x8p1,leakyrelu0.1,avgpool3s2p1,conv3x3x8p1,bn,relu,dropout0.3,gap,dense10"
+check cifar10_train_new_layers 0 "$bin/cifar10_train" --data "$tmp/cifar" \
+    --model "$new_layers" --epochs 1 --batch 16 --save "$tmp/new.nnm" --quiet
+check predict_new_layers 0 "$bin/predict" "$tmp/new.nnm" "$tmp/img.ppm"
+
+# A resume that conflicts with its checkpoint is refused, naming the difference.
+check checkpoint_first_epoch 0 "$bin/cifar10_train" --data "$tmp/cifar" --model "$small" \
+    --epochs 1 --batch 16 --checkpoint "$tmp/run.ckpt" --quiet
+check resume_other_model 1 "$bin/cifar10_train" --data "$tmp/cifar" --model vgg \
+    --epochs 2 --batch 16 --resume "$tmp/run.ckpt"
+expect_output resume_other_model_message "checkpoint's model is conv3x3x8p1"
+check resume_other_optimizer 1 "$bin/cifar10_train" --data "$tmp/cifar" --model "$small" \
+    --epochs 2 --batch 16 --optimizer adam --resume "$tmp/run.ckpt"
+expect_output resume_other_optimizer_message "optimizer sgd, not adam"
+check resume_other_momentum 1 "$bin/cifar10_train" --data "$tmp/cifar" --model "$small" \
+    --epochs 2 --batch 16 --momentum 0.5 --resume "$tmp/run.ckpt"
+expect_output resume_other_momentum_message "momentum 0.9, not 0.5"
+check resume_same 0 "$bin/cifar10_train" --data "$tmp/cifar" --model "$small" \
+    --epochs 2 --batch 16 --resume "$tmp/run.ckpt" --quiet
 
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]
