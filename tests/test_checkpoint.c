@@ -211,11 +211,48 @@ static void test_kill_during_save_keeps_a_loadable_checkpoint(void **state)
     assert_int_equal(loaded, rounds);
 }
 
+/* tests/fixtures/checkpoint_v1.ckpt was written by libnn before the
+ * optimizer became its own object (cifar10_train --model pool8,dense10
+ * --epochs 1 --batch 8 on 100 generated images: 13 SGD steps with momentum
+ * 0.9 and weight decay 5e-4). It did not record its optimizer: it loads
+ * with the one asked for, and is refused without one. */
+static void test_version_1_checkpoint_loads(void **state)
+{
+    const char *root = getenv("NN_SOURCE_DIR");
+    nn_optim_settings sgd = tu_sgd(0.05f, 0.9f, 5e-4f);
+    nn_net *net = NULL;
+    nn_optim *opt = NULL;
+    nn_train_state ts;
+    char path[4096], msg[256];
+    size_t count, nonzero = 0;
+    const float *velocity;
+    (void)state;
+    snprintf(path, sizeof path, "%s/tests/fixtures/checkpoint_v1.ckpt",
+             root ? root : ".");
+    assert_int_equal(nn_checkpoint_load(path, 8, NULL, &net, &opt, &ts, msg,
+                                        sizeof msg), NN_EINVAL);
+    assert_non_null(strstr(msg, "does not say which optimizer"));
+    assert_null(net);
+    if (nn_checkpoint_load(path, 8, &sgd, &net, &opt, &ts, msg, sizeof msg) != NN_OK)
+        fail_msg("%s", msg);
+    assert_int_equal(ts.epoch, 1);
+    assert_int_equal(nn_optim_steps(opt), 13);
+    assert_int_equal(nn_net_param_count(net), 490);
+    velocity = nn_optim_state(opt, 0, &count);
+    assert_int_equal(count, 490);
+    for (size_t i = 0; i < count; i++)
+        nonzero += velocity[i] != 0.0f;
+    assert_true(nonzero > 400);
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resume_is_bit_identical_sgd),
         cmocka_unit_test(test_resume_is_bit_identical_adam),
+        cmocka_unit_test(test_version_1_checkpoint_loads),
         cmocka_unit_test(test_corrupt_checkpoints_are_refused),
         cmocka_unit_test(test_kill_during_save_keeps_a_loadable_checkpoint),
     };

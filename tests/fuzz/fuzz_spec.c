@@ -67,7 +67,8 @@ static void check_round_trip(const nn_net *net, const int *shape)
 static void check_build_and_run(nn_net *net, const fuzz_cost *cost,
                                 const uint8_t *data, size_t size)
 {
-    nn_sgd sgd = {.lr = 0.01f, .momentum = 0.9f};
+    nn_optim_settings sgd = nn_optim_defaults(NN_OPTIMIZER_SGD);
+    nn_optim *opt = NULL;
     nn_status st = nn_net_build(net, 2, size);
     size_t params = 0;
     nn_tensor *in;
@@ -94,7 +95,10 @@ static void check_build_and_run(nn_net *net, const fuzz_cost *cost,
     if (st == NN_OK) {
         nn_net_zero_grad(net);
         FUZZ_CHECK(nn_net_backward(net) == NN_OK);
-        FUZZ_CHECK(nn_net_sgd_step(net, &sgd) == NN_OK);
+        sgd.momentum = 0.9f;
+        FUZZ_CHECK(nn_optim_create(net, &sgd, &opt) == NN_OK);
+        FUZZ_CHECK(nn_optim_step(opt, net) == NN_OK);
+        nn_optim_destroy(opt);
     }
 }
 

@@ -225,6 +225,20 @@ static int pool_cost(cost *k, const char **p)
     return 1;
 }
 
+/* avgpoolK[sS][pP] after "avgpool"; 0 when the window does not fit the
+ * shape or the padding is more than half the window. */
+static int avgpool_cost(cost *k, const char **p)
+{
+    double window = number(p), stride = option(p, 's', window);
+    double pad = option(p, 'p', 0);
+    if (stride <= 0 || pad > (double)((long long)window / 2) ||
+        window > k->h + 2 * pad || window > k->w + 2 * pad)
+        return 0;
+    k->h = (double)(long long)((k->h + 2 * pad - window) / stride) + 1;
+    k->w = (double)(long long)((k->w + 2 * pad - window) / stride) + 1;
+    return 1;
+}
+
 /* Applies the canonical token at *p and moves past its comma; 0 when it
  * does not fit the shape. */
 static int apply(cost *k, const char **p)
@@ -241,6 +255,14 @@ static int apply(cost *k, const char **p)
         s += 4;
         if (!pool_cost(k, &s))
             return 0;
+    } else if (strncmp(s, "avgpool", 7) == 0) {
+        s += 7;
+        if (!avgpool_cost(k, &s))
+            return 0;
+    } else if (strncmp(s, "gap", 3) == 0) {
+        k->h = k->w = 1;
+    } else if (strncmp(s, "dropout", 7) == 0) {
+        k->other += k->c * k->h * k->w / 4; /* the mask, a byte a value */
     } else if (strncmp(s, "bn", 2) == 0) {
         add_params(k, 2 * k->c);
         k->other += 3 * k->c + k->c * k->h * k->w; /* statistics, cache */

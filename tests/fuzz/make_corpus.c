@@ -156,17 +156,21 @@ static void cifar_seeds(void)
 static void model_seed(const char *name, int c, int h, int w, const char *spec)
 {
     static const float mean[3] = {0.5f, 0.25f, 0.125f}, std[3] = {2, 3, 4};
-    nn_sgd sgd = {.lr = 0.1f, .momentum = 0.9f};
+    nn_optim_settings sgd = nn_optim_defaults(NN_OPTIMIZER_SGD);
+    nn_optim *opt = NULL;
     char path[512], msg[256];
     nn_net *net = NULL;
     nn_tensor *in;
     int labels[2] = {0, 1};
     float loss;
     path_of("fuzz_model", name, path, sizeof path);
+    sgd.lr = 0.1f;
+    sgd.momentum = 0.9f;
     if (nn_net_create(c, h, w, &net) != NN_OK ||
         nn_net_add_spec(net, spec, msg, sizeof msg) != NN_OK ||
         nn_net_build(net, 2, 7) != NN_OK ||
-        nn_net_set_normalization(net, mean, std) != NN_OK) {
+        nn_net_set_normalization(net, mean, std) != NN_OK ||
+        nn_optim_create(net, &sgd, &opt) != NN_OK) {
         fprintf(stderr, "make_corpus: %s: cannot build %s\n", name, spec);
         exit(1);
     }
@@ -176,7 +180,8 @@ static void model_seed(const char *name, int c, int h, int w, const char *spec)
     nn_net_forward(net, 2);
     nn_net_softmax_xent(net, labels, &loss);
     nn_net_backward(net);
-    nn_net_sgd_step(net, &sgd);
+    nn_optim_step(opt, net);
+    nn_optim_destroy(opt);
     if (nn_model_save(net, path, msg, sizeof msg) != NN_OK) {
         fprintf(stderr, "make_corpus: %s\n", msg);
         exit(1);
@@ -208,6 +213,8 @@ static void model_seeds(void)
     model_seed("dense", 1, 2, 2, "dense3");
     model_seed("cnn_bn", 1, 4, 4, "conv3x3x2p1,bn,relu,pool2,dense4");
     model_seed("strided", 2, 3, 3, "conv2x2x3s2,sigmoid,dense2,tanh");
+    model_seed("new_layers", 1, 6, 6, "conv3x3x2p1,leakyrelu0.1,avgpool3s2p1,"
+                                      "bn,dropout0.5,gap,dense3");
     model_seed("mlp_bn", 3, 2, 2, "dense5,bn,relu,dense2");
     pack_model("cnn_bn");
 }
@@ -235,6 +242,9 @@ static void spec_seeds(void)
     spec_seed("bad_token", 1, "conv3x3,relu");
     spec_seed("zero", 1, "dense0");
     spec_seed("bounds", 1, "pool1024s1024,dense16777216");
+    spec_seed("new_tokens", 2, "conv3x3x4p1,leakyrelu0.2,avgpool3s2p1,"
+                               "dropout0.25,gap,dense3");
+    spec_seed("avgpool_pad", 1, "avgpool2p1,dropout,leakyrelu");
 }
 
 int main(int argc, char **argv)
