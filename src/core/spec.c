@@ -139,6 +139,26 @@ int nn_spec_float(nn_spec_cursor *c, const char *what, float min, float max,
     return 1;
 }
 
+int nn_spec_stride_pad(nn_spec_cursor *c, nn_layer_args *a, int with_pad)
+{
+    if (nn_spec_accept(c, "s") &&
+        !nn_spec_int(c, "stride", 1, NN_SPEC_MAX_SIDE, &a->stride))
+        return 0;
+    return !with_pad || !nn_spec_accept(c, "p") ||
+           nn_spec_int(c, "padding", 0, NN_SPEC_MAX_SIDE, &a->pad);
+}
+
+int nn_spec_print_stride_pad(const nn_layer_args *a, int plain_stride,
+                             char *buf, size_t size)
+{
+    char stride[16] = "", pad[16] = "";
+    if (a->stride != plain_stride)
+        snprintf(stride, sizeof stride, "s%d", a->stride);
+    if (a->pad != 0)
+        snprintf(pad, sizeof pad, "p%d", a->pad);
+    return snprintf(buf, size, "%s%s", stride, pad);
+}
+
 int nn_spec_print_float(char *buf, size_t size, const char *prefix, float v)
 {
     char text[32];

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "nn.h"
+
 /* A token [start, end) being parsed at p, with the grammar it must follow
  * and room to explain why it does not. */
 typedef struct {
@@ -30,6 +32,14 @@ int nn_spec_int(nn_spec_cursor *c, const char *what, int min, int max,
  * 0 with an explanation when there is none or it is out of range. */
 int nn_spec_float(nn_spec_cursor *c, const char *what, float min, float max,
                   float *out);
+/* Optional "sS", then (when with_pad) optional "pP", into a->stride and
+ * a->pad, which keep their values when absent; 0 with an explanation when a
+ * number is wrong. */
+int nn_spec_stride_pad(nn_spec_cursor *c, nn_layer_args *a, int with_pad);
+/* "sS" unless the stride is plain_stride, then "pP" unless the padding is
+ * 0, into buf: the canonical end of a token, like snprintf. */
+int nn_spec_print_stride_pad(const nn_layer_args *a, int plain_stride,
+                             char *buf, size_t size);
 /* prefix followed by the shortest decimal that reads back as v, like
  * snprintf. */
 int nn_spec_print_float(char *buf, size_t size, const char *prefix, float v);

@@ -202,22 +202,15 @@ static int avgpool_parse(nn_spec_cursor *c, nn_layer_args *a)
     if (!nn_spec_int(c, "pool window", 1, NN_SPEC_MAX_SIDE, &a->kh))
         return 0;
     a->kw = a->stride = a->kh;
-    if (nn_spec_accept(c, "s") &&
-        !nn_spec_int(c, "stride", 1, NN_SPEC_MAX_SIDE, &a->stride))
-        return 0;
-    return !nn_spec_accept(c, "p") ||
-           nn_spec_int(c, "padding", 0, NN_SPEC_MAX_SIDE, &a->pad);
+    return nn_spec_stride_pad(c, a, 1);
 }
 
 /* avgpoolK, then sS when the stride differs from the window, pP if padded */
 static int avgpool_print(const nn_layer_args *a, char *buf, size_t size)
 {
-    char stride[16] = "", pad[16] = "";
-    if (a->stride != a->kh)
-        snprintf(stride, sizeof stride, "s%d", a->stride);
-    if (a->pad != 0)
-        snprintf(pad, sizeof pad, "p%d", a->pad);
-    return snprintf(buf, size, "avgpool%d%s%s", a->kh, stride, pad);
+    char rest[40];
+    nn_spec_print_stride_pad(a, a->kh, rest, sizeof rest);
+    return snprintf(buf, size, "avgpool%d%s", a->kh, rest);
 }
 
 static nn_status avgpool_check(const nn_layer_args *a)

@@ -380,23 +380,15 @@ static int conv2d_parse(nn_spec_cursor *c, nn_layer_args *a)
         !nn_spec_expect(c, 'x') ||
         !nn_spec_int(c, "filter count", 1, NN_SPEC_MAX_FILTERS, &a->out))
         return 0;
-    if (nn_spec_accept(c, "s") &&
-        !nn_spec_int(c, "stride", 1, NN_SPEC_MAX_SIDE, &a->stride))
-        return 0;
-    return !nn_spec_accept(c, "p") ||
-           nn_spec_int(c, "padding", 0, NN_SPEC_MAX_SIDE, &a->pad);
+    return nn_spec_stride_pad(c, a, 1);
 }
 
 /* convKHxKWxN, then sS when the stride is not 1 and pP when padded */
 static int conv2d_print(const nn_layer_args *a, char *buf, size_t size)
 {
-    char stride[16] = "", pad[16] = "";
-    if (a->stride != 1)
-        snprintf(stride, sizeof stride, "s%d", a->stride);
-    if (a->pad != 0)
-        snprintf(pad, sizeof pad, "p%d", a->pad);
-    return snprintf(buf, size, "conv%dx%dx%d%s%s", a->kh, a->kw, a->out,
-                    stride, pad);
+    char rest[40];
+    nn_spec_print_stride_pad(a, 1, rest, sizeof rest);
+    return snprintf(buf, size, "conv%dx%dx%d%s", a->kh, a->kw, a->out, rest);
 }
 
 static nn_status conv2d_check(const nn_layer_args *a)

@@ -156,16 +156,15 @@ static int maxpool_parse(nn_spec_cursor *c, nn_layer_args *a)
     if (!nn_spec_int(c, "pool window", 1, NN_SPEC_MAX_SIDE, &a->kh))
         return 0;
     a->kw = a->stride = a->kh;
-    return !nn_spec_accept(c, "s") ||
-           nn_spec_int(c, "stride", 1, NN_SPEC_MAX_SIDE, &a->stride);
+    return nn_spec_stride_pad(c, a, 0);
 }
 
 /* poolK, or poolKsS when the stride differs from the window */
 static int maxpool_print(const nn_layer_args *a, char *buf, size_t size)
 {
-    if (a->stride == a->kh)
-        return snprintf(buf, size, "pool%d", a->kh);
-    return snprintf(buf, size, "pool%ds%d", a->kh, a->stride);
+    char rest[40];
+    nn_spec_print_stride_pad(a, a->kh, rest, sizeof rest);
+    return snprintf(buf, size, "pool%d%s", a->kh, rest);
 }
 
 static nn_status maxpool_check(const nn_layer_args *a)
