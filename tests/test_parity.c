@@ -71,6 +71,7 @@ static void test_matches_pytorch(void **state)
         compare(name, nn_net_params(net), (int)n_params);
     }
     compare("state", nn_net_state(net), 6);
+    nn_optim_destroy(opt);
     nn_net_destroy(net);
 }
 

@@ -55,7 +55,7 @@ void nn_rmsprop_update(const nn_optim_settings *s, float *w, const float *g,
                        long t)
 {
     const float alpha = s->alpha, mu = s->momentum, lr = s->lr;
-    float *a = state[0], *b = state[1];
+    float *a = state[0], *b = mu == 0.0f ? NULL : state[1]; /* b: momentum only */
     (void)t;
     for (size_t i = 0; i < n; i++) {
         float d = g[i] + weight_decay * w[i];
