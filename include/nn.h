@@ -69,7 +69,8 @@ size_t nn_tensor_count(const nn_tensor *t);
 
 /* ----------------------------------------------------------------- kernels
  * Pure functions over raw row-major arrays. Each forward sits beside its
- * backward in src/layer_<name>.c; backward functions accumulate (+=). */
+ * backward in src/layers/layer_<name>.c; backward functions accumulate
+ * (+=). */
 
 /* The shape of nn_sgemm and of each path behind it. */
 typedef void (*nn_sgemm_fn)(int trans_a, int trans_b, int m, int n, int k,

@@ -1,4 +1,4 @@
-/* The direct AVX2 convolutions (src/conv_direct_avx2.c) against the im2col
+/* The direct AVX2 convolutions (src/kernels/conv_direct_avx2.c) against the im2col
  * reference, and a gradient check of a net that runs them.
  *
  * Tolerance: a float sum of k terms, in any order, is within

@@ -11,7 +11,7 @@
  * 1x28x28. im2col formed a pointer to row -pad of the image (and col2im one
  * before the row) and indexed it from there: undefined pointer arithmetic
  * that clang's UBSan reports as "addition of unsigned offset overflowed".
- * Fixed in src/layer_conv2d.c: rows are addressed from their start and
+ * Fixed in src/layers/layer_conv2d.c: rows are addressed from their start and
  * indexed only at valid columns. */
 
 /* y = conv(x) computed directly from the definition, zero padding. */
