@@ -170,6 +170,25 @@ static void test_bad_training_arguments(void **state)
     nn_dataset_free(&tr);
 }
 
+/* nn_evaluate runs in inference mode and then restores the mode the net
+ * was in (it used to leave every net in training mode). */
+static void test_evaluate_restores_the_mode(void **state)
+{
+    nn_dataset te;
+    nn_net *net = make_net("dense8,bn,relu,dense4", 1, 16);
+    double loss, accuracy;
+    (void)state;
+    tu_make_dataset(&te, 20, SIDE, CLASSES, 6);
+    nn_net_set_training(net, 0);
+    assert_nn_ok(nn_evaluate(net, &te, NULL, &loss, &accuracy));
+    assert_int_equal(nn_net_training(net), 0);
+    nn_net_set_training(net, 1);
+    assert_nn_ok(nn_evaluate(net, &te, NULL, &loss, &accuracy));
+    assert_int_equal(nn_net_training(net), 1);
+    nn_net_destroy(net);
+    nn_dataset_free(&te);
+}
+
 static void test_confusion_and_class_metrics(void **state)
 {
     /* true:  0 0 0 1 1 2;  predicted: 0 0 1 1 2 2 */
@@ -219,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_thread_count_does_not_change_results),
         cmocka_unit_test(test_divergence_stops_with_numeric_error),
         cmocka_unit_test(test_bad_training_arguments),
+        cmocka_unit_test(test_evaluate_restores_the_mode),
         cmocka_unit_test(test_confusion_and_class_metrics),
         cmocka_unit_test(test_schedules),
     };
