@@ -505,7 +505,9 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
         if (ps.tty && !o->quiet)
             fprintf(stderr, "\r%100s\r", "");
         if (st != NN_OK) {
-            fprintf(stderr, "error: epoch %d: %s%s\n", e + 1, nn_status_str(st),
+            fprintf(stderr, "error: epoch %d: %s%s%s%s\n", e + 1,
+                    nn_status_str(st), rec->train.message[0] ? ": " : "",
+                    rec->train.message,
                     st == NN_ENUMERIC ? " (try a smaller --lr)" : "");
             goto done;
         }

@@ -201,13 +201,15 @@ void nn_dropout_backward(const uint8_t *mask, const float *dy, float *dx,
 /* Fused softmax + cross-entropy, mean over the batch.
  * logits (n, classes), labels (n) in [0, classes); probs (n, classes) out.
  * *loss = -1/n sum_i log softmax(logits_i)[label_i]. Returns NN_EINVAL for a
- * label out of range, NN_ENUMERIC if the loss is not finite. */
+ * label out of range (every label is checked before anything is written),
+ * NN_ENUMERIC if the loss is not finite. */
 nn_status nn_softmax_xent_forward(const float *logits, const int *labels,
                                   float *probs, int n, int classes,
                                   float *loss);
-/* dlogits += (probs - onehot(label)) / n. */
-void nn_softmax_xent_backward(const float *probs, const int *labels,
-                              float *dlogits, int n, int classes);
+/* dlogits += (probs - onehot(label)) / n; NN_EINVAL for a label out of
+ * range, with nothing written. */
+nn_status nn_softmax_xent_backward(const float *probs, const int *labels,
+                                   float *dlogits, int n, int classes);
 
 /* Mean squared error, halved: *loss = 1/(2n) sum (y - t)^2 over n rows. */
 nn_status nn_mse_forward(const float *y, const float *target, int n,
@@ -338,13 +340,22 @@ void nn_net_set_training(nn_net *net, int training);
 /* Whether the net is in training mode. */
 int nn_net_training(const nn_net *net);
 
-/* Runs the first `batch` samples of the input through every layer. */
+/* Runs the first `batch` samples of the input through every layer. NaN
+ * and infinities pass on (relu and max-pooling do not hide them). */
 nn_status nn_net_forward(nn_net *net, int batch);
 /* Back-propagates the output gradient (nn_net_output(net)->g), accumulating
  * parameter gradients and writing the input gradient. */
 nn_status nn_net_backward(nn_net *net);
 /* Sets every parameter gradient to zero. */
 void nn_net_zero_grad(nn_net *net);
+/* NN_ENUMERIC when the last pass met a NaN or an infinity: msg names the
+ * first place, in the order input batch, each layer's output, parameter
+ * gradients ("the output of layer 2 (relu): sample 0 value 5 is nan"). */
+nn_status nn_net_check_finite(const nn_net *net, char *msg, size_t msg_size);
+/* The smallest batch every layer accepts in training mode: 2 when a
+ * batchnorm layer sees one value per channel (after a dense layer), else 1.
+ * nn_net_forward refuses smaller training batches with NN_ESHAPE. */
+int nn_net_min_batch(const nn_net *net);
 
 /* Softmax cross-entropy on the output; sets the output gradient. */
 nn_status nn_net_softmax_xent(nn_net *net, const int *labels, float *loss);
@@ -602,14 +613,20 @@ typedef struct {
     float lr;                  /* learning rate at the end of the epoch */
     double train_loss, train_accuracy;
     double seconds, images_per_second;
+    long images;               /* images trained on (see nn_train_epoch) */
+    char message[192];         /* after NN_ENUMERIC: where it was first seen */
 } nn_epoch_stats;
 
 /* Defaults: 10 epochs of batch 64, SGD momentum 0.9, weight decay 5e-4,
  * lr 0.05 with a cosine schedule. */
 nn_train_config nn_train_defaults(void);
 /* Trains one epoch (0-based `epoch`) over a shuffled copy of the set; rng
- * carries the shuffling state from epoch to epoch. Stops with NN_ENUMERIC
- * on a NaN or infinite loss before any weight is updated with it. */
+ * carries the shuffling state from epoch to epoch. A NaN or infinity in a
+ * step's loss or gradients stops it with NN_ENUMERIC before that step
+ * updates any weight, and stats->message says where it was first seen
+ * (nn_net_check_finite). A last batch smaller than nn_net_min_batch (one
+ * image, with batchnorm after a dense layer) is left out of that epoch:
+ * the order is shuffled, so it is another image every epoch. */
 nn_status nn_train_epoch(nn_net *net, nn_optim *opt, const nn_dataset *train,
                          const nn_train_config *cfg, int epoch, nn_rng *rng,
                          nn_epoch_stats *stats);

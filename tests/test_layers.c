@@ -154,9 +154,9 @@ static void test_maxpool_3x3_stride1_overlapping(void **state)
 
 /* The 2 x 2, stride 2 kernel (its own branch-free path) picks the same
  * winner as a plain scan of each window in order with a strict '>': the
- * first of tied values, -0 and +0 as ties, a NaN first in its window wins
- * and a NaN elsewhere is passed over. Odd sizes leave a column and a row
- * unread. */
+ * first of tied values, -0 and +0 as ties; and a NaN anywhere in a window
+ * wins, the first one, wherever it stands (PyTorch passes NaN on too).
+ * Odd sizes leave a column and a row unread. */
 static void test_maxpool_2x2_ties_and_nans(void **state)
 {
     enum { P = 3, H = 5, W = 7, OH = 2, OW = 3 };
@@ -179,10 +179,20 @@ static void test_maxpool_2x2_ties_and_nans(void **state)
                 const float *plane = x + p * H * W;
                 int at = 2 * oy * W + 2 * ox, best_at = at;
                 int o = (p * OH + oy) * OW + ox;
+                int nan_at = -1;
                 for (int i = 0; i < 2; i++)
-                    for (int j = 0; j < 2; j++)
-                        if (plane[at + i * W + j] > plane[best_at])
+                    for (int j = 0; j < 2; j++) {
+                        float v = plane[at + i * W + j];
+                        if (v > plane[best_at])
                             best_at = at + i * W + j;
+                        if (isnan(v) && nan_at < 0)
+                            nan_at = at + i * W + j;
+                    }
+                if (nan_at >= 0) {
+                    assert_int_equal(argmax[o], nan_at);
+                    assert_true(isnan(y[o]));
+                    continue;
+                }
                 assert_int_equal(argmax[o], best_at);
                 assert_memory_equal(&y[o], &plane[best_at], sizeof(float));
             }

@@ -146,6 +146,9 @@ static void test_spec_presets(void **state)
         assert_int_equal(nn_net_param_count(net), presets[i].params);
         assert_int_equal(nn_net_state_count(net), presets[i].state);
         assert_spec(net, nn_spec_preset(presets[i].name));
+        /* One image: in inference mode (training-mode batchnorm after a
+         * dense layer needs two, see test_batchnorm_needs_two_values). */
+        nn_net_set_training(net, 0);
         assert_nn_ok(nn_net_forward(net, 1));
         out = nn_net_output(net);
         assert_int_equal(out->c * out->h * out->w, 10);

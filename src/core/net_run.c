@@ -2,6 +2,8 @@
  * losses that start the backward pass. Nothing here allocates. */
 #include "core/net_internal.h"
 
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/util.h"
@@ -51,6 +53,14 @@ nn_status nn_net_forward(nn_net *net, int batch)
         return NN_ESTATE;
     if (batch <= 0 || batch > net->max_batch)
         return NN_EINVAL;
+    for (int i = 0; i < net->count; i++) {
+        const nn_layer *layer = net->layers[i];
+        nn_status st = layer->kind->ops.check_batch
+                           ? layer->kind->ops.check_batch(layer, batch, net->training)
+                           : NN_OK;
+        if (st != NN_OK)
+            return st;
+    }
     ex = exec_for(net);
     for (int i = 0; i <= net->count; i++)
         net->tensors[i].n = batch;
@@ -112,8 +122,7 @@ void nn_net_zero_grad(nn_net *net)
 }
 
 /* The output as (batch, classes) rows for a loss, once a forward pass has
- * run, with its gradient cleared for the loss to fill (a net built for
- * inference has none: the loss is computed alone). */
+ * run. */
 static nn_status loss_output(nn_net *net, const void *target, const float *loss,
                              nn_tensor **out, int *rows, int *classes)
 {
@@ -124,9 +133,16 @@ static nn_status loss_output(nn_net *net, const void *target, const float *loss,
     *out = &net->tensors[net->count];
     *rows = (*out)->n;
     *classes = (*out)->c * (*out)->h * (*out)->w;
-    if ((*out)->g)
-        memset((*out)->g, 0, (size_t)*rows * *classes * sizeof(float));
     return NN_OK;
+}
+
+/* Clears the output gradient for a loss to fill, once the loss is known
+ * to be valid (a net built for inference has none: nothing to do). */
+static int clear_output_grad(const nn_tensor *out, int rows, int classes)
+{
+    if (out->g)
+        memset(out->g, 0, (size_t)rows * classes * sizeof(float));
+    return out->g != NULL;
 }
 
 nn_status nn_net_softmax_xent(nn_net *net, const int *labels, float *loss)
@@ -136,8 +152,8 @@ nn_status nn_net_softmax_xent(nn_net *net, const int *labels, float *loss)
     nn_status st = loss_output(net, labels, loss, &out, &rows, &classes);
     if (st == NN_OK)
         st = nn_softmax_xent_forward(out->x, labels, net->probs, rows, classes, loss);
-    if (st == NN_OK && out->g)
-        nn_softmax_xent_backward(net->probs, labels, out->g, rows, classes);
+    if (st == NN_OK && clear_output_grad(out, rows, classes))
+        st = nn_softmax_xent_backward(net->probs, labels, out->g, rows, classes);
     return st;
 }
 
@@ -148,7 +164,7 @@ nn_status nn_net_mse(nn_net *net, const float *target, float *loss)
     nn_status st = loss_output(net, target, loss, &out, &rows, &classes);
     if (st == NN_OK)
         st = nn_mse_forward(out->x, target, rows, classes, loss);
-    if (st == NN_OK && out->g)
+    if (st == NN_OK && clear_output_grad(out, rows, classes))
         nn_mse_backward(out->x, target, out->g, rows, classes);
     return st;
 }
@@ -158,3 +174,79 @@ const float *nn_net_probs(const nn_net *net)
     return net && net->built ? net->probs : NULL;
 }
 
+int nn_net_min_batch(const nn_net *net)
+{
+    int batch = 1;
+    for (int i = 0; net && i < net->count; i++) {
+        const nn_layer *layer = net->layers[i];
+        while (layer->kind->ops.check_batch &&
+               layer->kind->ops.check_batch(layer, batch, 1) != NN_OK)
+            batch++;
+    }
+    return batch;
+}
+
+/* The index of the first value of x[0..n) that is NaN or infinite, or -1. */
+static long first_nonfinite(const float *x, size_t n)
+{
+    for (size_t i = 0; x && i < n; i++)
+        if (!isfinite(x[i]))
+            return (long)i;
+    return -1;
+}
+
+/* "... sample S value V is nan" for element i of a tensor, into msg. */
+static void name_value(char *msg, size_t msg_size, const char *where,
+                       const nn_tensor *t, long i)
+{
+    size_t per_sample = (size_t)t->c * t->h * t->w;
+    nn_format_msg(msg, msg_size, "%s: sample %zu value %zu is %g", where,
+                  (size_t)i / per_sample, (size_t)i % per_sample,
+                  (double)t->x[i]);
+}
+
+nn_status nn_net_check_finite(const nn_net *net, char *msg, size_t msg_size)
+{
+    long at;
+    nn_format_msg(msg, msg_size, "%s", "");
+    if (!net)
+        return NN_EINVAL;
+    if (!net->built || net->batch == 0)
+        return NN_ESTATE;
+    for (int i = 0; i <= net->count; i++) {
+        const nn_tensor *t = &net->tensors[i];
+        char where[96];
+        at = first_nonfinite(t->x, nn_tensor_count(t));
+        if (at < 0)
+            continue;
+        if (i == 0)
+            snprintf(where, sizeof where, "the input batch");
+        else
+            snprintf(where, sizeof where, "the output of layer %d (%s)",
+                     i - 1, net->layers[i - 1]->kind->name);
+        name_value(msg, msg_size, where, t, at);
+        return NN_ENUMERIC;
+    }
+    for (int i = 0; net->grads && i < net->count; i++) {
+        const nn_layer *layer = net->layers[i];
+        nn_layer_field fields[NN_MAX_FIELDS];
+        int count = layer->kind->fields ? layer->kind->fields(layer, fields) : 0;
+        at = first_nonfinite(layer->grads, layer->sizes.params);
+        if (at < 0)
+            continue;
+        for (int f = 0; f < count; f++)
+            if (!fields[f].state && (size_t)at >= fields[f].offset &&
+                (size_t)at < fields[f].offset + fields[f].count) {
+                nn_format_msg(msg, msg_size, "the gradient of layer %d (%s) "
+                              "%s[%zu] is %g", i, layer->kind->name,
+                              fields[f].name, (size_t)at - fields[f].offset,
+                              (double)layer->grads[at]);
+                return NN_ENUMERIC;
+            }
+        nn_format_msg(msg, msg_size, "the gradient of layer %d (%s) "
+                      "parameter %ld is %g", i, layer->kind->name, at,
+                      (double)layer->grads[at]);
+        return NN_ENUMERIC;
+    }
+    return NN_OK;
+}

@@ -53,6 +53,10 @@ typedef struct {
     /* Accumulates into parameter gradients and in->g (when not NULL). */
     void (*backward)(nn_layer *layer, const nn_tensor *in,
                      const nn_tensor *out, const nn_exec *ex);
+    /* NN_ESHAPE when a forward pass of `batch` samples in that mode would
+     * be meaningless (batchnorm's statistics of one value); NULL: any
+     * batch will do. */
+    nn_status (*check_batch)(const nn_layer *layer, int batch, int training);
 } nn_layer_ops;
 
 /* Properties of a kind (nn_layer_kind.flags). */

@@ -7,12 +7,14 @@
 /* The kernels' arrays never overlap (restrict) and every element is read
  * unconditionally, so the compiler turns each loop into vector code. */
 
-/* y = max(0, x) */
+/* y = max(0, x), and NaN stays NaN (as PyTorch's relu): written as
+ * (x < 0 ? 0 : x) + 0, where adding +0 turns -0 into +0 and changes
+ * nothing else */
 void nn_relu_forward(const float *restrict x, float *restrict y, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
         float v = x[i];
-        y[i] = v > 0.0f ? v : 0.0f;
+        y[i] = (v < 0.0f ? 0.0f : v) + 0.0f;
     }
 }
 
@@ -135,7 +137,7 @@ static float relu_gain2(const nn_layer_args *args)
         #name, #name, NULL, #name, 0, sizeof(nn_layer),                     \
         NULL, NULL, NULL, gain2, NULL,                                      \
         {nn_layer_same_shape, NULL, NULL, nn_activation_forward,            \
-         nn_activation_backward},                                           \
+         nn_activation_backward, NULL},                                     \
         {0}, &name##_kernels,                                               \
     }
 

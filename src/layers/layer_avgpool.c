@@ -224,7 +224,7 @@ static nn_status avgpool_check(const nn_layer_args *a)
 const nn_layer_kind nn_kind_avgpool = {
     "avgpool", "avgpool", NULL, "avgpoolK[sS][pP]", 0, sizeof(nn_layer),
     avgpool_parse, avgpool_print, avgpool_check, NULL, NULL,
-    {avgpool_reshape, NULL, NULL, avgpool_forward, avgpool_backward},
+    {avgpool_reshape, NULL, NULL, avgpool_forward, avgpool_backward, NULL},
     {0}, NULL,
 };
 
@@ -241,7 +241,8 @@ static const int global_window = 1; /* impl: marks the global kind */
 const nn_layer_kind nn_kind_global_avgpool = {
     "globalavgpool", "gap", "globalavgpool", "gap", 0, sizeof(nn_layer),
     NULL, NULL, NULL, NULL, NULL,
-    {global_avgpool_reshape, NULL, NULL, avgpool_forward, avgpool_backward},
+    {global_avgpool_reshape, NULL, NULL, avgpool_forward, avgpool_backward,
+     NULL},
     {0}, &global_window,
 };
 

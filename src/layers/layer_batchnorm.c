@@ -157,6 +157,17 @@ static void batchnorm_backward(nn_layer *layer, const nn_tensor *in,
                           in->h * in->w, bn->trained);
 }
 
+/* Training-mode statistics need two values or more per channel: with one,
+ * every output would be beta exactly, nothing before the layer would get a
+ * gradient, and the running variance would be pulled to 0 (PyTorch refuses
+ * it too). A batch of one after a convolution still has h*w values. */
+static nn_status batchnorm_check_batch(const nn_layer *layer, int batch,
+                                       int training)
+{
+    return training && (size_t)batch * layer->in_h * layer->in_w < 2
+               ? NN_ESHAPE : NN_OK;
+}
+
 /* gamma (c), beta (c); state: running mean (c), running variance (c) */
 static int batchnorm_fields(const nn_layer *layer, nn_layer_field *f)
 {
@@ -173,7 +184,7 @@ const nn_layer_kind nn_kind_batchnorm = {
     "batchnorm", "bn", "batchnorm", "bn", NN_KIND_TRANSPARENT,
     sizeof(batchnorm_layer), NULL, NULL, NULL, NULL, batchnorm_fields,
     {nn_layer_same_shape, batchnorm_sizes, batchnorm_init, batchnorm_forward,
-     batchnorm_backward},
+     batchnorm_backward, batchnorm_check_batch},
     {0}, NULL,
 };
 

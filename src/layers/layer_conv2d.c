@@ -412,7 +412,7 @@ const nn_layer_kind nn_kind_conv2d = {
     "conv2d", "conv", NULL, "convKxKxN[sS][pP]", 0, sizeof(conv2d_layer),
     conv2d_parse, conv2d_print, conv2d_check, NULL, conv2d_fields,
     {conv2d_reshape, conv2d_sizes, conv2d_init, conv2d_forward,
-     conv2d_backward},
+     conv2d_backward, NULL},
     {.stride = 1}, NULL,
 };
 

@@ -245,7 +245,8 @@ static int dense_fields(const nn_layer *layer, nn_layer_field *f)
 const nn_layer_kind nn_kind_dense = {
     "dense", "dense", NULL, "denseN", 0, sizeof(nn_layer),
     dense_parse, dense_print, dense_check, NULL, dense_fields,
-    {dense_reshape, dense_sizes, dense_init, dense_forward, dense_backward},
+    {dense_reshape, dense_sizes, dense_init, dense_forward, dense_backward,
+     NULL},
     {0}, NULL,
 };
 

@@ -136,7 +136,7 @@ const nn_layer_kind nn_kind_dropout = {
     sizeof(dropout_layer), dropout_parse, dropout_print, dropout_check, NULL,
     NULL,
     {nn_layer_same_shape, dropout_sizes, NULL, dropout_forward,
-     dropout_backward},
+     dropout_backward, NULL},
     {.alpha = 0.5f}, NULL,
 };
 

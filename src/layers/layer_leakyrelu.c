@@ -66,7 +66,7 @@ const nn_layer_kind nn_kind_leakyrelu = {
     "leakyrelu", "leakyrelu", NULL, "leakyrelu[A]", 0, sizeof(nn_layer),
     leakyrelu_parse, leakyrelu_print, leakyrelu_check, leakyrelu_gain2, NULL,
     {nn_layer_same_shape, NULL, NULL, nn_activation_forward,
-     nn_activation_backward},
+     nn_activation_backward, NULL},
     {.alpha = 0.01f}, &leakyrelu_kernels,
 };
 

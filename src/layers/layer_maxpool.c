@@ -5,7 +5,9 @@
 #include <stdio.h>
 
 /* The largest of one k x k window whose top-left corner is at offset
- * `at` of a plane of width in_w; *where gets its offset (first on ties). */
+ * `at` of a plane of width in_w; *where gets its offset (first on ties).
+ * A NaN anywhere in the window wins (the first one), as in PyTorch: a bad
+ * value is never hidden. */
 static float window_max(const float *plane, int at, int in_w, int k, int *where)
 {
     float best = plane[at];
@@ -13,7 +15,7 @@ static float window_max(const float *plane, int at, int in_w, int k, int *where)
     for (int i = 0; i < k; i++) {
         const float *row = plane + at + i * in_w;
         for (int j = 0; j < k; j++)
-            if (row[j] > best) {
+            if (row[j] > best || (row[j] != row[j] && best == best)) {
                 best = row[j];
                 best_at = at + i * in_w + j;
             }
@@ -27,9 +29,8 @@ static float window_max(const float *plane, int at, int in_w, int k, int *where)
  * y[ox] = max(r0[2ox], r0[2ox+1], r1[2ox], r1[2ox+1]) and its offset, the
  * same as window_max gives, but without branches, so the loop vectorises:
  * the maximum first, by window_max's comparisons in window_max's order,
- * then the winner is the first value equal to it (none equals a NaN in
- * the first place, which wins as it does in window_max: no comparison
- * with it is true). */
+ * then the winner is the first value equal to it; when the window holds a
+ * NaN, the first NaN wins instead, as in window_max. */
 static void max2x2_row(const float *restrict r0, const float *restrict r1,
                        float *restrict y, int *restrict argmax, int at,
                        int in_w, int out_w)
@@ -42,11 +43,15 @@ static void max2x2_row(const float *restrict r0, const float *restrict r1,
         best = c > best ? c : best;
         best = d > best ? d : best;
         int where = d == best ? in_w + 1 : 0;
+        int nan_at = d != d ? in_w + 1 : -1; /* the first NaN, or -1 */
         where = c == best ? in_w : where;
         where = b == best ? 1 : where;
         where = a == best ? 0 : where;
-        y[ox] = best;
-        argmax[ox] = at + 2 * ox + where;
+        nan_at = c != c ? in_w : nan_at;
+        nan_at = b != b ? 1 : nan_at;
+        nan_at = a != a ? 0 : nan_at;
+        y[ox] = nan_at >= 0 ? a + b + c + d : best; /* a NaN, or the maximum */
+        argmax[ox] = at + 2 * ox + (nan_at >= 0 ? nan_at : where);
     }
 }
 
@@ -177,7 +182,8 @@ static nn_status maxpool_check(const nn_layer_args *a)
 const nn_layer_kind nn_kind_maxpool = {
     "maxpool", "pool", "maxpool", "poolK[sS]", 0, sizeof(nn_layer),
     maxpool_parse, maxpool_print, maxpool_check, NULL, NULL,
-    {maxpool_reshape, maxpool_sizes, NULL, maxpool_forward, maxpool_backward},
+    {maxpool_reshape, maxpool_sizes, NULL, maxpool_forward, maxpool_backward,
+     NULL},
     {0}, NULL,
 };
 

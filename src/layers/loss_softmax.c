@@ -4,19 +4,28 @@
 
 #include <math.h>
 
+/* 1 when every label is a class: checked before anything is written. */
+static int labels_ok(const int *labels, int n, int classes)
+{
+    for (int i = 0; i < n; i++)
+        if (labels[i] < 0 || labels[i] >= classes)
+            return 0;
+    return 1;
+}
+
 /* probs = softmax(logits); loss = -1/n sum_i log probs[i, label_i] */
 nn_status nn_softmax_xent_forward(const float *logits, const int *labels,
                                   float *probs, int n, int classes,
                                   float *loss)
 {
     double total = 0.0;
+    if (!labels_ok(labels, n, classes))
+        return NN_EINVAL;
     for (int i = 0; i < n; i++) {
         const float *row = logits + (size_t)i * classes;
         float *p = probs + (size_t)i * classes;
         float max = row[0];
         double sum = 0.0;
-        if (labels[i] < 0 || labels[i] >= classes)
-            return NN_EINVAL;
         for (int j = 1; j < classes; j++)
             if (row[j] > max)
                 max = row[j];
@@ -34,14 +43,17 @@ nn_status nn_softmax_xent_forward(const float *logits, const int *labels,
 }
 
 /* dlogits += (probs - onehot(label)) / n */
-void nn_softmax_xent_backward(const float *probs, const int *labels,
-                              float *dlogits, int n, int classes)
+nn_status nn_softmax_xent_backward(const float *probs, const int *labels,
+                                   float *dlogits, int n, int classes)
 {
     float inv_n = 1.0f / (float)n;
+    if (!labels_ok(labels, n, classes))
+        return NN_EINVAL;
     for (int i = 0; i < n; i++) {
         const float *p = probs + (size_t)i * classes;
         float *d = dlogits + (size_t)i * classes;
         for (int j = 0; j < classes; j++)
             d[j] += (p[j] - (j == labels[i] ? 1.0f : 0.0f)) * inv_n;
     }
+    return NN_OK;
 }

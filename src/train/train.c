@@ -2,6 +2,8 @@
  * step with a scheduled learning rate, and evaluation in inference mode. */
 #include "nn.h"
 
+#include "core/util.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,9 +130,9 @@ nn_status nn_train_epoch(nn_net *net, nn_optim *opt, const nn_dataset *train,
 {
     nn_status st = check_fit(net, train);
     nn_tensor *in;
-    int *order, *labels, batches;
+    int *order, *labels, batches, min_batch;
     float *copy, lr = 0.0f;
-    long correct = 0;
+    long correct = 0, images = 0;
     double loss_sum = 0.0, start = now_seconds();
     nn_progress progress;
     if (st != NN_OK)
@@ -139,6 +141,8 @@ nn_status nn_train_epoch(nn_net *net, nn_optim *opt, const nn_dataset *train,
         cfg->batch > nn_net_max_batch(net) || cfg->augment_crop < 0 ||
         cfg->augment_crop > 1024)
         return NN_EINVAL;
+    stats->message[0] = '\0';
+    min_batch = nn_net_min_batch(net);
     in = nn_net_input(net);
     /* Per-epoch buffers: nothing is allocated inside the batch loop. */
     order = malloc(sizeof *order * (size_t)train->count);
@@ -158,6 +162,8 @@ nn_status nn_train_epoch(nn_net *net, nn_optim *opt, const nn_dataset *train,
         int first = b * cfg->batch;
         int n = train->count - first < cfg->batch ? train->count - first : cfg->batch;
         float loss;
+        if (n < min_batch)
+            break; /* a last batch the net cannot train on (see nn.h) */
         lr = nn_schedule_lr(&cfg->schedule, epoch + (double)b / batches);
         st = nn_dataset_batch(train, order + first, n, in->x, labels);
         if (st != NN_OK)
@@ -168,26 +174,37 @@ nn_status nn_train_epoch(nn_net *net, nn_optim *opt, const nn_dataset *train,
             goto done; /* a NaN loss stops here, before any update */
         nn_net_zero_grad(net);
         nn_optim_set_lr(opt, lr);
-        if ((st = nn_net_backward(net)) != NN_OK ||
-            (st = nn_optim_step(opt, net)) != NN_OK)
+        if ((st = nn_net_backward(net)) != NN_OK)
             goto done;
+        /* One sum over the gradients: NaN or infinite when any is (or when
+         * they overflow together, which is as bad); before the step. */
+        if (!isfinite(nn_sum(nn_net_grads(net), nn_net_param_count(net)))) {
+            st = NN_ENUMERIC;
+            goto done;
+        }
+        if ((st = nn_optim_step(opt, net)) != NN_OK)
+            goto done;
+        images += n;
         loss_sum += (double)loss * n;
         correct += count_correct(net, labels, n);
         if (cfg->on_batch) {
-            progress.done = first + n;
-            progress.loss = loss_sum / (first + n);
+            progress.done = images;
+            progress.loss = loss_sum / images;
             progress.seconds = now_seconds() - start;
             cfg->on_batch(cfg->user, &progress);
         }
     }
     stats->epoch = epoch;
     stats->lr = lr;
-    stats->train_loss = loss_sum / train->count;
-    stats->train_accuracy = (double)correct / train->count;
+    stats->images = images;
+    stats->train_loss = images ? loss_sum / images : 0.0;
+    stats->train_accuracy = images ? (double)correct / images : 0.0;
     stats->seconds = now_seconds() - start;
     stats->images_per_second =
-        stats->seconds > 0 ? train->count / stats->seconds : 0.0;
+        stats->seconds > 0 ? images / stats->seconds : 0.0;
 done:
+    if (st == NN_ENUMERIC)
+        nn_net_check_finite(net, stats->message, sizeof stats->message);
     free(order);
     free(labels);
     free(copy);
