@@ -660,6 +660,29 @@ nn_status nn_model_load(const char *path, int max_batch, nn_net **out,
 nn_status nn_model_load_inference(const char *path, int max_batch,
                                   nn_net **out, char *msg, size_t msg_size);
 
+/* ------------------------------------------------------------------- ONNX
+ * Export to and import from ONNX (opset 13, IR version 7; docs/FORMAT.md):
+ * every layer kind maps to ONNX operators through its table entry. */
+
+/* Options of nn_onnx_save. */
+enum {
+    NN_ONNX_SOFTMAX = 1 /* end the graph with a Softmax: probabilities out */
+};
+
+/* Writes a built net as an ONNX model with inference semantics (batchnorm
+ * with its running statistics, dropout as the identity) and a symbolic
+ * batch dimension; atomically, like nn_model_save. */
+nn_status nn_onnx_save(nn_net *net, const char *path, unsigned flags,
+                       char *msg, size_t msg_size);
+/* Reads an ONNX model of the sequential kind libnn represents (Conv, Gemm
+ * or MatMul + Add, Relu, LeakyRelu, Sigmoid, Tanh, MaxPool, AveragePool,
+ * GlobalAveragePool, BatchNormalization, Dropout, Flatten or Reshape, a
+ * final Softmax) into a new net built for max_batch, for inference only
+ * when inference is 1. Anything else is refused and msg names the node,
+ * its operator and why. */
+nn_status nn_onnx_load(const char *path, int max_batch, int inference,
+                       nn_net **out, char *msg, size_t msg_size);
+
 /* ------------------------------------------------------------ checkpoints */
 
 /* What a checkpoint keeps besides the net and its optimizer. */

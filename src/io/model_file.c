@@ -239,10 +239,7 @@ static size_t layer_offset(nn_net *net, int i, int state)
     return offset;
 }
 
-/* "layer 3 (batchnorm) running_var[2] is -0.5" when a value of a layer's
- * named tensors is not finite, or negative where it must not be: such a
- * net would only give NaN. 0 when every value is valid. */
-static int invalid_value(nn_net *net, char *msg, size_t msg_size)
+int nn_model_invalid_value(nn_net *net, char *msg, size_t msg_size)
 {
     for (int i = 0; i < nn_net_layer_count(net); i++) {
         nn_layer_field fields[NN_MAX_FIELDS];
@@ -312,7 +309,7 @@ static nn_status build_net(model_fields *m, int max_batch, int inference,
     } else {
         nn_le_get_floats(&m->param_bytes, nn_net_params(net), (size_t)m->params);
         nn_le_get_floats(&m->state_bytes, nn_net_state(net), (size_t)m->state);
-        if (!invalid_value(net, msg, msg_size)) {
+        if (!nn_model_invalid_value(net, msg, msg_size)) {
             *out = net;
             return NN_OK;
         }

@@ -19,6 +19,10 @@ nn_status nn_model_encode(nn_net *net, nn_le_buffer *b, char *msg,
  * inference only when inference is 1); why says what is wrong. */
 nn_status nn_model_decode(nn_le_buffer *b, int max_batch, int inference,
                           nn_net **out, char *why, size_t why_size);
+/* "layer 3 (batchnorm) running_var[2] is -0.5" when a value of a layer's
+ * named tensors is not finite, or negative where it must not be: such a
+ * net would only give NaN. 0 when every value is valid. */
+int nn_model_invalid_value(nn_net *net, char *msg, size_t msg_size);
 /* Checks the arguments every loader shares, then reads path whole (at most
  * MODEL_MAX_BYTES) into b. */
 nn_status nn_model_read_whole(const char *path, int max_batch, nn_net **out,

@@ -38,6 +38,9 @@ typedef struct {
 } nn_exec;
 
 typedef struct nn_layer nn_layer;
+struct nn_onnx_graph;    /* src/io/onnx.h */
+struct nn_onnx_node_in;
+struct nn_onnx_layer_in;
 
 /* The verbs every layer implements. */
 typedef struct {
@@ -90,6 +93,18 @@ typedef struct nn_layer_kind {
     nn_layer_ops ops;
     nn_layer_args defaults; /* what a bare token means */
     const void *impl;       /* what the kind's own ops read (kernel pairs) */
+    /* Writes the layer as ONNX nodes with inference semantics, from tensor
+     * `in` to tensor `out`, with its initializers. NULL: the layer passes
+     * its input on unchanged in inference (dropout). */
+    void (*onnx_export)(const nn_layer *layer, struct nn_onnx_graph *g,
+                        const char *in, const char *out);
+    /* The ONNX operators the kind imports, separated by spaces ("Conv"),
+     * or NULL. */
+    const char *onnx_ops;
+    /* Reads one node of those operators into out; 0 with out->why set when
+     * libnn cannot represent it. */
+    int (*onnx_import)(const struct nn_onnx_node_in *node,
+                       struct nn_onnx_layer_in *out);
 } nn_layer_kind;
 
 /* The part every concrete layer starts with. */
@@ -133,6 +148,14 @@ void nn_activation_forward(nn_layer *layer, const nn_tensor *in,
                            nn_tensor *out, const nn_exec *ex);
 void nn_activation_backward(nn_layer *layer, const nn_tensor *in,
                             const nn_tensor *out, const nn_exec *ex);
+
+/* ONNX export and import of an activation: one node of the kind's
+ * operator, with leaky relu's slope as its alpha attribute. */
+void nn_activation_onnx_export(const nn_layer *layer,
+                               struct nn_onnx_graph *g, const char *in,
+                               const char *out);
+int nn_activation_onnx_import(const struct nn_onnx_node_in *node,
+                              struct nn_onnx_layer_in *out);
 
 /* reshape for layers whose output has the input's shape. */
 nn_status nn_layer_same_shape(nn_layer *layer);

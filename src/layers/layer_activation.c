@@ -3,6 +3,9 @@
 #include "layers/layer.h"
 
 #include <math.h>
+#include <string.h>
+
+#include "io/onnx.h"
 
 /* The kernels' arrays never overlap (restrict) and every element is read
  * unconditionally, so the compiler turns each loop into vector code. */
@@ -131,19 +134,39 @@ static float relu_gain2(const nn_layer_args *args)
     return 2.0f;
 }
 
-/* The kind of an activation called name with its gain and kernels. */
-#define ACTIVATION_KIND(name, gain2)                                        \
+void nn_activation_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
+                               const char *in, const char *out)
+{
+    size_t node = nn_onnx_node(g, layer->kind->onnx_ops, &in, 1, out);
+    if (layer->kind->defaults.alpha != 0.0f) /* leaky relu's slope */
+        nn_onnx_attr_float(g, "alpha", layer->args.alpha);
+    nn_onnx_node_end(g, node);
+}
+
+int nn_activation_onnx_import(const nn_onnx_node_in *node,
+                              nn_onnx_layer_in *out)
+{
+    const nn_onnx_attr *alpha = nn_onnx_attr_find(node, "alpha");
+    if (alpha) /* leaky relu's slope */
+        out->args.alpha = alpha->f;
+    return 1;
+}
+
+/* The kind of an activation called name with its gain, kernels and ONNX
+ * operator. */
+#define ACTIVATION_KIND(name, gain2, op)                                    \
     const nn_layer_kind nn_kind_##name = {                                  \
         #name, #name, NULL, #name, 0, sizeof(nn_layer),                     \
         NULL, NULL, NULL, gain2, NULL,                                      \
         {nn_layer_same_shape, NULL, NULL, nn_activation_forward,            \
          nn_activation_backward, NULL},                                     \
-        {0}, &name##_kernels,                                               \
+        {0}, &name##_kernels, nn_activation_onnx_export, op,                \
+        nn_activation_onnx_import,                                          \
     }
 
-ACTIVATION_KIND(relu, relu_gain2);
-ACTIVATION_KIND(sigmoid, NULL);
-ACTIVATION_KIND(tanh, NULL);
+ACTIVATION_KIND(relu, relu_gain2, "Relu");
+ACTIVATION_KIND(sigmoid, NULL, "Sigmoid");
+ACTIVATION_KIND(tanh, NULL, "Tanh");
 
 nn_status nn_net_add_relu(nn_net *net)
 {

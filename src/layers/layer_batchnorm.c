@@ -6,6 +6,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "io/onnx.h"
 
 #define BN_EPS 1e-5f
 #define BN_MOMENTUM 0.1f
@@ -180,12 +183,65 @@ static int batchnorm_fields(const nn_layer *layer, nn_layer_field *f)
     return 4;
 }
 
+/* BatchNormalization with the running statistics (inference) */
+static void batchnorm_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
+                                  const char *in, const char *out)
+{
+    static const char *const what[4] = {"gamma", "beta", "mean", "var"};
+    int c = layer->in_c, dims[1] = {c};
+    char names[5][64];
+    const char *inputs[5] = {names[0], names[1], names[2], names[3], names[4]};
+    size_t node;
+    snprintf(names[0], sizeof names[0], "%s", in);
+    for (int i = 0; i < 4; i++) {
+        snprintf(names[i + 1], sizeof names[i + 1], "%s", nn_onnx_name(g, what[i]));
+        nn_onnx_initializer(g, names[i + 1], dims, 1,
+                            i < 2 ? layer->params + i * c : layer->state + (i - 2) * c);
+    }
+    node = nn_onnx_node(g, "BatchNormalization", inputs, 5, out);
+    nn_onnx_attr_float(g, "epsilon", BN_EPS);
+    nn_onnx_node_end(g, node);
+}
+
+/* BatchNormalization in inference form with libnn's epsilon: scale, bias,
+ * mean and variance initializers of C values each */
+static int batchnorm_onnx_import(const nn_onnx_node_in *node,
+                                 nn_onnx_layer_in *out)
+{
+    const nn_onnx_attr *eps = nn_onnx_attr_find(node, "epsilon");
+    const nn_onnx_attr *mode = nn_onnx_attr_find(node, "training_mode");
+    size_t c = node->n_inputs == 5 && node->init[1] ? node->init[1]->count : 0;
+    for (int i = 1; i < 5 && c; i++)
+        if (!node->init[i] || node->init[i]->count != c)
+            c = 0;
+    if (!c || (mode && mode->i != 0)) {
+        snprintf(out->why, sizeof out->why, "not in inference form with four "
+                 "initializers of one size");
+        return 0;
+    }
+    if (eps && fabsf(eps->f - BN_EPS) > 1e-3f * BN_EPS) {
+        snprintf(out->why, sizeof out->why, "epsilon %g: libnn's batchnorm "
+                 "uses %g", (double)eps->f, (double)BN_EPS);
+        return 0;
+    }
+    out->n_params = out->n_state = 2 * c;
+    out->params = malloc(2 * c * sizeof(float));
+    out->state = malloc(2 * c * sizeof(float));
+    if (!out->params || !out->state)
+        return 0;
+    for (int i = 0; i < 4; i++)
+        memcpy((i < 2 ? out->params : out->state) + (size_t)(i % 2) * c,
+               node->init[i + 1]->values, c * sizeof(float));
+    return 1;
+}
+
 const nn_layer_kind nn_kind_batchnorm = {
     "batchnorm", "bn", "batchnorm", "bn", NN_KIND_TRANSPARENT,
     sizeof(batchnorm_layer), NULL, NULL, NULL, NULL, batchnorm_fields,
     {nn_layer_same_shape, batchnorm_sizes, batchnorm_init, batchnorm_forward,
      batchnorm_backward, batchnorm_check_batch},
-    {0}, NULL,
+    {0}, NULL, batchnorm_onnx_export, "BatchNormalization",
+    batchnorm_onnx_import,
 };
 
 nn_status nn_net_add_batchnorm(nn_net *net)

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "io/onnx.h"
+
 /* splitmix64's finaliser: a bijection of 64-bit values whose every output
  * bit depends on every input bit. */
 static uint64_t mix64(uint64_t z)
@@ -131,13 +133,29 @@ static nn_status dropout_check(const nn_layer_args *a)
     return a->alpha >= 0.0f && a->alpha < 1.0f ? NN_OK : NN_EINVAL;
 }
 
+/* Dropout: the ratio from its second input (opset 12 on) or attribute
+ * (older opsets), 0.5 when neither is given */
+static int dropout_onnx_import(const nn_onnx_node_in *node,
+                               nn_onnx_layer_in *out)
+{
+    const nn_onnx_attr *ratio = nn_onnx_attr_find(node, "ratio");
+    const nn_onnx_tensor *r = node->n_inputs > 1 ? node->init[1] : NULL;
+    out->args.alpha = r && r->count == 1 ? r->values[0] : ratio ? ratio->f : 0.5f;
+    if (!(out->args.alpha >= 0.0f && out->args.alpha < 1.0f)) {
+        snprintf(out->why, sizeof out->why, "ratio %g is not in [0, 1)",
+                 (double)out->args.alpha);
+        return 0;
+    }
+    return 1;
+}
+
 const nn_layer_kind nn_kind_dropout = {
     "dropout", "dropout", NULL, "dropout[R]", NN_KIND_TRANSPARENT,
     sizeof(dropout_layer), dropout_parse, dropout_print, dropout_check, NULL,
     NULL,
     {nn_layer_same_shape, dropout_sizes, NULL, dropout_forward,
      dropout_backward, NULL},
-    {.alpha = 0.5f}, NULL,
+    {.alpha = 0.5f}, NULL, NULL, "Dropout", dropout_onnx_import,
 };
 
 nn_status nn_net_add_dropout(nn_net *net, float rate)

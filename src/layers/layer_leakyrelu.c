@@ -67,7 +67,8 @@ const nn_layer_kind nn_kind_leakyrelu = {
     leakyrelu_parse, leakyrelu_print, leakyrelu_check, leakyrelu_gain2, NULL,
     {nn_layer_same_shape, NULL, NULL, nn_activation_forward,
      nn_activation_backward, NULL},
-    {.alpha = 0.01f}, &leakyrelu_kernels,
+    {.alpha = 0.01f}, &leakyrelu_kernels, nn_activation_onnx_export,
+    "LeakyRelu", nn_activation_onnx_import,
 };
 
 nn_status nn_net_add_leakyrelu(nn_net *net, float slope)

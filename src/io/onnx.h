@@ -1,0 +1,105 @@
+/* ONNX inside the library (src/io/onnx_write.c, src/io/onnx_read.c): what
+ * a layer kind's onnx_export and onnx_import functions work with. Each kind
+ * writes its own nodes and initializers and reads its own operators, so
+ * that the ONNX mapping of a layer lives in its file with everything else
+ * about it. */
+#ifndef NN_IO_ONNX_H
+#define NN_IO_ONNX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "io/protobuf.h"
+#include "nn.h"
+
+/* ------------------------------------------------------------- export */
+
+/* The graph being written: nodes and initializers go into `graph`; `rank`
+ * is the rank of the tensor flowing between layers (4: NCHW, 2: after a
+ * dense layer), which a kind updates when it changes it. */
+typedef struct nn_onnx_graph {
+    nn_pb_writer *graph;
+    int layer;             /* index of the layer being written */
+    int rank;
+    char name[64];         /* scratch for nn_onnx_name */
+} nn_onnx_graph;
+
+/* "L<layer>_<what>": a name for the current layer's tensors and nodes (a
+ * static buffer in g, valid until the next call). */
+const char *nn_onnx_name(nn_onnx_graph *g, const char *what);
+/* Starts a node of op_type with n_inputs inputs and one output. */
+size_t nn_onnx_node(nn_onnx_graph *g, const char *op_type,
+                    const char *const *inputs, int n_inputs,
+                    const char *output);
+/* An INTS attribute of the node being written. */
+void nn_onnx_attr_ints(nn_onnx_graph *g, const char *name, const int *v,
+                       int n);
+/* An INT attribute. */
+void nn_onnx_attr_int(nn_onnx_graph *g, const char *name, int v);
+/* A FLOAT attribute. */
+void nn_onnx_attr_float(nn_onnx_graph *g, const char *name, float v);
+/* Ends the node started at mark. */
+void nn_onnx_node_end(nn_onnx_graph *g, size_t mark);
+/* A float initializer `name` of the given dims. */
+void nn_onnx_initializer(nn_onnx_graph *g, const char *name, const int *dims,
+                         int rank, const float *values);
+/* The input of a layer that needs an NCHW tensor: `in` itself at rank 4,
+ * else a Reshape of it to (N, C, 1, 1) named after the layer. */
+const char *nn_onnx_as_nchw(nn_onnx_graph *g, const char *in, int channels);
+
+/* ------------------------------------------------------------- import */
+
+/* One attribute of a node as read. */
+typedef struct {
+    const char *name;  /* not NUL-terminated: name_size bytes */
+    size_t name_size;
+    int type;          /* AttributeProto.type: 1 FLOAT, 2 INT, 7 INTS, ... */
+    float f;
+    int64_t i;
+    int64_t ints[8];
+    int n_ints;        /* -1 when there were more than 8 */
+} nn_onnx_attr;
+
+/* A float tensor from the initializers. */
+typedef struct {
+    int64_t dims[8];
+    int rank;
+    size_t count;
+    const float *values; /* (count), owned by the importer */
+} nn_onnx_tensor;
+
+/* A node as read, with its initializer inputs resolved. */
+typedef struct nn_onnx_node_in {
+    int index;                   /* position in the graph, from 0 */
+    char op[32];                 /* op_type */
+    const char *inputs[8];       /* names (NUL-terminated copies) */
+    int n_inputs;
+    const nn_onnx_tensor *init[8]; /* inputs[i] as an initializer, or NULL */
+    nn_onnx_attr attrs[16];
+    int n_attrs;
+} nn_onnx_node_in;
+
+/* What an importing kind fills: the layer's arguments and its parameters
+ * and state in libnn's flat layout (params: weights then biases). */
+typedef struct nn_onnx_layer_in {
+    nn_layer_args args;
+    float *params, *state; /* malloc'd by the kind (or NULL), owned after */
+    size_t n_params, n_state;
+    int rank_out;          /* rank of the output: 2 after a dense layer, 0
+                              when the rank stays as it was */
+    size_t bias_at;        /* params offset of a bias a following Add may
+                              add to (MatMul + Add), or SIZE_MAX */
+    char why[160];         /* why the node cannot be imported */
+} nn_onnx_layer_in;
+
+/* The attribute called name, or NULL. */
+const nn_onnx_attr *nn_onnx_attr_find(const nn_onnx_node_in *node,
+                                      const char *name);
+/* An INTS attribute that must hold n equal values v (or be absent, then
+ * def); 0 when it holds something else. */
+int nn_onnx_same_ints(const nn_onnx_node_in *node, const char *name, int n,
+                      int def, int *v);
+/* A copy of t's values in a new buffer (NULL when out of memory). */
+float *nn_onnx_copy(const nn_onnx_tensor *t);
+
+#endif /* NN_IO_ONNX_H */

@@ -1,0 +1,641 @@
+/* ONNX import: the protobuf reader of protobuf.c over a whole file, every
+ * length and count checked against the bytes before anything of that size
+ * is allocated. The graph must be a chain: each node reads the previous
+ * node's output and initializers. Structural nodes (Flatten, Reshape,
+ * Identity, a final Softmax, the Add after a MatMul) are handled here;
+ * every other operator goes to the layer kind that names it in its table
+ * entry (onnx_ops), whose onnx_import reads its attributes and weights. */
+#include "io/onnx.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "io/io.h"
+#include "io/model_file.h"
+#include "layers/layer.h"
+
+#define ONNX_MAX_BYTES ((size_t)1 << 31)
+#define MAX_NODES 4096
+#define MAX_INITIALIZERS 4096
+#define MAX_NAME 128
+
+/* An initializer as found in the file: float values are copied out (the
+ * file's bytes need not be aligned); int64 ones only keep their count. */
+typedef struct {
+    char name[MAX_NAME];
+    nn_onnx_tensor t;
+    int is_float;
+    float *owned;
+} initializer;
+
+/* What the reader collects from the graph. */
+typedef struct {
+    initializer *inits;
+    int n_inits;
+    nn_pb_field nodes[MAX_NODES];
+    int n_nodes;
+    nn_pb_field inputs[64];
+    int n_inputs;
+    float mean[3], std[3];
+    int has_normalization;
+} onnx_model;
+
+/* Copies the bytes of a string field into a NUL-terminated buffer; 0 when
+ * it does not fit or holds a NUL. */
+static int copy_name(char *dst, size_t size, const nn_pb_field *f)
+{
+    if (f->wire != NN_PB_BYTES || f->size >= size || memchr(f->data, 0, f->size))
+        return 0;
+    memcpy(dst, f->data, f->size);
+    dst[f->size] = '\0';
+    return 1;
+}
+
+/* Reads n little-endian floats from p. */
+static void read_floats(const unsigned char *p, float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t bits = (uint32_t)p[4 * i] | (uint32_t)p[4 * i + 1] << 8 |
+                        (uint32_t)p[4 * i + 2] << 16 | (uint32_t)p[4 * i + 3] << 24;
+        memcpy(&x[i], &bits, sizeof bits);
+    }
+}
+
+/* A TensorProto into *in: dims, type, name, and float data from raw_data
+ * or float_data (packed or not). */
+static int parse_tensor(const nn_pb_field *msg, initializer *in, char *why,
+                        size_t why_size)
+{
+    nn_pb_reader r = nn_pb_sub(msg);
+    nn_pb_field f;
+    const unsigned char *raw = NULL;
+    size_t raw_size = 0, count = 1, packed_floats = 0, loose_floats = 0;
+    int type = 0, status, named = 0;
+    const unsigned char *packed = NULL;
+    memset(in, 0, sizeof *in);
+    nn_pb_reader again = r;
+    while ((status = nn_pb_next(&r, &f)) == 1) {
+        if (f.field == 1 && f.wire == NN_PB_VARINT) { /* dims */
+            if (in->t.rank == 8 || f.value == 0 || f.value > (1u << 30) ||
+                !nn_mul_size(count, (size_t)f.value, &count) || count > (1u << 30)) {
+                nn_format_msg(why, why_size, "an initializer has a bad shape");
+                return 0;
+            }
+            in->t.dims[in->t.rank++] = (int64_t)f.value;
+        } else if (f.field == 2 && f.wire == NN_PB_VARINT)
+            type = (int)f.value;
+        else if (f.field == 8)
+            named = copy_name(in->name, sizeof in->name, &f);
+        else if (f.field == 9 && f.wire == NN_PB_BYTES) {
+            raw = f.data;
+            raw_size = f.size;
+        } else if (f.field == 4 && f.wire == NN_PB_BYTES) {
+            packed = f.data;
+            packed_floats = f.size / 4;
+            if (f.size % 4)
+                return nn_format_msg(why, why_size, "bad float_data"), 0;
+        } else if (f.field == 4 && f.wire == NN_PB_FIXED32)
+            loose_floats++;
+        else if (f.field == 13) {
+            nn_format_msg(why, why_size, "initializer data stored outside the "
+                          "file is not supported");
+            return 0;
+        }
+    }
+    if (status < 0 || !named) {
+        nn_format_msg(why, why_size, "a malformed initializer");
+        return 0;
+    }
+    in->t.count = count;
+    if (type == 7) /* INT64: shapes for Reshape; only the count is kept */
+        return 1;
+    if (type != 1) {
+        nn_format_msg(why, why_size, "initializer '%.60s' has data type %d; "
+                      "libnn reads float (1)", in->name, type);
+        return 0;
+    }
+    if (!(raw && raw_size == 4 * count) && packed_floats + loose_floats != count) {
+        nn_format_msg(why, why_size, "initializer '%.60s' holds %zu values, its "
+                      "shape %zu", in->name, raw ? raw_size / 4
+                      : packed_floats + loose_floats, count);
+        return 0;
+    }
+    in->owned = malloc(count * sizeof(float));
+    if (!in->owned) {
+        nn_format_msg(why, why_size, "out of memory");
+        return 0;
+    }
+    if (raw && raw_size == 4 * count)
+        read_floats(raw, in->owned, count);
+    else if (packed)
+        read_floats(packed, in->owned, count);
+    else {
+        size_t k = 0;
+        while (nn_pb_next(&again, &f) == 1)
+            if (f.field == 4 && f.wire == NN_PB_FIXED32)
+                in->owned[k++] = nn_pb_to_float(&f);
+    }
+    in->t.values = in->owned;
+    in->is_float = 1;
+    return 1;
+}
+
+/* The graph's fields: nodes, initializers and inputs. */
+static int parse_graph(const nn_pb_field *graph, onnx_model *m, char *why,
+                       size_t why_size)
+{
+    nn_pb_reader r = nn_pb_sub(graph);
+    nn_pb_field f;
+    int status, inits = 0;
+    nn_pb_reader count = r;
+    while ((status = nn_pb_next(&count, &f)) == 1)
+        inits += f.field == 5;
+    if (status < 0 || inits > MAX_INITIALIZERS) {
+        nn_format_msg(why, why_size, status < 0 ? "malformed graph"
+                      : "more than %d initializers", MAX_INITIALIZERS);
+        return 0;
+    }
+    m->inits = calloc((size_t)inits + 1, sizeof *m->inits);
+    if (!m->inits) {
+        nn_format_msg(why, why_size, "out of memory");
+        return 0;
+    }
+    while (nn_pb_next(&r, &f) == 1) {
+        if (f.wire != NN_PB_BYTES)
+            continue;
+        if (f.field == 1) {
+            if (m->n_nodes == MAX_NODES) {
+                nn_format_msg(why, why_size, "more than %d nodes", MAX_NODES);
+                return 0;
+            }
+            m->nodes[m->n_nodes++] = f;
+        } else if (f.field == 5) {
+            if (!parse_tensor(&f, &m->inits[m->n_inits], why, why_size))
+                return 0;
+            m->n_inits++;
+        } else if (f.field == 11 && m->n_inputs < 64)
+            m->inputs[m->n_inputs++] = f;
+    }
+    return 1;
+}
+
+/* "libnn.normalization" metadata, when present and valid. */
+static void parse_metadata(const nn_pb_field *entry, onnx_model *m)
+{
+    nn_pb_reader r = nn_pb_sub(entry);
+    nn_pb_field f;
+    char key[64] = "", value[256] = "";
+    while (nn_pb_next(&r, &f) == 1) {
+        if (f.field == 1)
+            copy_name(key, sizeof key, &f);
+        else if (f.field == 2)
+            copy_name(value, sizeof value, &f);
+    }
+    if (!strcmp(key, "libnn.normalization") &&
+        sscanf(value, "%f %f %f %f %f %f", &m->mean[0], &m->mean[1], &m->mean[2],
+               &m->std[0], &m->std[1], &m->std[2]) == 6)
+        m->has_normalization = 1;
+}
+
+/* The ModelProto: its graph and metadata. */
+static int parse_model(const unsigned char *data, size_t size, onnx_model *m,
+                       char *why, size_t why_size)
+{
+    nn_pb_reader r = {data, data + size};
+    nn_pb_field f, graph = {0, 0, 0, NULL, 0};
+    int status, has_graph = 0;
+    while ((status = nn_pb_next(&r, &f)) == 1) {
+        if (f.field == 7 && f.wire == NN_PB_BYTES) {
+            graph = f;
+            has_graph = 1;
+        } else if (f.field == 14 && f.wire == NN_PB_BYTES)
+            parse_metadata(&f, m);
+    }
+    if (status < 0 || !has_graph) {
+        nn_format_msg(why, why_size, status < 0 ? "not a valid ONNX (protobuf) "
+                      "file" : "no graph in the file");
+        return 0;
+    }
+    return parse_graph(&graph, m, why, why_size);
+}
+
+static const initializer *find_init(const onnx_model *m, const char *name)
+{
+    for (int i = 0; i < m->n_inits; i++)
+        if (!strcmp(m->inits[i].name, name))
+            return &m->inits[i];
+    return NULL;
+}
+
+/* The graph input that is not an initializer: its name and (C, H, W). */
+static int graph_input(const onnx_model *m, char *name, int shape[3],
+                       char *why, size_t why_size)
+{
+    for (int i = 0; i < m->n_inputs; i++) {
+        nn_pb_reader r = nn_pb_sub(&m->inputs[i]), t;
+        nn_pb_field f;
+        int64_t dims[4];
+        int rank = 0, ok = 1;
+        char input[MAX_NAME] = "";
+        while (nn_pb_next(&r, &f) == 1)
+            if (f.field == 1)
+                copy_name(input, sizeof input, &f);
+            else if (f.field == 2 && f.wire == NN_PB_BYTES) {
+                /* TypeProto -> tensor_type (1) -> shape (2) -> dim (1) */
+                nn_pb_field a, b, c, d;
+                t = nn_pb_sub(&f);
+                while (nn_pb_next(&t, &a) == 1) {
+                    nn_pb_reader ta = nn_pb_sub(&a);
+                    if (a.field != 1 || a.wire != NN_PB_BYTES)
+                        continue;
+                    while (nn_pb_next(&ta, &b) == 1) {
+                        nn_pb_reader tb = nn_pb_sub(&b);
+                        if (b.field != 2 || b.wire != NN_PB_BYTES)
+                            continue;
+                        while (nn_pb_next(&tb, &c) == 1) {
+                            nn_pb_reader tc = nn_pb_sub(&c);
+                            int64_t v = -1;
+                            if (c.field != 1 || c.wire != NN_PB_BYTES)
+                                continue;
+                            while (nn_pb_next(&tc, &d) == 1)
+                                if (d.field == 1 && d.wire == NN_PB_VARINT)
+                                    v = (int64_t)d.value;
+                            if (rank == 4)
+                                ok = 0;
+                            else
+                                dims[rank++] = v;
+                        }
+                    }
+                }
+            }
+        if (!input[0] || find_init(m, input))
+            continue;
+        if (!ok || (rank != 4 && rank != 2)) {
+            nn_format_msg(why, why_size, "input '%.60s' is not (N, C, H, W) or "
+                          "(N, F)", input);
+            return 0;
+        }
+        for (int k = 1; k < rank; k++)
+            if (dims[k] <= 0 || dims[k] > (1 << 20)) {
+                nn_format_msg(why, why_size, "input '%.60s' has no fixed size in "
+                              "dimension %d", input, k);
+                return 0;
+            }
+        shape[0] = (int)dims[1];
+        shape[1] = rank == 4 ? (int)dims[2] : 1;
+        shape[2] = rank == 4 ? (int)dims[3] : 1;
+        strcpy(name, input);
+        return 1;
+    }
+    nn_format_msg(why, why_size, "the graph has no input");
+    return 0;
+}
+
+/* A NodeProto into node (names copied into names[]), its first output into
+ * output; 0 with why set when it is malformed or too large. */
+static int parse_node(const onnx_model *m, const nn_pb_field *msg, int index,
+                      nn_onnx_node_in *node, char names[8][MAX_NAME],
+                      char *output, char *why, size_t why_size)
+{
+    nn_pb_reader r = nn_pb_sub(msg);
+    nn_pb_field f;
+    int status, outputs = 0;
+    memset(node, 0, sizeof *node);
+    node->index = index;
+    output[0] = '\0';
+    while ((status = nn_pb_next(&r, &f)) == 1) {
+        if (f.field == 1 && f.wire == NN_PB_BYTES) {
+            if (node->n_inputs == 8 ||
+                !copy_name(names[node->n_inputs], MAX_NAME, &f))
+                break;
+            node->inputs[node->n_inputs] = names[node->n_inputs];
+            node->n_inputs++;
+        } else if (f.field == 2 && f.wire == NN_PB_BYTES) {
+            if (outputs++ == 0 && !copy_name(output, MAX_NAME, &f))
+                break;
+        } else if (f.field == 4 && f.wire == NN_PB_BYTES) {
+            if (!copy_name(node->op, sizeof node->op, &f))
+                break;
+        } else if (f.field == 5 && f.wire == NN_PB_BYTES) {
+            nn_pb_reader ar = nn_pb_sub(&f);
+            nn_pb_field a;
+            nn_onnx_attr *at;
+            if (node->n_attrs == 16)
+                break;
+            at = &node->attrs[node->n_attrs++];
+            memset(at, 0, sizeof *at);
+            while (nn_pb_next(&ar, &a) == 1) {
+                if (a.field == 1 && a.wire == NN_PB_BYTES) {
+                    at->name = (const char *)a.data;
+                    at->name_size = a.size;
+                } else if (a.field == 2 && a.wire == NN_PB_FIXED32)
+                    at->f = nn_pb_to_float(&a);
+                else if (a.field == 3 && a.wire == NN_PB_VARINT)
+                    at->i = (int64_t)a.value;
+                else if (a.field == 20 && a.wire == NN_PB_VARINT)
+                    at->type = (int)a.value;
+                else if (a.field == 8 && a.wire == NN_PB_VARINT) {
+                    if (at->n_ints >= 0 && at->n_ints < 8)
+                        at->ints[at->n_ints++] = (int64_t)a.value;
+                    else
+                        at->n_ints = -1;
+                } else if (a.field == 8 && a.wire == NN_PB_BYTES) {
+                    nn_pb_reader pr = {a.data, a.data + a.size};
+                    nn_pb_field v;
+                    /* packed ints: a run of varints, read one by one */
+                    while (pr.p < pr.end) {
+                        uint64_t value = 0;
+                        int shift = 0;
+                        while (pr.p < pr.end && shift < 64) {
+                            value |= (uint64_t)(*pr.p & 0x7f) << shift;
+                            shift += 7;
+                            if (!(*pr.p++ & 0x80))
+                                break;
+                        }
+                        if (at->n_ints >= 0 && at->n_ints < 8)
+                            at->ints[at->n_ints++] = (int64_t)value;
+                        else
+                            at->n_ints = -1;
+                    }
+                    (void)v;
+                }
+            }
+        }
+    }
+    if (status != 0 || !node->op[0] || !output[0]) {
+        nn_format_msg(why, why_size, "node %d is malformed, or has too many "
+                      "inputs, attributes or too long a name", index);
+        return 0;
+    }
+    for (int i = 0; i < node->n_inputs; i++) {
+        const initializer *in = find_init(m, node->inputs[i]);
+        node->init[i] = in && in->is_float ? &in->t : NULL;
+    }
+    return 1;
+}
+
+const nn_onnx_attr *nn_onnx_attr_find(const nn_onnx_node_in *node,
+                                      const char *name)
+{
+    size_t len = strlen(name);
+    for (int i = 0; i < node->n_attrs; i++)
+        if (node->attrs[i].name_size == len &&
+            !memcmp(node->attrs[i].name, name, len))
+            return &node->attrs[i];
+    return NULL;
+}
+
+int nn_onnx_same_ints(const nn_onnx_node_in *node, const char *name, int n,
+                      int def, int *v)
+{
+    const nn_onnx_attr *a = nn_onnx_attr_find(node, name);
+    if (!a) {
+        *v = def;
+        return 1;
+    }
+    if (a->n_ints != n || a->ints[0] < 0 || a->ints[0] > (1 << 20))
+        return 0;
+    for (int i = 1; i < n; i++)
+        if (a->ints[i] != a->ints[0])
+            return 0;
+    *v = (int)a->ints[0];
+    return 1;
+}
+
+float *nn_onnx_copy(const nn_onnx_tensor *t)
+{
+    float *x = malloc((t->count ? t->count : 1) * sizeof(float));
+    if (x)
+        memcpy(x, t->values, t->count * sizeof(float));
+    return x;
+}
+
+/* The kind whose onnx_ops names op (a space-separated list), or NULL. */
+static const nn_layer_kind *kind_for(const char *op)
+{
+    size_t len = strlen(op);
+    for (int i = 0; nn_layer_kinds[i]; i++) {
+        const char *ops = nn_layer_kinds[i]->onnx_ops;
+        while (ops && *ops) {
+            size_t word = strcspn(ops, " ");
+            if (word == len && !memcmp(ops, op, len))
+                return nn_layer_kinds[i];
+            ops += word + (ops[word] == ' ');
+        }
+    }
+    return NULL;
+}
+
+/* The layers read so far, with their weights. */
+typedef struct {
+    const nn_layer_kind *kind;
+    nn_onnx_layer_in in;
+} imported;
+
+/* Structural nodes: 1 when node was one (and handled), 0 when it is not,
+ * -1 when it is one libnn cannot take (why set). */
+static int structural(const onnx_model *m, const nn_onnx_node_in *node,
+                      int last, imported *layers, int n_layers, int *rank,
+                      char *why, size_t why_size)
+{
+    const initializer *shape;
+    if (!strcmp(node->op, "Identity"))
+        return 1;
+    if (!strcmp(node->op, "Flatten")) {
+        const nn_onnx_attr *axis = nn_onnx_attr_find(node, "axis");
+        if (axis && axis->i != 1) {
+            nn_format_msg(why, why_size, "node %d 'Flatten' with axis %lld: "
+                          "libnn flattens from axis 1", node->index,
+                          (long long)axis->i);
+            return -1;
+        }
+        *rank = 2;
+        return 1;
+    }
+    if (!strcmp(node->op, "Reshape")) {
+        shape = node->n_inputs == 2 ? find_init(m, node->inputs[1]) : NULL;
+        if (shape && shape->t.count == 2) {
+            *rank = 2;
+            return 1;
+        }
+        nn_format_msg(why, why_size, "node %d 'Reshape': libnn reshapes only "
+                      "to (N, features) (a flatten)", node->index);
+        return -1;
+    }
+    if (!strcmp(node->op, "Softmax")) {
+        if (last)
+            return 1; /* libnn's output is the logits before it */
+        nn_format_msg(why, why_size, "node %d 'Softmax' before the last node: "
+                      "libnn has softmax only in its loss", node->index);
+        return -1;
+    }
+    if (!strcmp(node->op, "Add")) {
+        const nn_onnx_tensor *b = node->n_inputs == 2 ? node->init[1] : NULL;
+        nn_onnx_layer_in *prev = n_layers ? &layers[n_layers - 1].in : NULL;
+        if (b && prev && prev->bias_at != SIZE_MAX &&
+            prev->bias_at + b->count == prev->n_params) {
+            for (size_t i = 0; i < b->count; i++)
+                prev->params[prev->bias_at + i] += b->values[i];
+            prev->bias_at = SIZE_MAX; /* one bias only */
+            return 1;
+        }
+        nn_format_msg(why, why_size, "node %d 'Add'%s", node->index,
+                      b ? ": not the bias of a MatMul before it"
+                        : " (residual connection): libnn nets are sequential");
+        return -1;
+    }
+    return 0;
+}
+
+/* The net the layers describe, built, with their weights. */
+static nn_status build(const onnx_model *m, const int shape[3],
+                       imported *layers, int n, int max_batch, int inference,
+                       nn_net **out, char *why, size_t why_size)
+{
+    nn_net *net = NULL;
+    size_t p = 0, s = 0;
+    nn_status st = nn_net_create(shape[0], shape[1], shape[2], &net);
+    for (int i = 0; st == NN_OK && i < n; i++)
+        st = nn_net_add_kind(net, layers[i].kind, &layers[i].in.args);
+    if (st == NN_OK)
+        st = inference ? nn_net_build_inference(net, max_batch, 0)
+                       : nn_net_build(net, max_batch, 0);
+    if (st == NN_OK && m->has_normalization &&
+        nn_net_set_normalization(net, m->mean, m->std) != NN_OK)
+        st = NN_EFORMAT;
+    for (int i = 0; st == NN_OK && i < n; i++) {
+        nn_layer_info info;
+        nn_net_layer_info(net, i, &info);
+        if (info.params != layers[i].in.n_params || info.state != layers[i].in.n_state) {
+            nn_format_msg(why, why_size, "layer %d (%s) holds %zu weights in the "
+                          "file, %zu for its input shape", i, info.kind,
+                          layers[i].in.n_params, info.params);
+            st = NN_EFORMAT;
+            break;
+        }
+        if (info.params)
+            memcpy(nn_net_params(net) + p, layers[i].in.params, info.params * sizeof(float));
+        if (info.state)
+            memcpy(nn_net_state(net) + s, layers[i].in.state, info.state * sizeof(float));
+        p += info.params;
+        s += info.state;
+    }
+    if (st == NN_OK && nn_model_invalid_value(net, why, why_size))
+        st = NN_EFORMAT;
+    if (st != NN_OK) {
+        if (!why[0])
+            nn_format_msg(why, why_size, "the layers do not fit the input "
+                          "%dx%dx%d: %s", shape[0], shape[1], shape[2],
+                          nn_status_str(st));
+        nn_net_destroy(net);
+        return st == NN_ENOMEM ? st : NN_EFORMAT;
+    }
+    *out = net;
+    return NN_OK;
+}
+
+/* Walks the chain of nodes from the graph input into layers. */
+static nn_status import(const onnx_model *m, int max_batch, int inference,
+                        nn_net **out, char *why, size_t why_size)
+{
+    char current[MAX_NAME], output[MAX_NAME], names[8][MAX_NAME];
+    int shape[3], rank, n = 0;
+    imported *layers = calloc((size_t)m->n_nodes + 1, sizeof *layers);
+    nn_onnx_node_in *node = malloc(sizeof *node);
+    nn_status st = NN_EFORMAT;
+    if (!layers || !node) {
+        nn_format_msg(why, why_size, "out of memory");
+        st = NN_ENOMEM;
+        goto done;
+    }
+    if (!graph_input(m, current, shape, why, why_size))
+        goto done;
+    rank = shape[1] == 1 && shape[2] == 1 ? 2 : 4;
+    for (int i = 0; i < m->n_nodes; i++) {
+        const nn_layer_kind *kind;
+        int handled;
+        if (!parse_node(m, &m->nodes[i], i, node, names, output, why, why_size))
+            goto done;
+        if (node->n_inputs == 0 || strcmp(node->inputs[0], current)) {
+            nn_format_msg(why, why_size, "node %d '%s' reads '%.40s', not the "
+                          "output of the node before: libnn nets are sequential",
+                          i, node->op, node->n_inputs ? node->inputs[0] : "");
+            goto done;
+        }
+        for (int k = 1; k < node->n_inputs; k++)
+            if (node->inputs[k][0] && !find_init(m, node->inputs[k])) {
+                nn_format_msg(why, why_size, "node %d '%s' has a second data input "
+                              "'%.40s' (residual connection): libnn nets are "
+                              "sequential", i, node->op, node->inputs[k]);
+                goto done;
+            }
+        strcpy(current, output);
+        handled = structural(m, node, i == m->n_nodes - 1, layers, n, &rank,
+                             why, why_size);
+        if (handled < 0)
+            goto done;
+        if (handled)
+            continue;
+        if (!(kind = kind_for(node->op))) {
+            nn_format_msg(why, why_size, "node %d '%s': libnn has no layer for "
+                          "this operator", i, node->op);
+            goto done;
+        }
+        layers[n].kind = kind;
+        layers[n].in.args = kind->defaults;
+        layers[n].in.bias_at = SIZE_MAX;
+        if (!kind->onnx_import(node, &layers[n].in)) {
+            nn_format_msg(why, why_size, "node %d '%s': %s", i, node->op,
+                          layers[n].in.why[0] ? layers[n].in.why : "out of memory");
+            n++;
+            goto done;
+        }
+        if (layers[n].in.rank_out)
+            rank = layers[n].in.rank_out;
+        n++;
+    }
+    (void)rank;
+    if (n == 0) {
+        nn_format_msg(why, why_size, "the graph holds no layer");
+        goto done;
+    }
+    st = build(m, shape, layers, n, max_batch, inference, out, why, why_size);
+done:
+    for (int i = 0; layers && i < n; i++) {
+        free(layers[i].in.params);
+        free(layers[i].in.state);
+    }
+    free(layers);
+    free(node);
+    return st;
+}
+
+nn_status nn_onnx_load(const char *path, int max_batch, int inference,
+                       nn_net **out, char *msg, size_t msg_size)
+{
+    nn_le_buffer b = {NULL, 0, 0, 0};
+    onnx_model *m;
+    char why[256] = "";
+    nn_status st = nn_model_read_whole(path, max_batch, out, &b, msg, msg_size);
+    if (st != NN_OK)
+        return st;
+    m = calloc(1, sizeof *m);
+    if (!m)
+        st = NN_ENOMEM;
+    else if (!parse_model(b.data, b.size, m, why, sizeof why))
+        st = NN_EFORMAT;
+    else
+        st = import(m, max_batch, inference != 0, out, why, sizeof why);
+    if (st != NN_OK)
+        nn_format_msg(msg, msg_size, "%s: %s", path, why[0] ? why : nn_status_str(st));
+    for (int i = 0; m && i < m->n_inits; i++)
+        free(m->inits[i].owned);
+    if (m)
+        free(m->inits);
+    free(m);
+    free(b.data);
+    return st;
+}
