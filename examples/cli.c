@@ -74,6 +74,8 @@ static void usage(FILE *f, const char *program, const char *data_help)
             "  --report DIR          write an HTML report with pictures\n"
             "  --checkpoint FILE     save model and training state after every epoch\n"
             "  --resume FILE         continue a run from its checkpoint (same options)\n"
+            "  --init FILE           start from a model's architecture and weights\n"
+            "                        (.nnm or .onnx) to fine-tune it\n"
             "  --quiet               only the final accuracy\n"
             "  --help                this text\n",
             program, data_help);
@@ -91,7 +93,7 @@ static const option_def options[] = {
     {"--nesterov", 0}, {"--optimizer", 1}, {"--schedule", 1},
     {"--gamma", 1}, {"--warmup", 1}, {"--seed", 1}, {"--threads", 1},
     {"--kernels", 1}, {"--limit", 1}, {"--save", 1}, {"--json", 1}, {"--report", 1},
-    {"--checkpoint", 1}, {"--resume", 1},
+    {"--checkpoint", 1}, {"--resume", 1}, {"--init", 1},
     {"--quiet", 0}, {"--help", 0}, {"--help-layers", 0},
 };
 
@@ -103,8 +105,11 @@ static int apply(cli_options *o, const char *name, const char *value)
     double d;
     if (!strcmp(name, "--data"))
         o->data_dir = value;
-    else if (!strcmp(name, "--model"))
+    else if (!strcmp(name, "--model")) {
         o->model = value;
+        o->model_given = 1;
+    } else if (!strcmp(name, "--init"))
+        o->init_path = value;
     else if (!strcmp(name, "--save"))
         o->save_path = value;
     else if (!strcmp(name, "--json"))
@@ -300,6 +305,23 @@ static void on_batch(void *user, const nn_progress *p)
     fflush(stderr);
 }
 
+/* --------------------------------------------------------------- models */
+
+int cli_has_suffix(const char *path, const char *suffix)
+{
+    size_t n = strlen(path), k = strlen(suffix);
+    return n >= k && strcmp(path + n - k, suffix) == 0;
+}
+
+nn_status cli_load_model(const char *path, int max_batch, int inference,
+                         nn_net **out, char *msg, size_t msg_size)
+{
+    if (cli_has_suffix(path, ".onnx"))
+        return nn_onnx_load(path, max_batch, inference, out, msg, msg_size);
+    return inference ? nn_model_load_inference(path, max_batch, out, msg, msg_size)
+                     : nn_model_load(path, max_batch, out, msg, msg_size);
+}
+
 /* ------------------------------------------------------------- reports */
 
 void cli_print_layers(FILE *f, nn_net *net)
@@ -375,28 +397,8 @@ int cli_load(const char *program, const cli_options *o, const char *dir,
     return CLI_FAIL;
 }
 
-static nn_status build_net(const cli_options *o, const nn_dataset *d,
-                           nn_net **out, char *msg, size_t msg_size)
-{
-    nn_net *net = NULL;
-    nn_status st = nn_net_create(d->c, d->h, d->w, &net);
-    if (st == NN_OK)
-        st = nn_net_add_spec(net, o->model, msg, msg_size);
-    if (st == NN_OK)
-        st = nn_net_build(net, o->train.batch, o->train.seed);
-    if (st != NN_OK) {
-        if (!msg[0])
-            snprintf(msg, msg_size, "model '%s' does not fit %dx%dx%d inputs: %s",
-                     o->model, d->c, d->h, d->w, nn_status_str(st));
-        nn_net_destroy(net);
-        return st;
-    }
-    *out = net;
-    return NN_OK;
-}
-
-/* 1 when the resumed net is the --model architecture; else msg says how
- * they differ. */
+/* 1 when a loaded net (--resume, --init) is the --model architecture;
+ * else msg says how they differ. */
 static int same_model(const cli_options *o, nn_net *net, char *msg,
                       size_t msg_size)
 {
@@ -412,9 +414,64 @@ static int same_model(const cli_options *o, nn_net *net, char *msg,
     nn_net_destroy(probe);
     same = strcmp(have, want) == 0;
     if (!same)
-        snprintf(msg, msg_size, "the checkpoint's model is %.200s, --model "
-                 "asks for %.200s", have, o->model);
+        snprintf(msg, msg_size, "the file's model is %.200s, --model asks "
+                 "for %.200s", have, o->model);
     return same;
+}
+
+/* The --init model, which must fit the data: its input shape, and as many
+ * outputs as there are classes; and --model, when given, must be its
+ * architecture. */
+static nn_status init_net(const cli_options *o, const nn_dataset *d,
+                          nn_net **out, char *msg, size_t msg_size)
+{
+    nn_net *net = NULL;
+    nn_tensor *y;
+    int c, h, w;
+    nn_status st = cli_load_model(o->init_path, o->train.batch, 0, &net, msg,
+                                  msg_size);
+    if (st != NN_OK)
+        return st;
+    nn_net_input_shape(net, &c, &h, &w);
+    y = nn_net_output(net);
+    if (c != d->c || h != d->h || w != d->w ||
+        y->c * y->h * y->w != d->classes) {
+        snprintf(msg, msg_size, "--init %s: the model takes %dx%dx%d inputs "
+                 "into %d outputs; the data has %dx%dx%d images of %d classes",
+                 o->init_path, c, h, w, y->c * y->h * y->w, d->c, d->h, d->w,
+                 d->classes);
+        st = NN_ESHAPE;
+    } else if (o->model_given && !same_model(o, net, msg, msg_size))
+        st = NN_ESHAPE;
+    if (st != NN_OK) {
+        nn_net_destroy(net);
+        return st;
+    }
+    *out = net;
+    return NN_OK;
+}
+
+static nn_status build_net(const cli_options *o, const nn_dataset *d,
+                           nn_net **out, char *msg, size_t msg_size)
+{
+    nn_net *net = NULL;
+    nn_status st;
+    if (o->init_path)
+        return init_net(o, d, out, msg, msg_size);
+    st = nn_net_create(d->c, d->h, d->w, &net);
+    if (st == NN_OK)
+        st = nn_net_add_spec(net, o->model, msg, msg_size);
+    if (st == NN_OK)
+        st = nn_net_build(net, o->train.batch, o->train.seed);
+    if (st != NN_OK) {
+        if (!msg[0])
+            snprintf(msg, msg_size, "model '%s' does not fit %dx%dx%d inputs: %s",
+                     o->model, d->c, d->h, d->w, nn_status_str(st));
+        nn_net_destroy(net);
+        return st;
+    }
+    *out = net;
+    return NN_OK;
 }
 
 int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
@@ -461,7 +518,7 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
             printf("resuming %s after epoch %d\n", o->resume_path, ts.epoch);
     } else if ((st = build_net(o, train, &net, msg, sizeof msg)) != NN_OK) {
         fprintf(stderr, "error: %s\n", msg);
-        return CLI_USAGE;
+        return o->init_path && st != NN_ESHAPE ? CLI_FAIL : CLI_USAGE;
     } else if ((st = nn_optim_create(net, &cfg.optim, &opt)) != NN_OK) {
         fprintf(stderr, "error: optimizer settings: %s\n", nn_status_str(st));
         goto done;

@@ -19,6 +19,8 @@ typedef struct {
     const char *report_dir; /* --report */
     const char *checkpoint_path; /* --checkpoint: saved after every epoch */
     const char *resume_path;     /* --resume: continue from a checkpoint */
+    const char *init_path;       /* --init: start from a model's weights */
+    int model_given;             /* --model was on the command line */
     int threads;           /* --threads (default 0: every online CPU) */
     nn_kernels kernels;    /* --kernels (default NN_KERNELS_AUTO) */
     long limit;            /* --limit: first N training images (0: all) */
@@ -52,6 +54,13 @@ int cli_load(const char *program, const cli_options *o, const char *dir,
  * and writes --json / --save. class_names has train->classes entries. */
 int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
             const char *const *class_names);
+
+/* 1 when path ends with suffix (".onnx"). */
+int cli_has_suffix(const char *path, const char *suffix);
+/* Loads a model by its file name: .onnx through nn_onnx_load, anything
+ * else as a libnn model file; built for inference only when inference is 1. */
+nn_status cli_load_model(const char *path, int max_batch, int inference,
+                         nn_net **out, char *msg, size_t msg_size);
 
 /* Prints the layer table: output shapes and parameter counts. */
 void cli_print_layers(FILE *f, nn_net *net);

@@ -1,4 +1,4 @@
-/* predict: classifies images with a saved model.
+/* predict: classifies images with a saved model (libnn's .nnm or .onnx).
  *   predict MODEL IMAGE.pgm|IMAGE.ppm ...     binary PGM (P5) or PPM (P6)
  *   predict MODEL --idx IMAGES LABELS [--first N]
  * Prints each image's class and the probabilities of every class. */
@@ -119,7 +119,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return CLI_USAGE;
     }
-    if (nn_model_load_inference(argv[1], 1, &net, msg, sizeof msg) != NN_OK) {
+    if (cli_load_model(argv[1], 1, 1, &net, msg, sizeof msg) != NN_OK) {
         fprintf(stderr, "predict: %s\n", msg);
         return CLI_FAIL;
     }

@@ -683,6 +683,16 @@ nn_status nn_onnx_save(nn_net *net, const char *path, unsigned flags,
 nn_status nn_onnx_load(const char *path, int max_batch, int inference,
                        nn_net **out, char *msg, size_t msg_size);
 
+/* Every named tensor of every layer (nn_net_layer_fields) as a NumPy .npy
+ * file dir/layer<i>_<name>.npy (float32, the tensor's shape); dir is
+ * created when missing. */
+nn_status nn_weights_save_npy(nn_net *net, const char *dir, char *msg,
+                              size_t msg_size);
+/* The same as variables layer<i>_<name> of one MATLAB level-5 .mat file
+ * (single precision; vectors as columns), for MATLAB and scipy.io.loadmat. */
+nn_status nn_weights_save_mat(nn_net *net, const char *path, char *msg,
+                              size_t msg_size);
+
 /* ------------------------------------------------------------ checkpoints */
 
 /* What a checkpoint keeps besides the net and its optimizer. */

@@ -133,7 +133,7 @@ check checkpoint_first_epoch 0 "$bin/cifar10_train" --data "$tmp/cifar" --model 
     --epochs 1 --batch 16 --checkpoint "$tmp/run.ckpt" --quiet
 check resume_other_model 1 "$bin/cifar10_train" --data "$tmp/cifar" --model vgg \
     --epochs 2 --batch 16 --resume "$tmp/run.ckpt"
-expect_output resume_other_model_message "checkpoint's model is conv3x3x8p1"
+expect_output resume_other_model_message "file's model is conv3x3x8p1"
 check resume_other_optimizer 1 "$bin/cifar10_train" --data "$tmp/cifar" --model "$small" \
     --epochs 2 --batch 16 --optimizer adam --resume "$tmp/run.ckpt"
 expect_output resume_other_optimizer_message "optimizer sgd, not adam"

@@ -29,6 +29,7 @@ typedef struct {
     nn_onnx_tensor t;
     int is_float;
     float *owned;
+    int64_t ints[4]; /* an int64 tensor's values, when it has at most 4 */
 } initializer;
 
 /* What the reader collects from the graph. */
@@ -110,8 +111,12 @@ static int parse_tensor(const nn_pb_field *msg, initializer *in, char *why,
         return 0;
     }
     in->t.count = count;
-    if (type == 7) /* INT64: shapes for Reshape; only the count is kept */
+    if (type == 7) { /* INT64: shapes for Reshape; short ones are kept */
+        for (size_t i = 0; raw && raw_size == 8 * count && count <= 4 && i < count; i++)
+            for (int k = 0; k < 8; k++)
+                in->ints[i] |= (int64_t)((uint64_t)raw[8 * i + (size_t)k] << (8 * k));
         return 1;
+    }
     if (type != 1) {
         nn_format_msg(why, why_size, "initializer '%.60s' has data type %d; "
                       "libnn reads float (1)", in->name, type);
@@ -456,13 +461,18 @@ static int structural(const onnx_model *m, const nn_onnx_node_in *node,
         return 1;
     }
     if (!strcmp(node->op, "Reshape")) {
+        /* to (N, features), or features to (N, C, 1, 1): both keep the
+         * order of the values, so neither is a layer in libnn */
         shape = node->n_inputs == 2 ? find_init(m, node->inputs[1]) : NULL;
-        if (shape && shape->t.count == 2) {
-            *rank = 2;
+        if (shape && (shape->t.count == 2 ||
+                      (shape->t.count == 4 && *rank == 2 &&
+                       shape->ints[2] == 1 && shape->ints[3] == 1))) {
+            *rank = (int)shape->t.count;
             return 1;
         }
         nn_format_msg(why, why_size, "node %d 'Reshape': libnn reshapes only "
-                      "to (N, features) (a flatten)", node->index);
+                      "to (N, features) or from them to (N, C, 1, 1)",
+                      node->index);
         return -1;
     }
     if (!strcmp(node->op, "Softmax")) {

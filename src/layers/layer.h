@@ -94,8 +94,7 @@ typedef struct nn_layer_kind {
     nn_layer_args defaults; /* what a bare token means */
     const void *impl;       /* what the kind's own ops read (kernel pairs) */
     /* Writes the layer as ONNX nodes with inference semantics, from tensor
-     * `in` to tensor `out`, with its initializers. NULL: the layer passes
-     * its input on unchanged in inference (dropout). */
+     * `in` to tensor `out`, with its initializers. */
     void (*onnx_export)(const nn_layer *layer, struct nn_onnx_graph *g,
                         const char *in, const char *out);
     /* The ONNX operators the kind imports, separated by spaces ("Conv"),

@@ -133,6 +133,18 @@ static nn_status dropout_check(const nn_layer_args *a)
     return a->alpha >= 0.0f && a->alpha < 1.0f ? NN_OK : NN_EINVAL;
 }
 
+/* Dropout with its ratio as a scalar initializer: the identity in
+ * inference (training_mode is false by default) */
+static void dropout_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
+                                const char *in, const char *out)
+{
+    char ratio[64];
+    const char *inputs[2] = {in, ratio};
+    snprintf(ratio, sizeof ratio, "%s", nn_onnx_name(g, "ratio"));
+    nn_onnx_initializer(g, ratio, NULL, 0, &layer->args.alpha);
+    nn_onnx_node_end(g, nn_onnx_node(g, "Dropout", inputs, 2, out));
+}
+
 /* Dropout: the ratio from its second input (opset 12 on) or attribute
  * (older opsets), 0.5 when neither is given */
 static int dropout_onnx_import(const nn_onnx_node_in *node,
@@ -155,7 +167,7 @@ const nn_layer_kind nn_kind_dropout = {
     NULL,
     {nn_layer_same_shape, dropout_sizes, NULL, dropout_forward,
      dropout_backward, NULL},
-    {.alpha = 0.5f}, NULL, NULL, "Dropout", dropout_onnx_import,
+    {.alpha = 0.5f}, NULL, dropout_onnx_export, "Dropout", dropout_onnx_import,
 };
 
 nn_status nn_net_add_dropout(nn_net *net, float rate)

@@ -1,0 +1,67 @@
+/* nn_convert: a model from one format to another, by the file names.
+ *   nn_convert [--softmax] IN OUT
+ * IN is a libnn model file (.nnm) or an ONNX model (.onnx). OUT is written
+ * as ONNX (.onnx, with a final Softmax when --softmax is given), a libnn
+ * model file (.nnm), a MATLAB file of the weights (.mat), or NumPy .npy
+ * files of the weights in a directory (OUT ending in '/'). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: nn_convert [--softmax] IN OUT\n"
+               "  IN   model.nnm or model.onnx\n"
+               "  OUT  model.onnx, model.nnm, weights.mat, or DIR/ for one .npy\n"
+               "       file per tensor (layer<i>_weight.npy, ...)\n"
+               "  --softmax  end an ONNX graph with a Softmax (probabilities)\n");
+}
+
+int main(int argc, char **argv)
+{
+    char msg[512];
+    const char *in, *out;
+    unsigned flags = 0;
+    nn_net *net = NULL;
+    nn_status st;
+    int first = 1;
+    if (argc >= 2 && !strcmp(argv[1], "--help")) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "--softmax")) {
+        flags |= NN_ONNX_SOFTMAX;
+        first = 2;
+    }
+    if (argc - first != 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    in = argv[first];
+    out = argv[first + 1];
+    if (!cli_has_suffix(out, ".onnx") && !cli_has_suffix(out, ".nnm") &&
+        !cli_has_suffix(out, ".mat") && !cli_has_suffix(out, "/")) {
+        fprintf(stderr, "nn_convert: %s: the output's name must end in .onnx, "
+                        ".nnm, .mat or / (a directory of .npy files)\n", out);
+        return CLI_USAGE;
+    }
+    if (cli_load_model(in, 1, 0, &net, msg, sizeof msg) != NN_OK) {
+        fprintf(stderr, "nn_convert: %s\n", msg);
+        return CLI_FAIL;
+    }
+    if (cli_has_suffix(out, ".onnx"))
+        st = nn_onnx_save(net, out, flags, msg, sizeof msg);
+    else if (cli_has_suffix(out, ".nnm"))
+        st = nn_model_save(net, out, msg, sizeof msg);
+    else if (cli_has_suffix(out, ".mat"))
+        st = nn_weights_save_mat(net, out, msg, sizeof msg);
+    else
+        st = nn_weights_save_npy(net, out, msg, sizeof msg);
+    nn_net_destroy(net);
+    if (st != NN_OK) {
+        fprintf(stderr, "nn_convert: %s\n", msg);
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
