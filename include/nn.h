@@ -18,6 +18,22 @@
 extern "C" {
 #endif
 
+/* ----------------------------------------------------------------- version
+ * The same numbers as CMake's project(VERSION); configuring checks that. */
+
+/* Major version: 0 while the API may still change. */
+#define NN_VERSION_MAJOR 0
+/* Minor version: before 1.0 it changes when the API does. */
+#define NN_VERSION_MINOR 2
+/* Patch version: fixes that keep the API. */
+#define NN_VERSION_PATCH 0
+/* The three numbers as a string, "MAJOR.MINOR.PATCH". */
+#define NN_VERSION_STRING "0.2.0"
+
+/* The version of the compiled library, e.g. "0.2.0" (compare with
+ * NN_VERSION_STRING to catch a header that does not match the library). */
+const char *nn_version(void);
+
 /* ---------------------------------------------------------------- status */
 
 /* Result of every fallible call. */

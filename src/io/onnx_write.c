@@ -13,10 +13,6 @@
 #include "core/util.h"
 #include "io/io.h"
 
-#ifndef NN_VERSION_STRING
-#define NN_VERSION_STRING "0.2.0" /* until nn.h carries the version */
-#endif
-
 #define ONNX_IR_VERSION 7
 #define ONNX_OPSET 13
 #define ONNX_MAX_BYTES ((size_t)1 << 31)
@@ -223,7 +219,7 @@ nn_status nn_onnx_save(nn_net *net, const char *path, unsigned flags,
     nn_pb_init(&w, ONNX_MAX_BYTES);
     nn_pb_varint(&w, MODEL_IR_VERSION, ONNX_IR_VERSION);
     nn_pb_string(&w, MODEL_PRODUCER, "libnn");
-    nn_pb_string(&w, MODEL_PRODUCER_VERSION, NN_VERSION_STRING);
+    nn_pb_string(&w, MODEL_PRODUCER_VERSION, nn_version());
     write_graph(net, &w, (flags & NN_ONNX_SOFTMAX) != 0);
     mark = nn_pb_begin(&w, MODEL_OPSET);
     nn_pb_string(&w, OPSET_DOMAIN, "");
