@@ -58,6 +58,8 @@ typedef struct {
     int64_t i;
     int64_t ints[8];
     int n_ints;        /* -1 when there were more than 8 */
+    nn_pb_field t;     /* a TENSOR attribute's TensorProto (t.data NULL if none) */
+    nn_pb_field s;     /* a STRING attribute's bytes (s.data NULL if none) */
 } nn_onnx_attr;
 
 /* A float tensor from the initializers. */
@@ -89,6 +91,9 @@ typedef struct nn_onnx_layer_in {
                               when the rank stays as it was */
     size_t bias_at;        /* params offset of a bias a following Add may
                               add to (MatMul + Add), or SIZE_MAX */
+    int zero_pad;          /* 1: zero padding before the layer (a Pad node)
+                              can be folded into args.pad (Conv,
+                              AveragePool counting the padding) */
     char why[160];         /* why the node cannot be imported */
 } nn_onnx_layer_in;
 

@@ -29,7 +29,7 @@ typedef struct {
     nn_onnx_tensor t;
     int is_float;
     float *owned;
-    int64_t ints[4]; /* an int64 tensor's values, when it has at most 4 */
+    int64_t ints[8]; /* an int64 tensor's values, when it has at most 8 */
 } initializer;
 
 /* What the reader collects from the graph. */
@@ -67,8 +67,8 @@ static void read_floats(const unsigned char *p, float *x, size_t n)
 
 /* A TensorProto into *in: dims, type, name, and float data from raw_data
  * or float_data (packed or not). */
-static int parse_tensor(const nn_pb_field *msg, initializer *in, char *why,
-                        size_t why_size)
+static int parse_tensor(const nn_pb_field *msg, initializer *in,
+                        const char *name, char *why, size_t why_size)
 {
     nn_pb_reader r = nn_pb_sub(msg);
     nn_pb_field f;
@@ -106,13 +106,17 @@ static int parse_tensor(const nn_pb_field *msg, initializer *in, char *why,
             return 0;
         }
     }
+    if (name && strlen(name) < sizeof in->name) { /* a Constant's value */
+        strcpy(in->name, name);
+        named = 1;
+    }
     if (status < 0 || !named) {
         nn_format_msg(why, why_size, "a malformed initializer");
         return 0;
     }
     in->t.count = count;
     if (type == 7) { /* INT64: shapes for Reshape; short ones are kept */
-        for (size_t i = 0; raw && raw_size == 8 * count && count <= 4 && i < count; i++)
+        for (size_t i = 0; raw && raw_size == 8 * count && count <= 8 && i < count; i++)
             for (int k = 0; k < 8; k++)
                 in->ints[i] |= (int64_t)((uint64_t)raw[8 * i + (size_t)k] << (8 * k));
         return 1;
@@ -157,8 +161,8 @@ static int parse_graph(const nn_pb_field *graph, onnx_model *m, char *why,
     int status, inits = 0;
     nn_pb_reader count = r;
     while ((status = nn_pb_next(&count, &f)) == 1)
-        inits += f.field == 5;
-    if (status < 0 || inits > MAX_INITIALIZERS) {
+        inits += f.field == 5 || f.field == 1; /* initializers, Constant nodes */
+    if (status < 0 || inits > MAX_INITIALIZERS + MAX_NODES) {
         nn_format_msg(why, why_size, status < 0 ? "malformed graph"
                       : "more than %d initializers", MAX_INITIALIZERS);
         return 0;
@@ -178,7 +182,7 @@ static int parse_graph(const nn_pb_field *graph, onnx_model *m, char *why,
             }
             m->nodes[m->n_nodes++] = f;
         } else if (f.field == 5) {
-            if (!parse_tensor(&f, &m->inits[m->n_inits], why, why_size))
+            if (!parse_tensor(&f, &m->inits[m->n_inits], NULL, why, why_size))
                 return 0;
             m->n_inits++;
         } else if (f.field == 11 && m->n_inputs < 64)
@@ -342,6 +346,10 @@ static int parse_node(const onnx_model *m, const nn_pb_field *msg, int index,
                     at->i = (int64_t)a.value;
                 else if (a.field == 20 && a.wire == NN_PB_VARINT)
                     at->type = (int)a.value;
+                else if (a.field == 5 && a.wire == NN_PB_BYTES)
+                    at->t = a;
+                else if (a.field == 4 && a.wire == NN_PB_BYTES)
+                    at->s = a;
                 else if (a.field == 8 && a.wire == NN_PB_VARINT) {
                     if (at->n_ints >= 0 && at->n_ints < 8)
                         at->ints[at->n_ints++] = (int64_t)a.value;
@@ -440,15 +448,42 @@ typedef struct {
     nn_onnx_layer_in in;
 } imported;
 
+/* The zero padding of a Pad node that pads height and width alike by p:
+ * p, or -1 when it pads otherwise. */
+static int symmetric_zero_pad(const onnx_model *m, const nn_onnx_node_in *node)
+{
+    const nn_onnx_attr *mode = nn_onnx_attr_find(node, "mode");
+    const initializer *pads = node->n_inputs > 1 ? find_init(m, node->inputs[1]) : NULL;
+    const nn_onnx_tensor *value = node->n_inputs > 2 ? node->init[2] : NULL;
+    const int64_t *p = pads ? pads->ints : NULL;
+    if ((mode && mode->s.data && (mode->s.size != 8 || memcmp(mode->s.data, "constant", 8))) ||
+        !pads || pads->t.count != 8 || (value && (value->count != 1 || value->values[0] != 0.0f)))
+        return -1;
+    /* (begin, end) of N, C, H, W: [bN, bC, bH, bW, eN, eC, eH, eW] */
+    if (p[0] || p[1] || p[4] || p[5] || p[2] != p[3] || p[2] != p[6] ||
+        p[2] != p[7] || p[2] < 0 || p[2] > (1 << 10))
+        return -1;
+    return (int)p[2];
+}
+
 /* Structural nodes: 1 when node was one (and handled), 0 when it is not,
  * -1 when it is one libnn cannot take (why set). */
 static int structural(const onnx_model *m, const nn_onnx_node_in *node,
                       int last, imported *layers, int n_layers, int *rank,
-                      char *why, size_t why_size)
+                      int *pending_pad, char *why, size_t why_size)
 {
     const initializer *shape;
     if (!strcmp(node->op, "Identity"))
         return 1;
+    if (!strcmp(node->op, "Pad")) {
+        *pending_pad = symmetric_zero_pad(m, node);
+        if (*pending_pad >= 0 && *rank == 4)
+            return 1;
+        nn_format_msg(why, why_size, "node %d 'Pad': libnn pads height and "
+                      "width alike with zeros, before a convolution or an "
+                      "average pooling", node->index);
+        return -1;
+    }
     if (!strcmp(node->op, "Flatten")) {
         const nn_onnx_attr *axis = nn_onnx_attr_find(node, "axis");
         if (axis && axis->i != 1) {
@@ -548,11 +583,11 @@ static nn_status build(const onnx_model *m, const int shape[3],
 }
 
 /* Walks the chain of nodes from the graph input into layers. */
-static nn_status import(const onnx_model *m, int max_batch, int inference,
+static nn_status import(onnx_model *m, int max_batch, int inference,
                         nn_net **out, char *why, size_t why_size)
 {
     char current[MAX_NAME], output[MAX_NAME], names[8][MAX_NAME];
-    int shape[3], rank, n = 0;
+    int shape[3], rank, n = 0, pending_pad = 0;
     imported *layers = calloc((size_t)m->n_nodes + 1, sizeof *layers);
     nn_onnx_node_in *node = malloc(sizeof *node);
     nn_status st = NN_EFORMAT;
@@ -569,6 +604,19 @@ static nn_status import(const onnx_model *m, int max_batch, int inference,
         int handled;
         if (!parse_node(m, &m->nodes[i], i, node, names, output, why, why_size))
             goto done;
+        if (!strcmp(node->op, "Constant")) { /* a tensor: one more initializer */
+            const nn_onnx_attr *value = nn_onnx_attr_find(node, "value");
+            if (!value || !value->t.data ||
+                !parse_tensor(&value->t, &m->inits[m->n_inits], output, why,
+                              why_size)) {
+                if (!why[0])
+                    nn_format_msg(why, why_size, "node %d 'Constant' holds no "
+                                  "tensor", i);
+                goto done;
+            }
+            m->n_inits++;
+            continue;
+        }
         if (node->n_inputs == 0 || strcmp(node->inputs[0], current)) {
             nn_format_msg(why, why_size, "node %d '%s' reads '%.40s', not the "
                           "output of the node before: libnn nets are sequential",
@@ -577,14 +625,14 @@ static nn_status import(const onnx_model *m, int max_batch, int inference,
         }
         for (int k = 1; k < node->n_inputs; k++)
             if (node->inputs[k][0] && !find_init(m, node->inputs[k])) {
-                nn_format_msg(why, why_size, "node %d '%s' has a second data input "
-                              "'%.40s' (residual connection): libnn nets are "
-                              "sequential", i, node->op, node->inputs[k]);
+                nn_format_msg(why, why_size, "node %d '%s' (residual "
+                              "connection): libnn nets are sequential (it "
+                              "also reads '%.40s')", i, node->op, node->inputs[k]);
                 goto done;
             }
         strcpy(current, output);
         handled = structural(m, node, i == m->n_nodes - 1, layers, n, &rank,
-                             why, why_size);
+                             &pending_pad, why, why_size);
         if (handled < 0)
             goto done;
         if (handled)
@@ -605,6 +653,15 @@ static nn_status import(const onnx_model *m, int max_batch, int inference,
         }
         if (layers[n].in.rank_out)
             rank = layers[n].in.rank_out;
+        if (pending_pad > 0 && !layers[n].in.zero_pad) {
+            nn_format_msg(why, why_size, "node %d '%s' after a zero Pad: libnn "
+                          "folds padding only into a convolution or an average "
+                          "pooling that counts it", i, node->op);
+            n++;
+            goto done;
+        }
+        layers[n].in.args.pad += pending_pad;
+        pending_pad = 0;
         n++;
     }
     (void)rank;

@@ -260,6 +260,7 @@ static int avgpool_onnx_import(const nn_onnx_node_in *node,
     }
     out->args = (nn_layer_args){.kh = k, .kw = k, .stride = stride, .pad = pad};
     out->rank_out = 4;
+    out->zero_pad = 1;
     return 1;
 }
 

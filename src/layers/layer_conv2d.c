@@ -472,6 +472,7 @@ static int conv2d_onnx_import(const nn_onnx_node_in *node,
     if (b)
         memcpy(out->params + w->count, b->values, b->count * sizeof(float));
     out->rank_out = 4;
+    out->zero_pad = 1;
     return 1;
 }
 

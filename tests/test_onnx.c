@@ -1,0 +1,200 @@
+/* ONNX without Python or Node: every layer kind exports and imports back
+ * to the same architecture, weights and statistics, bit for bit, and the
+ * same outputs; a PyTorch export (tests/fixtures/torch_mixed.onnx) gives
+ * PyTorch's outputs; graphs libnn cannot represent are refused with the
+ * node, its operator and why; truncated or corrupt files are refused. The
+ * checks against ONNX Runtime, onnx's checker and PyTorch themselves are
+ * in tests/crosscheck.sh. */
+#include "gradcheck.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char dir[] = "/tmp/nn_onnx.XXXXXX";
+
+/* tests/fixtures/<name> below $NN_SOURCE_DIR (a static buffer). */
+static const char *fixture(const char *name)
+{
+    static char path[4096];
+    const char *root = getenv("NN_SOURCE_DIR");
+    snprintf(path, sizeof path, "%s/tests/fixtures/%s", root ? root : ".", name);
+    return path;
+}
+
+/* spec on (c, h, w), built for 3, with random weights, running statistics
+ * moved by two training passes, and a random input in inference mode. */
+static nn_net *trained_net(const char *spec, int c, int h, int w)
+{
+    nn_net *net = NULL;
+    nn_rng rng;
+    assert_nn_ok(nn_net_create(c, h, w, &net));
+    assert_nn_ok(nn_net_add_spec(net, spec, NULL, 0));
+    assert_nn_ok(nn_net_build(net, 3, 5));
+    nn_rng_seed(&rng, 6);
+    for (int pass = 0; pass < 2; pass++) {
+        gc_fill_normal(nn_net_input(net)->x, (size_t)3 * c * h * w, 1.0f, &rng);
+        assert_nn_ok(nn_net_forward(net, 3));
+    }
+    nn_net_set_training(net, 0);
+    return net;
+}
+
+static void check_round_trip(const char *spec, int c, int h, int w)
+{
+    nn_net *net = trained_net(spec, c, h, w), *back = NULL;
+    const char *path = tu_path(dir, "round.onnx");
+    char msg[256], a[512], b[512];
+    size_t outputs;
+    assert_nn_ok(nn_onnx_save(net, path, 0, msg, sizeof msg));
+    if (nn_onnx_load(path, 3, 1, &back, msg, sizeof msg) != NN_OK)
+        fail_msg("%s", msg);
+    assert_nn_ok(nn_net_spec(net, a, sizeof a));
+    assert_nn_ok(nn_net_spec(back, b, sizeof b));
+    assert_string_equal(a, b);
+    assert_int_equal(nn_net_param_count(net), nn_net_param_count(back));
+    assert_memory_equal(nn_net_params(net), nn_net_params(back),
+                        nn_net_param_count(net) * sizeof(float));
+    assert_memory_equal(nn_net_state(net), nn_net_state(back),
+                        nn_net_state_count(net) * sizeof(float));
+    memcpy(nn_net_input(back)->x, nn_net_input(net)->x,
+           (size_t)3 * c * h * w * sizeof(float));
+    assert_nn_ok(nn_net_forward(net, 3));
+    assert_nn_ok(nn_net_forward(back, 3));
+    outputs = nn_tensor_count(nn_net_output(net));
+    assert_memory_equal(nn_net_output(net)->x, nn_net_output(back)->x,
+                        outputs * sizeof(float));
+    print_message("  %s: same spec, weights, statistics and outputs\n", spec);
+    nn_net_destroy(net);
+    nn_net_destroy(back);
+}
+
+static void test_every_kind_round_trips(void **state)
+{
+    (void)state;
+    check_round_trip("conv3x3x4p1,bn,leakyrelu0.2,avgpool3s2p1,conv3x3x4s2,"
+                     "sigmoid,pool2s1,dropout0.25,dense6,bn,tanh,relu,dense5",
+                     2, 12, 11);
+    check_round_trip("conv5x5x3p2,relu,pool2,gap,dense4", 1, 8, 8);
+    /* a convolution after a dense layer: a Reshape to (N, C, 1, 1) */
+    check_round_trip("dense8,conv1x1x4,relu,gap,dense3", 2, 3, 3);
+    check_round_trip("dense3", 5, 1, 1);
+}
+
+static void test_softmax_export_imports_the_logits(void **state)
+{
+    nn_net *net = trained_net("conv3x3x2,relu,dense4", 1, 5, 5), *back = NULL;
+    const char *path = tu_path(dir, "softmax.onnx");
+    char msg[256];
+    (void)state;
+    assert_nn_ok(nn_onnx_save(net, path, NN_ONNX_SOFTMAX, msg, sizeof msg));
+    assert_nn_ok(nn_onnx_load(path, 3, 1, &back, msg, sizeof msg));
+    assert_int_equal(nn_net_layer_count(back), 3); /* the Softmax is the loss's */
+    assert_int_equal(nn_onnx_save(net, path, 8, msg, sizeof msg), NN_EINVAL);
+    nn_net_destroy(net);
+    nn_net_destroy(back);
+}
+
+/* PyTorch's conv -> batchnorm (folded into the conv by the exporter) ->
+ * leaky relu -> average pooling with padding (exported as Pad +
+ * AveragePool) -> conv -> relu -> dropout -> global pooling -> linear ->
+ * batchnorm -> tanh -> linear, against PyTorch's outputs. */
+static void test_pytorch_export_imports(void **state)
+{
+    tu_fixture f;
+    const tu_fixture_entry *x;
+    nn_net *net = NULL;
+    char msg[256];
+    (void)state;
+    assert_int_equal(tu_fixture_load(&f, "torch_mixed.txt"), 0);
+    if (nn_onnx_load(fixture("torch_mixed.onnx"), 4, 1, &net, msg, sizeof msg) != NN_OK)
+        fail_msg("%s", msg);
+    assert_nn_ok(nn_net_spec(net, msg, sizeof msg));
+    print_message("  imported as %s\n", msg);
+    x = tu_fixture_get(&f, "input", 4 * 28 * 28);
+    for (int i = 0; i < 4 * 28 * 28; i++)
+        nn_net_input(net)->x[i] = (float)x->values[i];
+    assert_nn_ok(nn_net_forward(net, 4));
+    tu_fixture_compare(&f, "output", nn_net_output(net)->x, 40, 1e-5);
+    tu_fixture_free(&f);
+    nn_net_destroy(net);
+}
+
+static void check_refused(const char *file, nn_status want, const char *message)
+{
+    nn_net *net = NULL;
+    char msg[256] = "";
+    assert_int_equal(nn_onnx_load(file, 2, 1, &net, msg, sizeof msg), want);
+    assert_null(net);
+    print_message("  %s\n", strrchr(msg, '/') ? strrchr(msg, '/') + 1 : msg);
+    if (!strstr(msg, message))
+        fail_msg("message '%s' lacks '%s'", msg, message);
+}
+
+static void test_unsupported_graphs_are_refused(void **state)
+{
+    (void)state;
+    check_refused(fixture("onnx_residual.onnx"), NN_EFORMAT,
+                  "node 2 'Add' (residual connection): libnn nets are sequential");
+    check_refused(fixture("onnx_elu.onnx"), NN_EFORMAT,
+                  "node 0 'Elu': libnn has no layer for this operator");
+    check_refused(fixture("onnx_asymmetric_pad.onnx"), NN_EFORMAT,
+                  "node 0 'Conv': groups, dilation, auto_pad, unequal strides "
+                  "or asymmetric padding");
+    check_refused(fixture("pytorch_parity.txt"), NN_EFORMAT, "not a valid ONNX");
+}
+
+/* Every prefix and 200 single-byte corruptions of a real file: refused or
+ * loaded, never a crash (the sanitizers watch in CI), and a loaded net
+ * runs. */
+static void test_truncated_and_corrupt_files(void **state)
+{
+    size_t size;
+    unsigned char *data = tu_read_file(fixture("torch_mixed.onnx"), &size);
+    const char *path = tu_path(dir, "cut.onnx");
+    int refused = 0, loaded = 0;
+    nn_rng rng;
+    (void)state;
+    nn_rng_seed(&rng, 9);
+    for (size_t cut = 0; cut < size; cut += 1 + size / 300) {
+        nn_net *net = NULL;
+        tu_write_file(path, data, cut);
+        if (nn_onnx_load(path, 2, 1, &net, NULL, 0) == NN_OK) {
+            assert_nn_ok(nn_net_forward(net, 2));
+            loaded++;
+        } else
+            refused++;
+        nn_net_destroy(net);
+    }
+    for (int round = 0; round < 200; round++) {
+        unsigned char *copy = malloc(size);
+        nn_net *net = NULL;
+        assert_non_null(copy);
+        memcpy(copy, data, size);
+        copy[nn_rng_below(&rng, (uint32_t)size)] ^= (unsigned char)(1 + nn_rng_below(&rng, 255));
+        tu_write_file(path, copy, size);
+        if (nn_onnx_load(path, 2, 1, &net, NULL, 0) == NN_OK) {
+            assert_nn_ok(nn_net_forward(net, 2));
+            loaded++;
+        } else
+            refused++;
+        nn_net_destroy(net);
+        free(copy);
+    }
+    print_message("  %d refused, %d loaded (a flipped weight byte still loads)\n",
+                  refused, loaded);
+    assert_true(refused > 0);
+    free(data);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_kind_round_trips),
+        cmocka_unit_test(test_softmax_export_imports_the_logits),
+        cmocka_unit_test(test_pytorch_export_imports),
+        cmocka_unit_test(test_unsupported_graphs_are_refused),
+        cmocka_unit_test(test_truncated_and_corrupt_files),
+    };
+    return TU_RUN_IN_DIR(tests, dir);
+}
