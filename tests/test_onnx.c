@@ -144,6 +144,19 @@ static void test_unsupported_graphs_are_refused(void **state)
     check_refused(fixture("pytorch_parity.txt"), NN_EFORMAT, "not a valid ONNX");
 }
 
+/* Found by fuzz_onnx: a graph input whose TypeProto holds a varint where a
+ * message belongs was read as a message from a NULL pointer (undefined
+ * behaviour that UBSan reports; harmless in practice). */
+static void test_regression_type_not_a_message(void **state)
+{
+    static const unsigned char file[] = {0x3a, 0x06, 0x5a, 0x04, 0x12, 0x02,
+                                         0x08, 0x01};
+    const char *path = tu_path(dir, "regress.onnx");
+    (void)state;
+    tu_write_file(path, file, sizeof file);
+    check_refused(path, NN_EFORMAT, "the graph has no input");
+}
+
 /* Every prefix and 200 single-byte corruptions of a real file: refused or
  * loaded, never a crash (the sanitizers watch in CI), and a loaded net
  * runs. */
@@ -195,6 +208,7 @@ int main(void)
         cmocka_unit_test(test_pytorch_export_imports),
         cmocka_unit_test(test_unsupported_graphs_are_refused),
         cmocka_unit_test(test_truncated_and_corrupt_files),
+        cmocka_unit_test(test_regression_type_not_a_message),
     };
     return TU_RUN_IN_DIR(tests, dir);
 }

@@ -195,7 +195,8 @@ int nn_pb_next(nn_pb_reader *r, nn_pb_field *f)
 
 nn_pb_reader nn_pb_sub(const nn_pb_field *f)
 {
-    nn_pb_reader r = {f->data, f->data + f->size};
+    /* a field that is not bytes reads as an empty message */
+    nn_pb_reader r = {f->data, f->data ? f->data + f->size : NULL};
     return r;
 }
 

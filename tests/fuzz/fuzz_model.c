@@ -66,20 +66,6 @@ static int affordable(const uint8_t *data, size_t size)
     return ok;
 }
 
-/* 1 when two nets have the same spec, parameters and state, bit for bit. */
-static int same_net(nn_net *a, nn_net *b)
-{
-    char *spec_a = fuzz_spec_of(a), *spec_b = fuzz_spec_of(b);
-    size_t n = nn_net_param_count(a), s = nn_net_state_count(a);
-    int same = spec_a && spec_b && strcmp(spec_a, spec_b) == 0 &&
-               n == nn_net_param_count(b) && s == nn_net_state_count(b) &&
-               memcmp(nn_net_params(a), nn_net_params(b), n * sizeof(float)) == 0 &&
-               memcmp(nn_net_state(a), nn_net_state(b), s * sizeof(float)) == 0;
-    free(spec_a);
-    free(spec_b);
-    return same;
-}
-
 /* Runs a loaded net once, saves it and loads the copy back. */
 static void check_loaded(nn_net *net)
 {
@@ -92,7 +78,7 @@ static void check_loaded(nn_net *net)
     snprintf(path, sizeof path, "%s/model.nnm", dir);
     FUZZ_CHECK(nn_model_save(net, path, msg, sizeof msg) == NN_OK);
     FUZZ_CHECK(nn_model_load(path, 1, &again, msg, sizeof msg) == NN_OK);
-    FUZZ_CHECK(same_net(net, again));
+    FUZZ_CHECK(fuzz_same_net(net, again));
     nn_net_destroy(again);
 }
 

@@ -316,3 +316,16 @@ int fuzz_net_affordable(const nn_net *net)
     free(spec);
     return ok;
 }
+
+int fuzz_same_net(nn_net *a, nn_net *b)
+{
+    char *spec_a = fuzz_spec_of(a), *spec_b = fuzz_spec_of(b);
+    size_t n = nn_net_param_count(a), s = nn_net_state_count(a);
+    int same = spec_a && spec_b && strcmp(spec_a, spec_b) == 0 &&
+               n == nn_net_param_count(b) && s == nn_net_state_count(b) &&
+               memcmp(nn_net_params(a), nn_net_params(b), n * sizeof(float)) == 0 &&
+               memcmp(nn_net_state(a), nn_net_state(b), s * sizeof(float)) == 0;
+    free(spec_a);
+    free(spec_b);
+    return same;
+}

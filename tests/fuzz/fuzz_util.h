@@ -66,6 +66,9 @@ int fuzz_affordable(const fuzz_cost *cost);
 /* The net's canonical spec in a new string (free with free()), or NULL. */
 char *fuzz_spec_of(const nn_net *net);
 
+/* 1 when two nets have the same spec, parameters and state, bit for bit. */
+int fuzz_same_net(nn_net *a, nn_net *b);
+
 /* 1 when building the (unbuilt) net is cheap enough for a fuzz run. */
 int fuzz_net_affordable(const nn_net *net);
 
