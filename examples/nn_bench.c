@@ -10,6 +10,7 @@
  *   --only     one group of figures (default: all three)
  *   --models   presets for layer and model figures (mlp,lenet,deep)
  *   --threads  thread counts for them (1,2)
+ *   --batch    images per step of layer and model figures (64, at most 64)
  *
  * Each figure is the best of several timed runs. Layer and model figures
  * use wall-clock time (they may run threads). sgemm figures are timed in
@@ -29,6 +30,7 @@
 typedef struct {
     double seconds; /* time spent on one figure, roughly */
     int trials;     /* timed runs per figure; the fastest one counts */
+    int batch;      /* layer and model figures: images per step (64) */
 } bench_opts;
 
 /* CPU time of the calling thread, in seconds. */
@@ -185,27 +187,28 @@ static double wall_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-enum { BATCH = 64 };
+enum { MAX_BATCH = 64 };
 
 /* A net for spec on inputs (c, h, w), or of the one layer `layer`
  * describes when spec is NULL; batch 64, random input and labels. */
 static nn_net *bench_net(const char *spec, const nn_layer_info *layer, int c,
-                         int h, int w, int threads, int *labels, nn_rng *rng)
+                         int h, int w, int threads, int batch, int *labels,
+                         nn_rng *rng)
 {
     nn_net *net = NULL;
     nn_tensor *out;
     if (nn_net_create(c, h, w, &net) != NN_OK ||
         (spec ? nn_net_add_spec(net, spec, NULL, 0)
               : nn_net_add_layer(net, layer->kind, &layer->args)) != NN_OK ||
-        nn_net_build(net, BATCH, 1) != NN_OK ||
+        nn_net_build(net, batch, 1) != NN_OK ||
         nn_net_set_threads(net, threads) != NN_OK) {
         nn_net_destroy(net);
         return NULL;
     }
-    fill_uniform(nn_net_input(net)->x, (size_t)BATCH * c * h * w, rng);
-    nn_net_forward(net, BATCH);
+    fill_uniform(nn_net_input(net)->x, (size_t)batch * c * h * w, rng);
+    nn_net_forward(net, batch);
     out = nn_net_output(net);
-    for (int i = 0; i < BATCH; i++)
+    for (int i = 0; i < batch; i++)
         labels[i] = (int)nn_rng_below(rng, (uint32_t)(out->c * out->h * out->w));
     return net;
 }
@@ -219,7 +222,7 @@ static void step(nn_net *net, nn_optim *opt, step_kind kind, const int *labels)
     switch (kind) {
     case STEP_TRAIN:
         nn_net_set_training(net, 1);
-        nn_net_forward(net, BATCH);
+        nn_net_forward(net, nn_net_max_batch(net));
         nn_net_softmax_xent(net, labels, &loss);
         nn_net_zero_grad(net);
         nn_net_backward(net);
@@ -227,10 +230,10 @@ static void step(nn_net *net, nn_optim *opt, step_kind kind, const int *labels)
         break;
     case STEP_INFER:
         nn_net_set_training(net, 0);
-        nn_net_forward(net, BATCH);
+        nn_net_forward(net, nn_net_max_batch(net));
         break;
     case STEP_FORWARD:
-        nn_net_forward(net, BATCH);
+        nn_net_forward(net, nn_net_max_batch(net));
         break;
     case STEP_BACKWARD:
         nn_net_backward(net);
@@ -278,8 +281,8 @@ static double layer_macs(const nn_net *net, int i)
 static int bench_layers(const char *model, int threads, const bench_opts *opts,
                         nn_rng *rng)
 {
-    int labels[BATCH];
-    nn_net *whole = bench_net(model, NULL, 1, 28, 28, 1, labels, rng);
+    int labels[MAX_BATCH];
+    nn_net *whole = bench_net(model, NULL, 1, 28, 28, 1, opts->batch, labels, rng);
     if (!whole)
         return 1;
     for (int i = 0; i < nn_net_layer_count(whole); i++) {
@@ -289,7 +292,7 @@ static int bench_layers(const char *model, int threads, const bench_opts *opts,
         double fwd, bwd, macs;
         if (nn_net_layer_info(whole, i, &info) != NN_OK ||
             !(one = bench_net(NULL, &info, info.in_c, info.in_h, info.in_w,
-                              threads, labels, rng)) ||
+                              threads, opts->batch, labels, rng)) ||
             nn_net_spec(one, token, sizeof token) != NN_OK) {
             nn_net_destroy(one);
             nn_net_destroy(whole);
@@ -297,9 +300,10 @@ static int bench_layers(const char *model, int threads, const bench_opts *opts,
         }
         nn_net_set_input_grad(one, i > 0); /* the first layer needs no dx */
         fwd = time_steps(one, NULL, STEP_FORWARD, labels, opts);
-        memset(nn_net_output(one)->g, 0, sizeof(float) * BATCH * info.out_c * info.out_h * info.out_w);
+        memset(nn_net_output(one)->g, 0, sizeof(float) * (size_t)opts->batch *
+                                             info.out_c * info.out_h * info.out_w);
         bwd = time_steps(one, NULL, STEP_BACKWARD, labels, opts);
-        macs = layer_macs(whole, i) * BATCH;
+        macs = layer_macs(whole, i) * opts->batch;
         printf("layer model=%s index=%d spec=%s threads=%d forward_ms=%.3f "
                "backward_ms=%.3f forward_gflops=%.1f backward_gflops=%.1f\n",
                model, i, token, threads, 1e3 * fwd, 1e3 * bwd,
@@ -315,8 +319,9 @@ static int bench_layers(const char *model, int threads, const bench_opts *opts,
 static int bench_model(const char *model, int threads, const bench_opts *opts,
                        nn_rng *rng)
 {
-    int labels[BATCH];
-    nn_net *net = bench_net(model, NULL, 1, 28, 28, threads, labels, rng);
+    int labels[MAX_BATCH];
+    nn_net *net = bench_net(model, NULL, 1, 28, 28, threads, opts->batch,
+                            labels, rng);
     nn_optim_settings sgd = nn_optim_defaults(NN_OPTIMIZER_SGD);
     nn_optim *opt = NULL;
     double train, infer;
@@ -330,7 +335,8 @@ static int bench_model(const char *model, int threads, const bench_opts *opts,
     infer = time_steps(net, NULL, STEP_INFER, labels, opts);
     nn_optim_destroy(opt);
     printf("model model=%s threads=%d batch=%d train_ips=%.0f infer_ips=%.0f\n",
-           model, threads, BATCH, BATCH / train, BATCH / infer);
+           model, threads, opts->batch, opts->batch / train,
+           opts->batch / infer);
     fflush(stdout);
     nn_net_destroy(net);
     return 0;
@@ -360,7 +366,8 @@ static int for_each(const char *models, const char *threads,
 
 int main(int argc, char **argv)
 {
-    bench_opts opts = {0.5, 5};
+    bench_opts opts = {0.5, 5, MAX_BATCH};
+    long batch;
     const char *only = NULL, *models = "mlp,lenet,deep", *threads = "1,2";
     int rc = 0;
     for (int i = 1; i < argc; i++) {
@@ -373,9 +380,18 @@ int main(int argc, char **argv)
             models = argv[++i];
         } else if (i + 1 < argc && strcmp(argv[i], "--threads") == 0) {
             threads = argv[++i];
+        } else if (i + 1 < argc && strcmp(argv[i], "--batch") == 0) {
+            char *end;
+            batch = strtol(argv[++i], &end, 10);
+            if (*end || batch < 1 || batch > MAX_BATCH) {
+                fprintf(stderr, "nn_bench: --batch takes 1..%d\n", MAX_BATCH);
+                return 2;
+            }
+            opts.batch = (int)batch;
         } else {
             fprintf(stderr, "usage: %s [--quick] [--only sgemm|layers|models] "
-                            "[--models LIST] [--threads LIST]\n", argv[0]);
+                            "[--models LIST] [--threads LIST] [--batch N]\n",
+                    argv[0]);
             return 2;
         }
     }

@@ -83,6 +83,33 @@ cmp '$tmp/$name.nnm' '$tmp/$name.back.nnm' && echo '.nnm -> .onnx -> .nnm: ident
 '$bin/nn_convert' '$tmp/$name.nnm' '$tmp/$name.mat' && \
 $py '$here/weights.py' '$tmp/$name.onnx' '$tmp/$name.npy' '$tmp/$name.mat'"
 done
+echo "== the CIFAR-10 presets (3x32x32), on generated CIFAR-format data"
+$py - "$tmp/cifar" <<'PY'
+import os, sys
+import numpy as np
+rng = np.random.default_rng(7)
+os.makedirs(sys.argv[1], exist_ok=True)
+for name in ["data_batch_%d.bin" % i for i in range(1, 6)] + ["test_batch.bin"]:
+    records = np.empty((40, 3073), np.uint8)
+    records[:, 0] = rng.integers(0, 10, 40)
+    records[:, 1:] = rng.integers(0, 256, (40, 3072))
+    records.tofile(os.path.join(sys.argv[1], name))
+np.clip(rng.normal(size=(64, 3, 32, 32)), -3, 3).astype("<f4").tofile(os.path.join(sys.argv[1], "x.f32"))
+PY
+for name in vgg vgg-gap; do
+    check "train $name" "$bin/cifar10_train" --data "$tmp/cifar" --model "$name" --epochs 1 \
+        --batch 32 --save "$tmp/$name.nnm" --quiet
+    check "export $name" "$bin/nn_convert" "$tmp/$name.nnm" "$tmp/$name.onnx"
+    check "onnx checker $name" $py -c "import onnx, sys; m = onnx.load(sys.argv[1]); \
+onnx.checker.check_model(m, full_check=True); print('onnx.checker: ok,', len(m.graph.node), 'nodes')" \
+        "$tmp/$name.onnx"
+    check "libnn $name" "$dump" "$tmp/$name.nnm" --inputs "$tmp/cifar/x.f32" 64 "$tmp/$name.libnn.f32"
+    check "ONNX Runtime $name" node "$here/ort.js" run "$tmp/$name.onnx" "$tmp/cifar/x.f32" \
+        64 3 32 32 "$tmp/$name.ort.f32"
+    check "compare $name" $py "$here/compare.py" "libnn vs ONNX Runtime, $name" \
+        "$tmp/$name.libnn.f32" "$tmp/$name.ort.f32" 10 1e-5
+done
+
 check "softmax export" sh -c "'$bin/nn_convert' --softmax '$tmp/lenet.nnm' '$tmp/lenet.sm.onnx' && \
 node '$here/ort.js' run '$tmp/lenet.sm.onnx' '$tmp/lenet.x.f32' 10000 1 28 28 '$tmp/lenet.p.f32' && \
 $py -c \"import numpy as np, sys; p = np.fromfile(sys.argv[1], '<f4').reshape(-1, 10); \

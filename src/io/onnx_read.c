@@ -76,8 +76,8 @@ static int parse_tensor(const nn_pb_field *msg, initializer *in,
     size_t raw_size = 0, count = 1, packed_floats = 0, loose_floats = 0;
     int type = 0, status, named = 0;
     const unsigned char *packed = NULL;
+    nn_pb_reader again = r; /* float_data stored unpacked is read twice */
     memset(in, 0, sizeof *in);
-    nn_pb_reader again = r;
     while ((status = nn_pb_next(&r, &f)) == 1) {
         if (f.field == 1 && f.wire == NN_PB_VARINT) { /* dims */
             if (in->t.rank == 8 || f.value == 0 || f.value > (1u << 30) ||
@@ -96,8 +96,10 @@ static int parse_tensor(const nn_pb_field *msg, initializer *in,
         } else if (f.field == 4 && f.wire == NN_PB_BYTES) {
             packed = f.data;
             packed_floats = f.size / 4;
-            if (f.size % 4)
-                return nn_format_msg(why, why_size, "bad float_data"), 0;
+            if (f.size % 4) {
+                nn_format_msg(why, why_size, "float_data of %zu bytes", f.size);
+                return 0;
+            }
         } else if (f.field == 4 && f.wire == NN_PB_FIXED32)
             loose_floats++;
         else if (f.field == 13) {
@@ -357,7 +359,6 @@ static int parse_node(const onnx_model *m, const nn_pb_field *msg, int index,
                         at->n_ints = -1;
                 } else if (a.field == 8 && a.wire == NN_PB_BYTES) {
                     nn_pb_reader pr = {a.data, a.data + a.size};
-                    nn_pb_field v;
                     /* packed ints: a run of varints, read one by one */
                     while (pr.p < pr.end) {
                         uint64_t value = 0;
@@ -373,7 +374,6 @@ static int parse_node(const onnx_model *m, const nn_pb_field *msg, int index,
                         else
                             at->n_ints = -1;
                     }
-                    (void)v;
                 }
             }
         }
@@ -664,7 +664,6 @@ static nn_status import(onnx_model *m, int max_batch, int inference,
         pending_pad = 0;
         n++;
     }
-    (void)rank;
     if (n == 0) {
         nn_format_msg(why, why_size, "the graph holds no layer");
         goto done;
