@@ -619,6 +619,17 @@ nn_status nn_train_epoch(nn_net *net, nn_optim *opt, const nn_dataset *train,
 nn_status nn_evaluate(nn_net *net, const nn_dataset *d, int *predicted,
                       double *loss, double *accuracy);
 
+/* ------------------------------------------------------------------- files */
+
+/* Writes size bytes over path atomically: through a temporary file in the
+ * same directory (path.tmp.XXXXXX), flushed, fsynced and renamed into
+ * place. NN_EIO when it cannot be written (missing directory, full disk)
+ * or when path exists and is not a regular file (a directory, a device, a
+ * FIFO: never replaced); on any failure path is left exactly as it was,
+ * the temporary file is removed and msg names the file and the problem. */
+nn_status nn_write_file_atomic(const char *path, const void *data, size_t size,
+                               char *msg, size_t msg_size);
+
 /* ------------------------------------------------------------------ images */
 
 /* Writes pixels (height, width, channels; 1 gray, 3 RGB) as a PNG, atomically. */
