@@ -618,17 +618,13 @@ nn_status nn_train_epoch(nn_net *net, nn_optim *opt, const nn_dataset *train,
  * net's mode is restored afterwards. */
 nn_status nn_evaluate(nn_net *net, const nn_dataset *d, int *predicted,
                       double *loss, double *accuracy);
-
-/* ------------------------------------------------------------------- files */
-
-/* Writes size bytes over path atomically: through a temporary file in the
- * same directory (path.tmp.XXXXXX), flushed, fsynced and renamed into
- * place. NN_EIO when it cannot be written (missing directory, full disk)
- * or when path exists and is not a regular file (a directory, a device, a
- * FIFO: never replaced); on any failure path is left exactly as it was,
- * the temporary file is removed and msg names the file and the problem. */
-nn_status nn_write_file_atomic(const char *path, const void *data, size_t size,
-                               char *msg, size_t msg_size);
+/* Bytes that training net (its layers added, not built yet) with batches of
+ * up to max_batch would allocate: the net built for training (with the
+ * threads set so far) and an optimizer of the given kind, planned without
+ * allocating anything. NN_EOVERFLOW when the sizes overflow, NN_ESHAPE (or
+ * the layers' error) when the layers do not fit the input. */
+nn_status nn_train_memory(nn_net *net, int max_batch,
+                          nn_optimizer_kind optimizer, size_t *bytes);
 
 /* ------------------------------------------------------------------- files */
 
