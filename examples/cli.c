@@ -1,273 +1,13 @@
-/* Shared code of the command-line trainers: see cli.h. */
+/* Shared code of the command-line trainers: the training run with its
+ * progress display and final report (see cli.h; the options are in
+ * cli_options.c). */
 #include "cli.h"
 #include "report.h"
 
-#include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-void cli_defaults(cli_options *o, const char *default_model)
-{
-    memset(o, 0, sizeof *o);
-    o->model = default_model;
-    o->train = nn_train_defaults();
-}
-
-int cli_parse_long(const char *s, long min, long max, long *out)
-{
-    char *end;
-    long v;
-    if (!s || !*s)
-        return 0;
-    errno = 0;
-    v = strtol(s, &end, 10);
-    if (errno || *end || v < min || v > max)
-        return 0;
-    *out = v;
-    return 1;
-}
-
-int cli_parse_double(const char *s, double min, double max, double *out)
-{
-    char *end;
-    double v;
-    if (!s || !*s)
-        return 0;
-    errno = 0;
-    v = strtod(s, &end);
-    if (errno || *end || !isfinite(v) || v < min || v > max)
-        return 0;
-    *out = v;
-    return 1;
-}
-
-static void usage(FILE *f, const char *program, const char *data_help)
-{
-    fprintf(f,
-            "usage: %s [options]\n"
-            "  --data DIR            %s\n"
-            "  --model NAME|SPEC     preset (mlp, lenet, deep, deep-bn, vgg, vgg-gap) or\n"
-            "                        a spec such as conv3x3x32p1,bn,relu,pool2,dense10\n"
-            "                        (its layer tokens: --help-layers)\n"
-            "  --epochs N            passes over the training set (10)\n"
-            "  --batch N             minibatch size (64)\n"
-            "  --lr X                base learning rate (0.05; other optimizers:\n"
-            "                        their PyTorch default)\n"
-            "  --momentum X          SGD and RMSprop momentum (0.9)\n"
-            "  --weight-decay X      L2 weight decay on weights (5e-4; AdamW:\n"
-            "                        decoupled, 0.01; Adam, RMSprop: 0)\n"
-            "  --nesterov            Nesterov momentum\n"
-            "  --optimizer NAME      sgd, adam, rmsprop or adamw (sgd)\n"
-            "  --schedule KIND       constant, step, exp or cosine (cosine)\n"
-            "  --gamma X             factor of the step and exp schedules (0.1)\n"
-            "  --warmup X            epochs of linear warm-up (0)\n"
-            "  --seed N              initialisation and shuffling seed (1)\n"
-            "  --threads N           worker threads (all online CPUs)\n"
-            "  --kernels KIND        auto (fastest here), portable (plain C) or\n"
-            "                        reference (textbook im2col + gemm) (auto)\n"
-            "  --limit N             train on the first N images only\n"
-            "  --save FILE           save the trained model\n"
-            "  --json FILE           write metrics as JSON\n"
-            "  --report DIR          write an HTML report with pictures\n"
-            "  --checkpoint FILE     save model and training state after every epoch\n"
-            "  --resume FILE         continue a run from its checkpoint (same options)\n"
-            "  --init FILE           start from a model's architecture and weights\n"
-            "                        (.nnm or .onnx) to fine-tune it\n"
-            "  --quiet               only the final accuracy\n"
-            "  --help                this text\n",
-            program, data_help);
-}
-
-/* One option and its value: a table keeps the parser flat. */
-typedef struct {
-    const char *name;
-    int takes_value;
-} option_def;
-
-static const option_def options[] = {
-    {"--data", 1}, {"--model", 1}, {"--epochs", 1}, {"--batch", 1},
-    {"--lr", 1}, {"--momentum", 1}, {"--weight-decay", 1},
-    {"--nesterov", 0}, {"--optimizer", 1}, {"--schedule", 1},
-    {"--gamma", 1}, {"--warmup", 1}, {"--seed", 1}, {"--threads", 1},
-    {"--kernels", 1}, {"--limit", 1}, {"--save", 1}, {"--json", 1}, {"--report", 1},
-    {"--checkpoint", 1}, {"--resume", 1}, {"--init", 1},
-    {"--quiet", 0}, {"--help", 0}, {"--help-layers", 0},
-};
-
-/* Applies one option; 0 when its value is not acceptable. */
-static int apply(cli_options *o, const char *name, const char *value)
-{
-    nn_train_config *t = &o->train;
-    long l;
-    double d;
-    if (!strcmp(name, "--data"))
-        o->data_dir = value;
-    else if (!strcmp(name, "--model")) {
-        o->model = value;
-        o->model_given = 1;
-    } else if (!strcmp(name, "--init"))
-        o->init_path = value;
-    else if (!strcmp(name, "--save"))
-        o->save_path = value;
-    else if (!strcmp(name, "--json"))
-        o->json_path = value;
-    else if (!strcmp(name, "--report"))
-        o->report_dir = value;
-    else if (!strcmp(name, "--checkpoint"))
-        o->checkpoint_path = value;
-    else if (!strcmp(name, "--resume"))
-        o->resume_path = value;
-    else if (!strcmp(name, "--nesterov"))
-        t->optim.nesterov = 1;
-    else if (!strcmp(name, "--quiet"))
-        o->quiet = 1;
-    else if (!strcmp(name, "--epochs")) {
-        if (!cli_parse_long(value, 1, 10000, &l))
-            return 0;
-        t->epochs = t->schedule.total_epochs = (int)l;
-    } else if (!strcmp(name, "--batch")) {
-        if (!cli_parse_long(value, 1, 65536, &l))
-            return 0;
-        t->batch = (int)l;
-    } else if (!strcmp(name, "--seed")) {
-        if (!cli_parse_long(value, 0, 0x7fffffffL, &l))
-            return 0;
-        t->seed = (uint64_t)l;
-    } else if (!strcmp(name, "--threads")) {
-        if (!cli_parse_long(value, 1, 256, &l))
-            return 0;
-        o->threads = (int)l;
-    } else if (!strcmp(name, "--kernels")) {
-        if (!strcmp(value, "auto"))
-            o->kernels = NN_KERNELS_AUTO;
-        else if (!strcmp(value, "portable"))
-            o->kernels = NN_KERNELS_PORTABLE;
-        else if (!strcmp(value, "reference"))
-            o->kernels = NN_KERNELS_REFERENCE;
-        else
-            return 0;
-    } else if (!strcmp(name, "--limit")) {
-        if (!cli_parse_long(value, 1, 0x7fffffffL, &l))
-            return 0;
-        o->limit = l;
-    } else if (!strcmp(name, "--lr")) {
-        if (!cli_parse_double(value, 1e-9, 100.0, &d))
-            return 0;
-        t->schedule.lr = (float)d;
-        o->lr_given = 1;
-    } else if (!strcmp(name, "--momentum")) {
-        if (!cli_parse_double(value, 0.0, 0.9999, &d))
-            return 0;
-        t->optim.momentum = (float)d;
-        o->momentum_given = 1;
-    } else if (!strcmp(name, "--weight-decay")) {
-        if (!cli_parse_double(value, 0.0, 1.0, &d))
-            return 0;
-        t->optim.weight_decay = (float)d;
-        o->weight_decay_given = 1;
-    } else if (!strcmp(name, "--gamma")) {
-        if (!cli_parse_double(value, 1e-6, 1.0, &d))
-            return 0;
-        t->schedule.gamma = (float)d;
-    } else if (!strcmp(name, "--warmup")) {
-        if (!cli_parse_double(value, 0.0, 10000.0, &d))
-            return 0;
-        t->schedule.warmup_epochs = (float)d;
-    } else if (!strcmp(name, "--optimizer")) {
-        if (nn_optimizer_from_name(value, &t->optim.kind) != NN_OK)
-            return 0;
-    } else if (!strcmp(name, "--schedule")) {
-        static const char *kinds[] = {"constant", "step", "exp", "cosine"};
-        int k;
-        for (k = 0; k < 4 && strcmp(value, kinds[k]); k++)
-            ;
-        if (k == 4)
-            return 0;
-        t->schedule.kind = (nn_schedule_kind)k;
-    }
-    return 1;
-}
-
-/* Optimizers other than SGD start from their own (PyTorch's) learning
- * rate, weight decay and momentum unless the flags set them. */
-static void apply_optimizer_defaults(cli_options *o)
-{
-    nn_optim_settings *s = &o->train.optim;
-    nn_optim_settings d = nn_optim_defaults(s->kind);
-    if (s->kind == NN_OPTIMIZER_SGD)
-        return;
-    if (!o->lr_given)
-        o->train.schedule.lr = d.lr;
-    if (!o->weight_decay_given)
-        s->weight_decay = d.weight_decay;
-    if (!o->momentum_given)
-        s->momentum = d.momentum;
-}
-
-/* The layer tokens a spec may use, from the library's table of kinds. */
-static void usage_layers(FILE *f)
-{
-    const char *name, *grammar;
-    fprintf(f, "layer tokens of --model specs (comma-separated):\n");
-    for (int i = 0; (grammar = nn_spec_grammar(i, &name)) != NULL; i++)
-        fprintf(f, "  %-22s %s\n", grammar, name);
-}
-
-/* Checks a --model value's syntax before any data is read (whether it
- * fits the data's shape is known only once the data is loaded). */
-static int spec_syntax_ok(const char *spec, const char *program)
-{
-    nn_net *probe = NULL;
-    char msg[256] = "";
-    nn_status st = nn_net_create(1, 1, 1, &probe);
-    if (st == NN_OK)
-        st = nn_net_add_spec(probe, spec, msg, sizeof msg);
-    nn_net_destroy(probe);
-    if (st != NN_OK)
-        fprintf(stderr, "%s: --model: %s\n", program, msg[0] ? msg : nn_status_str(st));
-    return st == NN_OK;
-}
-
-int cli_parse(int argc, char **argv, cli_options *o, const char *program,
-              const char *data_help)
-{
-    for (int i = 1; i < argc; i++) {
-        const option_def *def = NULL;
-        for (size_t k = 0; k < sizeof options / sizeof *options; k++)
-            if (!strcmp(argv[i], options[k].name))
-                def = &options[k];
-        if (!def) {
-            fprintf(stderr, "%s: unknown option '%s'\n", program, argv[i]);
-            usage(stderr, program, data_help);
-            return CLI_USAGE;
-        }
-        if (!strcmp(def->name, "--help")) {
-            usage(stdout, program, data_help);
-            return -1;
-        }
-        if (!strcmp(def->name, "--help-layers")) {
-            usage_layers(stdout);
-            return -1;
-        }
-        if (def->takes_value && i + 1 >= argc) {
-            fprintf(stderr, "%s: %s needs a value\n", program, def->name);
-            return CLI_USAGE;
-        }
-        if (!apply(o, def->name, def->takes_value ? argv[i + 1] : NULL)) {
-            fprintf(stderr, "%s: bad value '%s' for %s (see --help)\n",
-                    program, argv[i + 1], def->name);
-            return CLI_USAGE;
-        }
-        i += def->takes_value;
-    }
-    if (!spec_syntax_ok(o->model, program))
-        return CLI_USAGE;
-    apply_optimizer_defaults(o);
-    return CLI_OK;
-}
 
 /* ------------------------------------------------------------- progress */
 
@@ -366,15 +106,17 @@ static void print_class_metrics(FILE *f, const float *p, const float *r,
         fprintf(f, "%2d %-11.11s %9.4f %9.4f %9.4f\n", k, names[k], p[k], r[k], f1[k]);
 }
 
-/* Writes --json with the report's JSON writer; 1 on success. */
-static int save_json(const char *path, const report_run *run)
+static int json_text(FILE *f, const void *run)
 {
-    FILE *f = fopen(path, "w");
-    int ok;
-    if (!f)
-        return 0;
-    ok = report_write_json(f, run);
-    return fclose(f) == 0 && ok;
+    return report_write_json(f, run);
+}
+
+/* Writes --json with the report's JSON writer, atomically; 1 on success,
+ * else msg says why and an existing file is left as it was. */
+static int save_json(const char *path, const report_run *run, char *msg,
+                     size_t msg_size)
+{
+    return report_write_file(path, json_text, run, msg, msg_size);
 }
 
 /* ------------------------------------------------------------- the run */
@@ -395,6 +137,58 @@ int cli_load(const char *program, const cli_options *o, const char *dir,
     nn_dataset_free(train);
     nn_dataset_free(test);
     return CLI_FAIL;
+}
+
+/* bytes in GiB (or MiB below one GiB) into buf. */
+static void format_bytes(char *buf, size_t size, double bytes)
+{
+    if (bytes >= 1073741824.0)
+        snprintf(buf, size, "%.1f GiB", bytes / 1073741824.0);
+    else
+        snprintf(buf, size, "%.1f MiB", bytes / 1048576.0);
+}
+
+/* Plans the run's memory (net, activations for --batch, optimizer) before
+ * anything is allocated and refuses what the sizes overflow or what needs
+ * more than the machine's physical memory; 0 with msg giving both figures.
+ * A model that does not fit the data passes: build_net names the problem. */
+static int memory_fits(const cli_options *o, const nn_dataset *d, char *msg,
+                       size_t msg_size)
+{
+    nn_net *probe = NULL;
+    size_t need = 0;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    double have = pages > 0 && page > 0 ? (double)pages * (double)page : 0;
+    char need_text[32], have_text[32];
+    nn_status st = nn_net_create(d->c, d->h, d->w, &probe);
+    if (st == NN_OK)
+        st = nn_net_add_spec(probe, o->model, NULL, 0);
+    if (st == NN_OK)
+        st = nn_net_set_threads(probe, o->threads);
+    if (st == NN_OK)
+        st = nn_train_memory(probe, o->train.batch, o->train.optim.kind, &need);
+    nn_net_destroy(probe);
+    if (st == NN_EOVERFLOW) {
+        snprintf(msg, msg_size, "model %.200s on %dx%dx%d inputs with --batch "
+                 "%d is beyond libnn's size limits (%s)", o->model, d->c, d->h,
+                 d->w, o->train.batch, nn_status_str(st));
+        return 0;
+    }
+    if (st != NN_OK || have == 0 || (double)need <= have)
+        return 1;
+    format_bytes(need_text, sizeof need_text, (double)need);
+    format_bytes(have_text, sizeof have_text, have);
+    snprintf(msg, msg_size, "--batch %d: training model %.200s needs %s of "
+             "memory, more than this machine's %s", o->train.batch, o->model,
+             need_text, have_text);
+    return 0;
+}
+
+/* The net's outputs per image: one score per class it can tell apart. */
+static int outputs_per_image(nn_net *net)
+{
+    const nn_tensor *out = nn_net_output(net);
+    return out->c * out->h * out->w;
 }
 
 /* 1 when a loaded net (--resume, --init) is the --model architecture;
@@ -498,6 +292,11 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
         train->count = (int)o->limit;
     nn_rng_seed(&ts.rng, cfg.seed ^ 0x7261696e696e67ULL);
     ts.epoch = 0;
+    ts.batch = cfg.batch;
+    if (!o->init_path && !memory_fits(o, train, msg, sizeof msg)) {
+        fprintf(stderr, "error: %s\n", msg);
+        return CLI_USAGE;
+    }
     if (o->resume_path) {
         cfg.optim.lr = cfg.schedule.lr;
         if (nn_checkpoint_load(o->resume_path, cfg.batch, &cfg.optim, &net,
@@ -509,6 +308,19 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
             fprintf(stderr, "error: --resume: %s\n", msg);
             goto done;
         }
+        /* Other batches would cut the epochs' shuffled order into other
+         * steps: not the run the checkpoint continues (0: not recorded). */
+        if (ts.batch != 0 && ts.batch != cfg.batch) {
+            fprintf(stderr, "error: --resume: the checkpoint was trained with "
+                            "batch %d, --batch asks for %d\n", ts.batch, cfg.batch);
+            goto done;
+        }
+        ts.batch = cfg.batch;
+        /* The generator's state comes from the checkpoint, and the weights
+         * with it: the seed no longer plays a part. */
+        if (o->seed_given)
+            fprintf(stderr, "note: --resume continues the checkpoint's random "
+                            "generator; --seed is not used\n");
         if (ts.epoch >= cfg.epochs) {
             fprintf(stderr, "error: --resume: %s has done %d epochs already "
                             "(--epochs %d)\n", o->resume_path, ts.epoch, cfg.epochs);
@@ -521,6 +333,13 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
         return o->init_path && st != NN_ESHAPE ? CLI_FAIL : CLI_USAGE;
     } else if ((st = nn_optim_create(net, &cfg.optim, &opt)) != NN_OK) {
         fprintf(stderr, "error: optimizer settings: %s\n", nn_status_str(st));
+        goto done;
+    }
+    if (outputs_per_image(net) != classes) {
+        fprintf(stderr, "error: --model %s gives %d outputs per image, the data "
+                        "has %d classes (end the model with dense%d)\n", o->model,
+                outputs_per_image(net), classes, classes);
+        rc = CLI_USAGE;
         goto done;
     }
     nn_net_set_normalization(net, train->mean, train->std);
@@ -598,14 +417,14 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
     rc = report_ok ? CLI_OK : CLI_FAIL;
     if (o->report_dir && report_ok && !o->quiet)
         printf("report written to %s/index.html\n", o->report_dir);
-    if (o->json_path && !save_json(o->json_path, &run)) {
-        fprintf(stderr, "error: cannot write %s\n", o->json_path);
+    if (o->json_path && !save_json(o->json_path, &run, msg, sizeof msg)) {
+        fprintf(stderr, "error: --json: %s\n", msg);
         rc = CLI_FAIL;
     }
     if (o->save_path) {
         st = nn_model_save(net, o->save_path, msg, sizeof msg);
         if (st != NN_OK) {
-            fprintf(stderr, "error: saving %s: %s\n", o->save_path, msg);
+            fprintf(stderr, "error: --save: %s\n", msg);
             rc = CLI_FAIL;
         } else if (!o->quiet)
             printf("model saved to %s\n", o->save_path);

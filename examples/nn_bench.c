@@ -18,12 +18,13 @@
  * spent waiting for the CPU does not count (the kernels are single-threaded,
  * so on an idle machine this is the wall time); they cover both paths of
  * nn_sgemm_for: auto (AVX2+FMA where the CPU has it) and portable. Only
- * the public API (nn.h) is used. */
+ * the public API (nn.h) is used, and cli.h's number parser. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "cli.h"
 #include "nn.h"
 
 /* Timing settings shared by every benchmark. */
@@ -364,36 +365,77 @@ static int for_each(const char *models, const char *threads,
 
 /* ------------------------------------------------------------------- main */
 
+/* Checks a comma-separated list: non-empty items, and with numbers = 1
+ * each a thread count; 0 after printing what is wrong. */
+static int list_ok(const char *flag, const char *list, int numbers)
+{
+    char copy[256], *save, why[160];
+    const char *problem = NULL;
+    long count;
+    size_t len = strlen(list);
+    if (len == 0 || len >= sizeof copy || list[0] == ',' || list[len - 1] == ',' ||
+        strstr(list, ",,"))
+        problem = len >= sizeof copy ? "too long" : "an empty item";
+    else if (numbers) {
+        memcpy(copy, list, len + 1);
+        for (char *t = strtok_r(copy, ",", &save); t && !problem;
+             t = strtok_r(NULL, ",", &save))
+            if (!cli_parse_long(t, 1, CLI_MAX_THREADS, &count, why, sizeof why)) {
+                fprintf(stderr, "nn_bench: %s '%s': item '%s': %s\n", flag,
+                        list, t, why);
+                return 0;
+            }
+    }
+    if (problem)
+        fprintf(stderr, "nn_bench: %s '%s': %s; expected a comma-separated "
+                        "list\n", flag, list, problem);
+    return problem == NULL;
+}
+
 int main(int argc, char **argv)
 {
     bench_opts opts = {0.5, 5, MAX_BATCH};
-    long batch;
     const char *only = NULL, *models = "mlp,lenet,deep", *threads = "1,2";
     int rc = 0;
     for (int i = 1; i < argc; i++) {
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(argv[i], "--quick") == 0) {
             opts.seconds = 0.05;
             opts.trials = 3;
-        } else if (i + 1 < argc && strcmp(argv[i], "--only") == 0) {
-            only = argv[++i];
-        } else if (i + 1 < argc && strcmp(argv[i], "--models") == 0) {
-            models = argv[++i];
-        } else if (i + 1 < argc && strcmp(argv[i], "--threads") == 0) {
-            threads = argv[++i];
-        } else if (i + 1 < argc && strcmp(argv[i], "--batch") == 0) {
-            char *end;
-            batch = strtol(argv[++i], &end, 10);
-            if (*end || batch < 1 || batch > MAX_BATCH) {
-                fprintf(stderr, "nn_bench: --batch takes 1..%d\n", MAX_BATCH);
+            continue;
+        }
+        int known = !strcmp(argv[i], "--only") || !strcmp(argv[i], "--models") ||
+                    !strcmp(argv[i], "--threads") || !strcmp(argv[i], "--batch");
+        if (!known || !value) {
+            fprintf(stderr, "nn_bench: %s '%s'\nusage: %s [--quick] [--only "
+                            "sgemm|layers|models] [--models LIST] [--threads LIST] "
+                            "[--batch N]\n",
+                    known ? "a value is missing after" : "unknown option",
+                    argv[i], argv[0]);
+            return 2;
+        }
+        i++;
+        if (!strcmp(argv[i - 1], "--only")) {
+            only = value;
+            if (strcmp(only, "sgemm") && strcmp(only, "layers") &&
+                strcmp(only, "models")) {
+                fprintf(stderr, "nn_bench: --only '%s': unknown; expected one "
+                                "of sgemm, layers or models\n", only);
+                return 2;
+            }
+        } else if (!strcmp(argv[i - 1], "--models")) {
+            if (!list_ok("--models", models = value, 0))
+                return 2;
+        } else if (!strcmp(argv[i - 1], "--batch")) {
+            char why[128];
+            long batch;
+            if (!cli_parse_long(value, 1, MAX_BATCH, &batch, why, sizeof why)) {
+                fprintf(stderr, "nn_bench: --batch '%s': %s\n", value, why);
                 return 2;
             }
             opts.batch = (int)batch;
-        } else {
-            fprintf(stderr, "usage: %s [--quick] [--only sgemm|layers|models] "
-                            "[--models LIST] [--threads LIST] [--batch N]\n",
-                    argv[0]);
+        } else if (!list_ok("--threads", threads = value, 1))
             return 2;
-        }
     }
     if (!only || !strcmp(only, "sgemm"))
         rc |= bench_sgemm(&opts);

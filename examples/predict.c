@@ -39,16 +39,14 @@ static long pnm_number(FILE *f)
 static int load_pnm(const char *path, int c, int h, int w, uint8_t *pixels,
                     char *msg, size_t msg_size)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = cli_open_regular(path, msg, msg_size);
     char magic[3] = "";
     long width, height, maxval;
     size_t n = (size_t)c * h * w;
     uint8_t *raw;
     int ok = 0;
-    if (!f) {
-        snprintf(msg, msg_size, "%s: cannot open", path);
+    if (!f)
         return 0;
-    }
     if (fread(magic, 1, 2, f) != 2 || (strcmp(magic, "P5") && strcmp(magic, "P6")))
         snprintf(msg, msg_size, "%s: not a binary PGM (P5) or PPM (P6) file", path);
     else if ((magic[1] == '5') != (c == 1) || (magic[1] == '6') != (c == 3))
@@ -104,32 +102,75 @@ static int classify(nn_net *net, const nn_dataset *d, int index,
     return 1;
 }
 
+/* What the command line asks for. */
+typedef struct {
+    const char *model;
+    const char *idx_images, *idx_labels; /* --idx; else images are files */
+    long first;                          /* --first: IDX images classified */
+} predict_args;
+
+/* Reads argv into a; 0 after printing what is wrong. */
+static int parse_args(int argc, char **argv, predict_args *a)
+{
+    char why[160];
+    a->model = argv[1];
+    a->idx_images = a->idx_labels = NULL;
+    a->first = 10;
+    if (!strncmp(argv[1], "--", 2)) {
+        fprintf(stderr, "predict: unknown option '%s'; the model file comes "
+                        "first (write ./%s for a file of that name)\n",
+                argv[1], argv[1]);
+        return 0;
+    }
+    if (!strcmp(argv[2], "--idx")) {
+        if (argc != 5 && argc != 7) {
+            fprintf(stderr, "predict: --idx takes IMAGES LABELS [--first N]\n");
+            return 0;
+        }
+        a->idx_images = argv[3];
+        a->idx_labels = argv[4];
+        if (argc == 7 && strcmp(argv[5], "--first")) {
+            fprintf(stderr, "predict: unknown option '%s' after --idx\n", argv[5]);
+            return 0;
+        }
+        if (argc == 7 && !cli_parse_long(argv[6], 1, 1000000, &a->first, why,
+                                         sizeof why)) {
+            fprintf(stderr, "predict: --first '%s': %s\n", argv[6], why);
+            return 0;
+        }
+        return 1;
+    }
+    for (int i = 2; i < argc; i++)
+        if (!strncmp(argv[i], "--", 2)) {
+            fprintf(stderr, "predict: unknown option '%s' (write ./%s for an "
+                            "image of that name)\n", argv[i], argv[i]);
+            return 0;
+        }
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     char msg[512] = "";
     nn_net *net = NULL;
     nn_dataset d = {0};
+    predict_args a;
     int c, h, w, rc = CLI_OK;
-    long first = 10;
     if (argc >= 2 && !strcmp(argv[1], "--help")) {
         usage(stdout);
         return CLI_OK;
     }
-    if (argc < 3) {
+    if (argc < 3 || !parse_args(argc, argv, &a)) {
         usage(stderr);
         return CLI_USAGE;
     }
-    if (cli_load_model(argv[1], 1, 1, &net, msg, sizeof msg) != NN_OK) {
+    if (cli_load_model(a.model, 1, 1, &net, msg, sizeof msg) != NN_OK) {
         fprintf(stderr, "predict: %s\n", msg);
         return CLI_FAIL;
     }
     nn_net_input_shape(net, &c, &h, &w);
-    if (!strcmp(argv[2], "--idx")) {
-        if (argc != 5 && !(argc == 7 && !strcmp(argv[5], "--first") &&
-                           cli_parse_long(argv[6], 1, 1000000, &first))) {
-            usage(stderr);
-            rc = CLI_USAGE;
-        } else if (nn_mnist_load(argv[3], argv[4], &d, msg, sizeof msg) != NN_OK) {
+    if (a.idx_images) {
+        if (nn_mnist_load(a.idx_images, a.idx_labels, &d, msg, sizeof msg) != NN_OK) {
             fprintf(stderr, "predict: %s\n", msg);
             rc = CLI_FAIL;
         } else if (d.c != c || d.h != h || d.w != w) {
@@ -138,7 +179,7 @@ int main(int argc, char **argv)
             rc = CLI_FAIL;
         }
         nn_net_normalization(net, d.mean, d.std);
-        for (int i = 0; rc == CLI_OK && i < d.count && i < first; i++) {
+        for (int i = 0; rc == CLI_OK && i < d.count && i < a.first; i++) {
             char name[32];
             snprintf(name, sizeof name, "image %d", i);
             if (!classify(net, &d, i, name))

@@ -8,6 +8,7 @@
 #include "report_internal.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -21,31 +22,24 @@ int report_join_path(char *path, const char *dir, const char *name)
     return n > 0 && n < PATH_SIZE;
 }
 
-/* A text file written as path.tmp and renamed over path once complete, so
- * that a browser reloading the report never sees half a file. */
-typedef struct {
-    FILE *f;
-    char path[PATH_SIZE], tmp[PATH_SIZE + 8];
-} text_file;
-
-static int text_open(text_file *t, const char *dir, const char *name)
+int report_write_file(const char *path,
+                      int (*write)(FILE *f, const void *ctx), const void *ctx,
+                      char *msg, size_t msg_size)
 {
-    if (!report_join_path(t->path, dir, name))
-        return 0;
-    snprintf(t->tmp, sizeof t->tmp, "%s.tmp", t->path);
-    t->f = fopen(t->tmp, "w");
-    return t->f != NULL;
-}
-
-/* Closes and renames; ok = 0 (a failed write) just removes the temporary. */
-static int text_commit(text_file *t, int ok)
-{
-    ok = !ferror(t->f) && ok;
-    ok = fclose(t->f) == 0 && ok;
-    if (ok && rename(t->tmp, t->path) != 0)
-        ok = 0;
+    char *text = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&text, &size);
+    int ok = f != NULL;
+    if (ok) {
+        ok = write(f, ctx);
+        ok = !ferror(f) && ok;
+        ok = fclose(f) == 0 && ok;
+    }
     if (!ok)
-        remove(t->tmp);
+        snprintf(msg, msg_size, "%s: out of memory", path);
+    else
+        ok = nn_write_file_atomic(path, text, size, msg, msg_size) == NN_OK;
+    free(text);
     return ok;
 }
 
@@ -358,23 +352,24 @@ typedef struct {
     int misclassified;            /* how many of which are used */
 } report_view;
 
-static int text_curves(FILE *f, const report_view *v)
+static int text_curves(FILE *f, const void *view)
 {
-    return report_write_curves(f, v->run);
+    return report_write_curves(f, ((const report_view *)view)->run);
 }
 
-static int text_confusion(FILE *f, const report_view *v)
+static int text_confusion(FILE *f, const void *view)
 {
-    return report_write_confusion(f, v->run);
+    return report_write_confusion(f, ((const report_view *)view)->run);
 }
 
-static int text_metrics(FILE *f, const report_view *v)
+static int text_metrics(FILE *f, const void *view)
 {
-    return report_write_json(f, v->run);
+    return report_write_json(f, ((const report_view *)view)->run);
 }
 
-static int text_index(FILE *f, const report_view *v)
+static int text_index(FILE *f, const void *view)
 {
+    const report_view *v = view;
     return write_index(f, v->run, &v->filters, v->which, v->misclassified);
 }
 
@@ -382,7 +377,7 @@ static int text_index(FILE *f, const report_view *v)
  * everything it refers to exists. */
 static const struct {
     const char *name;
-    int (*write)(FILE *f, const report_view *v);
+    int (*write)(FILE *f, const void *view);
 } text_files[] = {
     {"curves.svg", text_curves},
     {"confusion.svg", text_confusion},
@@ -405,13 +400,14 @@ int report_write(const char *dir, const report_run *run, char *msg,
                                     msg_size))
         return 0;
     for (size_t i = 0; i < sizeof text_files / sizeof *text_files; i++) {
-        text_file t;
-        if (!text_open(&t, dir, text_files[i].name) ||
-            !text_commit(&t, text_files[i].write(t.f, &v))) {
-            snprintf(msg, msg_size, "cannot write %s/%s (%s)", dir,
-                     text_files[i].name, strerror(errno));
+        char path[PATH_SIZE];
+        if (!report_join_path(path, dir, text_files[i].name)) {
+            snprintf(msg, msg_size, "%s/%s: path too long", dir,
+                     text_files[i].name);
             return 0;
         }
+        if (!report_write_file(path, text_files[i].write, &v, msg, msg_size))
+            return 0;
     }
     return 1;
 }

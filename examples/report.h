@@ -36,12 +36,20 @@ int report_write_json(FILE *f, const report_run *run);
 /* The optimizer and its settings in words ("SGD, momentum 0.9, ..."). */
 void report_describe_optimizer(const nn_optim_settings *s, char *buf,
                                size_t size);
+/* Writes path with what write(f, ctx) prints, atomically: the text is
+ * built in memory, then nn_write_file_atomic puts it in place (temporary
+ * file, fsync, rename). 1 on success; else msg names the file and the
+ * problem and an existing path is left exactly as it was. */
+int report_write_file(const char *path,
+                      int (*write)(FILE *f, const void *ctx), const void *ctx,
+                      char *msg, size_t msg_size);
 /* Creates the report directory when it does not exist yet; 1 on success,
  * else msg says why. */
 int report_prepare(const char *dir, char *msg, size_t msg_size);
-/* (Re)writes every file of the report in dir: index.html (refreshing itself
- * until the last epoch), curves.svg, confusion.svg, filters.png,
- * misclassified.png and metrics.json; 1 on success, else msg says why. */
+/* (Re)writes every file of the report in dir, each one atomically:
+ * index.html (refreshing itself until the last epoch), curves.svg,
+ * confusion.svg, filters.png, misclassified.png and metrics.json; 1 on
+ * success, else msg names the file that could not be written and why. */
 int report_write(const char *dir, const report_run *run, char *msg,
                  size_t msg_size);
 

@@ -651,6 +651,24 @@ nn_status nn_train_epoch(nn_net *net, nn_optim *opt, const nn_dataset *train,
  * net's mode is restored afterwards. */
 nn_status nn_evaluate(nn_net *net, const nn_dataset *d, int *predicted,
                       double *loss, double *accuracy);
+/* Bytes that training net (its layers added, not built yet) with batches of
+ * up to max_batch would allocate: the net built for training (with the
+ * threads set so far) and an optimizer of the given kind, planned without
+ * allocating anything. NN_EOVERFLOW when the sizes overflow, NN_ESHAPE (or
+ * the layers' error) when the layers do not fit the input. */
+nn_status nn_train_memory(nn_net *net, int max_batch,
+                          nn_optimizer_kind optimizer, size_t *bytes);
+
+/* ------------------------------------------------------------------- files */
+
+/* Writes size bytes over path atomically: through a temporary file in the
+ * same directory (path.tmp.XXXXXX), flushed, fsynced and renamed into
+ * place. NN_EIO when it cannot be written (missing directory, full disk)
+ * or when path exists and is not a regular file (a directory, a device, a
+ * FIFO: never replaced); on any failure path is left exactly as it was,
+ * the temporary file is removed and msg names the file and the problem. */
+nn_status nn_write_file_atomic(const char *path, const void *data, size_t size,
+                               char *msg, size_t msg_size);
 
 /* ------------------------------------------------------------------ images */
 
@@ -715,11 +733,13 @@ nn_status nn_weights_save_mat(nn_net *net, const char *path, char *msg,
 typedef struct {
     int epoch;  /* epochs completed */
     nn_rng rng; /* the trainer's generator after them */
+    int batch;  /* the minibatch size the run trains with (0: unknown, as
+                   in version 1 checkpoints) */
 } nn_train_state;
 
 /* Saves the model, the net's noise counter, the optimizer (kind, settings,
- * state buffers, step count) and ts atomically: temporary file, fsync,
- * rename. */
+ * state buffers, step count) and ts (epochs, generator, batch size)
+ * atomically: temporary file, fsync, rename. */
 nn_status nn_checkpoint_save(nn_net *net, const nn_optim *opt,
                              const nn_train_state *ts, const char *path,
                              char *msg, size_t msg_size);
@@ -727,7 +747,8 @@ nn_status nn_checkpoint_save(nn_net *net, const nn_optim *opt,
  * for it, and fills ts; training resumed from it gives bit-identical
  * results. When want is not NULL, a checkpoint made with another optimizer
  * or other settings (the learning rate aside) is refused with NN_ESTATE and
- * msg names the difference. */
+ * msg names the difference. ts->batch is the batch size the checkpoint's run
+ * trained with (0 when the file does not say): compare it with yours. */
 nn_status nn_checkpoint_load(const char *path, int max_batch,
                              const nn_optim_settings *want, nn_net **net,
                              nn_optim **opt, nn_train_state *ts, char *msg,

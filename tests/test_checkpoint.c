@@ -44,7 +44,7 @@ static void check_resume(nn_optimizer_kind optimizer)
 {
     nn_dataset d;
     nn_train_config cfg = nn_train_defaults();
-    nn_train_state straight = {0, {{0}}}, first = {0, {{0}}}, resumed;
+    nn_train_state straight = {0, {{0}}, 8}, first = {0, {{0}}, 8}, resumed;
     nn_net *a = new_net(), *b = new_net(), *c = NULL;
     nn_optim *opt_a, *opt_b, *opt_c = NULL;
     char path[256], msg[256];
@@ -67,6 +67,7 @@ static void check_resume(nn_optimizer_kind optimizer)
                            sizeof msg) != NN_OK)
         fail_msg("%s", msg);
     assert_int_equal(resumed.epoch, 1);
+    assert_int_equal(resumed.batch, 8);
     run_epochs(c, opt_c, &d, &cfg, &resumed, 3);
     assert_memory_equal(nn_net_params(a), nn_net_params(c),
                         nn_net_param_count(a) * sizeof(float));
@@ -97,7 +98,7 @@ static void test_corrupt_checkpoints_are_refused(void **state)
     nn_net *net = new_net(), *out = NULL;
     nn_optim_settings sgd = nn_optim_defaults(NN_OPTIMIZER_SGD);
     nn_optim *opt = tu_optim(net, &sgd), *back_opt = NULL;
-    nn_train_state ts = {2, {{1, 2, 3, 4}}}, back;
+    nn_train_state ts = {2, {{1, 2, 3, 4}}, 16}, back;
     char path[256], bad[256], model[256], msg[256], cmd[1024];
     size_t size;
     (void)state;
@@ -127,6 +128,7 @@ static void test_corrupt_checkpoints_are_refused(void **state)
     assert_nn_ok(nn_checkpoint_load(path, 8, NULL, &out, &back_opt, &back, msg,
                                     sizeof msg));
     assert_int_equal(back.epoch, 2);
+    assert_int_equal(back.batch, 16);
     assert_memory_equal(&back.rng, &ts.rng, sizeof ts.rng);
     nn_optim_destroy(back_opt);
     nn_optim_destroy(opt);
@@ -144,7 +146,7 @@ static void saver(const char *path, int ready)
     nn_net *net = NULL;
     nn_optim *opt = NULL;
     nn_optim_settings sgd = nn_optim_defaults(NN_OPTIMIZER_SGD);
-    nn_train_state ts = {0, {{0}}};
+    nn_train_state ts = {0, {{0}}, 8};
     if (nn_net_create(1, 1, 1000, &net) != NN_OK ||
         nn_net_add_dense(net, 1500) != NN_OK || nn_net_build(net, 1, 1) != NN_OK ||
         nn_optim_create(net, &sgd, &opt) != NN_OK)
@@ -236,6 +238,7 @@ static void test_version_1_checkpoint_loads(void **state)
     if (nn_checkpoint_load(path, 8, &sgd, &net, &opt, &ts, msg, sizeof msg) != NN_OK)
         fail_msg("%s", msg);
     assert_int_equal(ts.epoch, 1);
+    assert_int_equal(ts.batch, 0); /* version 1 did not record it */
     assert_int_equal(nn_optim_steps(opt), 13);
     assert_int_equal(nn_net_param_count(net), 490);
     velocity = nn_optim_state(opt, 0, &count);

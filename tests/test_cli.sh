@@ -2,7 +2,8 @@
 # End-to-end checks of the command-line programs:
 #   test_cli.sh BUILD_EXAMPLES_DIR
 # cifar10_train on generated files in the real CIFAR-10 binary layout, a
-# save -> predict round trip, and exit codes for bad flags and bad data.
+# save -> predict round trip, a table of bad flags, special files and
+# unwritable outputs with their exit codes and messages, and --resume.
 set -u
 bin=$1
 tmp=$(mktemp -d)
@@ -98,14 +99,178 @@ check predict_wrong_channels 1 "$bin/predict" "$tmp/c.nnm" "$tmp/gray.pgm"
 head -c 100 "$tmp/c.nnm" >"$tmp/cut.nnm"
 check predict_truncated_model 1 "$bin/predict" "$tmp/cut.nnm" "$tmp/img.ppm"
 
-# Bad flags: usage and exit 2; unreadable data: exit 1 with the loader's message.
-for args in "--epochs 0" "--epochs abc" "--batch -3" "--lr nan" "--lr 1e9" \
-            "--optimizer lbfgs" "--schedule sometimes" "--threads 100000" \
-            "--kernels fastest" \
-            "--model conv3x3" "--bogus" "--epochs"; do
-    # shellcheck disable=SC2086
-    check "mnist_train $args" 2 "$bin/mnist_train" --data "$tmp/cifar" $args
+# A small MNIST-format set (IDX files): 200 training and 50 test images.
+mkdir -p "$tmp/mnist"
+python3 - "$tmp/mnist" <<'PY'
+import os, random, struct, sys
+random.seed(3)
+def write(prefix, n):
+    labels = [random.randrange(10) for _ in range(n)]
+    pixels = bytearray()
+    for k in labels:
+        img = [random.randrange(40) for _ in range(784)]
+        for x in range(28):
+            img[(2 + 2 * k) * 28 + x] = 250
+        pixels.extend(img)
+    d = sys.argv[1]
+    open(os.path.join(d, prefix + "-images-idx3-ubyte"), "wb").write(
+        struct.pack(">IIII", 0x803, n, 28, 28) + pixels)
+    open(os.path.join(d, prefix + "-labels-idx1-ubyte"), "wb").write(
+        struct.pack(">II", 0x801, n) + bytes(labels))
+write("train", 200)
+write("t10k", 50)
+PY
+
+# What the outputs and inputs below run into: a directory, a regular file,
+# a FIFO, data directories whose files are FIFOs and directories, and a
+# device like /dev/full (a private node when this user may make one, so
+# that a regression could not replace the machine's /dev/full).
+mkdir -p "$tmp/adir" "$tmp/fifo-mnist" "$tmp/dir-mnist"
+echo "a regular file" >"$tmp/afile"
+mkfifo "$tmp/fifo"
+for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte \
+         t10k-labels-idx1-ubyte; do
+    mkfifo "$tmp/fifo-mnist/$f"
+    mkdir "$tmp/dir-mnist/$f"
 done
+if mknod "$tmp/full" c 1 7 2>/dev/null; then full=$tmp/full; else full=/dev/full; fi
+for f in keep.json keep.nnm keep.ckpt; do
+    echo "the good $f" >"$tmp/$f"
+    cp "$tmp/$f" "$tmp/$f.orig"
+done
+
+# Bad flags, special files and outputs that cannot be written: one row per
+# case, "PROGRAM|EXIT|MESSAGE|ARGS|FILE_SIZE_LIMIT". A new flag gets rows.
+# ARGS are split at spaces; @TMP@ is the temporary directory, @FULL@ the
+# full device, @EMPTY@ an empty argument. The trainers get --data first
+# (a row's own --data wins). MESSAGE is a fixed string the output must
+# contain. FILE_SIZE_LIMIT (KiB, via ulimit -f) simulates a full disk.
+# Every row runs under `timeout 10`, so a tool that blocks fails its row.
+rows=(
+"mnist_train|2|--epochs '0': zero; expected a whole number from 1 to 10000|--epochs 0"
+"mnist_train|2|--epochs 'abc': not a number; expected a whole number|--epochs abc"
+"mnist_train|2|--epochs '12x': garbage after the number|--epochs 12x"
+"mnist_train|2|--epochs '2.5': not a whole number|--epochs 2.5"
+"mnist_train|2|--epochs '99999': too large; expected a whole number from 1 to 10000|--epochs 99999"
+"mnist_train|2|--epochs needs a value|--epochs"
+"mnist_train|2|--batch '-3': negative; expected a whole number from 1 to 65536|--batch -3"
+"mnist_train|2|--batch '0': zero|--batch 0"
+"mnist_train|2|--batch '65537': too large|--batch 65537"
+"mnist_train|2|--batch '99999999999999999999': too large|--batch 99999999999999999999"
+"mnist_train|2|--batch ' 8': blank before the number|--batch @SPACE8@"
+"mnist_train|2|--lr 'nan': not finite; expected a number from 1e-09 to 100|--lr nan"
+"mnist_train|2|--lr 'inf': not finite|--lr inf"
+"mnist_train|2|--lr '1e9': too large; expected a number from 1e-09 to 100|--lr 1e9"
+"mnist_train|2|--lr '0': zero|--lr 0"
+"mnist_train|2|--lr '-0.1': negative|--lr -0.1"
+"mnist_train|2|--lr '0.1x': garbage after the number|--lr 0.1x"
+"mnist_train|2|--lr '': empty|--lr @EMPTY@"
+"mnist_train|2|--momentum '1': too large; expected a number from 0 to 0.9999|--momentum 1"
+"mnist_train|2|--momentum '-0.5': negative|--momentum -0.5"
+"mnist_train|2|--weight-decay '2': too large; expected a number from 0 to 1|--weight-decay 2"
+"mnist_train|2|--weight-decay 'nan': not finite|--weight-decay nan"
+"mnist_train|2|--gamma '0': zero; expected a number from 1e-06 to 1|--schedule step --gamma 0"
+"mnist_train|2|--gamma '1.5': too large|--schedule exp --gamma 1.5"
+"mnist_train|2|--gamma is for --schedule step or exp|--gamma 0.5"
+"mnist_train|2|--warmup '-1': negative; expected a number from 0 to 10000|--warmup -1"
+"mnist_train|2|--warmup 20 is longer than the run (--epochs 10)|--warmup 20"
+"mnist_train|2|--seed '-1': negative; expected a whole number from 0 to 2147483647|--seed -1"
+"mnist_train|2|--seed '1e3': not a whole number|--seed 1e3"
+"mnist_train|2|--threads '0': zero; expected a whole number from 1 to 64|--threads 0"
+"mnist_train|2|--threads '100000': too large|--threads 100000"
+"mnist_train|2|--limit '0': zero; expected a whole number from 1 to 2147483647|--limit 0"
+"mnist_train|2|--limit '-5': negative|--limit -5"
+"mnist_train|2|--optimizer 'lbfgs': unknown; expected one of sgd, adam, rmsprop or adamw|--optimizer lbfgs"
+"mnist_train|2|--schedule 'sometimes': unknown; expected one of constant, step, exp or cosine|--schedule sometimes"
+"mnist_train|2|--kernels 'fastest': unknown; expected one of auto, portable or reference|--kernels fastest"
+"mnist_train|2|--nesterov is for --optimizer sgd, not adam|--optimizer adam --nesterov"
+"mnist_train|2|--nesterov needs a --momentum above 0|--nesterov --momentum 0"
+"mnist_train|2|--momentum is for sgd and rmsprop; adamw has no momentum setting|--optimizer adamw --momentum 0.5"
+"mnist_train|2|--model: spec token 1 'conv3x3': expected convKxKxN|--model conv3x3"
+"mnist_train|2|--model '': empty; expected a preset or a spec|--model @EMPTY@"
+"mnist_train|2|--data '': empty; expected a directory|--data @EMPTY@"
+"mnist_train|2|--save '--quiet': an option, not a value; expected a file name|--save --quiet"
+"mnist_train|2|unknown option '--bogus'|--bogus"
+"cifar10_train|2|--batch 65536: training model vgg needs|--model vgg --batch 65536"
+"mnist_train|2|model dense16777216 on 1x28x28 inputs with --batch 64 is beyond libnn's size limits|--model dense16777216"
+"mnist_train|2|--model dense5 gives 5 outputs per image, the data has 10 classes|--model dense5"
+"mnist_train|1|--json @TMP@/missing/m.json: the directory @TMP@/missing does not exist|--json @TMP@/missing/m.json"
+"mnist_train|1|--json @TMP@/adir: is a directory, not a regular file|--json @TMP@/adir"
+"mnist_train|1|--json @TMP@/afile/m.json: @TMP@/afile is a regular file, not a directory|--json @TMP@/afile/m.json"
+"mnist_train|1|--json @FULL@: is a device, not a regular file|--json @FULL@"
+"mnist_train|1|--save @FULL@: is a device, not a regular file|--save @FULL@"
+"mnist_train|1|--save @TMP@/adir: is a directory, not a regular file|--save @TMP@/adir"
+"mnist_train|1|--save @TMP@/missing/m.nnm: the directory @TMP@/missing does not exist|--save @TMP@/missing/m.nnm"
+"mnist_train|1|--checkpoint @TMP@/adir: is a directory, not a regular file|--checkpoint @TMP@/adir"
+"mnist_train|1|--checkpoint @TMP@/fifo: is a FIFO, not a regular file|--checkpoint @TMP@/fifo"
+"mnist_train|1|--report @TMP@/afile: is a regular file, not a directory|--report @TMP@/afile"
+"mnist_train|1|--report @TMP@/missing/r: the directory @TMP@/missing does not exist|--report @TMP@/missing/r"
+"mnist_train|1|--save and --checkpoint name the same file @TMP@/same|--save @TMP@/same --checkpoint @TMP@/same"
+"mnist_train|1|--resume: @TMP@/fifo: is a FIFO, not a regular file|--resume @TMP@/fifo"
+"mnist_train|1|--resume: @TMP@/adir: is a directory, not a regular file|--resume @TMP@/adir"
+"mnist_train|1|@TMP@/fifo-mnist/train-images-idx3-ubyte: is a FIFO, not a regular file|--data @TMP@/fifo-mnist"
+"mnist_train|1|@TMP@/dir-mnist/train-images-idx3-ubyte: is a directory, not a regular file|--data @TMP@/dir-mnist"
+"mnist_train|1|--json: @TMP@/keep.json: write failed (File too large)|--model mlp --epochs 1 --json @TMP@/keep.json|1"
+"mnist_train|1|--save: @TMP@/keep.nnm: write failed (File too large)|--model mlp --epochs 1 --save @TMP@/keep.nnm|64"
+"mnist_train|1|--checkpoint: @TMP@/keep.ckpt: write failed (File too large)|--model mlp --epochs 2 --checkpoint @TMP@/keep.ckpt|64"
+"mnist_train|1|--report: @TMP@/report/filters.png: write failed (File too large)|--model mlp --epochs 1 --report @TMP@/report|1"
+"predict|1|@TMP@/fifo: is a FIFO, not a regular file|@TMP@/fifo @TMP@/img.ppm"
+"predict|1|/dev/zero: is a device, not a regular file|/dev/zero @TMP@/img.ppm"
+"predict|1|@TMP@/adir: is a directory, not a regular file|@TMP@/adir @TMP@/img.ppm"
+"predict|1|@TMP@/fifo: is a FIFO, not a regular file|@TMP@/c.nnm @TMP@/fifo"
+"predict|1|@TMP@/adir: is a directory, not a regular file|@TMP@/c.nnm @TMP@/adir"
+"predict|1|@TMP@/fifo: is a FIFO, not a regular file|@TMP@/c.nnm --idx @TMP@/fifo @TMP@/fifo"
+"predict|2|--first '0': zero; expected a whole number from 1 to 1000000|@TMP@/c.nnm --idx a b --first 0"
+"predict|2|--first 'ten': not a number|@TMP@/c.nnm --idx a b --first ten"
+"predict|2|unknown option '--frist' after --idx|@TMP@/c.nnm --idx a b --frist 3"
+"predict|2|unknown option '--bogus'|@TMP@/c.nnm @TMP@/img.ppm --bogus"
+"nn_bench|2|--only 'everything': unknown; expected one of sgemm, layers or models|--only everything"
+"nn_bench|2|--threads '1,x': item 'x': not a number|--threads 1,x"
+"nn_bench|2|--threads '0': item '0': zero; expected a whole number from 1 to 64|--threads 0"
+"nn_bench|2|--models ',lenet': an empty item|--models ,lenet"
+"nn_bench|2|unknown option '--fast'|--fast"
+)
+for row in "${rows[@]}"; do
+    IFS='|' read -r program want message args limit <<<"$row"
+    message=${message//@TMP@/$tmp}
+    message=${message//@FULL@/$full}
+    argv=()
+    case $program in
+        mnist_train) argv=(--data "$tmp/mnist") ;;
+        cifar10_train) argv=(--data "$tmp/cifar") ;;
+    esac
+    for a in $args; do
+        a=${a//@TMP@/$tmp}
+        a=${a//@FULL@/$full}
+        case $a in
+            @EMPTY@) a= ;;
+            @SPACE8@) a=" 8" ;;
+        esac
+        argv+=("$a")
+    done
+    name="$program $args"
+    if [ -n "${limit:-}" ]; then
+        # shellcheck disable=SC2016 # expanded by the inner shell
+        check "$name" "$want" timeout 10 bash -c 'ulimit -f "$0"; trap "" XFSZ; exec "$@"' \
+            "$limit" "$bin/$program" "${argv[@]}" --quiet
+    else
+        check "$name" "$want" timeout 10 "$bin/$program" "${argv[@]}"
+    fi
+    if grep -qF -- "$message" "$tmp/out" "$tmp/err"; then
+        passes=$((passes + 1))
+    else
+        failures=$((failures + 1))
+        echo "FAIL $name: no line contains '$message'"
+        sed 's/^/  | /' "$tmp/out" "$tmp/err" | tail -5
+    fi
+done
+# The failed writes left every file as it was, no temporary file behind,
+# and the device in place.
+for f in keep.json keep.nnm keep.ckpt; do
+    check "failed write keeps $f" 0 cmp "$tmp/$f" "$tmp/$f.orig"
+done
+check "no temporary files left" 0 test -z "$(find "$tmp" -name '*.tmp*')"
+check "the device is still a device" 0 test -c "$full"
 check mnist_train_missing_data 1 "$bin/mnist_train" --data "$tmp/nowhere"
 expect_output missing_data_message "nowhere"
 check cifar_truncated 1 "$bin/cifar10_train" --data "$tmp/cifar-bad" --epochs 1
@@ -140,8 +305,32 @@ expect_output resume_other_optimizer_message "optimizer sgd, not adam"
 check resume_other_momentum 1 "$bin/cifar10_train" --data "$tmp/cifar" --model "$small" \
     --epochs 2 --batch 16 --momentum 0.5 --resume "$tmp/run.ckpt"
 expect_output resume_other_momentum_message "momentum 0.9, not 0.5"
+check resume_other_batch 1 "$bin/cifar10_train" --data "$tmp/cifar" --model "$small" \
+    --epochs 2 --batch 32 --resume "$tmp/run.ckpt"
+expect_output resume_other_batch_message "the checkpoint was trained with batch 16, --batch asks for 32"
+check resume_default_batch 1 "$bin/cifar10_train" --data "$tmp/cifar" --model "$small" \
+    --epochs 2 --resume "$tmp/run.ckpt"
+expect_output resume_default_batch_message "trained with batch 16, --batch asks for 64"
 check resume_same 0 "$bin/cifar10_train" --data "$tmp/cifar" --model "$small" \
     --epochs 2 --batch 16 --resume "$tmp/run.ckpt" --quiet
+# A version 1 checkpoint did not record its batch size: not checked.
+check resume_version_1_any_batch 0 "$bin/cifar10_train" --data "$tmp/cifar" \
+    --model pool8,dense10 --epochs 2 --batch 32 --quiet \
+    --resume "$(dirname "$0")/fixtures/checkpoint_v1.ckpt"
+
+# The seed plays no part in a resumed run (the generator's state and the
+# weights come from the checkpoint): another --seed gives the same model,
+# bit for bit, as the run that was never interrupted.
+same="--data $tmp/cifar --model $small --batch 16 --schedule constant --threads 1 --quiet"
+# shellcheck disable=SC2086
+check seed_straight 0 "$bin/cifar10_train" $same --epochs 2 --seed 3 --save "$tmp/straight.nnm"
+# shellcheck disable=SC2086
+check seed_first_half 0 "$bin/cifar10_train" $same --epochs 1 --seed 3 --checkpoint "$tmp/half.ckpt"
+# shellcheck disable=SC2086
+check seed_resumed 0 "$bin/cifar10_train" $same --epochs 2 --seed 99 --resume "$tmp/half.ckpt" \
+    --save "$tmp/resumed.nnm"
+expect_output seed_note "note: --resume continues the checkpoint's random generator; --seed is not used"
+check seed_resume_is_bit_identical 0 cmp "$tmp/straight.nnm" "$tmp/resumed.nnm"
 
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -2,17 +2,21 @@
  *
  * Every file is written by the tests themselves into a fresh temporary
  * directory: valid ones, truncated ones, bad magic numbers, absurd sizes,
- * bad labels, corrupt gzip streams. Real Fashion-MNIST files are loaded too
- * when the Debian package dataset-fashion-mnist is installed. */
+ * bad labels, corrupt gzip streams, FIFOs and directories in place of
+ * files. Real Fashion-MNIST files are loaded too when the Debian package
+ * dataset-fashion-mnist is installed. */
 #include "gradcheck.h"
 #include "io/io.h"
 
 #include <dirent.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FASHION_DIR "/usr/share/datasets/fashion-mnist"
@@ -894,6 +898,141 @@ static void test_dataset_normalize(void **state)
     nn_dataset_normalize(NULL);
 }
 
+/* ------------------------------------------------------ special files */
+
+/* Seconds on the monotonic clock. */
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Fails unless msg names path and says it is `kind`. */
+static void assert_names_kind(const char *msg, const char *path,
+                              const char *kind)
+{
+    char want[600];
+    snprintf(want, sizeof want, "%s: is %s, not a regular file", path, kind);
+    if (!strstr(msg, want))
+        fail_msg("message \"%s\" does not say \"%s\"", msg, want);
+}
+
+/* A FIFO (which a plain open() would wait on forever for a writer), a
+ * directory and an endless device where a dataset, a model or a checkpoint
+ * is expected: every loader refuses each at once with NN_EIO and a message
+ * naming the file and what it is. SIGALRM ends the test if one blocks. */
+static void test_special_files_are_refused(void **state)
+{
+    char fifo[512], dir[512], images[512], labels[512], msg[512];
+    struct {
+        const char *path, *kind;
+    } special[3] = {{fifo, "a FIFO"}, {dir, "a directory"},
+                    {"/dev/zero", "a device"}};
+    unsigned char *f;
+    size_t size;
+    nn_dataset d;
+    (void)state;
+    temp_path("special.fifo", fifo, sizeof fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    make_subdir("special.dir", dir, sizeof dir);
+    f = make_images(2, 3, 3, &size);
+    write_file("special-images", f, size, images, sizeof images);
+    free(f);
+    f = make_labels(2, &size);
+    write_file("special-labels", f, size, labels, sizeof labels);
+    free(f);
+    alarm(20);
+    for (int i = 0; i < 3; i++) {
+        const char *path = special[i].path;
+        nn_net *net = (nn_net *)&d; /* must come back NULL */
+        nn_optim *opt = NULL;
+        nn_train_state ts;
+        double start = now_seconds();
+        assert_int_equal(nn_mnist_load(path, labels, &d, msg, sizeof msg), NN_EIO);
+        assert_refused(&d, msg, path);
+        assert_names_kind(msg, path, special[i].kind);
+        assert_int_equal(nn_mnist_load(images, path, &d, msg, sizeof msg), NN_EIO);
+        assert_names_kind(msg, path, special[i].kind);
+        assert_int_equal(nn_cifar10_load(&path, 1, &d, msg, sizeof msg), NN_EIO);
+        assert_refused(&d, msg, path);
+        assert_names_kind(msg, path, special[i].kind);
+        assert_int_equal(nn_model_load(path, 8, &net, msg, sizeof msg), NN_EIO);
+        assert_null(net);
+        assert_names_kind(msg, path, special[i].kind);
+        assert_int_equal(nn_model_load_inference(path, 1, &net, msg, sizeof msg),
+                         NN_EIO);
+        assert_names_kind(msg, path, special[i].kind);
+        assert_int_equal(nn_checkpoint_load(path, 8, NULL, &net, &opt, &ts, msg,
+                                            sizeof msg), NN_EIO);
+        assert_null(net);
+        assert_names_kind(msg, path, special[i].kind);
+        print_message("  %-10s %.4f s: %s\n", special[i].kind,
+                      now_seconds() - start, msg);
+        assert_true(now_seconds() - start < 2.0);
+    }
+    alarm(0);
+    /* The directory loaders too: FIFOs where the MNIST files are expected. */
+    make_subdir("fifo-mnist", dir, sizeof dir);
+    temp_path("fifo-mnist/train-labels-idx1-ubyte", fifo, sizeof fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    temp_path("fifo-mnist/train-images-idx3-ubyte", fifo, sizeof fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(20);
+    assert_int_equal(nn_mnist_load_dir(dir, 1, &d, msg, sizeof msg), NN_EIO);
+    alarm(0);
+    assert_names_kind(msg, fifo, "a FIFO");
+}
+
+/* nn_write_file_atomic never replaces what is not a regular file, reports
+ * a missing directory, and when the disk fills up (simulated with
+ * RLIMIT_FSIZE) leaves the existing file exactly as it was, with no
+ * temporary file behind. */
+static void test_atomic_write_failures_keep_the_old_file(void **state)
+{
+    static unsigned char big[64 * 1024];
+    const unsigned char good[] = "the good file";
+    char fifo[512], dir[512], path[512], msg[512];
+    struct rlimit old, small;
+    struct stat info;
+    unsigned char *back;
+    size_t size;
+    (void)state;
+    temp_path("target.fifo", fifo, sizeof fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    make_subdir("target.dir", dir, sizeof dir);
+    assert_int_equal(nn_write_file_atomic(fifo, good, sizeof good, msg, sizeof msg),
+                     NN_EIO);
+    assert_names_kind(msg, fifo, "a FIFO");
+    assert_true(stat(fifo, &info) == 0 && S_ISFIFO(info.st_mode));
+    assert_int_equal(nn_write_file_atomic(dir, good, sizeof good, msg, sizeof msg),
+                     NN_EIO);
+    assert_names_kind(msg, dir, "a directory");
+    assert_true(stat(dir, &info) == 0 && S_ISDIR(info.st_mode));
+    temp_path("missing-dir/out.bin", path, sizeof path);
+    assert_int_equal(nn_write_file_atomic(path, good, sizeof good, msg, sizeof msg),
+                     NN_EIO);
+    assert_non_null(strstr(msg, "missing-dir/out.bin: cannot create a temporary file"));
+    /* A full disk: writes beyond 16 KiB fail with EFBIG. */
+    write_file("kept.bin", good, sizeof good, path, sizeof path);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    small = old;
+    small.rlim_cur = 16 * 1024;
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &small), 0);
+    assert_int_equal(nn_write_file_atomic(path, big, sizeof big, msg, sizeof msg),
+                     NN_EIO);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, SIG_DFL);
+    print_message("  full disk: %s\n", msg);
+    assert_non_null(strstr(msg, "kept.bin: write failed"));
+    back = tu_read_file(path, &size);
+    assert_int_equal(size, sizeof good);
+    assert_memory_equal(back, good, sizeof good);
+    free(back);
+    assert_int_equal(tu_count_entries(temp_dir, ".tmp."), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -924,6 +1063,8 @@ int main(void)
         cmocka_unit_test(test_dataset_batch),
         cmocka_unit_test(test_dataset_batch_invalid),
         cmocka_unit_test(test_dataset_normalize),
+        cmocka_unit_test(test_special_files_are_refused),
+        cmocka_unit_test(test_atomic_write_failures_keep_the_old_file),
     };
     return cmocka_run_group_tests(tests, make_temp_dir, remove_temp_dir);
 }

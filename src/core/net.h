@@ -11,4 +11,10 @@
 nn_status nn_net_plan(nn_net *net, int max_batch, size_t *params,
                       size_t *state);
 
+/* Bytes nn_net_build (training = 1) or nn_net_build_inference (0) would
+ * allocate for batches of up to max_batch with the threads set so far,
+ * without allocating; NN_EOVERFLOW when the sizes overflow. */
+nn_status nn_net_plan_bytes(nn_net *net, int max_batch, int training,
+                            size_t *bytes);
+
 #endif /* NN_CORE_NET_H */

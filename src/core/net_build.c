@@ -113,6 +113,42 @@ nn_status nn_net_plan(nn_net *net, int max_batch, size_t *params,
     return st;
 }
 
+nn_status nn_net_plan_bytes(nn_net *net, int max_batch, int training,
+                            size_t *bytes)
+{
+    net_totals t;
+    size_t total, part;
+    int train = training != 0;
+    nn_status st = buildable(net, max_batch);
+    if (st == NN_OK && !bytes)
+        st = NN_EINVAL;
+    if (st == NN_OK)
+        st = plan(net, max_batch, &t);
+    if (st != NN_OK)
+        return st;
+    {
+        /* build()'s arenas below: floats per copy, copies */
+        const size_t arenas[][2] = {
+            {t.params, train ? 2 : 1},               /* params, grads */
+            {t.state, 1},
+            {t.cache / sizeof(float) + 1, 1},
+            {t.acts, train ? 2 : 1},                 /* values, gradients */
+            {(t.scratch + 15) / 16 * 16, (size_t)net->threads},
+            {t.partials, train ? NN_CHUNKS : 0},
+            {t.classes, (size_t)max_batch},          /* probs */
+        };
+        if (!nn_mul_size((size_t)net->count + 1, sizeof(nn_tensor), &total))
+            return NN_EOVERFLOW;
+        for (size_t i = 0; i < sizeof arenas / sizeof *arenas; i++)
+            if (!nn_mul_size(arenas[i][0], arenas[i][1], &part) ||
+                !nn_mul_size(part, sizeof(float), &part) ||
+                part > SIZE_MAX - NN_ALIGN || !add_size(&total, round_up(part)))
+                return NN_EOVERFLOW;
+    }
+    *bytes = total;
+    return NN_OK;
+}
+
 /* Points every layer and tensor into the arenas; activations have
  * gradients only when the net is built for training. */
 static void wire(nn_net *net)

@@ -2,16 +2,18 @@
  * for bit (the trainer's epoch and generator, the net's noise counter, and
  * the optimizer: kind, settings, step count and state buffers).
  *
- * Version 2: magic "NNCKPT\0\0", u32 version, u32 epochs done, u64 rng
- * state x4, u64 noise seed, u64 noise pass, u32 optimizer kind, f32 lr,
- * momentum, beta1, beta2, alpha, eps, weight decay, u32 momentum kind,
- * nesterov, decay_all, u64 optimizer steps, u64 model bytes + a whole model
- * file, u32 buffer count, then per buffer u64 count + f32 values, and a
- * u32 CRC-32 of everything before it.
+ * Version 2: magic "NNCKPT\0\0", u32 version, u32 epochs done, u32 batch
+ * size the run trains with (0: not recorded), u64 rng state x4, u64 noise
+ * seed, u64 noise pass, u32 optimizer kind, f32 lr, momentum, beta1,
+ * beta2, alpha, eps, weight decay, u32 momentum kind, nesterov, decay_all,
+ * u64 optimizer steps, u64 model bytes + a whole model file, u32 buffer
+ * count, then per buffer u64 count + f32 values, and a u32 CRC-32 of
+ * everything before it.
  * Version 1 (read only): magic, version, epochs, rng x4, u64 steps, u64
  * model bytes + model, u64 count + f32 first moment (SGD velocity or Adam's
  * m), u64 count + f32 second moment, CRC-32; it did not record which
- * optimizer made it, so the one asked for is assumed. */
+ * optimizer made it, so the one asked for is assumed, nor the batch size
+ * (read as 0). */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,7 +67,7 @@ nn_status nn_checkpoint_save(nn_net *net, const nn_optim *opt,
     char why[256];
     nn_status st;
     nn_format_msg(msg, msg_size, "%s", "");
-    if (!net || !opt || !ts || !path || ts->epoch < 0) {
+    if (!net || !opt || !ts || !path || ts->epoch < 0 || ts->batch < 0) {
         nn_format_msg(msg, msg_size, "invalid argument");
         return NN_EINVAL;
     }
@@ -74,7 +76,7 @@ nn_status nn_checkpoint_save(nn_net *net, const nn_optim *opt,
     st = nn_model_encode(net, &model, why, sizeof why);
     if (st == NN_OK) {
         /* fixed fields, model, buffers, CRC; model is under 2 GiB */
-        b.size = 8 + 4 + 4 + 32 + 16 + 4 + 28 + 12 + 8 + 8 + model.size + 4 +
+        b.size = 8 + 4 + 4 + 4 + 32 + 16 + 4 + 28 + 12 + 8 + 8 + model.size + 4 +
                  (size_t)buffers * (8 + 4 * n) + 4;
         if (!(b.data = malloc(b.size))) {
             nn_format_msg(why, sizeof why, "out of memory for %zu bytes", b.size);
@@ -90,6 +92,7 @@ nn_status nn_checkpoint_save(nn_net *net, const nn_optim *opt,
     nn_le_put_bytes(&b, CKPT_MAGIC, 8);
     nn_le_put(&b, CKPT_VERSION, 4);
     nn_le_put(&b, (uint32_t)ts->epoch, 4);
+    nn_le_put(&b, (uint32_t)ts->batch, 4);
     for (int i = 0; i < 4; i++)
         nn_le_put(&b, ts->rng.s[i], 8);
     nn_le_put(&b, seed, 8);
@@ -140,6 +143,7 @@ static nn_status parse_checkpoint(nn_le_buffer *b, nn_train_state *ts,
         return NN_EFORMAT;
     }
     ts->epoch = (int)(nn_le_get(b, 4) & 0x7fffffff);
+    ts->batch = f->version >= 2 ? (int)(nn_le_get(b, 4) & 0x7fffffff) : 0;
     for (int i = 0; i < 4; i++)
         ts->rng.s[i] = nn_le_get(b, 8);
     f->has_noise = f->has_settings = f->version >= 2;

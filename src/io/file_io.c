@@ -1,11 +1,14 @@
-/* Whole-file reads for the dataset loaders: every call checked, sizes
- * bounded, gzip files decompressed transparently; atomic whole-file writes
- * (temporary file + rename); and the one message formatter they share. */
+/* Whole-file reads for the dataset loaders: regular files only (opened
+ * without blocking, so a FIFO or a device is refused at once), every call
+ * checked, sizes bounded, gzip files decompressed transparently; atomic
+ * whole-file writes (temporary file + rename) over regular files only. */
 #include "io/io.h"
 #include "core/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,34 +34,63 @@ nn_status nn_path_join(const char *dir, const char *name, char *buf,
     return NN_OK;
 }
 
-int nn_file_readable(const char *path)
+/* What a file that is not a regular file is, for messages: "a
+ * directory", "a FIFO", ...; NULL for a regular file. */
+static const char *special_kind(mode_t mode)
 {
-    FILE *f = path ? fopen(path, "rb") : NULL;
-    if (!f)
-        return 0;
-    fclose(f);
-    return 1;
+    if (S_ISREG(mode))
+        return NULL;
+    if (S_ISDIR(mode))
+        return "a directory";
+    if (S_ISFIFO(mode))
+        return "a FIFO";
+    if (S_ISCHR(mode) || S_ISBLK(mode))
+        return "a device";
+    if (S_ISSOCK(mode))
+        return "a socket";
+    return "not a regular file";
 }
 
-/* The size of an open file (positioned back at its start); NN_EIO when the
- * stream cannot seek, NN_EOVERFLOW when it exceeds max_size. */
-static nn_status file_size(FILE *f, const char *path, size_t max_size,
-                           size_t *size, char *msg, size_t msg_size)
+/* Opens path for reading without blocking (a FIFO without a writer would
+ * block a plain open forever) and without following a FIFO's or device's
+ * endless stream: anything but a regular file is refused with NN_EIO and a
+ * message naming it, before a byte is read. *size gets the file's size. */
+static nn_status open_regular(const char *path, int *fd, size_t *size,
+                              char *msg, size_t msg_size)
 {
-    long end;
-    if (fseek(f, 0, SEEK_END) != 0 || (end = ftell(f)) < 0 ||
-        fseek(f, 0, SEEK_SET) != 0) {
-        nn_format_msg(msg, msg_size, "%s: cannot determine the file size",
-                      path);
+    struct stat st;
+    const char *kind = NULL;
+    int flags;
+    *fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (*fd < 0) {
+        nn_format_msg(msg, msg_size, "%s: cannot open (%s)", path,
+                      strerror(errno));
         return NN_EIO;
     }
-    if ((unsigned long)end > max_size) {
-        nn_format_msg(msg, msg_size, "%s: %ld bytes, more than the limit of %zu",
-                      path, end, max_size);
-        return NN_EOVERFLOW;
+    if (fstat(*fd, &st) == 0 && (kind = special_kind(st.st_mode)) == NULL &&
+        (flags = fcntl(*fd, F_GETFL)) != -1 &&
+        fcntl(*fd, F_SETFL, flags & ~O_NONBLOCK) == 0) {
+        *size = (uintmax_t)st.st_size > SIZE_MAX ? SIZE_MAX : (size_t)st.st_size;
+        return NN_OK;
     }
-    *size = (size_t)end;
-    return NN_OK;
+    if (kind)
+        nn_format_msg(msg, msg_size, "%s: is %s, not a regular file", path,
+                      kind);
+    else
+        nn_format_msg(msg, msg_size, "%s: cannot read (%s)", path,
+                      strerror(errno));
+    close(*fd);
+    *fd = -1;
+    return NN_EIO;
+}
+
+int nn_file_readable(const char *path)
+{
+    int fd = path ? open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
+    if (fd < 0)
+        return 0;
+    close(fd);
+    return 1;
 }
 
 /* Reads exactly size bytes of an open file into a new buffer and checks
@@ -109,6 +141,7 @@ nn_status nn_read_file(const char *path, size_t max_size, unsigned char **data,
                        size_t *size, char *msg, size_t msg_size)
 {
     FILE *f;
+    int fd;
     nn_status st;
     if (!data || !size)
         return NN_EINVAL;
@@ -116,15 +149,24 @@ nn_status nn_read_file(const char *path, size_t max_size, unsigned char **data,
     *size = 0;
     if (!path)
         return NN_EINVAL;
-    f = fopen(path, "rb");
-    if (!f) {
-        nn_format_msg(msg, msg_size, "%s: cannot open (%s)", path,
+    st = open_regular(path, &fd, size, msg, msg_size);
+    if (st != NN_OK)
+        return st;
+    if (*size > max_size) {
+        nn_format_msg(msg, msg_size, "%s: %zu bytes, more than the limit of %zu",
+                      path, *size, max_size);
+        close(fd);
+        *size = 0;
+        return NN_EOVERFLOW;
+    }
+    if (!(f = fdopen(fd, "rb"))) {
+        nn_format_msg(msg, msg_size, "%s: cannot read (%s)", path,
                       strerror(errno));
+        close(fd);
+        *size = 0;
         return NN_EIO;
     }
-    st = file_size(f, path, max_size, size, msg, msg_size);
-    if (st == NN_OK)
-        st = read_exactly(f, path, *size, data, msg, msg_size);
+    st = read_exactly(f, path, *size, data, msg, msg_size);
     fclose(f);
     if (st == NN_OK && *size >= 2 && (*data)[0] == 0x1f && (*data)[1] == 0x8b)
         st = gunzip_in_place(path, max_size, data, size, msg, msg_size);
@@ -146,14 +188,23 @@ static char *temp_name(const char *path)
     return tmp;
 }
 
-nn_status nn_write_file_atomic(const char *path, const unsigned char *data,
-                               size_t size, char *msg, size_t msg_size)
+nn_status nn_write_file_atomic(const char *path, const void *data, size_t size,
+                               char *msg, size_t msg_size)
 {
     char *tmp;
     FILE *f = NULL;
+    struct stat st;
+    const char *kind;
     int fd, ok, err;
     if (!path || (!data && size > 0))
         return NN_EINVAL;
+    /* rename() would put a file in place of a device or a FIFO (and fails
+     * late for a directory): only a regular file is ever replaced. */
+    if (stat(path, &st) == 0 && (kind = special_kind(st.st_mode)) != NULL) {
+        nn_format_msg(msg, msg_size, "%s: is %s, not a regular file: not "
+                      "replaced", path, kind);
+        return NN_EIO;
+    }
     if (!(tmp = temp_name(path)))
         return NN_ENOMEM;
     fd = mkstemp(tmp);
@@ -164,7 +215,7 @@ nn_status nn_write_file_atomic(const char *path, const unsigned char *data,
             remove(tmp);
         }
         nn_format_msg(msg, msg_size, "%s: cannot create a temporary file "
-                      "(%s)", path, strerror(err));
+                      "in its directory (%s)", path, strerror(err));
         free(tmp);
         return NN_EIO;
     }

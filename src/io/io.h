@@ -1,6 +1,7 @@
 /* Files: whole-file reads (gzip decoded) and atomic writes, CRC-32, paths
  * (src/io/file_io.c, src/io/inflate.c). Used by the dataset loaders and
- * the model, checkpoint and image writers. */
+ * the model, checkpoint and image writers; the atomic writer itself,
+ * nn_write_file_atomic, is public (nn.h). */
 #ifndef NN_IO_IO_H
 #define NN_IO_IO_H
 
@@ -22,21 +23,18 @@ uint32_t nn_crc32(uint32_t crc, const unsigned char *data, size_t size);
 nn_status nn_gunzip(const unsigned char *in, size_t in_size,
                     unsigned char **out, size_t *out_size, size_t max_out,
                     const char **reason);
-/* Reads a whole file of at most max_size bytes into a new buffer, every read
- * checked; a file starting with 1f 8b is gunzipped (output limited to
- * max_size too). On failure *data is NULL and msg names the file. */
+/* Reads a whole regular file of at most max_size bytes into a new buffer,
+ * every read checked; a file starting with 1f 8b is gunzipped (output
+ * limited to max_size too). The file is opened without blocking and
+ * anything but a regular file (a directory, a FIFO, a device) is refused
+ * with NN_EIO before a byte is read: "PATH: is a FIFO, not a regular
+ * file". On failure *data is NULL and msg names the file. */
 nn_status nn_read_file(const char *path, size_t max_size, unsigned char **data,
                        size_t *size, char *msg, size_t msg_size);
-/* Writes size bytes over path through a temporary file in the same
- * directory (path.tmp.XXXXXX), flushed, synced and renamed into place; on
- * any failure the temporary file is removed, path is left as it was and
- * msg names the file and the problem. */
-nn_status nn_write_file_atomic(const char *path, const unsigned char *data,
-                               size_t size, char *msg, size_t msg_size);
 /* dir + "/" + name into buf; NN_EOVERFLOW when it does not fit. */
 nn_status nn_path_join(const char *dir, const char *name, char *buf,
                        size_t size);
-/* 1 when path can be opened for reading. */
+/* 1 when path can be opened for reading (without blocking on a FIFO). */
 int nn_file_readable(const char *path);
 
 #endif /* NN_IO_IO_H */

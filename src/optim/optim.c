@@ -64,6 +64,12 @@ const char *nn_optimizer_name(nn_optimizer_kind kind)
     return e ? e->name : NULL;
 }
 
+int nn_optim_buffer_count(nn_optimizer_kind kind)
+{
+    const optim_entry *e = entry_of(kind);
+    return e ? e->buffers : 0;
+}
+
 nn_status nn_optimizer_from_name(const char *name, nn_optimizer_kind *out)
 {
     for (int k = 0; name && k < OPTIMIZERS; k++)

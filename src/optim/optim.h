@@ -10,6 +10,9 @@
 /* Most state buffers an optimizer keeps. */
 #define NN_OPTIM_MAX_BUFFERS 2
 
+/* State buffers (each as large as the parameters) an optimizer of kind
+ * keeps; 0 for an unknown kind. */
+int nn_optim_buffer_count(nn_optimizer_kind kind);
 /* Sets the number of steps taken (a resumed run's). */
 void nn_optim_set_steps(nn_optim *opt, long steps);
 /* 1 when b would train differently from a (the learning rate aside, which

@@ -1,0 +1,507 @@
+/* The trainers' command line: the table of options and its parser, the
+ * checks of values, combinations and outputs, and the reading of input
+ * files that must be regular files (see cli.h). */
+#include "cli.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void cli_defaults(cli_options *o, const char *default_model)
+{
+    memset(o, 0, sizeof *o);
+    o->model = default_model;
+    o->train = nn_train_defaults();
+}
+
+/* What is wrong with s before a number is read from it; NULL if nothing. */
+static const char *leading_problem(const char *s)
+{
+    if (!s || !*s)
+        return "empty";
+    return isspace((unsigned char)*s) ? "blank before the number" : NULL;
+}
+
+/* What is wrong with what strtol or strtod left unread at end; NULL if
+ * nothing. */
+static const char *trailing_problem(const char *s, const char *end, int whole)
+{
+    if (end == s)
+        return "not a number";
+    if (whole && (*end == '.' || *end == 'e' || *end == 'E'))
+        return "not a whole number";
+    return *end ? "garbage after the number" : NULL;
+}
+
+/* "negative", "zero", "too small" or "too large" for v outside [min, max]. */
+static const char *range_problem(double v, double min)
+{
+    if (v < 0 && min >= 0)
+        return "negative";
+    if (v == 0 && min > 0)
+        return "zero";
+    return v < min ? "too small" : "too large";
+}
+
+int cli_parse_long(const char *s, long min, long max, long *out, char *why,
+                   size_t why_size)
+{
+    const char *problem = leading_problem(s);
+    char *end;
+    long v = 0;
+    if (!problem) {
+        errno = 0;
+        v = strtol(s, &end, 10);
+        problem = trailing_problem(s, end, 1);
+        if (!problem && errno == ERANGE)
+            problem = *s == '-' ? "too small" : "too large";
+        else if (!problem && (v < min || v > max))
+            problem = range_problem((double)v, (double)min);
+    }
+    if (problem) {
+        snprintf(why, why_size, "%s; expected a whole number from %ld to %ld",
+                 problem, min, max);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+int cli_parse_double(const char *s, double min, double max, double *out,
+                     char *why, size_t why_size)
+{
+    const char *problem = leading_problem(s);
+    char *end;
+    double v = 0;
+    if (!problem) {
+        errno = 0;
+        v = strtod(s, &end);
+        problem = trailing_problem(s, end, 0);
+        if (!problem && (!isfinite(v) || errno == ERANGE))
+            problem = isfinite(v) ? "out of range" : "not finite";
+        else if (!problem && (v < min || v > max))
+            problem = range_problem(v, min);
+    }
+    if (problem) {
+        snprintf(why, why_size, "%s; expected a number from %g to %g", problem,
+                 min, max);
+        return 0;
+    }
+    *out = v;
+    return 1;
+}
+
+static void usage(FILE *f, const char *program, const char *data_help)
+{
+    fprintf(f,
+            "usage: %s [options]\n"
+            "  --data DIR            %s\n"
+            "  --model NAME|SPEC     preset (mlp, lenet, deep, deep-bn, vgg, vgg-gap) or\n"
+            "                        a spec such as conv3x3x32p1,bn,relu,pool2,dense10\n"
+            "                        (its layer tokens: --help-layers)\n"
+            "  --epochs N            passes over the training set (10)\n"
+            "  --batch N             minibatch size (64; a resumed run keeps its\n"
+            "                        checkpoint's)\n"
+            "  --lr X                base learning rate (0.05; other optimizers:\n"
+            "                        their PyTorch default)\n"
+            "  --momentum X          SGD and RMSprop momentum (0.9)\n"
+            "  --weight-decay X      L2 weight decay on weights (5e-4; AdamW:\n"
+            "                        decoupled, 0.01; Adam, RMSprop: 0)\n"
+            "  --nesterov            Nesterov momentum\n"
+            "  --optimizer NAME      sgd, adam, rmsprop or adamw (sgd)\n"
+            "  --schedule KIND       constant, step, exp or cosine (cosine)\n"
+            "  --gamma X             factor of the step and exp schedules (0.1)\n"
+            "  --warmup X            epochs of linear warm-up (0)\n"
+            "  --seed N              initialisation and shuffling seed (1; a resumed\n"
+            "                        run continues its checkpoint's generator)\n"
+            "  --threads N           worker threads, 1 to 64 (all online CPUs)\n"
+            "  --kernels KIND        auto (fastest here), portable (plain C) or\n"
+            "                        reference (textbook im2col + gemm) (auto)\n"
+            "  --limit N             train on the first N images only\n"
+            "  --save FILE           save the trained model\n"
+            "  --json FILE           write metrics as JSON\n"
+            "  --report DIR          write an HTML report with pictures\n"
+            "  --checkpoint FILE     save model and training state after every epoch\n"
+            "  --resume FILE         continue a run from its checkpoint (same model,\n"
+            "                        optimizer settings and batch)\n"
+            "  --init FILE           start from a model's architecture and weights\n"
+            "                        (.nnm or .onnx) to fine-tune it\n"
+            "  --quiet               only the final accuracy\n"
+            "  --help                this text\n",
+            program, data_help);
+}
+
+/* ------------------------------------------------------------- options */
+
+/* How an option's value is read. */
+typedef enum {
+    ARG_NONE,   /* a flag */
+    ARG_TEXT,   /* a non-empty string: a path or a spec */
+    ARG_INT,    /* a whole number in [min, max] */
+    ARG_REAL,   /* a finite number in [min, max] */
+    ARG_CHOICE  /* one of the names in choices */
+} arg_kind;
+
+/* An option's value, read as its kind says. */
+typedef struct {
+    const char *text;
+    long whole;
+    double real;
+    int choice; /* index in choices */
+} arg_value;
+
+/* Which option a row of the table is. */
+typedef enum {
+    OPT_DATA, OPT_MODEL, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_MOMENTUM,
+    OPT_WEIGHT_DECAY, OPT_NESTEROV, OPT_OPTIMIZER, OPT_SCHEDULE, OPT_GAMMA,
+    OPT_WARMUP, OPT_SEED, OPT_THREADS, OPT_KERNELS, OPT_LIMIT, OPT_SAVE,
+    OPT_JSON, OPT_REPORT, OPT_CHECKPOINT, OPT_RESUME, OPT_INIT, OPT_QUIET
+} option_id;
+
+/* One option: its name and how its value is checked. */
+typedef struct {
+    const char *name;
+    option_id id;
+    arg_kind kind;
+    double min, max;            /* ARG_INT, ARG_REAL */
+    const char *const *choices; /* ARG_CHOICE: NULL-terminated */
+    const char *what;           /* ARG_TEXT: what is expected */
+} option_def;
+
+static const char *const optimizer_names[] = {"sgd", "adam", "rmsprop", "adamw", NULL};
+static const char *const schedule_names[] = {"constant", "step", "exp", "cosine", NULL};
+static const char *const kernel_names[] = {"auto", "portable", "reference", NULL};
+
+/* Every option of the trainers (--help and --help-layers aside). */
+static const option_def options[] = {
+    {"--data", OPT_DATA, ARG_TEXT, 0, 0, NULL, "a directory"},
+    {"--model", OPT_MODEL, ARG_TEXT, 0, 0, NULL, "a preset or a spec"},
+    {"--epochs", OPT_EPOCHS, ARG_INT, 1, 10000, NULL, NULL},
+    {"--batch", OPT_BATCH, ARG_INT, 1, 65536, NULL, NULL},
+    {"--lr", OPT_LR, ARG_REAL, 1e-9, 100, NULL, NULL},
+    {"--momentum", OPT_MOMENTUM, ARG_REAL, 0, 0.9999, NULL, NULL},
+    {"--weight-decay", OPT_WEIGHT_DECAY, ARG_REAL, 0, 1, NULL, NULL},
+    {"--nesterov", OPT_NESTEROV, ARG_NONE, 0, 0, NULL, NULL},
+    {"--optimizer", OPT_OPTIMIZER, ARG_CHOICE, 0, 0, optimizer_names, NULL},
+    {"--schedule", OPT_SCHEDULE, ARG_CHOICE, 0, 0, schedule_names, NULL},
+    {"--gamma", OPT_GAMMA, ARG_REAL, 1e-6, 1, NULL, NULL},
+    {"--warmup", OPT_WARMUP, ARG_REAL, 0, 10000, NULL, NULL},
+    {"--seed", OPT_SEED, ARG_INT, 0, 0x7fffffffL, NULL, NULL},
+    {"--threads", OPT_THREADS, ARG_INT, 1, CLI_MAX_THREADS, NULL, NULL},
+    {"--kernels", OPT_KERNELS, ARG_CHOICE, 0, 0, kernel_names, NULL},
+    {"--limit", OPT_LIMIT, ARG_INT, 1, 0x7fffffffL, NULL, NULL},
+    {"--save", OPT_SAVE, ARG_TEXT, 0, 0, NULL, "a file name"},
+    {"--json", OPT_JSON, ARG_TEXT, 0, 0, NULL, "a file name"},
+    {"--report", OPT_REPORT, ARG_TEXT, 0, 0, NULL, "a directory"},
+    {"--checkpoint", OPT_CHECKPOINT, ARG_TEXT, 0, 0, NULL, "a file name"},
+    {"--resume", OPT_RESUME, ARG_TEXT, 0, 0, NULL, "a checkpoint file"},
+    {"--init", OPT_INIT, ARG_TEXT, 0, 0, NULL, "a model file (.nnm or .onnx)"},
+    {"--quiet", OPT_QUIET, ARG_NONE, 0, 0, NULL, NULL},
+};
+
+/* Stores an option's checked value. */
+static void apply(cli_options *o, option_id id, const arg_value *v)
+{
+    nn_train_config *t = &o->train;
+    switch (id) {
+    case OPT_DATA: o->data_dir = v->text; break;
+    case OPT_MODEL: o->model = v->text; o->model_given = 1; break;
+    case OPT_INIT: o->init_path = v->text; break;
+    case OPT_SAVE: o->save_path = v->text; break;
+    case OPT_JSON: o->json_path = v->text; break;
+    case OPT_REPORT: o->report_dir = v->text; break;
+    case OPT_CHECKPOINT: o->checkpoint_path = v->text; break;
+    case OPT_RESUME: o->resume_path = v->text; break;
+    case OPT_QUIET: o->quiet = 1; break;
+    case OPT_NESTEROV: t->optim.nesterov = 1; break;
+    case OPT_EPOCHS: t->epochs = t->schedule.total_epochs = (int)v->whole; break;
+    case OPT_BATCH: t->batch = (int)v->whole; break;
+    case OPT_SEED: t->seed = (uint64_t)v->whole; o->seed_given = 1; break;
+    case OPT_THREADS: o->threads = (int)v->whole; break;
+    case OPT_LIMIT: o->limit = v->whole; break;
+    case OPT_KERNELS: o->kernels = (nn_kernels)v->choice; break;
+    case OPT_LR: t->schedule.lr = (float)v->real; o->lr_given = 1; break;
+    case OPT_MOMENTUM:
+        t->optim.momentum = (float)v->real;
+        o->momentum_given = 1;
+        break;
+    case OPT_WEIGHT_DECAY:
+        t->optim.weight_decay = (float)v->real;
+        o->weight_decay_given = 1;
+        break;
+    case OPT_GAMMA: t->schedule.gamma = (float)v->real; o->gamma_given = 1; break;
+    case OPT_WARMUP: t->schedule.warmup_epochs = (float)v->real; break;
+    case OPT_SCHEDULE: t->schedule.kind = (nn_schedule_kind)v->choice; break;
+    case OPT_OPTIMIZER:
+        nn_optimizer_from_name(optimizer_names[v->choice], &t->optim.kind);
+        break;
+    }
+}
+
+/* "one of a, b or c" for a NULL-terminated list of names. */
+static void describe_choices(const char *const *names, char *buf, size_t size)
+{
+    size_t used = (size_t)snprintf(buf, size, "one of");
+    for (int i = 0; names[i] && used < size; i++)
+        used += (size_t)snprintf(buf + used, size - used, "%s %s",
+                                 i == 0 ? "" : names[i + 1] ? "," : " or",
+                                 names[i]);
+}
+
+/* Reads text as def's value into v; 0 with why (what is wrong, and what
+ * is accepted) when it is not acceptable. */
+static int read_value(const option_def *def, const char *text, arg_value *v,
+                      char *why, size_t why_size)
+{
+    char accepted[128];
+    v->text = text;
+    switch (def->kind) {
+    case ARG_NONE:
+        return 1;
+    case ARG_INT:
+        return cli_parse_long(text, (long)def->min, (long)def->max, &v->whole,
+                              why, why_size);
+    case ARG_REAL:
+        return cli_parse_double(text, def->min, def->max, &v->real, why,
+                                why_size);
+    case ARG_CHOICE:
+        for (v->choice = 0; def->choices[v->choice]; v->choice++)
+            if (!strcmp(text, def->choices[v->choice]))
+                return 1;
+        describe_choices(def->choices, accepted, sizeof accepted);
+        snprintf(why, why_size, "unknown; expected %s", accepted);
+        return 0;
+    case ARG_TEXT:
+        if (!*text) {
+            snprintf(why, why_size, "empty; expected %s", def->what);
+            return 0;
+        }
+        if (!strncmp(text, "--", 2)) {
+            snprintf(why, why_size, "an option, not a value; expected %s "
+                     "(write ./%s for a file of that name)", def->what, text);
+            return 0;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* Optimizers other than SGD start from their own (PyTorch's) learning
+ * rate, weight decay and momentum unless the flags set them. */
+static void apply_optimizer_defaults(cli_options *o)
+{
+    nn_optim_settings *s = &o->train.optim;
+    nn_optim_settings d = nn_optim_defaults(s->kind);
+    if (s->kind == NN_OPTIMIZER_SGD)
+        return;
+    if (!o->lr_given)
+        o->train.schedule.lr = d.lr;
+    if (!o->weight_decay_given)
+        s->weight_decay = d.weight_decay;
+    if (!o->momentum_given)
+        s->momentum = d.momentum;
+}
+
+/* The layer tokens a spec may use, from the library's table of kinds. */
+static void usage_layers(FILE *f)
+{
+    const char *name, *grammar;
+    fprintf(f, "layer tokens of --model specs (comma-separated):\n");
+    for (int i = 0; (grammar = nn_spec_grammar(i, &name)) != NULL; i++)
+        fprintf(f, "  %-22s %s\n", grammar, name);
+}
+
+/* Checks a --model value's syntax before any data is read (whether it
+ * fits the data's shape is known only once the data is loaded). */
+static int spec_syntax_ok(const char *spec, const char *program)
+{
+    nn_net *probe = NULL;
+    char msg[256] = "";
+    nn_status st = nn_net_create(1, 1, 1, &probe);
+    if (st == NN_OK)
+        st = nn_net_add_spec(probe, spec, msg, sizeof msg);
+    nn_net_destroy(probe);
+    if (st != NN_OK)
+        fprintf(stderr, "%s: --model: %s\n", program, msg[0] ? msg : nn_status_str(st));
+    return st == NN_OK;
+}
+
+/* Combinations the table cannot see; 0 after printing why. */
+static int options_agree(const cli_options *o, const char *program)
+{
+    const nn_train_config *t = &o->train;
+    const char *optimizer = nn_optimizer_name(t->optim.kind);
+    const char *problem = NULL;
+    char buf[160];
+    if (t->schedule.warmup_epochs > (float)t->epochs) {
+        snprintf(buf, sizeof buf, "--warmup %g is longer than the run "
+                 "(--epochs %d)", t->schedule.warmup_epochs, t->epochs);
+        problem = buf;
+    } else if (t->optim.nesterov && t->optim.kind != NN_OPTIMIZER_SGD) {
+        snprintf(buf, sizeof buf, "--nesterov is for --optimizer sgd, not %s",
+                 optimizer);
+        problem = buf;
+    } else if (t->optim.nesterov && t->optim.momentum == 0.0f)
+        problem = "--nesterov needs a --momentum above 0";
+    else if (o->momentum_given && (t->optim.kind == NN_OPTIMIZER_ADAM ||
+                                   t->optim.kind == NN_OPTIMIZER_ADAMW)) {
+        snprintf(buf, sizeof buf, "--momentum is for sgd and rmsprop; %s has "
+                 "no momentum setting", optimizer);
+        problem = buf;
+    } else if (o->gamma_given && t->schedule.kind != NN_SCHEDULE_STEP &&
+               t->schedule.kind != NN_SCHEDULE_EXPONENTIAL)
+        problem = "--gamma is for --schedule step or exp";
+    else if (nn_optim_check(&t->optim) != NN_OK)
+        problem = "the optimizer settings are not valid together";
+    else if (o->init_path && o->resume_path)
+        problem = "--init starts a new run from a model, --resume continues one: "
+                  "give one of them";
+    if (problem)
+        fprintf(stderr, "%s: %s\n", program, problem);
+    return problem == NULL;
+}
+
+/* What a file that is not a regular file is, for messages. */
+static const char *file_kind(mode_t mode)
+{
+    return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO"
+           : S_ISCHR(mode) || S_ISBLK(mode) ? "a device"
+           : S_ISSOCK(mode) ? "a socket" : S_ISREG(mode) ? "a regular file"
+           : "not a regular file";
+}
+
+/* Whether path can be written as an output (a directory with dir = 1):
+ * when it exists it is of that kind, else its directory exists. Checked
+ * before any work so that a long run does not end in a lost result; the
+ * writes report what can only go wrong then (a full disk). */
+static int output_ok(const char *program, const char *flag, const char *path,
+                     int dir)
+{
+    struct stat st;
+    char copy[4096];
+    const char *parent;
+    if (stat(path, &st) == 0) {
+        if (dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode))
+            return 1;
+        fprintf(stderr, "%s: %s %s: is %s, not %s\n", program, flag, path,
+                file_kind(st.st_mode), dir ? "a directory" : "a regular file");
+        return 0;
+    }
+    if (snprintf(copy, sizeof copy, "%s", path) >= (int)sizeof copy) {
+        fprintf(stderr, "%s: %s: the path is too long\n", program, flag);
+        return 0;
+    }
+    parent = dirname(copy);
+    if (stat(parent, &st) != 0) {
+        fprintf(stderr, "%s: %s %s: the directory %s does not exist\n",
+                program, flag, path, parent);
+        return 0;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        fprintf(stderr, "%s: %s %s: %s is %s, not a directory\n", program,
+                flag, path, parent, file_kind(st.st_mode));
+        return 0;
+    }
+    return 1;
+}
+
+FILE *cli_open_regular(const char *path, char *msg, size_t msg_size)
+{
+    struct stat st;
+    FILE *f = NULL;
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), flags;
+    if (fd < 0) {
+        snprintf(msg, msg_size, "%s: cannot open (%s)", path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+        snprintf(msg, msg_size, "%s: is %s, not a regular file", path,
+                 file_kind(st.st_mode));
+    else if ((flags = fcntl(fd, F_GETFL)) == -1 ||
+             fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 ||
+             !(f = fdopen(fd, "rb")))
+        snprintf(msg, msg_size, "%s: cannot read (%s)", path, strerror(errno));
+    if (!f)
+        close(fd);
+    return f;
+}
+
+/* The outputs can be written, and no two of them are the same file (the
+ * last writer would win: a model file over the checkpoint, say). */
+static int outputs_ok(const cli_options *o, const char *program)
+{
+    enum { SAVE, JSON, CHECKPOINT, RESUME, FILES };
+    const struct {
+        const char *flag, *path;
+    } files[FILES] = {[SAVE] = {"--save", o->save_path},
+                      [JSON] = {"--json", o->json_path},
+                      [CHECKPOINT] = {"--checkpoint", o->checkpoint_path},
+                      [RESUME] = {"--resume", o->resume_path}};
+    for (int i = 0; i < FILES; i++)
+        for (int j = i + 1; j < FILES; j++)
+            if (files[i].path && files[j].path &&
+                !strcmp(files[i].path, files[j].path) &&
+                !(i == CHECKPOINT && j == RESUME)) { /* a run goes on in it */
+                fprintf(stderr, "%s: %s and %s name the same file %s\n",
+                        program, files[i].flag, files[j].flag, files[i].path);
+                return 0;
+            }
+    for (int i = 0; i < RESUME; i++) /* outputs; --resume is read */
+        if (files[i].path && !output_ok(program, files[i].flag, files[i].path, 0))
+            return 0;
+    return !o->report_dir || output_ok(program, "--report", o->report_dir, 1);
+}
+
+int cli_parse(int argc, char **argv, cli_options *o, const char *program,
+              const char *data_help)
+{
+    for (int i = 1; i < argc; i++) {
+        const option_def *def = NULL;
+        arg_value value = {NULL, 0, 0.0, 0};
+        char why[256];
+        if (!strcmp(argv[i], "--help")) {
+            usage(stdout, program, data_help);
+            return -1;
+        }
+        if (!strcmp(argv[i], "--help-layers")) {
+            usage_layers(stdout);
+            return -1;
+        }
+        for (size_t k = 0; k < sizeof options / sizeof *options; k++)
+            if (!strcmp(argv[i], options[k].name))
+                def = &options[k];
+        if (!def) {
+            fprintf(stderr, "%s: unknown option '%s'\n", program, argv[i]);
+            usage(stderr, program, data_help);
+            return CLI_USAGE;
+        }
+        if (def->kind != ARG_NONE && i + 1 >= argc) {
+            fprintf(stderr, "%s: %s needs a value (see --help)\n", program,
+                    def->name);
+            return CLI_USAGE;
+        }
+        if (def->kind != ARG_NONE) {
+            if (!read_value(def, argv[i + 1], &value, why, sizeof why)) {
+                fprintf(stderr, "%s: %s '%s': %s\n", program, def->name,
+                        argv[i + 1], why);
+                return CLI_USAGE;
+            }
+            i++;
+        }
+        apply(o, def->id, &value);
+    }
+    if (!spec_syntax_ok(o->model, program))
+        return CLI_USAGE;
+    apply_optimizer_defaults(o);
+    if (!options_agree(o, program))
+        return CLI_USAGE;
+    if (!outputs_ok(o, program))
+        return CLI_FAIL;
+    return CLI_OK;
+}
