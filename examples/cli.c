@@ -222,10 +222,13 @@ static nn_status init_net(const cli_options *o, const nn_dataset *d,
     nn_net *net = NULL;
     nn_tensor *y;
     int c, h, w;
-    nn_status st = cli_load_model(o->init_path, o->train.batch, 0, &net, msg,
-                                  msg_size);
-    if (st != NN_OK)
+    char why[400] = "";
+    nn_status st = cli_load_model(o->init_path, o->train.batch, 0, &net, why,
+                                  sizeof why);
+    if (st != NN_OK) {
+        snprintf(msg, msg_size, "--init: %s", why);
         return st;
+    }
     nn_net_input_shape(net, &c, &h, &w);
     y = nn_net_output(net);
     if (c != d->c || h != d->h || w != d->w ||

@@ -127,7 +127,7 @@ PY
 # that a regression could not replace the machine's /dev/full).
 mkdir -p "$tmp/adir" "$tmp/fifo-mnist" "$tmp/dir-mnist"
 echo "a regular file" >"$tmp/afile"
-mkfifo "$tmp/fifo"
+mkfifo "$tmp/fifo" "$tmp/fifo.onnx"
 for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte \
          t10k-labels-idx1-ubyte; do
     mkfifo "$tmp/fifo-mnist/$f"
@@ -229,6 +229,15 @@ rows=(
 "nn_bench|2|--threads '0': item '0': zero; expected a whole number from 1 to 64|--threads 0"
 "nn_bench|2|--models ',lenet': an empty item|--models ,lenet"
 "nn_bench|2|unknown option '--fast'|--fast"
+"nn_bench|2|--batch '65': too large; expected a whole number from 1 to 64|--batch 65"
+"mnist_train|2|--init starts a new run from a model, --resume continues one|--init @TMP@/c.nnm --resume @TMP@/c.nnm"
+"mnist_train|1|--init: @TMP@/missing.onnx: cannot open|--init @TMP@/missing.onnx"
+"mnist_train|2|--init @TMP@/c.nnm: the model takes 3x32x32 inputs into 10 outputs; the data has|--init @TMP@/c.nnm"
+"nn_convert|2|the output's name must end in .onnx, .nnm, .mat or /|@TMP@/c.nnm @TMP@/c.txt"
+"nn_convert|1|@TMP@/missing.nnm: cannot open|@TMP@/missing.nnm @TMP@/c.onnx"
+"nn_convert|1|@TMP@/img.ppm: bad magic: not a libnn model file|@TMP@/img.ppm @TMP@/c.onnx"
+"nn_convert|1|@TMP@/fifo.onnx: is a FIFO, not a regular file|@TMP@/fifo.onnx @TMP@/c.nnm"
+"nn_convert|2|usage: nn_convert|@TMP@/c.nnm"
 )
 for row in "${rows[@]}"; do
     IFS='|' read -r program want message args limit <<<"$row"
@@ -276,6 +285,19 @@ expect_output missing_data_message "nowhere"
 check cifar_truncated 1 "$bin/cifar10_train" --data "$tmp/cifar-bad" --epochs 1
 mkdir -p "$tmp/cifar-bad" && head -c 5000 "$tmp/cifar/data_batch_1.bin" >"$tmp/cifar-bad/data_batch_1.bin"
 check cifar_truncated_file 1 "$bin/cifar10_train" --data "$tmp/cifar-bad" --epochs 1
+# ONNX and weight dumps from the command line: the CIFAR model saved above,
+# to ONNX and back, predict with the ONNX file, fine-tune from it.
+check nn_convert_onnx 0 "$bin/nn_convert" "$tmp/c.nnm" "$tmp/c.onnx"
+check nn_convert_back 0 "$bin/nn_convert" "$tmp/c.onnx" "$tmp/c_back.nnm"
+check nn_convert_same_file 0 cmp "$tmp/c.nnm" "$tmp/c_back.nnm"
+check nn_convert_mat 0 "$bin/nn_convert" "$tmp/c.nnm" "$tmp/c.mat"
+check nn_convert_npy 0 "$bin/nn_convert" "$tmp/c.nnm" "$tmp/npy/"
+check nn_convert_npy_files 0 test -s "$tmp/npy/layer0_weight.npy"
+check predict_onnx 0 "$bin/predict" "$tmp/c.onnx" "$tmp/img.ppm"
+expect_output predict_onnx_class "img.ppm: class [0-9]"
+check init_onnx 0 "$bin/cifar10_train" --data "$tmp/cifar" --init "$tmp/c.onnx" --epochs 1 \
+    --batch 16 --quiet
+
 check help 0 "$bin/mnist_train" --help
 expect_output help_lists_options "--weight-decay"
 check help_layers 0 "$bin/mnist_train" --help-layers
