@@ -27,6 +27,32 @@ static double central(gc_loss_fn loss, void *ctx, float *values, size_t i,
     return (plus - minus) / (2.0 * eps);
 }
 
+/* Checks coordinate i into r: its central difference against analytic[i]. */
+static void compare_point(gc_loss_fn loss, void *ctx, float *values,
+                          const float *analytic, size_t i, double base,
+                          float eps, gc_result *r)
+{
+    int kink;
+    double numeric = central(loss, ctx, values, i, base, eps, &kink);
+    double error = rel_error(analytic[i], numeric);
+    if (!kink && error > 1e-4) {
+        /* A wrong gradient stays wrong at a smaller step; a kink that
+         * the step happened to straddle usually moves out of reach. */
+        double finer = central(loss, ctx, values, i, base, eps / 4, &kink);
+        if (rel_error(analytic[i], finer) < error) {
+            numeric = finer;
+            error = rel_error(analytic[i], finer);
+        }
+    }
+    if (kink) {
+        r->skipped++;
+        return;
+    }
+    r->checked++;
+    r->max_error = fmax(r->max_error, error);
+    r->max_numeric = fmax(r->max_numeric, fabs(numeric));
+}
+
 gc_result gc_compare(gc_loss_fn loss, void *ctx, float *values,
                      const float *analytic, size_t n, int max_points,
                      nn_rng *rng, float eps)
@@ -34,28 +60,20 @@ gc_result gc_compare(gc_loss_fn loss, void *ctx, float *values,
     gc_result r = {0, 0, 0, 0};
     size_t points = n <= (size_t)max_points ? n : (size_t)max_points;
     double base = loss(ctx);
-    for (size_t k = 0; k < points; k++) {
-        size_t i = points == n ? k : nn_rng_next(rng) % n;
-        int kink;
-        double numeric = central(loss, ctx, values, i, base, eps, &kink);
-        double error = rel_error(analytic[i], numeric);
-        if (!kink && error > 1e-4) {
-            /* A wrong gradient stays wrong at a smaller step; a kink that
-             * the step happened to straddle usually moves out of reach. */
-            double finer = central(loss, ctx, values, i, base, eps / 4, &kink);
-            if (rel_error(analytic[i], finer) < error) {
-                numeric = finer;
-                error = rel_error(analytic[i], finer);
-            }
-        }
-        if (kink) {
-            r.skipped++;
-            continue;
-        }
-        r.checked++;
-        r.max_error = fmax(r.max_error, error);
-        r.max_numeric = fmax(r.max_numeric, fabs(numeric));
-    }
+    for (size_t k = 0; k < points; k++)
+        compare_point(loss, ctx, values, analytic,
+                      points == n ? k : nn_rng_next(rng) % n, base, eps, &r);
+    return r;
+}
+
+gc_result gc_compare_at(gc_loss_fn loss, void *ctx, float *values,
+                        const float *analytic, const size_t *indices,
+                        int count, float eps)
+{
+    gc_result r = {0, 0, 0, 0};
+    double base = loss(ctx);
+    for (int k = 0; k < count; k++)
+        compare_point(loss, ctx, values, analytic, indices[k], base, eps, &r);
     return r;
 }
 
@@ -102,44 +120,68 @@ static double net_loss(void *p)
     return sum;
 }
 
-gc_result gc_check_net(nn_net *net, int batch, uint64_t seed, int max_points,
-                       float eps,
-                       const int *labels)
+/* One check of a net: the projection r, and the analytic gradients of
+ * the input and of every parameter from one backward pass. */
+typedef struct {
+    net_ctx ctx;
+    nn_rng rng;         /* seeded from the check's seed, r drawn from it */
+    float *r;           /* (batch, outputs) */
+    float *grad_in;     /* (batch, c, h, w) */
+    float *grad_params; /* (params) */
+    size_t n_in;
+} net_check;
+
+static void net_check_begin(net_check *c, nn_net *net, int batch,
+                            uint64_t seed, const int *labels)
 {
-    gc_result total = {0, 0, 0, 0}, part;
-    net_ctx ctx = {net, batch, NULL, labels};
     float xent;
     nn_tensor *in = nn_net_input(net), *out;
-    size_t n_in = (size_t)batch * in->c * in->h * in->w, n_out;
-    size_t n_params = nn_net_param_count(net);
-    float *r, *grad_in, *grad_params;
-    nn_rng rng;
+    size_t n_out, n_params = nn_net_param_count(net);
 
-    nn_rng_seed(&rng, seed);
+    c->ctx = (net_ctx){net, batch, NULL, labels};
+    c->n_in = (size_t)batch * in->c * in->h * in->w;
+    nn_rng_seed(&c->rng, seed);
     nn_net_set_input_grad(net, 1);
     assert_nn_ok(nn_net_forward(net, batch));
     out = nn_net_output(net);
     n_out = nn_tensor_count(out);
-    r = malloc(n_out * sizeof *r);
-    grad_in = malloc(n_in * sizeof *grad_in);
-    grad_params = malloc((n_params ? n_params : 1) * sizeof *grad_params);
-    assert_non_null(r);
-    assert_non_null(grad_in);
-    assert_non_null(grad_params);
-    gc_fill_normal(r, n_out, 1.0f, &rng);
-    ctx.r = r;
+    c->r = malloc(n_out * sizeof *c->r);
+    c->grad_in = malloc(c->n_in * sizeof *c->grad_in);
+    c->grad_params = malloc((n_params ? n_params : 1) * sizeof *c->grad_params);
+    assert_non_null(c->r);
+    assert_non_null(c->grad_in);
+    assert_non_null(c->grad_params);
+    gc_fill_normal(c->r, n_out, 1.0f, &c->rng);
+    c->ctx.r = c->r;
 
     /* Analytic: dL/dout = r (or the loss's gradient), back-propagated once. */
     if (labels)
         assert_nn_ok(nn_net_softmax_xent(net, labels, &xent));
     else
-        memcpy(out->g, r, n_out * sizeof *r);
+        memcpy(out->g, c->r, n_out * sizeof *c->r);
     nn_net_zero_grad(net);
     assert_nn_ok(nn_net_backward(net));
-    memcpy(grad_in, in->g, n_in * sizeof *grad_in);
-    memcpy(grad_params, nn_net_grads(net), n_params * sizeof *grad_params);
+    memcpy(c->grad_in, in->g, c->n_in * sizeof *c->grad_in);
+    memcpy(c->grad_params, nn_net_grads(net), n_params * sizeof *c->grad_params);
+}
 
-    part = gc_compare(net_loss, &ctx, in->x, grad_in, n_in, max_points, &rng, eps);
+static void net_check_end(net_check *c)
+{
+    free(c->r);
+    free(c->grad_in);
+    free(c->grad_params);
+}
+
+gc_result gc_check_net(nn_net *net, int batch, uint64_t seed, int max_points,
+                       float eps,
+                       const int *labels)
+{
+    gc_result total = {0, 0, 0, 0}, part;
+    net_check c;
+
+    net_check_begin(&c, net, batch, seed, labels);
+    part = gc_compare(net_loss, &c.ctx, nn_net_input(net)->x, c.grad_in,
+                      c.n_in, max_points, &c.rng, eps);
     gc_merge(&total, &part);
     for (int i = 0; i < nn_net_layer_count(net); i++) {
         float *values, *grads;
@@ -147,17 +189,38 @@ gc_result gc_check_net(nn_net *net, int batch, uint64_t seed, int max_points,
         assert_nn_ok(nn_net_layer_params(net, i, &values, &grads, &count));
         if (count == 0)
             continue;
-        part = gc_compare(net_loss, &ctx, values,
-                          grad_params + (values - nn_net_params(net)), count,
-                          max_points, &rng, eps);
+        part = gc_compare(net_loss, &c.ctx, values,
+                          c.grad_params + (values - nn_net_params(net)), count,
+                          max_points, &c.rng, eps);
         if (!gc_passed(&part, 1e-3))
             print_message("layer %d: max error %g, max numeric %g, %d checked, %d skipped\n",
                           i, part.max_error, part.max_numeric, part.checked,
                           part.skipped);
         gc_merge(&total, &part);
     }
-    free(r);
-    free(grad_in);
-    free(grad_params);
+    net_check_end(&c);
     return total;
+}
+
+gc_result gc_check_net_at(nn_net *net, int batch, uint64_t seed, int layer,
+                          const size_t *indices, int count, float eps)
+{
+    gc_result r;
+    net_check c;
+    float *values = nn_net_input(net)->x, *grads;
+    const float *analytic;
+    size_t n;
+
+    net_check_begin(&c, net, batch, seed, NULL);
+    analytic = c.grad_in;
+    n = c.n_in;
+    if (layer >= 0) {
+        assert_nn_ok(nn_net_layer_params(net, layer, &values, &grads, &n));
+        analytic = c.grad_params + (values - nn_net_params(net));
+    }
+    for (int k = 0; k < count; k++)
+        assert_true(indices[k] < n);
+    r = gc_compare_at(net_loss, &c.ctx, values, analytic, indices, count, eps);
+    net_check_end(&c);
+    return r;
 }

@@ -33,6 +33,10 @@ typedef double (*gc_loss_fn)(void *ctx);
 gc_result gc_compare(gc_loss_fn loss, void *ctx, float *values,
                      const float *analytic, size_t n, int max_points,
                      nn_rng *rng, float eps);
+/* The same for exactly the count coordinates listed in indices. */
+gc_result gc_compare_at(gc_loss_fn loss, void *ctx, float *values,
+                        const float *analytic, const size_t *indices,
+                        int count, float eps);
 /* Merges b into a. */
 void gc_merge(gc_result *a, const gc_result *b);
 /* 1 when the check passed: error below tol, not vacuous, few kinks. */
@@ -44,6 +48,11 @@ int gc_passed(const gc_result *r, double tol);
 gc_result gc_check_net(nn_net *net, int batch, uint64_t seed, int max_points,
                        float eps,
                        const int *labels);
+
+/* gc_check_net (loss sum(r * out)) for the listed coordinates only: of the
+ * input when layer is -1, else of layer `layer`'s parameters. */
+gc_result gc_check_net_at(nn_net *net, int batch, uint64_t seed, int layer,
+                          const size_t *indices, int count, float eps);
 
 /* Fills n floats with N(0, scale^2) values. */
 void gc_fill_normal(float *x, size_t n, float scale, nn_rng *rng);

@@ -30,6 +30,19 @@ static void wrong_sigmoid_backward(const float *y, const float *dy, float *dx)
         dx[i] += dy[i] * y[i];
 }
 
+/* x and r drawn from rng seeded with seed, a forward pass, and the right
+ * dL/dx into grad (zeroed by the caller). */
+static void sigmoid_setup(sigmoid_ctx *c, float *x, float *grad, nn_rng *rng,
+                          uint64_t seed)
+{
+    nn_rng_seed(rng, seed);
+    gc_fill_normal(x, N, 1.0f, rng);
+    gc_fill_normal(c->r, N, 1.0f, rng);
+    c->x = x;
+    sigmoid_loss(c);
+    nn_sigmoid_backward(c->y, c->r, grad, N);
+}
+
 static void test_wrong_gradient_is_caught(void **state)
 {
     float x[N], right[N] = {0}, wrong[N] = {0};
@@ -37,18 +50,33 @@ static void test_wrong_gradient_is_caught(void **state)
     nn_rng rng;
     gc_result good, bad;
     (void)state;
-    nn_rng_seed(&rng, 3);
-    gc_fill_normal(x, N, 1.0f, &rng);
-    gc_fill_normal(c.r, N, 1.0f, &rng);
-    c.x = x;
-    sigmoid_loss(&c);
-    nn_sigmoid_backward(c.y, c.r, right, N);
+    sigmoid_setup(&c, x, right, &rng, 3);
     wrong_sigmoid_backward(c.y, c.r, wrong);
     good = gc_compare(sigmoid_loss, &c, x, right, N, N, &rng, 1e-2f);
     bad = gc_compare(sigmoid_loss, &c, x, wrong, N, N, &rng, 1e-2f);
     print_message("  right: %.2e, wrong: %.2e\n", good.max_error, bad.max_error);
     assert_true(gc_passed(&good, 1e-3));
     assert_false(gc_passed(&bad, 1e-3));
+}
+
+/* gc_compare_at checks exactly the listed coordinates: a gradient wrong at
+ * one index passes a list without it and fails a list with it. */
+static void test_listed_coordinates_are_checked(void **state)
+{
+    float x[N], g[N] = {0};
+    size_t without[3] = {0, 4, 11}, with[2] = {4, 7};
+    sigmoid_ctx c;
+    nn_rng rng;
+    gc_result r;
+    (void)state;
+    sigmoid_setup(&c, x, g, &rng, 4);
+    g[7] += 0.05f;
+    r = gc_compare_at(sigmoid_loss, &c, x, g, without, 3, 1e-2f);
+    assert_int_equal(r.checked, 3);
+    assert_true(gc_passed(&r, 1e-3));
+    r = gc_compare_at(sigmoid_loss, &c, x, g, with, 2, 1e-2f);
+    assert_int_equal(r.checked, 2);
+    assert_false(gc_passed(&r, 1e-3));
 }
 
 typedef struct {
@@ -116,6 +144,7 @@ int main(void)
         cmocka_unit_test(test_wrong_gradient_is_caught),
         cmocka_unit_test(test_one_percent_error_is_caught),
         cmocka_unit_test(test_vacuous_check_fails),
+        cmocka_unit_test(test_listed_coordinates_are_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,163 @@
+#!/bin/sh
+# Mutation check: do the gradient and optimizer tests fail when the code
+# they guard is made wrong? Copies the working tree (tracked and untracked,
+# not ignored files) to a temporary directory, builds it (Release, tests
+# only, -j2), then for each mutant below edits one file of the copy with
+# sed, rebuilds the tests that run, runs them (ctest label grad, plus
+# test_optim and test_preset_sizes) and restores the file. The checkout
+# itself is never modified. Not run by CI: about 4 minutes for the 44
+# mutants on the 2-core machine (5 s a mutant). Results and what they show:
+# docs/RELIABILITY.md, "Mutation check".
+#
+#   tests/mutate.sh [PATTERN]    only the mutants whose name matches PATTERN
+#                                (grep -E)
+#
+# Prints a Markdown table: each mutant and the tests that failed on it
+# (killed; "crash" or "timeout" when the failure was one), or SURVIVED.
+# Exit status: 0 when every mutant was killed, 1 when one survived, 2 when
+# the unmutated tree fails or a mutant no longer applies (the code changed:
+# update its sed expression).
+set -eu
+
+pattern=${1:-.}
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d /tmp/nn_mutate.XXXXXX)
+trap 'rm -rf "$work"' EXIT INT TERM
+tree=$work/tree
+build=$work/build
+mkdir "$tree"
+(cd "$root" && git ls-files -z --cached --others --exclude-standard |
+     xargs -0 tar -cf - --) | tar -C "$tree" -xf -
+
+cmake -S "$tree" -B "$build" -DCMAKE_BUILD_TYPE=Release \
+    -DNN_BUILD_EXAMPLES=OFF >"$work/cmake.log" 2>&1 ||
+    { cat "$work/cmake.log"; exit 2; }
+tests=$(cd "$build" && ctest -N -L grad | sed -n 's/^ *Test *#[0-9]*: //p')
+tests=$(printf '%s\n' $tests test_optim test_preset_sizes | sort -u)
+
+# Builds the tests; runs each; prints the failed ones (with "(crash)" or
+# "(timeout)") and the cmocka tests that failed in each, or nothing.
+run_suite() {
+    cmake --build "$build" -j2 --target $tests >"$work/build.log" 2>&1 ||
+        { echo "build failed"; return; }
+    killers=
+    for t in $tests; do
+        if (cd "$build" && ctest -R "^$t\$" --timeout 300 \
+                --output-on-failure) >"$work/run.log" 2>&1; then
+            continue
+        fi
+        how=
+        grep -q 'Timeout' "$work/run.log" && how=' (timeout)'
+        grep -q -E 'SEGFAULT|Exception|Child aborted' "$work/run.log" &&
+            how=' (crash)'
+        cases=$(sed -n 's/^\[  FAILED  \] \(test_[a-z0-9_]*\)$/\1/p' \
+                    "$work/run.log" | sort -u | tr '\n' ' ' | sed 's/ $//')
+        [ -n "$cases" ] && cases=": $cases"
+        killers="$killers${killers:+; }$t$how$cases"
+    done
+    printf '%s' "$killers"
+}
+
+base=$(run_suite)
+if [ -n "$base" ]; then
+    echo "the unmutated tree fails: $base" >&2
+    cat "$work/build.log" >&2
+    exit 2
+fi
+
+total=0 killed=0 broken=0
+echo "| mutant | file | change | killed by |"
+echo "|---|---|---|---|"
+
+# mutant NAME FILE DESCRIPTION SED-EXPRESSION [SED-EXPRESSION]: runs one.
+mutant() {
+    name=$1 file=$2 what=$3
+    shift 3
+    printf '%s\n' "$name" | grep -q -E "$pattern" || return 0
+    cp "$tree/$file" "$work/saved"
+    if [ $# -eq 2 ]; then
+        sed -i -e "$1" -e "$2" "$tree/$file"
+    else
+        sed -i -e "$1" "$tree/$file"
+    fi
+    if cmp -s "$tree/$file" "$work/saved"; then
+        result="NOT APPLIED: the code changed, update the sed expression"
+        broken=$((broken + 1))
+    else
+        result=$(run_suite)
+        total=$((total + 1))
+        if [ -n "$result" ]; then
+            killed=$((killed + 1))
+        else
+            result=SURVIVED
+        fi
+    fi
+    cp "$work/saved" "$tree/$file"
+    echo "| $name | $(basename "$file") | $what | $result |"
+}
+
+# The mutants, one a line: name|file|what it breaks|sed expression(s).
+while IFS='|' read -r name file what expr1 expr2 <&3; do
+    case $name in '#'*|'') continue ;; esac
+    if [ -n "$expr2" ]; then
+        mutant "$name" "$file" "$what" "$expr1" "$expr2"
+    else
+        mutant "$name" "$file" "$what" "$expr1"
+    fi
+done 3<<'EOF'
+# Dense layers: the public kernels, and the layer's backward, cut into
+# column pieces (layers with 384 or more inputs have several).
+dense-kernel-dx-sign|src/layers/layer_dense.c|nn_dense_backward: dx -= dy W|s/nn_sgemm(0, 0, n, in, out, 1\.0f/nn_sgemm(0, 0, n, in, out, -1.0f/
+dense-kernel-dw-sign|src/layers/layer_dense.c|nn_dense_backward: dW -= dy^T x|s/nn_sgemm(1, 0, out, in, n, 1\.0f/nn_sgemm(1, 0, out, in, n, -1.0f/
+dense-kernel-db-dropped|src/layers/layer_dense.c|nn_dense_backward: db += 0|s/dbias\[o\] += dy\[/dbias[o] += 0.0f * dy[/
+dense-layer-dx-sign|src/layers/layer_dense.c|layer: dx -= dy W|s/job->sgemm(0, 0, in->n, last - first, out_n, 1\.0f/job->sgemm(0, 0, in->n, last - first, out_n, -1.0f/
+dense-layer-dw-sign|src/layers/layer_dense.c|layer: dW -= dy^T x|s/job->sgemm(1, 0, out_n, last - first, in->n, 1\.0f/job->sgemm(1, 0, out_n, last - first, in->n, -1.0f/
+dense-layer-dx-sign-later-pieces|src/layers/layer_dense.c|layer: dx of every column piece but the first negated|s/job->sgemm(0, 0, in->n, last - first, out_n, 1\.0f/job->sgemm(0, 0, in->n, last - first, out_n, first ? -1.0f : 1.0f/
+dense-layer-dw-sign-later-pieces|src/layers/layer_dense.c|layer: dW of every column piece but the first negated|s/job->sgemm(1, 0, out_n, last - first, in->n, 1\.0f/job->sgemm(1, 0, out_n, last - first, in->n, first ? -1.0f : 1.0f/
+dense-piece-start-off-by-one|src/layers/layer_dense.c|column_piece: pieces after the first start one column late|s/\*first \*= 16;/*first = *first * 16 + (*first > 0);/
+dense-piece-end-off-by-one|src/layers/layer_dense.c|column_piece: every piece ends one column early|s/\*last = \*last \* 16 < inputs ? \*last \* 16 : inputs;/*last = *last * 16 - 1 < inputs ? *last * 16 - 1 : inputs;/
+dense-layer-db-dropped|src/layers/layer_dense.c|layer: db += 0|s/db\[o\] += out->g\[/db[o] += 0.0f * out->g[/
+# Convolutions, each algorithm.
+conv-im2col-dw-sign|src/layers/layer_conv2d.c|im2col: dW -= dy col^T|s/sgemm(0, 1, s->out_c, k, p, 1\.0f/sgemm(0, 1, s->out_c, k, p, -1.0f/
+conv-im2col-dx-sign|src/layers/layer_conv2d.c|im2col: dcol = -W^T dy|s/sgemm(1, 0, k, p, s->out_c, 1\.0f/sgemm(1, 0, k, p, s->out_c, -1.0f/
+conv-im2col-db-dropped|src/layers/layer_conv2d.c|im2col: db += 0|s/dbias\[o\] += nn_sum(dyi/dbias[o] += 0.0f * nn_sum(dyi/
+conv-winograd-dw-sign|src/kernels/conv_winograd.c|Winograd: dU -= dM V^T|s/sgemm(0, 1, s->out_c, s->in_c, (int)cols, 1\.0f/sgemm(0, 1, s->out_c, s->in_c, (int)cols, -1.0f/
+conv-winograd-dw-middle-row|src/kernels/conv_winograd.c|Winograd: G^T dU G, middle row negated|s/g\[1 \* 3 + l\] += (h\[1\]\[l\] - h\[2\]\[l\])/g[1 * 3 + l] -= (h[1][l] - h[2][l])/
+conv-winograd-db-dropped|src/kernels/conv_winograd.c|Winograd: db += 0|s/dbias\[c\] += nn_sum(dyi/dbias[c] += 0.0f * nn_sum(dyi/
+conv-winograd-dx-sign|src/kernels/conv_winograd.c|Winograd: dV = -U^T dM|s/sgemm(1, 0, s->in_c, (int)cols, s->out_c, 1\.0f,/sgemm(1, 0, s->in_c, (int)cols, s->out_c, -1.0f,/
+conv-direct-dw-sign|src/kernels/conv_direct_avx2.c|direct AVX2: dW -= dWt|s/dw\[o \* taps(&f) + t\] += sc\.dwt/dw[o * taps(\&f) + t] -= sc.dwt/
+conv-direct-db-dropped|src/kernels/conv_direct_avx2.c|direct AVX2: db += 0|s/db\[o\] += sc\.bias\[o\];/db[o] += 0.0f * sc.bias[o];/
+conv-direct-dx-sign-rows|src/kernels/conv_direct_avx2.c|direct AVX2, 4 or fewer input channels: dx -= ...|s/dst\[ix\] += src\[ix\];/dst[ix] -= src[ix];/
+conv-direct-dx-sign-planar|src/kernels/conv_direct_avx2.c|direct AVX2, more input channels: dx -= ...|s/r\[i\] = _mm256_add_ps(_mm256_loadu_ps(dst), r\[i\]);/r[i] = _mm256_sub_ps(_mm256_loadu_ps(dst), r[i]);/
+conv-direct-dx-overwrites|src/kernels/conv_direct_avx2.c|direct AVX2, more input channels: dx = ... (no accumulation)|s/dx + i \* in_size, 1);/dx + i * in_size, 0);/
+# Batchnorm.
+batchnorm-dx-sign|src/layers/layer_batchnorm.c|dx -= ...|s/dx\[at + j\] += training/dx[at + j] -= training/
+batchnorm-dx-mean-term-dropped|src/layers/layer_batchnorm.c|dx without - sum dy|s/count \* dy\[at + j\] - sum_dy -/count * dy[at + j] -/
+batchnorm-dbeta-dropped|src/layers/layer_batchnorm.c|dbeta += 0|s/dbeta\[ch\] += sum_dy;/dbeta[ch] += 0.0f * sum_dy;/
+batchnorm-running-var-biased|src/layers/layer_batchnorm.c|running variance without n/(n-1)|s/(float)(count > 1 ? sq \/ (double)(count - 1) : var)/(float)var/
+batchnorm-momentum-0.01|src/layers/layer_batchnorm.c|momentum 0.1 -> 0.01|s/#define BN_MOMENTUM 0\.1f/#define BN_MOMENTUM 0.01f/
+# Activations, pooling, dropout.
+relu-backward-sign|src/layers/layer_activation.c|dx += -dy [y > 0]|s/dx\[i\] += y\[i\] > 0\.0f ? d : 0\.0f;/dx[i] += y[i] > 0.0f ? -d : 0.0f;/
+maxpool-backward-sign|src/layers/layer_maxpool.c|dx[winner] -= dy|s/dplane\[ap\[i\]\] += dyp\[i\];/dplane[ap[i]] -= dyp[i];/
+avgpool-backward-sign-2x2|src/layers/layer_avgpool.c|k2 s2 path: share = -dy / 4|s/float share = g\[ox\] \/ 4\.0f;/float share = -g[ox] \/ 4.0f;/
+avgpool-backward-sign|src/layers/layer_avgpool.c|general path: share = -dy / k^2|s/float share = dyp\[oy \* out_w + ox\] \/ area;/float share = -dyp[oy * out_w + ox] \/ area;/
+global-avgpool-backward-sign|src/layers/layer_avgpool.c|share = -dy / hw|s/float share = dy\[p\] \/ (float)hw;/float share = -dy[p] \/ (float)hw;/
+dropout-backward-sign|src/layers/layer_dropout.c|dx -= dy mask / (1 - rate)|s/dx\[i\] += dy\[i\] \* ((float)mask\[i\] \* scale);/dx[i] -= dy[i] * ((float)mask[i] * scale);/
+# Optimizers.
+sgd-nesterov-mu-dropped|src/optim/optimizers.c|Nesterov: w -= lr (d + v)|s/w\[i\] -= lr \* (d + mu \* v\[i\]);/w[i] -= lr * (d + v[i]);/
+sgd-nesterov-buffer-not-accumulated|src/optim/optimizers.c|Nesterov: v = d (no mu v)|s/v\[i\] = mu \* v\[i\] + keep \* d;/v[i] = keep * d;/
+sgd-ema-keep-dropped|src/optim/optimizers.c|EMA: v = mu v + d|s/1\.0f - mu : 1\.0f;/1.0f : 1.0f;/
+sgd-decay-sign|src/optim/optimizers.c|momentum SGD: d = g - wd w|s/keep \* (g\[i\] + wd \* w\[i\])/keep * (g[i] - wd * w[i])/
+optim-decay-all-ignored|src/optim/optim.c|decay_all ignored|s/size_t decayed = opt->s\.decay_all ? n : /size_t decayed = /
+adam-bias-correction-t-plus-1|src/optim/optimizers.c|Adam: 1 - b^(t+1)|s/(float)t)/(float)(t + 1))/g
+adam-decay-dropped|src/optim/optimizers.c|Adam: d = g (weight decay lost)|/^void nn_adam_update/,/^}/s/float d = g\[i\] + weight_decay \* w\[i\];/float d = g[i];/
+rmsprop-decay-dropped|src/optim/optimizers.c|RMSprop: d = g (weight decay lost)|/^void nn_rmsprop_update/,/^}/s/float d = g\[i\] + weight_decay \* w\[i\];/float d = g[i];/
+rmsprop-alpha-swapped|src/optim/optimizers.c|a = (1-alpha) a + alpha d^2|s/a\[i\] = alpha \* a\[i\] + (1\.0f - alpha) \* d \* d;/a[i] = (1.0f - alpha) * a[i] + alpha * d * d;/
+rmsprop-momentum-dropped|src/optim/optimizers.c|b = d / r|s/b\[i\] = mu \* b\[i\] + d \/ r;/b[i] = d \/ r;/
+adamw-decay-after-step|src/optim/optimizers.c|AdamW: w *= 1 - lr wd after the step|/^ *w\[i\] \*= keep;$/d|s/^\( *\)\(w\[i\] -= step \* m\[i\].*\)$/\1\2\n\1w[i] *= keep;/
+EOF
+
+echo
+echo "$killed of $total mutants killed."
+[ "$broken" -eq 0 ] || { echo "$broken mutants did not apply." >&2; exit 2; }
+[ "$killed" -eq "$total" ] || exit 1
