@@ -159,6 +159,22 @@ int nn_spec_print_stride_pad(const nn_layer_args *a, int plain_stride,
     return snprintf(buf, size, "%s%s", stride, pad);
 }
 
+int nn_spec_window(nn_spec_cursor *c, nn_layer_args *a, int with_pad)
+{
+    if (!nn_spec_int(c, "pool window", 1, NN_SPEC_MAX_SIDE, &a->kh))
+        return 0;
+    a->kw = a->stride = a->kh;
+    return nn_spec_stride_pad(c, a, with_pad);
+}
+
+int nn_spec_print_window(const nn_layer_args *a, const char *prefix,
+                         char *buf, size_t size)
+{
+    char rest[40];
+    nn_spec_print_stride_pad(a, a->kh, rest, sizeof rest);
+    return snprintf(buf, size, "%s%d%s", prefix, a->kh, rest);
+}
+
 int nn_spec_print_float(char *buf, size_t size, const char *prefix, float v)
 {
     char text[32];

@@ -40,6 +40,12 @@ int nn_spec_stride_pad(nn_spec_cursor *c, nn_layer_args *a, int with_pad);
  * 0, into buf: the canonical end of a token, like snprintf. */
 int nn_spec_print_stride_pad(const nn_layer_args *a, int plain_stride,
                              char *buf, size_t size);
+/* A pooling window "K[sS][pP]" (padding only when with_pad): K into kh and
+ * kw, the stride defaulting to K. */
+int nn_spec_window(nn_spec_cursor *c, nn_layer_args *a, int with_pad);
+/* prefix, K, then the stride unless it is K and the padding unless 0. */
+int nn_spec_print_window(const nn_layer_args *a, const char *prefix,
+                         char *buf, size_t size);
 /* prefix followed by the shortest decimal that reads back as v, like
  * snprintf. */
 int nn_spec_print_float(char *buf, size_t size, const char *prefix, float v);

@@ -201,18 +201,13 @@ static nn_status avgpool_reshape(nn_layer *layer)
 /* avgpoolK[sS][pP], after "avgpool"; the stride defaults to the window */
 static int avgpool_parse(nn_spec_cursor *c, nn_layer_args *a)
 {
-    if (!nn_spec_int(c, "pool window", 1, NN_SPEC_MAX_SIDE, &a->kh))
-        return 0;
-    a->kw = a->stride = a->kh;
-    return nn_spec_stride_pad(c, a, 1);
+    return nn_spec_window(c, a, 1);
 }
 
 /* avgpoolK, then sS when the stride differs from the window, pP if padded */
 static int avgpool_print(const nn_layer_args *a, char *buf, size_t size)
 {
-    char rest[40];
-    nn_spec_print_stride_pad(a, a->kh, rest, sizeof rest);
-    return snprintf(buf, size, "avgpool%d%s", a->kh, rest);
+    return nn_spec_print_window(a, "avgpool", buf, size);
 }
 
 static nn_status avgpool_check(const nn_layer_args *a)

@@ -160,18 +160,13 @@ static void maxpool_backward(nn_layer *layer, const nn_tensor *in,
 /* poolK[sS], after "pool"; the stride defaults to the window */
 static int maxpool_parse(nn_spec_cursor *c, nn_layer_args *a)
 {
-    if (!nn_spec_int(c, "pool window", 1, NN_SPEC_MAX_SIDE, &a->kh))
-        return 0;
-    a->kw = a->stride = a->kh;
-    return nn_spec_stride_pad(c, a, 0);
+    return nn_spec_window(c, a, 0);
 }
 
 /* poolK, or poolKsS when the stride differs from the window */
 static int maxpool_print(const nn_layer_args *a, char *buf, size_t size)
 {
-    char rest[40];
-    nn_spec_print_stride_pad(a, a->kh, rest, sizeof rest);
-    return snprintf(buf, size, "pool%d%s", a->kh, rest);
+    return nn_spec_print_window(a, "pool", buf, size);
 }
 
 static nn_status maxpool_check(const nn_layer_args *a)
