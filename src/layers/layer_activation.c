@@ -10,14 +10,14 @@
 /* The kernels' arrays never overlap (restrict) and every element is read
  * unconditionally, so the compiler turns each loop into vector code. */
 
-/* y = max(0, x), and NaN stays NaN (as PyTorch's relu): written as
- * (x < 0 ? 0 : x) + 0, where adding +0 turns -0 into +0 and changes
- * nothing else */
+/* y = max(0, x), and NaN stays NaN (as PyTorch's relu); -0 gives +0.
+ * One select, so that the loop vectorises (an added "+ 0" after it keeps
+ * GCC from if-converting it: a branch per value, 29 times slower). */
 void nn_relu_forward(const float *restrict x, float *restrict y, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
         float v = x[i];
-        y[i] = (v < 0.0f ? 0.0f : v) + 0.0f;
+        y[i] = v > 0.0f || v != v ? v : 0.0f;
     }
 }
 

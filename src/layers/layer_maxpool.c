@@ -31,12 +31,14 @@ static float window_max(const float *plane, int at, int in_w, int k, int *where)
  * y[ox] = max(r0[2ox], r0[2ox+1], r1[2ox], r1[2ox+1]) and its offset, the
  * same as window_max gives, but without branches, so the loop vectorises:
  * the maximum first, by window_max's comparisons in window_max's order,
- * then the winner is the first value equal to it; when the window holds a
- * NaN, the first NaN wins instead, as in window_max. */
-static void max2x2_row(const float *restrict r0, const float *restrict r1,
-                       float *restrict y, int *restrict argmax, int at,
-                       int in_w, int out_w)
+ * then the winner is the first value equal to it. Returns 1 when the rows
+ * held a NaN, which window_max must then place (a NaN wins its window):
+ * rare, so it costs the loop one compare per value, not a branch. */
+static int max2x2_row(const float *restrict r0, const float *restrict r1,
+                      float *restrict y, int *restrict argmax, int at,
+                      int in_w, int out_w)
 {
+    int nans = 0;
     for (int ox = 0; ox < out_w; ox++) {
         float a = r0[2 * ox], b = r0[2 * ox + 1];
         float c = r1[2 * ox], d = r1[2 * ox + 1];
@@ -45,16 +47,14 @@ static void max2x2_row(const float *restrict r0, const float *restrict r1,
         best = c > best ? c : best;
         best = d > best ? d : best;
         int where = d == best ? in_w + 1 : 0;
-        int nan_at = d != d ? in_w + 1 : -1; /* the first NaN, or -1 */
         where = c == best ? in_w : where;
         where = b == best ? 1 : where;
         where = a == best ? 0 : where;
-        nan_at = c != c ? in_w : nan_at;
-        nan_at = b != b ? 1 : nan_at;
-        nan_at = a != a ? 0 : nan_at;
-        y[ox] = nan_at >= 0 ? a + b + c + d : best; /* a NaN, or the maximum */
-        argmax[ox] = at + 2 * ox + (nan_at >= 0 ? nan_at : where);
+        y[ox] = best;
+        argmax[ox] = at + 2 * ox + where;
+        nans |= (a != a) | (b != b) | (c != c) | (d != d);
     }
+    return nans;
 }
 
 /* y[p, oy, ox] = max over the window; argmax keeps where it was */
@@ -69,8 +69,11 @@ void nn_maxpool_forward(const float *x, float *y, int *argmax, int planes,
         if (k == 2 && stride == 2) {
             for (int oy = 0; oy < out_h; oy++) {
                 int at = 2 * oy * in_w;
-                max2x2_row(plane + at, plane + at + in_w, yp + oy * out_w,
-                           ap + oy * out_w, at, in_w, out_w);
+                if (max2x2_row(plane + at, plane + at + in_w, yp + oy * out_w,
+                               ap + oy * out_w, at, in_w, out_w))
+                    for (int ox = 0; ox < out_w; ox++)
+                        yp[oy * out_w + ox] = window_max(
+                            plane, at + 2 * ox, in_w, 2, &ap[oy * out_w + ox]);
             }
             continue;
         }
