@@ -120,6 +120,9 @@ def write(prefix, n):
 write("train", 200)
 write("t10k", 50)
 PY
+# The same data as "Fashion-MNIST": the trainer names its classes when the
+# directory says fashion.
+ln -s "$tmp/mnist" "$tmp/fashion-mnist"
 
 # What the outputs and inputs below run into: a directory, a regular file,
 # a FIFO, data directories whose files are FIFOs and directories, and a
@@ -224,6 +227,7 @@ rows=(
 "predict|2|--first 'ten': not a number|@TMP@/c.nnm --idx a b --first ten"
 "predict|2|unknown option '--frist' after --idx|@TMP@/c.nnm --idx a b --frist 3"
 "predict|2|unknown option '--bogus'|@TMP@/c.nnm @TMP@/img.ppm --bogus"
+"mnist_train|0|9 Ankle boot  |--data @TMP@/fashion-mnist --model mlp --epochs 1"
 "nn_bench|2|--only 'everything': unknown; expected one of sgemm, layers or models|--only everything"
 "nn_bench|2|--threads '1,x': item 'x': not a number|--threads 1,x"
 "nn_bench|2|--threads '0': item '0': zero; expected a whole number from 1 to 64|--threads 0"
@@ -297,6 +301,10 @@ check predict_onnx 0 "$bin/predict" "$tmp/c.onnx" "$tmp/img.ppm"
 expect_output predict_onnx_class "img.ppm: class [0-9]"
 check init_onnx 0 "$bin/cifar10_train" --data "$tmp/cifar" --init "$tmp/c.onnx" --epochs 1 \
     --batch 16 --quiet
+
+# Both tables of the trainer show class names whole ("Ankle boo" before).
+check fashion_names 0 "$bin/mnist_train" --data "$tmp/fashion-mnist" --model mlp --epochs 1
+check fashion_names_in_both_tables 0 test "$(grep -c '^ 9 Ankle boot ' "$tmp/out")" -eq 2
 
 check help 0 "$bin/mnist_train" --help
 expect_output help_lists_options "--weight-decay"
