@@ -82,15 +82,28 @@ void cli_print_layers(FILE *f, nn_net *net)
     fprintf(f, "total trainable parameters: %zu\n", total);
 }
 
+/* The longest of the class names, and at least `least` (a column's
+ * title), so that the tables show every name whole. */
+static int name_width(const char *const *names, int classes, int least)
+{
+    int width = least;
+    for (int k = 0; k < classes; k++)
+        if ((int)strlen(names[k]) > width)
+            width = (int)strlen(names[k]);
+    return width;
+}
+
 static void print_confusion(FILE *f, const long *m, int classes,
                             const char *const *names)
 {
-    fprintf(f, "confusion matrix (rows: true class, columns: predicted)\n%12s", "");
+    int width = name_width(names, classes, 9);
+    fprintf(f, "confusion matrix (rows: true class, columns: predicted)\n%*s",
+            width + 3, "");
     for (int j = 0; j < classes; j++)
         fprintf(f, " %6d", j);
     fprintf(f, "\n");
     for (int i = 0; i < classes; i++) {
-        fprintf(f, "%2d %-9.9s", i, names[i]);
+        fprintf(f, "%2d %-*s", i, width, names[i]);
         for (int j = 0; j < classes; j++)
             fprintf(f, " %6ld", m[i * classes + j]);
         fprintf(f, "\n");
@@ -101,9 +114,12 @@ static void print_class_metrics(FILE *f, const float *p, const float *r,
                                 const float *f1, int classes,
                                 const char *const *names)
 {
-    fprintf(f, "%-14s %9s %9s %9s\n", "class", "precision", "recall", "F1");
+    int width = name_width(names, classes, 11);
+    fprintf(f, "%-*s %9s %9s %9s\n", width + 3, "class", "precision", "recall",
+            "F1");
     for (int k = 0; k < classes; k++)
-        fprintf(f, "%2d %-11.11s %9.4f %9.4f %9.4f\n", k, names[k], p[k], r[k], f1[k]);
+        fprintf(f, "%2d %-*s %9.4f %9.4f %9.4f\n", k, width, names[k], p[k],
+                r[k], f1[k]);
 }
 
 static int json_text(FILE *f, const void *run)

@@ -1,209 +1,313 @@
 /* predict: classifies images with a saved model (libnn's .nnm or .onnx).
- *   predict MODEL IMAGE.pgm|IMAGE.ppm ...     binary PGM (P5) or PPM (P6)
- *   predict MODEL --idx IMAGES LABELS [--first N]
- * Prints each image's class and the probabilities of every class. */
+ *   predict MODEL IMAGE... [--resize[=bilinear|nearest]] [--top K] [--json]
+ *   predict MODEL --idx IMAGES LABELS [--first N] [--top K] [--json]
+ * Images are PNG, binary PGM (P5) or PPM (P6), told apart by their first
+ * bytes. Prints each image's class with the probabilities of every class
+ * (or of the K likeliest), or one JSON object per line. Classes are
+ * numbers: model files hold no class names. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "predict_image.h"
+#include "report.h"
 
-static void usage(FILE *f)
+/* The usage lines, and with full the options explained (--help). */
+static void usage(FILE *f, int full)
 {
-    fprintf(f, "usage: predict MODEL IMAGE.pgm|IMAGE.ppm ...\n"
-               "       predict MODEL --idx IMAGES LABELS [--first N]\n");
-}
-
-/* Reads one whitespace-separated header number of a PNM file, skipping
- * comments; -1 when there is none. */
-static long pnm_number(FILE *f)
-{
-    int ch;
-    long v = 0;
-    do {
-        ch = fgetc(f);
-        if (ch == '#')
-            while (ch != '\n' && ch != EOF)
-                ch = fgetc(f);
-    } while (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r');
-    if (ch < '0' || ch > '9')
-        return -1;
-    for (; ch >= '0' && ch <= '9'; ch = fgetc(f))
-        if ((v = v * 10 + (ch - '0')) > 100000)
-            return -1;
-    return v; /* the one whitespace byte after the number is consumed */
-}
-
-/* Loads a binary PGM/PPM whose shape must be the net's input (c, h, w),
- * as bytes in (c, h, w) order. */
-static int load_pnm(const char *path, int c, int h, int w, uint8_t *pixels,
-                    char *msg, size_t msg_size)
-{
-    FILE *f = cli_open_regular(path, msg, msg_size);
-    char magic[3] = "";
-    long width, height, maxval;
-    size_t n = (size_t)c * h * w;
-    uint8_t *raw;
-    int ok = 0;
-    if (!f)
-        return 0;
-    if (fread(magic, 1, 2, f) != 2 || (strcmp(magic, "P5") && strcmp(magic, "P6")))
-        snprintf(msg, msg_size, "%s: not a binary PGM (P5) or PPM (P6) file", path);
-    else if ((magic[1] == '5') != (c == 1) || (magic[1] == '6') != (c == 3))
-        snprintf(msg, msg_size, "%s: the model wants %d channel%s", path, c,
-                 c == 1 ? " (PGM)" : "s (PPM)");
-    else if ((width = pnm_number(f)) != w || (height = pnm_number(f)) != h)
-        snprintf(msg, msg_size, "%s: the model wants %dx%d images", path, w, h);
-    else if ((maxval = pnm_number(f)) != 255)
-        snprintf(msg, msg_size, "%s: only 8-bit images (maxval 255) are read", path);
-    else if (!(raw = malloc(n)))
-        snprintf(msg, msg_size, "%s: out of memory", path);
-    else {
-        if (fread(raw, 1, n, f) != n)
-            snprintf(msg, msg_size, "%s: truncated pixel data", path);
-        else {
-            /* PPM interleaves RGB; the net wants planes. */
-            for (size_t i = 0; i < (size_t)h * w; i++)
-                for (int ch = 0; ch < c; ch++)
-                    pixels[(size_t)ch * h * w + i] = raw[i * c + ch];
-            ok = 1;
-        }
-        free(raw);
-    }
-    fclose(f);
-    return ok;
-}
-
-/* Classifies sample `index` of d and prints the result. */
-static int classify(nn_net *net, const nn_dataset *d, int index,
-                    const char *name)
-{
-    int label;
-    float loss;
-    const float *p;
-    int classes;
-    if (nn_dataset_batch(d, &index, 1, nn_net_input(net)->x, &label) != NN_OK ||
-        nn_net_forward(net, 1) != NN_OK)
-        return 0;
-    classes = nn_net_output(net)->c;
-    if (label >= classes)
-        label = 0;
-    if (nn_net_softmax_xent(net, &label, &loss) != NN_OK)
-        return 0;
-    p = nn_net_probs(net);
-    printf("%s: class %d (p = %.4f)", name, nn_argmax(p, classes),
-           p[nn_argmax(p, classes)]);
-    if (d->classes > 0)
-        printf(", label %d", d->labels[index]);
-    printf("  [");
-    for (int k = 0; k < classes; k++)
-        printf("%s%.3f", k ? " " : "", p[k]);
-    printf("]\n");
-    return 1;
+    fprintf(f,
+        "usage: predict MODEL IMAGE... [--resize[=bilinear|nearest]] [--top K] [--json]\n"
+        "       predict MODEL --idx IMAGES LABELS [--first N] [--top K] [--json]\n");
+    if (full)
+        fprintf(f,
+            "\n"
+            "Classifies PNG, binary PGM (P5) or PPM (P6) images (or the first N,\n"
+            "default 10, of an IDX file) with a libnn model (.nnm) or an ONNX one.\n"
+            "  --resize   fit images of another size or channel count to the model:\n"
+            "             grey from RGB by luminance, RGB from grey by copying, then\n"
+            "             bilinear (the default) or nearest resampling; without it\n"
+            "             such images are refused\n"
+            "  --top K    the K likeliest classes instead of every probability\n"
+            "  --json     one JSON object per image: file, class, probabilities\n"
+            "Classes are numbered from 0: model files hold no class names.\n");
 }
 
 /* What the command line asks for. */
 typedef struct {
     const char *model;
+    const char **images;                 /* (count) image files */
+    int count;
     const char *idx_images, *idx_labels; /* --idx; else images are files */
     long first;                          /* --first: IDX images classified */
+    long top;                            /* --top (0: every probability) */
+    int json;                            /* --json */
+    int first_given;
+    resize_mode resize;                  /* --resize */
 } predict_args;
 
-/* Reads argv into a; 0 after printing what is wrong. */
-static int parse_args(int argc, char **argv, predict_args *a)
+/* --first N, --top K: the value after the flag, checked. */
+static int parse_count(int argc, char **argv, int *i, long max, long *out)
 {
     char why[160];
+    const char *flag = argv[*i];
+    if (*i + 1 >= argc) {
+        fprintf(stderr, "predict: %s needs a value\n", flag);
+        return 0;
+    }
+    if (!cli_parse_long(argv[++*i], 1, max, out, why, sizeof why)) {
+        fprintf(stderr, "predict: %s '%s': %s\n", flag, argv[*i], why);
+        return 0;
+    }
+    return 1;
+}
+
+/* One option at argv[*i] (moving *i past its values); 0 after printing
+ * what is wrong. */
+static int parse_option(int argc, char **argv, int *i, predict_args *a)
+{
+    const char *arg = argv[*i];
+    if (!strcmp(arg, "--idx")) {
+        if (*i + 2 >= argc) {
+            fprintf(stderr, "predict: --idx takes IMAGES LABELS [--first N]\n");
+            return 0;
+        }
+        a->idx_images = argv[++*i];
+        a->idx_labels = argv[++*i];
+        return 1;
+    }
+    if (!strcmp(arg, "--first")) {
+        a->first_given = 1;
+        return parse_count(argc, argv, i, 1000000, &a->first);
+    }
+    if (!strcmp(arg, "--top"))
+        return parse_count(argc, argv, i, 1000000, &a->top);
+    if (!strcmp(arg, "--json"))
+        return a->json = 1;
+    if (!strcmp(arg, "--resize") || !strcmp(arg, "--resize=bilinear"))
+        return (a->resize = RESIZE_BILINEAR) != RESIZE_NONE;
+    if (!strcmp(arg, "--resize=nearest"))
+        return (a->resize = RESIZE_NEAREST) != RESIZE_NONE;
+    if (!strncmp(arg, "--resize=", 9))
+        fprintf(stderr, "predict: --resize '%s': unknown; expected bilinear or "
+                        "nearest\n", arg + 9);
+    else if (a->idx_images)
+        fprintf(stderr, "predict: unknown option '%s' after --idx\n", arg);
+    else
+        fprintf(stderr, "predict: unknown option '%s' (write ./%s for an image "
+                        "of that name)\n", arg, arg);
+    return 0;
+}
+
+/* Reads argv into a (a->images has room for argc entries); 0 after
+ * printing what is wrong. */
+static int parse_args(int argc, char **argv, predict_args *a)
+{
     a->model = argv[1];
-    a->idx_images = a->idx_labels = NULL;
-    a->first = 10;
     if (!strncmp(argv[1], "--", 2)) {
         fprintf(stderr, "predict: unknown option '%s'; the model file comes "
                         "first (write ./%s for a file of that name)\n",
                 argv[1], argv[1]);
         return 0;
     }
-    if (!strcmp(argv[2], "--idx")) {
-        if (argc != 5 && argc != 7) {
-            fprintf(stderr, "predict: --idx takes IMAGES LABELS [--first N]\n");
+    for (int i = 2; i < argc; i++) {
+        if (strncmp(argv[i], "--", 2))
+            a->images[a->count++] = argv[i];
+        else if (!parse_option(argc, argv, &i, a))
             return 0;
-        }
-        a->idx_images = argv[3];
-        a->idx_labels = argv[4];
-        if (argc == 7 && strcmp(argv[5], "--first")) {
-            fprintf(stderr, "predict: unknown option '%s' after --idx\n", argv[5]);
-            return 0;
-        }
-        if (argc == 7 && !cli_parse_long(argv[6], 1, 1000000, &a->first, why,
-                                         sizeof why)) {
-            fprintf(stderr, "predict: --first '%s': %s\n", argv[6], why);
-            return 0;
-        }
-        return 1;
     }
-    for (int i = 2; i < argc; i++)
-        if (!strncmp(argv[i], "--", 2)) {
-            fprintf(stderr, "predict: unknown option '%s' (write ./%s for an "
-                            "image of that name)\n", argv[i], argv[i]);
-            return 0;
-        }
+    if (a->idx_images && a->count > 0) {
+        fprintf(stderr, "predict: give image files or --idx, not both ('%s')\n",
+                a->images[0]);
+        return 0;
+    }
+    if (!a->idx_images && (a->first_given || a->count == 0)) {
+        fprintf(stderr, "predict: %s\n", a->first_given
+                ? "--first is for --idx" : "no image given");
+        return 0;
+    }
+    if (a->idx_images && a->resize != RESIZE_NONE) {
+        fprintf(stderr, "predict: --resize is for image files; IDX images are "
+                        "the size they are\n");
+        return 0;
+    }
     return 1;
+}
+
+/* Classes ordered by probability, highest first (ties: lower class). */
+static void rank_classes(const float *p, int classes, int *order)
+{
+    for (int k = 0; k < classes; k++) {
+        int j = k;
+        for (; j > 0 && p[order[j - 1]] < p[k]; j--)
+            order[j] = order[j - 1];
+        order[j] = k;
+    }
+}
+
+/* One result as text: "NAME: class K (p = P)[, label L]" and then every
+ * probability in class order, or the top classes with theirs. */
+static void print_text(const char *name, const float *p, const int *order,
+                       int classes, int top, int label)
+{
+    printf("%s: class %d (p = %.4f)", name, order[0], p[order[0]]);
+    if (label >= 0)
+        printf(", label %d", label);
+    if (top == 0) {
+        printf("  [");
+        for (int k = 0; k < classes; k++)
+            printf("%s%.3f", k ? " " : "", p[k]);
+        printf("]\n");
+        return;
+    }
+    printf("  top %d:", top);
+    for (int k = 0; k < top; k++)
+        printf("%s %d %.4f", k ? "," : "", order[k], p[order[k]]);
+    printf("\n");
+}
+
+/* One result as a JSON object on one line. */
+static void print_json(const char *file, int index, const float *p,
+                       const int *order, int classes, int top, int label)
+{
+    printf("{\"file\": ");
+    report_json_string(stdout, file);
+    if (index >= 0)
+        printf(", \"index\": %d, \"label\": %d", index, label);
+    printf(", \"class\": %d, \"probability\": %.6f, \"probabilities\": [",
+           order[0], p[order[0]]);
+    for (int k = 0; k < classes; k++)
+        printf("%s%.6f", k ? ", " : "", p[k]);
+    printf("]");
+    if (top > 0) {
+        printf(", \"top\": [");
+        for (int k = 0; k < top; k++)
+            printf("%s{\"class\": %d, \"probability\": %.6f}", k ? ", " : "",
+                   order[k], p[order[k]]);
+        printf("]");
+    }
+    printf("}\n");
+}
+
+/* Classifies sample `index` of d and prints the result under name (and
+ * for IDX files, its index and label); 0 when the net fails. */
+static int classify(nn_net *net, const nn_dataset *d, int index,
+                    const char *name, const predict_args *a)
+{
+    int label, classes, top, order[4096];
+    float loss;
+    const float *p;
+    if (nn_dataset_batch(d, &index, 1, nn_net_input(net)->x, &label) != NN_OK ||
+        nn_net_forward(net, 1) != NN_OK)
+        return 0;
+    classes = nn_net_output(net)->c;
+    if (classes > 4096)
+        return 0;
+    if (label >= classes)
+        label = 0;
+    if (nn_net_softmax_xent(net, &label, &loss) != NN_OK)
+        return 0;
+    p = nn_net_probs(net);
+    rank_classes(p, classes, order);
+    top = a->top > classes ? classes : (int)a->top;
+    label = d->classes > 0 ? d->labels[index] : -1;
+    if (a->json)
+        print_json(name, a->idx_images ? index : -1, p, order, classes, top,
+                   label);
+    else
+        print_text(name, p, order, classes, top, label);
+    return 1;
+}
+
+/* Classifies the first --first images of an IDX file. */
+static int predict_idx(nn_net *net, const predict_args *a, int c, int h, int w)
+{
+    char msg[512];
+    nn_dataset d = {0};
+    int rc = CLI_OK;
+    if (nn_mnist_load(a->idx_images, a->idx_labels, &d, msg, sizeof msg) != NN_OK) {
+        fprintf(stderr, "predict: %s\n", msg);
+        return CLI_FAIL;
+    }
+    if (d.c != c || d.h != h || d.w != w) {
+        fprintf(stderr, "predict: images are %dx%dx%d, the model wants %dx%dx%d\n",
+                d.c, d.h, d.w, c, h, w);
+        rc = CLI_FAIL;
+    }
+    nn_net_normalization(net, d.mean, d.std);
+    for (int i = 0; rc == CLI_OK && i < d.count && i < a->first; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "image %d", i);
+        if (!classify(net, &d, i, a->json ? a->idx_images : name, a))
+            rc = CLI_FAIL;
+    }
+    nn_dataset_free(&d);
+    return rc;
+}
+
+/* Classifies every image file; a file that cannot be read or does not fit
+ * the model is reported and the others still run. */
+static int predict_files(nn_net *net, const predict_args *a, int c, int h,
+                         int w)
+{
+    char msg[512];
+    nn_dataset d = {0};
+    int rc = CLI_OK;
+    d.count = 1;
+    d.c = c;
+    d.h = h;
+    d.w = w;
+    nn_net_normalization(net, d.mean, d.std);
+    d.pixels = malloc((size_t)c * h * w);
+    d.labels = calloc(1, 1);
+    if (!d.pixels || !d.labels) {
+        fprintf(stderr, "predict: out of memory\n");
+        nn_dataset_free(&d);
+        return CLI_FAIL;
+    }
+    for (int i = 0; i < a->count; i++) {
+        image img;
+        int ok = image_read(a->images[i], &img, msg, sizeof msg) &&
+                 image_fit(&img, a->images[i], c, h, w, a->resize, d.pixels,
+                           msg, sizeof msg);
+        image_free(&img);
+        if (!ok)
+            fprintf(stderr, "predict: %s\n", msg);
+        else if (!(ok = classify(net, &d, 0, a->images[i], a)))
+            fprintf(stderr, "predict: %s: the model failed\n", a->images[i]);
+        if (!ok)
+            rc = CLI_FAIL;
+    }
+    nn_dataset_free(&d);
+    return rc;
 }
 
 int main(int argc, char **argv)
 {
     char msg[512] = "";
     nn_net *net = NULL;
-    nn_dataset d = {0};
-    predict_args a;
-    int c, h, w, rc = CLI_OK;
+    predict_args a = {0};
+    int c, h, w, rc;
     if (argc >= 2 && !strcmp(argv[1], "--help")) {
-        usage(stdout);
+        usage(stdout, 1);
         return CLI_OK;
     }
-    if (argc < 3 || !parse_args(argc, argv, &a)) {
-        usage(stderr);
+    a.first = 10;
+    a.images = malloc(sizeof *a.images * (size_t)argc);
+    if (!a.images || argc < 3 || !parse_args(argc, argv, &a)) {
+        free(a.images);
+        usage(stderr, 0);
         return CLI_USAGE;
     }
     if (cli_load_model(a.model, 1, 1, &net, msg, sizeof msg) != NN_OK) {
         fprintf(stderr, "predict: %s\n", msg);
+        free(a.images);
         return CLI_FAIL;
     }
     nn_net_input_shape(net, &c, &h, &w);
-    if (a.idx_images) {
-        if (nn_mnist_load(a.idx_images, a.idx_labels, &d, msg, sizeof msg) != NN_OK) {
-            fprintf(stderr, "predict: %s\n", msg);
-            rc = CLI_FAIL;
-        } else if (d.c != c || d.h != h || d.w != w) {
-            fprintf(stderr, "predict: images are %dx%dx%d, the model wants %dx%dx%d\n",
-                    d.c, d.h, d.w, c, h, w);
-            rc = CLI_FAIL;
-        }
-        nn_net_normalization(net, d.mean, d.std);
-        for (int i = 0; rc == CLI_OK && i < d.count && i < a.first; i++) {
-            char name[32];
-            snprintf(name, sizeof name, "image %d", i);
-            if (!classify(net, &d, i, name))
-                rc = CLI_FAIL;
-        }
-    } else {
-        d.count = 1;
-        d.c = c;
-        d.h = h;
-        d.w = w;
-        nn_net_normalization(net, d.mean, d.std);
-        d.pixels = malloc((size_t)c * h * w);
-        d.labels = calloc(1, 1);
-        if (!d.pixels || !d.labels)
-            rc = CLI_FAIL;
-        for (int i = 2; rc == CLI_OK && i < argc; i++) {
-            if (!load_pnm(argv[i], c, h, w, d.pixels, msg, sizeof msg)) {
-                fprintf(stderr, "predict: %s\n", msg);
-                rc = CLI_FAIL;
-            } else if (!classify(net, &d, 0, argv[i]))
-                rc = CLI_FAIL;
-        }
-    }
-    nn_dataset_free(&d);
+    rc = a.idx_images ? predict_idx(net, &a, c, h, w)
+                      : predict_files(net, &a, c, h, w);
+    free(a.images);
     nn_net_destroy(net);
     return rc;
 }

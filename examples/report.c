@@ -270,8 +270,9 @@ static void html_filters(FILE *f, const filter_set *fs)
     }
     fprintf(f, "<p><img class=\"pixels\" src=\"filters.png\" alt=\"filters\"></p>\n"
                "<p class=\"key\">Layer %d (%s): %d of its %d %s of %dx%dx%d, "
-               "drawn %dx larger, in rows of %d; each is scaled from its own "
-               "minimum (black) to maximum (white).</p>\n",
+               "drawn %dx larger, in rows of %d and numbered from 0 in the "
+               "layer's order; each is scaled from its own minimum (black) "
+               "to maximum (white).</p>\n",
             fs->layer, fs->kind, g.shown, fs->count,
             fs->convolution ? "filters" : "units' weights", fs->c,
             fs->h, fs->w, g.scale, g.cols);

@@ -33,6 +33,9 @@ typedef struct {
 /* Writes the run's metrics as JSON to f (the one writer of --json and of
  * the report's metrics.json); 1 on success. */
 int report_write_json(FILE *f, const report_run *run);
+/* s as a JSON string: quoted, with quotes and backslashes escaped and
+ * control bytes dropped. */
+void report_json_string(FILE *f, const char *s);
 /* The optimizer and its settings in words ("SGD, momentum 0.9, ..."). */
 void report_describe_optimizer(const nn_optim_settings *s, char *buf,
                                size_t size);

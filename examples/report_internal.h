@@ -40,9 +40,11 @@ typedef struct {
     const float *weights; /* (count, c, h, w) */
 } filter_set;
 
-/* Grid geometry shared by filters.png and the HTML caption. */
+/* Grid geometry shared by filters.png and the HTML caption: each filter
+ * drawn scale times larger, its number (in the font at size font) in a
+ * band of label pixels below it, gap pixels between and around. */
 typedef struct {
-    int shown, cols, scale, gap;
+    int shown, cols, scale, gap, font, label;
 } filter_grid;
 
 /* Finds the layer whose weights are shown: the first one whose "weight"
@@ -51,7 +53,8 @@ typedef struct {
 int report_find_filters(nn_net *net, int rank, filter_set *fs);
 /* How filters.png lays out the filters of fs. */
 filter_grid report_filter_layout(const filter_set *fs);
-/* filters.png: the filters in a grid on a blue-grey background. */
+/* filters.png: the filters in a grid on a blue-grey background, each
+ * stretched over its own minimum..maximum and numbered below. */
 int report_write_filters(const char *dir, const filter_set *fs, char *msg,
                          size_t msg_size);
 /* Up to MAX_MISCLASSIFIED test images the net got wrong, in test order;

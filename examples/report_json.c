@@ -2,8 +2,7 @@
  * report's metrics.json: see report.h. */
 #include "report.h"
 
-/* Strings in JSON need quotes and backslashes escaped. */
-static void json_string(FILE *f, const char *s)
+void report_json_string(FILE *f, const char *s)
 {
     fputc('"', f);
     for (; *s; s++) {
@@ -23,7 +22,7 @@ int report_write_json(FILE *f, const report_run *run)
     if (nn_net_spec(run->net, spec, sizeof spec) != NN_OK)
         spec[0] = '\0';
     fprintf(f, "{\n  \"model\": ");
-    json_string(f, spec);
+    report_json_string(f, spec);
     fprintf(f, ",\n  \"parameters\": %zu,\n  \"batch\": %d,\n  \"seed\": %llu,\n",
             nn_net_param_count(run->net), run->config->batch,
             (unsigned long long)run->config->seed);

@@ -163,6 +163,8 @@ filter_grid report_filter_layout(const filter_set *fs)
     g.shown = fs->count < MAX_FILTERS ? fs->count : MAX_FILTERS;
     g.scale = side >= 56 ? 1 : (56 + side - 1) / side; /* 5x5 at 12x, 28x28 at 2x */
     g.gap = 6;
+    g.font = 2;
+    g.label = 7 * g.font + 6; /* the number, 3 px above and below it */
     g.cols = g.shown <= 8 ? g.shown : (int)ceil(sqrt(g.shown));
     if (g.shown > 8 && g.cols < 8)
         g.cols = 8; /* 16 filters in two rows, 32 in four */
@@ -172,10 +174,11 @@ filter_grid report_filter_layout(const filter_set *fs)
 int report_write_filters(const char *dir, const filter_set *fs, char *msg,
                          size_t msg_size)
 {
-    static const uint8_t background[3] = {70, 100, 140};
+    static const uint8_t background[3] = {70, 100, 140}, ink[3] = {255, 255, 255};
     filter_grid g = report_filter_layout(fs);
     size_t n = (size_t)fs->c * fs->h * fs->w;
-    int pitch_x = fs->w * g.scale + g.gap, pitch_y = fs->h * g.scale + g.gap;
+    int tile_w = fs->w * g.scale, tile_h = fs->h * g.scale;
+    int pitch_x = tile_w + g.gap, pitch_y = tile_h + g.label + g.gap;
     int rows = (g.shown + g.cols - 1) / g.cols;
     uint8_t *bytes = malloc(n);
     canvas cv;
@@ -186,10 +189,13 @@ int report_write_filters(const char *dir, const filter_set *fs, char *msg,
         return 0;
     }
     for (int i = 0; i < g.shown; i++) {
+        int x = g.gap + i % g.cols * pitch_x, y = g.gap + i / g.cols * pitch_y;
+        char number[16];
+        snprintf(number, sizeof number, "%d", i);
         filter_bytes(fs->weights + i * n, n, bytes);
-        canvas_image(&cv, g.gap + i % g.cols * pitch_x,
-                     g.gap + i / g.cols * pitch_y, bytes, fs->c, fs->h, fs->w,
-                     g.scale);
+        canvas_image(&cv, x, y, bytes, fs->c, fs->h, fs->w, g.scale);
+        canvas_text(&cv, x + (tile_w - text_width(number, g.font)) / 2,
+                    y + tile_h + 3, number, g.font, ink);
     }
     free(bytes);
     return canvas_save(&cv, dir, "filters.png", msg, msg_size);

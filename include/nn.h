@@ -675,6 +675,13 @@ nn_status nn_write_file_atomic(const char *path, const void *data, size_t size,
 /* Writes pixels (height, width, channels; 1 gray, 3 RGB) as a PNG, atomically. */
 nn_status nn_png_write(const char *path, const uint8_t *pixels, int width,
                        int height, int channels, char *msg, size_t msg_size);
+/* Widest and tallest image nn_png_read accepts, in pixels. */
+#define NN_PNG_MAX_SIDE 16384
+/* Reads a non-interlaced PNG of any colour type and depth into new pixels
+ * (height, width, channels; free()): 1 grey (also a grey palette), 3 RGB,
+ * 8 bits, alpha composited on black; every chunk, CRC and size checked. */
+nn_status nn_png_read(const char *path, uint8_t **pixels, int *width,
+                      int *height, int *channels, char *msg, size_t msg_size);
 
 /* ------------------------------------------------------------- model files
  * A versioned little-endian binary format (see docs/FORMAT.md): magic,

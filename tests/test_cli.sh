@@ -121,13 +121,57 @@ write("train", 200)
 write("t10k", 50)
 PY
 
+# PNGs for predict, written with Python's zlib: the first five MNIST-format
+# test images as 8-bit grey (rows under the five filters), the first one
+# again as 56x56 RGBA (for --resize), one with a CRC-32 spoilt, one cut
+# short; and "Fashion-MNIST" data (the trainer names its classes when the
+# directory says fashion).
+python3 - "$tmp/mnist" "$tmp" <<'PY'
+import struct, sys, zlib
+d, out = sys.argv[1], sys.argv[2]
+images = open(d + "/t10k-images-idx3-ubyte", "rb").read()[16:]
+labels = open(d + "/t10k-labels-idx1-ubyte", "rb").read()[8:]
+def chunk(kind, body):
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+def paeth(a, b, c):
+    p = a + b - c
+    pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+    return a if pa <= pb and pa <= pc else b if pb <= pc else c
+def png(w, h, depth, color, rows, bpp):
+    raw, prev = b"", bytes(len(rows[0]))
+    for y, row in enumerate(rows):
+        kind, coded = y % 5, bytearray()
+        for i, x in enumerate(row):
+            a, b = (row[i - bpp] if i >= bpp else 0), prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            coded.append((x - [0, a, b, (a + b) // 2, paeth(a, b, c)][kind]) & 255)
+        raw += bytes([kind]) + coded
+        prev = row
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, depth, color, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+for i in range(5):
+    img = images[i * 784:(i + 1) * 784]
+    data = png(28, 28, 8, 0, [img[y * 28:(y + 1) * 28] for y in range(28)], 1)
+    open("%s/digit%d-label%d.png" % (out, i, labels[i]), "wb").write(data)
+    if i == 0:
+        open(out + "/digit.png", "wb").write(data)
+        spoilt = bytearray(data)
+        spoilt[45] ^= 1  # a byte of the IDAT chunk's data
+        open(out + "/corrupt.png", "wb").write(spoilt)
+        open(out + "/cut.png", "wb").write(data[:60])
+        big = [bytes(v for x in range(56) for v in (img[y // 2 * 28 + x // 2],) * 3 + (255,))
+               for y in range(56)]
+        open(out + "/big.png", "wb").write(png(56, 56, 8, 6, big, 4))
+PY
+ln -s "$tmp/mnist" "$tmp/fashion-mnist"
+
 # What the outputs and inputs below run into: a directory, a regular file,
 # a FIFO, data directories whose files are FIFOs and directories, and a
 # device like /dev/full (a private node when this user may make one, so
 # that a regression could not replace the machine's /dev/full).
 mkdir -p "$tmp/adir" "$tmp/fifo-mnist" "$tmp/dir-mnist"
 echo "a regular file" >"$tmp/afile"
-mkfifo "$tmp/fifo" "$tmp/fifo.onnx"
+mkfifo "$tmp/fifo" "$tmp/fifo.onnx" "$tmp/fifo.png"
 for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte \
          t10k-labels-idx1-ubyte; do
     mkfifo "$tmp/fifo-mnist/$f"
@@ -224,6 +268,17 @@ rows=(
 "predict|2|--first 'ten': not a number|@TMP@/c.nnm --idx a b --first ten"
 "predict|2|unknown option '--frist' after --idx|@TMP@/c.nnm --idx a b --frist 3"
 "predict|2|unknown option '--bogus'|@TMP@/c.nnm @TMP@/img.ppm --bogus"
+"predict|1|@TMP@/digit.png is 28x28 grey; the model expects 32x32 RGB (--resize converts it)|@TMP@/c.nnm @TMP@/digit.png"
+"predict|1|@TMP@/corrupt.png: chunk 'IDAT' at byte 33: CRC-32 mismatch (the file is corrupt)|@TMP@/c.nnm @TMP@/corrupt.png"
+"predict|1|@TMP@/cut.png: truncated: chunk 'IDAT' at byte 33 claims|@TMP@/c.nnm @TMP@/cut.png"
+"predict|1|@TMP@/fifo.png: is a FIFO, not a regular file|@TMP@/c.nnm @TMP@/fifo.png"
+"predict|1|@TMP@/afile: not a PNG, binary PGM (P5) or PPM (P6) file|@TMP@/c.nnm @TMP@/afile"
+"predict|2|--resize 'cubic': unknown; expected bilinear or nearest|@TMP@/c.nnm @TMP@/digit.png --resize=cubic"
+"predict|2|--top '0': zero; expected a whole number from 1 to 1000000|@TMP@/c.nnm @TMP@/digit.png --top 0"
+"predict|2|--top needs a value|@TMP@/c.nnm @TMP@/digit.png --top"
+"predict|2|--first is for --idx|@TMP@/c.nnm @TMP@/digit.png --first 3"
+"predict|2|--resize is for image files|@TMP@/c.nnm --idx a b --resize"
+"mnist_train|0|9 Ankle boot  |--data @TMP@/fashion-mnist --model mlp --epochs 1"
 "nn_bench|2|--only 'everything': unknown; expected one of sgemm, layers or models|--only everything"
 "nn_bench|2|--threads '1,x': item 'x': not a number|--threads 1,x"
 "nn_bench|2|--threads '0': item '0': zero; expected a whole number from 1 to 64|--threads 0"
@@ -297,6 +352,38 @@ check predict_onnx 0 "$bin/predict" "$tmp/c.onnx" "$tmp/img.ppm"
 expect_output predict_onnx_class "img.ppm: class [0-9]"
 check init_onnx 0 "$bin/cifar10_train" --data "$tmp/cifar" --init "$tmp/c.onnx" --epochs 1 \
     --batch 16 --quiet
+
+# Both tables of the trainer show class names whole ("Ankle boo" before).
+check fashion_names 0 "$bin/mnist_train" --data "$tmp/fashion-mnist" --model mlp --epochs 1
+check fashion_names_in_both_tables 0 test "$(grep -c '^ 9 Ankle boot ' "$tmp/out")" -eq 2
+
+# predict classifies PNG digits (grey, and RGBA twice the size with
+# --resize), and its --json output is one JSON object per image.
+check mnist_model 0 "$bin/mnist_train" --data "$tmp/mnist" --model mlp --epochs 10 \
+    --save "$tmp/m.nnm" --quiet
+for png in "$tmp"/digit?-label?.png; do
+    label=${png##*-label}
+    label=${label%.png}
+    check "predict_png_$(basename "$png")" 0 "$bin/predict" "$tmp/m.nnm" "$png"
+    expect_output "predict_png_$(basename "$png")_class" "^$png: class $label \(p = "
+done
+label0=$(basename "$tmp"/digit0-label?.png .png)
+label0=${label0##*label}
+check predict_resize 0 "$bin/predict" "$tmp/m.nnm" "$tmp/big.png" --resize --top 3
+expect_output predict_resize_class "big.png: class $label0 \(p = [0-9.]+\)  top 3: $label0 "
+check predict_json 0 "$bin/predict" "$tmp/m.nnm" "$tmp"/digit?-label?.png --json --top 2
+cp "$tmp/out" "$tmp/predict.json"
+check predict_json_parses 0 python3 -c '
+import json, re, sys
+lines = open(sys.argv[1]).read().splitlines()
+assert len(lines) == 5, lines
+for line in lines:
+    o = json.loads(line)
+    label = int(re.search(r"label(\d)", o["file"]).group(1))
+    assert o["class"] == label, o
+    assert len(o["probabilities"]) == 10 and abs(sum(o["probabilities"]) - 1) < 1e-4, o
+    assert [t["class"] for t in o["top"]][0] == label and len(o["top"]) == 2, o
+' "$tmp/predict.json"
 
 check help 0 "$bin/mnist_train" --help
 expect_output help_lists_options "--weight-decay"

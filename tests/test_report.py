@@ -159,22 +159,32 @@ def near(colour_set, target, tolerance=12):
 
 def check_filters_png(path, filters, kernel):
     """LeNet's 16 5x5 filters in rows of 8, each enlarged at least 8 times
-    and stretched over its own min..max (so each tile spans 0..255)."""
+    (to 48 pixels or more a side), stretched over its own min..max (so each
+    tile spans 0..255) and numbered in white in a 20-pixel band below it:
+    wider numbers from 10 on."""
     width, height, ch, rows, used = decode_png(path)
     check(used == {0}, path + ": our encoder writes filter type 0 only")
-    cols, tile_rows = 8, (filters + 7) // 8
+    cols, tile_rows, label = 8, (filters + 7) // 8, 20
     check((width - 6) % cols == 0, path + ": width %d is not 8 tiles" % width)
     pitch = (width - 6) // cols
     scale = (pitch - 6) // kernel
-    check(pitch == scale * kernel + 6 and scale >= 8,
+    check(pitch == scale * kernel + 6 and scale >= 8 and scale * kernel >= 48,
           path + ": tiles of %d px do not show %dx%d filters enlarged" % (pitch, kernel, kernel))
-    check(height == tile_rows * pitch + 6, path + ": height %d for %d rows" % (height, tile_rows))
+    check(height == tile_rows * (pitch + label) + 6,
+          path + ": height %d for %d rows with labels" % (height, tile_rows))
+    tile = pitch - 6
     for i in range(filters):
-        x0, y0 = 6 + (i % cols) * pitch, 6 + (i // cols) * pitch
-        values = [rows[y][x * ch] for y in range(y0, y0 + pitch - 6)
-                  for x in range(x0, x0 + pitch - 6)]
+        x0, y0 = 6 + (i % cols) * pitch, 6 + (i // cols) * (pitch + label)
+        values = [rows[y][x * ch] for y in range(y0, y0 + tile) for x in range(x0, x0 + tile)]
         check(min(values) == 0 and max(values) == 255,
               "%s: filter %d is not scaled to its own min..max" % (path, i))
+        ink = [x for y in range(y0 + tile, y0 + tile + label)
+               for x in range(x0, x0 + tile) if pixel(rows, ch, x, y) == (255, 255, 255)]
+        check(ink, "%s: filter %d has no number below it" % (path, i))
+        span = max(ink) - min(ink) + 1
+        check((span > 12) == (i >= 10) and abs((min(ink) + max(ink)) / 2 - (x0 + tile / 2)) <= 3,
+              "%s: the number below filter %d is not %d centred digit(s)"
+              % (path, i, len(str(i))))
 
 
 def check_misclassified_png(path, errors):

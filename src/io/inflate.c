@@ -1,4 +1,5 @@
-/* gzip (RFC 1952) and DEFLATE (RFC 1951) decoding, written from the RFCs.
+/* gzip (RFC 1952), zlib (RFC 1950) and DEFLATE (RFC 1951) decoding,
+ * written from the RFCs.
  *
  * The whole compressed file is in memory and the whole output goes into one
  * growing buffer, so back-references simply point into that buffer. Every
@@ -19,6 +20,7 @@ enum {
 
 /* Largest expansion DEFLATE can reach: a 258-byte match in 2 bits. */
 #define MAX_RATIO 1032u
+#define ADLER_MOD 65521u /* largest prime below 2^16 (RFC 1950) */
 
 /* Decoder state: input bit reader plus output buffer. */
 typedef struct {
@@ -92,6 +94,24 @@ uint32_t nn_crc32(uint32_t crc, const unsigned char *data, size_t size)
     crc = size >= 65536 ? crc32_slicing8(crc, data, size)
                        : crc32_nibbles(crc, data, size);
     return ~crc;
+}
+
+/* a = 1 + sum d, b = sum a, both mod 65521; summed 5552 bytes at a time,
+ * the most before a uint32 could overflow. */
+uint32_t nn_adler32(uint32_t adler, const unsigned char *data, size_t size)
+{
+    uint32_t a = adler & 0xffffu, b = adler >> 16;
+    while (size > 0) {
+        size_t n = size < 5552 ? size : 5552;
+        size -= n;
+        while (n--) {
+            a += *data++;
+            b += a;
+        }
+        a %= ADLER_MOD;
+        b %= ADLER_MOD;
+    }
+    return b << 16 | a;
 }
 
 /* Records why decoding failed and returns status. */
@@ -597,28 +617,57 @@ static size_t initial_capacity(const unsigned char *in, size_t in_size,
     return cap > 0 ? cap : 1;
 }
 
-nn_status nn_gunzip(const unsigned char *in, size_t in_size,
-                    unsigned char **out, size_t *out_size, size_t max_out,
-                    const char **reason)
+/* Sets up a decoder over in with a first output buffer of cap bytes. */
+static nn_status inflater_begin(inflater *s, const unsigned char *in,
+                                size_t in_size, size_t max_out, size_t cap)
 {
-    inflater s;
-    nn_status st = NN_OK;
+    memset(s, 0, sizeof *s);
+    s->in = in;
+    s->in_size = in_size;
+    s->max_out = max_out;
+    s->cap = cap;
+    s->out = malloc(s->cap);
+    return s->out ? NN_OK : fail(s, NN_ENOMEM, "out of memory");
+}
+
+/* Hands the output over on success, frees it and says why on failure. */
+static nn_status inflater_end(inflater *s, nn_status st, unsigned char **out,
+                              size_t *out_size, const char **reason)
+{
+    if (st != NN_OK) {
+        free(s->out);
+        if (reason)
+            *reason = s->reason;
+        return st;
+    }
+    *out = s->out;
+    *out_size = s->len;
+    return NN_OK;
+}
+
+/* Checks the decoder's arguments and clears the outputs. */
+static nn_status check_arguments(const unsigned char *in, unsigned char **out,
+                                 size_t *out_size, const char **reason)
+{
     if (reason)
         *reason = NULL;
     if (!out || !out_size)
         return NN_EINVAL;
     *out = NULL;
     *out_size = 0;
-    if (!in)
-        return NN_EINVAL;
-    memset(&s, 0, sizeof s);
-    s.in = in;
-    s.in_size = in_size;
-    s.max_out = max_out;
-    s.cap = initial_capacity(in, in_size, max_out);
-    s.out = malloc(s.cap);
-    if (!s.out)
-        st = fail(&s, NN_ENOMEM, "out of memory");
+    return in ? NN_OK : NN_EINVAL;
+}
+
+nn_status nn_gunzip(const unsigned char *in, size_t in_size,
+                    unsigned char **out, size_t *out_size, size_t max_out,
+                    const char **reason)
+{
+    inflater s;
+    nn_status st = check_arguments(in, out, out_size, reason);
+    if (st != NN_OK)
+        return st;
+    st = inflater_begin(&s, in, in_size, max_out,
+                        initial_capacity(in, in_size, max_out));
     /* Members follow one another (RFC 1952 section 2.2); anything after
      * the last one that is not another member is refused. */
     while (st == NN_OK) {
@@ -628,13 +677,65 @@ nn_status nn_gunzip(const unsigned char *in, size_t in_size,
         if (s.in_size - s.pos < 2 || in[s.pos] != 0x1f || in[s.pos + 1] != 0x8b)
             st = fail(&s, NN_EFORMAT, "trailing data after the gzip stream");
     }
-    if (st != NN_OK) {
-        free(s.out);
-        if (reason)
-            *reason = s.reason;
-        return st;
-    }
-    *out = s.out;
-    *out_size = s.len;
+    return inflater_end(&s, st, out, out_size, reason);
+}
+
+/* ------------------------------------------------------------------ zlib */
+
+/* The two-byte header (RFC 1950 section 2.2): CM 8 (deflate) with a window
+ * of at most 32 KiB, FCHECK making CMF * 256 + FLG a multiple of 31, and
+ * no preset dictionary (PNG never uses one). */
+static nn_status read_zlib_header(inflater *s)
+{
+    unsigned cmf, flg;
+    if (s->in_size < 2)
+        return fail(s, NN_EFORMAT, "truncated zlib header");
+    cmf = s->in[0];
+    flg = s->in[1];
+    if ((cmf & 15u) != 8 || cmf >> 4 > 7)
+        return fail(s, NN_EFORMAT, "not a deflate zlib stream");
+    if ((cmf << 8 | flg) % 31 != 0)
+        return fail(s, NN_EFORMAT, "zlib header check failed");
+    if (flg & 0x20u)
+        return fail(s, NN_EFORMAT, "zlib preset dictionary");
+    s->pos = 2;
     return NN_OK;
+}
+
+/* The Adler-32 trailer, big-endian, and nothing after it. */
+static nn_status read_zlib_trailer(inflater *s)
+{
+    const unsigned char *p;
+    align_to_byte(s);
+    if (s->in_size - s->pos < 4)
+        return fail(s, NN_EFORMAT, "truncated zlib stream");
+    p = s->in + s->pos;
+    if (((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+         p[3]) != nn_adler32(1, s->out, s->len))
+        return fail(s, NN_EFORMAT, "Adler-32 mismatch");
+    s->pos += 4;
+    if (s->pos != s->in_size)
+        return fail(s, NN_EFORMAT, "data after the zlib stream");
+    return NN_OK;
+}
+
+nn_status nn_zlib_decode(const unsigned char *in, size_t in_size,
+                         unsigned char **out, size_t *out_size,
+                         size_t max_out, const char **reason)
+{
+    inflater s;
+    size_t cap = max_out;
+    nn_status st = check_arguments(in, out, out_size, reason);
+    if (st != NN_OK)
+        return st;
+    if (in_size <= SIZE_MAX / MAX_RATIO && cap > in_size * MAX_RATIO)
+        cap = in_size * MAX_RATIO; /* more cannot come out of in_size bytes */
+    st = inflater_begin(&s, in, in_size, max_out, cap > 0 ? cap : 1);
+    if (st == NN_OK)
+        st = read_zlib_header(&s);
+    if (st == NN_OK)
+        st = inflate_blocks(&s);
+    if (st == NN_OK)
+        st = read_zlib_trailer(&s);
+    return inflater_end(&s, st, out, out_size, reason);
 }

@@ -1,7 +1,8 @@
-/* Files: whole-file reads (gzip decoded) and atomic writes, CRC-32, paths
- * (src/io/file_io.c, src/io/inflate.c). Used by the dataset loaders and
- * the model, checkpoint and image writers; the atomic writer itself,
- * nn_write_file_atomic, is public (nn.h). */
+/* Files: whole-file reads (gzip decoded) and atomic writes, CRC-32,
+ * Adler-32 and zlib streams, paths (src/io/file_io.c, src/io/inflate.c).
+ * Used by the dataset loaders, the PNG reader and the model, checkpoint
+ * and image writers; the atomic writer itself, nn_write_file_atomic, is
+ * public (nn.h). */
 #ifndef NN_IO_IO_H
 #define NN_IO_IO_H
 
@@ -16,6 +17,9 @@
 /* CRC-32 (IEEE 802.3, as in gzip and zlib) of size bytes, continuing from
  * crc (start with 0). */
 uint32_t nn_crc32(uint32_t crc, const unsigned char *data, size_t size);
+/* Adler-32 (RFC 1950, as in zlib streams) of size bytes, continuing from
+ * adler (start with 1). */
+uint32_t nn_adler32(uint32_t adler, const unsigned char *data, size_t size);
 /* Decodes a gzip file (RFC 1952, one or more members) into a new buffer
  * *out of *out_size bytes (free with free()). NN_EFORMAT for a corrupt or
  * truncated stream, NN_EOVERFLOW when the output would exceed max_out. On
@@ -23,6 +27,13 @@ uint32_t nn_crc32(uint32_t crc, const unsigned char *data, size_t size);
 nn_status nn_gunzip(const unsigned char *in, size_t in_size,
                     unsigned char **out, size_t *out_size, size_t max_out,
                     const char **reason);
+/* Decodes one zlib stream (RFC 1950: header, DEFLATE data, Adler-32, and
+ * nothing after it; no preset dictionary), as in PNG's IDAT chunks, into a
+ * new buffer as nn_gunzip does: NN_EOVERFLOW when the output would exceed
+ * max_out, which also bounds the first allocation. */
+nn_status nn_zlib_decode(const unsigned char *in, size_t in_size,
+                         unsigned char **out, size_t *out_size,
+                         size_t max_out, const char **reason);
 /* Reads a whole regular file of at most max_size bytes into a new buffer,
  * every read checked; a file starting with 1f 8b is gunzipped (output
  * limited to max_size too). The file is opened without blocking and

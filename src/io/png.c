@@ -4,17 +4,13 @@
  * The files are larger than a compressor's, the encoder is small and easy
  * to check. The whole file is laid out in memory, then written atomically. */
 #include "io/io.h"
+#include "io/png.h"
 #include "core/util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define PNG_STORED_MAX 65535u       /* bytes in one stored DEFLATE block */
-#define PNG_CHUNK_MAX 0x7fffffffu   /* largest chunk length PNG allows */
-#define PNG_SIGNATURE "\x89PNG\r\n\x1a\n"
-#define PNG_IHDR_SIZE 13u
-#define PNG_CHUNK_OVERHEAD 12u      /* length, type and CRC of a chunk */
-#define ADLER_MOD 65521u
 
 /* A byte buffer sized exactly beforehand and filled from the front. */
 typedef struct {
@@ -40,24 +36,6 @@ static void put_le16(png_buffer *b, uint32_t v)
 {
     b->data[b->pos++] = (unsigned char)v;
     b->data[b->pos++] = (unsigned char)(v >> 8);
-}
-
-/* Adler-32 of size bytes continuing from adler (start with 1):
- * a = 1 + sum d, b = sum a, both mod 65521; adler = b << 16 | a. */
-static uint32_t adler32(uint32_t adler, const unsigned char *data, size_t size)
-{
-    uint32_t a = adler & 0xffffu, b = adler >> 16;
-    while (size > 0) {
-        size_t n = size < 5552 ? size : 5552; /* no uint32 overflow before % */
-        size -= n;
-        while (n--) {
-            a += *data++;
-            b += a;
-        }
-        a %= ADLER_MOD;
-        b %= ADLER_MOD;
-    }
-    return b << 16 | a;
 }
 
 /* Starts a chunk of `length` data bytes; returns where its CRC starts. */
@@ -88,7 +66,7 @@ typedef struct {
 static void stored_put(png_buffer *b, stored_stream *s,
                        const unsigned char *src, size_t n)
 {
-    s->adler = adler32(s->adler, src, n);
+    s->adler = nn_adler32(s->adler, src, n);
     while (n > 0) {
         size_t take;
         if (s->block_left == 0) {
@@ -137,12 +115,12 @@ static void png_encode(png_buffer *b, const uint8_t *pixels, int width,
     static const unsigned char filter_none = 0;
     stored_stream s = {raw, 0, 1};
     size_t start;
-    put_bytes(b, PNG_SIGNATURE, 8);
+    put_bytes(b, PNG_SIGNATURE, PNG_SIGNATURE_SIZE);
     start = chunk_begin(b, PNG_IHDR_SIZE, "IHDR");
     put_be32(b, (uint32_t)width);
     put_be32(b, (uint32_t)height);
     b->data[b->pos++] = 8;                     /* bits per sample */
-    b->data[b->pos++] = channels == 3 ? 2 : 0; /* colour type: RGB or gray */
+    b->data[b->pos++] = channels == 3 ? PNG_RGB : PNG_GREY; /* colour type */
     b->data[b->pos++] = 0;                     /* compression: deflate */
     b->data[b->pos++] = 0;                     /* filtering: adaptive */
     b->data[b->pos++] = 0;                     /* no interlace */
