@@ -174,7 +174,9 @@ typedef struct {
     const char *what;           /* ARG_TEXT: what is expected */
 } option_def;
 
-static const char *const optimizer_names[] = {"sgd", "adam", "rmsprop", "adamw", NULL};
+/* The library's optimizers by name, filled from its table by cli_parse: a
+ * new optimizer needs no change here. */
+static const char *optimizer_names[16];
 static const char *const schedule_names[] = {"constant", "step", "exp", "cosine", NULL};
 static const char *const kernel_names[] = {"auto", "portable", "reference", NULL};
 
@@ -461,6 +463,8 @@ static int outputs_ok(const cli_options *o, const char *program)
 int cli_parse(int argc, char **argv, cli_options *o, const char *program,
               const char *data_help)
 {
+    for (int k = 0; k < 15; k++)
+        optimizer_names[k] = nn_optimizer_name((nn_optimizer_kind)k);
     for (int i = 1; i < argc; i++) {
         const option_def *def = NULL;
         arg_value value = {NULL, 0, 0.0, 0};

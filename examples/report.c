@@ -130,7 +130,8 @@ void report_describe_optimizer(const nn_optim_settings *s, char *buf,
                  "decay %g", s->alpha, s->momentum, s->eps, s->weight_decay);
         return;
     }
-    snprintf(buf, size, "unknown optimizer");
+    snprintf(buf, size, "%s, weight decay %g", nn_optimizer_name(s->kind),
+             s->weight_decay); /* an optimizer described by name only */
 }
 
 /* The optimizer and augmentation rows of the settings table. */
