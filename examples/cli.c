@@ -16,7 +16,7 @@ typedef struct {
     int quiet;
 } progress_state;
 
-static void format_duration(char *buf, size_t size, double seconds)
+void cli_format_duration(char *buf, size_t size, double seconds)
 {
     long s = seconds > 0 && seconds < 1e7 ? (long)(seconds + 0.5) : 0;
     if (s >= 3600)
@@ -39,7 +39,7 @@ static void on_batch(void *user, const nn_progress *p)
     for (int i = 0; i < WIDTH; i++)
         bar[i] = i < fill ? '=' : (i == fill ? '>' : ' ');
     bar[WIDTH] = '\0';
-    format_duration(eta, sizeof eta, rate > 0 ? (p->total - p->done) / rate : 0);
+    cli_format_duration(eta, sizeof eta, rate > 0 ? (p->total - p->done) / rate : 0);
     fprintf(stderr, "\repoch %d/%d [%s] %3.0f%% loss %.4f %6.0f img/s ETA %s ",
             p->epoch + 1, p->epochs, bar, 100 * frac, p->loss, rate, eta);
     fflush(stderr);
@@ -264,18 +264,19 @@ static nn_status init_net(const cli_options *o, const nn_dataset *d,
     return NN_OK;
 }
 
-static nn_status build_net(const cli_options *o, const nn_dataset *d,
-                           nn_net **out, char *msg, size_t msg_size)
+/* The --model net on d's images, built for training (inference 0: batches
+ * of --batch) or for inference on one image (to check that it fits). */
+static nn_status model_net(const cli_options *o, const nn_dataset *d,
+                           int inference, nn_net **out, char *msg,
+                           size_t msg_size)
 {
     nn_net *net = NULL;
-    nn_status st;
-    if (o->init_path)
-        return init_net(o, d, out, msg, msg_size);
-    st = nn_net_create(d->c, d->h, d->w, &net);
+    nn_status st = nn_net_create(d->c, d->h, d->w, &net);
     if (st == NN_OK)
         st = nn_net_add_spec(net, o->model, msg, msg_size);
     if (st == NN_OK)
-        st = nn_net_build(net, o->train.batch, o->train.seed);
+        st = inference ? nn_net_build_inference(net, 1, o->train.seed)
+                       : nn_net_build(net, o->train.batch, o->train.seed);
     if (st != NN_OK) {
         if (!msg[0])
             snprintf(msg, msg_size, "model '%s' does not fit %dx%dx%d inputs: %s",
@@ -287,8 +288,88 @@ static nn_status build_net(const cli_options *o, const nn_dataset *d,
     return NN_OK;
 }
 
+static nn_status build_net(const cli_options *o, const nn_dataset *d,
+                           nn_net **out, char *msg, size_t msg_size)
+{
+    if (o->init_path)
+        return init_net(o, d, out, msg, msg_size);
+    return model_net(o, d, 0, out, msg, msg_size);
+}
+
+/* 1 when net gives one output per class; else 0 after printing why. */
+static int outputs_fit(const cli_options *o, nn_net *net, int classes)
+{
+    if (outputs_per_image(net) == classes)
+        return 1;
+    fprintf(stderr, "error: --model %s gives %d outputs per image, the data "
+                    "has %d classes (end the model with dense%d)\n", o->model,
+            outputs_per_image(net), classes, classes);
+    return 0;
+}
+
+int cli_check_run(const cli_options *o, const nn_dataset *train)
+{
+    char msg[512] = "";
+    nn_net *probe = NULL;
+    int fits;
+    if (o->init_path || o->resume_path)
+        return CLI_OK; /* the file says what the model is */
+    if (!memory_fits(o, train, msg, sizeof msg) ||
+        model_net(o, train, 1, &probe, msg, sizeof msg) != NN_OK) {
+        fprintf(stderr, "error: %s\n", msg);
+        return CLI_USAGE;
+    }
+    fits = outputs_fit(o, probe, train->classes);
+    nn_net_destroy(probe);
+    return fits ? CLI_OK : CLI_USAGE;
+}
+
+/* The records a resumed run's report starts from: its earlier epochs
+ * from extra when it has them all; returns the first epoch known. */
+static int restore_epochs(const cli_run_extra *extra, int done,
+                          report_epoch *epochs)
+{
+    if (!extra || !extra->known || extra->known_first > done ||
+        extra->known_first + extra->known_count < done)
+        return done;
+    for (int e = extra->known_first; e < done; e++)
+        epochs[e] = extra->known[e - extra->known_first];
+    return extra->known_first;
+}
+
+/* What is written after an epoch: the report first (its metrics.json says
+ * whether the run finished), then the checkpoint, so that a checkpoint
+ * never runs ahead of the report a resumed sweep takes the earlier epochs
+ * from; then the sweep's callback. 0 when the checkpoint failed. */
+static int epoch_outputs(const cli_options *o, const report_run *run,
+                         nn_optim *opt, const nn_train_state *ts,
+                         const cli_run_extra *extra, int *report_ok)
+{
+    char msg[512];
+    if (o->report_dir && *report_ok &&
+        !(*report_ok = report_write(o->report_dir, run, msg, sizeof msg)))
+        fprintf(stderr, "error: --report: %s (no more report updates)\n", msg);
+    if (o->checkpoint_path &&
+        nn_checkpoint_save(run->net, opt, ts, o->checkpoint_path, msg,
+                           sizeof msg) != NN_OK) {
+        fprintf(stderr, "error: --checkpoint: %s\n", msg);
+        return 0;
+    }
+    if (extra && extra->after_epoch)
+        extra->after_epoch(extra->user);
+    return 1;
+}
+
 int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
             const char *const *class_names)
+{
+    if (o->sweep_count)
+        return cli_sweep(o, train, test, class_names);
+    return cli_run_one(o, train, test, class_names, NULL);
+}
+
+int cli_run_one(const cli_options *o, nn_dataset *train, nn_dataset *test,
+                const char *const *class_names, const cli_run_extra *extra)
 {
     char msg[512] = "";
     nn_net *net = NULL;
@@ -297,6 +378,7 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
     progress_state ps = {isatty(fileno(stderr)), o->quiet};
     report_epoch *epochs = NULL;
     report_run run;
+    cli_settings_text settings;
     int classes = test->classes, *predicted = NULL, rc = CLI_FAIL, report_ok = 1;
     long *m = NULL;
     float p[256], r[256], f1[256];
@@ -312,7 +394,9 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
     nn_rng_seed(&ts.rng, cfg.seed ^ 0x7261696e696e67ULL);
     ts.epoch = 0;
     ts.batch = cfg.batch;
-    if (!o->init_path && !memory_fits(o, train, msg, sizeof msg)) {
+    if (cli_check_run(o, train) != CLI_OK)
+        return CLI_USAGE;
+    if (o->resume_path && !memory_fits(o, train, msg, sizeof msg)) {
         fprintf(stderr, "error: %s\n", msg);
         return CLI_USAGE;
     }
@@ -354,10 +438,7 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
         fprintf(stderr, "error: optimizer settings: %s\n", nn_status_str(st));
         goto done;
     }
-    if (outputs_per_image(net) != classes) {
-        fprintf(stderr, "error: --model %s gives %d outputs per image, the data "
-                        "has %d classes (end the model with dense%d)\n", o->model,
-                outputs_per_image(net), classes, classes);
+    if (!outputs_fit(o, net, classes)) {
         rc = CLI_USAGE;
         goto done;
     }
@@ -383,15 +464,22 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
         printf("training on %d images, testing on %d, batch %d, %d epochs, %d thread%s\n",
                train->count, test->count, cfg.batch, cfg.epochs,
                nn_net_threads(net), nn_net_threads(net) == 1 ? "" : "s");
-        cli_print_layers(stdout, net);
+        if (!extra)
+            cli_print_layers(stdout, net);
         fflush(stdout);
     }
     if (o->report_dir && !report_prepare(o->report_dir, msg, sizeof msg)) {
         fprintf(stderr, "error: --report: %s\n", msg);
         goto done;
     }
-    run = (report_run){&cfg, net, train, test, class_names, epochs, 0,
-                       ts.epoch, predicted, m, p, r, f1};
+    cli_describe_settings(o, &settings);
+    run = (report_run){.config = &cfg, .settings = &settings.settings,
+                       .net = net, .train = train, .test = test,
+                       .class_names = class_names, .epochs = epochs,
+                       .first_epoch = restore_epochs(extra, ts.epoch, epochs),
+                       .predicted = predicted, .confusion = m, .precision = p,
+                       .recall = r, .f1 = f1,
+                       .compare_href = extra ? extra->compare_href : NULL};
     for (int e = ts.epoch; e < cfg.epochs; e++) {
         report_epoch *rec = &epochs[e];
         st = nn_train_epoch(net, opt, train, &cfg, e, &ts.rng, &rec->train);
@@ -418,28 +506,17 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
         nn_class_metrics(m, classes, p, r, f1);
         run.epochs_done = e + 1;
         ts.epoch = e + 1;
-        if (o->checkpoint_path &&
-            nn_checkpoint_save(net, opt, &ts, o->checkpoint_path, msg,
-                               sizeof msg) != NN_OK) {
-            fprintf(stderr, "error: --checkpoint: %s\n", msg);
+        /* the last epoch's outputs wait for --save: see below */
+        if (e + 1 < cfg.epochs &&
+            !epoch_outputs(o, &run, opt, &ts, extra, &report_ok))
             goto done;
-        }
-        if (o->report_dir && report_ok &&
-            !(report_ok = report_write(o->report_dir, &run, msg, sizeof msg)))
-            fprintf(stderr, "error: --report: %s (no more report updates)\n", msg);
     }
-    if (!o->quiet) {
+    if (!o->quiet && !extra) {
         print_confusion(stdout, m, classes, class_names);
         print_class_metrics(stdout, p, r, f1, classes, class_names);
     }
     printf("test accuracy: %.2f%%\n", 100 * epochs[cfg.epochs - 1].test_accuracy);
-    rc = report_ok ? CLI_OK : CLI_FAIL;
-    if (o->report_dir && report_ok && !o->quiet)
-        printf("report written to %s/index.html\n", o->report_dir);
-    if (o->json_path && !save_json(o->json_path, &run, msg, sizeof msg)) {
-        fprintf(stderr, "error: --json: %s\n", msg);
-        rc = CLI_FAIL;
-    }
+    rc = CLI_OK;
     if (o->save_path) {
         st = nn_model_save(net, o->save_path, msg, sizeof msg);
         if (st != NN_OK) {
@@ -448,6 +525,18 @@ int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
         } else if (!o->quiet)
             printf("model saved to %s\n", o->save_path);
     }
+    /* finished: every epoch trained and the model saved, so that a sweep
+     * that finds a finished metrics.json finds the model too */
+    run.finished = rc == CLI_OK;
+    if (o->json_path && !save_json(o->json_path, &run, msg, sizeof msg)) {
+        fprintf(stderr, "error: --json: %s\n", msg);
+        rc = CLI_FAIL;
+    }
+    run.finished = rc == CLI_OK;
+    if (!epoch_outputs(o, &run, opt, &ts, extra, &report_ok) || !report_ok)
+        rc = CLI_FAIL;
+    if (o->report_dir && report_ok && !o->quiet)
+        printf("report written to %s/index.html\n", o->report_dir);
 done:
     free(epochs);
     free(predicted);

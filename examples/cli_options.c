@@ -132,6 +132,14 @@ static void usage(FILE *f, const char *program, const char *data_help)
             "                        optimizer settings and batch)\n"
             "  --init FILE           start from a model's architecture and weights\n"
             "                        (.nnm or .onnx) to fine-tune it\n"
+            "  --sweep OPTION=V1,V2  train one run per combination of values, one after\n"
+            "                        the other (repeat for a grid): model, optimizer,\n"
+            "                        lr, schedule, gamma, warmup, momentum,\n"
+            "                        weight-decay, batch, seed, epochs, limit, kernels;\n"
+            "                        separate model specs with ';' (needs --report DIR:\n"
+            "                        DIR/index.html compares the runs)\n"
+            "  --save-best FILE      with --sweep: save the model of the run with the\n"
+            "                        best final test accuracy\n"
             "  --quiet               only the final accuracy\n"
             "  --help                this text\n",
             program, data_help);
@@ -161,8 +169,12 @@ typedef enum {
     OPT_DATA, OPT_MODEL, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_MOMENTUM,
     OPT_WEIGHT_DECAY, OPT_NESTEROV, OPT_OPTIMIZER, OPT_SCHEDULE, OPT_GAMMA,
     OPT_WARMUP, OPT_SEED, OPT_THREADS, OPT_KERNELS, OPT_LIMIT, OPT_SAVE,
-    OPT_JSON, OPT_REPORT, OPT_CHECKPOINT, OPT_RESUME, OPT_INIT, OPT_QUIET
+    OPT_JSON, OPT_REPORT, OPT_CHECKPOINT, OPT_RESUME, OPT_INIT, OPT_QUIET,
+    OPT_SWEEP, OPT_SAVE_BEST
 } option_id;
+
+/* What else an option is: a setting a run records, one a sweep varies. */
+enum { SETTING = 1, SWEPT = 2 | SETTING };
 
 /* One option: its name and how its value is checked. */
 typedef struct {
@@ -172,6 +184,7 @@ typedef struct {
     double min, max;            /* ARG_INT, ARG_REAL */
     const char *const *choices; /* ARG_CHOICE: NULL-terminated */
     const char *what;           /* ARG_TEXT: what is expected */
+    int flags;                  /* SETTING, SWEPT */
 } option_def;
 
 /* The library's optimizers by name, filled from its table by cli_parse: a
@@ -182,30 +195,33 @@ static const char *const kernel_names[] = {"auto", "portable", "reference", NULL
 
 /* Every option of the trainers (--help and --help-layers aside). */
 static const option_def options[] = {
-    {"--data", OPT_DATA, ARG_TEXT, 0, 0, NULL, "a directory"},
-    {"--model", OPT_MODEL, ARG_TEXT, 0, 0, NULL, "a preset or a spec"},
-    {"--epochs", OPT_EPOCHS, ARG_INT, 1, 10000, NULL, NULL},
-    {"--batch", OPT_BATCH, ARG_INT, 1, 65536, NULL, NULL},
-    {"--lr", OPT_LR, ARG_REAL, 1e-9, 100, NULL, NULL},
-    {"--momentum", OPT_MOMENTUM, ARG_REAL, 0, 0.9999, NULL, NULL},
-    {"--weight-decay", OPT_WEIGHT_DECAY, ARG_REAL, 0, 1, NULL, NULL},
-    {"--nesterov", OPT_NESTEROV, ARG_NONE, 0, 0, NULL, NULL},
-    {"--optimizer", OPT_OPTIMIZER, ARG_CHOICE, 0, 0, optimizer_names, NULL},
-    {"--schedule", OPT_SCHEDULE, ARG_CHOICE, 0, 0, schedule_names, NULL},
-    {"--gamma", OPT_GAMMA, ARG_REAL, 1e-6, 1, NULL, NULL},
-    {"--warmup", OPT_WARMUP, ARG_REAL, 0, 10000, NULL, NULL},
-    {"--seed", OPT_SEED, ARG_INT, 0, 0x7fffffffL, NULL, NULL},
-    {"--threads", OPT_THREADS, ARG_INT, 1, CLI_MAX_THREADS, NULL, NULL},
-    {"--kernels", OPT_KERNELS, ARG_CHOICE, 0, 0, kernel_names, NULL},
-    {"--limit", OPT_LIMIT, ARG_INT, 1, 0x7fffffffL, NULL, NULL},
-    {"--save", OPT_SAVE, ARG_TEXT, 0, 0, NULL, "a file name"},
-    {"--json", OPT_JSON, ARG_TEXT, 0, 0, NULL, "a file name"},
-    {"--report", OPT_REPORT, ARG_TEXT, 0, 0, NULL, "a directory"},
-    {"--checkpoint", OPT_CHECKPOINT, ARG_TEXT, 0, 0, NULL, "a file name"},
-    {"--resume", OPT_RESUME, ARG_TEXT, 0, 0, NULL, "a checkpoint file"},
-    {"--init", OPT_INIT, ARG_TEXT, 0, 0, NULL, "a model file (.nnm or .onnx)"},
-    {"--quiet", OPT_QUIET, ARG_NONE, 0, 0, NULL, NULL},
+    {"--data", OPT_DATA, ARG_TEXT, 0, 0, NULL, "a directory", 0},
+    {"--model", OPT_MODEL, ARG_TEXT, 0, 0, NULL, "a preset or a spec", SWEPT},
+    {"--epochs", OPT_EPOCHS, ARG_INT, 1, 10000, NULL, NULL, SWEPT},
+    {"--batch", OPT_BATCH, ARG_INT, 1, 65536, NULL, NULL, SWEPT},
+    {"--lr", OPT_LR, ARG_REAL, 1e-9, 100, NULL, NULL, SWEPT},
+    {"--momentum", OPT_MOMENTUM, ARG_REAL, 0, 0.9999, NULL, NULL, SWEPT},
+    {"--weight-decay", OPT_WEIGHT_DECAY, ARG_REAL, 0, 1, NULL, NULL, SWEPT},
+    {"--nesterov", OPT_NESTEROV, ARG_NONE, 0, 0, NULL, NULL, SETTING},
+    {"--optimizer", OPT_OPTIMIZER, ARG_CHOICE, 0, 0, optimizer_names, NULL, SWEPT},
+    {"--schedule", OPT_SCHEDULE, ARG_CHOICE, 0, 0, schedule_names, NULL, SWEPT},
+    {"--gamma", OPT_GAMMA, ARG_REAL, 1e-6, 1, NULL, NULL, SWEPT},
+    {"--warmup", OPT_WARMUP, ARG_REAL, 0, 10000, NULL, NULL, SWEPT},
+    {"--seed", OPT_SEED, ARG_INT, 0, 0x7fffffffL, NULL, NULL, SWEPT},
+    {"--threads", OPT_THREADS, ARG_INT, 1, CLI_MAX_THREADS, NULL, NULL, 0},
+    {"--kernels", OPT_KERNELS, ARG_CHOICE, 0, 0, kernel_names, NULL, SWEPT},
+    {"--limit", OPT_LIMIT, ARG_INT, 1, 0x7fffffffL, NULL, NULL, SWEPT},
+    {"--save", OPT_SAVE, ARG_TEXT, 0, 0, NULL, "a file name", 0},
+    {"--json", OPT_JSON, ARG_TEXT, 0, 0, NULL, "a file name", 0},
+    {"--report", OPT_REPORT, ARG_TEXT, 0, 0, NULL, "a directory", 0},
+    {"--checkpoint", OPT_CHECKPOINT, ARG_TEXT, 0, 0, NULL, "a file name", 0},
+    {"--resume", OPT_RESUME, ARG_TEXT, 0, 0, NULL, "a checkpoint file", 0},
+    {"--init", OPT_INIT, ARG_TEXT, 0, 0, NULL, "a model file (.nnm or .onnx)", 0},
+    {"--quiet", OPT_QUIET, ARG_NONE, 0, 0, NULL, NULL, 0},
+    {"--sweep", OPT_SWEEP, ARG_TEXT, 0, 0, NULL, "OPTION=V1,V2,...", 0},
+    {"--save-best", OPT_SAVE_BEST, ARG_TEXT, 0, 0, NULL, "a file name", 0},
 };
+#define OPTION_COUNT (int)(sizeof options / sizeof *options)
 
 /* Stores an option's checked value. */
 static void apply(cli_options *o, option_id id, const arg_value *v)
@@ -221,6 +237,8 @@ static void apply(cli_options *o, option_id id, const arg_value *v)
     case OPT_CHECKPOINT: o->checkpoint_path = v->text; break;
     case OPT_RESUME: o->resume_path = v->text; break;
     case OPT_QUIET: o->quiet = 1; break;
+    case OPT_SAVE_BEST: o->save_best_path = v->text; break;
+    case OPT_SWEEP: break; /* add_sweep */
     case OPT_NESTEROV: t->optim.nesterov = 1; break;
     case OPT_EPOCHS: t->epochs = t->schedule.total_epochs = (int)v->whole; break;
     case OPT_BATCH: t->batch = (int)v->whole; break;
@@ -320,8 +338,9 @@ static void usage_layers(FILE *f)
 }
 
 /* Checks a --model value's syntax before any data is read (whether it
- * fits the data's shape is known only once the data is loaded). */
-static int spec_syntax_ok(const char *spec, const char *program)
+ * fits the data's shape is known only once the data is loaded); prefix
+ * starts the message ("mnist_train"). */
+static int spec_syntax_ok(const char *spec, const char *prefix)
 {
     nn_net *probe = NULL;
     char msg[256] = "";
@@ -330,12 +349,13 @@ static int spec_syntax_ok(const char *spec, const char *program)
         st = nn_net_add_spec(probe, spec, msg, sizeof msg);
     nn_net_destroy(probe);
     if (st != NN_OK)
-        fprintf(stderr, "%s: --model: %s\n", program, msg[0] ? msg : nn_status_str(st));
+        fprintf(stderr, "%s: --model: %s\n", prefix, msg[0] ? msg : nn_status_str(st));
     return st == NN_OK;
 }
 
-/* Combinations the table cannot see; 0 after printing why. */
-static int options_agree(const cli_options *o, const char *program)
+/* Combinations the table cannot see; 0 after printing why, after prefix
+ * ("mnist_train"). */
+static int options_agree(const cli_options *o, const char *prefix)
 {
     const nn_train_config *t = &o->train;
     const char *optimizer = nn_optimizer_name(t->optim.kind);
@@ -365,8 +385,315 @@ static int options_agree(const cli_options *o, const char *program)
         problem = "--init starts a new run from a model, --resume continues one: "
                   "give one of them";
     if (problem)
-        fprintf(stderr, "%s: %s\n", program, problem);
+        fprintf(stderr, "%s: %s\n", prefix, problem);
     return problem == NULL;
+}
+
+/* --------------------------------------------------------------- sweeps */
+
+/* Item k of an axis's list into buf; 0 when it does not fit. */
+static int axis_value(const cli_sweep_axis *a, int k, char *buf, size_t size)
+{
+    const char *item = a->list, *end;
+    size_t n;
+    for (; k > 0; k--)
+        item = strchr(item, a->separator) + 1;
+    end = strchr(item, a->separator);
+    n = end ? (size_t)(end - item) : strlen(item);
+    if (n >= size)
+        return 0;
+    memcpy(buf, item, n);
+    buf[n] = '\0';
+    return 1;
+}
+
+/* 1 when two values of def are the same setting ("0.1" and "0.10"). */
+static int same_value(const option_def *def, const arg_value *a,
+                      const arg_value *b)
+{
+    switch (def->kind) {
+    case ARG_INT: return a->whole == b->whole;
+    case ARG_REAL: return a->real == b->real;
+    case ARG_CHOICE: return a->choice == b->choice;
+    default: return !strcmp(a->text, b->text);
+    }
+}
+
+/* "model, epochs, ...": the options a sweep may vary. */
+static void describe_swept(char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < OPTION_COUNT && used < size; i++)
+        if ((options[i].flags & SWEPT) == SWEPT)
+            used += (size_t)snprintf(buf + used, size - used, "%s%s",
+                                     used ? ", " : "", options[i].name + 2);
+}
+
+/* Checks value k of axis a (its text in buf) as def's flag would be
+ * checked, and against the values before it; 0 after printing why. */
+static int sweep_value_ok(const cli_sweep_axis *a, const option_def *def,
+                          int k, const char *prefix)
+{
+    char value[CLI_VALUE_SIZE], other[CLI_VALUE_SIZE];
+    arg_value v = {NULL, 0, 0.0, 0}, w = {NULL, 0, 0.0, 0};
+    char why[256];
+    if (!axis_value(a, k, value, sizeof value)) {
+        fprintf(stderr, "%s: value %d is longer than %d bytes\n", prefix, k + 1,
+                CLI_VALUE_SIZE - 1);
+        return 0;
+    }
+    if (!read_value(def, value, &v, why, sizeof why)) {
+        fprintf(stderr, "%s: %s '%s': %s\n", prefix, def->name, value, why);
+        return 0;
+    }
+    if (def->id == OPT_MODEL && a->separator == ',' && !nn_spec_preset(value)) {
+        fprintf(stderr, "%s: '%s' is not a preset; separate model specs with "
+                "';' (--sweep 'model=lenet;conv5x5x8,relu,pool2,dense10')\n",
+                prefix, value);
+        return 0;
+    }
+    if (def->id == OPT_MODEL && !spec_syntax_ok(value, prefix))
+        return 0;
+    for (int j = 0; j < k; j++) {
+        axis_value(a, j, other, sizeof other);
+        read_value(def, other, &w, why, sizeof why);
+        if (same_value(def, &v, &w)) {
+            fprintf(stderr, "%s: '%s' is the same %s as '%s'\n", prefix, value,
+                    def->name, other);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Adds --sweep text ("lr=0.01,0.1") to o; 0 after printing why. */
+static int add_sweep(cli_options *o, const char *text, const char *program)
+{
+    const char *eq = strchr(text, '=');
+    const option_def *def = NULL;
+    cli_sweep_axis *a = &o->sweep[o->sweep_count];
+    char prefix[CLI_VALUE_SIZE + 64], swept[256];
+    snprintf(prefix, sizeof prefix, "%s: --sweep '%s'", program, text);
+    describe_swept(swept, sizeof swept);
+    for (int i = 0; eq && i < OPTION_COUNT; i++)
+        if (!strncmp(options[i].name + 2, text, (size_t)(eq - text)) &&
+            options[i].name[2 + (eq - text)] == '\0')
+            def = &options[i];
+    if (!eq || eq == text) {
+        fprintf(stderr, "%s: expected OPTION=V1,V2,... (e.g. lr=0.01,0.1)\n", prefix);
+        return 0;
+    }
+    if (!def || (def->flags & SWEPT) != SWEPT) {
+        fprintf(stderr, "%s: %s '%.*s'; a sweep varies %s\n", prefix,
+                def ? "cannot vary" : "unknown option", (int)(eq - text), text,
+                swept);
+        return 0;
+    }
+    for (int i = 0; i < o->sweep_count; i++)
+        if (&options[o->sweep[i].option] == def) {
+            fprintf(stderr, "%s: %s is swept twice; give its values in one "
+                    "list\n", prefix, def->name + 2);
+            return 0;
+        }
+    if (o->sweep_count == CLI_MAX_SWEEP) {
+        fprintf(stderr, "%s: a sweep varies %d options at most\n", prefix,
+                CLI_MAX_SWEEP);
+        return 0;
+    }
+    a->option = (int)(def - options);
+    a->list = eq + 1;
+    a->separator = strchr(a->list, ';') ? ';' : ',';
+    a->count = 1;
+    if (!*a->list) {
+        fprintf(stderr, "%s: no values; expected OPTION=V1,V2,...\n", prefix);
+        return 0;
+    }
+    for (const char *c = a->list; *c; c++)
+        a->count += *c == a->separator;
+    if (a->count > CLI_MAX_RUNS) {
+        fprintf(stderr, "%s: %d values; a sweep makes %d runs at most\n",
+                prefix, a->count, CLI_MAX_RUNS);
+        return 0;
+    }
+    for (int k = 0; k < a->count; k++)
+        if (!sweep_value_ok(a, def, k, prefix))
+            return 0;
+    o->sweep_count++;
+    return 1;
+}
+
+/* A value as a directory name's part: itself when short and made of
+ * letters, digits and ._+-; else its first characters (others as '_')
+ * and a hash of the whole value. */
+static void safe_value(const char *value, char *out, size_t size)
+{
+    enum { KEEP = 40, PREFIX = 24 };
+    uint32_t hash = 2166136261u; /* FNV-1a */
+    size_t n = strlen(value), i;
+    int safe = n <= KEEP;
+    for (i = 0; i < n; i++) {
+        hash = (hash ^ (unsigned char)value[i]) * 16777619u;
+        safe = safe && (isalnum((unsigned char)value[i]) ||
+                        strchr("._+-", value[i]));
+    }
+    if (safe) {
+        snprintf(out, size, "%s", value);
+        return;
+    }
+    for (i = 0; i < n && i < PREFIX && i + 1 < size; i++)
+        out[i] = isalnum((unsigned char)value[i]) || strchr(".+-", value[i])
+               ? value[i] : '_';
+    snprintf(out + i, size - i, "~%08x", (unsigned)hash);
+}
+
+void cli_sweep_options(const cli_options *base, long run, cli_options *out,
+                       char *name, size_t name_size)
+{
+    char value[CLI_VALUE_SIZE], part[64], why[256];
+    enum { NAME_MAX_USED = 200 }; /* file systems allow 255 bytes */
+    int index[CLI_MAX_SWEEP];
+    size_t used = 0;
+    long run_number = run;
+    *out = *base;
+    out->sweep_count = 0;
+    out->sweep_runs = 1;
+    for (int a = base->sweep_count - 1; a >= 0; a--) { /* the last fastest */
+        index[a] = (int)(run % base->sweep[a].count);
+        run /= base->sweep[a].count;
+    }
+    name[0] = '\0';
+    for (int a = 0; a < base->sweep_count; a++) {
+        const option_def *def = &options[base->sweep[a].option];
+        arg_value v = {NULL, 0, 0.0, 0};
+        axis_value(&base->sweep[a], index[a], value, sizeof value);
+        if (def->id == OPT_MODEL) {
+            memcpy(out->model_text, value, sizeof value);
+            read_value(def, out->model_text, &v, why, sizeof why);
+        } else {
+            read_value(def, value, &v, why, sizeof why); /* checked by add_sweep */
+        }
+        apply(out, def->id, &v);
+        safe_value(value, part, sizeof part);
+        if (used < name_size)
+            used += (size_t)snprintf(name + used, name_size - used, "%s%s=%s",
+                                     a ? "," : "", def->name + 2, part);
+    }
+    if (used > NAME_MAX_USED) { /* too long for a directory name */
+        safe_value(name, part, sizeof part);
+        snprintf(name, name_size, "run%ld%s", run_number + 1, strchr(part, '~'));
+    }
+    apply_optimizer_defaults(out);
+}
+
+const char *cli_sweep_option_name(const cli_options *o, int axis)
+{
+    return options[o->sweep[axis].option].name + 2;
+}
+
+/* A setting's value as text: buf, or the option's own text. */
+static const char *setting_text(const cli_options *o, option_id id, char *buf,
+                                size_t size)
+{
+    const nn_train_config *t = &o->train;
+    switch (id) {
+    case OPT_MODEL: return o->model;
+    case OPT_OPTIMIZER: return optimizer_names[t->optim.kind];
+    case OPT_SCHEDULE: return schedule_names[t->schedule.kind];
+    case OPT_KERNELS: return kernel_names[o->kernels];
+    case OPT_NESTEROV: return t->optim.nesterov ? "yes" : "no";
+    case OPT_EPOCHS: snprintf(buf, size, "%d", t->epochs); break;
+    case OPT_BATCH: snprintf(buf, size, "%d", t->batch); break;
+    case OPT_LR: snprintf(buf, size, "%g", t->schedule.lr); break;
+    case OPT_MOMENTUM: snprintf(buf, size, "%g", t->optim.momentum); break;
+    case OPT_WEIGHT_DECAY: snprintf(buf, size, "%g", t->optim.weight_decay); break;
+    case OPT_GAMMA: snprintf(buf, size, "%g", t->schedule.gamma); break;
+    case OPT_WARMUP: snprintf(buf, size, "%g", t->schedule.warmup_epochs); break;
+    case OPT_SEED: snprintf(buf, size, "%llu", (unsigned long long)t->seed); break;
+    case OPT_LIMIT:
+        if (!o->limit)
+            return "all";
+        snprintf(buf, size, "%ld", o->limit);
+        break;
+    default: snprintf(buf, size, "?"); break;
+    }
+    return buf;
+}
+
+void cli_describe_settings(const cli_options *o, cli_settings_text *out)
+{
+    report_settings *s = &out->settings;
+    s->count = 0;
+    for (int i = 0; i < OPTION_COUNT && s->count < REPORT_MAX_SETTINGS; i++)
+        if (options[i].flags & SETTING) {
+            s->key[s->count] = options[i].name + 2;
+            s->value[s->count] = setting_text(o, options[i].id, out->text[s->count],
+                                              sizeof out->text[s->count]);
+            s->count++;
+        }
+}
+
+/* What a sweep cannot go with, and every run of it as a command line of
+ * its own (given: the options on the command line); 0 after printing
+ * why. */
+static int sweep_ok(cli_options *o, const int *given, const char *program)
+{
+    static const struct {
+        option_id id;
+        const char *flag;
+    } single[] = {{OPT_SAVE, "--save"}, {OPT_JSON, "--json"},
+                  {OPT_CHECKPOINT, "--checkpoint"}, {OPT_RESUME, "--resume"}};
+    char prefix[CLI_VALUE_SIZE + 64], name[CLI_VALUE_SIZE];
+    cli_options *run;
+    int ok = 1;
+    if (!o->sweep_count) {
+        if (o->save_best_path)
+            fprintf(stderr, "%s: --save-best is for --sweep (a single run saves "
+                    "its model with --save)\n", program);
+        return !o->save_best_path;
+    }
+    if (!o->report_dir) {
+        fprintf(stderr, "%s: --sweep needs --report DIR: each run writes its "
+                "report, metrics.json and checkpoint in a directory of DIR, and "
+                "DIR/index.html compares them\n", program);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof single / sizeof *single; i++)
+        for (int r = 0; r < OPTION_COUNT; r++)
+            if (options[r].id == single[i].id && given[r]) {
+                fprintf(stderr, "%s: %s is for a single run: a sweep keeps each "
+                        "run's model, metrics and checkpoint in its directory "
+                        "under --report (--save-best FILE saves the best model)\n",
+                        program, single[i].flag);
+                return 0;
+            }
+    o->sweep_runs = 1;
+    for (int a = 0; a < o->sweep_count; a++) {
+        if (given[o->sweep[a].option]) {
+            fprintf(stderr, "%s: %s and --sweep %s: give one of them\n", program,
+                    options[o->sweep[a].option].name,
+                    options[o->sweep[a].option].name + 2);
+            return 0;
+        }
+        o->sweep_runs *= o->sweep[a].count; /* each count <= CLI_MAX_RUNS */
+        if (o->sweep_runs > CLI_MAX_RUNS) {
+            fprintf(stderr, "%s: --sweep: more than %d runs (the product of the "
+                    "lists' lengths); sweep fewer values\n", program, CLI_MAX_RUNS);
+            return 0;
+        }
+    }
+    run = malloc(sizeof *run);
+    if (!run) {
+        fprintf(stderr, "%s: out of memory\n", program);
+        return 0;
+    }
+    for (long r = 0; ok && r < o->sweep_runs; r++) {
+        cli_sweep_options(o, r, run, name, sizeof name);
+        snprintf(prefix, sizeof prefix, "%s: --sweep run %s", program, name);
+        ok = options_agree(run, prefix);
+    }
+    free(run);
+    return ok;
 }
 
 /* What a file that is not a regular file is, for messages. */
@@ -438,13 +765,16 @@ FILE *cli_open_regular(const char *path, char *msg, size_t msg_size)
  * last writer would win: a model file over the checkpoint, say). */
 static int outputs_ok(const cli_options *o, const char *program)
 {
-    enum { SAVE, JSON, CHECKPOINT, RESUME, FILES };
+    enum { SAVE, JSON, CHECKPOINT, SAVE_BEST, RESUME, FILES };
     const struct {
         const char *flag, *path;
     } files[FILES] = {[SAVE] = {"--save", o->save_path},
                       [JSON] = {"--json", o->json_path},
                       [CHECKPOINT] = {"--checkpoint", o->checkpoint_path},
+                      [SAVE_BEST] = {"--save-best", o->save_best_path},
                       [RESUME] = {"--resume", o->resume_path}};
+    char path[4096];
+    struct stat st;
     for (int i = 0; i < FILES; i++)
         for (int j = i + 1; j < FILES; j++)
             if (files[i].path && files[j].path &&
@@ -457,12 +787,23 @@ static int outputs_ok(const cli_options *o, const char *program)
     for (int i = 0; i < RESUME; i++) /* outputs; --resume is read */
         if (files[i].path && !output_ok(program, files[i].flag, files[i].path, 0))
             return 0;
-    return !o->report_dir || output_ok(program, "--report", o->report_dir, 1);
+    if (o->report_dir && !output_ok(program, "--report", o->report_dir, 1))
+        return 0;
+    if (o->sweep_count &&
+        snprintf(path, sizeof path, "%s/metrics.json", o->report_dir) < (int)sizeof path &&
+        stat(path, &st) == 0) {
+        fprintf(stderr, "%s: --report %s: holds the report of a single run "
+                "(metrics.json); give a sweep a directory of its own\n", program,
+                o->report_dir);
+        return 0;
+    }
+    return 1;
 }
 
 int cli_parse(int argc, char **argv, cli_options *o, const char *program,
               const char *data_help)
 {
+    int given[OPTION_COUNT] = {0};
     for (int k = 0; k < 15; k++)
         optimizer_names[k] = nn_optimizer_name((nn_optimizer_kind)k);
     for (int i = 1; i < argc; i++) {
@@ -498,13 +839,18 @@ int cli_parse(int argc, char **argv, cli_options *o, const char *program,
             }
             i++;
         }
+        if (def->id == OPT_SWEEP && !add_sweep(o, value.text, program))
+            return CLI_USAGE;
+        given[def - options] = 1;
         apply(o, def->id, &value);
     }
-    if (!spec_syntax_ok(o->model, program))
+    if (!spec_syntax_ok(o->model, program) || !sweep_ok(o, given, program))
         return CLI_USAGE;
-    apply_optimizer_defaults(o);
-    if (!options_agree(o, program))
-        return CLI_USAGE;
+    if (!o->sweep_count) { /* a sweep's runs get their defaults each */
+        apply_optimizer_defaults(o);
+        if (!options_agree(o, program))
+            return CLI_USAGE;
+    }
     if (!outputs_ok(o, program))
         return CLI_FAIL;
     return CLI_OK;

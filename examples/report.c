@@ -12,8 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define REFRESH_SECONDS 10   /* index.html reloads itself while training */
-
 /* ---------------------------------------------------------------- files */
 
 int report_join_path(char *path, const char *dir, const char *name)
@@ -70,14 +68,15 @@ static const char *schedule_name(nn_schedule_kind k)
     return (unsigned)k < 4 ? names[k] : "?";
 }
 
-/* The head, with a refresh while epochs remain, and the style sheet. */
-static void html_head(FILE *f, const report_run *run)
+void report_html_head(FILE *f, const char *title, int refresh)
 {
     fprintf(f, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    if (run->epochs_done < run->config->epochs)
+    if (refresh)
         fprintf(f, "<meta http-equiv=\"refresh\" content=\"%d\">\n",
-                REFRESH_SECONDS);
-    fprintf(f, "<title>libnn training report</title>\n<style>\n"
+                REPORT_REFRESH_SECONDS);
+    fprintf(f, "<title>");
+    report_xml_text(f, title);
+    fprintf(f, "</title>\n<style>\n"
                "body { font-family: 'DejaVu Sans', Arial, sans-serif; margin: 24px;"
                " color: #222; max-width: 1000px; }\n"
                "h1 { margin-bottom: 4px; } h2 { margin-top: 32px; border-bottom:"
@@ -91,7 +90,15 @@ static void html_head(FILE *f, const report_run *run)
                ".training { background: #fff4dc; }\n"
                ".pixels { image-rendering: pixelated; border: 1px solid #ccc; }\n"
                ".key { color: #555; }\n"
-               "</style>\n</head>\n<body>\n<h1>libnn training report</h1>\n");
+               "tr.best td { background: #e6f4e6; font-weight: bold; }\n"
+               ".badge { background: #2ca02c; color: white; border-radius: 4px;"
+               " padding: 0 6px; font-size: 12px; }\n"
+               "table.runs { font-size: 14px; }\n"
+               "table.runs td, table.runs th { padding: 3px 6px; }\n"
+
+               "</style>\n</head>\n<body>\n<h1>");
+    report_xml_text(f, title);
+    fprintf(f, "</h1>\n");
 }
 
 /* Training or finished. */
@@ -101,7 +108,7 @@ static void html_status(FILE *f, const report_run *run)
     if (run->epochs_done < epochs)
         fprintf(f, "<p class=\"status training\">Training: epoch %d of %d done."
                    " This page reloads every %d s.</p>\n",
-                run->epochs_done, epochs, REFRESH_SECONDS);
+                run->epochs_done, epochs, REPORT_REFRESH_SECONDS);
     else
         fprintf(f, "<p class=\"status\">Finished: %d epoch%s.</p>\n", epochs,
                 epochs == 1 ? "" : "s");
@@ -177,9 +184,6 @@ static void html_settings(FILE *f, const report_run *run)
 static void html_metrics(FILE *f, const report_run *run)
 {
     const report_epoch *last = &run->epochs[run->epochs_done - 1];
-    double seconds = 0;
-    for (int e = run->first_epoch; e < run->epochs_done; e++)
-        seconds += run->epochs[e].train.seconds;
     fprintf(f, "<h2>Metrics after epoch %d</h2>\n<table>\n"
                "<tr><th></th><th>loss</th><th>accuracy</th></tr>\n"
                "<tr><th>test</th><td class=\"num\">%.4f</td><td class=\"num\">"
@@ -191,7 +195,8 @@ static void html_metrics(FILE *f, const report_run *run)
                "<a href=\"metrics.json\">metrics.json</a>.</p>\n",
             run->epochs_done, last->test_loss, 100 * last->test_accuracy,
             last->train.train_loss, 100 * last->train.train_accuracy,
-            last->train.lr, seconds, last->train.images_per_second);
+            last->train.lr, report_run_seconds(run),
+            last->train.images_per_second);
 }
 
 /* Curves and the per-epoch table. */
@@ -316,7 +321,13 @@ static void html_misclassified(FILE *f, const report_run *run,
 static int write_index(FILE *f, const report_run *run, const filter_set *fs,
                        const int *which, int n)
 {
-    html_head(f, run);
+    report_html_head(f, "libnn training report",
+                     run->epochs_done < run->config->epochs);
+    if (run->compare_href) {
+        fprintf(f, "<p>One run of a sweep: <a href=\"");
+        report_xml_text(f, run->compare_href);
+        fprintf(f, "\">all runs compared</a>.</p>\n");
+    }
     html_status(f, run);
     html_settings(f, run);
     html_metrics(f, run);

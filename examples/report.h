@@ -15,10 +15,23 @@ typedef struct {
     double test_loss, test_accuracy;
 } report_epoch;
 
+/* Most settings a run records (option names and values as text). */
+#define REPORT_MAX_SETTINGS 24
+
+/* A run's settings as the command line gave them, in words: keys are
+ * option names without "--" ("lr"), values as the option takes them
+ * ("0.05"); what metrics.json records and comparisons tell runs apart by. */
+typedef struct {
+    int count;
+    const char *key[REPORT_MAX_SETTINGS];
+    const char *value[REPORT_MAX_SETTINGS];
+} report_settings;
+
 /* A run as far as it has got: settings, the net, and the evaluation of the
  * last finished epoch. Nothing here is owned. */
 typedef struct {
     const nn_train_config *config;  /* epochs, batch, seed, optimizer, ... */
+    const report_settings *settings; /* NULL: none recorded */
     nn_net *net;
     const nn_dataset *train, *test; /* test pixels feed the misclassified grid */
     const char *const *class_names; /* test->classes names */
@@ -28,7 +41,14 @@ typedef struct {
     const int *predicted;           /* (test->count) classes, last epoch */
     const long *confusion;          /* (classes, classes): rows true class */
     const float *precision, *recall, *f1; /* (classes) */
+    int finished;                   /* every epoch trained, outputs saved */
+    const char *compare_href;       /* NULL, or the sweep's comparison page */
 } report_run;
+
+/* Seconds of training in the run's known epochs, and the images per
+ * second over them. */
+double report_run_seconds(const report_run *run);
+double report_run_images_per_second(const report_run *run);
 
 /* Writes the run's metrics as JSON to f (the one writer of --json and of
  * the report's metrics.json); 1 on success. */

@@ -1,6 +1,7 @@
 /* What the files of the training report share: report.c (index.html, the
- * files, report_write), report_svg.c and report_png.c (the pictures). Not
- * part of report.h, the interface the trainers use. */
+ * files, report_write), report_svg.c and report_png.c (the pictures) and
+ * report_compare.c (several runs compared). Not part of report.h, the
+ * interface the trainers use. */
 #ifndef NN_REPORT_INTERNAL_H
 #define NN_REPORT_INTERNAL_H
 
@@ -19,6 +20,11 @@
 int report_join_path(char *path, const char *dir, const char *name);
 /* Text for HTML and SVG: &, <, >, " and ' escaped; control bytes dropped. */
 void report_xml_text(FILE *f, const char *s);
+/* index.html reloads itself this often while runs go on. */
+#define REPORT_REFRESH_SECONDS 10
+/* The start of a page up to its <h1>title</h1>: the style sheet of the
+ * reports, and a refresh every REPORT_REFRESH_SECONDS when refresh is 1. */
+void report_html_head(FILE *f, const char *title, int refresh);
 
 /* ---- SVG pictures (report_svg.c) */
 
@@ -28,6 +34,25 @@ int report_write_curves(FILE *f, const report_run *run);
 /* confusion.svg: counts in cells shaded by their share of the true class's
  * images (square-root scale, so that small confusions show). */
 int report_write_confusion(FILE *f, const report_run *run);
+
+/* One run's curves in a comparison: per epoch from the first, NaN where
+ * unknown; accuracies in %. */
+typedef struct {
+    const char *label;  /* the legend's text */
+    int colour;         /* the run's colour (report_run_colour) and dashes */
+    int best;           /* drawn thicker, on top */
+    int count;          /* epochs recorded */
+    const double *train_loss, *test_loss, *train_acc, *test_acc; /* (count) */
+} compare_curves;
+
+/* The comparison's curves: test and training loss and accuracy in four
+ * plots, every run on the same axes (epochs 1 to `epochs`), a legend
+ * below; losses above loss_cap (when above 0) are drawn on the top edge. */
+int report_write_compare_curves(FILE *f, const compare_curves *runs, int n,
+                                int epochs, double loss_cap);
+/* A sample of the comparison's line for run i as inline SVG, for the HTML
+ * table: ten colours, then the same dashed, then dotted. */
+void report_write_swatch(FILE *f, int i);
 
 /* ---- PNG pictures (report_png.c) */
 

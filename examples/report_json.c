@@ -1,5 +1,6 @@
 /* The JSON metrics of a training run, the one writer of --json and of the
- * report's metrics.json: see report.h. */
+ * report's metrics.json: see report.h. metrics_json.c reads it back for
+ * comparisons; a key added here is one it may be taught to read. */
 #include "report.h"
 
 void report_json_string(FILE *f, const char *s)
@@ -14,6 +15,35 @@ void report_json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
+double report_run_seconds(const report_run *run)
+{
+    double seconds = 0;
+    for (int e = run->first_epoch; e < run->epochs_done; e++)
+        seconds += run->epochs[e].train.seconds;
+    return seconds;
+}
+
+double report_run_images_per_second(const report_run *run)
+{
+    double images = 0, seconds = report_run_seconds(run);
+    for (int e = run->first_epoch; e < run->epochs_done; e++)
+        images += (double)run->epochs[e].train.images;
+    return seconds > 0 ? images / seconds : 0;
+}
+
+/* "settings": {"model": "lenet", "lr": "0.05", ...}: every value a string. */
+static void json_settings(FILE *f, const report_settings *s)
+{
+    fprintf(f, "  \"settings\": {");
+    for (int i = 0; s && i < s->count; i++) {
+        fprintf(f, "%s", i ? ", " : "");
+        json_string(f, s->key[i]);
+        fprintf(f, ": ");
+        json_string(f, s->value[i]);
+    }
+    fprintf(f, "},\n");
+}
+
 int report_write_json(FILE *f, const report_run *run)
 {
     const report_epoch *ep = run->epochs, *last = &ep[run->epochs_done - 1];
@@ -26,6 +56,11 @@ int report_write_json(FILE *f, const report_run *run)
     fprintf(f, ",\n  \"parameters\": %zu,\n  \"batch\": %d,\n  \"seed\": %llu,\n",
             nn_net_param_count(run->net), run->config->batch,
             (unsigned long long)run->config->seed);
+    json_settings(f, run->settings);
+    fprintf(f, "  \"planned_epochs\": %d,\n  \"finished\": %s,\n"
+               "  \"seconds\": %.3f,\n  \"images_per_second\": %.1f,\n",
+            run->config->epochs, run->finished ? "true" : "false",
+            report_run_seconds(run), report_run_images_per_second(run));
     fprintf(f, "  \"test_accuracy\": %.6f,\n  \"test_loss\": %.6f,\n",
             last->test_accuracy, last->test_loss);
     fprintf(f, "  \"epochs\": [\n");

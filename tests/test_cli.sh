@@ -99,9 +99,11 @@ check predict_wrong_channels 1 "$bin/predict" "$tmp/c.nnm" "$tmp/gray.pgm"
 head -c 100 "$tmp/c.nnm" >"$tmp/cut.nnm"
 check predict_truncated_model 1 "$bin/predict" "$tmp/cut.nnm" "$tmp/img.ppm"
 
-# A small MNIST-format set (IDX files): 200 training and 50 test images.
-mkdir -p "$tmp/mnist"
-python3 - "$tmp/mnist" <<'PY'
+# Small MNIST-format sets (IDX files): make_mnist DIR TRAIN TEST writes
+# TRAIN training and TEST test images, class k a bright row 2 + 2k on noise.
+make_mnist() {
+    mkdir -p "$1"
+    python3 - "$@" <<'PY'
 import os, random, struct, sys
 random.seed(3)
 def write(prefix, n):
@@ -117,9 +119,11 @@ def write(prefix, n):
         struct.pack(">IIII", 0x803, n, 28, 28) + pixels)
     open(os.path.join(d, prefix + "-labels-idx1-ubyte"), "wb").write(
         struct.pack(">II", 0x801, n) + bytes(labels))
-write("train", 200)
-write("t10k", 50)
+write("train", int(sys.argv[2]))
+write("t10k", int(sys.argv[3]))
 PY
+}
+make_mnist "$tmp/mnist" 200 50
 
 # PNGs for predict, written with Python's zlib: the first five MNIST-format
 # test images as 8-bit grey (rows under the five filters), the first one
@@ -178,6 +182,9 @@ for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte 
     mkdir "$tmp/dir-mnist/$f"
 done
 if mknod "$tmp/full" c 1 7 2>/dev/null; then full=$tmp/full; else full=/dev/full; fi
+mkdir -p "$tmp/single" "$tmp/fifo-run"
+echo '{}' >"$tmp/single/metrics.json" # what a single run's --report leaves
+mkfifo "$tmp/fifo-run/metrics.json"
 for f in keep.json keep.nnm keep.ckpt; do
     echo "the good $f" >"$tmp/$f"
     cp "$tmp/$f" "$tmp/$f.orig"
@@ -293,6 +300,40 @@ rows=(
 "nn_convert|1|@TMP@/img.ppm: bad magic: not a libnn model file|@TMP@/img.ppm @TMP@/c.onnx"
 "nn_convert|1|@TMP@/fifo.onnx: is a FIFO, not a regular file|@TMP@/fifo.onnx @TMP@/c.nnm"
 "nn_convert|2|usage: nn_convert|@TMP@/c.nnm"
+"mnist_train|2|--sweep 'bogus=1,2': unknown option 'bogus'; a sweep varies model, epochs, batch, lr|--sweep bogus=1,2 --report @TMP@/sw"
+"mnist_train|2|--sweep 'data=a,b': cannot vary 'data'; a sweep varies model|--sweep data=a,b --report @TMP@/sw"
+"mnist_train|2|--sweep 'lr': expected OPTION=V1,V2,... (e.g. lr=0.01,0.1)|--sweep lr --report @TMP@/sw"
+"mnist_train|2|--sweep '=0.1': expected OPTION=V1,V2,...|--sweep =0.1 --report @TMP@/sw"
+"mnist_train|2|--sweep 'lr=': no values; expected OPTION=V1,V2,...|--sweep lr= --report @TMP@/sw"
+"mnist_train|2|--sweep 'lr=0.1,,0.2': --lr '': empty; expected a number from 1e-09 to 100|--sweep lr=0.1,,0.2 --report @TMP@/sw"
+"mnist_train|2|--sweep 'lr=0.1,abc': --lr 'abc': not a number; expected a number from 1e-09 to 100|--sweep lr=0.1,abc --report @TMP@/sw"
+"mnist_train|2|--sweep 'lr=0.1,nan': --lr 'nan': not finite|--sweep lr=0.1,nan --report @TMP@/sw"
+"mnist_train|2|--sweep 'batch=16,0': --batch '0': zero; expected a whole number from 1 to 65536|--sweep batch=16,0 --report @TMP@/sw"
+"mnist_train|2|--sweep 'epochs=1,2.5': --epochs '2.5': not a whole number|--sweep epochs=1,2.5 --report @TMP@/sw"
+"mnist_train|2|--sweep 'optimizer=sgd,lbfgs': --optimizer 'lbfgs': unknown; expected one of sgd, adam, rmsprop or adamw|--sweep optimizer=sgd,lbfgs --report @TMP@/sw"
+"mnist_train|2|--sweep 'model=lenet;conv3x3': --model: spec token 1 'conv3x3': expected convKxKxN|--sweep model=lenet;conv3x3 --report @TMP@/sw"
+"mnist_train|2|'conv3x3x8p1' is not a preset; separate model specs with ';'|--sweep model=lenet,conv3x3x8p1,relu,dense10 --report @TMP@/sw"
+"mnist_train|2|--sweep 'lr=0.2': lr is swept twice; give its values in one list|--sweep lr=0.1 --sweep lr=0.2 --report @TMP@/sw"
+"mnist_train|2|--sweep 'lr=0.1,0.10': '0.10' is the same --lr as '0.1'|--sweep lr=0.1,0.10 --report @TMP@/sw"
+"mnist_train|2|--sweep: more than 1000 runs (the product of the lists' lengths)|--sweep seed=$(seq -s, 1 40) --sweep batch=$(seq -s, 1 30) --report @TMP@/sw"
+"mnist_train|2|1001 values; a sweep makes 1000 runs at most|--sweep seed=$(seq -s, 0 1000) --report @TMP@/sw"
+"mnist_train|2|--sweep needs --report DIR|--sweep lr=0.1,0.2"
+"mnist_train|2|--save is for a single run: a sweep keeps each run's model|--sweep lr=0.1,0.2 --report @TMP@/sw --save @TMP@/s.nnm"
+"mnist_train|2|--checkpoint is for a single run|--sweep lr=0.1,0.2 --report @TMP@/sw --checkpoint @TMP@/s.ckpt"
+"mnist_train|2|--lr and --sweep lr: give one of them|--lr 0.1 --sweep lr=0.1,0.2 --report @TMP@/sw"
+"mnist_train|2|--save-best is for --sweep (a single run saves its model with --save)|--save-best @TMP@/best.nnm"
+"mnist_train|2|--sweep run optimizer=adam: --nesterov is for --optimizer sgd, not adam|--sweep optimizer=sgd,adam --nesterov --report @TMP@/sw"
+"mnist_train|2|--sweep run epochs=1: --warmup 2 is longer than the run (--epochs 1)|--sweep epochs=1,3 --warmup 2 --report @TMP@/sw"
+"mnist_train|2|--model dense5 gives 5 outputs per image, the data has 10 classes|--sweep model=mlp;dense5 --report @TMP@/sw"
+"mnist_train|2|--sweep run model=dense5 cannot start: nothing was trained|--sweep model=mlp;dense5 --report @TMP@/sw"
+"mnist_train|1|--save-best @TMP@/adir: is a directory, not a regular file|--sweep lr=0.1,0.2 --report @TMP@/sw --save-best @TMP@/adir"
+"mnist_train|1|--report @TMP@/single: holds the report of a single run (metrics.json)|--sweep lr=0.1,0.2 --report @TMP@/single"
+"mnist_train|0|sweep: 2 runs, 0 failed|--sweep model=mlp;pool2,dense10 --epochs 1 --report @TMP@/sw-good"
+"nn_compare|2|usage: nn_compare DIR... [-o OUT]|"
+"nn_compare|2|unknown option '--bogus'|--bogus @TMP@/sw-good"
+"nn_compare|2|-o needs a directory|@TMP@/sw-good -o"
+"nn_compare|1|@TMP@/missing/metrics.json: cannot open|@TMP@/missing"
+"nn_compare|1|@TMP@/fifo-run/metrics.json: is a FIFO, not a regular file|@TMP@/fifo-run"
 )
 for row in "${rows[@]}"; do
     IFS='|' read -r program want message args limit <<<"$row"
@@ -440,6 +481,168 @@ check seed_resumed 0 "$bin/cifar10_train" $same --epochs 2 --seed 99 --resume "$
     --save "$tmp/resumed.nnm"
 expect_output seed_note "note: --resume continues the checkpoint's random generator; --seed is not used"
 check seed_resume_is_bit_identical 0 cmp "$tmp/straight.nnm" "$tmp/resumed.nnm"
+
+# A sweep: a 2x2 grid on the generated MNIST set, each run in its directory
+# with its report, metrics.json (its settings, every epoch, finished) and
+# model; --report's index.html links every run; --save-best is the model of
+# the run with the best final test accuracy (ties: the lower test loss).
+check sweep_grid 0 "$bin/mnist_train" --data "$tmp/mnist" --sweep lr=0.02,0.1 \
+    --sweep 'model=mlp;pool2,dense10' --epochs 2 --batch 32 --report "$tmp/sweep" \
+    --save-best "$tmp/best.nnm"
+expect_output sweep_grid_summary "sweep: 4 runs, 0 failed; compared in .*/sweep/index.html"
+python3 - "$tmp/sweep" "$tmp/best.nnm" >"$tmp/out" 2>"$tmp/err" <<'PY'
+import json, os, sys
+top, best_file = sys.argv[1], sys.argv[2]
+runs = sorted(d for d in os.listdir(top) if os.path.isdir(os.path.join(top, d)))
+want = {("0.02", "mlp"), ("0.1", "mlp"), ("0.02", "pool2,dense10"), ("0.1", "pool2,dense10")}
+assert len(runs) == 4, runs
+seen, results = set(), []
+for name in runs:
+    d = os.path.join(top, name)
+    assert name.startswith("lr=") and ",model=" in name, name
+    assert "/" not in name and len(name) < 100, name
+    for f in ("index.html", "metrics.json", "model.nnm", "curves.svg"):
+        assert os.path.isfile(os.path.join(d, f)), (name, f)
+    assert not os.path.exists(os.path.join(d, "checkpoint.ckpt")), name + ": checkpoint left"
+    m = json.load(open(os.path.join(d, "metrics.json")))
+    assert m["finished"] is True and m["planned_epochs"] == 2, name
+    assert [e["epoch"] for e in m["epochs"]] == [1, 2], name
+    s = m["settings"]
+    seen.add((s["lr"], s["model"]))
+    assert s["epochs"] == "2" and s["batch"] == "32", s
+    assert m["seconds"] >= 0 and m["images_per_second"] > 0, m
+    results.append((-m["test_accuracy"], m["test_loss"], name))
+assert seen == want, seen
+index = open(os.path.join(top, "index.html")).read()
+for name in runs:
+    assert 'href="%s/index.html"' % name.replace(";", "%3B") in index, name + " not linked"
+best = min(results)[2]
+assert open(os.path.join(top, best, "model.nnm"), "rb").read() == open(best_file, "rb").read(), \
+    "--save-best is not " + best
+print("sweep: 4 runs, best", best)
+PY
+check_sweep=$?
+if [ $check_sweep -eq 0 ]; then passes=$((passes + 1)); else failures=$((failures + 1)); echo "FAIL sweep files"; cat "$tmp/err"; fi
+# Started again: every run finished, so none is trained again.
+check sweep_again 0 "$bin/mnist_train" --data "$tmp/mnist" --sweep lr=0.02,0.1 \
+    --sweep 'model=mlp;pool2,dense10' --epochs 2 --batch 32 --report "$tmp/sweep"
+expect_output sweep_again_skips "skipping lr=0.1,model=mlp \(finished\)"
+# ... but not with other settings than the runs there were made with.
+check sweep_other_settings 1 "$bin/mnist_train" --data "$tmp/mnist" --sweep lr=0.02,0.1 \
+    --sweep 'model=mlp;pool2,dense10' --epochs 3 --batch 32 --report "$tmp/sweep"
+expect_output sweep_other_settings_message "lr=0.02,model=mlp was trained with epochs 2, this sweep asks for epochs 3"
+# A run's metrics.json that is not ours is refused before anything runs.
+cp -r "$tmp/sweep" "$tmp/sweep-bad"
+printf '{"model": "mlp", "epochs": [1,]}' >"$tmp/sweep-bad/lr=0.1,model=mlp/metrics.json"
+check sweep_bad_metrics 1 "$bin/mnist_train" --data "$tmp/mnist" --sweep lr=0.02,0.1 \
+    --sweep 'model=mlp;pool2,dense10' --epochs 2 --batch 32 --report "$tmp/sweep-bad"
+expect_output sweep_bad_metrics_message "sweep-bad/lr=0.1,model=mlp/metrics.json: line 1, column 31: not valid JSON: expected a value"
+
+# An interrupted sweep: killed once the second run has checkpointed its
+# first epoch (it has three more to go), then started again. The finished
+# run is skipped (its files untouched), the cut one resumes from its
+# checkpoint and ends with the same model, byte for byte, as the same run
+# never interrupted; its metrics.json has every epoch.
+make_mnist "$tmp/mnist600" 600 100
+cut="--data $tmp/mnist600 --model lenet --epochs 4 --batch 32 --threads 1"
+# shellcheck disable=SC2086
+check sweep_reference 0 "$bin/mnist_train" $cut --lr 0.05 --save "$tmp/uncut.nnm" --quiet
+# shellcheck disable=SC2086
+"$bin/mnist_train" $cut --sweep lr=0.02,0.05,0.1 --report "$tmp/cut" >"$tmp/cut.log" 2>&1 &
+sweep_pid=$!
+for _ in $(seq 1000); do # at most 20 s
+    [ -f "$tmp/cut/lr=0.05/checkpoint.ckpt" ] && break
+    sleep 0.02
+done
+kill -9 "$sweep_pid"
+{ wait "$sweep_pid"; } 2>/dev/null
+check sweep_killed_in_run_2 0 test -f "$tmp/cut/lr=0.05/checkpoint.ckpt" -a ! -f "$tmp/cut/lr=0.05/model.nnm"
+first_run_time=$(stat -c %y "$tmp/cut/lr=0.02/metrics.json" "$tmp/cut/lr=0.02/model.nnm")
+# shellcheck disable=SC2086
+check sweep_restarted 0 "$bin/mnist_train" $cut --sweep lr=0.02,0.05,0.1 --report "$tmp/cut"
+expect_output sweep_restart_skips "^skipping lr=0.02 \(finished\)"
+expect_output sweep_restart_resumes "resuming .*/cut/lr=0.05/checkpoint.ckpt after epoch [123]$"
+expect_output sweep_restart_runs_the_last "== run 3 of 3: lr=0.1$"
+check sweep_skipped_untouched 0 test "$first_run_time" = \
+    "$(stat -c %y "$tmp/cut/lr=0.02/metrics.json" "$tmp/cut/lr=0.02/model.nnm")"
+check sweep_resumed_is_bit_identical 0 cmp "$tmp/uncut.nnm" "$tmp/cut/lr=0.05/model.nnm"
+check sweep_resumed_has_every_epoch 0 python3 -c '
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert m["finished"] and [e["epoch"] for e in m["epochs"]] == [1, 2, 3, 4], m["epochs"]
+' "$tmp/cut/lr=0.05/metrics.json"
+check sweep_index_lists_all 0 grep -c 'href="lr=0.1/index.html"' "$tmp/cut/index.html"
+
+# nn_compare: yesterday's run and today's, made separately, on one page
+# with links to their reports; a malformed metrics.json is refused with a
+# message naming the file, whatever is wrong with it.
+check nn_compare_runs 0 "$bin/nn_compare" "$tmp/cut/lr=0.02" "$tmp/sweep/lr=0.1,model=mlp/" \
+    -o "$tmp/compared"
+expect_output nn_compare_says "2 runs compared in .*/compared/index.html"
+check nn_compare_links 0 grep -q 'href="../cut/lr=0.02/index.html"' "$tmp/compared/index.html"
+check nn_compare_svg 0 python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' \
+    "$tmp/compared/curves.svg"
+check nn_compare_refuses_a_run_dir 1 "$bin/nn_compare" "$tmp/cut/lr=0.02" -o "$tmp/cut/lr=0.1"
+expect_output nn_compare_refuses_a_run_dir_message "holds a run's report \(metrics.json\)"
+# Each case: the message, then the text of a metrics.json made from a good one.
+python3 - "$tmp/sweep/lr=0.1,model=mlp/metrics.json" "$tmp/malformed" <<'PY'
+import os, re, sys
+good = open(sys.argv[1], "rb").read().decode()
+def sub(pattern, repl, count=1):
+    text, n = re.subn(pattern, repl, good, count=count)
+    assert n, pattern
+    return text
+cases = [
+    ("not valid JSON: expected a value, found the end of the file", ""),
+    ("line 1, column 2: not valid JSON: expected a key", "{"),
+    ("not valid JSON: a string without its closing quote", good[:300]),
+    ("not valid JSON: expected a value", sub(r"1\.000000", "NaN")),
+    ("not valid JSON: a number with a leading zero", sub(r'"batch": ', '"batch": 0')),
+    ("not valid JSON: a number out of range", sub(r'"seconds": [0-9.]+', '"seconds": 1e999')),
+    ("not valid JSON: expected ',' or ']' in an array", sub(r"\]\]", "]")),
+    ("not valid JSON: more after the value", good + "{}"),
+    ("not valid JSON: a key given twice in an object", sub(r'"batch":', '"seed": 1, "batch":')),
+    ("not valid JSON: a control character in a string", sub(r'"mlp"', '"m\tlp"')),
+    ("not valid JSON: a string that is not valid UTF-8", sub(r'"mlp"', '"m\udcc3(lp"')),
+    ("not valid JSON: an unknown escape in a string", sub(r'"mlp"', r'"m\\qlp"')),
+    ("not valid JSON: a lone low surrogate", sub(r'"mlp"', r'"\\udc00"')),
+    ("not valid JSON: \\u0000 in a string", sub(r'"mlp"', r'"\\u0000"')),
+    ("not valid JSON: nested too deeply", "[" * 100000 + "]" * 100000),
+    ("the top level: expected an object, found an array", "[]"),
+    ('the top level: no "finished"', sub(r'"finished"', '"done"')),
+    ('"finished": expected true or false, found a number', sub(r'"finished": true', '"finished": 1')),
+    ('"batch": 0 is not a whole number from 1 to 65536', sub(r'"batch": [0-9]+', '"batch": 0')),
+    ('"epochs"[1] "test_accuracy": 1.5 is not a number from 0 to 1',
+     sub(r'("epoch": 2.*?"test_accuracy": )[0-9.]+', r"\g<1>1.5")),
+    ('"epochs"[1] : epoch 3 follows epoch 1', sub(r'"epoch": 2,', '"epoch": 3,')),
+    ('"finished": true, but the last epoch recorded is 1 of 2',
+     sub(r',\n    \{"epoch": 2[^\n]*', "")),
+    ('"settings": "lr" is a number, not a string', sub(r'"lr": "0.1"', '"lr": 0.1')),
+    ('"confusion"[0]: expected an array of 10 counts', sub(r"\[\[[0-9]+, ", "[[")),
+    ('"classes"[2] "f1": -1 is not a number from 0 to 1', sub(r'("f1": [0-9.]+.*?"f1": [0-9.]+.*?"f1": )[0-9.]+', r"\g<1>-1")),
+    ("bytes; a metrics.json has at most 8388608", good + " " * (8 << 20)),
+]
+for i, (message, text) in enumerate(cases):
+    d = os.path.join(sys.argv[2], "%02d" % i)
+    os.makedirs(d)
+    open(os.path.join(d, "metrics.json"), "wb").write(text.encode("utf-8", "surrogateescape"))
+    open(os.path.join(d, "message"), "w").write(message)
+PY
+for dir in "$tmp"/malformed/*/; do
+    dir=${dir%/}
+    message=$(cat "$dir/message")
+    check "nn_compare malformed: $message" 1 timeout 10 "$bin/nn_compare" "$dir" \
+        -o "$tmp/malformed-out"
+    if grep -qF -- "nn_compare: $dir/metrics.json: " "$tmp/err" &&
+       grep -qF -- "$message" "$tmp/err"; then
+        passes=$((passes + 1))
+    else
+        failures=$((failures + 1))
+        echo "FAIL nn_compare malformed: no line names the file and says '$message'"
+        sed 's/^/  | /' "$tmp/err" | tail -3
+    fi
+done
+check nn_compare_wrote_nothing 1 test -e "$tmp/malformed-out"
 
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

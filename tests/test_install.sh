@@ -90,7 +90,7 @@ run_programs find_package "$tmp/cmake"
 
 # 3. The installed command-line tools, where the build has them.
 if grep -q '^NN_BUILD_EXAMPLES:BOOL=ON' "$bin/CMakeCache.txt"; then
-    for tool in mnist_train cifar10_train predict; do
+    for tool in mnist_train cifar10_train predict nn_compare; do
         step "$tool --help" "$prefix/bin/$tool" --help
         expect "$tool --help" "[Uu]sage"
     done

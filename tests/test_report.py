@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""End-to-end test of `mnist_train --report DIR`.
+"""End-to-end test of `mnist_train --report DIR` and of a sweep's
+comparison page (`--sweep ... --report DIR`).
 
 Usage: test_report.py MNIST_TRAIN
 
@@ -8,9 +9,12 @@ synthetic 28x28 patterns), trains LeNet on it for two epochs with --report
 and --json, then checks every file of the report with independent code:
 each PNG decoded (chunks and CRCs, zlib, un-filtering, sizes), each SVG
 parsed as XML, index.html's references and tag balance, metrics.json
-against --json. When chromium is installed it also renders index.html
-headless and requires a screenshot that is not blank and shows the SVGs;
-without chromium that part is reported as SKIPPED (exit code 77).
+against --json. Then a 2x2 sweep: its index.html (every run linked, the
+table sorted by test accuracy, the best run marked, links back) and its
+curves.svg. When chromium is installed it also renders both pages
+headless and requires screenshots that are not blank and show the SVGs
+(the sweep's: a colour per run); without chromium that part is reported
+as SKIPPED (exit code 77).
 """
 import gzip
 import json
@@ -252,21 +256,28 @@ class PageParser(HTMLParser):
             self.errors.append("unbalanced </%s>" % tag)
 
 
-def check_html(out):
-    parser = PageParser()
+def check_page(out, parser):
+    """Feeds out/index.html to parser: well-formed, self-contained (every
+    reference a file there, no scripts), no longer refreshing."""
     with open(os.path.join(out, "index.html"), encoding="utf-8") as f:
         parser.feed(f.read())
     parser.close()
+    page = os.path.join(out, "index.html")
     check(not parser.errors and not parser.stack,
-          "index.html is not well-formed: %s %s" % (parser.errors, parser.stack))
+          "%s is not well-formed: %s %s" % (page, parser.errors, parser.stack))
     for ref in parser.refs:
-        check("://" not in ref and not ref.startswith("//"), "index.html: external reference " + ref)
-        check(os.path.isfile(os.path.join(out, ref)), "index.html refers to missing " + ref)
+        check("://" not in ref and not ref.startswith("//"), page + ": external reference " + ref)
+        check(os.path.isfile(os.path.join(out, ref)), page + " refers to missing " + ref)
+    check(not any(tag == "script" for tag, _ in parser.tags), page + " has a script")
+    check(not any(a.get("http-equiv") == "refresh" for _, a in parser.tags),
+          page + " still refreshes after the last epoch")
+    return parser
+
+
+def check_html(out):
+    parser = check_page(out, PageParser())
     for name in PICTURES + ["metrics.json"]:
         check(name in parser.refs, "index.html does not show " + name)
-    check(not any(tag == "script" for tag, _ in parser.tags), "index.html has a script")
-    check(not any(a.get("http-equiv") == "refresh" for _, a in parser.tags),
-          "index.html still refreshes after the last epoch")
 
 
 # --------------------------------------------------------------- browser
@@ -279,19 +290,18 @@ def find_browser():
     return None
 
 
-def browser_check(out, work):
-    """Renders index.html headless; the screenshot must have many colours,
-    the curves' train colour and the confusion matrix's darkest shade (so
-    the SVGs were drawn, not broken-image icons). False when skipped."""
+def screenshot(page, work, name):
+    """Renders page headless into work/name (1200x2000); returns its set of
+    colours, or None without chromium."""
     browser = find_browser()
     if not browser:
-        return False
-    shot = os.path.join(work, "screenshot.png")
+        return None
+    shot = os.path.join(work, name)
     command = [browser, "--headless", "--no-sandbox", "--disable-gpu",
                "--disable-dev-shm-usage", "--hide-scrollbars",
                "--user-data-dir=" + os.path.join(work, "profile"),
                "--screenshot=" + shot, "--window-size=1200,2000",
-               "file://" + os.path.abspath(os.path.join(out, "index.html"))]
+               "file://" + os.path.abspath(page)]
     try:
         result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 timeout=60)
@@ -302,14 +312,104 @@ def browser_check(out, work):
     width, height, ch, rows, _ = decode_png(shot)
     check((width, height) == (1200, 2000), "screenshot is %dx%d" % (width, height))
     found = colours(rows, ch)
-    print("screenshot: %d distinct colours" % len(found))
+    print("%s: %d distinct colours" % (name, len(found)))
     check(len(found) >= 500, "the screenshot looks blank (%d colours)" % len(found))
+    return found
+
+
+def browser_check(out, work):
+    """Renders index.html headless; the screenshot must have many colours,
+    the curves' train colour and the confusion matrix's darkest shade (so
+    the SVGs were drawn, not broken-image icons). False when skipped."""
+    found = screenshot(os.path.join(out, "index.html"), work, "screenshot.png")
+    if found is None:
+        return False
     check(near(found, (31, 102, 180)), "the curves (train colour) are not on screen")
     check(near(found, (8, 48, 107), 40), "the confusion matrix is not on screen")
     return True
 
 
-# ------------------------------------------------------------------ main
+# ------------------------------------------------------------ a sweep
+
+# The comparison's first four run colours.
+RUN_COLOURS = [(31, 102, 180), (232, 113, 10), (44, 160, 44), (214, 39, 40)]
+
+
+class TableParser(PageParser):
+    """Also collects the rows of the runs' table: classes, cell texts, the
+    accuracy cell, links."""
+
+    def __init__(self):
+        super().__init__()
+        self.rows, self.row, self.cell = [], None, None
+
+    def handle_starttag(self, tag, attrs):
+        super().handle_starttag(tag, attrs)
+        attrs = dict(attrs)
+        classes = (attrs.get("class") or "").split()
+        if tag == "tr" and "run" in classes:
+            self.row = {"classes": classes, "cells": [], "acc": None, "links": []}
+            self.rows.append(self.row)
+        elif tag == "td" and self.row is not None:
+            self.cell = {"text": "", "acc": "acc" in classes}
+            self.row["cells"].append(self.cell)
+        elif tag == "a" and self.row is not None:
+            self.row["links"].append(attrs.get("href"))
+
+    def handle_endtag(self, tag):
+        super().handle_endtag(tag)
+        if tag == "tr":
+            self.row = None
+        elif tag == "td" and self.cell is not None:
+            if self.cell["acc"]:
+                self.row["acc"] = self.cell["text"].strip()
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell["text"] += data
+
+
+def check_sweep(top, names):
+    """The sweep's comparison page: well-formed and self-contained, every
+    run linked once, the table sorted by test accuracy as metrics.json has
+    it, the best finished run marked, curves.svg valid XML with a line per
+    run in each of its four plots and a legend by the settings that
+    differ; each run's own report links back."""
+    metrics = {n: json.load(open(os.path.join(top, n, "metrics.json"))) for n in names}
+    parser = check_page(top, TableParser())
+    check("curves.svg" in parser.refs, "sweep index.html does not show curves.svg")
+    check(len(parser.rows) == len(names), "%d rows for %d runs" % (len(parser.rows), len(names)))
+    linked = [link[:-len("/index.html")] for row in parser.rows for link in row["links"]]
+    check(sorted(linked) == sorted(names), "runs linked: %s, expected %s" % (linked, names))
+    accuracies = [float(row["acc"].rstrip("%")) for row in parser.rows]
+    check(accuracies == sorted(accuracies, reverse=True), "table not sorted: %s" % accuracies)
+    for row, acc in zip(parser.rows, accuracies):
+        name = row["links"][0][:-len("/index.html")]
+        check(abs(acc - 100 * metrics[name]["test_accuracy"]) < 0.006,
+              "%s: %.2f%% in the table, %s in metrics.json" % (name, acc, metrics[name]["test_accuracy"]))
+    best = [row for row in parser.rows if "best" in row["classes"]]
+    check(len(best) == 1, "%d rows marked best" % len(best))
+    check(float(best[0]["acc"].rstrip("%")) == max(accuracies), "the best row is not the most accurate")
+    check(best[0] is parser.rows[0], "the best run is not first")
+
+    svg = ET.parse(os.path.join(top, "curves.svg")).getroot()
+    check(svg.tag == SVG_NS + "svg", "sweep curves.svg: root is not <svg>")
+    lines = svg.findall(".//" + SVG_NS + "polyline")
+    check(len(lines) == 4 * len(names), "sweep curves.svg: %d lines for %d runs" % (len(lines), len(names)))
+    texts = [t.text or "" for t in svg.iter(SVG_NS + "text")]
+    for title in ("Test loss (cross-entropy)", "Test accuracy (%)",
+                  "Training loss (cross-entropy)", "Training accuracy (%)"):
+        check(title in texts, "sweep curves.svg: no plot '%s'" % title)
+    for name in names:  # "lr=0.01,batch=32" -> legend "lr=0.01, batch=32"
+        check(name.replace(",", ", ") in texts, "sweep curves.svg: no legend for " + name)
+    for name in names:
+        check_html(os.path.join(top, name))
+        with open(os.path.join(top, name, "index.html"), encoding="utf-8") as f:
+            check('href="../index.html"' in f.read(), name + ": no link to the comparison")
+
+
+# ------------------------------------------------------------------ main# ------------------------------------------------------------------ main
 
 def main():
     if len(sys.argv) != 2:
@@ -352,11 +452,28 @@ def main():
         check(bad.returncode == 1 and b"--report" in bad.stdout,
               "an impossible --report directory is not refused")
 
+        runs = os.path.join(work, "runs")
+        sweep = subprocess.run([mnist_train, "--data", data, "--model", "mlp",
+                                "--sweep", "lr=0.01,0.1", "--sweep", "batch=32,64",
+                                "--epochs", "2", "--limit", "500", "--threads", "1",
+                                "--report", runs],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+        check(sweep.returncode == 0, "mnist_train --sweep failed:\n" +
+              sweep.stdout.decode(errors="replace"))
+        names = ["lr=%s,batch=%s" % (lr, b) for lr in ("0.01", "0.1") for b in ("32", "64")]
+        check(sorted(n for n in os.listdir(runs) if os.path.isdir(os.path.join(runs, n)))
+              == sorted(names), "sweep directories: %s" % os.listdir(runs))
+        check_sweep(runs, names)
+
         if not browser_check(out, work):
             print("SKIPPED: chromium is not installed, so the browser check did "
                   "not run (all file checks passed)")
             return SKIP
-        print("PASS: report files, %d misclassified test images, browser rendering" % errors)
+        found = screenshot(os.path.join(runs, "index.html"), work, "sweep.png")
+        for colour in RUN_COLOURS:
+            check(near(found, colour), "the sweep's run colour %s is not on screen" % (colour,))
+        print("PASS: report files, %d misclassified test images, a sweep's comparison, "
+              "browser rendering" % errors)
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)
