@@ -37,9 +37,9 @@ static void json_settings(FILE *f, const report_settings *s)
     fprintf(f, "  \"settings\": {");
     for (int i = 0; s && i < s->count; i++) {
         fprintf(f, "%s", i ? ", " : "");
-        json_string(f, s->key[i]);
+        report_json_string(f, s->key[i]);
         fprintf(f, ": ");
-        json_string(f, s->value[i]);
+        report_json_string(f, s->value[i]);
     }
     fprintf(f, "},\n");
 }
