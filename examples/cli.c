@@ -2,6 +2,7 @@
  * progress display and final report (see cli.h; the options are in
  * cli_options.c). */
 #include "cli.h"
+#include "diagnostics.h"
 #include "report.h"
 
 #include <stdlib.h>
@@ -383,6 +384,8 @@ int cli_run_one(const cli_options *o, nn_dataset *train, nn_dataset *test,
     long *m = NULL;
     float p[256], r[256], f1[256];
     nn_train_state ts;
+    diag_run diag = {0};
+    int diagnose = 0;
     nn_status st;
 
     if (classes > 256 || train->classes != classes) {
@@ -453,7 +456,8 @@ int cli_run_one(const cli_options *o, nn_dataset *train, nn_dataset *test,
     epochs = calloc((size_t)cfg.epochs, sizeof *epochs);
     predicted = malloc(sizeof *predicted * (size_t)test->count);
     m = malloc(sizeof *m * (size_t)classes * classes);
-    if (!epochs || !predicted || !m) {
+    if (!epochs || !predicted || !m ||
+        (!o->no_diagnostics && !(diagnose = diag_init(&diag, net, train, cfg.epochs)))) {
         fprintf(stderr, "error: out of memory\n");
         goto done;
     }
@@ -479,10 +483,15 @@ int cli_run_one(const cli_options *o, nn_dataset *train, nn_dataset *test,
                        .first_epoch = restore_epochs(extra, ts.epoch, epochs),
                        .predicted = predicted, .confusion = m, .precision = p,
                        .recall = r, .f1 = f1,
-                       .compare_href = extra ? extra->compare_href : NULL};
+                       .compare_href = extra ? extra->compare_href : NULL,
+                       .diagnostics = diagnose ? &diag : NULL};
     for (int e = ts.epoch; e < cfg.epochs; e++) {
         report_epoch *rec = &epochs[e];
+        if (diagnose)
+            diag_epoch_start(&diag, net);
         st = nn_train_epoch(net, opt, train, &cfg, e, &ts.rng, &rec->train);
+        if (st == NN_OK && diagnose)
+            st = diag_epoch_end(&diag, net, train, e);
         if (st == NN_OK)
             st = nn_evaluate(net, test, predicted, &rec->test_loss, &rec->test_accuracy);
         if (ps.tty && !o->quiet)
@@ -502,6 +511,8 @@ int cli_run_one(const cli_options *o, nn_dataset *train, nn_dataset *test,
                    rec->train.images_per_second);
             fflush(stdout);
         }
+        if (diagnose)
+            diag_check(&diag, net, epochs, run.first_epoch, e, classes, stderr);
         nn_confusion(predicted, test->labels, test->count, classes, m);
         nn_class_metrics(m, classes, p, r, f1);
         run.epochs_done = e + 1;
@@ -538,6 +549,7 @@ int cli_run_one(const cli_options *o, nn_dataset *train, nn_dataset *test,
     if (o->report_dir && report_ok && !o->quiet)
         printf("report written to %s/index.html\n", o->report_dir);
 done:
+    diag_free(&diag);
     free(epochs);
     free(predicted);
     free(m);

@@ -39,6 +39,7 @@ typedef struct {
     nn_kernels kernels;    /* --kernels (default NN_KERNELS_AUTO) */
     long limit;            /* --limit: first N training images (0: all) */
     int quiet;
+    int no_diagnostics;          /* --no-diagnostics */
     int lr_given, momentum_given, weight_decay_given; /* flags seen */
     int gamma_given, seed_given;
     nn_train_config train;

@@ -140,7 +140,10 @@ static void usage(FILE *f, const char *program, const char *data_help)
             "                        DIR/index.html compares the runs)\n"
             "  --save-best FILE      with --sweep: save the model of the run with the\n"
             "                        best final test accuracy\n"
-            "  --quiet               only the final accuracy\n"
+            "  --no-diagnostics      no training-health statistics and warnings\n"
+            "                        (loss at chance, vanishing or exploding\n"
+            "                        gradients, dead relus, overfitting)\n"
+            "  --quiet               only the final accuracy (warnings still show)\n"
             "  --help                this text\n",
             program, data_help);
 }
@@ -170,7 +173,7 @@ typedef enum {
     OPT_WEIGHT_DECAY, OPT_NESTEROV, OPT_OPTIMIZER, OPT_SCHEDULE, OPT_GAMMA,
     OPT_WARMUP, OPT_SEED, OPT_THREADS, OPT_KERNELS, OPT_LIMIT, OPT_SAVE,
     OPT_JSON, OPT_REPORT, OPT_CHECKPOINT, OPT_RESUME, OPT_INIT, OPT_QUIET,
-    OPT_SWEEP, OPT_SAVE_BEST
+    OPT_SWEEP, OPT_SAVE_BEST, OPT_NO_DIAGNOSTICS
 } option_id;
 
 /* What else an option is: a setting a run records, one a sweep varies. */
@@ -218,6 +221,7 @@ static const option_def options[] = {
     {"--resume", OPT_RESUME, ARG_TEXT, 0, 0, NULL, "a checkpoint file", 0},
     {"--init", OPT_INIT, ARG_TEXT, 0, 0, NULL, "a model file (.nnm or .onnx)", 0},
     {"--quiet", OPT_QUIET, ARG_NONE, 0, 0, NULL, NULL, 0},
+    {"--no-diagnostics", OPT_NO_DIAGNOSTICS, ARG_NONE, 0, 0, NULL, NULL, 0},
     {"--sweep", OPT_SWEEP, ARG_TEXT, 0, 0, NULL, "OPTION=V1,V2,...", 0},
     {"--save-best", OPT_SAVE_BEST, ARG_TEXT, 0, 0, NULL, "a file name", 0},
 };
@@ -237,6 +241,7 @@ static void apply(cli_options *o, option_id id, const arg_value *v)
     case OPT_CHECKPOINT: o->checkpoint_path = v->text; break;
     case OPT_RESUME: o->resume_path = v->text; break;
     case OPT_QUIET: o->quiet = 1; break;
+    case OPT_NO_DIAGNOSTICS: o->no_diagnostics = 1; break;
     case OPT_SAVE_BEST: o->save_best_path = v->text; break;
     case OPT_SWEEP: break; /* add_sweep */
     case OPT_NESTEROV: t->optim.nesterov = 1; break;

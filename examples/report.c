@@ -7,7 +7,10 @@
  * resources) and PNG pictures. */
 #include "report_internal.h"
 
+#include "diagnostics.h"
+
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -95,6 +98,8 @@ void report_html_head(FILE *f, const char *title, int refresh)
                " padding: 0 6px; font-size: 12px; }\n"
                "table.runs { font-size: 14px; }\n"
                "table.runs td, table.runs th { padding: 3px 6px; }\n"
+               ".warnings { background: #fde8e8; border-left: 4px solid #c80000;"
+               " padding: 4px 12px; }\n"
 
                "</style>\n</head>\n<body>\n<h1>");
     report_xml_text(f, title);
@@ -318,6 +323,87 @@ static void html_misclassified(FILE *f, const report_run *run,
     fprintf(f, "</ol>\n</details>\n");
 }
 
+/* The diagnostics' warnings, at the top of the page. */
+static void html_warnings(FILE *f, const diag_run *d)
+{
+    if (!d || d->warning_count == 0)
+        return;
+    fprintf(f, "<div class=\"warnings\">\n<h2>Warnings</h2>\n<ul>\n");
+    for (int i = 0; i < d->warning_count; i++) {
+        fprintf(f, "<li>");
+        report_xml_text(f, d->warnings[i].text);
+        fprintf(f, "</li>\n");
+    }
+    fprintf(f, "</ul>\n</div>\n");
+}
+
+/* A statistic in a table cell; empty where it does not apply. */
+static void html_stat(FILE *f, double v, int percent)
+{
+    if (isnan(v))
+        fprintf(f, "<td></td>");
+    else if (percent)
+        fprintf(f, "<td class=\"num\">%.0f%%</td>", 100 * v);
+    else
+        fprintf(f, "<td class=\"num\">%.3g</td>", v);
+}
+
+/* One epoch's statistics per layer: layers with weights or relu units. */
+static void html_health_epoch(FILE *f, const report_run *run, int e)
+{
+    const diag_run *d = run->diagnostics;
+    fprintf(f, "<table>\n<tr><th>#</th><th>layer</th><th>weight norm</th>"
+               "<th>gradient norm</th><th>update / weight</th><th>dead</th>"
+               "</tr>\n");
+    for (int i = 0; i < d->layers; i++) {
+        const diag_layer *s = diag_stats(d, e, i);
+        nn_layer_info info;
+        if (!s || (isnan(s->weight_norm) && isnan(s->dead)) ||
+            nn_net_layer_info(run->net, i, &info) != NN_OK)
+            continue;
+        fprintf(f, "<tr><td class=\"num\">%d</td><td>", i);
+        report_xml_text(f, info.kind);
+        fprintf(f, "</td>");
+        html_stat(f, s->weight_norm, 0);
+        html_stat(f, s->grad_norm, 0);
+        html_stat(f, s->update_ratio, 0);
+        html_stat(f, s->dead, 1);
+        fprintf(f, "</tr>\n");
+    }
+    fprintf(f, "</table>\n");
+}
+
+/* Training health: the last epoch's table, the earlier ones folded. */
+static void html_health(FILE *f, const report_run *run)
+{
+    const diag_run *d = run->diagnostics;
+    int last = run->epochs_done - 1;
+    if (!d)
+        return;
+    fprintf(f, "<h2>Training health</h2>\n<p class=\"key\">Per layer, "
+               "measured after each epoch on the first %d training images: "
+               "the norm of the weights (biases left out), of their gradient, "
+               "how far the weights moved over the epoch relative to their "
+               "size (|w<sub>after</sub> &#8722; w<sub>before</sub>| / "
+               "|w<sub>before</sub>|), and for relu layers the share of "
+               "channels (units) never positive.</p>\n", d->probe);
+    if (!diag_stats(d, last, 0)) {
+        fprintf(f, "<p>Not measured in epoch %d.</p>\n", last + 1);
+        return;
+    }
+    fprintf(f, "<h3>Epoch %d</h3>\n", last + 1);
+    html_health_epoch(f, run, last);
+    if (last > run->first_epoch) {
+        fprintf(f, "<details><summary>Earlier epochs</summary>\n");
+        for (int e = last - 1; e >= run->first_epoch; e--)
+            if (diag_stats(d, e, 0)) {
+                fprintf(f, "<h3>Epoch %d</h3>\n", e + 1);
+                html_health_epoch(f, run, e);
+            }
+        fprintf(f, "</details>\n");
+    }
+}
+
 static int write_index(FILE *f, const report_run *run, const filter_set *fs,
                        const int *which, int n)
 {
@@ -329,11 +415,13 @@ static int write_index(FILE *f, const report_run *run, const filter_set *fs,
         fprintf(f, "\">all runs compared</a>.</p>\n");
     }
     html_status(f, run);
+    html_warnings(f, run->diagnostics);
     html_settings(f, run);
     html_metrics(f, run);
     html_epochs(f, run);
     html_classes(f, run);
     html_layers(f, run->net);
+    html_health(f, run);
     html_filters(f, fs);
     html_misclassified(f, run, which, n);
     fprintf(f, "<p class=\"key\">Written by libnn's trainer after epoch %d.</p>\n"

@@ -43,6 +43,7 @@ typedef struct {
     const float *precision, *recall, *f1; /* (classes) */
     int finished;                   /* every epoch trained, outputs saved */
     const char *compare_href;       /* NULL, or the sweep's comparison page */
+    const struct diag_run *diagnostics; /* NULL: none (diagnostics.h) */
 } report_run;
 
 /* Seconds of training in the run's known epochs, and the images per

@@ -3,6 +3,10 @@
  * comparisons; a key added here is one it may be taught to read. */
 #include "report.h"
 
+#include <math.h>
+
+#include "diagnostics.h"
+
 void report_json_string(FILE *f, const char *s)
 {
     fputc('"', f);
@@ -42,6 +46,57 @@ static void json_settings(FILE *f, const report_settings *s)
         report_json_string(f, s->value[i]);
     }
     fprintf(f, "},\n");
+}
+
+/* A statistic, or null when it does not apply. */
+static void json_number(FILE *f, const char *key, double v, const char *after)
+{
+    if (isfinite(v))
+        fprintf(f, "\"%s\": %.6g%s", key, v, after);
+    else
+        fprintf(f, "\"%s\": null%s", key, after);
+}
+
+/* "diagnostics": the warnings, and each layer's statistics per epoch (the
+ * last DIAG_JSON_EPOCHS epochs measured) for layers with weights or relus. */
+static void json_diagnostics(FILE *f, const report_run *run)
+{
+    const diag_run *d = run->diagnostics;
+    int from = run->epochs_done - DIAG_JSON_EPOCHS, comma = 0;
+    fprintf(f, ",\n  \"diagnostics\": {\"warnings\": [");
+    for (int i = 0; i < d->warning_count; i++) {
+        static const char *const kinds[] = {"chance", "vanishing", "exploding",
+                                            "dead", "overfitting"};
+        fprintf(f, "%s\n    {\"epoch\": %d, \"kind\": \"%s\", \"text\": ",
+                i ? "," : "", d->warnings[i].epoch, kinds[d->warnings[i].kind]);
+        report_json_string(f, d->warnings[i].text);
+        fprintf(f, "}");
+    }
+    fprintf(f, "],\n  \"epochs\": [");
+    for (int e = from > 0 ? from : 0; e < run->epochs_done; e++) {
+        int first = 1;
+        if (!diag_stats(d, e, 0))
+            continue;
+        fprintf(f, "%s\n    {\"epoch\": %d, \"layers\": [", comma++ ? "," : "", e + 1);
+        for (int i = 0; i < d->layers; i++) {
+            const diag_layer *s = diag_stats(d, e, i);
+            nn_layer_info info;
+            if (isnan(s->weight_norm) && isnan(s->dead))
+                continue;
+            if (nn_net_layer_info(run->net, i, &info) != NN_OK)
+                continue;
+            fprintf(f, "%s{\"layer\": %d, \"kind\": ", first ? "" : ", ", i);
+            report_json_string(f, info.kind);
+            fprintf(f, ", ");
+            json_number(f, "weight_norm", s->weight_norm, ", ");
+            json_number(f, "grad_norm", s->grad_norm, ", ");
+            json_number(f, "update_ratio", s->update_ratio, ", ");
+            json_number(f, "dead", s->dead, "}");
+            first = 0;
+        }
+        fprintf(f, "]}");
+    }
+    fprintf(f, "]}");
 }
 
 int report_write_json(FILE *f, const report_run *run)
@@ -85,6 +140,9 @@ int report_write_json(FILE *f, const report_run *run)
     for (int k = 0; k < classes; k++)
         fprintf(f, "%s{\"precision\": %.6f, \"recall\": %.6f, \"f1\": %.6f}",
                 k ? ", " : "", run->precision[k], run->recall[k], run->f1[k]);
-    fprintf(f, "]\n}\n");
+    fprintf(f, "]");
+    if (run->diagnostics)
+        json_diagnostics(f, run);
+    fprintf(f, "\n}\n");
     return !ferror(f);
 }

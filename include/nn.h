@@ -323,6 +323,8 @@ nn_status nn_net_init(nn_net *net, uint64_t seed);
 nn_tensor *nn_net_input(nn_net *net);
 /* Output of the last forward pass, shape (batch, c, h, w). */
 nn_tensor *nn_net_output(nn_net *net);
+/* Output of layer i (0-based) in the last forward pass; NULL when unbuilt. */
+nn_tensor *nn_net_layer_output(nn_net *net, int i);
 /* Uses `threads` threads (0: one per online CPU) for forward and backward.
  * Results are bit-identical for any thread count. Default: 1. */
 nn_status nn_net_set_threads(nn_net *net, int threads);

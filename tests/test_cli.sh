@@ -125,6 +125,67 @@ PY
 }
 make_mnist "$tmp/mnist" 200 50
 
+# Training-health diagnostics: runs broken on purpose raise the right
+# warning, a healthy run none, and --no-diagnostics silences them.
+diag() { # diag NAME ARGS...: mnist_train on the small set, 1 thread
+    local name=$1
+    shift
+    check "diagnostics_$name" 0 "$bin/mnist_train" --data "$tmp/mnist" --batch 16 \
+        --threads 1 "$@"
+}
+no_warning() { # no_warning NAME: the last run printed no warning
+    if grep -q "^warning:" "$tmp/out" "$tmp/err"; then
+        failures=$((failures + 1))
+        echo "FAIL $1: a warning was printed"
+        grep "^warning:" "$tmp/out" "$tmp/err" | head -3
+    else
+        passes=$((passes + 1))
+    fi
+}
+diag healthy_mlp --model mlp --epochs 4 --report "$tmp/healthy"
+no_warning diagnostics_healthy_mlp
+diag healthy_lenet --model lenet --epochs 3
+no_warning diagnostics_healthy_lenet
+diag lr_too_high --model mlp --epochs 2 --optimizer sgd --lr 50
+expect_output diagnostics_exploding "^warning: exploding updates in epoch 1: the weights of layer 0 \(dense\)"
+deep_sigmoid=dense32,sigmoid,dense32,sigmoid,dense32,sigmoid,dense32,sigmoid,dense32,sigmoid,dense10
+diag deep_sigmoid --model "$deep_sigmoid" --lr 0.01 --epochs 3 --report "$tmp/sigmoid"
+expect_output diagnostics_vanishing "^warning: vanishing gradients after epoch 1"
+expect_output diagnostics_chance "^warning: train loss 2\.[0-9]+ after epoch [23] is at chance level \(ln\(10\) = 2\.3026\)"
+diag deep_sigmoid_quiet --model "$deep_sigmoid" --lr 0.01 --epochs 3 --no-diagnostics
+no_warning diagnostics_off
+# The first layer made dead: an mlp whose first biases are all -1000.
+diag dead_source --model mlp --epochs 1 --save "$tmp/alive.nnm" --quiet
+python3 - "$tmp/alive.nnm" "$tmp/dead.nnm" <<'PY'
+import struct, sys, zlib
+b = bytearray(open(sys.argv[1], "rb").read())
+params = 52 + struct.unpack_from("<I", b, 48)[0] + 8  # docs/FORMAT.md
+for k in range(100):  # mlp: dense100 (784 x 100 weights, then biases) first
+    struct.pack_into("<f", b, params + 4 * (784 * 100 + k), -1000.0)
+struct.pack_into("<I", b, len(b) - 4, zlib.crc32(bytes(b[:-4])))
+open(sys.argv[2], "wb").write(b)
+PY
+diag dead_relu --init "$tmp/dead.nnm" --epochs 2
+expect_output diagnostics_dead "^warning: dead units after epoch 1: 100% of layer 1's \(relu\) units"
+python3 - "$tmp/healthy/metrics.json" "$tmp/sigmoid" >"$tmp/out" 2>"$tmp/err" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))["diagnostics"]
+assert d["warnings"] == [], d["warnings"]
+assert [e["epoch"] for e in d["epochs"]] == [1, 2, 3, 4], d["epochs"]
+layers = d["epochs"][-1]["layers"]
+assert [l["kind"] for l in layers] == ["dense", "relu", "dense"], layers
+assert layers[0]["weight_norm"] > 0 and layers[0]["grad_norm"] > 0, layers
+assert 0 < layers[0]["update_ratio"] < 1 and layers[0]["dead"] is None, layers
+assert 0 <= layers[1]["dead"] < 0.5 and layers[1]["grad_norm"] is None, layers
+s = json.load(open(sys.argv[2] + "/metrics.json"))["diagnostics"]
+assert {"vanishing", "chance"} <= {w["kind"] for w in s["warnings"]}, s
+html = open(sys.argv[2] + "/index.html").read()
+assert html.index("<h2>Warnings</h2>") < html.index("<h2>Run settings</h2>")
+assert "vanishing gradients after epoch 1" in html and "Training health" in html
+PY
+check_json=$?
+if [ $check_json -eq 0 ]; then passes=$((passes + 1)); else failures=$((failures + 1)); echo "FAIL diagnostics json and report"; cat "$tmp/err"; fi
+
 # PNGs for predict, written with Python's zlib: the first five MNIST-format
 # test images as 8-bit grey (rows under the five filters), the first one
 # again as 56x56 RGBA (for --resize), one with a CRC-32 spoilt, one cut
@@ -238,6 +299,8 @@ rows=(
 "mnist_train|2|--nesterov needs a --momentum above 0|--nesterov --momentum 0"
 "mnist_train|2|--momentum is for sgd and rmsprop; adamw has no momentum setting|--optimizer adamw --momentum 0.5"
 "mnist_train|2|--model: spec token 1 'conv3x3': expected convKxKxN|--model conv3x3"
+"mnist_train|2|unknown option '--no-diagnostic'|--no-diagnostic"
+"mnist_train|0|test accuracy:|--model mlp --epochs 1 --batch 16 --no-diagnostics"
 "mnist_train|2|--model '': empty; expected a preset or a spec|--model @EMPTY@"
 "mnist_train|2|--data '': empty; expected a directory|--data @EMPTY@"
 "mnist_train|2|--save '--quiet': an option, not a value; expected a file name|--save --quiet"

@@ -18,6 +18,12 @@ nn_tensor *nn_net_output(nn_net *net)
     return net && net->built ? &net->tensors[net->count] : NULL;
 }
 
+nn_tensor *nn_net_layer_output(nn_net *net, int i)
+{
+    return net && net->built && i >= 0 && i < net->count ? &net->tensors[i + 1]
+                                                         : NULL;
+}
+
 /* The key of a pass's counter-based noise: the splitmix64 finaliser of
  * seed and pass, so that nearby seeds and passes give unrelated keys. */
 static uint64_t noise_key(uint64_t seed, uint64_t pass)
