@@ -157,6 +157,21 @@ static void test_regression_type_not_a_message(void **state)
     check_refused(path, NN_EFORMAT, "the graph has no input");
 }
 
+/* Writes size bytes as path and loads it: a loaded net must run; counts
+ * which it was. */
+static void try_load(const char *path, const unsigned char *data, size_t size,
+                     int *loaded, int *refused)
+{
+    nn_net *net = NULL;
+    tu_write_file(path, data, size);
+    if (nn_onnx_load(path, 2, 1, &net, NULL, 0) == NN_OK) {
+        assert_nn_ok(nn_net_forward(net, 2));
+        (*loaded)++;
+    } else
+        (*refused)++;
+    nn_net_destroy(net);
+}
+
 /* Every prefix and 200 single-byte corruptions of a real file: refused or
  * loaded, never a crash (the sanitizers watch in CI), and a loaded net
  * runs. */
@@ -169,29 +184,14 @@ static void test_truncated_and_corrupt_files(void **state)
     nn_rng rng;
     (void)state;
     nn_rng_seed(&rng, 9);
-    for (size_t cut = 0; cut < size; cut += 1 + size / 300) {
-        nn_net *net = NULL;
-        tu_write_file(path, data, cut);
-        if (nn_onnx_load(path, 2, 1, &net, NULL, 0) == NN_OK) {
-            assert_nn_ok(nn_net_forward(net, 2));
-            loaded++;
-        } else
-            refused++;
-        nn_net_destroy(net);
-    }
+    for (size_t cut = 0; cut < size; cut += 1 + size / 300)
+        try_load(path, data, cut, &loaded, &refused);
     for (int round = 0; round < 200; round++) {
         unsigned char *copy = malloc(size);
-        nn_net *net = NULL;
         assert_non_null(copy);
         memcpy(copy, data, size);
         copy[nn_rng_below(&rng, (uint32_t)size)] ^= (unsigned char)(1 + nn_rng_below(&rng, 255));
-        tu_write_file(path, copy, size);
-        if (nn_onnx_load(path, 2, 1, &net, NULL, 0) == NN_OK) {
-            assert_nn_ok(nn_net_forward(net, 2));
-            loaded++;
-        } else
-            refused++;
-        nn_net_destroy(net);
+        try_load(path, copy, size, &loaded, &refused);
         free(copy);
     }
     print_message("  %d refused, %d loaded (a flipped weight byte still loads)\n",
