@@ -21,13 +21,7 @@ static char dir[] = "/tmp/nn_kinds.XXXXXX";
 static nn_net *make_net(const char *spec, int c, int side, int max_batch,
                         uint64_t seed)
 {
-    nn_net *net = NULL;
-    char msg[256] = "";
-    assert_nn_ok(nn_net_create(c, side, side, &net));
-    if (nn_net_add_spec(net, spec, msg, sizeof msg) != NN_OK)
-        fail_msg("%s: %s", spec, msg);
-    assert_nn_ok(nn_net_build(net, max_batch, seed));
-    return net;
+    return tu_net(spec, c, side, side, max_batch, seed);
 }
 
 static void test_every_token_prints_back(void **state)

@@ -42,13 +42,7 @@ static void fix_crc(unsigned char *data, size_t size)
 /* A net for shape (c, h, w) from spec, built for max_batch with seed 1. */
 static nn_net *make_net(const char *spec, int c, int h, int w, int max_batch)
 {
-    nn_net *net = NULL;
-    char msg[200];
-    assert_nn_ok(nn_net_create(c, h, w, &net));
-    if (nn_net_add_spec(net, spec, msg, sizeof msg) != NN_OK)
-        fail_msg("%s: %s", spec, msg);
-    assert_nn_ok(nn_net_build(net, max_batch, 1));
-    return net;
+    return tu_net(spec, c, h, w, max_batch, 1);
 }
 
 /* Asserts that the net describes itself as spec. */

@@ -16,13 +16,7 @@ static const nn_kernels choices[] = {NN_KERNELS_AUTO, NN_KERNELS_PORTABLE,
 
 static nn_net *make_net(const char *spec, int max_batch)
 {
-    nn_net *net = NULL;
-    char msg[256] = "";
-    assert_nn_ok(nn_net_create(1, SIDE, SIDE, &net));
-    if (nn_net_add_spec(net, spec, msg, sizeof msg) != NN_OK)
-        fail_msg("%s: %s", spec, msg);
-    assert_nn_ok(nn_net_build(net, max_batch, 1));
-    return net;
+    return tu_net(spec, 1, SIDE, SIDE, max_batch, 1);
 }
 
 /* One NaN pixel, anywhere but first in its pooling window, through nets

@@ -26,11 +26,8 @@ static const char *fixture(const char *name)
  * moved by two training passes, and a random input in inference mode. */
 static nn_net *trained_net(const char *spec, int c, int h, int w)
 {
-    nn_net *net = NULL;
+    nn_net *net = tu_net(spec, c, h, w, 3, 5);
     nn_rng rng;
-    assert_nn_ok(nn_net_create(c, h, w, &net));
-    assert_nn_ok(nn_net_add_spec(net, spec, NULL, 0));
-    assert_nn_ok(nn_net_build(net, 3, 5));
     nn_rng_seed(&rng, 6);
     for (int pass = 0; pass < 2; pass++) {
         gc_fill_normal(nn_net_input(net)->x, (size_t)3 * c * h * w, 1.0f, &rng);

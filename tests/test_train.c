@@ -11,12 +11,7 @@ enum { SIDE = 8, CLASSES = 4 };
 
 static nn_net *make_net(const char *spec, int threads, int max_batch)
 {
-    nn_net *net = NULL;
-    char msg[256] = "";
-    assert_nn_ok(nn_net_create(1, SIDE, SIDE, &net));
-    if (nn_net_add_spec(net, spec, msg, sizeof msg) != NN_OK)
-        fail_msg("spec %s: %s", spec, msg);
-    assert_nn_ok(nn_net_build(net, max_batch, 5));
+    nn_net *net = tu_net(spec, 1, SIDE, SIDE, max_batch, 5);
     assert_nn_ok(nn_net_set_threads(net, threads));
     return net;
 }

@@ -229,3 +229,18 @@ nn_optim *tu_optim(nn_net *net, const nn_optim_settings *s)
         fail_msg("nn_optim_create: %s", nn_status_str(st));
     return opt;
 }
+
+nn_net *tu_net(const char *spec, int c, int h, int w, int max_batch,
+               uint64_t seed)
+{
+    nn_net *net = NULL;
+    char msg[256] = "";
+    nn_status st = nn_net_create(c, h, w, &net);
+    if (st == NN_OK && nn_net_add_spec(net, spec, msg, sizeof msg) != NN_OK)
+        fail_msg("%s: %s", spec, msg);
+    if (st == NN_OK)
+        st = nn_net_build(net, max_batch, seed);
+    if (st != NN_OK)
+        fail_msg("%s on %dx%dx%d: %s", spec, c, h, w, nn_status_str(st));
+    return net;
+}

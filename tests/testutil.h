@@ -37,6 +37,10 @@ uint32_t tu_crc32(const unsigned char *data, size_t size);
 void tu_make_dataset(nn_dataset *d, int count, int side, int classes,
                      uint64_t seed);
 
+/* A net for inputs (c, h, w) from spec, built for max_batch from seed;
+ * fails the test, with the spec parser's message, when it cannot. */
+nn_net *tu_net(const char *spec, int c, int h, int w, int max_batch,
+               uint64_t seed);
 /* SGD settings (PyTorch's momentum convention), the rest at defaults. */
 nn_optim_settings tu_sgd(float lr, float momentum, float weight_decay);
 /* A new optimizer for net with settings s; fails the test if it cannot. */
