@@ -375,6 +375,45 @@ nn_status nn_net_check_finite(const nn_net *net, char *msg, size_t msg_size);
  * nn_net_forward refuses smaller training batches with NN_ESHAPE. */
 int nn_net_min_batch(const nn_net *net);
 
+/* Sums across processes, for training one net on several. Each sum_*
+ * replaces `values`, on every process, with the sum over the processes of
+ * each one's values, added as a pairwise tree in rank order: ranks 0+1,
+ * 2+3, ..., then those sums pairwise, an odd last one carried up a level.
+ * libnn_mpi makes one over MPI (nn_mpi.h); a NULL group means alone. */
+typedef struct {
+    int rank, size;            /* this process, and how many there are */
+    void *ctx;                 /* what the functions below are given */
+    nn_status (*sum_float)(void *ctx, float *values, size_t count);
+    nn_status (*sum_double)(void *ctx, double *values, size_t count);
+} nn_group;
+
+#define NN_SHARDS_DEFAULT 8    /* shards of a training batch, by default */
+#define NN_SHARDS_MAX 256
+
+/* Cuts every batch into `shards` shards of (nearly) equal size: each sum
+ * over the batch (parameter gradients, batchnorm statistics) is made per
+ * shard, and the shards' sums are added as a pairwise tree (see nn_group).
+ * So P processes that each hold shards/P of them give the bits of one
+ * process holding all when shards/P is a power of two. Default
+ * NN_SHARDS_DEFAULT; may allocate; NN_EINVAL outside [1, NN_SHARDS_MAX]. */
+nn_status nn_net_set_shards(nn_net *net, int shards);
+/* The net's shard count. */
+int nn_net_shards(const nn_net *net);
+/* Where shard s of a batch of `total` samples cut in `shards` begins:
+ * total * s / shards (s = shards gives total). */
+int nn_shard_start(int total, int shards, int s);
+/* Sums across processes for the passes that follow (NULL: alone, the
+ * default). Batchnorm in training mode adds its statistics through it. */
+void nn_net_set_group(nn_net *net, const nn_group *group);
+/* Like nn_net_forward, for shards [first, last) of a batch of `total`
+ * samples (the input holds just those: nn_shard_start(total, shards, last)
+ * - nn_shard_start(total, shards, first) of them). The backward pass and
+ * the losses that follow treat them as part of that batch: losses average
+ * over `total`, batchnorm's statistics are the whole batch's (through the
+ * group), dropout's masks are those of the samples' places in it.
+ * nn_net_forward(net, n) is nn_net_forward_part(net, n, 0, shards). */
+nn_status nn_net_forward_part(nn_net *net, int total, int first, int last);
+
 /* Softmax cross-entropy on the output; sets the output gradient. */
 nn_status nn_net_softmax_xent(nn_net *net, const int *labels, float *loss);
 /* Softmax probabilities (batch, classes) of the last nn_net_softmax_xent. */
@@ -623,6 +662,12 @@ typedef struct {
     int augment_crop;          /* random crops after zero-padding this much */
     void (*on_batch)(void *user, const nn_progress *p); /* may be NULL */
     void *user;
+    /* Training over several processes (NULL: alone). Every process runs
+     * nn_train_epoch with the same settings, data and rng; each computes
+     * its own shards of every batch (see nn_net_set_shards: with shards/size
+     * a power of two, the weights are those of one process, bit for bit).
+     * The stats are the whole group's; on_batch sees this process's part. */
+    const nn_group *group;
 } nn_train_config;
 
 /* What one epoch gave. */
