@@ -387,7 +387,7 @@ typedef struct {
     nn_status (*sum_double)(void *ctx, double *values, size_t count);
 } nn_group;
 
-#define NN_SHARDS_DEFAULT 8    /* shards of a training batch, by default */
+#define NN_SHARDS_DEFAULT 4    /* shards of a training batch, by default */
 #define NN_SHARDS_MAX 256
 
 /* Cuts every batch into `shards` shards of (nearly) equal size: each sum

@@ -1,6 +1,7 @@
 /* The sequential network: its list of layers, its settings and what it
  * tells about itself. Building is in net_build.c, running in net_run.c. */
 #include "core/net_internal.h"
+#include "core/util.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -26,6 +27,7 @@ nn_status nn_net_create(int c, int h, int w, nn_net **out)
     net->training = 1;
     net->noise_seed = 0;
     net->threads = 1;
+    net->shards = NN_SHARDS_DEFAULT;
     for (int i = 0; i < 3; i++)
         net->std[i] = 1.0f;
     *out = net;
@@ -186,6 +188,48 @@ nn_status nn_net_set_threads(nn_net *net, int threads)
 int nn_net_threads(const nn_net *net)
 {
     return net ? net->threads : 0;
+}
+
+int nn_net_partial_count(int shards)
+{
+    return shards * nn_shard_pieces(shards);
+}
+
+nn_status nn_net_set_shards(nn_net *net, int shards)
+{
+    if (!net || shards < 1 || shards > NN_SHARDS_MAX)
+        return NN_EINVAL;
+    if (net->built && net->grads &&
+        nn_net_partial_count(shards) > nn_net_partial_count(net->shards)) {
+        float *partials;
+        size_t floats;
+        if (!nn_mul_size(net->partials_stride,
+                         (size_t)nn_net_partial_count(shards) + 1, &floats))
+            return NN_EOVERFLOW;
+        if (!(partials = nn_alloc_floats(floats)))
+            return NN_ENOMEM;
+        free(net->partials);
+        net->partials = partials;
+    }
+    net->shards = shards;
+    net->part_total = 0; /* the last pass's part no longer fits */
+    return NN_OK;
+}
+
+int nn_net_shards(const nn_net *net)
+{
+    return net ? net->shards : 0;
+}
+
+int nn_shard_start(int total, int shards, int s)
+{
+    return shards > 0 ? (int)((long long)total * s / shards) : 0;
+}
+
+void nn_net_set_group(nn_net *net, const nn_group *group)
+{
+    if (net)
+        net->group = group;
 }
 
 int nn_net_layer_count(const nn_net *net)

@@ -134,7 +134,7 @@ nn_status nn_net_plan_bytes(nn_net *net, int max_batch, int training,
             {t.cache / sizeof(float) + 1, 1},
             {t.acts, train ? 2 : 1},                 /* values, gradients */
             {(t.scratch + 15) / 16 * 16, (size_t)net->threads},
-            {t.partials, train ? NN_CHUNKS : 0},
+            {t.partials, train ? (size_t)nn_net_partial_count(net->shards) : 0},
             {t.classes, (size_t)max_batch},          /* probs */
         };
         if (!nn_mul_size((size_t)net->count + 1, sizeof(nn_tensor), &total))
@@ -207,7 +207,10 @@ static nn_status build(nn_net *net, int max_batch, uint64_t seed,
     net->acts = nn_alloc_floats((train ? 2 : 1) * t.acts);
     net->scratch_stride = (t.scratch + 15) / 16 * 16; /* 64-byte aligned */
     net->scratch = nn_alloc_floats(net->scratch_stride * (size_t)net->threads);
-    net->partials = train ? nn_alloc_floats(t.partials * NN_CHUNKS) : NULL;
+    net->partials_stride = t.partials;
+    net->partials = train ? nn_alloc_floats(t.partials *
+                                            (size_t)nn_net_partial_count(net->shards) + 1)
+                          : NULL;
     net->probs = nn_alloc_floats(t.classes * (size_t)max_batch);
     net->tensors = calloc((size_t)net->count + 1, sizeof *net->tensors);
     if (!net->params || (train && (!net->grads || !net->partials)) ||
@@ -262,6 +265,6 @@ nn_status nn_net_init(nn_net *net, uint64_t seed)
         memset(net->grads, 0, net->n_params * sizeof(float));
     net->noise_seed = seed;
     net->noise_pass = 0;
-    net->batch = 0;
+    net->batch = net->part_total = 0;
     return NN_OK;
 }

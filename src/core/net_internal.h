@@ -30,7 +30,13 @@ struct nn_net {
     float *acts;           /* values (and gradients) of every activation */
     float *scratch;        /* (threads, scratch_stride) shared by all layers */
     size_t scratch_stride; /* the largest layer's scratch need */
-    float *partials;       /* (NN_CHUNKS, largest layer's params) */
+    float *partials;       /* (nn_net_partial_count, partials_stride) */
+    size_t partials_stride; /* the largest layer's partials of one shard */
+    int shards;            /* nn_net_set_shards */
+    int part_total, part_first, part_last; /* the last forward's part */
+    int bounds[NN_SHARDS_MAX + 1]; /* its shards' starts in the input */
+    const nn_group *group; /* sums across processes, or NULL */
+    nn_status group_error; /* the first failed sum of the last pass */
     nn_pool *pool;         /* NULL when single-threaded */
     int threads;
     nn_kernels kernels;    /* which kernels forward and backward run */
@@ -40,6 +46,9 @@ struct nn_net {
     nn_tensor *tensors;    /* count + 1: input, then each layer's output */
 };
 
+/* How many partial buffers a net of `shards` shards needs: one per piece
+ * of a shard (nn_shard_pieces) of the whole batch (net.c). */
+int nn_net_partial_count(int shards);
 /* Frees every arena and sets the pointers to NULL (net_build.c, net.c). */
 void nn_net_free_arenas(nn_net *net);
 /* 64-byte aligned, zeroed; n counts floats. NULL on failure. */

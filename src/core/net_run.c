@@ -35,7 +35,7 @@ static uint64_t noise_key(uint64_t seed, uint64_t pass)
 }
 
 /* What the layers get for one pass of the net. */
-static nn_exec exec_for(const nn_net *net)
+static nn_exec exec_for(nn_net *net)
 {
     nn_exec ex;
     ex.scratch = net->scratch;
@@ -47,26 +47,53 @@ static nn_exec exec_for(const nn_net *net)
     ex.avx2 = net->kernels == NN_KERNELS_AUTO && nn_cpu_has_avx2();
     ex.sgemm = nn_sgemm_for(net->kernels);
     ex.noise_key = noise_key(net->noise_seed, net->noise_pass);
+    ex.shards = net->part_last - net->part_first;
+    ex.bounds = net->bounds;
+    ex.all_shards = net->shards;
+    ex.total = net->part_total;
+    ex.offset = nn_shard_start(net->part_total, net->shards, net->part_first);
+    ex.group = net->group;
+    ex.group_error = &net->group_error;
     return ex;
 }
 
-nn_status nn_net_forward(nn_net *net, int batch)
+/* Records the part [first, last) of a batch of total samples and where
+ * its shards start in the input; returns how many samples it holds. */
+static int set_part(nn_net *net, int total, int first, int last)
+{
+    int start = nn_shard_start(total, net->shards, first);
+    net->part_total = total;
+    net->part_first = first;
+    net->part_last = last;
+    for (int s = first; s <= last; s++)
+        net->bounds[s - first] = nn_shard_start(total, net->shards, s) - start;
+    return net->bounds[last - first];
+}
+
+nn_status nn_net_forward_part(nn_net *net, int total, int first, int last)
 {
     nn_exec ex;
+    int batch;
     if (!net)
         return NN_EINVAL;
     if (!net->built)
         return NN_ESTATE;
-    if (batch <= 0 || batch > net->max_batch)
+    if (total <= 0 || first < 0 || last <= first || last > net->shards)
         return NN_EINVAL;
+    batch = nn_shard_start(total, net->shards, last) -
+            nn_shard_start(total, net->shards, first);
+    if (batch < 0 || batch > net->max_batch)
+        return NN_EINVAL; /* an empty part (total < shards) is allowed */
     for (int i = 0; i < net->count; i++) {
         const nn_layer *layer = net->layers[i];
         nn_status st = layer->kind->ops.check_batch
-                           ? layer->kind->ops.check_batch(layer, batch, net->training)
+                           ? layer->kind->ops.check_batch(layer, total, net->training)
                            : NN_OK;
         if (st != NN_OK)
             return st;
     }
+    set_part(net, total, first, last);
+    net->group_error = NN_OK;
     ex = exec_for(net);
     for (int i = 0; i <= net->count; i++)
         net->tensors[i].n = batch;
@@ -74,7 +101,12 @@ nn_status nn_net_forward(nn_net *net, int batch)
         net->layers[i]->kind->ops.forward(net->layers[i], &net->tensors[i],
                                           &net->tensors[i + 1], &ex);
     net->batch = batch;
-    return NN_OK;
+    return net->group_error;
+}
+
+nn_status nn_net_forward(nn_net *net, int batch)
+{
+    return nn_net_forward_part(net, batch, 0, net ? net->shards : 1);
 }
 
 /* One of NN_CHUNKS slices of a gradient to clear. */
@@ -104,8 +136,9 @@ nn_status nn_net_backward(nn_net *net)
     nn_exec ex;
     if (!net)
         return NN_EINVAL;
-    if (!net->built || net->batch == 0 || net->inference_only)
+    if (!net->built || net->part_total == 0 || net->inference_only)
         return NN_ESTATE;
+    net->group_error = NN_OK;
     ex = exec_for(net);
     for (int i = net->count - 1; i >= 0; i--) {
         nn_tensor in = net->tensors[i];
@@ -118,7 +151,7 @@ nn_status nn_net_backward(nn_net *net)
         net->layers[i]->kind->ops.backward(net->layers[i], &in,
                                            &net->tensors[i + 1], &ex);
     }
-    return NN_OK;
+    return net->group_error;
 }
 
 void nn_net_zero_grad(nn_net *net)
@@ -134,7 +167,7 @@ static nn_status loss_output(nn_net *net, const void *target, const float *loss,
 {
     if (!net || !target || !loss)
         return NN_EINVAL;
-    if (!net->built || net->batch == 0)
+    if (!net->built || net->part_total == 0)
         return NN_ESTATE;
     *out = &net->tensors[net->count];
     *rows = (*out)->n;
@@ -151,15 +184,20 @@ static int clear_output_grad(const nn_tensor *out, int rows, int classes)
     return out->g != NULL;
 }
 
+/* The loss is the mean over this part's rows (0 for none); the gradient
+ * is that of the mean over the whole batch (nn_net_forward_part). */
 nn_status nn_net_softmax_xent(nn_net *net, const int *labels, float *loss)
 {
     int rows, classes;
     nn_tensor *out;
     nn_status st = loss_output(net, labels, loss, &out, &rows, &classes);
-    if (st == NN_OK)
+    if (st == NN_OK && rows == 0)
+        *loss = 0.0f;
+    else if (st == NN_OK)
         st = nn_softmax_xent_forward(out->x, labels, net->probs, rows, classes, loss);
     if (st == NN_OK && clear_output_grad(out, rows, classes))
-        st = nn_softmax_xent_backward(net->probs, labels, out->g, rows, classes);
+        st = nn_softmax_xent_backward_of(net->probs, labels, out->g, rows,
+                                         net->part_total, classes);
     return st;
 }
 
@@ -168,10 +206,13 @@ nn_status nn_net_mse(nn_net *net, const float *target, float *loss)
     int rows, classes;
     nn_tensor *out;
     nn_status st = loss_output(net, target, loss, &out, &rows, &classes);
-    if (st == NN_OK)
+    if (st == NN_OK && rows == 0)
+        *loss = 0.0f;
+    else if (st == NN_OK)
         st = nn_mse_forward(out->x, target, rows, classes, loss);
     if (st == NN_OK && clear_output_grad(out, rows, classes))
-        nn_mse_backward(out->x, target, out->g, rows, classes);
+        nn_mse_backward_of(out->x, target, out->g, rows, net->part_total,
+                           classes);
     return st;
 }
 
@@ -217,7 +258,7 @@ nn_status nn_net_check_finite(const nn_net *net, char *msg, size_t msg_size)
     nn_format_msg(msg, msg_size, "%s", "");
     if (!net)
         return NN_EINVAL;
-    if (!net->built || net->batch == 0)
+    if (!net->built || net->part_total == 0)
         return NN_ESTATE;
     for (int i = 0; i <= net->count; i++) {
         const nn_tensor *t = &net->tensors[i];

@@ -225,6 +225,14 @@ void nn_pool_run(nn_pool *pool, int tasks, nn_task_fn fn, void *ctx)
     pthread_mutex_unlock(&pool->lock);
 }
 
+int nn_shard_pieces(int shards)
+{
+    int pieces = 1;
+    while (pieces * 2 * shards <= NN_CHUNKS)
+        pieces *= 2;
+    return pieces;
+}
+
 void nn_split(int n, int parts, int part, int *first, int *last)
 {
     *first = (int)((long long)n * part / parts);
@@ -237,9 +245,32 @@ void nn_split_size(size_t n, int parts, int part, size_t *first, size_t *last)
     *last = n * (size_t)(part + 1) / (size_t)parts;
 }
 
+/* Level after level: at step `step` the live parts are those at multiples
+ * of step, and each even one takes in its right neighbour when there is
+ * one. That is the pairwise tree with an odd last part carried up. */
+void nn_tree_floats(float *parts, int count, size_t stride, size_t first,
+                    size_t last)
+{
+    for (int step = 1; step < count; step *= 2)
+        for (int c = 0; c + step < count; c += 2 * step) {
+            float *dst = parts + (size_t)c * stride;
+            const float *src = parts + (size_t)(c + step) * stride;
+            for (size_t i = first; i < last; i++)
+                dst[i] += src[i];
+        }
+}
+
+void nn_tree_doubles(double *parts, int count, size_t stride, size_t n)
+{
+    for (int step = 1; step < count; step *= 2)
+        for (int c = 0; c + step < count; c += 2 * step)
+            for (size_t i = 0; i < n; i++)
+                parts[(size_t)c * stride + i] +=
+                    parts[(size_t)(c + step) * stride + i];
+}
+
 typedef struct {
-    float *grads;
-    const float *partials;
+    float *grads, *partials;
     int chunks;
     size_t stride, n;
 } reduce_job;
@@ -253,16 +284,13 @@ static void reduce_task(void *p, int task, int thread)
     size_t first = (size_t)task * REDUCE_BLOCK;
     size_t last = first + REDUCE_BLOCK < job->n ? first + REDUCE_BLOCK : job->n;
     (void)thread;
-    for (size_t i = first; i < last; i++) {
-        float sum = job->partials[i];
-        for (int c = 1; c < job->chunks; c++)
-            sum += job->partials[(size_t)c * job->stride + i];
-        job->grads[i] += sum;
-    }
+    nn_tree_floats(job->partials, job->chunks, job->stride, first, last);
+    for (size_t i = first; i < last; i++)
+        job->grads[i] += job->partials[i];
 }
 
-void nn_reduce_partials(nn_pool *pool, const float *partials, float *grads,
-                        int chunks, size_t stride, size_t n)
+void nn_reduce_tree(nn_pool *pool, float *partials, float *grads, int chunks,
+                    size_t stride, size_t n)
 {
     reduce_job job = {grads, partials, chunks, stride, n};
     nn_pool_run(pool, (int)((n + REDUCE_BLOCK - 1) / REDUCE_BLOCK),

@@ -27,13 +27,26 @@ void nn_pool_destroy(nn_pool *pool);
  * a NULL pool runs them in order on the calling thread. */
 void nn_pool_run(nn_pool *pool, int tasks, nn_task_fn fn, void *ctx);
 
+/* How many pieces each of `shards` shards of a batch is cut into for a
+ * reduction that wants NN_CHUNKS pieces in all: the largest power of two
+ * <= NN_CHUNKS / shards, at least 1. A power of two, so that the tree over
+ * all pieces is the tree over the shards' own trees. */
+int nn_shard_pieces(int shards);
+
 /* [first, last) of piece `part` when n items are cut into `parts` pieces. */
 void nn_split(int n, int parts, int part, int *first, int *last);
 /* The same for a count of values (element-wise work over a whole tensor). */
 void nn_split_size(size_t n, int parts, int part, size_t *first, size_t *last);
-/* grads[i] += sum over c < chunks of partials[c * stride + i], in order of c,
- * for n values; parallel over fixed blocks of i. */
-void nn_reduce_partials(nn_pool *pool, const float *partials, float *grads,
-                        int chunks, size_t stride, size_t n);
+/* grads[i] += the pairwise tree over c < chunks of partials[c * stride + i]
+ * (c = 0+1, 2+3, ..., then those sums pairwise, an odd last one carried up:
+ * the order of nn_group), for n values; parallel over fixed blocks of i.
+ * The partials are used as workspace. */
+void nn_reduce_tree(nn_pool *pool, float *partials, float *grads, int chunks,
+                    size_t stride, size_t n);
+/* The same tree for values [first, last) of each part, left in parts[i]. */
+void nn_tree_floats(float *parts, int count, size_t stride, size_t first,
+                    size_t last);
+/* The same tree over count doubles parts[c * stride + i] for i < n. */
+void nn_tree_doubles(double *parts, int count, size_t stride, size_t n);
 
 #endif /* NN_CORE_THREADS_H */

@@ -216,6 +216,118 @@ void nn_sgemm_blocked(const nn_gemm_kernel *kernel, int trans_a, int trans_b,
     }
 }
 
+/* ----------------------------------------------- a tree of k segments */
+
+/* Tiles a tree keeps while it is built: one per level of a binary counter
+ * over fewer than 2^TREE_LEVELS segments (NN_SHARDS_MAX = 256). */
+#define TREE_LEVELS NN_GEMM_TREE_LEVELS
+#define TILE_MAX (8 * 32) /* floats of the largest MR x NR tile */
+
+/* One tile of C += the tree of its segments' products. The products come
+ * one after the other into `cur`, and a binary counter keeps the finished
+ * subtrees: levels[l] holds one of 2^l segments when bit l of `filled` is
+ * set. A new product is added to each waiting subtree of its own size (its
+ * left neighbour in the pairwise tree) and moves up; at the end the
+ * subtrees left are added from the smallest up, which is how the tree
+ * carries an odd last one. */
+static void tree_tile(const nn_gemm_kernel *kernel, const a_block_view *a,
+                      const float *b_panel, const int *bounds, int segments,
+                      int rows, int cols, float *c, size_t ldc)
+{
+    float levels[TREE_LEVELS][TILE_MAX], cur[TILE_MAX];
+    int nr = kernel->nr, count = kernel->mr * nr, l;
+    unsigned filled = 0;
+    for (int i = 0; i < count; i++)
+        cur[i] = 0.0f; /* the kernel writes only rows x cols of it */
+    for (int s = 0; s < segments; s++) {
+        int k0 = bounds[s] - bounds[0], kc = bounds[s + 1] - bounds[s];
+        if (kc > 0)
+            kernel->run(kc, a->data + k0 * a->k_step, a->row_step, a->k_step,
+                        b_panel + (size_t)k0 * nr, rows, cols, cur,
+                        (size_t)nr, 1.0f, 0.0f);
+        else
+            for (int i = 0; i < count; i++)
+                cur[i] = 0.0f;
+        for (l = 0; filled >> l & 1u; l++) {
+            for (int i = 0; i < count; i++)
+                cur[i] += levels[l][i];
+            filled &= ~(1u << l);
+        }
+        for (int i = 0; i < count; i++)
+            levels[l][i] = cur[i];
+        filled |= 1u << l;
+    }
+    for (l = 0; !(filled >> l & 1u); l++)
+        ;
+    for (int i = 0; i < count; i++)
+        cur[i] = levels[l][i];
+    while (++l < TREE_LEVELS)
+        if (filled >> l & 1u)
+            for (int i = 0; i < count; i++)
+                cur[i] += levels[l][i];
+    for (int i = 0; i < rows; i++)
+        for (int j = 0; j < cols; j++)
+            c[i * ldc + j] += cur[i * nr + j];
+}
+
+int nn_sgemm_tree_blocked(const nn_gemm_kernel *kernel, int trans_a,
+                          int trans_b, int m, int n, const int *bounds,
+                          int segments, const float *a, int lda,
+                          const float *b, int ldb, float *c, int ldc)
+{
+    _Alignas(64) float buffer[GEMM_BUFFER_FLOATS];
+    size_t a_row = trans_a ? 1 : (size_t)lda, a_k = trans_a ? (size_t)lda : 1;
+    size_t b_col = trans_b ? (size_t)ldb : 1, b_k = trans_b ? 1 : (size_t)ldb;
+    int mr = kernel->mr, nr = kernel->nr, k = bounds[segments] - bounds[0];
+    int pack_a = trans_a || !kernel->reads_a_in_place;
+    int b_floats = pack_a ? GEMM_BUFFER_FLOATS / 2 : GEMM_BUFFER_FLOATS;
+    float *packed_b = buffer, *packed_a = buffer + b_floats;
+    int mb, nb;
+    if (segments < 1 || segments >= 1 << TREE_LEVELS || mr * nr > TILE_MAX)
+        return 0;
+    for (int s = 0; s < segments; s++)
+        if (bounds[s + 1] - bounds[s] > GEMM_KC)
+            return 0; /* nn_sgemm would cut it into k blocks */
+    if (m <= 0 || n <= 0)
+        return 1;
+    if (k <= 0 || (size_t)k * nr > (size_t)b_floats)
+        return k <= 0; /* nothing to add, or too deep for one panel */
+    a += (size_t)bounds[0] * a_k;
+    b += (size_t)bounds[0] * b_k;
+    mb = pack_a ? block_size(m, b_floats / k / mr * mr, mr) : m;
+    nb = block_size(n, b_floats / k / nr * nr, nr);
+    for (int jc = 0; jc < n; jc += nb) {
+        int nc = min_int(nb, n - jc);
+        kernel->pack(b + jc * b_col, b_col, b_k, nc, k, nr, packed_b);
+        for (int ic = 0; ic < m; ic += mb) {
+            int mc = min_int(mb, m - ic);
+            a_block_view view = {a + ic * a_row, a_row, a_row, a_k};
+            if (pack_a) {
+                kernel->pack(a + ic * a_row, a_row, a_k, mc, k, mr, packed_a);
+                view = (a_block_view){packed_a, (size_t)k, 1, (size_t)mr};
+            }
+            for (int ir = 0; ir < mc; ir += mr) {
+                a_block_view tile_a = view;
+                tile_a.data = view.data + ir * view.panel_step;
+                for (int jr = 0; jr < nc; jr += nr) {
+                    int rows = min_int(mr, mc - ir), cols = min_int(nr, nc - jr);
+                    float *c_tile = c + (ic + ir) * (size_t)ldc + jc + jr;
+                    if (kernel->run_tree)
+                        kernel->run_tree(bounds, segments, tile_a.data,
+                                         tile_a.row_step, tile_a.k_step,
+                                         packed_b + (size_t)jr * k, rows,
+                                         cols, c_tile, (size_t)ldc);
+                    else
+                        tree_tile(kernel, &tile_a, packed_b + (size_t)jr * k,
+                                  bounds, segments, rows, cols, c_tile,
+                                  (size_t)ldc);
+                }
+            }
+        }
+    }
+    return 1;
+}
+
 /* Plain C micro-kernel over a packed A panel (a_row 1, a_k MR); the fixed
  * loop bounds let the compiler keep the tile in vector registers. */
 static void kernel_portable(int kc, const float *a, size_t a_row,
@@ -236,7 +348,7 @@ static void kernel_portable(int kc, const float *a, size_t a_row,
 }
 
 static const nn_gemm_kernel portable_kernel = {
-    PORTABLE_MR, PORTABLE_NR, 0, kernel_portable, nn_gemm_pack_block};
+    PORTABLE_MR, PORTABLE_NR, 0, kernel_portable, nn_gemm_pack_block, NULL};
 
 void nn_sgemm_portable(int trans_a, int trans_b, int m, int n, int k,
                        float alpha, const float *a, int lda, const float *b,
@@ -259,6 +371,24 @@ void nn_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
 #endif
     nn_sgemm_portable(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta,
                       c, ldc);
+}
+
+static int sgemm_tree_portable(int trans_a, int trans_b, int m, int n,
+                               const int *bounds, int segments,
+                               const float *a, int lda, const float *b,
+                               int ldb, float *c, int ldc)
+{
+    return nn_sgemm_tree_blocked(&portable_kernel, trans_a, trans_b, m, n,
+                                 bounds, segments, a, lda, b, ldb, c, ldc);
+}
+
+nn_sgemm_tree_fn nn_sgemm_tree_for(nn_kernels kernels)
+{
+#if defined(__x86_64__)
+    if (kernels == NN_KERNELS_AUTO && nn_cpu_has_avx2())
+        return nn_sgemm_tree_avx2;
+#endif
+    return sgemm_tree_portable;
 }
 
 nn_sgemm_fn nn_sgemm_for(nn_kernels kernels)

@@ -242,8 +242,115 @@ static void kernel_avx2(int kc, const float *a, size_t a_row, size_t a_k,
                                 beta);
 }
 
+/* The 12 accumulators of a 6 x 16 tile, for the macros below. */
+#define TREE_ACCS(X)                                                        \
+    X(0, c00) X(1, c01) X(2, c10) X(3, c11) X(4, c20) X(5, c21)             \
+    X(6, c30) X(7, c31) X(8, c40) X(9, c41) X(10, c50) X(11, c51)
+#define TREE_ZERO(i, acc) acc = _mm256_setzero_ps();
+#define TREE_ADD(i, acc) acc = _mm256_add_ps(acc, level[i]);
+#define TREE_KEEP(i, acc) level[i] = acc;
+#define TREE_LOAD(i, acc) acc = level[i];
+
+/* A tile of C (rows <= 6, cols <= 16 as in tile_kernel) += the tree of
+ * its segments' products: each product summed in registers as tile_kernel
+ * sums it (c00 .. c51), then added into a binary counter of finished
+ * subtrees kept in memory (see tree_tile in gemm.c, which this repeats
+ * with the tile in registers). */
+NN_AVX2 __attribute__((always_inline))
+static inline void tree_tile_kernel(const int *bounds, int segments,
+                                    const float *a_tile, size_t a_row,
+                                    size_t a_k, const float *b, const int rows,
+                                    const int vecs, int cols, float *c,
+                                    size_t ldc)
+{
+    __m256 levels[NN_GEMM_TREE_LEVELS][2 * AVX2_MR];
+    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    unsigned filled = 0;
+    int l;
+    for (int s = 0; s < segments; s++) {
+        const float *a = a_tile + (size_t)(bounds[s] - bounds[0]) * a_k;
+        const float *bp = b + (size_t)(bounds[s] - bounds[0]) * AVX2_NR;
+        int kc = bounds[s + 1] - bounds[s];
+        TREE_ACCS(TREE_ZERO)
+        for (int p = 0; p < kc; p++) {
+            __m256 b0 = _mm256_load_ps(bp), b1 = b0;
+            if (vecs == 2)
+                b1 = _mm256_load_ps(bp + 8);
+            TILE_ROW(0, c00, c01)
+            TILE_ROW(1, c10, c11)
+            TILE_ROW(2, c20, c21)
+            TILE_ROW(3, c30, c31)
+            TILE_ROW(4, c40, c41)
+            TILE_ROW(5, c50, c51)
+            a += a_k;
+            bp += AVX2_NR;
+        }
+        for (l = 0; filled >> l & 1u; l++) {
+            const __m256 *level = levels[l];
+            TREE_ACCS(TREE_ADD)
+            filled &= ~(1u << l);
+        }
+        {
+            __m256 *level = levels[l];
+            TREE_ACCS(TREE_KEEP)
+        }
+        filled |= 1u << l;
+    }
+    for (l = 0; !(filled >> l & 1u); l++)
+        ;
+    {
+        const __m256 *level = levels[l];
+        TREE_ACCS(TREE_LOAD)
+    }
+    while (++l < NN_GEMM_TREE_LEVELS)
+        if (filled >> l & 1u) {
+            const __m256 *level = levels[l];
+            TREE_ACCS(TREE_ADD)
+        }
+    {
+        const __m256 acc[AVX2_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
+                                        {c30, c31}, {c40, c41}, {c50, c51}};
+        if (cols != 8 * vecs)
+            store_tile_masked(c, ldc, acc, rows, vecs, cols, 1.0f, 1.0f);
+        else
+            store_tile(c, ldc, acc, rows, vecs, UPDATE_ADD, 1.0f, 1.0f);
+    }
+}
+
+/* The 12 tree kernels: tree_tile_kernel for each (rows, vecs). */
+#define DEFINE_TREE_KERNEL(rows, vecs)                                      \
+    NN_AVX2 static void tree_##rows##x##vecs(                               \
+        const int *bounds, int segments, const float *a, size_t a_row,      \
+        size_t a_k, const float *b, int cols, float *c, size_t ldc)         \
+    {                                                                       \
+        tree_tile_kernel(bounds, segments, a, a_row, a_k, b, rows, vecs,    \
+                         cols, c, ldc);                                     \
+    }
+DEFINE_TREE_KERNEL(1, 1) DEFINE_TREE_KERNEL(1, 2)
+DEFINE_TREE_KERNEL(2, 1) DEFINE_TREE_KERNEL(2, 2)
+DEFINE_TREE_KERNEL(3, 1) DEFINE_TREE_KERNEL(3, 2)
+DEFINE_TREE_KERNEL(4, 1) DEFINE_TREE_KERNEL(4, 2)
+DEFINE_TREE_KERNEL(5, 1) DEFINE_TREE_KERNEL(5, 2)
+DEFINE_TREE_KERNEL(6, 1) DEFINE_TREE_KERNEL(6, 2)
+
+typedef void (*tree_kernel_fn)(const int *bounds, int segments,
+                               const float *a, size_t a_row, size_t a_k,
+                               const float *b, int cols, float *c, size_t ldc);
+
+/* The tree micro-kernel of the AVX2 path, for any tile. */
+static void tree_kernel_avx2(const int *bounds, int segments, const float *a,
+                             size_t a_row, size_t a_k, const float *b,
+                             int rows, int cols, float *c, size_t ldc)
+{
+    static const tree_kernel_fn kernels[AVX2_MR][2] = {
+        {tree_1x1, tree_1x2}, {tree_2x1, tree_2x2}, {tree_3x1, tree_3x2},
+        {tree_4x1, tree_4x2}, {tree_5x1, tree_5x2}, {tree_6x1, tree_6x2}};
+    kernels[rows - 1][cols > 8](bounds, segments, a, a_row, a_k, b, cols, c,
+                                ldc);
+}
+
 static const nn_gemm_kernel avx2_kernel = {AVX2_MR, AVX2_NR, 1, kernel_avx2,
-                                           pack_block_avx2};
+                                           pack_block_avx2, tree_kernel_avx2};
 
 void nn_sgemm_avx2(int trans_a, int trans_b, int m, int n, int k,
                    float alpha, const float *a, int lda, const float *b,
@@ -251,6 +358,14 @@ void nn_sgemm_avx2(int trans_a, int trans_b, int m, int n, int k,
 {
     nn_sgemm_blocked(&avx2_kernel, trans_a, trans_b, m, n, k, alpha, a, lda,
                      b, ldb, beta, c, ldc);
+}
+
+int nn_sgemm_tree_avx2(int trans_a, int trans_b, int m, int n,
+                       const int *bounds, int segments, const float *a,
+                       int lda, const float *b, int ldb, float *c, int ldc)
+{
+    return nn_sgemm_tree_blocked(&avx2_kernel, trans_a, trans_b, m, n, bounds,
+                                 segments, a, lda, b, ldb, c, ldc);
 }
 
 #else /* not x86-64: nothing here, but ISO C wants a declaration */

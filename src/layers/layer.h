@@ -21,20 +21,31 @@ typedef struct {
     size_t state;    /* non-trainable values kept in model files */
     size_t cache;    /* bytes kept from forward to backward, for max_batch */
     size_t scratch;  /* floats of temporary space, shared by all layers */
-    size_t partials; /* floats of one chunk's partial parameter gradients */
+    size_t partials; /* floats of one shard's partial parameter gradients */
 } nn_layer_sizes;
 
 /* What a forward or backward call may use besides its tensors. */
 typedef struct {
     float *scratch;        /* per thread: scratch + thread * scratch_stride */
     size_t scratch_stride; /* floats of scratch each thread owns */
-    float *partials;       /* NN_CHUNKS x the largest layer's partials */
+    float *partials;       /* shards x the largest layer's partials */
     nn_pool *pool;         /* NULL: single-threaded */
     int training;          /* 1 in training mode */
     nn_kernels kernels;    /* the net's choice of kernels */
     nn_sgemm_fn sgemm;     /* the gemm path that choice runs */
     int avx2;              /* 1: AVX2+FMA kernels may run */
     uint64_t noise_key;    /* this pass's key for counter-based noise (dropout) */
+    /* The batch is part of a larger one (nn_net_forward_part): sums over
+     * it are made per shard, shard s holding samples [bounds[s],
+     * bounds[s + 1]) for s < shards, then added with nn_reduce_tree (and
+     * through group, when there is one, across processes). */
+    int shards;
+    const int *bounds;
+    int all_shards;        /* the whole batch's (nn_net_shards) */
+    int total;             /* samples in the whole batch */
+    int offset;            /* the whole batch's index of sample 0 */
+    const nn_group *group; /* NULL: alone */
+    nn_status *group_error; /* where a failed sum is recorded */
 } nn_exec;
 
 typedef struct nn_layer nn_layer;
@@ -118,6 +129,15 @@ struct nn_layer {
     void *cache;             /* forward-to-backward memory */
     nn_layer_sizes sizes;
 };
+
+/* The losses' gradients for n rows of a batch of `total` (the mean is
+ * over total): nn_softmax_xent_backward and nn_mse_backward are these with
+ * total = n (src/layers/loss_softmax.c, loss_mse.c). */
+nn_status nn_softmax_xent_backward_of(const float *probs, const int *labels,
+                                      float *dlogits, int n, int total,
+                                      int classes);
+void nn_mse_backward_of(const float *y, const float *target, float *dy, int n,
+                        int total, int features);
 
 /* Every kind, NULL-terminated (src/layers/layers.c). */
 extern const nn_layer_kind *const nn_layer_kinds[];

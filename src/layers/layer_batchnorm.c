@@ -13,6 +13,49 @@
 #define BN_EPS 1e-5f
 #define BN_MOMENTUM 0.1f
 
+/* Sum over samples [first, last) and positions of channel ch of x, of
+ * x (squared = 0) or of (x - mean)^2 (squared = 1), in double, one value
+ * after another. */
+static double channel_sum(const float *x, int squared, double mean, int first,
+                          int last, int ch, int c, int hw)
+{
+    double sum = 0.0;
+    for (int i = first; i < last; i++) {
+        const float *xp = x + ((size_t)i * c + ch) * hw;
+        if (squared)
+            for (int j = 0; j < hw; j++)
+                sum += (xp[j] - mean) * (xp[j] - mean);
+        else
+            for (int j = 0; j < hw; j++)
+                sum += xp[j];
+    }
+    return sum;
+}
+
+/* Channel ch normalised with the batch's mean and squared deviations sq
+ * (over count values), and its running statistics updated. */
+static void normalize_channel(const float *x, const float *gamma,
+                              const float *beta, double mean, double sq,
+                              size_t count, float *y, float *xhat,
+                              float *invstd, float *running_mean,
+                              float *running_var, int n, int ch, int c,
+                              int hw, float momentum, float eps)
+{
+    double var = sq / (double)count; /* biased: used to normalise */
+    invstd[ch] = (float)(1.0 / sqrt(var + eps));
+    for (int i = 0; i < n; i++) {
+        size_t at = ((size_t)i * c + ch) * hw;
+        for (int j = 0; j < hw; j++) {
+            xhat[at + j] = (float)((x[at + j] - mean) * invstd[ch]);
+            y[at + j] = gamma[ch] * xhat[at + j] + beta[ch];
+        }
+    }
+    running_mean[ch] = (1.0f - momentum) * running_mean[ch] +
+                       momentum * (float)mean;
+    running_var[ch] = (1.0f - momentum) * running_var[ch] +
+                      momentum * (float)(count > 1 ? sq / (double)(count - 1) : var);
+}
+
 void nn_batchnorm_forward_train(const float *x, const float *gamma,
                                 const float *beta, float *y, float *xhat,
                                 float *invstd, float *running_mean,
@@ -21,31 +64,11 @@ void nn_batchnorm_forward_train(const float *x, const float *gamma,
 {
     size_t count = (size_t)n * hw;
     for (int ch = 0; ch < c; ch++) {
-        double sum = 0.0, sq = 0.0, mean, var;
-        for (int i = 0; i < n; i++) {
-            const float *xp = x + ((size_t)i * c + ch) * hw;
-            for (int j = 0; j < hw; j++)
-                sum += xp[j];
-        }
-        mean = sum / (double)count;
-        for (int i = 0; i < n; i++) {
-            const float *xp = x + ((size_t)i * c + ch) * hw;
-            for (int j = 0; j < hw; j++)
-                sq += (xp[j] - mean) * (xp[j] - mean);
-        }
-        var = sq / (double)count; /* biased: used to normalise */
-        invstd[ch] = (float)(1.0 / sqrt(var + eps));
-        for (int i = 0; i < n; i++) {
-            size_t at = ((size_t)i * c + ch) * hw;
-            for (int j = 0; j < hw; j++) {
-                xhat[at + j] = (float)((x[at + j] - mean) * invstd[ch]);
-                y[at + j] = gamma[ch] * xhat[at + j] + beta[ch];
-            }
-        }
-        running_mean[ch] = (1.0f - momentum) * running_mean[ch] +
-                           momentum * (float)mean;
-        running_var[ch] = (1.0f - momentum) * running_var[ch] +
-                          momentum * (float)(count > 1 ? sq / (double)(count - 1) : var);
+        double mean = channel_sum(x, 0, 0.0, 0, n, ch, c, hw) / (double)count;
+        double sq = channel_sum(x, 1, mean, 0, n, ch, c, hw);
+        normalize_channel(x, gamma, beta, mean, sq, count, y, xhat, invstd,
+                          running_mean, running_var, n, ch, c, hw, momentum,
+                          eps);
     }
 }
 
@@ -67,6 +90,41 @@ void nn_batchnorm_forward_infer(const float *x, const float *gamma,
         }
 }
 
+/* The two sums of backward for channel ch over samples [first, last):
+ * sums[0] = sum dy, sums[1] = sum dy * xhat, in float, in order. */
+static void grad_sums(const float *dy, const float *xhat, int first, int last,
+                      int ch, int c, int hw, float *sums)
+{
+    float sum_dy = 0.0f, sum_dy_xhat = 0.0f;
+    for (int i = first; i < last; i++) {
+        size_t at = ((size_t)i * c + ch) * hw;
+        for (int j = 0; j < hw; j++) {
+            sum_dy += dy[at + j];
+            sum_dy_xhat += dy[at + j] * xhat[at + j];
+        }
+    }
+    sums[0] = sum_dy;
+    sums[1] = sum_dy_xhat;
+}
+
+/* dx of channel ch from the batch's sums (over count values). */
+static void channel_backward(const float *dy, const float *xhat,
+                             const float *gamma, const float *invstd,
+                             float *dx, float sum_dy, float sum_dy_xhat,
+                             float count, int n, int ch, int c, int hw,
+                             int training)
+{
+    float scale = gamma[ch] * invstd[ch];
+    for (int i = 0; i < n; i++) {
+        size_t at = ((size_t)i * c + ch) * hw;
+        for (int j = 0; j < hw; j++)
+            dx[at + j] += training
+                ? scale / count * (count * dy[at + j] - sum_dy -
+                                   xhat[at + j] * sum_dy_xhat)
+                : scale * dy[at + j];
+    }
+}
+
 void nn_batchnorm_backward(const float *dy, const float *xhat,
                            const float *gamma, const float *invstd, float *dx,
                            float *dgamma, float *dbeta, int n, int c, int hw,
@@ -74,27 +132,13 @@ void nn_batchnorm_backward(const float *dy, const float *xhat,
 {
     float count = (float)n * (float)hw;
     for (int ch = 0; ch < c; ch++) {
-        float sum_dy = 0.0f, sum_dy_xhat = 0.0f, scale;
-        for (int i = 0; i < n; i++) {
-            size_t at = ((size_t)i * c + ch) * hw;
-            for (int j = 0; j < hw; j++) {
-                sum_dy += dy[at + j];
-                sum_dy_xhat += dy[at + j] * xhat[at + j];
-            }
-        }
-        dbeta[ch] += sum_dy;
-        dgamma[ch] += sum_dy_xhat;
-        if (!dx)
-            continue;
-        scale = gamma[ch] * invstd[ch];
-        for (int i = 0; i < n; i++) {
-            size_t at = ((size_t)i * c + ch) * hw;
-            for (int j = 0; j < hw; j++)
-                dx[at + j] += training
-                    ? scale / count * (count * dy[at + j] - sum_dy -
-                                       xhat[at + j] * sum_dy_xhat)
-                    : scale * dy[at + j];
-        }
+        float sums[2];
+        grad_sums(dy, xhat, 0, n, ch, c, hw, sums);
+        dbeta[ch] += sums[0];
+        dgamma[ch] += sums[1];
+        if (dx)
+            channel_backward(dy, xhat, gamma, invstd, dx, sums[0], sums[1],
+                             count, n, ch, c, hw, training);
     }
 }
 
@@ -110,6 +154,9 @@ static void batchnorm_sizes(const nn_layer *layer, int max_batch,
     out->params = 2 * (size_t)layer->in_c; /* gamma, beta */
     out->decayed = 0;
     out->state = 2 * (size_t)layer->in_c; /* running mean, running var */
+    /* per shard: c doubles of forward sums (and the means after shard 0's),
+     * or 2c floats of backward sums */
+    out->partials = 4 * (size_t)layer->in_c;
     out->cache = sizeof(float) * ((size_t)max_batch * layer->in_c *
                                       layer->in_h * layer->in_w +
                                   layer->in_c);
@@ -128,6 +175,57 @@ static void batchnorm_init(nn_layer *layer, nn_rng *rng, float gain2)
     }
 }
 
+/* The group's sums, the first failure kept in *ex->group_error. */
+static void group_doubles(const nn_exec *ex, double *values, size_t count)
+{
+    nn_status st;
+    if (!ex->group)
+        return;
+    st = ex->group->sum_double(ex->group->ctx, values, count);
+    if (st != NN_OK && *ex->group_error == NN_OK)
+        *ex->group_error = st;
+}
+
+static void group_floats(const nn_exec *ex, float *values, size_t count)
+{
+    nn_status st;
+    if (!ex->group)
+        return;
+    st = ex->group->sum_float(ex->group->ctx, values, count);
+    if (st != NN_OK && *ex->group_error == NN_OK)
+        *ex->group_error = st;
+}
+
+/* Training mode over a part of a batch: each shard's sums per channel,
+ * added as a tree, then across the group; first for the mean, then for
+ * the squared deviations from it. ex->partials holds, per shard, c
+ * doubles of sums; shard 0 also keeps the means after them. */
+static void forward_train_part(nn_layer *layer, const nn_tensor *in,
+                               nn_tensor *out, const nn_exec *ex)
+{
+    int c = in->c, hw = in->h * in->w;
+    size_t stride = layer->sizes.partials / 2, count = (size_t)ex->total * hw;
+    double *parts = (double *)(void *)ex->partials, *mean = parts + c;
+    float *invstd = layer->cache;
+    for (int squared = 0; squared <= 1; squared++) {
+        for (int s = 0; s < ex->shards; s++)
+            for (int ch = 0; ch < c; ch++)
+                parts[s * stride + ch] =
+                    channel_sum(in->x, squared, squared ? mean[ch] : 0.0,
+                                ex->bounds[s], ex->bounds[s + 1], ch, c, hw);
+        nn_tree_doubles(parts, ex->shards, stride, (size_t)c);
+        group_doubles(ex, parts, (size_t)c);
+        if (!squared)
+            for (int ch = 0; ch < c; ch++)
+                mean[ch] = parts[ch] / (double)count;
+    }
+    for (int ch = 0; ch < c; ch++)
+        normalize_channel(in->x, layer->params, layer->params + c, mean[ch],
+                          parts[ch], count, out->x, invstd + c, invstd,
+                          layer->state, layer->state + c, in->n, ch, c, hw,
+                          BN_MOMENTUM, BN_EPS);
+}
+
 static void batchnorm_forward(nn_layer *layer, const nn_tensor *in,
                               nn_tensor *out, const nn_exec *ex)
 {
@@ -137,27 +235,41 @@ static void batchnorm_forward(nn_layer *layer, const nn_tensor *in,
     float *xhat = invstd + c;
     bn->trained = ex->training;
     if (ex->training)
-        nn_batchnorm_forward_train(in->x, layer->params, layer->params + c,
-                                   out->x, xhat, invstd, layer->state,
-                                   layer->state + c, in->n, c, hw,
-                                   BN_MOMENTUM, BN_EPS);
+        forward_train_part(layer, in, out, ex);
     else
         nn_batchnorm_forward_infer(in->x, layer->params, layer->params + c,
                                    layer->state, layer->state + c, out->x,
                                    xhat, invstd, in->n, c, hw, BN_EPS);
 }
 
+/* Each shard's two sums per channel, added as a tree: that is this part's
+ * gradient of beta and gamma (the trainer adds the parts' up); then dx
+ * from the whole batch's sums, added across the group. */
 static void batchnorm_backward(nn_layer *layer, const nn_tensor *in,
                                const nn_tensor *out, const nn_exec *ex)
 {
     const batchnorm_layer *bn = (const batchnorm_layer *)layer;
-    int c = in->c;
+    int c = in->c, hw = in->h * in->w;
     const float *invstd = layer->cache;
     const float *xhat = invstd + c;
-    (void)ex;
-    nn_batchnorm_backward(out->g, xhat, layer->params, invstd, in->g,
-                          layer->grads, layer->grads + c, in->n, c,
-                          in->h * in->w, bn->trained);
+    size_t stride = layer->sizes.partials;
+    float *parts = ex->partials, count = (float)ex->total * (float)hw;
+    for (int s = 0; s < ex->shards; s++)
+        for (int ch = 0; ch < c; ch++)
+            grad_sums(out->g, xhat, ex->bounds[s], ex->bounds[s + 1], ch, c,
+                      hw, parts + s * stride + 2 * ch);
+    nn_tree_floats(parts, ex->shards, stride, 0, 2 * (size_t)c);
+    for (int ch = 0; ch < c; ch++) {
+        layer->grads[c + ch] += parts[2 * ch]; /* beta */
+        layer->grads[ch] += parts[2 * ch + 1]; /* gamma */
+    }
+    if (!in->g)
+        return;
+    group_floats(ex, parts, 2 * (size_t)c);
+    for (int ch = 0; ch < c; ch++)
+        channel_backward(out->g, xhat, layer->params, invstd, in->g,
+                         parts[2 * ch], parts[2 * ch + 1], count, in->n, ch,
+                         c, hw, bn->trained);
 }
 
 /* Training-mode statistics need two values or more per channel: with one,

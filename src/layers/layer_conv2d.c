@@ -223,7 +223,7 @@ static void conv2d_sizes(const nn_layer *layer, int max_batch,
     out->decayed = (size_t)s->out_c * s->in_c * s->kh * s->kw;
     out->params = out->decayed + (size_t)s->out_c;
     out->scratch = nn_conv2d_scratch(s);
-    out->partials = out->params; /* dW and db summed per chunk of images */
+    out->partials = out->params; /* dW and db summed per shard */
     if (nn_winograd_fits(s)) {
         size_t need = nn_winograd_scratch(s);
         if (need > out->scratch)
@@ -246,16 +246,18 @@ static void conv2d_init(nn_layer *layer, nn_rng *rng, float gain2)
 }
 
 /* Forward: one task per image (im2col) or per group of images (Winograd).
- * Backward: NN_CHUNKS (at most n) groups of images, each summing its own dW
- * and db into a partial buffer and writing its images' dx; the partials are
- * then added in a fixed order. Both cuts depend on the shapes only. */
+ * Backward: one task per piece of a shard of the batch (nn_exec,
+ * nn_shard_pieces), each summing its own dW and db into a partial buffer
+ * and writing its images' dx; the partials are then added as a tree
+ * (nn_reduce_tree). Both cuts depend on the shapes and shards only. */
 typedef struct {
     const conv2d_layer *cv;
     const nn_tensor *in, *out;
     const nn_exec *ex;
     conv_algo algo;
     int group;  /* images per forward task */
-    int chunks; /* backward tasks */
+    int pieces; /* of each shard */
+    int chunks; /* backward tasks: the shards' pieces */
 } conv2d_job;
 
 static float *task_scratch(const conv2d_job *job, int thread)
@@ -295,10 +297,16 @@ static void conv2d_backward_task(void *p, int chunk, int thread)
     size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
     float *partial = job->ex->partials + (size_t)chunk * layer->sizes.partials;
     float *dbias = partial + layer->sizes.decayed, *scratch = task_scratch(job, thread);
+    const int *bounds = job->ex->bounds + chunk / job->pieces;
     int first, last;
-    nn_split(job->in->n, job->chunks, chunk, &first, &last);
+    nn_split(bounds[1] - bounds[0], job->pieces, chunk % job->pieces, &first,
+             &last);
+    first += bounds[0];
+    last += bounds[0];
     for (size_t i = 0; i < layer->sizes.params; i++)
         partial[i] = 0.0f;
+    if (first == last)
+        return; /* an empty shard of a small batch */
     if (job->algo == CONV_WINOGRAD) {
         /* dU summed over the chunk's groups, then turned into dW once */
         size_t du_size = nn_winograd_weights_size(s);
@@ -347,8 +355,9 @@ static conv2d_job conv2d_job_for(nn_layer *layer, const nn_tensor *in,
                                  const nn_tensor *out, const nn_exec *ex)
 {
     conv2d_layer *cv = (conv2d_layer *)layer;
-    conv2d_job job = {cv, in, out, ex, conv_pick(&cv->shape, ex), 1,
-                      in->n < NN_CHUNKS ? in->n : NN_CHUNKS};
+    int pieces = nn_shard_pieces(ex->all_shards);
+    conv2d_job job = {cv, in, out, ex, conv_pick(&cv->shape, ex), 1, pieces,
+                      ex->shards * pieces};
     if (job.algo == CONV_WINOGRAD) {
         job.group = nn_winograd_group(&cv->shape);
         nn_pool_run(ex->pool, NN_CHUNKS, winograd_weights_task, cv);
@@ -369,8 +378,8 @@ static void conv2d_backward(nn_layer *layer, const nn_tensor *in,
 {
     conv2d_job job = conv2d_job_for(layer, in, out, ex);
     nn_pool_run(ex->pool, job.chunks, conv2d_backward_task, &job);
-    nn_reduce_partials(ex->pool, ex->partials, layer->grads, job.chunks,
-                       layer->sizes.partials, layer->sizes.params);
+    nn_reduce_tree(ex->pool, ex->partials, layer->grads, job.chunks,
+                   layer->sizes.partials, layer->sizes.params);
 }
 
 /* convKHxKWxN[sS][pP], after "conv" */

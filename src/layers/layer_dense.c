@@ -1,6 +1,7 @@
 /* Fully connected layer: y = x W^T + b.
  * The input (n, c, h, w) is read as (n, in) with in = c*h*w: no copy. */
 #include "layers/layer.h"
+#include "kernels/gemm.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -83,12 +84,24 @@ static int largest_piece(int max_batch)
     return most;
 }
 
+/* Columns of dW one step of a backward task makes for every shard before
+ * adding them up: the shards' products of a slab stay in cache. */
+#define SLAB 64
+
+/* Floats of one shard's partials: a slab (outputs, SLAB) per column piece,
+ * then db (outputs). */
+static size_t shard_partials(int inputs, int outputs)
+{
+    return (size_t)column_pieces(inputs) * outputs * SLAB + (size_t)outputs;
+}
+
 static void dense_sizes(const nn_layer *layer, int max_batch,
                         nn_layer_sizes *out)
 {
     size_t outputs = (size_t)layer->args.out;
     out->decayed = outputs * dense_inputs(layer);
     out->params = out->decayed + outputs;
+    out->partials = shard_partials(dense_inputs(layer), layer->args.out);
     /* y^T of one piece of the batch (see dense_forward_task) */
     out->scratch = outputs * largest_piece(max_batch);
 }
@@ -169,18 +182,63 @@ static void column_piece(int inputs, int parts, int piece, int *first,
     *last = *last * 16 < inputs ? *last * 16 : inputs;
 }
 
+/* dW[:, c0:c1] += the tree (nn_tree_floats) over shards s of
+ * dy_s^T x_s[:, c0:c1], each made in piece `piece`'s slab (outputs,
+ * c1 - c0) of shard s's partials. */
+static void weight_grads(const dense_job *job, int piece, int c0, int c1)
+{
+    const nn_tensor *in = job->in, *out = job->out;
+    const nn_exec *ex = job->ex;
+    int in_n = job->inputs, out_n = job->outputs, width = c1 - c0;
+    size_t stride = job->layer->sizes.partials, size = (size_t)out_n * width;
+    float *slab = ex->partials + (size_t)piece * out_n * SLAB;
+    float *dw = job->layer->grads;
+    for (int s = 0; s < ex->shards; s++) {
+        int first = ex->bounds[s], rows = ex->bounds[s + 1] - first;
+        job->sgemm(1, 0, out_n, width, rows, 1.0f,
+                   out->g + (size_t)first * out_n, out_n,
+                   in->x + (size_t)first * in_n + c0, in_n, 0.0f,
+                   slab + s * stride, width);
+    }
+    nn_tree_floats(slab, ex->shards, stride, 0, size);
+    for (int o = 0; o < out_n; o++)
+        for (int c = 0; c < width; c++)
+            dw[(size_t)o * in_n + c0 + c] += slab[(size_t)o * width + c];
+}
+
+/* db += the tree of the shards' sum_n dy, each summed row after row. */
+static void bias_grads(const dense_job *job)
+{
+    const nn_exec *ex = job->ex;
+    int out_n = job->outputs;
+    size_t stride = job->layer->sizes.partials;
+    size_t db_at = stride - (size_t)out_n;
+    float *db = job->layer->grads + (size_t)out_n * job->inputs;
+    for (int s = 0; s < ex->shards; s++) {
+        float *part = ex->partials + s * stride + db_at;
+        for (int o = 0; o < out_n; o++)
+            part[o] = 0.0f;
+        for (int i = ex->bounds[s]; i < ex->bounds[s + 1]; i++)
+            for (int o = 0; o < out_n; o++)
+                part[o] += job->out->g[(size_t)i * out_n + o];
+    }
+    nn_tree_floats(ex->partials, ex->shards, stride, db_at, db_at + out_n);
+    for (int o = 0; o < out_n; o++)
+        db[o] += ex->partials[db_at + o];
+}
+
 /* Backward cuts the inputs, not the batch or the outputs: a piece of
  * columns packs only its own part of x (for dW) or of W (for dx), where a
  * piece of rows would pack all of it again. Each value still sums the same
- * products in the same order whatever the cut.
- * Tasks 0..col_pieces-1: dW[:, c0:c1] += dy^T x[:, c0:c1] (the first one
- * also db += sum_n dy); the next col_pieces: dx[:, c0:c1] += dy W[:, c0:c1]. */
+ * products in the same order whatever the cut: per shard of the batch,
+ * then the shards as a tree.
+ * Tasks 0..col_pieces-1: dW[:, c0:c1] (the first one also db), a slab of
+ * columns at a time; the next col_pieces: dx[:, c0:c1] += dy W[:, c0:c1]. */
 static void dense_backward_task(void *p, int task, int thread)
 {
     const dense_job *job = p;
     const nn_tensor *in = job->in, *out = job->out;
     int in_n = job->inputs, out_n = job->outputs, first, last;
-    float *dw = job->layer->grads, *db = dw + (size_t)out_n * in_n;
     (void)thread;
     column_piece(in_n, job->col_pieces, task % job->col_pieces, &first, &last);
     if (task >= job->col_pieces) {
@@ -190,13 +248,16 @@ static void dense_backward_task(void *p, int task, int thread)
                        in_n);
         return;
     }
-    if (last > first)
-        job->sgemm(1, 0, out_n, last - first, in->n, 1.0f, out->g, out_n,
-                   in->x + first, in_n, 1.0f, dw + first, in_n);
+    /* the shards' products tile by tile; else slab by slab, the same sums */
+    if (last > first &&
+        !nn_sgemm_tree_for(job->ex->kernels)(
+            1, 0, out_n, last - first, job->ex->bounds, job->ex->shards,
+            out->g, out_n, in->x + first, in_n, job->layer->grads + first,
+            in_n))
+        for (int c = first; c < last; c += SLAB)
+            weight_grads(job, task, c, c + SLAB < last ? c + SLAB : last);
     if (task == 0)
-        for (int i = 0; i < in->n; i++)
-            for (int o = 0; o < out_n; o++)
-                db[o] += out->g[(size_t)i * out_n + o];
+        bias_grads(job);
 }
 
 static void dense_forward(nn_layer *layer, const nn_tensor *in,

@@ -54,7 +54,8 @@ void nn_dropout_backward(const uint8_t *restrict mask,
 }
 
 /* The layer: in training mode a fresh mask per pass, drawn from the net's
- * noise key (seed, step) and each value's index in the batch, kept in the
+ * noise key (seed, step) and each value's index in the whole batch (of
+ * which a part may be on another process), kept in the
  * cache for backward; in inference mode the identity. */
 typedef struct {
     nn_layer base;
@@ -67,6 +68,7 @@ typedef struct {
     const nn_layer *layer;
     const nn_tensor *in, *out;
     uint64_t key;
+    size_t offset; /* the whole batch's index of this part's first value */
     int trained, backward;
 } dropout_job;
 
@@ -85,7 +87,8 @@ static void dropout_task(void *p, int task, int thread)
         for (size_t i = first; i < last; i++)
             job->in->g[i] += job->out->g[i];
     else if (job->trained) {
-        nn_dropout_mask(job->key, first, last - first, rate, mask + first);
+        nn_dropout_mask(job->key, job->offset + first, last - first, rate,
+                        mask + first);
         nn_dropout_forward(job->in->x + first, mask + first,
                            job->out->x + first, last - first, rate);
     } else
@@ -96,7 +99,9 @@ static void dropout_task(void *p, int task, int thread)
 static void dropout_forward(nn_layer *layer, const nn_tensor *in,
                             nn_tensor *out, const nn_exec *ex)
 {
-    dropout_job job = {layer, in, out, ex->noise_key, ex->training, 0};
+    size_t per_sample = (size_t)in->c * in->h * in->w;
+    dropout_job job = {layer, in, out, ex->noise_key,
+                       (size_t)ex->offset * per_sample, ex->training, 0};
     ((dropout_layer *)layer)->trained = ex->training;
     nn_pool_run(ex->pool, NN_CHUNKS, dropout_task, &job);
 }
@@ -104,7 +109,7 @@ static void dropout_forward(nn_layer *layer, const nn_tensor *in,
 static void dropout_backward(nn_layer *layer, const nn_tensor *in,
                              const nn_tensor *out, const nn_exec *ex)
 {
-    dropout_job job = {layer, in, out, 0, ((dropout_layer *)layer)->trained, 1};
+    dropout_job job = {layer, in, out, 0, 0, ((dropout_layer *)layer)->trained, 1};
     if (in->g)
         nn_pool_run(ex->pool, NN_CHUNKS, dropout_task, &job);
 }

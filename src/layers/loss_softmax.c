@@ -1,6 +1,6 @@
 /* Softmax fused with cross-entropy, averaged over the batch.
  * Subtracting each row's maximum before exp keeps it finite. */
-#include "nn.h"
+#include "layers/layer.h"
 
 #include <math.h>
 
@@ -42,11 +42,13 @@ nn_status nn_softmax_xent_forward(const float *logits, const int *labels,
     return isfinite(*loss) ? NN_OK : NN_ENUMERIC;
 }
 
-/* dlogits += (probs - onehot(label)) / n */
-nn_status nn_softmax_xent_backward(const float *probs, const int *labels,
-                                   float *dlogits, int n, int classes)
+/* dlogits += (probs - onehot(label)) / total, for n of a batch's total
+ * rows */
+nn_status nn_softmax_xent_backward_of(const float *probs, const int *labels,
+                                      float *dlogits, int n, int total,
+                                      int classes)
 {
-    float inv_n = 1.0f / (float)n;
+    float inv_n = 1.0f / (float)total;
     if (!labels_ok(labels, n, classes))
         return NN_EINVAL;
     for (int i = 0; i < n; i++) {
@@ -56,4 +58,11 @@ nn_status nn_softmax_xent_backward(const float *probs, const int *labels,
             d[j] += (p[j] - (j == labels[i] ? 1.0f : 0.0f)) * inv_n;
     }
     return NN_OK;
+}
+
+/* dlogits += (probs - onehot(label)) / n */
+nn_status nn_softmax_xent_backward(const float *probs, const int *labels,
+                                   float *dlogits, int n, int classes)
+{
+    return nn_softmax_xent_backward_of(probs, labels, dlogits, n, n, classes);
 }

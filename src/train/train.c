@@ -84,19 +84,24 @@ static void crop_image(float *x, float *copy, int c, int h, int w, int dy,
             }
 }
 
+/* Draws the augmentation of all n images of a batch, in order, and applies
+ * it to those in [first, last) (the ones in `in`): every process draws the
+ * same numbers whatever part it holds. */
 static void augment(const nn_train_config *cfg, nn_tensor *in, int n,
-                    float *copy, nn_rng *rng)
+                    int first, int last, float *copy, nn_rng *rng)
 {
     size_t size = (size_t)in->c * in->h * in->w;
     for (int i = 0; i < n; i++) {
-        float *x = in->x + (size_t)i * size;
+        float *x = in->x + (size_t)(i - first) * size;
+        int mine = i >= first && i < last;
         if (cfg->augment_crop > 0) {
             uint32_t span = 2 * (uint32_t)cfg->augment_crop + 1;
             int dy = (int)nn_rng_below(rng, span) - cfg->augment_crop;
             int dx = (int)nn_rng_below(rng, span) - cfg->augment_crop;
-            crop_image(x, copy, in->c, in->h, in->w, dy, dx);
+            if (mine)
+                crop_image(x, copy, in->c, in->h, in->w, dy, dx);
         }
-        if (cfg->augment_flip && (nn_rng_next(rng) >> 63))
+        if (cfg->augment_flip && (nn_rng_next(rng) >> 63) && mine)
             flip_image(x, in->c, in->h, in->w);
     }
 }
@@ -124,6 +129,92 @@ static void shuffle(int *order, int n, nn_rng *rng)
     }
 }
 
+/* This process's shards of every batch: all of them alone, else its even
+ * share (nn_split) of the net's shards. */
+typedef struct {
+    const nn_group *group;
+    int shards, first, last;
+} batch_part;
+
+static nn_status part_for(nn_net *net, const nn_group *group, batch_part *p)
+{
+    p->group = group;
+    p->shards = nn_net_shards(net);
+    p->first = 0;
+    p->last = p->shards;
+    if (!group)
+        return NN_OK;
+    if (group->size < 1 || group->rank < 0 || group->rank >= group->size ||
+        group->size > p->shards || !group->sum_float || !group->sum_double)
+        return NN_EINVAL;
+    p->first = nn_shard_start(p->shards, group->size, group->rank);
+    p->last = nn_shard_start(p->shards, group->size, group->rank + 1);
+    return NN_OK;
+}
+
+/* A loss this process found non-finite: its gradients become NaN, so that
+ * every process sees a non-finite sum of gradients and stops at the same
+ * step, after the same collective calls (backward still runs). */
+static void poison_output_grad(nn_net *net)
+{
+    nn_tensor *out = nn_net_output(net);
+    size_t count = nn_tensor_count(out);
+    for (size_t i = 0; i < count; i++)
+        out->g[i] = NAN;
+}
+
+/* One step on batch `b` of the shuffled order (n images from `first`):
+ * this process's part through forward and backward, the gradients summed
+ * across the group, then the optimizer's update. */
+static nn_status train_step(nn_net *net, nn_optim *opt,
+                            const nn_dataset *train, const nn_train_config *cfg,
+                            const batch_part *part, const int *order, int n,
+                            float *copy, int *labels, nn_rng *rng, float *loss)
+{
+    nn_tensor *in = nn_net_input(net);
+    int lo = nn_shard_start(n, part->shards, part->first);
+    int hi = nn_shard_start(n, part->shards, part->last);
+    nn_status st = hi > lo ? nn_dataset_batch(train, order + lo, hi - lo,
+                                              in->x, labels)
+                           : NN_OK; /* an empty part of a small batch */
+    if (st != NN_OK)
+        return st;
+    augment(cfg, in, n, lo, hi, copy, rng);
+    if ((st = nn_net_forward_part(net, n, part->first, part->last)) != NN_OK)
+        return st;
+    st = nn_net_softmax_xent(net, labels, loss);
+    if (st == NN_ENUMERIC && part->group)
+        poison_output_grad(net);
+    else if (st != NN_OK)
+        return st; /* a NaN loss alone stops here, before any update */
+    nn_net_zero_grad(net);
+    if ((st = nn_net_backward(net)) != NN_OK)
+        return st;
+    if (part->group &&
+        (st = part->group->sum_float(part->group->ctx, nn_net_grads(net),
+                                     nn_net_param_count(net))) != NN_OK)
+        return st;
+    /* One sum over the gradients: NaN or infinite when any is (or when
+     * they overflow together, which is as bad); before the step. */
+    if (!isfinite(nn_sum(nn_net_grads(net), nn_net_param_count(net))))
+        return NN_ENUMERIC;
+    return nn_optim_step(opt, net);
+}
+
+/* The epoch's loss sum, correct count and images, over the group. */
+static nn_status epoch_totals(const batch_part *part, double *loss_sum,
+                              long *correct, long *images)
+{
+    double v[3] = {*loss_sum, (double)*correct, (double)*images};
+    nn_status st = part->group
+                       ? part->group->sum_double(part->group->ctx, v, 3)
+                       : NN_OK;
+    *loss_sum = v[0];
+    *correct = (long)v[1];
+    *images = (long)v[2];
+    return st;
+}
+
 nn_status nn_train_epoch(nn_net *net, nn_optim *opt, const nn_dataset *train,
                          const nn_train_config *cfg, int epoch, nn_rng *rng,
                          nn_epoch_stats *stats)
@@ -132,14 +223,15 @@ nn_status nn_train_epoch(nn_net *net, nn_optim *opt, const nn_dataset *train,
     nn_tensor *in;
     int *order, *labels, batches, min_batch;
     float *copy, lr = 0.0f;
-    long correct = 0, images = 0;
+    long correct = 0, images = 0, done = 0;
     double loss_sum = 0.0, start = now_seconds();
     nn_progress progress;
+    batch_part part;
     if (st != NN_OK)
         return st;
     if (!opt || !cfg || !rng || !stats || epoch < 0 || cfg->batch <= 0 ||
         cfg->batch > nn_net_max_batch(net) || cfg->augment_crop < 0 ||
-        cfg->augment_crop > 1024)
+        cfg->augment_crop > 1024 || part_for(net, cfg->group, &part) != NN_OK)
         return NN_EINVAL;
     stats->message[0] = '\0';
     min_batch = nn_net_min_batch(net);
@@ -154,6 +246,7 @@ nn_status nn_train_epoch(nn_net *net, nn_optim *opt, const nn_dataset *train,
     }
     shuffle(order, train->count, rng);
     nn_net_set_training(net, 1);
+    nn_net_set_group(net, cfg->group);
     batches = (train->count + cfg->batch - 1) / cfg->batch;
     progress.epoch = epoch;
     progress.epochs = cfg->epochs;
@@ -161,39 +254,30 @@ nn_status nn_train_epoch(nn_net *net, nn_optim *opt, const nn_dataset *train,
     for (int b = 0; b < batches; b++) {
         int first = b * cfg->batch;
         int n = train->count - first < cfg->batch ? train->count - first : cfg->batch;
+        int mine;
         float loss;
         if (n < min_batch)
             break; /* a last batch the net cannot train on (see nn.h) */
         lr = nn_schedule_lr(&cfg->schedule, epoch + (double)b / batches);
-        st = nn_dataset_batch(train, order + first, n, in->x, labels);
+        nn_optim_set_lr(opt, lr);
+        st = train_step(net, opt, train, cfg, &part, order + first, n, copy,
+                        labels, rng, &loss);
         if (st != NN_OK)
             goto done;
-        augment(cfg, in, n, copy, rng);
-        if ((st = nn_net_forward(net, n)) != NN_OK ||
-            (st = nn_net_softmax_xent(net, labels, &loss)) != NN_OK)
-            goto done; /* a NaN loss stops here, before any update */
-        nn_net_zero_grad(net);
-        nn_optim_set_lr(opt, lr);
-        if ((st = nn_net_backward(net)) != NN_OK)
-            goto done;
-        /* One sum over the gradients: NaN or infinite when any is (or when
-         * they overflow together, which is as bad); before the step. */
-        if (!isfinite(nn_sum(nn_net_grads(net), nn_net_param_count(net)))) {
-            st = NN_ENUMERIC;
-            goto done;
-        }
-        if ((st = nn_optim_step(opt, net)) != NN_OK)
-            goto done;
-        images += n;
-        loss_sum += (double)loss * n;
-        correct += count_correct(net, labels, n);
+        mine = nn_net_output(net)->n;
+        images += mine;
+        done += n;
+        loss_sum += (double)loss * mine;
+        correct += count_correct(net, labels, mine);
         if (cfg->on_batch) {
-            progress.done = images;
-            progress.loss = loss_sum / images;
+            progress.done = done;
+            progress.loss = images ? loss_sum / images : 0.0;
             progress.seconds = now_seconds() - start;
             cfg->on_batch(cfg->user, &progress);
         }
     }
+    if ((st = epoch_totals(&part, &loss_sum, &correct, &images)) != NN_OK)
+        goto done;
     stats->epoch = epoch;
     stats->lr = lr;
     stats->images = images;
@@ -205,6 +289,7 @@ nn_status nn_train_epoch(nn_net *net, nn_optim *opt, const nn_dataset *train,
 done:
     if (st == NN_ENUMERIC)
         nn_net_check_finite(net, stats->message, sizeof stats->message);
+    nn_net_set_group(net, NULL);
     free(order);
     free(labels);
     free(copy);
