@@ -12,8 +12,14 @@ endif()
 set(NN_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/nn)
 
 install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-  FILES_MATCHING PATTERN "*.h")
+  FILES_MATCHING PATTERN "*.h" PATTERN "nn_mpi.h" EXCLUDE)
 install(TARGETS nn EXPORT nnTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+# libnn_mpi.a and nn_mpi.h when MPI was found: link with -lnn_mpi -lnn and
+# MPI's own flags (mpicc), see docs/DISTRIBUTED.md.
+if(TARGET nn_mpi)
+  install(FILES include/nn_mpi.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+  install(TARGETS nn_mpi ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endif()
 
 # CMake package: the exported target carries the include directory and the
 # link dependencies (m, Threads::Threads); nnConfig.cmake finds Threads.

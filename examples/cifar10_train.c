@@ -5,6 +5,9 @@
 #include <string.h>
 
 #include "cli.h"
+#ifdef NN_WITH_MPI
+#include "cli_mpi.h"
+#endif
 
 #define DEFAULT_DIR "data/cifar10"
 
@@ -22,14 +25,22 @@ int main(int argc, char **argv)
     cli_defaults(&o, "vgg");
     o.train.augment_flip = 1;
     o.train.augment_crop = 4;
+#ifdef NN_WITH_MPI
+    if (!cli_mpi_begin(&argc, &argv))
+        return CLI_FAIL;
+#endif
     rc = cli_parse(argc, argv, &o, "cifar10_train",
                    "CIFAR-10 binary directory (" DEFAULT_DIR ")");
     if (rc != CLI_OK)
-        return rc < 0 ? CLI_OK : rc;
+        return CLI_END(rc < 0 ? CLI_OK : rc, &o);
+#ifdef NN_WITH_MPI
+    if ((rc = cli_mpi_setup(&o, "cifar10_train_mpi")) != CLI_OK)
+        return CLI_END(rc, &o);
+#endif
     dir = o.data_dir ? o.data_dir : DEFAULT_DIR;
     if (cli_load("cifar10_train", &o, dir, nn_cifar10_load_dir,
                  "Get the data with data/fetch_cifar10.sh", &train, &test) != CLI_OK)
-        return CLI_FAIL;
+        return CLI_END(CLI_FAIL, &o);
     nn_dataset_normalize(&train);
     memcpy(test.mean, train.mean, sizeof test.mean);
     memcpy(test.std, train.std, sizeof test.std);
@@ -40,5 +51,5 @@ int main(int argc, char **argv)
     rc = cli_run(&o, &train, &test, cifar_names);
     nn_dataset_free(&train);
     nn_dataset_free(&test);
-    return rc;
+    return CLI_END(rc, &o);
 }

@@ -183,6 +183,8 @@ static int memory_fits(const cli_options *o, const nn_dataset *d, char *msg,
     if (st == NN_OK)
         st = nn_net_set_threads(probe, o->threads);
     if (st == NN_OK)
+        st = nn_net_set_shards(probe, o->shards);
+    if (st == NN_OK)
         st = nn_train_memory(probe, o->train.batch, o->train.optim.kind, &need);
     nn_net_destroy(probe);
     if (st == NN_EOVERFLOW) {
@@ -449,6 +451,10 @@ int cli_run_one(const cli_options *o, nn_dataset *train, nn_dataset *test,
     nn_net_set_kernels(net, o->kernels); /* a value the parser checked */
     if ((st = nn_net_set_threads(net, o->threads)) != NN_OK) {
         fprintf(stderr, "error: --threads %d: %s\n", o->threads, nn_status_str(st));
+        goto done;
+    }
+    if ((st = nn_net_set_shards(net, o->shards)) != NN_OK) {
+        fprintf(stderr, "error: --shards %d: %s\n", o->shards, nn_status_str(st));
         goto done;
     }
     cfg.on_batch = on_batch;

@@ -17,6 +17,7 @@ void cli_defaults(cli_options *o, const char *default_model)
 {
     memset(o, 0, sizeof *o);
     o->model = default_model;
+    o->shards = NN_SHARDS_DEFAULT;
     o->train = nn_train_defaults();
 }
 
@@ -121,6 +122,9 @@ static void usage(FILE *f, const char *program, const char *data_help)
             "  --seed N              initialisation and shuffling seed (1; a resumed\n"
             "                        run continues its checkpoint's generator)\n"
             "  --threads N           worker threads, 1 to 64 (all online CPUs)\n"
+            "  --shards N            cut each batch into N shards for its sums (4):\n"
+            "                        P processes give the same weights as one when\n"
+            "                        N/P is a power of two (docs/DISTRIBUTED.md)\n"
             "  --kernels KIND        auto (fastest here), portable (plain C) or\n"
             "                        reference (textbook im2col + gemm) (auto)\n"
             "  --limit N             train on the first N images only\n"
@@ -173,7 +177,7 @@ typedef enum {
     OPT_WEIGHT_DECAY, OPT_NESTEROV, OPT_OPTIMIZER, OPT_SCHEDULE, OPT_GAMMA,
     OPT_WARMUP, OPT_SEED, OPT_THREADS, OPT_KERNELS, OPT_LIMIT, OPT_SAVE,
     OPT_JSON, OPT_REPORT, OPT_CHECKPOINT, OPT_RESUME, OPT_INIT, OPT_QUIET,
-    OPT_SWEEP, OPT_SAVE_BEST, OPT_NO_DIAGNOSTICS
+    OPT_SWEEP, OPT_SAVE_BEST, OPT_NO_DIAGNOSTICS, OPT_SHARDS
 } option_id;
 
 /* What else an option is: a setting a run records, one a sweep varies. */
@@ -212,6 +216,7 @@ static const option_def options[] = {
     {"--warmup", OPT_WARMUP, ARG_REAL, 0, 10000, NULL, NULL, SWEPT},
     {"--seed", OPT_SEED, ARG_INT, 0, 0x7fffffffL, NULL, NULL, SWEPT},
     {"--threads", OPT_THREADS, ARG_INT, 1, CLI_MAX_THREADS, NULL, NULL, 0},
+    {"--shards", OPT_SHARDS, ARG_INT, 1, NN_SHARDS_MAX, NULL, NULL, 0},
     {"--kernels", OPT_KERNELS, ARG_CHOICE, 0, 0, kernel_names, NULL, SWEPT},
     {"--limit", OPT_LIMIT, ARG_INT, 1, 0x7fffffffL, NULL, NULL, SWEPT},
     {"--save", OPT_SAVE, ARG_TEXT, 0, 0, NULL, "a file name", 0},
@@ -249,6 +254,7 @@ static void apply(cli_options *o, option_id id, const arg_value *v)
     case OPT_BATCH: t->batch = (int)v->whole; break;
     case OPT_SEED: t->seed = (uint64_t)v->whole; o->seed_given = 1; break;
     case OPT_THREADS: o->threads = (int)v->whole; break;
+    case OPT_SHARDS: o->shards = (int)v->whole; break;
     case OPT_LIMIT: o->limit = v->whole; break;
     case OPT_KERNELS: o->kernels = (nn_kernels)v->choice; break;
     case OPT_LR: t->schedule.lr = (float)v->real; o->lr_given = 1; break;

@@ -7,6 +7,9 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#ifdef NN_WITH_MPI
+#include "cli_mpi.h"
+#endif
 
 #define DEFAULT_DIR "data/mnist"
 #define DEBIAN_FASHION_DIR "/usr/share/datasets/fashion-mnist"
@@ -48,10 +51,18 @@ int main(int argc, char **argv)
     int rc;
 
     cli_defaults(&o, "lenet");
+#ifdef NN_WITH_MPI
+    if (!cli_mpi_begin(&argc, &argv))
+        return CLI_FAIL;
+#endif
     rc = cli_parse(argc, argv, &o, "mnist_train",
                    "MNIST directory (" DEFAULT_DIR "; else Debian's " DEBIAN_FASHION_DIR ")");
     if (rc != CLI_OK)
-        return rc < 0 ? CLI_OK : rc;
+        return CLI_END(rc < 0 ? CLI_OK : rc, &o);
+#ifdef NN_WITH_MPI
+    if ((rc = cli_mpi_setup(&o, "mnist_train_mpi")) != CLI_OK)
+        return CLI_END(rc, &o);
+#endif
     dir = o.data_dir;
     if (!dir) {
         dir = DEFAULT_DIR;
@@ -65,11 +76,11 @@ int main(int argc, char **argv)
                  "Get the data with data/fetch_mnist.sh, or on Debian/Ubuntu: "
                  "sudo apt-get install dataset-fashion-mnist",
                  &train, &test) != CLI_OK)
-        return CLI_FAIL;
+        return CLI_END(CLI_FAIL, &o);
     if (!o.quiet)
         printf("data: %s (%s)\n", dir, is_fashion(dir) ? "Fashion-MNIST" : "MNIST");
     rc = cli_run(&o, &train, &test, is_fashion(dir) ? fashion_names : digit_names);
     nn_dataset_free(&train);
     nn_dataset_free(&test);
-    return rc;
+    return CLI_END(rc, &o);
 }
