@@ -158,6 +158,23 @@ static inline void store_tile_masked(float *c, size_t ldc,
             acc1 = _mm256_fmadd_ps(ai, b1, acc1);                           \
     }
 
+/* One k step of the tile: the B row (b0, b1), every row's multiply-adds,
+ * then a and b move to the next k. */
+#define TILE_STEP(a, b)                                                     \
+    {                                                                       \
+        __m256 b0 = _mm256_load_ps(b), b1 = b0;                             \
+        if (vecs == 2)                                                      \
+            b1 = _mm256_load_ps((b) + 8);                                   \
+        TILE_ROW(0, c00, c01)                                               \
+        TILE_ROW(1, c10, c11)                                               \
+        TILE_ROW(2, c20, c21)                                               \
+        TILE_ROW(3, c30, c31)                                               \
+        TILE_ROW(4, c40, c41)                                               \
+        TILE_ROW(5, c50, c51)                                               \
+        (a) += a_k;                                                         \
+        (b) += AVX2_NR;                                                     \
+    }
+
 /* C (rows, cols) = alpha * sum_p A[0:rows, p] B[p, 0:cols] + beta * C for
  * rows <= 6 and 8 (vecs - 1) < cols <= 8 vecs. rows and vecs are
  * constants after inlining, so each (rows, vecs) pair becomes its own
@@ -180,19 +197,8 @@ static inline void tile_kernel(int kc, const float *a, size_t a_row,
     __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
     __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
 
-    for (int p = 0; p < kc; p++) {
-        __m256 b0 = _mm256_load_ps(b), b1 = b0;
-        if (vecs == 2)
-            b1 = _mm256_load_ps(b + 8);
-        TILE_ROW(0, c00, c01)
-        TILE_ROW(1, c10, c11)
-        TILE_ROW(2, c20, c21)
-        TILE_ROW(3, c30, c31)
-        TILE_ROW(4, c40, c41)
-        TILE_ROW(5, c50, c51)
-        a += a_k;
-        b += AVX2_NR;
-    }
+    for (int p = 0; p < kc; p++)
+        TILE_STEP(a, b)
 
     {
         const __m256 acc[AVX2_MR][2] = {{c00, c01}, {c10, c11}, {c20, c21},
@@ -272,19 +278,8 @@ static inline void tree_tile_kernel(const int *bounds, int segments,
         const float *bp = b + (size_t)(bounds[s] - bounds[0]) * AVX2_NR;
         int kc = bounds[s + 1] - bounds[s];
         TREE_ACCS(TREE_ZERO)
-        for (int p = 0; p < kc; p++) {
-            __m256 b0 = _mm256_load_ps(bp), b1 = b0;
-            if (vecs == 2)
-                b1 = _mm256_load_ps(bp + 8);
-            TILE_ROW(0, c00, c01)
-            TILE_ROW(1, c10, c11)
-            TILE_ROW(2, c20, c21)
-            TILE_ROW(3, c30, c31)
-            TILE_ROW(4, c40, c41)
-            TILE_ROW(5, c50, c51)
-            a += a_k;
-            bp += AVX2_NR;
-        }
+        for (int p = 0; p < kc; p++)
+            TILE_STEP(a, bp)
         for (l = 0; filled >> l & 1u; l++) {
             const __m256 *level = levels[l];
             TREE_ACCS(TREE_ADD)

@@ -175,23 +175,16 @@ static void batchnorm_init(nn_layer *layer, nn_rng *rng, float gain2)
     }
 }
 
-/* The group's sums, the first failure kept in *ex->group_error. */
-static void group_doubles(const nn_exec *ex, double *values, size_t count)
+/* The group's sum of count doubles (or floats), the first failure kept in
+ * *ex->group_error. */
+static void group_sum(const nn_exec *ex, void *values, size_t count,
+                      int doubles)
 {
     nn_status st;
     if (!ex->group)
         return;
-    st = ex->group->sum_double(ex->group->ctx, values, count);
-    if (st != NN_OK && *ex->group_error == NN_OK)
-        *ex->group_error = st;
-}
-
-static void group_floats(const nn_exec *ex, float *values, size_t count)
-{
-    nn_status st;
-    if (!ex->group)
-        return;
-    st = ex->group->sum_float(ex->group->ctx, values, count);
+    st = doubles ? ex->group->sum_double(ex->group->ctx, values, count)
+                 : ex->group->sum_float(ex->group->ctx, values, count);
     if (st != NN_OK && *ex->group_error == NN_OK)
         *ex->group_error = st;
 }
@@ -214,7 +207,7 @@ static void forward_train_part(nn_layer *layer, const nn_tensor *in,
                     channel_sum(in->x, squared, squared ? mean[ch] : 0.0,
                                 ex->bounds[s], ex->bounds[s + 1], ch, c, hw);
         nn_tree_doubles(parts, ex->shards, stride, (size_t)c);
-        group_doubles(ex, parts, (size_t)c);
+        group_sum(ex, parts, (size_t)c, 1);
         if (!squared)
             for (int ch = 0; ch < c; ch++)
                 mean[ch] = parts[ch] / (double)count;
@@ -265,7 +258,7 @@ static void batchnorm_backward(nn_layer *layer, const nn_tensor *in,
     }
     if (!in->g)
         return;
-    group_floats(ex, parts, 2 * (size_t)c);
+    group_sum(ex, parts, 2 * (size_t)c, 0);
     for (int ch = 0; ch < c; ch++)
         channel_backward(out->g, xhat, layer->params, invstd, in->g,
                          parts[2 * ch], parts[2 * ch + 1], count, in->n, ch,
