@@ -184,52 +184,51 @@ typedef struct {
     int rank;
 } rank_ctx;
 
-/* values (count) = the tree over the ranks' values, in rank order. */
-static nn_status sum_floats(void *ctx, float *values, size_t count)
+/* values (count floats, or doubles) = the tree over the ranks' values, in
+ * rank order; the float sums fail with NN_EIO after fail_after calls. */
+static nn_status sum_values(rank_ctx *r, void *values, size_t count,
+                            int doubles)
 {
-    rank_ctx *r = ctx;
     shared_group *g = r->shared;
-    float *out = malloc((count + 1) * sizeof *out), column[MAX_RANKS];
+    size_t size = doubles ? sizeof(double) : sizeof(float);
+    unsigned char *out = malloc((count + 1) * size);
     nn_status st = NN_OK;
     if (!out)
         return NN_ENOMEM;
     g->slots[r->rank] = values;
     pthread_barrier_wait(&g->barrier);
     for (size_t i = 0; i < count; i++) {
+        float column[MAX_RANKS];
+        double column_d[MAX_RANKS];
         for (int k = 0; k < g->size; k++)
-            column[k] = ((float *)g->slots[k])[i];
-        out[i] = tree_by_levels(column, g->size);
+            if (doubles)
+                column_d[k] = ((double *)g->slots[k])[i];
+            else
+                column[k] = ((float *)g->slots[k])[i];
+        if (doubles)
+            ((double *)(void *)out)[i] = tree_by_levels_d(column_d, g->size);
+        else
+            ((float *)(void *)out)[i] = tree_by_levels(column, g->size);
     }
-    if (r->rank == 0)
+    if (r->rank == 0 && !doubles)
         g->calls++;
     pthread_barrier_wait(&g->barrier);
-    if (g->fail_after >= 0 && g->calls > g->fail_after)
+    if (!doubles && g->fail_after >= 0 && g->calls > g->fail_after)
         st = NN_EIO;
-    memcpy(values, out, count * sizeof *out);
+    memcpy(values, out, count * size);
     pthread_barrier_wait(&g->barrier);
     free(out);
     return st;
 }
 
+static nn_status sum_floats(void *ctx, float *values, size_t count)
+{
+    return sum_values(ctx, values, count, 0);
+}
+
 static nn_status sum_doubles(void *ctx, double *values, size_t count)
 {
-    rank_ctx *r = ctx;
-    shared_group *g = r->shared;
-    double *out = malloc((count + 1) * sizeof *out), column[MAX_RANKS];
-    if (!out)
-        return NN_ENOMEM;
-    g->slots[r->rank] = values;
-    pthread_barrier_wait(&g->barrier);
-    for (size_t i = 0; i < count; i++) {
-        for (int k = 0; k < g->size; k++)
-            column[k] = ((double *)g->slots[k])[i];
-        out[i] = tree_by_levels_d(column, g->size);
-    }
-    pthread_barrier_wait(&g->barrier);
-    memcpy(values, out, count * sizeof *out);
-    pthread_barrier_wait(&g->barrier);
-    free(out);
-    return NN_OK;
+    return sum_values(ctx, values, count, 1);
 }
 
 /* One rank's job: its own net, its part of each batch. */
