@@ -11,8 +11,10 @@ if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}" OR IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDE
 endif()
 set(NN_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/nn)
 
+# nn_mpi.h belongs to libnn_mpi, which is used in the tree only (its
+# trainers are installed with the other tools).
 install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-  FILES_MATCHING PATTERN "*.h")
+  FILES_MATCHING PATTERN "*.h" PATTERN "nn_mpi.h" EXCLUDE)
 install(TARGETS nn EXPORT nnTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 
 # CMake package: the exported target carries the include directory and the
