@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli_mpi.h"
+
+#define PROGRAM "cifar10_train" CLI_MPI_SUFFIX /* the _mpi trainer: cli_mpi.h */
 
 #define DEFAULT_DIR "data/cifar10"
 
@@ -20,16 +22,19 @@ int main(int argc, char **argv)
     int rc;
 
     cli_defaults(&o, "vgg");
+    if (!cli_mpi_begin(&argc, &argv, &o)) /* MPI_Init in the _mpi trainer */
+        return CLI_FAIL;
     o.train.augment_flip = 1;
     o.train.augment_crop = 4;
-    rc = cli_parse(argc, argv, &o, "cifar10_train",
+    rc = cli_parse(argc, argv, &o, PROGRAM,
                    "CIFAR-10 binary directory (" DEFAULT_DIR ")");
+    rc = cli_mpi_setup(rc, &o, PROGRAM);
     if (rc != CLI_OK)
-        return rc < 0 ? CLI_OK : rc;
+        return cli_mpi_end(rc < 0 ? CLI_OK : rc, &o);
     dir = o.data_dir ? o.data_dir : DEFAULT_DIR;
-    if (cli_load("cifar10_train", &o, dir, nn_cifar10_load_dir,
+    if (cli_load(PROGRAM, &o, dir, nn_cifar10_load_dir,
                  "Get the data with data/fetch_cifar10.sh", &train, &test) != CLI_OK)
-        return CLI_FAIL;
+        return cli_mpi_end(CLI_FAIL, &o);
     nn_dataset_normalize(&train);
     memcpy(test.mean, train.mean, sizeof test.mean);
     memcpy(test.std, train.std, sizeof test.std);
@@ -40,5 +45,5 @@ int main(int argc, char **argv)
     rc = cli_run(&o, &train, &test, cifar_names);
     nn_dataset_free(&train);
     nn_dataset_free(&test);
-    return rc;
+    return cli_mpi_end(rc, &o);
 }

@@ -451,6 +451,10 @@ int cli_run_one(const cli_options *o, nn_dataset *train, nn_dataset *test,
         fprintf(stderr, "error: --threads %d: %s\n", o->threads, nn_status_str(st));
         goto done;
     }
+    if ((st = nn_net_set_shards(net, o->shards)) != NN_OK) {
+        fprintf(stderr, "error: --shards %d: %s\n", o->shards, nn_status_str(st));
+        goto done;
+    }
     cfg.on_batch = on_batch;
     cfg.user = &ps;
     epochs = calloc((size_t)cfg.epochs, sizeof *epochs);

@@ -36,6 +36,9 @@ typedef struct {
     const char *init_path;       /* --init: start from a model's weights */
     int model_given;             /* --model was on the command line */
     int threads;           /* --threads (default 0: every online CPU) */
+    int shards;            /* --shards (default NN_SHARDS_DEFAULT) */
+    int outputs_elsewhere; /* another process writes --save, --json, ...:
+                              cli_parse does not check them here */
     nn_kernels kernels;    /* --kernels (default NN_KERNELS_AUTO) */
     long limit;            /* --limit: first N training images (0: all) */
     int quiet;

@@ -18,6 +18,7 @@ void cli_defaults(cli_options *o, const char *default_model)
     memset(o, 0, sizeof *o);
     o->model = default_model;
     o->train = nn_train_defaults();
+    o->shards = NN_SHARDS_DEFAULT;
 }
 
 /* What is wrong with s before a number is read from it; NULL if nothing. */
@@ -121,6 +122,10 @@ static void usage(FILE *f, const char *program, const char *data_help)
             "  --seed N              initialisation and shuffling seed (1; a resumed\n"
             "                        run continues its checkpoint's generator)\n"
             "  --threads N           worker threads, 1 to 64 (all online CPUs)\n"
+            "  --shards N            cut every batch into N shards, summed in a fixed\n"
+            "                        order (%d): the bits depend on N, not on threads\n"
+            "                        or processes; P processes of the _mpi trainers\n"
+            "                        give one process's bits when N/P is a power of 2\n"
             "  --kernels KIND        auto (fastest here), portable (plain C) or\n"
             "                        reference (textbook im2col + gemm) (auto)\n"
             "  --limit N             train on the first N images only\n"
@@ -145,7 +150,7 @@ static void usage(FILE *f, const char *program, const char *data_help)
             "                        gradients, dead relus, overfitting)\n"
             "  --quiet               only the final accuracy (warnings still show)\n"
             "  --help                this text\n",
-            program, data_help);
+            program, data_help, NN_SHARDS_DEFAULT);
 }
 
 /* ------------------------------------------------------------- options */
@@ -171,7 +176,7 @@ typedef struct {
 typedef enum {
     OPT_DATA, OPT_MODEL, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_MOMENTUM,
     OPT_WEIGHT_DECAY, OPT_NESTEROV, OPT_OPTIMIZER, OPT_SCHEDULE, OPT_GAMMA,
-    OPT_WARMUP, OPT_SEED, OPT_THREADS, OPT_KERNELS, OPT_LIMIT, OPT_SAVE,
+    OPT_WARMUP, OPT_SEED, OPT_THREADS, OPT_SHARDS, OPT_KERNELS, OPT_LIMIT, OPT_SAVE,
     OPT_JSON, OPT_REPORT, OPT_CHECKPOINT, OPT_RESUME, OPT_INIT, OPT_QUIET,
     OPT_SWEEP, OPT_SAVE_BEST, OPT_NO_DIAGNOSTICS
 } option_id;
@@ -212,6 +217,7 @@ static const option_def options[] = {
     {"--warmup", OPT_WARMUP, ARG_REAL, 0, 10000, NULL, NULL, SWEPT},
     {"--seed", OPT_SEED, ARG_INT, 0, 0x7fffffffL, NULL, NULL, SWEPT},
     {"--threads", OPT_THREADS, ARG_INT, 1, CLI_MAX_THREADS, NULL, NULL, 0},
+    {"--shards", OPT_SHARDS, ARG_INT, 1, NN_SHARDS_MAX, NULL, NULL, 0},
     {"--kernels", OPT_KERNELS, ARG_CHOICE, 0, 0, kernel_names, NULL, SWEPT},
     {"--limit", OPT_LIMIT, ARG_INT, 1, 0x7fffffffL, NULL, NULL, SWEPT},
     {"--save", OPT_SAVE, ARG_TEXT, 0, 0, NULL, "a file name", 0},
@@ -249,6 +255,7 @@ static void apply(cli_options *o, option_id id, const arg_value *v)
     case OPT_BATCH: t->batch = (int)v->whole; break;
     case OPT_SEED: t->seed = (uint64_t)v->whole; o->seed_given = 1; break;
     case OPT_THREADS: o->threads = (int)v->whole; break;
+    case OPT_SHARDS: o->shards = (int)v->whole; break;
     case OPT_LIMIT: o->limit = v->whole; break;
     case OPT_KERNELS: o->kernels = (nn_kernels)v->choice; break;
     case OPT_LR: t->schedule.lr = (float)v->real; o->lr_given = 1; break;
@@ -856,7 +863,7 @@ int cli_parse(int argc, char **argv, cli_options *o, const char *program,
         if (!options_agree(o, program))
             return CLI_USAGE;
     }
-    if (!outputs_ok(o, program))
+    if (!o->outputs_elsewhere && !outputs_ok(o, program))
         return CLI_FAIL;
     return CLI_OK;
 }

@@ -6,7 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
+#include "cli_mpi.h"
+
+#define PROGRAM "mnist_train" CLI_MPI_SUFFIX /* the _mpi trainer: cli_mpi.h */
 
 #define DEFAULT_DIR "data/mnist"
 #define DEBIAN_FASHION_DIR "/usr/share/datasets/fashion-mnist"
@@ -48,10 +50,13 @@ int main(int argc, char **argv)
     int rc;
 
     cli_defaults(&o, "lenet");
-    rc = cli_parse(argc, argv, &o, "mnist_train",
+    if (!cli_mpi_begin(&argc, &argv, &o)) /* MPI_Init in the _mpi trainer */
+        return CLI_FAIL;
+    rc = cli_parse(argc, argv, &o, PROGRAM,
                    "MNIST directory (" DEFAULT_DIR "; else Debian's " DEBIAN_FASHION_DIR ")");
+    rc = cli_mpi_setup(rc, &o, PROGRAM);
     if (rc != CLI_OK)
-        return rc < 0 ? CLI_OK : rc;
+        return cli_mpi_end(rc < 0 ? CLI_OK : rc, &o);
     dir = o.data_dir;
     if (!dir) {
         dir = DEFAULT_DIR;
@@ -61,15 +66,15 @@ int main(int argc, char **argv)
                             "using Fashion-MNIST from %s\n", DEFAULT_DIR, dir);
         }
     }
-    if (cli_load("mnist_train", &o, dir, nn_mnist_load_dir,
+    if (cli_load(PROGRAM, &o, dir, nn_mnist_load_dir,
                  "Get the data with data/fetch_mnist.sh, or on Debian/Ubuntu: "
                  "sudo apt-get install dataset-fashion-mnist",
                  &train, &test) != CLI_OK)
-        return CLI_FAIL;
+        return cli_mpi_end(CLI_FAIL, &o);
     if (!o.quiet)
         printf("data: %s (%s)\n", dir, is_fashion(dir) ? "Fashion-MNIST" : "MNIST");
     rc = cli_run(&o, &train, &test, is_fashion(dir) ? fashion_names : digit_names);
     nn_dataset_free(&train);
     nn_dataset_free(&test);
-    return rc;
+    return cli_mpi_end(rc, &o);
 }
