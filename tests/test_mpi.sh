@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# The MPI trainers against mnist_train (ctest label mpi), on Fashion-MNIST
+# (Debian's dataset-fashion-mnist, which tests/run.sh installs):
+#   exact    a net with batchnorm on 1, 2, 3 and 4 processes: the saved
+#            model is mnist_train's, byte for byte, whenever shards per
+#            process is a power of two (1, 2, 4 with the default 4 shards;
+#            3 with --shards 12 against mnist_train --shards 12); with 3
+#            processes and 4 shards, the test accuracy within 2 points;
+#            too many processes and --sweep are refused
+#   dropout  the same with a net with dropout (2, 3 and 4 processes)
+#   kill     kill -9 of one process mid-run: mpirun ends with an error
+#            within 20 s
+#   resume   a checkpoint after epoch 1 of 2 on 2 processes, resumed on 1
+#            and on 4: the model of the run that was never interrupted
+# Usage: test_mpi.sh CASE EXAMPLES_DIR MPIEXEC [MPIEXEC_FLAGS...]
+set -euo pipefail
+case_name=$1 bin=$2 mpiexec=$3
+shift 3
+flags=("$@")
+data=/usr/share/datasets/fashion-mnist
+if [ ! -d "$data" ]; then
+    echo "FAIL: no Fashion-MNIST in $data (apt-get install dataset-fashion-mnist)"
+    exit 1
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+# 1200 images in batches of 32: 37 full batches and one of 16
+common=(--data "$data" --limit 1200 --batch 32 --epochs 2 --threads 1
+        --no-diagnostics --quiet)
+bn="conv5x5x6,bn,relu,pool2,conv5x5x16,bn,relu,pool2,dense10"
+drop="dense64,relu,dropout0.3,dense32,relu,dropout0.2,dense10"
+failed=0
+
+fail() {
+    echo "FAIL: $*"
+    failed=1
+}
+
+# plain NAME ARGS...: mnist_train, output in $tmp/NAME.out
+plain() {
+    local name=$1
+    shift
+    "$bin/mnist_train" "${common[@]}" "$@" >"$tmp/$name.out" 2>&1 ||
+        fail "$name: mnist_train exited with $? ($(tail -1 "$tmp/$name.out"))"
+}
+
+# mpi NAME NP ARGS...: mnist_train_mpi on NP processes, output in $tmp/NAME.out
+mpi() {
+    local name=$1 np=$2
+    shift 2
+    "$mpiexec" -n "$np" "${flags[@]}" "$bin/mnist_train_mpi" "${common[@]}" "$@" \
+        >"$tmp/$name.out" 2>&1 || fail "$name: $np processes exited with $? ($(tail -1 "$tmp/$name.out"))"
+}
+
+# same A B WHAT: the two model files are the same bytes
+same() {
+    if cmp -s "$tmp/$1" "$tmp/$2"; then
+        echo "ok: $3"
+    else
+        fail "$3: $1 and $2 differ"
+    fi
+}
+
+# accuracy NAME: the final test accuracy printed in $tmp/NAME.out
+accuracy() {
+    sed -n 's/^test accuracy: \([0-9.]*\)%$/\1/p' "$tmp/$1.out" | tail -1
+}
+
+# refused NAME CODE MESSAGE NP ARGS...: mnist_train_mpi exits with CODE and says MESSAGE
+refused() {
+    local name=$1 code=$2 message=$3 np=$4 status=0
+    shift 4
+    "$mpiexec" -n "$np" "${flags[@]}" "$bin/mnist_train_mpi" "${common[@]}" "$@" \
+        >"$tmp/$name.out" 2>&1 || status=$?
+    if [ "$status" -ne "$code" ] || ! grep -q -- "$message" "$tmp/$name.out"; then
+        fail "$name: exit $status (want $code), output: $(head -3 "$tmp/$name.out")"
+    elif [ "$(grep -c -- "$message" "$tmp/$name.out")" -ne 1 ]; then
+        fail "$name: the message is shown more than once"
+    else
+        echo "ok: $name refused: $message"
+    fi
+}
+
+# bits MODEL NAME: 1, 2, 4 processes (4 shards) and 3 (12 shards) give
+# mnist_train's model
+bits() {
+    local model=$1 name=$2
+    plain "$name-plain" --model "$model" --save "$tmp/$name-plain.nnm"
+    for np in 1 2 4; do
+        mpi "$name-np$np" "$np" --model "$model" --save "$tmp/$name-np$np.nnm"
+        same "$name-plain.nnm" "$name-np$np.nnm" "$name: $np process(es) = mnist_train"
+    done
+    plain "$name-plain12" --model "$model" --shards 12 --save "$tmp/$name-plain12.nnm"
+    mpi "$name-np3" 3 --model "$model" --shards 12 --save "$tmp/$name-np3.nnm"
+    same "$name-plain12.nnm" "$name-np3.nnm" "$name: 3 processes --shards 12 = mnist_train --shards 12"
+}
+
+case "$case_name" in
+exact)
+    bits "$bn" bn
+    # 3 processes over 4 shards (1, 1, 2): the same run up to rounding
+    mpi bn-np3-4 3 --model "$bn" --save "$tmp/bn-np3-4.nnm"
+    grep -q "note: --shards 4 over 3 processes is not a power of two" "$tmp/bn-np3-4.out" ||
+        fail "bn-np3-4: no note about the shards"
+    a=$(accuracy bn-plain) b=$(accuracy bn-np3-4)
+    if awk -v a="$a" -v b="$b" 'BEGIN { d = a - b; exit !(a != "" && b != "" && d <= 2 && d >= -2) }'; then
+        echo "ok: bn: 3 processes over 4 shards: test accuracy $b%, one process $a% (within 2 points)"
+    else
+        fail "bn: 3 processes over 4 shards: test accuracy $b%, one process $a%"
+    fi
+    refused too-many 2 "3 processes but --shards 2" 3 --shards 2
+    refused sweep 2 "--sweep trains one run after another" 2 --sweep lr=0.1,0.2 --report "$tmp/sw"
+    ;;
+dropout)
+    bits "$drop" dropout
+    ;;
+kill)
+    # a long run; process 1 is killed once it trains
+    "$mpiexec" -n 2 "${flags[@]}" "$bin/mnist_train_mpi" --data "$data" --epochs 20 \
+        --model lenet --threads 1 --no-diagnostics >"$tmp/kill.out" 2>&1 &
+    job=$!
+    victim=""
+    for _ in $(seq 100); do
+        for p in $(ps -o pid= --ppid "$job" 2>/dev/null); do
+            if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx OMPI_COMM_WORLD_RANK=1 ||
+               tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx PMI_RANK=1; then
+                victim=$p
+            fi
+        done
+        [ -n "$victim" ] && grep -q "^training on" "$tmp/kill.out" && break
+        sleep 0.2
+    done
+    if [ -z "$victim" ]; then
+        kill "$job" 2>/dev/null || true
+        wait "$job" || true
+        fail "kill: no process of rank 1 found under mpirun $job"
+    else
+        sleep 1
+        kill -9 "$victim"
+        start=$SECONDS
+        while kill -0 "$job" 2>/dev/null && [ $((SECONDS - start)) -lt 20 ]; do
+            sleep 0.2
+        done
+        if kill -0 "$job" 2>/dev/null; then
+            kill "$job" || true
+            wait "$job" || true
+            fail "kill: mpirun still runs 20 s after process 1 was killed"
+        else
+            status=0
+            wait "$job" || status=$?
+            if [ "$status" -eq 0 ]; then
+                fail "kill: mpirun exited with 0 after process 1 was killed"
+            else
+                echo "ok: kill: mpirun ended with status $status $((SECONDS - start)) s after kill -9 of process 1"
+            fi
+        fi
+    fi
+    ;;
+resume)
+    half=(--model "$bn" --schedule constant)
+    mpi uncut 2 "${half[@]}" --save "$tmp/uncut.nnm"
+    mpi first 2 "${half[@]}" --epochs 1 --checkpoint "$tmp/half.ckpt"
+    for np in 1 4; do
+        mpi "resumed-np$np" "$np" "${half[@]}" --resume "$tmp/half.ckpt" \
+            --save "$tmp/resumed-np$np.nnm"
+        same uncut.nnm "resumed-np$np.nnm" "resume: 2 processes' checkpoint continued on $np"
+    done
+    ;;
+*)
+    echo "usage: $0 exact|dropout|kill|resume EXAMPLES_DIR MPIEXEC [FLAGS...]" >&2
+    exit 2
+    ;;
+esac
+if [ "$failed" -ne 0 ]; then
+    for f in "$tmp"/*.out; do
+        echo "== $f"
+        tail -5 "$f"
+    done
+fi
+exit "$failed"
