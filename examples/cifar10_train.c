@@ -32,9 +32,11 @@ int main(int argc, char **argv)
     if (rc != CLI_OK)
         return cli_mpi_end(rc < 0 ? CLI_OK : rc, &o);
     dir = o.data_dir ? o.data_dir : DEFAULT_DIR;
-    if (cli_load(PROGRAM, &o, dir, nn_cifar10_load_dir,
-                 "Get the data with data/fetch_cifar10.sh", &train, &test) != CLI_OK)
-        return cli_mpi_end(CLI_FAIL, &o);
+    rc = cli_load(PROGRAM, &o, dir, nn_cifar10_load_dir,
+                  "Get the data with data/fetch_cifar10.sh", &train, &test);
+    rc = cli_mpi_agree(rc); /* every process loaded its copy, or none goes on */
+    if (rc != CLI_OK)
+        return cli_mpi_end(rc, &o);
     nn_dataset_normalize(&train);
     memcpy(test.mean, train.mean, sizeof test.mean);
     memcpy(test.std, train.std, sizeof test.std);

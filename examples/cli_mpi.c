@@ -17,8 +17,9 @@ static struct {
     int real_stderr; /* ... and the stderr they had (-1: none held) */
     int speak;       /* show what was held, when the run fails */
     int started;     /* past cli_mpi_setup: a failure now aborts the job */
+    int agreed;      /* ... unless every process agreed on it */
     double start;    /* MPI_Wtime when training began */
-} mpi = {0, 1, NULL, NULL, -1, 1, 0, 0.0};
+} mpi = {0, 1, NULL, NULL, -1, 1, 0, 0, 0.0};
 
 int cli_mpi_begin(int *argc, char ***argv, cli_options *o)
 {
@@ -66,10 +67,31 @@ static void show_held(void)
     fflush(out);
 }
 
-/* 1 when n is a power of two. */
-static int power_of_two(int n)
+/* The largest power of two below n (n >= 2). */
+static int power_below(int n)
 {
-    return n > 0 && (n & (n - 1)) == 0;
+    int p = 1;
+    while (2 * p < n)
+        p *= 2;
+    return p;
+}
+
+/* 1 when processes [first, last) of `size`, each adding its own shards as
+ * a tree and then their sums as a tree (nn_group), make the very tree over
+ * [their shards) that one process makes: every split of the processes'
+ * tree falls where the one-process tree splits. True when shards / size
+ * is a power of two, and for some other counts (4 shards on 3 processes:
+ * 1 + 1 + 2, or 12 on 3); false for 8 on 3 (2 + 3 + 3). */
+static int same_tree(int shards, int size, int first, int last)
+{
+    int mid, a, b;
+    if (last - first == 1)
+        return 1;
+    mid = first + power_below(last - first);
+    a = nn_shard_start(shards, size, first);
+    b = nn_shard_start(shards, size, last); /* b - a >= last - first >= 2 */
+    return nn_shard_start(shards, size, mid) == a + power_below(b - a) &&
+           same_tree(shards, size, first, mid) && same_tree(shards, size, mid, last);
 }
 
 /* What makes no sense over mpi.size processes; CLI_USAGE after saying so. */
@@ -105,40 +127,47 @@ static int threads_here(void)
     return cpus < 1 ? 1 : cpus > CLI_MAX_THREADS ? CLI_MAX_THREADS : (int)cpus;
 }
 
-/* On process 0: how the run is spread, and a note when the shards per
- * process are not a power of two. */
+/* On process 0: how the run is spread, and a note when the processes
+ * add the shards in another order than one process. */
 static void describe(const cli_options *o)
 {
-    int per = 1;
+    int keep = o->shards;
     if (!o->quiet)
         printf("distributed: %d process%s x %d thread%s, batch %d in %d shards\n",
                mpi.size, mpi.size == 1 ? "" : "es", o->threads,
                o->threads == 1 ? "" : "s", o->train.batch, o->shards);
-    if (o->shards % mpi.size == 0 && power_of_two(o->shards / mpi.size))
+    if (same_tree(o->shards, mpi.size, 0, mpi.size))
         return;
-    while (mpi.size * per < o->shards)
-        per *= 2;
-    fprintf(stderr, "note: --shards %d over %d processes is not a power of two "
-            "per process: the weights will differ in their last bits from one "
-            "process's (--shards %d would keep them)\n", o->shards, mpi.size,
-            mpi.size * per);
+    while (keep < NN_SHARDS_MAX && !same_tree(keep, mpi.size, 0, mpi.size))
+        keep++; /* size * a power of two is at most 2 * shards */
+    fprintf(stderr, "note: --shards %d over %d processes adds the shards in "
+            "another order than one process: the weights will differ in "
+            "their last bits from mnist_train's (--shards %d would keep them)\n",
+            o->shards, mpi.size, keep);
+}
+
+/* Every process's rc, agreed (collective): process 0's when it failed
+ * (every process has failed alike and 0 has said why), else the worst;
+ * a failure agreed on ends without MPI_Abort. */
+int cli_mpi_agree(int rc)
+{
+    int first = rc, worst = rc;
+    MPI_Bcast(&first, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (first != CLI_OK)
+        mpi.speak = 0; /* this process's message is process 0's */
+    if (first != CLI_OK || worst != CLI_OK)
+        mpi.agreed = 1;
+    return first != CLI_OK ? first : worst;
 }
 
 int cli_mpi_setup(int rc, cli_options *o, const char *program)
 {
-    int first, worst;
     nn_status st;
     if (rc == CLI_OK)
         rc = check(o, program);
-    first = worst = rc;
-    MPI_Bcast(&first, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    MPI_Allreduce(&rc, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    if (first != CLI_OK) { /* the same on every process: 0 has said it */
-        mpi.speak = 0;
-        return first;
-    }
-    if (worst != CLI_OK) /* this process, or another, alone */
-        return worst;
+    if ((rc = cli_mpi_agree(rc)) != CLI_OK)
+        return rc;
     mpi.started = 1;
     if ((st = nn_mpi_group_create(MPI_COMM_WORLD, &mpi.group)) != NN_OK) {
         fprintf(stderr, "%s: the process group: %s\n", program, nn_status_str(st));
@@ -161,7 +190,7 @@ int cli_mpi_setup(int rc, cli_options *o, const char *program)
 int cli_mpi_end(int rc, const cli_options *o)
 {
     nn_mpi_stats stats;
-    if (rc != CLI_OK && mpi.started) {
+    if (rc != CLI_OK && mpi.started && !mpi.agreed) {
         show_held();
         fflush(stdout);
         fflush(stderr);

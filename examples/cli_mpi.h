@@ -25,6 +25,10 @@ int cli_mpi_begin(int *argc, char ***argv, cli_options *o);
  * process on the machine, and processes other than 0 get no outputs, no
  * progress and no diagnostics. Returns the agreed rc. */
 int cli_mpi_setup(int rc, cli_options *o, const char *program);
+/* Every process's rc (collective, where every process is alive, e.g.
+ * after loading the data): process 0's when it failed (its message
+ * stands), else the worst; an agreed failure ends without MPI_Abort. */
+int cli_mpi_agree(int rc);
 /* Ends MPI and returns rc: after the exchange's figures on process 0
  * (unless quiet) when rc is CLI_OK; with MPI_Abort when a run failed
  * after cli_mpi_setup, so that no process waits for this one (another
@@ -42,6 +46,11 @@ static inline int cli_mpi_begin(int *argc, char ***argv, cli_options *o)
 static inline int cli_mpi_setup(int rc, cli_options *o, const char *program)
 {
     (void)o, (void)program;
+    return rc;
+}
+
+static inline int cli_mpi_agree(int rc)
+{
     return rc;
 }
 

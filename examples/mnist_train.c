@@ -66,11 +66,13 @@ int main(int argc, char **argv)
                             "using Fashion-MNIST from %s\n", DEFAULT_DIR, dir);
         }
     }
-    if (cli_load(PROGRAM, &o, dir, nn_mnist_load_dir,
-                 "Get the data with data/fetch_mnist.sh, or on Debian/Ubuntu: "
-                 "sudo apt-get install dataset-fashion-mnist",
-                 &train, &test) != CLI_OK)
-        return cli_mpi_end(CLI_FAIL, &o);
+    rc = cli_load(PROGRAM, &o, dir, nn_mnist_load_dir,
+                  "Get the data with data/fetch_mnist.sh, or on Debian/Ubuntu: "
+                  "sudo apt-get install dataset-fashion-mnist",
+                  &train, &test);
+    rc = cli_mpi_agree(rc); /* every process loaded its copy, or none goes on */
+    if (rc != CLI_OK)
+        return cli_mpi_end(rc, &o);
     if (!o.quiet)
         printf("data: %s (%s)\n", dir, is_fashion(dir) ? "Fashion-MNIST" : "MNIST");
     rc = cli_run(&o, &train, &test, is_fashion(dir) ? fashion_names : digit_names);
