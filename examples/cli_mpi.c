@@ -18,7 +18,7 @@ static struct {
     int speak;       /* show what was held, when the run fails */
     int started;     /* past cli_mpi_setup: a failure now aborts the job */
     int agreed;      /* ... unless every process agreed on it */
-    double start;    /* MPI_Wtime when training began */
+    double start;    /* MPI_Wtime at the end of cli_mpi_setup */
 } mpi = {0, 1, NULL, NULL, -1, 1, 0, 0, 0.0};
 
 int cli_mpi_begin(int *argc, char ***argv, cli_options *o)
@@ -142,7 +142,7 @@ static void describe(const cli_options *o)
         keep++; /* size * a power of two is at most 2 * shards */
     fprintf(stderr, "note: --shards %d over %d processes adds the shards in "
             "another order than one process: the weights will differ in "
-            "their last bits from mnist_train's (--shards %d would keep them)\n",
+            "their last bits from one process's (--shards %d would keep them)\n",
             o->shards, mpi.size, keep);
 }
 

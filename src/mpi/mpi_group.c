@@ -71,7 +71,7 @@ static int plan(nn_mpi_group *g, int n)
     return mine;
 }
 
-/* The pairwise tree over the P rows of `row` bytes' worth of m values,
+/* The pairwise tree over the P rows of m values in the scratch,
  * left in row 0 (the order of nn_group and of libnn's own shards). */
 static void tree(const nn_mpi_group *g, const value_type *t, size_t m)
 {
