@@ -10,6 +10,9 @@
 #            of mnist_train --shards 8; too many processes and --sweep
 #            are refused, each with one message
 #   dropout  the same with a net with dropout (2, 3 and 4 processes)
+#   cifar    cifar10_train_mpi (random crops and flips, normalisation) on 2
+#            and 3 processes against cifar10_train, on generated files in
+#            the CIFAR-10 binary layout
 #   kill     kill -9 of one process mid-run: mpirun ends with an error
 #            within 20 s
 #   resume   a checkpoint after epoch 1 of 2 on 2 processes, resumed on 1
@@ -119,6 +122,33 @@ exact)
 dropout)
     bits "$drop" dropout
     ;;
+cifar)
+    mkdir "$tmp/cifar"
+    python3 - "$tmp/cifar" <<'PY'
+import os, random, sys
+random.seed(7)
+def batch(path, n):
+    out = bytearray()
+    for _ in range(n):
+        k = random.randrange(10)
+        out.append(k)
+        out.extend(min(255, random.randrange(128) + 12 * k) for _ in range(3 * 1024))
+    open(path, "wb").write(out)
+for i in range(1, 6):
+    batch(os.path.join(sys.argv[1], "data_batch_%d.bin" % i), 40)
+batch(os.path.join(sys.argv[1], "test_batch.bin"), 50)
+PY
+    small=(--data "$tmp/cifar" --model "conv3x3x8p1,bn,relu,pool2,dropout0.2,dense10"
+           --epochs 2 --batch 24 --threads 1 --no-diagnostics --quiet)
+    "$bin/cifar10_train" "${small[@]}" --save "$tmp/cifar-plain.nnm" >"$tmp/cifar-plain.out" 2>&1 ||
+        fail "cifar10_train exited with $?"
+    for np in 2 3; do
+        "$mpiexec" -n "$np" "${flags[@]}" "$bin/cifar10_train_mpi" "${small[@]}" \
+            --save "$tmp/cifar-np$np.nnm" >"$tmp/cifar-np$np.out" 2>&1 ||
+            fail "cifar10_train_mpi on $np processes exited with $?"
+        same cifar-plain.nnm "cifar-np$np.nnm" "cifar: $np processes = cifar10_train (crops, flips)"
+    done
+    ;;
 kill)
     # a long run; process 1 is killed once it trains
     "$mpiexec" -n 2 "${flags[@]}" "$bin/mnist_train_mpi" --data "$data" --epochs 20 \
@@ -172,7 +202,7 @@ resume)
     done
     ;;
 *)
-    echo "usage: $0 exact|dropout|kill|resume EXAMPLES_DIR MPIEXEC [FLAGS...]" >&2
+    echo "usage: $0 exact|dropout|cifar|kill|resume EXAMPLES_DIR MPIEXEC [FLAGS...]" >&2
     exit 2
     ;;
 esac
