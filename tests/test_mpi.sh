@@ -31,7 +31,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # 1200 images in batches of 32: 37 full batches and one of 16
 common=(--data "$data" --limit 1200 --batch 32 --epochs 2 --threads 1
-        --no-diagnostics --quiet)
+        --no-diagnostics)
 bn="conv5x5x6,bn,relu,pool2,conv5x5x16,bn,relu,pool2,dense10"
 drop="dense64,relu,dropout0.3,dense32,relu,dropout0.2,dense10"
 failed=0
@@ -45,16 +45,23 @@ fail() {
 plain() {
     local name=$1
     shift
-    "$bin/mnist_train" "${common[@]}" "$@" >"$tmp/$name.out" 2>&1 ||
+    "$bin/mnist_train" "${common[@]}" --quiet "$@" >"$tmp/$name.out" 2>&1 ||
         fail "$name: mnist_train exited with $? ($(tail -1 "$tmp/$name.out"))"
 }
 
-# mpi NAME NP ARGS...: mnist_train_mpi on NP processes, output in $tmp/NAME.out
+# mpi NAME NP ARGS...: mnist_train_mpi on NP processes, output in
+# $tmp/NAME.out, which must show that they shared the work (the same bits
+# as one process would come as well from each training the whole batch)
 mpi() {
     local name=$1 np=$2
     shift 2
     "$mpiexec" -n "$np" "${flags[@]}" "$bin/mnist_train_mpi" "${common[@]}" "$@" \
         >"$tmp/$name.out" 2>&1 || fail "$name: $np processes exited with $? ($(tail -1 "$tmp/$name.out"))"
+    grep -q "^distributed: $np process" "$tmp/$name.out" ||
+        fail "$name: no line 'distributed: $np processes'"
+    if [ "$np" -gt 1 ] && ! grep -Eq "^exchange: [1-9][0-9]* sums, ([1-9][0-9]*\.[0-9]|0\.[1-9]) MiB sent" "$tmp/$name.out"; then
+        fail "$name: no exchange between the processes ($(grep '^exchange' "$tmp/$name.out"))"
+    fi
 }
 
 # same A B WHAT: the two model files are the same bytes
@@ -139,13 +146,15 @@ for i in range(1, 6):
 batch(os.path.join(sys.argv[1], "test_batch.bin"), 50)
 PY
     small=(--data "$tmp/cifar" --model "conv3x3x8p1,bn,relu,pool2,dropout0.2,dense10"
-           --epochs 2 --batch 24 --threads 1 --no-diagnostics --quiet)
-    "$bin/cifar10_train" "${small[@]}" --save "$tmp/cifar-plain.nnm" >"$tmp/cifar-plain.out" 2>&1 ||
+           --epochs 2 --batch 24 --threads 1 --no-diagnostics)
+    "$bin/cifar10_train" "${small[@]}" --quiet --save "$tmp/cifar-plain.nnm" >"$tmp/cifar-plain.out" 2>&1 ||
         fail "cifar10_train exited with $?"
     for np in 2 3; do
         "$mpiexec" -n "$np" "${flags[@]}" "$bin/cifar10_train_mpi" "${small[@]}" \
             --save "$tmp/cifar-np$np.nnm" >"$tmp/cifar-np$np.out" 2>&1 ||
             fail "cifar10_train_mpi on $np processes exited with $?"
+        grep -Eq "^exchange: [1-9][0-9]* sums" "$tmp/cifar-np$np.out" ||
+            fail "cifar: no exchange between the $np processes"
         same cifar-plain.nnm "cifar-np$np.nnm" "cifar: $np processes = cifar10_train (crops, flips)"
     done
     ;;
