@@ -11,6 +11,8 @@ if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}" OR IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDE
 endif()
 set(NN_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/nn)
 
+# nn_mpi.h comes with libnn_mpi.a, below, when MPI was found (its
+# trainers are installed with the other tools).
 install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   FILES_MATCHING PATTERN "*.h" PATTERN "nn_mpi.h" EXCLUDE)
 install(TARGETS nn EXPORT nnTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})

@@ -4,10 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#ifdef NN_WITH_MPI
 #include "cli_mpi.h"
-#endif
+
+#define PROGRAM "cifar10_train" CLI_MPI_SUFFIX /* the _mpi trainer: cli_mpi.h */
 
 #define DEFAULT_DIR "data/cifar10"
 
@@ -23,24 +22,21 @@ int main(int argc, char **argv)
     int rc;
 
     cli_defaults(&o, "vgg");
+    if (!cli_mpi_begin(&argc, &argv, &o)) /* MPI_Init in the _mpi trainer */
+        return CLI_FAIL;
     o.train.augment_flip = 1;
     o.train.augment_crop = 4;
-#ifdef NN_WITH_MPI
-    if (!cli_mpi_begin(&argc, &argv))
-        return CLI_FAIL;
-#endif
-    rc = cli_parse(argc, argv, &o, "cifar10_train",
+    rc = cli_parse(argc, argv, &o, PROGRAM,
                    "CIFAR-10 binary directory (" DEFAULT_DIR ")");
+    rc = cli_mpi_setup(rc, &o, PROGRAM);
     if (rc != CLI_OK)
-        return CLI_END(rc < 0 ? CLI_OK : rc, &o);
-#ifdef NN_WITH_MPI
-    if ((rc = cli_mpi_setup(&o, "cifar10_train_mpi")) != CLI_OK)
-        return CLI_END(rc, &o);
-#endif
+        return cli_mpi_end(rc < 0 ? CLI_OK : rc, &o);
     dir = o.data_dir ? o.data_dir : DEFAULT_DIR;
-    if (cli_load("cifar10_train", &o, dir, nn_cifar10_load_dir,
-                 "Get the data with data/fetch_cifar10.sh", &train, &test) != CLI_OK)
-        return CLI_END(CLI_FAIL, &o);
+    rc = cli_load(PROGRAM, &o, dir, nn_cifar10_load_dir,
+                  "Get the data with data/fetch_cifar10.sh", &train, &test);
+    rc = cli_mpi_agree(rc); /* every process loaded its copy, or none goes on */
+    if (rc != CLI_OK)
+        return cli_mpi_end(rc, &o);
     nn_dataset_normalize(&train);
     memcpy(test.mean, train.mean, sizeof test.mean);
     memcpy(test.std, train.std, sizeof test.std);
@@ -51,5 +47,5 @@ int main(int argc, char **argv)
     rc = cli_run(&o, &train, &test, cifar_names);
     nn_dataset_free(&train);
     nn_dataset_free(&test);
-    return CLI_END(rc, &o);
+    return cli_mpi_end(rc, &o);
 }

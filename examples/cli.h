@@ -24,14 +24,6 @@ typedef struct {
     int count;        /* values in the list */
 } cli_sweep_axis;
 
-/* How a trainer's main returns rc: through cli_mpi_end (cli_mpi.h) in
- * the MPI builds, which must then include cli_mpi.h. */
-#ifdef NN_WITH_MPI
-#define CLI_END(rc, o) cli_mpi_end((rc), (o))
-#else
-#define CLI_END(rc, o) ((void)(o), (rc))
-#endif
-
 /* Options common to mnist_train and cifar10_train. */
 typedef struct {
     const char *data_dir;  /* NULL: the program's default */
@@ -45,6 +37,8 @@ typedef struct {
     int model_given;             /* --model was on the command line */
     int threads;           /* --threads (default 0: every online CPU) */
     int shards;            /* --shards (default NN_SHARDS_DEFAULT) */
+    int outputs_elsewhere; /* another process writes --save, --json, ...:
+                              cli_parse does not check them here */
     nn_kernels kernels;    /* --kernels (default NN_KERNELS_AUTO) */
     long limit;            /* --limit: first N training images (0: all) */
     int quiet;

@@ -17,8 +17,8 @@ void cli_defaults(cli_options *o, const char *default_model)
 {
     memset(o, 0, sizeof *o);
     o->model = default_model;
-    o->shards = NN_SHARDS_DEFAULT;
     o->train = nn_train_defaults();
+    o->shards = NN_SHARDS_DEFAULT;
 }
 
 /* What is wrong with s before a number is read from it; NULL if nothing. */
@@ -122,9 +122,10 @@ static void usage(FILE *f, const char *program, const char *data_help)
             "  --seed N              initialisation and shuffling seed (1; a resumed\n"
             "                        run continues its checkpoint's generator)\n"
             "  --threads N           worker threads, 1 to 64 (all online CPUs)\n"
-            "  --shards N            cut each batch into N shards for its sums (4):\n"
-            "                        P processes give the same weights as one when\n"
-            "                        N/P is a power of two (docs/DISTRIBUTED.md)\n"
+            "  --shards N            cut every batch into N shards, summed in a fixed\n"
+            "                        order (%d): the bits depend on N, not on threads\n"
+            "                        or processes; P processes of the _mpi trainers\n"
+            "                        give one process's bits when N/P is a power of 2\n"
             "  --kernels KIND        auto (fastest here), portable (plain C) or\n"
             "                        reference (textbook im2col + gemm) (auto)\n"
             "  --limit N             train on the first N images only\n"
@@ -149,7 +150,7 @@ static void usage(FILE *f, const char *program, const char *data_help)
             "                        gradients, dead relus, overfitting)\n"
             "  --quiet               only the final accuracy (warnings still show)\n"
             "  --help                this text\n",
-            program, data_help);
+            program, data_help, NN_SHARDS_DEFAULT);
 }
 
 /* ------------------------------------------------------------- options */
@@ -175,9 +176,9 @@ typedef struct {
 typedef enum {
     OPT_DATA, OPT_MODEL, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_MOMENTUM,
     OPT_WEIGHT_DECAY, OPT_NESTEROV, OPT_OPTIMIZER, OPT_SCHEDULE, OPT_GAMMA,
-    OPT_WARMUP, OPT_SEED, OPT_THREADS, OPT_KERNELS, OPT_LIMIT, OPT_SAVE,
+    OPT_WARMUP, OPT_SEED, OPT_THREADS, OPT_SHARDS, OPT_KERNELS, OPT_LIMIT, OPT_SAVE,
     OPT_JSON, OPT_REPORT, OPT_CHECKPOINT, OPT_RESUME, OPT_INIT, OPT_QUIET,
-    OPT_SWEEP, OPT_SAVE_BEST, OPT_NO_DIAGNOSTICS, OPT_SHARDS
+    OPT_SWEEP, OPT_SAVE_BEST, OPT_NO_DIAGNOSTICS
 } option_id;
 
 /* What else an option is: a setting a run records, one a sweep varies. */
@@ -862,7 +863,7 @@ int cli_parse(int argc, char **argv, cli_options *o, const char *program,
         if (!options_agree(o, program))
             return CLI_USAGE;
     }
-    if (!outputs_ok(o, program))
+    if (!o->outputs_elsewhere && !outputs_ok(o, program))
         return CLI_FAIL;
     return CLI_OK;
 }

@@ -6,10 +6,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
-#ifdef NN_WITH_MPI
 #include "cli_mpi.h"
-#endif
+
+#define PROGRAM "mnist_train" CLI_MPI_SUFFIX /* the _mpi trainer: cli_mpi.h */
 
 #define DEFAULT_DIR "data/mnist"
 #define DEBIAN_FASHION_DIR "/usr/share/datasets/fashion-mnist"
@@ -51,18 +50,13 @@ int main(int argc, char **argv)
     int rc;
 
     cli_defaults(&o, "lenet");
-#ifdef NN_WITH_MPI
-    if (!cli_mpi_begin(&argc, &argv))
+    if (!cli_mpi_begin(&argc, &argv, &o)) /* MPI_Init in the _mpi trainer */
         return CLI_FAIL;
-#endif
-    rc = cli_parse(argc, argv, &o, "mnist_train",
+    rc = cli_parse(argc, argv, &o, PROGRAM,
                    "MNIST directory (" DEFAULT_DIR "; else Debian's " DEBIAN_FASHION_DIR ")");
+    rc = cli_mpi_setup(rc, &o, PROGRAM);
     if (rc != CLI_OK)
-        return CLI_END(rc < 0 ? CLI_OK : rc, &o);
-#ifdef NN_WITH_MPI
-    if ((rc = cli_mpi_setup(&o, "mnist_train_mpi")) != CLI_OK)
-        return CLI_END(rc, &o);
-#endif
+        return cli_mpi_end(rc < 0 ? CLI_OK : rc, &o);
     dir = o.data_dir;
     if (!dir) {
         dir = DEFAULT_DIR;
@@ -72,15 +66,17 @@ int main(int argc, char **argv)
                             "using Fashion-MNIST from %s\n", DEFAULT_DIR, dir);
         }
     }
-    if (cli_load("mnist_train", &o, dir, nn_mnist_load_dir,
-                 "Get the data with data/fetch_mnist.sh, or on Debian/Ubuntu: "
-                 "sudo apt-get install dataset-fashion-mnist",
-                 &train, &test) != CLI_OK)
-        return CLI_END(CLI_FAIL, &o);
+    rc = cli_load(PROGRAM, &o, dir, nn_mnist_load_dir,
+                  "Get the data with data/fetch_mnist.sh, or on Debian/Ubuntu: "
+                  "sudo apt-get install dataset-fashion-mnist",
+                  &train, &test);
+    rc = cli_mpi_agree(rc); /* every process loaded its copy, or none goes on */
+    if (rc != CLI_OK)
+        return cli_mpi_end(rc, &o);
     if (!o.quiet)
         printf("data: %s (%s)\n", dir, is_fashion(dir) ? "Fashion-MNIST" : "MNIST");
     rc = cli_run(&o, &train, &test, is_fashion(dir) ? fashion_names : digit_names);
     nn_dataset_free(&train);
     nn_dataset_free(&test);
-    return CLI_END(rc, &o);
+    return cli_mpi_end(rc, &o);
 }

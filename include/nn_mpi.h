@@ -1,46 +1,35 @@
 /* libnn_mpi: an nn_group over MPI, for training one net on several
- * processes (nn_train_config.group). A separate library (libnn_mpi.a), so
- * that libnn.a itself needs only libc, libm and pthreads. See
- * docs/DISTRIBUTED.md. */
+ * processes (nn_train_config.group). Optional: built only where CMake finds
+ * MPI; libnn itself never depends on it. See docs/DISTRIBUTED.md. */
 #ifndef NN_MPI_H
 #define NN_MPI_H
 
-#include <stddef.h>
 #include <stdint.h>
 
 #include <mpi.h>
 
 #include "nn.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
 typedef struct nn_mpi_group nn_mpi_group;
 
-/* What a group has done so far (this process's part). */
+/* What a group's sums have cost this process so far. */
 typedef struct {
-    uint64_t calls;      /* sums made */
+    double seconds;      /* wall time inside sum_float and sum_double */
     uint64_t bytes_sent; /* bytes this process sent to the others */
-    double seconds;      /* wall time spent in sums */
+    uint64_t calls;      /* sums made */
 } nn_mpi_stats;
 
-/* A group over comm's processes (duplicated, with MPI_ERRORS_RETURN, so a
- * failed call returns NN_EIO instead of aborting): each sum cuts the values
- * into one segment per process, sends segment j to process j, which adds
- * the processes' values in the tree order of nn_group, and gathers the
- * finished segments back to every process. Bandwidth like a ring
- * all-reduce, bits independent of MPI's own reduction order. */
+/* A group of comm's processes (collective over comm, which is duplicated,
+ * with MPI errors returned as NN_EIO instead of aborting); *out is NULL on
+ * failure. Its sums are bit-deterministic: each process adds the values of
+ * one segment of the vector from every process as nn_group's pairwise tree
+ * in rank order, then every process gets every finished segment. */
 nn_status nn_mpi_group_create(MPI_Comm comm, nn_mpi_group **out);
-/* The nn_group to put in nn_train_config.group (valid while g lives). */
+/* The nn_group to put in nn_train_config.group (valid until destroy). */
 const nn_group *nn_mpi_group_get(const nn_mpi_group *g);
-/* Counters of the sums made so far. */
+/* The counters since create (a process's own figures). */
 void nn_mpi_group_stats(const nn_mpi_group *g, nn_mpi_stats *out);
-/* Frees the group and its communicator (NULL is allowed). */
+/* Frees the group and its communicator (collective; NULL is allowed). */
 void nn_mpi_group_destroy(nn_mpi_group *g);
-
-#ifdef __cplusplus
-}
-#endif
 
 #endif /* NN_MPI_H */

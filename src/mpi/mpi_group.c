@@ -1,140 +1,167 @@
-/* An nn_group over MPI (libnn_mpi.a; include/nn_mpi.h).
+/* An nn_group over MPI (nn_mpi.h): bandwidth-optimal sums with a fixed
+ * order of additions, so that every process ends with the same bits
+ * whatever order MPI's own reductions would have used.
  *
- * A sum of count values over P processes, with the same bits on every
- * process and for every MPI implementation:
- *   1. the values are cut into P segments (segment j: count*j/P up to
- *      count*(j+1)/P); MPI_Alltoallv sends segment j of every process to
- *      process j, which receives P copies of its segment in rank order;
- *   2. process j adds them as the pairwise tree of nn_group (the tree of
- *      nn_tree_floats / nn_tree_doubles, the one the net's shards use);
- *   3. MPI_Allgatherv brings every finished segment to every process.
- * Each process sends (P-1)/P of the values twice, as a ring all-reduce
- * does; MPI_Allreduce is not used because MPI promises no order of its
- * additions. */
+ * A sum over P processes of a vector of n values, in three moves:
+ *   1. cut the vector into P segments (segment j: [n*j/P, n*(j+1)/P));
+ *      MPI_Alltoallv sends segment j of every process to process j, which
+ *      holds them as P rows (P, m_j), in rank order;
+ *   2. process j adds its rows as the pairwise tree of nn_group
+ *      (0+1, 2+3, ..., then those sums pairwise, an odd last one carried up);
+ *   3. MPI_Allgatherv gives every process every finished segment.
+ * Each process sends n - m_j values in 1 and (P-1) * m_j in 3: about
+ * 2 (P-1)/P n values, as a ring all-reduce, and no process adds more than
+ * its own segment's rows. Not part of libnn.a (it needs MPI). */
 #include "nn_mpi.h"
 
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/threads.h"
-
-struct nn_mpi_group {
-    nn_group group;
-    MPI_Comm comm;
-    int rank, size;
-    unsigned char *received; /* (size, largest segment) values */
-    size_t capacity;         /* bytes of received */
-    int *send_counts, *send_starts, *recv_counts, *recv_starts; /* (size) */
-    nn_mpi_stats stats;
-};
-
-/* The values of one element type. */
+/* How the sums see a value type: MPI's name for it, its size, and
+ * dst[i] += src[i] for i < n. */
 typedef struct {
     MPI_Datatype type;
     size_t size;
-    /* parts (count, stride) -> parts[0] = their tree, for n values */
-    void (*tree)(void *parts, int count, size_t stride, size_t n);
-} value_kind;
+    void (*add)(void *dst, const void *src, size_t n);
+} value_type;
 
-static void tree_floats(void *parts, int count, size_t stride, size_t n)
+struct nn_mpi_group {
+    nn_group group;   /* what nn_mpi_group_get hands out; ctx is this */
+    MPI_Comm comm;    /* our own duplicate, errors returned */
+    int *seg_count;   /* (P) values of segment j */
+    int *seg_start;   /* (P) where segment j begins in the vector */
+    int *row_count;   /* (P) this process's segment length, P times */
+    int *row_start;   /* (P) row j of the scratch: j * its segment length */
+    void *scratch;    /* (P, m) rows of this process's segment */
+    size_t scratch_bytes;
+    nn_mpi_stats stats;
+};
+
+static void add_floats(void *dst, const void *src, size_t n)
 {
-    nn_tree_floats(parts, count, stride, 0, n);
+    float *d = dst;
+    const float *s = src;
+    for (size_t i = 0; i < n; i++)
+        d[i] += s[i];
 }
 
-static void tree_doubles(void *parts, int count, size_t stride, size_t n)
+static void add_doubles(void *dst, const void *src, size_t n)
 {
-    nn_tree_doubles(parts, count, stride, n);
+    double *d = dst;
+    const double *s = src;
+    for (size_t i = 0; i < n; i++)
+        d[i] += s[i];
 }
 
-static const value_kind FLOATS = {MPI_FLOAT, sizeof(float), tree_floats};
-static const value_kind DOUBLES = {MPI_DOUBLE, sizeof(double), tree_doubles};
-
-/* Start of segment j of count values over size processes. */
-static size_t segment_start(size_t count, int size, int j)
+/* Fills the segment and row tables for n values; returns this process's
+ * segment length. */
+static int plan(nn_mpi_group *g, int n)
 {
-    return count / (size_t)size * (size_t)j +
-           count % (size_t)size * (size_t)j / (size_t)size;
+    int p = g->group.size, mine;
+    for (int j = 0; j < p; j++) {
+        g->seg_start[j] = (int)((long long)n * j / p);
+        g->seg_count[j] = (int)((long long)n * (j + 1) / p) - g->seg_start[j];
+    }
+    mine = g->seg_count[g->group.rank];
+    for (int j = 0; j < p; j++) {
+        g->row_count[j] = mine;
+        g->row_start[j] = j * mine; /* <= n: mine <= n / p + 1 */
+    }
+    return mine;
 }
 
-static nn_status sum(nn_mpi_group *g, void *values, size_t count,
-                     const value_kind *kind)
+/* The pairwise tree over the P rows of m values in the scratch,
+ * left in row 0 (the order of nn_group and of libnn's own shards). */
+static void tree(const nn_mpi_group *g, const value_type *t, size_t m)
 {
-    size_t mine, need;
+    char *rows = g->scratch;
+    size_t row = m * t->size;
+    for (int step = 1; step < g->group.size; step *= 2)
+        for (int c = 0; c + step < g->group.size; c += 2 * step)
+            t->add(rows + (size_t)c * row, rows + (size_t)(c + step) * row, m);
+}
+
+/* The sum of `count` values of type t over the group, into values. */
+static nn_status group_sum(nn_mpi_group *g, void *values, size_t count,
+                           const value_type *t)
+{
+    int p = g->group.size, mine;
     double start;
-    int ok;
-    if (g->size == 1)
-        return NN_OK; /* the tree of one value is that value */
-    if (count > INT_MAX)
-        return NN_EOVERFLOW;
-    mine = segment_start(count, g->size, g->rank + 1) -
-           segment_start(count, g->size, g->rank);
-    need = (mine ? mine : 1) * (size_t)g->size * kind->size;
-    if (need > g->capacity) {
-        unsigned char *grown = realloc(g->received, need);
+    size_t need;
+    if (count > INT_MAX || (count && !values))
+        return NN_EINVAL;
+    g->stats.calls++;
+    if (p == 1 || count == 0)
+        return NN_OK;
+    start = MPI_Wtime();
+    mine = plan(g, (int)count);
+    need = (size_t)p * (size_t)mine * t->size;
+    if (need > g->scratch_bytes) { /* grows only for a larger count */
+        void *grown = realloc(g->scratch, need);
         if (!grown)
             return NN_ENOMEM;
-        g->received = grown;
-        g->capacity = need;
+        g->scratch = grown;
+        g->scratch_bytes = need;
     }
-    for (int j = 0; j < g->size; j++) {
-        size_t first = segment_start(count, g->size, j);
-        g->send_starts[j] = (int)first;
-        g->send_counts[j] = (int)(segment_start(count, g->size, j + 1) - first);
-        g->recv_counts[j] = (int)mine;
-        g->recv_starts[j] = (int)mine * j;
-    }
-    start = MPI_Wtime();
-    ok = MPI_Alltoallv(values, g->send_counts, g->send_starts, kind->type,
-                       g->received, g->recv_counts, g->recv_starts, kind->type,
-                       g->comm) == MPI_SUCCESS;
-    if (ok && mine)
-        kind->tree(g->received, g->size, mine, mine);
-    ok = ok && MPI_Allgatherv(g->received, (int)mine, kind->type, values,
-                              g->send_counts, g->send_starts, kind->type,
-                              g->comm) == MPI_SUCCESS;
+    if (MPI_Alltoallv(values, g->seg_count, g->seg_start, t->type, g->scratch,
+                      g->row_count, g->row_start, t->type, g->comm) != MPI_SUCCESS)
+        return NN_EIO;
+    tree(g, t, (size_t)mine);
+    if (MPI_Allgatherv(g->scratch, mine, t->type, values, g->seg_count,
+                       g->seg_start, t->type, g->comm) != MPI_SUCCESS)
+        return NN_EIO;
     g->stats.seconds += MPI_Wtime() - start;
-    g->stats.calls++;
-    /* the other segments once, then this one to every other process */
-    g->stats.bytes_sent += (count - mine + mine * (size_t)(g->size - 1)) * kind->size;
-    return ok ? NN_OK : NN_EIO;
+    g->stats.bytes_sent += ((count - (size_t)mine) + (size_t)(p - 1) * (size_t)mine) *
+                           t->size;
+    return NN_OK;
 }
 
 static nn_status sum_float(void *ctx, float *values, size_t count)
 {
-    return sum(ctx, values, count, &FLOATS);
+    static const value_type floats = {MPI_FLOAT, sizeof(float), add_floats};
+    return group_sum(ctx, values, count, &floats);
 }
 
 static nn_status sum_double(void *ctx, double *values, size_t count)
 {
-    return sum(ctx, values, count, &DOUBLES);
+    static const value_type doubles = {MPI_DOUBLE, sizeof(double), add_doubles};
+    return group_sum(ctx, values, count, &doubles);
 }
 
 nn_status nn_mpi_group_create(MPI_Comm comm, nn_mpi_group **out)
 {
     nn_mpi_group *g;
+    int ready = 0, rank, size;
     if (!out)
         return NN_EINVAL;
     *out = NULL;
+    if (MPI_Initialized(&ready) != MPI_SUCCESS || !ready || comm == MPI_COMM_NULL)
+        return NN_EINVAL;
+    if (MPI_Comm_rank(comm, &rank) != MPI_SUCCESS ||
+        MPI_Comm_size(comm, &size) != MPI_SUCCESS)
+        return NN_EIO;
     g = calloc(1, sizeof *g);
     if (!g)
         return NN_ENOMEM;
+    g->seg_count = malloc(4 * sizeof(int) * (size_t)size);
+    if (!g->seg_count) {
+        free(g);
+        return NN_ENOMEM;
+    }
+    g->seg_start = g->seg_count + size;
+    g->row_count = g->seg_start + size;
+    g->row_start = g->row_count + size;
     if (MPI_Comm_dup(comm, &g->comm) != MPI_SUCCESS) {
+        free(g->seg_count);
         free(g);
         return NN_EIO;
     }
-    MPI_Comm_set_errhandler(g->comm, MPI_ERRORS_RETURN);
-    MPI_Comm_rank(g->comm, &g->rank);
-    MPI_Comm_size(g->comm, &g->size);
-    g->send_counts = malloc(4 * sizeof(int) * (size_t)g->size);
-    if (!g->send_counts) {
+    if (MPI_Comm_set_errhandler(g->comm, MPI_ERRORS_RETURN) != MPI_SUCCESS) {
         nn_mpi_group_destroy(g);
-        return NN_ENOMEM;
+        return NN_EIO;
     }
-    g->send_starts = g->send_counts + g->size;
-    g->recv_counts = g->send_starts + g->size;
-    g->recv_starts = g->recv_counts + g->size;
-    g->group = (nn_group){g->rank, g->size, g, sum_float, sum_double};
+    g->group = (nn_group){rank, size, g, sum_float, sum_double};
     *out = g;
     return NN_OK;
 }
@@ -146,8 +173,8 @@ const nn_group *nn_mpi_group_get(const nn_mpi_group *g)
 
 void nn_mpi_group_stats(const nn_mpi_group *g, nn_mpi_stats *out)
 {
-    if (g && out)
-        *out = g->stats;
+    if (out)
+        *out = g ? g->stats : (nn_mpi_stats){0, 0, 0};
 }
 
 void nn_mpi_group_destroy(nn_mpi_group *g)
@@ -155,7 +182,7 @@ void nn_mpi_group_destroy(nn_mpi_group *g)
     if (!g)
         return;
     MPI_Comm_free(&g->comm);
-    free(g->send_counts);
-    free(g->received);
+    free(g->scratch);
+    free(g->seg_count);
     free(g);
 }
