@@ -1,19 +1,32 @@
-/* nn_bench: speed of libnn's kernels, layers and whole models, one
- * machine-readable line per figure:
+/* nn_bench: speed of libnn's kernels, layers and whole models, and the
+ * machine's FMA limit they are measured against, one machine-readable line
+ * per figure:
+ *   peak isa=avx2-fma threads=1 accumulators=12 gflops=97.1
  *   sgemm m=512 n=512 k=512 ta=0 tb=0 path=auto gflops=85.3 case=square
  *   layer model=lenet index=0 spec=conv5x5x16p2 threads=1 forward_ms=0.41 ...
- *   model model=lenet threads=1 batch=64 train_ips=5123 infer_ips=17000
+ *   model model=lenet threads=1 batch=64 train_ips=5123 infer_ips=17000 ...
  *
- * Usage: nn_bench [--quick] [--only sgemm|layers|models] [--models LIST]
- *                 [--threads LIST]
+ * Usage: nn_bench [--quick] [--only peak|sgemm|layers|models]
+ *                 [--models LIST] [--threads LIST] [--batch N]
  *   --quick    shorter timing runs (for smoke tests; figures are noisier)
- *   --only     one group of figures (default: all three)
- *   --models   presets for layer and model figures (mlp,lenet,deep)
- *   --threads  thread counts for them (1,2)
+ *   --only     one group of figures (default: all four)
+ *   --models   presets for layer and model figures (mlp,lenet,deep); the
+ *              CIFAR-10 presets (vgg, vgg-gap) run on 3x32x32 inputs
+ *   --threads  thread counts for them and for the limit (1,2)
  *   --batch    images per step of layer and model figures (64, at most 64)
  *
+ * The limit (bench_peak.c) is a loop of independent 256-bit FMAs on that
+ * many threads at once (and, for information, of 512-bit ones where the CPU
+ * has AVX-512F); layer and model figures are followed by their utilisation:
+ * the multiply-adds the net's kernels really execute (nn_net_layer_macs:
+ * Winograd's gemms count 16 per 2x2 tile, not 36; transforms, element-wise
+ * layers and the optimizer are not counted) per second over the AVX2+FMA
+ * limit for that thread count. direct_* give the same work counted as
+ * direct convolution, for reference.
+ *
  * Each figure is the best of several timed runs. Layer and model figures
- * use wall-clock time (they may run threads). sgemm figures are timed in
+ * use wall-clock time (they may run threads), and so does the limit. sgemm
+ * figures are timed in
  * CPU time of the calling thread: on a machine shared with other work, time
  * spent waiting for the CPU does not count (the kernels are single-threaded,
  * so on an idle machine this is the wall time); they cover both paths of
@@ -24,14 +37,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_peak.h"
 #include "cli.h"
 #include "nn.h"
 
-/* Timing settings shared by every benchmark. */
+/* Timing settings shared by every benchmark, and the measured limit. */
 typedef struct {
     double seconds; /* time spent on one figure, roughly */
     int trials;     /* timed runs per figure; the fastest one counts */
     int batch;      /* layer and model figures: images per step (64) */
+    double peak[CLI_MAX_THREADS + 1]; /* AVX2+FMA GFLOP/s by thread count,
+                                         0 where not measured or no AVX2 */
 } bench_opts;
 
 /* CPU time of the calling thread, in seconds. */
@@ -40,6 +56,37 @@ static double cpu_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------- peak */
+
+/* The FMA limit for each thread count of the list, one line per figure:
+ * AVX2+FMA (kept in opts->peak for utilisation), then AVX-512F. */
+static int bench_peak(const char *threads, bench_opts *opts)
+{
+    char tlist[256], *save;
+    snprintf(tlist, sizeof tlist, "%s", threads);
+    for (char *t = strtok_r(tlist, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        for (int isa = PEAK_AVX2_FMA; isa <= PEAK_AVX512F; isa++) {
+            int count = atoi(t);
+            /* short runs, many: the best catches a moment with the core free */
+            double rate = peak_gflops((peak_isa)isa, count, opts->seconds,
+                                      4 * opts->trials);
+            if (rate < 0) {
+                fprintf(stderr, "nn_bench: cannot start %d threads\n", count);
+                return 1;
+            }
+            if (isa == PEAK_AVX2_FMA)
+                opts->peak[count] = rate;
+            printf("peak isa=%s threads=%d accumulators=%d ",
+                   peak_isa_name((peak_isa)isa), count, peak_accumulators());
+            if (rate > 0)
+                printf("gflops=%.1f\n", rate);
+            else
+                printf("gflops=n/a (not on this CPU)\n");
+            fflush(stdout);
+        }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ sgemm */
@@ -264,80 +311,148 @@ static double time_steps(nn_net *net, nn_optim *opt, step_kind kind,
     return best;
 }
 
-/* Multiply-adds of one sample through layer i: each weight once per output
- * position (conv and dense layers), 0 for layers without weights. */
-static double layer_macs(const nn_net *net, int i)
+/* Input shape of a preset's data: CIFAR-10's (3x32x32) for the presets
+ * made for it, MNIST's (1x28x28) for the others. */
+static void model_input(const char *model, int shape[3])
 {
-    nn_layer_field fields[NN_MAX_FIELDS];
-    nn_layer_info info;
-    int count = 0;
-    if (nn_net_layer_info(net, i, &info) != NN_OK ||
-        nn_net_layer_fields(net, i, fields, &count) != NN_OK || count == 0 ||
-        strcmp(fields[0].name, "weight"))
-        return 0;
-    return (double)fields[0].count * info.out_h * info.out_w;
+    static const char *const cifar[] = {"vgg", "vgg-gap"};
+    shape[0] = 1;
+    shape[1] = shape[2] = 28;
+    for (size_t i = 0; i < sizeof cifar / sizeof cifar[0]; i++)
+        if (!strcmp(model, cifar[i])) {
+            shape[0] = 3;
+            shape[1] = shape[2] = 32;
+        }
 }
 
-/* Each layer of a preset alone: forward and backward at batch 64. */
-static int bench_layers(const char *model, int threads, const bench_opts *opts,
-                        nn_rng *rng)
+/* Multiply-adds per image of a whole net: forward (inference) and
+ * forward + backward (a training step), as run and as direct convolution. */
+typedef struct {
+    double infer, train, direct_infer, direct_train;
+} net_macs;
+
+static net_macs count_macs(const nn_net *net)
+{
+    net_macs total = {0, 0, 0, 0};
+    for (int i = 0; i < nn_net_layer_count(net); i++) {
+        nn_layer_macs m;
+        if (nn_net_layer_macs(net, i, &m) != NN_OK)
+            continue;
+        total.infer += (double)m.forward;
+        total.train += (double)(m.forward + m.backward);
+        total.direct_infer += (double)m.direct_forward;
+        total.direct_train += (double)(m.direct_forward + m.direct_backward);
+    }
+    return total;
+}
+
+/* GFLOP/s of `macs` multiply-adds in `seconds`. */
+static double gflops(double macs, double seconds)
+{
+    return 2.0 * macs / seconds * 1e-9;
+}
+
+/* "48.6%": rate over the measured limit, or "n/a" without one. */
+static const char *utilisation(double rate, double peak, char *buf, size_t size)
+{
+    if (peak > 0)
+        snprintf(buf, size, "%.1f%%", 100.0 * rate / peak);
+    else
+        snprintf(buf, size, "n/a");
+    return buf;
+}
+
+/* One layer alone, as a net of that layer on its input shape (no input
+ * gradient for the first layer); forward and backward at opts->batch. */
+static int bench_one_layer(const char *model, int index,
+                           const nn_layer_info *info, int threads,
+                           const bench_opts *opts, nn_rng *rng)
 {
     int labels[MAX_BATCH];
-    nn_net *whole = bench_net(model, NULL, 1, 28, 28, 1, opts->batch, labels, rng);
-    if (!whole)
-        return 1;
-    for (int i = 0; i < nn_net_layer_count(whole); i++) {
-        nn_layer_info info;
-        nn_net *one = NULL;
-        char token[64] = "";
-        double fwd, bwd, macs;
-        if (nn_net_layer_info(whole, i, &info) != NN_OK ||
-            !(one = bench_net(NULL, &info, info.in_c, info.in_h, info.in_w,
-                              threads, opts->batch, labels, rng)) ||
-            nn_net_spec(one, token, sizeof token) != NN_OK) {
-            nn_net_destroy(one);
-            nn_net_destroy(whole);
-            return 1;
-        }
-        nn_net_set_input_grad(one, i > 0); /* the first layer needs no dx */
-        fwd = time_steps(one, NULL, STEP_FORWARD, labels, opts);
-        memset(nn_net_output(one)->g, 0, sizeof(float) * (size_t)opts->batch *
-                                             info.out_c * info.out_h * info.out_w);
-        bwd = time_steps(one, NULL, STEP_BACKWARD, labels, opts);
-        macs = layer_macs(whole, i) * opts->batch;
-        printf("layer model=%s index=%d spec=%s threads=%d forward_ms=%.3f "
-               "backward_ms=%.3f forward_gflops=%.1f backward_gflops=%.1f\n",
-               model, i, token, threads, 1e3 * fwd, 1e3 * bwd,
-               2 * macs / fwd * 1e-9, (i > 0 ? 4 : 2) * macs / bwd * 1e-9);
-        fflush(stdout);
+    char token[64] = "", fu[16], bu[16];
+    nn_layer_macs m;
+    double fwd, bwd, peak = opts->peak[threads];
+    nn_net *one = bench_net(NULL, info, info->in_c, info->in_h, info->in_w,
+                            threads, opts->batch, labels, rng);
+    if (!one || nn_net_spec(one, token, sizeof token) != NN_OK) {
         nn_net_destroy(one);
+        return 1;
     }
-    nn_net_destroy(whole);
+    nn_net_set_input_grad(one, index > 0);
+    nn_net_layer_macs(one, 0, &m);
+    fwd = time_steps(one, NULL, STEP_FORWARD, labels, opts) / opts->batch;
+    memset(nn_net_output(one)->g, 0, sizeof(float) * (size_t)opts->batch *
+                                         info->out_c * info->out_h * info->out_w);
+    bwd = time_steps(one, NULL, STEP_BACKWARD, labels, opts) / opts->batch;
+    printf("layer model=%s index=%d spec=%s threads=%d forward_ms=%.3f "
+           "backward_ms=%.3f forward_gflops=%.1f backward_gflops=%.1f "
+           "direct_forward_gflops=%.1f direct_backward_gflops=%.1f "
+           "forward_util=%s backward_util=%s\n",
+           model, index, token, threads, 1e3 * fwd * opts->batch,
+           1e3 * bwd * opts->batch, gflops((double)m.forward, fwd),
+           gflops((double)m.backward, bwd), gflops((double)m.direct_forward, fwd),
+           gflops((double)m.direct_backward, bwd),
+           utilisation(gflops((double)m.forward, fwd), peak, fu, sizeof fu),
+           utilisation(gflops((double)m.backward, bwd), peak, bu, sizeof bu));
+    fflush(stdout);
+    nn_net_destroy(one);
     return 0;
 }
 
-/* A whole preset: training steps and inference, images per second. */
+/* Each layer of a preset alone: forward and backward. */
+static int bench_layers(const char *model, int threads, const bench_opts *opts,
+                        nn_rng *rng)
+{
+    int labels[MAX_BATCH], in[3], rc = 0;
+    nn_net *whole;
+    model_input(model, in);
+    whole = bench_net(model, NULL, in[0], in[1], in[2], 1, opts->batch, labels, rng);
+    if (!whole)
+        return 1;
+    for (int i = 0; i < nn_net_layer_count(whole) && !rc; i++) {
+        nn_layer_info info;
+        rc = nn_net_layer_info(whole, i, &info) != NN_OK ||
+             bench_one_layer(model, i, &info, threads, opts, rng);
+    }
+    nn_net_destroy(whole);
+    return rc;
+}
+
+/* A whole preset: training steps and inference, images per second, and
+ * the multiply-adds per image behind them over the limit. */
 static int bench_model(const char *model, int threads, const bench_opts *opts,
                        nn_rng *rng)
 {
-    int labels[MAX_BATCH];
-    nn_net *net = bench_net(model, NULL, 1, 28, 28, threads, opts->batch,
-                            labels, rng);
+    int labels[MAX_BATCH], in[3];
+    nn_net *net;
     nn_optim_settings sgd = nn_optim_defaults(NN_OPTIMIZER_SGD);
     nn_optim *opt = NULL;
-    double train, infer;
+    double train, infer, peak = opts->peak[threads];
+    char tu[16], iu[16];
+    net_macs macs;
+    model_input(model, in);
+    net = bench_net(model, NULL, in[0], in[1], in[2], threads, opts->batch,
+                    labels, rng);
     sgd.momentum = 0.9f;
     sgd.weight_decay = 5e-4f;
     if (!net || nn_optim_create(net, &sgd, &opt) != NN_OK) {
         nn_net_destroy(net);
         return 1;
     }
-    train = time_steps(net, opt, STEP_TRAIN, labels, opts);
-    infer = time_steps(net, NULL, STEP_INFER, labels, opts);
+    macs = count_macs(net);
+    train = time_steps(net, opt, STEP_TRAIN, labels, opts) / opts->batch;
+    infer = time_steps(net, NULL, STEP_INFER, labels, opts) / opts->batch;
     nn_optim_destroy(opt);
-    printf("model model=%s threads=%d batch=%d train_ips=%.0f infer_ips=%.0f\n",
-           model, threads, opts->batch, opts->batch / train,
-           opts->batch / infer);
+    printf("model model=%s threads=%d batch=%d train_ips=%.0f infer_ips=%.0f "
+           "train_mmacs=%.2f infer_mmacs=%.2f train_gflops=%.1f "
+           "infer_gflops=%.1f peak_gflops=%.1f train_util=%s infer_util=%s "
+           "direct_train_mmacs=%.2f direct_infer_mmacs=%.2f\n",
+           model, threads, opts->batch, 1 / train, 1 / infer,
+           macs.train * 1e-6, macs.infer * 1e-6, gflops(macs.train, train),
+           gflops(macs.infer, infer), peak,
+           utilisation(gflops(macs.train, train), peak, tu, sizeof tu),
+           utilisation(gflops(macs.infer, infer), peak, iu, sizeof iu),
+           macs.direct_train * 1e-6, macs.direct_infer * 1e-6);
     fflush(stdout);
     nn_net_destroy(net);
     return 0;
@@ -394,7 +509,7 @@ static int list_ok(const char *flag, const char *list, int numbers)
 
 int main(int argc, char **argv)
 {
-    bench_opts opts = {0.5, 5, MAX_BATCH};
+    bench_opts opts = {0.5, 5, MAX_BATCH, {0}};
     const char *only = NULL, *models = "mlp,lenet,deep", *threads = "1,2";
     int rc = 0;
     for (int i = 1; i < argc; i++) {
@@ -408,8 +523,8 @@ int main(int argc, char **argv)
                     !strcmp(argv[i], "--threads") || !strcmp(argv[i], "--batch");
         if (!known || !value) {
             fprintf(stderr, "nn_bench: %s '%s'\nusage: %s [--quick] [--only "
-                            "sgemm|layers|models] [--models LIST] [--threads LIST] "
-                            "[--batch N]\n",
+                            "peak|sgemm|layers|models] [--models LIST] [--threads "
+                            "LIST] [--batch N]\n",
                     known ? "a value is missing after" : "unknown option",
                     argv[i], argv[0]);
             return 2;
@@ -417,10 +532,10 @@ int main(int argc, char **argv)
         i++;
         if (!strcmp(argv[i - 1], "--only")) {
             only = value;
-            if (strcmp(only, "sgemm") && strcmp(only, "layers") &&
-                strcmp(only, "models")) {
+            if (strcmp(only, "peak") && strcmp(only, "sgemm") &&
+                strcmp(only, "layers") && strcmp(only, "models")) {
                 fprintf(stderr, "nn_bench: --only '%s': unknown; expected one "
-                                "of sgemm, layers or models\n", only);
+                                "of peak, sgemm, layers or models\n", only);
                 return 2;
             }
         } else if (!strcmp(argv[i - 1], "--models")) {
@@ -437,6 +552,8 @@ int main(int argc, char **argv)
         } else if (!list_ok("--threads", threads = value, 1))
             return 2;
     }
+    if (!only || strcmp(only, "sgemm"))
+        rc |= bench_peak(threads, &opts);
     if (!only || !strcmp(only, "sgemm"))
         rc |= bench_sgemm(&opts);
     if (!only || !strcmp(only, "layers"))

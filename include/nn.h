@@ -433,6 +433,19 @@ nn_status nn_net_layer_params(nn_net *net, int i, float **values,
  * gets how many there are. */
 nn_status nn_net_layer_fields(const nn_net *net, int i, nn_layer_field *out,
                               int *count);
+/* Multiply-adds of one sample through one layer: the products of its gemms
+ * or convolution kernels (Winograd F(2x2, 3x3): 16 per 2x2 tile and channel
+ * pair; its transforms, only additions but for the weights', not counted);
+ * 0 for layers without weights. */
+typedef struct {
+    uint64_t forward;         /* forward pass, with the net's kernels */
+    uint64_t backward;        /* weight gradient, and input gradient when computed */
+    uint64_t direct_forward;  /* forward pass counted as direct convolution */
+    uint64_t direct_backward; /* backward pass counted likewise */
+} nn_layer_macs;
+/* Layer i's multiply-adds per sample as the net runs it (its kernel choice;
+ * the first layer's input gradient only with nn_net_set_input_grad). */
+nn_status nn_net_layer_macs(const nn_net *net, int i, nn_layer_macs *out);
 /* Total trainable parameters. */
 size_t nn_net_param_count(const nn_net *net);
 /* All parameters, layer after layer: one flat array. */

@@ -349,7 +349,7 @@ rows=(
 "predict|2|--first is for --idx|@TMP@/c.nnm @TMP@/digit.png --first 3"
 "predict|2|--resize is for image files|@TMP@/c.nnm --idx a b --resize"
 "mnist_train|0|9 Ankle boot  |--data @TMP@/fashion-mnist --model mlp --epochs 1"
-"nn_bench|2|--only 'everything': unknown; expected one of sgemm, layers or models|--only everything"
+"nn_bench|2|--only 'everything': unknown; expected one of peak, sgemm, layers or models|--only everything"
 "nn_bench|2|--threads '1,x': item 'x': not a number|--threads 1,x"
 "nn_bench|2|--threads '0': item '0': zero; expected a whole number from 1 to 64|--threads 0"
 "nn_bench|2|--models ',lenet': an empty item|--models ,lenet"

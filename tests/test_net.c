@@ -109,6 +109,31 @@ static void test_parameter_counts(void **state)
     nn_net_destroy(net);
 }
 
+/* deep's multiply-adds per image: conv1 by im2col (no input gradient),
+ * conv2 by Winograd (16 * 64 * 64 * 12 * 12 per pass) or, with the reference
+ * kernels, directly (64 * 64 * 9 * 24 * 24); relu counts none. */
+static void test_layer_macs(void **state)
+{
+    nn_net *net = tu_net("deep", 1, 28, 28, 2, 1);
+    nn_layer_macs m;
+    (void)state;
+    assert_nn_ok(nn_net_layer_macs(net, 0, &m));
+    assert_true(m.forward == 64 * 9 * 676 && m.backward == m.forward);
+    assert_nn_ok(nn_net_layer_macs(net, 2, &m));
+    assert_true(m.forward == 9437184 && m.backward == 2 * m.forward);
+    assert_true(m.direct_forward == 21233664 && m.direct_backward == 2 * 21233664);
+    assert_nn_ok(nn_net_layer_macs(net, 1, &m));
+    assert_true(m.forward == 0 && m.direct_backward == 0);
+    assert_nn_ok(nn_net_set_kernels(net, NN_KERNELS_REFERENCE));
+    assert_nn_ok(nn_net_layer_macs(net, 2, &m));
+    assert_true(m.forward == 21233664);
+    nn_net_set_input_grad(net, 1);
+    assert_nn_ok(nn_net_layer_macs(net, 0, &m));
+    assert_true(m.backward == 2 * m.forward);
+    assert_int_equal(nn_net_layer_macs(net, 14, &m), NN_EINVAL);
+    nn_net_destroy(net);
+}
+
 static double sigmoid(double x)
 {
     return 1.0 / (1.0 + exp(-x));
@@ -176,6 +201,7 @@ int main(void)
         cmocka_unit_test(test_backward_twice_doubles),
         cmocka_unit_test(test_same_seed_same_weights),
         cmocka_unit_test(test_parameter_counts),
+        cmocka_unit_test(test_layer_macs),
         cmocka_unit_test(test_seed000_worked_example),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -59,6 +59,11 @@ int nn_winograd_group(const nn_conv2d_shape *s)
     return group > WINOGRAD_GROUP ? WINOGRAD_GROUP : (int)group;
 }
 
+uint64_t nn_winograd_macs(const nn_conv2d_shape *s)
+{
+    return (uint64_t)16 * s->out_c * s->in_c * tiles(s);
+}
+
 size_t nn_winograd_weights_size(const nn_conv2d_shape *s)
 {
     return (size_t)16 * s->out_c * s->in_c;

@@ -5,6 +5,7 @@
 #define NN_KERNELS_WINOGRAD_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "nn.h"
 
@@ -12,6 +13,9 @@
 int nn_winograd_fits(const nn_conv2d_shape *s);
 /* Images per call: enough tiles to give the gemms wide matrices. */
 int nn_winograd_group(const nn_conv2d_shape *s);
+/* Multiply-adds of one image's 16 gemms (one pass): out_c * in_c per
+ * point of the 4x4 domain and 2x2 tile. */
+uint64_t nn_winograd_macs(const nn_conv2d_shape *s);
 /* Floats of u (and of the weight-gradient sum du). */
 size_t nn_winograd_weights_size(const nn_conv2d_shape *s);
 /* Floats of scratch for a call on a full group, du included. */

@@ -115,6 +115,10 @@ typedef struct nn_layer_kind {
      * libnn cannot represent it. */
     int (*onnx_import)(const struct nn_onnx_node_in *node,
                        struct nn_onnx_layer_in *out);
+    /* Multiply-adds of one sample as ex's kernels run them, and as direct
+     * convolution (nn_net_layer_macs); NULL: none counted (element-wise). */
+    void (*macs)(const nn_layer *layer, const nn_exec *ex, int input_grad,
+                 nn_layer_macs *out);
 } nn_layer_kind;
 
 /* The part every concrete layer starts with. */

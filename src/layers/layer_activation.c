@@ -161,7 +161,7 @@ int nn_activation_onnx_import(const nn_onnx_node_in *node,
         {nn_layer_same_shape, NULL, NULL, nn_activation_forward,            \
          nn_activation_backward, NULL},                                     \
         {0}, &name##_kernels, nn_activation_onnx_export, op,                \
-        nn_activation_onnx_import,                                          \
+        nn_activation_onnx_import, NULL /* no multiply-adds counted */,     \
     }
 
 ACTIVATION_KIND(relu, relu_gain2, "Relu");

@@ -264,6 +264,7 @@ const nn_layer_kind nn_kind_avgpool = {
     avgpool_parse, avgpool_print, avgpool_check, NULL, NULL,
     {avgpool_reshape, NULL, NULL, avgpool_forward, avgpool_backward, NULL},
     {0}, NULL, avgpool_onnx_export, "AveragePool", avgpool_onnx_import,
+    NULL, /* no multiply-adds counted */
 };
 
 /* one value per channel: (c, 1, 1) */
@@ -301,6 +302,7 @@ const nn_layer_kind nn_kind_global_avgpool = {
      NULL},
     {0}, &global_window, global_avgpool_onnx_export, "GlobalAveragePool",
     global_avgpool_onnx_import,
+    NULL, /* no multiply-adds counted */
 };
 
 nn_status nn_net_add_avgpool(nn_net *net, int k, int stride, int pad)

@@ -347,6 +347,7 @@ const nn_layer_kind nn_kind_batchnorm = {
      batchnorm_backward, batchnorm_check_batch},
     {0}, NULL, batchnorm_onnx_export, "BatchNormalization",
     batchnorm_onnx_import,
+    NULL, /* no multiply-adds counted */
 };
 
 nn_status nn_net_add_batchnorm(nn_net *net)

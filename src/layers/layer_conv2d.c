@@ -485,12 +485,34 @@ static int conv2d_onnx_import(const nn_onnx_node_in *node,
     return 1;
 }
 
+/* Per sample: direct convolution does out_c*in_c*kh*kw products per output
+ * pixel in each pass (im2col's gemms the same); the direct kernels' input
+ * gradient covers the in_h x in_w pixels of the padded dy; Winograd runs
+ * 16 gemms per pass. */
+static void conv2d_macs(const nn_layer *layer, const nn_exec *ex,
+                        int input_grad, nn_layer_macs *out)
+{
+    const nn_conv2d_shape *s = &((const conv2d_layer *)layer)->shape;
+    uint64_t taps = (uint64_t)s->out_c * s->in_c * s->kh * s->kw;
+    uint64_t direct = taps * s->out_h * s->out_w, fwd = direct, dx = direct;
+    conv_algo algo = conv_pick(s, ex);
+    if (algo == CONV_WINOGRAD)
+        fwd = dx = nn_winograd_macs(s);
+    else if (algo == CONV_DIRECT)
+        dx = taps * s->in_h * s->in_w;
+    out->forward = fwd;
+    out->backward = fwd + (input_grad ? dx : 0);
+    out->direct_forward = direct;
+    out->direct_backward = direct * (input_grad ? 2 : 1);
+}
+
 const nn_layer_kind nn_kind_conv2d = {
     "conv2d", "conv", NULL, "convKxKxN[sS][pP]", 0, sizeof(conv2d_layer),
     conv2d_parse, conv2d_print, conv2d_check, NULL, conv2d_fields,
     {conv2d_reshape, conv2d_sizes, conv2d_init, conv2d_forward,
      conv2d_backward, NULL},
     {.stride = 1}, NULL, conv2d_onnx_export, "Conv", conv2d_onnx_import,
+    conv2d_macs,
 };
 
 nn_status nn_net_add_conv2d(nn_net *net, int out_channels, int kh, int kw,

@@ -393,12 +393,23 @@ static int dense_onnx_import(const nn_onnx_node_in *node, nn_onnx_layer_in *out)
     return 1;
 }
 
+/* Per sample: in*out products forward, for dW and for dx. */
+static void dense_macs(const nn_layer *layer, const nn_exec *ex,
+                       int input_grad, nn_layer_macs *out)
+{
+    uint64_t product = (uint64_t)dense_inputs(layer) * layer->args.out;
+    (void)ex;
+    out->forward = out->direct_forward = product;
+    out->backward = out->direct_backward = product * (input_grad ? 2 : 1);
+}
+
 const nn_layer_kind nn_kind_dense = {
     "dense", "dense", NULL, "denseN", 0, sizeof(nn_layer),
     dense_parse, dense_print, dense_check, NULL, dense_fields,
     {dense_reshape, dense_sizes, dense_init, dense_forward, dense_backward,
      NULL},
     {0}, NULL, dense_onnx_export, "Gemm MatMul", dense_onnx_import,
+    dense_macs,
 };
 
 nn_status nn_net_add_dense(nn_net *net, int out)

@@ -173,6 +173,7 @@ const nn_layer_kind nn_kind_dropout = {
     {nn_layer_same_shape, dropout_sizes, NULL, dropout_forward,
      dropout_backward, NULL},
     {.alpha = 0.5f}, NULL, dropout_onnx_export, "Dropout", dropout_onnx_import,
+    NULL, /* no multiply-adds counted */
 };
 
 nn_status nn_net_add_dropout(nn_net *net, float rate)

@@ -69,6 +69,7 @@ const nn_layer_kind nn_kind_leakyrelu = {
      nn_activation_backward, NULL},
     {.alpha = 0.01f}, &leakyrelu_kernels, nn_activation_onnx_export,
     "LeakyRelu", nn_activation_onnx_import,
+    NULL, /* no multiply-adds counted */
 };
 
 nn_status nn_net_add_leakyrelu(nn_net *net, float slope)

@@ -220,6 +220,7 @@ const nn_layer_kind nn_kind_maxpool = {
     {maxpool_reshape, maxpool_sizes, NULL, maxpool_forward, maxpool_backward,
      NULL},
     {0}, NULL, maxpool_onnx_export, "MaxPool", maxpool_onnx_import,
+    NULL, /* no multiply-adds counted */
 };
 
 nn_status nn_net_add_maxpool(nn_net *net, int k, int stride)

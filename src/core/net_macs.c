@@ -1,0 +1,27 @@
+/* How much arithmetic a net's layers do per sample, as its kernels run it:
+ * a read-only query for benchmarks (utilisation of the machine's FMA
+ * limit). Each kind counts its own work (nn_layer_kind.macs). */
+#include "core/net_internal.h"
+
+#include <string.h>
+
+#include "core/util.h"
+
+nn_status nn_net_layer_macs(const nn_net *net, int i, nn_layer_macs *out)
+{
+    const nn_layer *layer;
+    nn_exec ex;
+    if (!net || !out || i < 0 || i >= net->count)
+        return NN_EINVAL;
+    if (!net->built)
+        return NN_ESTATE;
+    memset(out, 0, sizeof *out);
+    memset(&ex, 0, sizeof ex);
+    /* the kernel choice a pass makes (net_run.c) */
+    ex.kernels = net->kernels;
+    ex.avx2 = net->kernels == NN_KERNELS_AUTO && nn_cpu_has_avx2();
+    layer = net->layers[i];
+    if (layer->kind->macs)
+        layer->kind->macs(layer, &ex, i > 0 || net->input_grad, out);
+    return NN_OK;
+}
