@@ -49,6 +49,9 @@ struct nn_net {
 /* How many partial buffers a net of `shards` shards needs: one per piece
  * of a shard (nn_shard_pieces) of the whole batch (net.c). */
 int nn_net_partial_count(int shards);
+/* 1 when the net's passes run the AVX2+FMA kernels: NN_KERNELS_AUTO on a
+ * CPU that has them (net_run.c). */
+int nn_net_runs_avx2(const nn_net *net);
 /* Frees every arena and sets the pointers to NULL (net_build.c, net.c). */
 void nn_net_free_arenas(nn_net *net);
 /* 64-byte aligned, zeroed; n counts floats. NULL on failure. */

@@ -5,8 +5,6 @@
 
 #include <string.h>
 
-#include "core/util.h"
-
 nn_status nn_net_layer_macs(const nn_net *net, int i, nn_layer_macs *out)
 {
     const nn_layer *layer;
@@ -19,7 +17,7 @@ nn_status nn_net_layer_macs(const nn_net *net, int i, nn_layer_macs *out)
     memset(&ex, 0, sizeof ex);
     /* the kernel choice a pass makes (net_run.c) */
     ex.kernels = net->kernels;
-    ex.avx2 = net->kernels == NN_KERNELS_AUTO && nn_cpu_has_avx2();
+    ex.avx2 = nn_net_runs_avx2(net);
     layer = net->layers[i];
     if (layer->kind->macs)
         layer->kind->macs(layer, &ex, i > 0 || net->input_grad, out);

@@ -34,6 +34,11 @@ static uint64_t noise_key(uint64_t seed, uint64_t pass)
     return z ^ (z >> 31);
 }
 
+int nn_net_runs_avx2(const nn_net *net)
+{
+    return net->kernels == NN_KERNELS_AUTO && nn_cpu_has_avx2();
+}
+
 /* What the layers get for one pass of the net. */
 static nn_exec exec_for(nn_net *net)
 {
@@ -44,7 +49,7 @@ static nn_exec exec_for(nn_net *net)
     ex.pool = net->pool;
     ex.training = net->training;
     ex.kernels = net->kernels;
-    ex.avx2 = net->kernels == NN_KERNELS_AUTO && nn_cpu_has_avx2();
+    ex.avx2 = nn_net_runs_avx2(net);
     ex.sgemm = nn_sgemm_for(net->kernels);
     ex.noise_key = noise_key(net->noise_seed, net->noise_pass);
     ex.shards = net->part_last - net->part_first;
@@ -58,8 +63,8 @@ static nn_exec exec_for(nn_net *net)
 }
 
 /* Records the part [first, last) of a batch of total samples and where
- * its shards start in the input; returns how many samples it holds. */
-static int set_part(nn_net *net, int total, int first, int last)
+ * its shards start in the input. */
+static void set_part(nn_net *net, int total, int first, int last)
 {
     int start = nn_shard_start(total, net->shards, first);
     net->part_total = total;
@@ -67,7 +72,6 @@ static int set_part(nn_net *net, int total, int first, int last)
     net->part_last = last;
     for (int s = first; s <= last; s++)
         net->bounds[s - first] = nn_shard_start(total, net->shards, s) - start;
-    return net->bounds[last - first];
 }
 
 nn_status nn_net_forward_part(nn_net *net, int total, int first, int last)

@@ -214,6 +214,16 @@ static inline void tile_kernel(int kc, const float *a, size_t a_row,
     }
 }
 
+/* Every (rows, vecs) a tile may need, for the kernels' definitions, and
+ * the table of prefix_ROWSxVECS functions indexed [rows - 1][vecs - 1]. */
+#define EACH_TILE(X)                                                        \
+    X(1, 1) X(1, 2) X(2, 1) X(2, 2) X(3, 1) X(3, 2)                         \
+    X(4, 1) X(4, 2) X(5, 1) X(5, 2) X(6, 1) X(6, 2)
+#define TILE_TABLE(prefix)                                                  \
+    {{prefix##_1x1, prefix##_1x2}, {prefix##_2x1, prefix##_2x2},            \
+     {prefix##_3x1, prefix##_3x2}, {prefix##_4x1, prefix##_4x2},            \
+     {prefix##_5x1, prefix##_5x2}, {prefix##_6x1, prefix##_6x2}}
+
 /* The 12 kernels: tile_kernel for each (rows, vecs). */
 #define DEFINE_TILE_KERNEL(rows, vecs)                                      \
     NN_AVX2 static void kernel_##rows##x##vecs(                             \
@@ -223,12 +233,7 @@ static inline void tile_kernel(int kc, const float *a, size_t a_row,
         tile_kernel(kc, a, a_row, a_k, b, rows, vecs, cols, c, ldc, alpha,  \
                     beta);                                                  \
     }
-DEFINE_TILE_KERNEL(1, 1) DEFINE_TILE_KERNEL(1, 2)
-DEFINE_TILE_KERNEL(2, 1) DEFINE_TILE_KERNEL(2, 2)
-DEFINE_TILE_KERNEL(3, 1) DEFINE_TILE_KERNEL(3, 2)
-DEFINE_TILE_KERNEL(4, 1) DEFINE_TILE_KERNEL(4, 2)
-DEFINE_TILE_KERNEL(5, 1) DEFINE_TILE_KERNEL(5, 2)
-DEFINE_TILE_KERNEL(6, 1) DEFINE_TILE_KERNEL(6, 2)
+EACH_TILE(DEFINE_TILE_KERNEL)
 
 typedef void (*tile_kernel_fn)(int kc, const float *a, size_t a_row,
                                size_t a_k, const float *b, int cols, float *c,
@@ -240,10 +245,7 @@ static void kernel_avx2(int kc, const float *a, size_t a_row, size_t a_k,
                         const float *b, int rows, int cols, float *c,
                         size_t ldc, float alpha, float beta)
 {
-    static const tile_kernel_fn kernels[AVX2_MR][2] = {
-        {kernel_1x1, kernel_1x2}, {kernel_2x1, kernel_2x2},
-        {kernel_3x1, kernel_3x2}, {kernel_4x1, kernel_4x2},
-        {kernel_5x1, kernel_5x2}, {kernel_6x1, kernel_6x2}};
+    static const tile_kernel_fn kernels[AVX2_MR][2] = TILE_TABLE(kernel);
     kernels[rows - 1][cols > 8](kc, a, a_row, a_k, b, cols, c, ldc, alpha,
                                 beta);
 }
@@ -321,12 +323,7 @@ static inline void tree_tile_kernel(const int *bounds, int segments,
         tree_tile_kernel(bounds, segments, a, a_row, a_k, b, rows, vecs,    \
                          cols, c, ldc);                                     \
     }
-DEFINE_TREE_KERNEL(1, 1) DEFINE_TREE_KERNEL(1, 2)
-DEFINE_TREE_KERNEL(2, 1) DEFINE_TREE_KERNEL(2, 2)
-DEFINE_TREE_KERNEL(3, 1) DEFINE_TREE_KERNEL(3, 2)
-DEFINE_TREE_KERNEL(4, 1) DEFINE_TREE_KERNEL(4, 2)
-DEFINE_TREE_KERNEL(5, 1) DEFINE_TREE_KERNEL(5, 2)
-DEFINE_TREE_KERNEL(6, 1) DEFINE_TREE_KERNEL(6, 2)
+EACH_TILE(DEFINE_TREE_KERNEL)
 
 typedef void (*tree_kernel_fn)(const int *bounds, int segments,
                                const float *a, size_t a_row, size_t a_k,
@@ -337,9 +334,7 @@ static void tree_kernel_avx2(const int *bounds, int segments, const float *a,
                              size_t a_row, size_t a_k, const float *b,
                              int rows, int cols, float *c, size_t ldc)
 {
-    static const tree_kernel_fn kernels[AVX2_MR][2] = {
-        {tree_1x1, tree_1x2}, {tree_2x1, tree_2x2}, {tree_3x1, tree_3x2},
-        {tree_4x1, tree_4x2}, {tree_5x1, tree_5x2}, {tree_6x1, tree_6x2}};
+    static const tree_kernel_fn kernels[AVX2_MR][2] = TILE_TABLE(tree);
     kernels[rows - 1][cols > 8](bounds, segments, a, a_row, a_k, b, cols, c,
                                 ldc);
 }

@@ -18,12 +18,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* How the sums see a value type: MPI's name for it, its size, and
- * dst[i] += src[i] for i < n. */
+#include "core/threads.h"
+
+/* How the sums see a value type: MPI's name for it, its size, and the
+ * pairwise tree over `count` rows of n values, `stride` apart, left in row
+ * 0: libnn's own (core/threads.h), the one its shards are added with. */
 typedef struct {
     MPI_Datatype type;
     size_t size;
-    void (*add)(void *dst, const void *src, size_t n);
+    void (*tree)(void *rows, int count, size_t stride, size_t n);
 } value_type;
 
 struct nn_mpi_group {
@@ -38,20 +41,14 @@ struct nn_mpi_group {
     nn_mpi_stats stats;
 };
 
-static void add_floats(void *dst, const void *src, size_t n)
+static void tree_floats(void *rows, int count, size_t stride, size_t n)
 {
-    float *d = dst;
-    const float *s = src;
-    for (size_t i = 0; i < n; i++)
-        d[i] += s[i];
+    nn_tree_floats(rows, count, stride, 0, n);
 }
 
-static void add_doubles(void *dst, const void *src, size_t n)
+static void tree_doubles(void *rows, int count, size_t stride, size_t n)
 {
-    double *d = dst;
-    const double *s = src;
-    for (size_t i = 0; i < n; i++)
-        d[i] += s[i];
+    nn_tree_doubles(rows, count, stride, n);
 }
 
 /* Fills the segment and row tables for n values; returns this process's
@@ -69,17 +66,6 @@ static int plan(nn_mpi_group *g, int n)
         g->row_start[j] = j * mine; /* <= n: mine <= n / p + 1 */
     }
     return mine;
-}
-
-/* The pairwise tree over the P rows of m values in the scratch,
- * left in row 0 (the order of nn_group and of libnn's own shards). */
-static void tree(const nn_mpi_group *g, const value_type *t, size_t m)
-{
-    char *rows = g->scratch;
-    size_t row = m * t->size;
-    for (int step = 1; step < g->group.size; step *= 2)
-        for (int c = 0; c + step < g->group.size; c += 2 * step)
-            t->add(rows + (size_t)c * row, rows + (size_t)(c + step) * row, m);
 }
 
 /* The sum of `count` values of type t over the group, into values. */
@@ -107,7 +93,8 @@ static nn_status group_sum(nn_mpi_group *g, void *values, size_t count,
     if (MPI_Alltoallv(values, g->seg_count, g->seg_start, t->type, g->scratch,
                       g->row_count, g->row_start, t->type, g->comm) != MPI_SUCCESS)
         return NN_EIO;
-    tree(g, t, (size_t)mine);
+    /* the P rows of this segment, added as nn_group's tree into row 0 */
+    t->tree(g->scratch, p, (size_t)mine, (size_t)mine);
     if (MPI_Allgatherv(g->scratch, mine, t->type, values, g->seg_count,
                        g->seg_start, t->type, g->comm) != MPI_SUCCESS)
         return NN_EIO;
@@ -119,13 +106,13 @@ static nn_status group_sum(nn_mpi_group *g, void *values, size_t count,
 
 static nn_status sum_float(void *ctx, float *values, size_t count)
 {
-    static const value_type floats = {MPI_FLOAT, sizeof(float), add_floats};
+    static const value_type floats = {MPI_FLOAT, sizeof(float), tree_floats};
     return group_sum(ctx, values, count, &floats);
 }
 
 static nn_status sum_double(void *ctx, double *values, size_t count)
 {
-    static const value_type doubles = {MPI_DOUBLE, sizeof(double), add_doubles};
+    static const value_type doubles = {MPI_DOUBLE, sizeof(double), tree_doubles};
     return group_sum(ctx, values, count, &doubles);
 }
 
