@@ -130,7 +130,7 @@ static void shuffle(int *order, int n, nn_rng *rng)
 }
 
 /* This process's shards of every batch: all of them alone, else its even
- * share (nn_split) of the net's shards. */
+ * share (nn_shard_start) of the net's shards. */
 typedef struct {
     const nn_group *group;
     int shards, first, last;
@@ -163,8 +163,8 @@ static void poison_output_grad(nn_net *net)
         out->g[i] = NAN;
 }
 
-/* One step on batch `b` of the shuffled order (n images from `first`):
- * this process's part through forward and backward, the gradients summed
+/* One step on the batch of n images at `order`: this process's part
+ * through forward and backward, the gradients summed
  * across the group, then the optimizer's update. */
 static nn_status train_step(nn_net *net, nn_optim *opt,
                             const nn_dataset *train, const nn_train_config *cfg,
