@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define TOL 1e-3
 #define POINTS 60
@@ -256,6 +257,94 @@ static void test_batchnorm_after_conv(void **state)
     check(net, 3, 42);
 }
 
+/* Largest |a - b| / max(1, |b|) over n values. */
+static double worst_difference(const float *a, const float *b, size_t n)
+{
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - b[i]) / fmax(1.0, fabs(b[i]));
+        if (d > worst)
+            worst = d;
+    }
+    return worst;
+}
+
+/* The batchnorm layer (sums per shard and channel in lanes, cut across
+ * threads, xhat recomputed from the input in backward) gives the public
+ * kernels' output, running statistics and gradients within rounding:
+ * 17 channels (uneven tasks) of 5x7 (lanes and a remainder) or 1x1, a
+ * batch of 6 on 4 shards, one thread or two, training and inference. */
+static void test_batchnorm_layer_matches_kernels(void **state)
+{
+    enum { C = 17, N = 6 };
+    static const int sides[2][2] = {{5, 7}, {1, 1}};
+    (void)state;
+    for (int side = 0; side < 2; side++)
+        for (int case_ = 0; case_ < 4; case_++) {
+            int threads = 1 + case_ % 2, training = case_ < 2;
+            int h = sides[side][0], w = sides[side][1], hw = h * w;
+            size_t count = (size_t)N * C * hw;
+            nn_net *net = make_net(C, h, w);
+            float *params, *grads, *y = malloc(sizeof(float) * count);
+            float *xhat = malloc(sizeof(float) * count);
+            float *dx = calloc(count, sizeof(float)), *state_ref;
+            float invstd[C], dgamma[C] = {0}, dbeta[C] = {0};
+            size_t n_params;
+            nn_tensor *in, *out;
+            nn_rng rng;
+            assert_true(y && xhat && dx);
+            assert_nn_ok(nn_net_add_batchnorm(net));
+            nn_net_set_input_grad(net, 1);
+            assert_nn_ok(nn_net_build(net, N, 71));
+            assert_nn_ok(nn_net_set_threads(net, threads));
+            nn_net_set_training(net, training);
+            assert_nn_ok(nn_net_layer_params(net, 0, &params, &grads, &n_params));
+            in = nn_net_input(net);
+            out = nn_net_output(net);
+            nn_rng_seed(&rng, 72 + (uint64_t)case_);
+            gc_fill_normal(params, 2 * C, 1.0f, &rng); /* gamma, beta */
+            gc_fill_normal(nn_net_state(net), 2 * C, 0.5f, &rng);
+            for (int ch = 0; ch < C; ch++) /* positive running variances */
+                nn_net_state(net)[C + ch] = 0.5f + fabsf(nn_net_state(net)[C + ch]);
+            gc_fill_normal(in->x, count, 2.0f, &rng);
+            for (size_t i = 0; i < count; i++)
+                in->x[i] += 3.0f; /* a mean far from 0 */
+            state_ref = malloc(sizeof(float) * 2 * C);
+            assert_non_null(state_ref);
+            memcpy(state_ref, nn_net_state(net), sizeof(float) * 2 * C);
+            if (training)
+                nn_batchnorm_forward_train(in->x, params, params + C, y, xhat,
+                                           invstd, state_ref, state_ref + C, N,
+                                           C, hw, 0.1f, 1e-5f);
+            else
+                nn_batchnorm_forward_infer(in->x, params, params + C, state_ref,
+                                           state_ref + C, y, xhat, invstd, N, C,
+                                           hw, 1e-5f);
+            assert_nn_ok(nn_net_forward(net, N));
+            print_message("  %dx%d, %d thread(s), %s: output %.2e, statistics %.2e\n",
+                          h, w, threads, training ? "training" : "inference",
+                          worst_difference(out->x, y, count),
+                          worst_difference(nn_net_state(net), state_ref, 2 * C));
+            assert_true(worst_difference(out->x, y, count) < 1e-5);
+            assert_true(worst_difference(nn_net_state(net), state_ref, 2 * C) < 1e-6);
+
+            gc_fill_normal(out->g, count, 1.0f, &rng);
+            nn_batchnorm_backward(out->g, xhat, params, invstd, dx, dgamma,
+                                  dbeta, N, C, hw, training);
+            nn_net_zero_grad(net);
+            assert_nn_ok(nn_net_backward(net));
+            print_message("  input gradient %.2e, gamma %.2e, beta %.2e\n",
+                          worst_difference(in->g, dx, count),
+                          worst_difference(grads, dgamma, C),
+                          worst_difference(grads + C, dbeta, C));
+            assert_true(worst_difference(in->g, dx, count) < 1e-5);
+            assert_true(worst_difference(grads, dgamma, C) < 1e-5);
+            assert_true(worst_difference(grads + C, dbeta, C) < 1e-5);
+            free(y), free(xhat), free(dx), free(state_ref);
+            nn_net_destroy(net);
+        }
+}
+
 static void test_batchnorm_inference_mode(void **state)
 {
     nn_net *net = make_net(2, 5, 4);
@@ -352,6 +441,7 @@ int main(void)
         cmocka_unit_test(test_batchnorm_after_dense),
         cmocka_unit_test(test_batchnorm_after_conv),
         cmocka_unit_test(test_batchnorm_inference_mode),
+        cmocka_unit_test(test_batchnorm_layer_matches_kernels),
         cmocka_unit_test(test_softmax_xent),
         cmocka_unit_test(test_mse),
     };

@@ -13,47 +13,66 @@
 #define BN_EPS 1e-5f
 #define BN_MOMENTUM 0.1f
 
-/* Sum over samples [first, last) and positions of channel ch of x, of
- * x (squared = 0) or of (x - mean)^2 (squared = 1), in double, one value
- * after another. */
+/* Partial sums kept side by side in the channel sums: independent
+ * additions the CPU overlaps, where one running sum would wait for each
+ * addition in turn. Value j of a plane goes to lane j % BN_LANES and the
+ * lanes are added pairwise at the end, so a sum depends on the shape only. */
+#define BN_LANES 8
+
+/* Sum over samples [first, last) and positions of channel ch of x
+ * (n, c, hw): of x (squared = 0, mean = 0) or of (x - mean)^2
+ * (squared = 1), in double. */
 static double channel_sum(const float *x, int squared, double mean, int first,
                           int last, int ch, int c, int hw)
 {
-    double sum = 0.0;
+    double lane[BN_LANES] = {0.0};
     for (int i = first; i < last; i++) {
         const float *xp = x + ((size_t)i * c + ch) * hw;
-        if (squared)
-            for (int j = 0; j < hw; j++)
-                sum += (xp[j] - mean) * (xp[j] - mean);
-        else
-            for (int j = 0; j < hw; j++)
-                sum += xp[j];
-    }
-    return sum;
-}
-
-/* Channel ch normalised with the batch's mean and squared deviations sq
- * (over count values), and its running statistics updated. */
-static void normalize_channel(const float *x, const float *gamma,
-                              const float *beta, double mean, double sq,
-                              size_t count, float *y, float *xhat,
-                              float *invstd, float *running_mean,
-                              float *running_var, int n, int ch, int c,
-                              int hw, float momentum, float eps)
-{
-    double var = sq / (double)count; /* biased: used to normalise */
-    invstd[ch] = (float)(1.0 / sqrt(var + eps));
-    for (int i = 0; i < n; i++) {
-        size_t at = ((size_t)i * c + ch) * hw;
-        for (int j = 0; j < hw; j++) {
-            xhat[at + j] = (float)((x[at + j] - mean) * invstd[ch]);
-            y[at + j] = gamma[ch] * xhat[at + j] + beta[ch];
+        int j = 0;
+        for (; j + BN_LANES <= hw; j += BN_LANES)
+            for (int k = 0; k < BN_LANES; k++) {
+                double d = xp[j + k] - mean;
+                lane[k] += squared ? d * d : d;
+            }
+        for (int k = 0; j + k < hw; k++) {
+            double d = xp[j + k] - mean;
+            lane[k] += squared ? d * d : d;
         }
     }
-    running_mean[ch] = (1.0f - momentum) * running_mean[ch] +
-                       momentum * (float)mean;
-    running_var[ch] = (1.0f - momentum) * running_var[ch] +
-                      momentum * (float)(count > 1 ? sq / (double)(count - 1) : var);
+    for (int width = BN_LANES / 2; width > 0; width /= 2)
+        for (int k = 0; k < width; k++)
+            lane[k] += lane[k + width];
+    return lane[0];
+}
+
+/* One plane of hw values: xhat = (x - mean) invstd, y = gamma xhat + beta;
+ * xhat is kept only when asked (the layer recomputes it from x). */
+static void normalize_plane(const float *restrict x, float *restrict y,
+                            float *restrict xhat, float mean, float invstd,
+                            float gamma, float beta, int hw)
+{
+    if (xhat)
+        for (int j = 0; j < hw; j++) {
+            xhat[j] = (x[j] - mean) * invstd;
+            y[j] = gamma * xhat[j] + beta;
+        }
+    else
+        for (int j = 0; j < hw; j++)
+            y[j] = gamma * ((x[j] - mean) * invstd) + beta;
+}
+
+/* The batch's statistics of channel ch from its mean and squared
+ * deviations sq over count values: invstd from the biased variance, and
+ * the running statistics moved towards the mean and the unbiased one. */
+static float channel_stats(double mean, double sq, size_t count,
+                           float *running_mean, float *running_var,
+                           float momentum, float eps)
+{
+    double var = sq / (double)count;
+    *running_mean = (1.0f - momentum) * *running_mean + momentum * (float)mean;
+    *running_var = (1.0f - momentum) * *running_var +
+                   momentum * (float)(count > 1 ? sq / (double)(count - 1) : var);
+    return (float)(1.0 / sqrt(var + eps));
 }
 
 void nn_batchnorm_forward_train(const float *x, const float *gamma,
@@ -66,9 +85,13 @@ void nn_batchnorm_forward_train(const float *x, const float *gamma,
     for (int ch = 0; ch < c; ch++) {
         double mean = channel_sum(x, 0, 0.0, 0, n, ch, c, hw) / (double)count;
         double sq = channel_sum(x, 1, mean, 0, n, ch, c, hw);
-        normalize_channel(x, gamma, beta, mean, sq, count, y, xhat, invstd,
-                          running_mean, running_var, n, ch, c, hw, momentum,
-                          eps);
+        invstd[ch] = channel_stats(mean, sq, count, running_mean + ch,
+                                   running_var + ch, momentum, eps);
+        for (int i = 0; i < n; i++) {
+            size_t at = ((size_t)i * c + ch) * hw;
+            normalize_plane(x + at, y + at, xhat + at, (float)mean, invstd[ch],
+                            gamma[ch], beta[ch], hw);
+        }
     }
 }
 
@@ -83,45 +106,61 @@ void nn_batchnorm_forward_infer(const float *x, const float *gamma,
     for (int i = 0; i < n; i++)
         for (int ch = 0; ch < c; ch++) {
             size_t at = ((size_t)i * c + ch) * hw;
-            for (int j = 0; j < hw; j++) {
-                xhat[at + j] = (x[at + j] - running_mean[ch]) * invstd[ch];
-                y[at + j] = gamma[ch] * xhat[at + j] + beta[ch];
-            }
+            normalize_plane(x + at, y + at, xhat + at, running_mean[ch],
+                            invstd[ch], gamma[ch], beta[ch], hw);
         }
 }
 
-/* The two sums of backward for channel ch over samples [first, last):
- * sums[0] = sum dy, sums[1] = sum dy * xhat, in float, in order. */
-static void grad_sums(const float *dy, const float *xhat, int first, int last,
-                      int ch, int c, int hw, float *sums)
+/* The two sums of backward for channel ch over samples [first, last), with
+ * xhat = (x - mean) invstd (x = xhat itself with mean 0, invstd 1):
+ * sums[0] = sum dy, sums[1] = sum dy xhat, in float, in BN_LANES lanes. */
+static void grad_sums(const float *dy, const float *x, float mean,
+                      float invstd, int first, int last, int ch, int c,
+                      int hw, float *sums)
 {
-    float sum_dy = 0.0f, sum_dy_xhat = 0.0f;
+    float lane_dy[BN_LANES] = {0.0f}, lane_dy_xhat[BN_LANES] = {0.0f};
     for (int i = first; i < last; i++) {
         size_t at = ((size_t)i * c + ch) * hw;
-        for (int j = 0; j < hw; j++) {
-            sum_dy += dy[at + j];
-            sum_dy_xhat += dy[at + j] * xhat[at + j];
+        int j = 0;
+        for (; j + BN_LANES <= hw; j += BN_LANES)
+            for (int k = 0; k < BN_LANES; k++) {
+                lane_dy[k] += dy[at + j + k];
+                lane_dy_xhat[k] += dy[at + j + k] * ((x[at + j + k] - mean) * invstd);
+            }
+        for (int k = 0; j + k < hw; k++) {
+            lane_dy[k] += dy[at + j + k];
+            lane_dy_xhat[k] += dy[at + j + k] * ((x[at + j + k] - mean) * invstd);
         }
     }
-    sums[0] = sum_dy;
-    sums[1] = sum_dy_xhat;
+    for (int width = BN_LANES / 2; width > 0; width /= 2)
+        for (int k = 0; k < width; k++) {
+            lane_dy[k] += lane_dy[k + width];
+            lane_dy_xhat[k] += lane_dy_xhat[k + width];
+        }
+    sums[0] = lane_dy[0];
+    sums[1] = lane_dy_xhat[0];
 }
 
-/* dx of channel ch from the batch's sums (over count values). */
-static void channel_backward(const float *dy, const float *xhat,
-                             const float *gamma, const float *invstd,
-                             float *dx, float sum_dy, float sum_dy_xhat,
-                             float count, int n, int ch, int c, int hw,
+/* dx of channel ch over samples [first, last) from the batch's sums (over
+ * count values), xhat as in grad_sums: in training mode
+ * dx += gamma invstd / count (count dy - sum dy - xhat sum dy xhat), else
+ * dx += gamma invstd dy. */
+static void channel_backward(const float *dy, const float *x, float mean,
+                             float xhat_scale, float scale, float *dx,
+                             float sum_dy, float sum_dy_xhat, float count,
+                             int first, int last, int ch, int c, int hw,
                              int training)
 {
-    float scale = gamma[ch] * invstd[ch];
-    for (int i = 0; i < n; i++) {
+    for (int i = first; i < last; i++) {
         size_t at = ((size_t)i * c + ch) * hw;
-        for (int j = 0; j < hw; j++)
-            dx[at + j] += training
-                ? scale / count * (count * dy[at + j] - sum_dy -
-                                   xhat[at + j] * sum_dy_xhat)
-                : scale * dy[at + j];
+        if (training)
+            for (int j = 0; j < hw; j++)
+                dx[at + j] += scale / count *
+                              (count * dy[at + j] - sum_dy -
+                               (x[at + j] - mean) * xhat_scale * sum_dy_xhat);
+        else
+            for (int j = 0; j < hw; j++)
+                dx[at + j] += scale * dy[at + j];
     }
 }
 
@@ -133,16 +172,18 @@ void nn_batchnorm_backward(const float *dy, const float *xhat,
     float count = (float)n * (float)hw;
     for (int ch = 0; ch < c; ch++) {
         float sums[2];
-        grad_sums(dy, xhat, 0, n, ch, c, hw, sums);
+        grad_sums(dy, xhat, 0.0f, 1.0f, 0, n, ch, c, hw, sums);
         dbeta[ch] += sums[0];
         dgamma[ch] += sums[1];
         if (dx)
-            channel_backward(dy, xhat, gamma, invstd, dx, sums[0], sums[1],
-                             count, n, ch, c, hw, training);
+            channel_backward(dy, xhat, 0.0f, 1.0f, gamma[ch] * invstd[ch], dx,
+                             sums[0], sums[1], count, 0, n, ch, c, hw, training);
     }
 }
 
-/* Cache layout: invstd (c), then xhat (max_batch, c, h, w). */
+/* Cache layout: invstd (c), then mean (c): the statistics the last forward
+ * normalised with. Backward recomputes xhat from the layer's input, which
+ * the net keeps, rather than storing a copy of the input's size. */
 typedef struct {
     nn_layer base;
     int trained; /* mode of the last forward: picks the backward formula */
@@ -151,15 +192,14 @@ typedef struct {
 static void batchnorm_sizes(const nn_layer *layer, int max_batch,
                             nn_layer_sizes *out)
 {
+    (void)max_batch;
     out->params = 2 * (size_t)layer->in_c; /* gamma, beta */
     out->decayed = 0;
     out->state = 2 * (size_t)layer->in_c; /* running mean, running var */
     /* per shard: c doubles of forward sums (and the means after shard 0's),
      * or 2c floats of backward sums */
     out->partials = 4 * (size_t)layer->in_c;
-    out->cache = sizeof(float) * ((size_t)max_batch * layer->in_c *
-                                      layer->in_h * layer->in_w +
-                                  layer->in_c);
+    out->cache = sizeof(float) * 2 * (size_t)layer->in_c;
 }
 
 static void batchnorm_init(nn_layer *layer, nn_rng *rng, float gain2)
@@ -189,50 +229,113 @@ static void group_sum(const nn_exec *ex, void *values, size_t count,
         *ex->group_error = st;
 }
 
+/* The passes over the activations, each cut into NN_CHUNKS tasks by
+ * channel: every sum is one channel's over one shard, made by one task in
+ * a fixed order, so no result depends on the number of threads. */
+typedef enum {
+    BN_SUMS,      /* per shard and channel: sum of x */
+    BN_SQUARES,   /* per shard and channel: sum of (x - mean)^2 */
+    BN_NORMALIZE, /* y from x with the cached mean and invstd */
+    BN_GRAD_SUMS, /* per shard and channel: sum dy, sum dy xhat */
+    BN_GRAD_INPUT /* dx from the batch's gradient sums */
+} bn_pass;
+
+typedef struct {
+    const nn_layer *layer;
+    const nn_tensor *in, *out;
+    const nn_exec *ex;
+    bn_pass pass;
+    int trained;
+} bn_job;
+
+static void batchnorm_task(void *p, int task, int thread)
+{
+    const bn_job *job = p;
+    const nn_layer *layer = job->layer;
+    const nn_exec *ex = job->ex;
+    const nn_tensor *in = job->in, *out = job->out;
+    int c = in->c, hw = in->h * in->w, first, last;
+    const float *gamma = layer->params, *beta = gamma + c;
+    const float *invstd = layer->cache, *mean = invstd + c;
+    size_t stride = layer->sizes.partials;
+    double *sums = (double *)(void *)ex->partials, *batch_mean = sums + c;
+    float *grad_parts = ex->partials;
+    float count = (float)ex->total * (float)hw;
+    (void)thread;
+    nn_split(c, NN_CHUNKS, task, &first, &last);
+    for (int ch = first; ch < last; ch++) {
+        if (job->pass == BN_NORMALIZE)
+            for (int i = 0; i < in->n; i++) {
+                size_t at = ((size_t)i * c + ch) * hw;
+                normalize_plane(in->x + at, out->x + at, NULL, mean[ch],
+                                invstd[ch], gamma[ch], beta[ch], hw);
+            }
+        else if (job->pass == BN_GRAD_INPUT)
+            channel_backward(out->g, in->x, mean[ch], invstd[ch],
+                             gamma[ch] * invstd[ch], in->g, grad_parts[2 * ch],
+                             grad_parts[2 * ch + 1], count, 0, in->n, ch, c,
+                             hw, job->trained);
+        else
+            for (int s = 0; s < ex->shards; s++) {
+                int lo = ex->bounds[s], hi = ex->bounds[s + 1];
+                if (job->pass == BN_GRAD_SUMS)
+                    grad_sums(out->g, in->x, mean[ch], invstd[ch], lo, hi, ch,
+                              c, hw, grad_parts + s * stride + 2 * ch);
+                else
+                    sums[s * stride / 2 + ch] = channel_sum(
+                        in->x, job->pass == BN_SQUARES,
+                        job->pass == BN_SQUARES ? batch_mean[ch] : 0.0, lo, hi,
+                        ch, c, hw);
+            }
+    }
+}
+
+static void batchnorm_run(const bn_job *job, bn_pass pass)
+{
+    bn_job run = *job;
+    run.pass = pass;
+    nn_pool_run(job->ex->pool, NN_CHUNKS, batchnorm_task, &run);
+}
+
 /* Training mode over a part of a batch: each shard's sums per channel,
  * added as a tree, then across the group; first for the mean, then for
  * the squared deviations from it. ex->partials holds, per shard, c
- * doubles of sums; shard 0 also keeps the means after them. */
-static void forward_train_part(nn_layer *layer, const nn_tensor *in,
-                               nn_tensor *out, const nn_exec *ex)
-{
-    int c = in->c, hw = in->h * in->w;
-    size_t stride = layer->sizes.partials / 2, count = (size_t)ex->total * hw;
-    double *parts = (double *)(void *)ex->partials, *mean = parts + c;
-    float *invstd = layer->cache;
-    for (int squared = 0; squared <= 1; squared++) {
-        for (int s = 0; s < ex->shards; s++)
-            for (int ch = 0; ch < c; ch++)
-                parts[s * stride + ch] =
-                    channel_sum(in->x, squared, squared ? mean[ch] : 0.0,
-                                ex->bounds[s], ex->bounds[s + 1], ch, c, hw);
-        nn_tree_doubles(parts, ex->shards, stride, (size_t)c);
-        group_sum(ex, parts, (size_t)c, 1);
-        if (!squared)
-            for (int ch = 0; ch < c; ch++)
-                mean[ch] = parts[ch] / (double)count;
-    }
-    for (int ch = 0; ch < c; ch++)
-        normalize_channel(in->x, layer->params, layer->params + c, mean[ch],
-                          parts[ch], count, out->x, invstd + c, invstd,
-                          layer->state, layer->state + c, in->n, ch, c, hw,
-                          BN_MOMENTUM, BN_EPS);
-}
-
+ * doubles of sums; shard 0 also keeps the means after them. Inference
+ * mode normalises with the running statistics. */
 static void batchnorm_forward(nn_layer *layer, const nn_tensor *in,
                               nn_tensor *out, const nn_exec *ex)
 {
     batchnorm_layer *bn = (batchnorm_layer *)layer;
-    int c = in->c, hw = in->h * in->w;
-    float *invstd = layer->cache;
-    float *xhat = invstd + c;
+    int c = in->c;
+    size_t stride = layer->sizes.partials / 2, count = (size_t)ex->total * in->h * in->w;
+    double *sums = (double *)(void *)ex->partials, *batch_mean = sums + c;
+    float *invstd = layer->cache, *mean = invstd + c;
+    float *running_mean = layer->state, *running_var = running_mean + c;
+    bn_job job = {layer, in, out, ex, BN_SUMS, ex->training};
     bn->trained = ex->training;
-    if (ex->training)
-        forward_train_part(layer, in, out, ex);
-    else
-        nn_batchnorm_forward_infer(in->x, layer->params, layer->params + c,
-                                   layer->state, layer->state + c, out->x,
-                                   xhat, invstd, in->n, c, hw, BN_EPS);
+    if (!ex->training) {
+        for (int ch = 0; ch < c; ch++) {
+            mean[ch] = running_mean[ch];
+            invstd[ch] = 1.0f / sqrtf(running_var[ch] + BN_EPS);
+        }
+        batchnorm_run(&job, BN_NORMALIZE);
+        return;
+    }
+    for (int squared = 0; squared <= 1; squared++) {
+        batchnorm_run(&job, squared ? BN_SQUARES : BN_SUMS);
+        nn_tree_doubles(sums, ex->shards, stride, (size_t)c);
+        group_sum(ex, sums, (size_t)c, 1);
+        if (!squared)
+            for (int ch = 0; ch < c; ch++)
+                batch_mean[ch] = sums[ch] / (double)count;
+    }
+    for (int ch = 0; ch < c; ch++) {
+        mean[ch] = (float)batch_mean[ch];
+        invstd[ch] = channel_stats(batch_mean[ch], sums[ch], count,
+                                   running_mean + ch, running_var + ch,
+                                   BN_MOMENTUM, BN_EPS);
+    }
+    batchnorm_run(&job, BN_NORMALIZE);
 }
 
 /* Each shard's two sums per channel, added as a tree: that is this part's
@@ -242,16 +345,11 @@ static void batchnorm_backward(nn_layer *layer, const nn_tensor *in,
                                const nn_tensor *out, const nn_exec *ex)
 {
     const batchnorm_layer *bn = (const batchnorm_layer *)layer;
-    int c = in->c, hw = in->h * in->w;
-    const float *invstd = layer->cache;
-    const float *xhat = invstd + c;
-    size_t stride = layer->sizes.partials;
-    float *parts = ex->partials, count = (float)ex->total * (float)hw;
-    for (int s = 0; s < ex->shards; s++)
-        for (int ch = 0; ch < c; ch++)
-            grad_sums(out->g, xhat, ex->bounds[s], ex->bounds[s + 1], ch, c,
-                      hw, parts + s * stride + 2 * ch);
-    nn_tree_floats(parts, ex->shards, stride, 0, 2 * (size_t)c);
+    int c = in->c;
+    float *parts = ex->partials;
+    bn_job job = {layer, in, out, ex, BN_GRAD_SUMS, bn->trained};
+    batchnorm_run(&job, BN_GRAD_SUMS);
+    nn_tree_floats(parts, ex->shards, layer->sizes.partials, 0, 2 * (size_t)c);
     for (int ch = 0; ch < c; ch++) {
         layer->grads[c + ch] += parts[2 * ch]; /* beta */
         layer->grads[ch] += parts[2 * ch + 1]; /* gamma */
@@ -259,10 +357,7 @@ static void batchnorm_backward(nn_layer *layer, const nn_tensor *in,
     if (!in->g)
         return;
     group_sum(ex, parts, 2 * (size_t)c, 0);
-    for (int ch = 0; ch < c; ch++)
-        channel_backward(out->g, xhat, layer->params, invstd, in->g,
-                         parts[2 * ch], parts[2 * ch + 1], count, in->n, ch,
-                         c, hw, bn->trained);
+    batchnorm_run(&job, BN_GRAD_INPUT);
 }
 
 /* Training-mode statistics need two values or more per channel: with one,
