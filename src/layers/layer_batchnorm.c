@@ -258,7 +258,7 @@ static void batchnorm_task(void *p, int task, int thread)
     const float *gamma = layer->params, *beta = gamma + c;
     const float *invstd = layer->cache, *mean = invstd + c;
     size_t stride = layer->sizes.partials;
-    double *sums = (double *)(void *)ex->partials, *batch_mean = sums + c;
+    double *sums = (double *)(void *)ex->partials;
     float *grad_parts = ex->partials;
     float count = (float)ex->total * (float)hw;
     (void)thread;
@@ -284,7 +284,7 @@ static void batchnorm_task(void *p, int task, int thread)
                 else
                     sums[s * stride / 2 + ch] = channel_sum(
                         in->x, job->pass == BN_SQUARES,
-                        job->pass == BN_SQUARES ? batch_mean[ch] : 0.0, lo, hi,
+                        job->pass == BN_SQUARES ? sums[c + ch] : 0.0, lo, hi,
                         ch, c, hw);
             }
     }
@@ -308,7 +308,7 @@ static void batchnorm_forward(nn_layer *layer, const nn_tensor *in,
     batchnorm_layer *bn = (batchnorm_layer *)layer;
     int c = in->c;
     size_t stride = layer->sizes.partials / 2, count = (size_t)ex->total * in->h * in->w;
-    double *sums = (double *)(void *)ex->partials, *batch_mean = sums + c;
+    double *sums = (double *)(void *)ex->partials, *batch_mean;
     float *invstd = layer->cache, *mean = invstd + c;
     float *running_mean = layer->state, *running_var = running_mean + c;
     bn_job job = {layer, in, out, ex, BN_SUMS, ex->training};
@@ -321,6 +321,7 @@ static void batchnorm_forward(nn_layer *layer, const nn_tensor *in,
         batchnorm_run(&job, BN_NORMALIZE);
         return;
     }
+    batch_mean = sums + c; /* partials exist in training mode only */
     for (int squared = 0; squared <= 1; squared++) {
         batchnorm_run(&job, squared ? BN_SQUARES : BN_SUMS);
         nn_tree_doubles(sums, ex->shards, stride, (size_t)c);
