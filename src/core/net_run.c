@@ -149,8 +149,9 @@ nn_status nn_net_backward(nn_net *net)
         if (i == 0 && !net->input_grad)
             in.g = NULL;
         /* Layers add into their input's gradient: it starts from zero,
-         * cleared just before (in parallel, while the cache is warm). */
-        if (in.g)
+         * cleared just before (in parallel, while the cache is warm),
+         * unless the layer writes all of it anyway. */
+        if (in.g && !(net->layers[i]->kind->flags & NN_KIND_SETS_INPUT_GRAD))
             clear_grad(&in, &ex);
         net->layers[i]->kind->ops.backward(net->layers[i], &in,
                                            &net->tensors[i + 1], &ex);

@@ -64,7 +64,8 @@ typedef struct {
     void (*init)(nn_layer *layer, nn_rng *rng, float gain2);
     void (*forward)(nn_layer *layer, const nn_tensor *in, nn_tensor *out,
                     const nn_exec *ex);
-    /* Accumulates into parameter gradients and in->g (when not NULL). */
+    /* Accumulates into parameter gradients and in->g (when not NULL; with
+     * NN_KIND_SETS_INPUT_GRAD it writes in->g instead). */
     void (*backward)(nn_layer *layer, const nn_tensor *in,
                      const nn_tensor *out, const nn_exec *ex);
     /* NN_ESHAPE when a forward pass of `batch` samples in that mode would
@@ -75,8 +76,13 @@ typedef struct {
 
 /* Properties of a kind (nn_layer_kind.flags). */
 enum {
-    NN_KIND_TRANSPARENT = 1 /* initialisation looks through it for the
-                               activation that follows (batchnorm, dropout) */
+    NN_KIND_TRANSPARENT = 1,    /* initialisation looks through it for the
+                                   activation that follows (batchnorm,
+                                   dropout) */
+    NN_KIND_SETS_INPUT_GRAD = 2 /* backward writes every value of in->g
+                                   instead of adding to it, so the net
+                                   does not clear it first (relu,
+                                   batchnorm) */
 };
 
 /* Everything about one kind of layer. */

@@ -21,14 +21,28 @@ void nn_relu_forward(const float *restrict x, float *restrict y, size_t count)
     }
 }
 
+/* dx = dy * [y > 0], added to dx when `add`: one loop per case, each
+ * with every element read unconditionally, so both vectorise. */
+static void relu_grad(const float *restrict y, const float *restrict dy,
+                      float *restrict dx, size_t count, int add)
+{
+    if (add)
+        for (size_t i = 0; i < count; i++) {
+            float d = dy[i];
+            dx[i] += y[i] > 0.0f ? d : 0.0f;
+        }
+    else
+        for (size_t i = 0; i < count; i++) {
+            float d = dy[i];
+            dx[i] = y[i] > 0.0f ? d : 0.0f;
+        }
+}
+
 /* dx += dy * [y > 0] */
 void nn_relu_backward(const float *restrict y, const float *restrict dy,
                       float *restrict dx, size_t count)
 {
-    for (size_t i = 0; i < count; i++) {
-        float d = dy[i];
-        dx[i] += y[i] > 0.0f ? d : 0.0f;
-    }
+    relu_grad(y, dy, dx, count, 1);
 }
 
 /* y = 1 / (1 + e^-x) */
@@ -123,7 +137,22 @@ void nn_activation_backward(nn_layer *layer, const nn_tensor *in,
     }                                                                       \
     static const nn_activation_kernels name##_kernels = {name##_fwd, name##_bwd}
 
-PLAIN_KERNELS(relu);
+/* relu's layer writes its input's gradient rather than adding to it
+ * (NN_KIND_SETS_INPUT_GRAD below): the net then skips clearing it, one
+ * write and one read of the tensor fewer. */
+static void relu_fwd(const float *x, float *y, size_t count, float alpha)
+{
+    (void)alpha;
+    nn_relu_forward(x, y, count);
+}
+static void relu_set_bwd(const float *y, const float *dy, float *dx,
+                         size_t count, float alpha)
+{
+    (void)alpha;
+    relu_grad(y, dy, dx, count, 0);
+}
+static const nn_activation_kernels relu_kernels = {relu_fwd, relu_set_bwd};
+
 PLAIN_KERNELS(sigmoid);
 PLAIN_KERNELS(tanh);
 
@@ -154,9 +183,9 @@ int nn_activation_onnx_import(const nn_onnx_node_in *node,
 
 /* The kind of an activation called name with its gain, kernels and ONNX
  * operator. */
-#define ACTIVATION_KIND(name, gain2, op)                                    \
+#define ACTIVATION_KIND(name, flags, gain2, op)                             \
     const nn_layer_kind nn_kind_##name = {                                  \
-        #name, #name, NULL, #name, 0, sizeof(nn_layer),                     \
+        #name, #name, NULL, #name, flags, sizeof(nn_layer),                 \
         NULL, NULL, NULL, gain2, NULL,                                      \
         {nn_layer_same_shape, NULL, NULL, nn_activation_forward,            \
          nn_activation_backward, NULL},                                     \
@@ -164,9 +193,9 @@ int nn_activation_onnx_import(const nn_onnx_node_in *node,
         nn_activation_onnx_import, NULL /* no multiply-adds counted */,     \
     }
 
-ACTIVATION_KIND(relu, relu_gain2, "Relu");
-ACTIVATION_KIND(sigmoid, NULL, "Sigmoid");
-ACTIVATION_KIND(tanh, NULL, "Tanh");
+ACTIVATION_KIND(relu, NN_KIND_SETS_INPUT_GRAD, relu_gain2, "Relu");
+ACTIVATION_KIND(sigmoid, 0, NULL, "Sigmoid");
+ACTIVATION_KIND(tanh, 0, NULL, "Tanh");
 
 nn_status nn_net_add_relu(nn_net *net)
 {

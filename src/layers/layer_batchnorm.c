@@ -150,7 +150,8 @@ static void channel_backward(const float *restrict dy, const float *restrict x,
                              float mean, float xhat_scale, float scale,
                              float *restrict dx, float sum_dy,
                              float sum_dy_xhat, float count, int first,
-                             int last, int ch, int c, int hw, int training)
+                             int last, int ch, int c, int hw, int training,
+                             int add)
 {
     float a = scale, b = 0.0f, d = 0.0f;
     if (training) {
@@ -159,8 +160,12 @@ static void channel_backward(const float *restrict dy, const float *restrict x,
     }
     for (int i = first; i < last; i++) {
         size_t at = ((size_t)i * c + ch) * hw;
-        for (int j = 0; j < hw; j++)
-            dx[at + j] += a * dy[at + j] + (b * x[at + j] + d);
+        if (add)
+            for (int j = 0; j < hw; j++)
+                dx[at + j] += a * dy[at + j] + (b * x[at + j] + d);
+        else
+            for (int j = 0; j < hw; j++)
+                dx[at + j] = a * dy[at + j] + (b * x[at + j] + d);
     }
 }
 
@@ -177,7 +182,7 @@ void nn_batchnorm_backward(const float *dy, const float *xhat,
         dgamma[ch] += sums[1];
         if (dx)
             channel_backward(dy, xhat, 0.0f, 1.0f, gamma[ch] * invstd[ch], dx,
-                             sums[0], sums[1], count, 0, n, ch, c, hw, training);
+                             sums[0], sums[1], count, 0, n, ch, c, hw, training, 1);
     }
 }
 
@@ -274,7 +279,7 @@ static void batchnorm_task(void *p, int task, int thread)
             channel_backward(out->g, in->x, mean[ch], invstd[ch],
                              gamma[ch] * invstd[ch], in->g, grad_parts[2 * ch],
                              grad_parts[2 * ch + 1], count, 0, in->n, ch, c,
-                             hw, job->trained);
+                             hw, job->trained, 0);
         else
             for (int s = 0; s < ex->shards; s++) {
                 int lo = ex->bounds[s], hi = ex->bounds[s + 1];
@@ -437,7 +442,8 @@ static int batchnorm_onnx_import(const nn_onnx_node_in *node,
 }
 
 const nn_layer_kind nn_kind_batchnorm = {
-    "batchnorm", "bn", "batchnorm", "bn", NN_KIND_TRANSPARENT,
+    "batchnorm", "bn", "batchnorm", "bn",
+    NN_KIND_TRANSPARENT | NN_KIND_SETS_INPUT_GRAD,
     sizeof(batchnorm_layer), NULL, NULL, NULL, NULL, batchnorm_fields,
     {nn_layer_same_shape, batchnorm_sizes, batchnorm_init, batchnorm_forward,
      batchnorm_backward, batchnorm_check_batch},
