@@ -261,7 +261,13 @@ static nn_net *bench_net(const char *spec, const nn_layer_info *layer, int c,
     return net;
 }
 
-typedef enum { STEP_TRAIN, STEP_INFER, STEP_FORWARD, STEP_BACKWARD } step_kind;
+typedef enum {
+    STEP_TRAIN,
+    STEP_INFER,
+    STEP_FORWARD,
+    STEP_BACKWARD,
+    STEP_OPTIM
+} step_kind;
 
 /* One timed unit of work on a net built by bench_net (opt: for training). */
 static void step(nn_net *net, nn_optim *opt, step_kind kind, const int *labels)
@@ -285,6 +291,9 @@ static void step(nn_net *net, nn_optim *opt, step_kind kind, const int *labels)
         break;
     case STEP_BACKWARD:
         nn_net_backward(net);
+        break;
+    case STEP_OPTIM:
+        nn_optim_step(opt, net);
         break;
     }
 }
@@ -419,7 +428,8 @@ static int bench_layers(const char *model, int threads, const bench_opts *opts,
 }
 
 /* A whole preset: training steps and inference, images per second, and
- * the multiply-adds per image behind them over the limit. */
+ * the multiply-adds per image behind them over the limit; then the
+ * optimizer's step alone (after the others: it keeps moving the weights). */
 static int bench_model(const char *model, int threads, const bench_opts *opts,
                        nn_rng *rng)
 {
@@ -427,7 +437,7 @@ static int bench_model(const char *model, int threads, const bench_opts *opts,
     nn_net *net;
     nn_optim_settings sgd = nn_optim_defaults(NN_OPTIMIZER_SGD);
     nn_optim *opt = NULL;
-    double train, infer, peak = opts->peak[threads];
+    double train, infer, update, peak = opts->peak[threads];
     char tu[16], iu[16];
     net_macs macs;
     model_input(model, in);
@@ -442,17 +452,18 @@ static int bench_model(const char *model, int threads, const bench_opts *opts,
     macs = count_macs(net);
     train = time_steps(net, opt, STEP_TRAIN, labels, opts) / opts->batch;
     infer = time_steps(net, NULL, STEP_INFER, labels, opts) / opts->batch;
+    update = time_steps(net, opt, STEP_OPTIM, labels, opts);
     nn_optim_destroy(opt);
     printf("model model=%s threads=%d batch=%d train_ips=%.0f infer_ips=%.0f "
            "train_mmacs=%.2f infer_mmacs=%.2f train_gflops=%.1f "
            "infer_gflops=%.1f peak_gflops=%.1f train_util=%s infer_util=%s "
-           "direct_train_mmacs=%.2f direct_infer_mmacs=%.2f\n",
+           "direct_train_mmacs=%.2f direct_infer_mmacs=%.2f optim_us=%.1f\n",
            model, threads, opts->batch, 1 / train, 1 / infer,
            macs.train * 1e-6, macs.infer * 1e-6, gflops(macs.train, train),
            gflops(macs.infer, infer), peak,
            utilisation(gflops(macs.train, train), peak, tu, sizeof tu),
            utilisation(gflops(macs.infer, infer), peak, iu, sizeof iu),
-           macs.direct_train * 1e-6, macs.direct_infer * 1e-6);
+           macs.direct_train * 1e-6, macs.direct_infer * 1e-6, update * 1e6);
     fflush(stdout);
     nn_net_destroy(net);
     return 0;

@@ -1,6 +1,8 @@
 /* Optimizer steps against values computed by hand. */
 #include "gradcheck.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* SGD settings with the Nesterov flag and momentum convention too. */
@@ -103,6 +105,74 @@ static void test_adam_first_steps(void **state)
     assert_close(w, 1.02, 1e-6);
 }
 
+/* nn_optim_step cuts the parameters into pieces run on the net's threads:
+ * on a net larger than a piece, with 2 threads, three steps must give the
+ * same bits as the update rule run over each layer's two groups in order. */
+static void step_matches_rule(nn_optimizer_kind kind, nn_optim_update_fn rule)
+{
+    nn_net *net = NULL;
+    nn_optim *o = NULL;
+    nn_optim_settings opt = nn_optim_defaults(kind);
+    float *w, *g, *ref_w, *ref_state[2] = {NULL, NULL};
+    size_t n, count;
+    opt.weight_decay = 5e-4f;
+    assert_nn_ok(nn_net_create(1, 1, 300, &net));
+    assert_nn_ok(nn_net_add_dense(net, 200)); /* 60,000 weights: 4 pieces */
+    assert_nn_ok(nn_net_add_dense(net, 90));
+    assert_nn_ok(nn_net_set_threads(net, 2));
+    assert_nn_ok(nn_net_build(net, 1, 7));
+    n = nn_net_param_count(net);
+    w = nn_net_params(net);
+    g = nn_net_grads(net);
+    for (size_t i = 0; i < n; i++)
+        g[i] = 0.1f * sinf(0.37f * (float)i);
+    ref_w = malloc(n * sizeof *ref_w);
+    assert_non_null(ref_w);
+    memcpy(ref_w, w, n * sizeof *w);
+    for (int b = 0; b < 2; b++)
+        assert_non_null(ref_state[b] = calloc(n, sizeof(float)));
+    assert_nn_ok(nn_optim_create(net, &opt, &o));
+    for (long t = 1; t <= 3; t++) {
+        size_t off = 0;
+        assert_nn_ok(nn_optim_step(o, net));
+        for (int i = 0; i < nn_net_layer_count(net); i++) {
+            nn_layer_info info;
+            float *st[2];
+            assert_nn_ok(nn_net_layer_info(net, i, &info));
+            st[0] = ref_state[0] + off;
+            st[1] = ref_state[1] + off;
+            rule(&opt, ref_w + off, g + off, st, info.decayed,
+                 opt.weight_decay, t);
+            st[0] += info.decayed;
+            st[1] += info.decayed;
+            rule(&opt, ref_w + off + info.decayed, g + off + info.decayed, st,
+                 info.params - info.decayed, 0.0f, t);
+            off += info.params;
+        }
+        assert_int_equal(off, n);
+        assert_memory_equal(w, ref_w, n * sizeof *w);
+    }
+    for (int b = 0; nn_optim_state(o, b, &count); b++) {
+        assert_int_equal(count, n);
+        assert_memory_equal(nn_optim_state(o, b, NULL), ref_state[b],
+                            n * sizeof(float));
+    }
+    nn_optim_destroy(o);
+    for (int b = 0; b < 2; b++)
+        free(ref_state[b]);
+    free(ref_w);
+    nn_net_destroy(net);
+}
+
+static void test_threaded_step_matches_rule(void **state)
+{
+    (void)state;
+    step_matches_rule(NN_OPTIMIZER_SGD, nn_sgd_update);
+    step_matches_rule(NN_OPTIMIZER_ADAM, nn_adam_update);
+    step_matches_rule(NN_OPTIMIZER_RMSPROP, nn_rmsprop_update);
+    step_matches_rule(NN_OPTIMIZER_ADAMW, nn_adamw_update);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -111,6 +181,7 @@ int main(void)
         cmocka_unit_test(test_sgd_nesterov),
         cmocka_unit_test(test_net_step_skips_decay_on_biases),
         cmocka_unit_test(test_adam_first_steps),
+        cmocka_unit_test(test_threaded_step_matches_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -190,6 +190,11 @@ int nn_net_threads(const nn_net *net)
     return net ? net->threads : 0;
 }
 
+nn_pool *nn_net_pool(const nn_net *net)
+{
+    return net ? net->pool : NULL;
+}
+
 int nn_net_partial_count(int shards)
 {
     return shards * nn_shard_pieces(shards);

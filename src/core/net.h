@@ -4,7 +4,12 @@
 
 #include <stddef.h>
 
+#include "core/threads.h"
 #include "nn.h"
+
+/* The net's thread pool (NULL when it runs on one thread), for work on its
+ * tensors outside the layers: the optimizer's step. */
+nn_pool *nn_net_pool(const nn_net *net);
 
 /* What nn_net_build would allocate for parameters and state, without
  * allocating: lets a loader check a file's counts first. */

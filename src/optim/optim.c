@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/net.h"
 #include "core/util.h"
 
 /* Which settings a kind reads (for checks and for comparing checkpoints). */
@@ -173,34 +174,81 @@ void nn_optim_destroy(nn_optim *opt)
     free(opt);
 }
 
+/* The step is cut into pieces of at most OPTIM_PIECE values, run on the
+ * net's threads. Each value's update reads and writes only that value, so
+ * the pieces give the same bits in any order, on any thread. */
+#define OPTIM_PIECE 16384
+
+typedef struct {
+    nn_optim *opt;
+    float *w;
+    const float *g;
+} optim_job;
+
+/* Values [start, start + n) of the flat parameters: decayed by wd or not. */
+static void optim_update(const optim_job *job, size_t start, size_t n,
+                         float wd)
+{
+    nn_optim *opt = job->opt;
+    float *state[NN_OPTIM_MAX_BUFFERS];
+    for (int b = 0; b < NN_OPTIM_MAX_BUFFERS; b++)
+        state[b] = opt->state[b] ? opt->state[b] + start : NULL;
+    opt->entry->update(&opt->s, job->w + start, job->g + start, state, n, wd,
+                       opt->steps);
+}
+
 /* Every layer's parameters as two groups: the weights that weight decay
  * applies to, then the rest (biases, batchnorm scale and shift), decayed
- * only with decay_all. */
+ * only with decay_all. With job NULL this only counts the pieces; with a
+ * job it updates piece `piece`. */
+static int optim_pieces(const optim_job *job, const nn_optim *opt, int piece)
+{
+    size_t off = 0;
+    int count = 0;
+    for (int i = 0; i < opt->layers; i++) {
+        size_t n = opt->groups[2 * i];
+        size_t decayed = opt->s.decay_all ? n : opt->groups[2 * i + 1];
+        size_t bounds[3] = {off, off + decayed, off + n};
+        for (int part = 0; part < 2; part++) {
+            size_t len = bounds[part + 1] - bounds[part];
+            int pieces = (int)((len + OPTIM_PIECE - 1) / OPTIM_PIECE);
+            if (job && piece >= count && piece < count + pieces) {
+                size_t start = (size_t)(piece - count) * OPTIM_PIECE;
+                size_t todo = len - start;
+                if (todo > OPTIM_PIECE)
+                    todo = OPTIM_PIECE;
+                optim_update(job, bounds[part] + start, todo,
+                             part == 0 ? opt->s.weight_decay : 0.0f);
+                return count;
+            }
+            count += pieces;
+        }
+        off += n;
+    }
+    return count;
+}
+
+static void optim_task(void *ctx, int task, int thread)
+{
+    const optim_job *job = ctx;
+    (void)thread;
+    optim_pieces(job, job->opt, task);
+}
+
 nn_status nn_optim_step(nn_optim *opt, nn_net *net)
 {
-    float *w, *g, *state[NN_OPTIM_MAX_BUFFERS];
-    size_t off = 0;
+    optim_job job;
     uint64_t seed, pass;
     if (!opt || !net)
         return NN_EINVAL;
     if (net != opt->net)
         return NN_ESTATE;
-    w = nn_net_params(net);
-    g = nn_net_grads(net);
+    job.opt = opt;
+    job.w = nn_net_params(net);
+    job.g = nn_net_grads(net);
     opt->steps++;
-    for (int i = 0; i < opt->layers; i++) {
-        size_t n = opt->groups[2 * i];
-        size_t decayed = opt->s.decay_all ? n : opt->groups[2 * i + 1];
-        for (int b = 0; b < NN_OPTIM_MAX_BUFFERS; b++)
-            state[b] = opt->state[b] ? opt->state[b] + off : NULL;
-        opt->entry->update(&opt->s, w + off, g + off, state, decayed,
-                           opt->s.weight_decay, opt->steps);
-        for (int b = 0; b < NN_OPTIM_MAX_BUFFERS; b++)
-            state[b] = opt->state[b] ? opt->state[b] + off + decayed : NULL;
-        opt->entry->update(&opt->s, w + off + decayed, g + off + decayed,
-                           state, n - decayed, 0.0f, opt->steps);
-        off += n;
-    }
+    nn_pool_run(nn_net_pool(net), optim_pieces(NULL, opt, 0), optim_task,
+                &job);
     /* A new step draws new noise (dropout masks) from the next key. */
     nn_net_noise(net, &seed, &pass);
     nn_net_set_noise(net, seed, pass + 1);
