@@ -107,8 +107,11 @@ static void test_adam_first_steps(void **state)
 
 /* nn_optim_step cuts the parameters into pieces run on the net's threads:
  * on a net larger than a piece, with 2 threads, three steps must give the
- * same bits as the update rule run over each layer's two groups in order. */
-static void step_matches_rule(nn_optimizer_kind kind, nn_optim_update_fn rule)
+ * same bits as the update rule run over each layer's two groups in order.
+ * momentum: also for SGD and RMSprop (their second buffers); decay_all:
+ * biases decayed too. */
+static void step_matches_rule(nn_optimizer_kind kind, nn_optim_update_fn rule,
+                              float momentum, int decay_all)
 {
     nn_net *net = NULL;
     nn_optim *o = NULL;
@@ -116,8 +119,12 @@ static void step_matches_rule(nn_optimizer_kind kind, nn_optim_update_fn rule)
     float *w, *g, *ref_w, *ref_state[2] = {NULL, NULL};
     size_t n, count;
     opt.weight_decay = 5e-4f;
+    opt.momentum = momentum;
+    opt.decay_all = decay_all;
     assert_nn_ok(nn_net_create(1, 1, 300, &net));
-    assert_nn_ok(nn_net_add_dense(net, 200)); /* 60,000 weights: 4 pieces */
+    /* 78,290 values: 5 pieces, two of them across groups' ends */
+    assert_nn_ok(nn_net_add_dense(net, 200));
+    assert_nn_ok(nn_net_add_relu(net)); /* no parameters */
     assert_nn_ok(nn_net_add_dense(net, 90));
     assert_nn_ok(nn_net_set_threads(net, 2));
     assert_nn_ok(nn_net_build(net, 1, 7));
@@ -138,15 +145,17 @@ static void step_matches_rule(nn_optimizer_kind kind, nn_optim_update_fn rule)
         for (int i = 0; i < nn_net_layer_count(net); i++) {
             nn_layer_info info;
             float *st[2];
+            size_t decayed;
             assert_nn_ok(nn_net_layer_info(net, i, &info));
+            decayed = decay_all ? info.params : info.decayed;
             st[0] = ref_state[0] + off;
             st[1] = ref_state[1] + off;
-            rule(&opt, ref_w + off, g + off, st, info.decayed,
-                 opt.weight_decay, t);
-            st[0] += info.decayed;
-            st[1] += info.decayed;
-            rule(&opt, ref_w + off + info.decayed, g + off + info.decayed, st,
-                 info.params - info.decayed, 0.0f, t);
+            rule(&opt, ref_w + off, g + off, st, decayed, opt.weight_decay,
+                 t);
+            st[0] += decayed;
+            st[1] += decayed;
+            rule(&opt, ref_w + off + decayed, g + off + decayed, st,
+                 info.params - decayed, 0.0f, t);
             off += info.params;
         }
         assert_int_equal(off, n);
@@ -167,10 +176,13 @@ static void step_matches_rule(nn_optimizer_kind kind, nn_optim_update_fn rule)
 static void test_threaded_step_matches_rule(void **state)
 {
     (void)state;
-    step_matches_rule(NN_OPTIMIZER_SGD, nn_sgd_update);
-    step_matches_rule(NN_OPTIMIZER_ADAM, nn_adam_update);
-    step_matches_rule(NN_OPTIMIZER_RMSPROP, nn_rmsprop_update);
-    step_matches_rule(NN_OPTIMIZER_ADAMW, nn_adamw_update);
+    step_matches_rule(NN_OPTIMIZER_SGD, nn_sgd_update, 0.0f, 0);
+    step_matches_rule(NN_OPTIMIZER_SGD, nn_sgd_update, 0.9f, 0);
+    step_matches_rule(NN_OPTIMIZER_SGD, nn_sgd_update, 0.9f, 1);
+    step_matches_rule(NN_OPTIMIZER_ADAM, nn_adam_update, 0.0f, 0);
+    step_matches_rule(NN_OPTIMIZER_RMSPROP, nn_rmsprop_update, 0.0f, 0);
+    step_matches_rule(NN_OPTIMIZER_RMSPROP, nn_rmsprop_update, 0.9f, 0);
+    step_matches_rule(NN_OPTIMIZER_ADAMW, nn_adamw_update, 0.0f, 0);
 }
 
 int main(void)

@@ -174,9 +174,10 @@ void nn_optim_destroy(nn_optim *opt)
     free(opt);
 }
 
-/* The step is cut into pieces of at most OPTIM_PIECE values, run on the
- * net's threads. Each value's update reads and writes only that value, so
- * the pieces give the same bits in any order, on any thread. */
+/* The step is cut into pieces of OPTIM_PIECE values of the flat
+ * parameters (the last one shorter), run on the net's threads. Each value's
+ * update reads and writes only that value, so the pieces give the same bits
+ * in any order, on any thread; small groups (biases) share a piece. */
 #define OPTIM_PIECE 16384
 
 typedef struct {
@@ -197,47 +198,35 @@ static void optim_update(const optim_job *job, size_t start, size_t n,
                        opt->steps);
 }
 
-/* Every layer's parameters as two groups: the weights that weight decay
- * applies to, then the rest (biases, batchnorm scale and shift), decayed
- * only with decay_all. With job NULL this only counts the pieces; with a
- * job it updates piece `piece`. */
-static int optim_pieces(const optim_job *job, const nn_optim *opt, int piece)
+/* Piece `task`: the part of each group inside it. Every layer's parameters
+ * are two groups: the weights that weight decay applies to, then the rest
+ * (biases, batchnorm scale and shift), decayed only with decay_all. */
+static void optim_task(void *ctx, int task, int thread)
 {
+    const optim_job *job = ctx;
+    const nn_optim *opt = job->opt;
+    size_t first = (size_t)task * OPTIM_PIECE, last = first + OPTIM_PIECE;
     size_t off = 0;
-    int count = 0;
-    for (int i = 0; i < opt->layers; i++) {
+    (void)thread;
+    for (int i = 0; i < opt->layers && off < last; i++) {
         size_t n = opt->groups[2 * i];
         size_t decayed = opt->s.decay_all ? n : opt->groups[2 * i + 1];
         size_t bounds[3] = {off, off + decayed, off + n};
         for (int part = 0; part < 2; part++) {
-            size_t len = bounds[part + 1] - bounds[part];
-            int pieces = (int)((len + OPTIM_PIECE - 1) / OPTIM_PIECE);
-            if (job && piece >= count && piece < count + pieces) {
-                size_t start = (size_t)(piece - count) * OPTIM_PIECE;
-                size_t todo = len - start;
-                if (todo > OPTIM_PIECE)
-                    todo = OPTIM_PIECE;
-                optim_update(job, bounds[part] + start, todo,
+            size_t lo = bounds[part] > first ? bounds[part] : first;
+            size_t hi = bounds[part + 1] < last ? bounds[part + 1] : last;
+            if (lo < hi)
+                optim_update(job, lo, hi - lo,
                              part == 0 ? opt->s.weight_decay : 0.0f);
-                return count;
-            }
-            count += pieces;
         }
         off += n;
     }
-    return count;
-}
-
-static void optim_task(void *ctx, int task, int thread)
-{
-    const optim_job *job = ctx;
-    (void)thread;
-    optim_pieces(job, job->opt, task);
 }
 
 nn_status nn_optim_step(nn_optim *opt, nn_net *net)
 {
     optim_job job;
+    size_t pieces;
     uint64_t seed, pass;
     if (!opt || !net)
         return NN_EINVAL;
@@ -247,8 +236,8 @@ nn_status nn_optim_step(nn_optim *opt, nn_net *net)
     job.w = nn_net_params(net);
     job.g = nn_net_grads(net);
     opt->steps++;
-    nn_pool_run(nn_net_pool(net), optim_pieces(NULL, opt, 0), optim_task,
-                &job);
+    pieces = (nn_net_param_count(net) + OPTIM_PIECE - 1) / OPTIM_PIECE;
+    nn_pool_run(nn_net_pool(net), (int)pieces, optim_task, &job);
     /* A new step draws new noise (dropout masks) from the next key. */
     nn_net_noise(net, &seed, &pass);
     nn_net_set_noise(net, seed, pass + 1);
