@@ -69,6 +69,31 @@ def strongly_connected(graph):
     return found
 
 
+def topological(graph):
+    """The nodes of an acyclic graph, each after every node it points to."""
+    done, order = set(), []
+
+    def visit(node):
+        if node in done:
+            return
+        done.add(node)
+        for nxt in sorted(graph[node]):
+            visit(nxt)
+        order.append(node)
+
+    for node in sorted(graph):
+        visit(node)
+    return order
+
+
+def self_test():
+    """The cycle finder must find the cycles of a graph that has them."""
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a", "d"}, "e": set()}
+    assert strongly_connected(graph) == [["a", "b", "c"], ["d"]], \
+        strongly_connected(graph)
+    assert strongly_connected({"a": {"b"}, "b": set()}) == []
+
+
 def object_symbols(nm, path):
     defined, used = set(), set()
     out = subprocess.run([nm, "-P", path], check=True, capture_output=True,
@@ -86,7 +111,7 @@ def object_symbols(nm, path):
 
 
 def source_of(obj, obj_dir):
-    """src/core/net.c.o -> core/net.c (the path under src/)."""
+    """src/net/net.c.o -> core/net.c (the path under src/)."""
     rel = os.path.relpath(obj, obj_dir)
     rel = rel[:-2] if rel.endswith(".o") else rel
     marker = "src" + os.sep
@@ -114,6 +139,7 @@ def main():
     if len(sys.argv) not in (3, 4):
         print(__doc__.strip(), file=sys.stderr)
         return 2
+    self_test()
     src_dir, obj_dir = sys.argv[1], sys.argv[2]
     nm = sys.argv[3] if len(sys.argv) == 4 else "nm"
 
@@ -186,9 +212,9 @@ def main():
             report(title, cycles, why)
     if failed:
         return 1
-    order = ", ".join(sorted(dir_graph, key=lambda d: len(dir_graph[d])))
     print(f"no cycles: {len(def_graph)} objects, {len(inc_graph)} source "
-          f"files, {len(dir_graph)} folders ({order})")
+          f"files, {len(dir_graph)} folders; each folder after those it "
+          f"uses: {', '.join(topological(dir_graph))}")
     return 0
 
 

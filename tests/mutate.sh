@@ -121,15 +121,15 @@ dense-layer-db-dropped|src/layers/layer_dense.c|layer: db += 0|s/db\[o\] += out-
 conv-im2col-dw-sign|src/layers/layer_conv2d.c|im2col: dW -= dy col^T|s/sgemm(0, 1, s->out_c, k, p, 1\.0f/sgemm(0, 1, s->out_c, k, p, -1.0f/
 conv-im2col-dx-sign|src/layers/layer_conv2d.c|im2col: dcol = -W^T dy|s/sgemm(1, 0, k, p, s->out_c, 1\.0f/sgemm(1, 0, k, p, s->out_c, -1.0f/
 conv-im2col-db-dropped|src/layers/layer_conv2d.c|im2col: db += 0|s/dbias\[o\] += nn_sum(dyi/dbias[o] += 0.0f * nn_sum(dyi/
-conv-winograd-dw-sign|src/kernels/conv_winograd.c|Winograd: dU -= dM V^T|s/sgemm(0, 1, s->out_c, s->in_c, (int)cols, 1\.0f/sgemm(0, 1, s->out_c, s->in_c, (int)cols, -1.0f/
-conv-winograd-dw-middle-row|src/kernels/conv_winograd.c|Winograd: G^T dU G, middle row negated|s/g\[1 \* 3 + l\] += (h\[1\]\[l\] - h\[2\]\[l\])/g[1 * 3 + l] -= (h[1][l] - h[2][l])/
-conv-winograd-db-dropped|src/kernels/conv_winograd.c|Winograd: db += 0|s/dbias\[c\] += nn_sum(dyi/dbias[c] += 0.0f * nn_sum(dyi/
-conv-winograd-dx-sign|src/kernels/conv_winograd.c|Winograd: dV = -U^T dM|s/sgemm(1, 0, s->in_c, (int)cols, s->out_c, 1\.0f,/sgemm(1, 0, s->in_c, (int)cols, s->out_c, -1.0f,/
-conv-direct-dw-sign|src/kernels/conv_direct_avx2.c|direct AVX2: dW -= dWt|s/dw\[o \* taps(&f) + t\] += sc\.dwt/dw[o * taps(\&f) + t] -= sc.dwt/
-conv-direct-db-dropped|src/kernels/conv_direct_avx2.c|direct AVX2: db += 0|s/db\[o\] += sc\.bias\[o\];/db[o] += 0.0f * sc.bias[o];/
-conv-direct-dx-sign-rows|src/kernels/conv_direct_avx2.c|direct AVX2, 4 or fewer input channels: dx -= ...|s/dst\[ix\] += src\[ix\];/dst[ix] -= src[ix];/
-conv-direct-dx-sign-planar|src/kernels/conv_direct_avx2.c|direct AVX2, more input channels: dx -= ...|s/r\[i\] = _mm256_add_ps(_mm256_loadu_ps(dst), r\[i\]);/r[i] = _mm256_sub_ps(_mm256_loadu_ps(dst), r[i]);/
-conv-direct-dx-overwrites|src/kernels/conv_direct_avx2.c|direct AVX2, more input channels: dx = ... (no accumulation)|s/dx + i \* in_size, 1);/dx + i * in_size, 0);/
+conv-winograd-dw-sign|src/compute/conv_winograd.c|Winograd: dU -= dM V^T|s/sgemm(0, 1, s->out_c, s->in_c, (int)cols, 1\.0f/sgemm(0, 1, s->out_c, s->in_c, (int)cols, -1.0f/
+conv-winograd-dw-middle-row|src/compute/conv_winograd.c|Winograd: G^T dU G, middle row negated|s/g\[1 \* 3 + l\] += (h\[1\]\[l\] - h\[2\]\[l\])/g[1 * 3 + l] -= (h[1][l] - h[2][l])/
+conv-winograd-db-dropped|src/compute/conv_winograd.c|Winograd: db += 0|s/dbias\[c\] += nn_sum(dyi/dbias[c] += 0.0f * nn_sum(dyi/
+conv-winograd-dx-sign|src/compute/conv_winograd.c|Winograd: dV = -U^T dM|s/sgemm(1, 0, s->in_c, (int)cols, s->out_c, 1\.0f,/sgemm(1, 0, s->in_c, (int)cols, s->out_c, -1.0f,/
+conv-direct-dw-sign|src/compute/conv_direct_avx2.c|direct AVX2: dW -= dWt|s/dw\[o \* taps(&f) + t\] += sc\.dwt/dw[o * taps(\&f) + t] -= sc.dwt/
+conv-direct-db-dropped|src/compute/conv_direct_avx2.c|direct AVX2: db += 0|s/db\[o\] += sc\.bias\[o\];/db[o] += 0.0f * sc.bias[o];/
+conv-direct-dx-sign-rows|src/compute/conv_direct_avx2.c|direct AVX2, 4 or fewer input channels: dx -= ...|s/dst\[ix\] += src\[ix\];/dst[ix] -= src[ix];/
+conv-direct-dx-sign-planar|src/compute/conv_direct_avx2.c|direct AVX2, more input channels: dx -= ...|s/r\[i\] = _mm256_add_ps(_mm256_loadu_ps(dst), r\[i\]);/r[i] = _mm256_sub_ps(_mm256_loadu_ps(dst), r[i]);/
+conv-direct-dx-overwrites|src/compute/conv_direct_avx2.c|direct AVX2, more input channels: dx = ... (no accumulation)|s/dx + i \* in_size, 1);/dx + i * in_size, 0);/
 # Batchnorm.
 batchnorm-dx-sign|src/layers/layer_batchnorm.c|dx -= ...|s/dx\[at + j\] += training/dx[at + j] -= training/
 batchnorm-dx-mean-term-dropped|src/layers/layer_batchnorm.c|dx without - sum dy|s/count \* dy\[at + j\] - sum_dy -/count * dy[at + j] -/

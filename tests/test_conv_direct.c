@@ -1,4 +1,4 @@
-/* The direct AVX2 convolutions (src/kernels/conv_direct_avx2.c) against the im2col
+/* The direct AVX2 convolutions (src/compute/conv_direct_avx2.c) against the im2col
  * reference, and a gradient check of a net that runs them.
  *
  * Tolerance: a float sum of k terms, in any order, is within
@@ -9,7 +9,7 @@
  * more than the bound, so it cannot hide. */
 #include "gradcheck.h"
 #include "core/util.h"
-#include "kernels/conv_direct.h"
+#include "compute/conv_direct.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
  * product, about k times larger than that bound, so it cannot hide. */
 #include "gradcheck.h"
 #include "core/util.h"
-#include "kernels/gemm.h"
+#include "compute/gemm.h"
 
 #include <float.h>
 #include <math.h>

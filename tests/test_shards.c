@@ -15,7 +15,7 @@
 
 #include "core/threads.h"
 #include "core/util.h"
-#include "kernels/gemm.h"
+#include "compute/gemm.h"
 #include "testutil.h"
 
 #define MAX_RANKS 8

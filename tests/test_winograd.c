@@ -7,8 +7,8 @@
 
 #include "gradcheck.h"
 #include "core/util.h"
-#include "kernels/gemm.h"
-#include "kernels/winograd.h"
+#include "compute/gemm.h"
+#include "compute/winograd.h"
 
 typedef struct {
     int in_c, out_c, h, w, pad, n;

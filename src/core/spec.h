@@ -1,5 +1,6 @@
 /* Reading one spec token (src/core/spec.c): the cursor and the small
- * readers a layer kind's parse function is written with. */
+ * readers a layer kind's parse function is written with. Whole specs and
+ * presets are the net's (src/net/net_spec.c). */
 #ifndef NN_CORE_SPEC_H
 #define NN_CORE_SPEC_H
 
@@ -49,5 +50,7 @@ int nn_spec_print_window(const nn_layer_args *a, const char *prefix,
 /* prefix followed by the shortest decimal that reads back as v, like
  * snprintf. */
 int nn_spec_print_float(char *buf, size_t size, const char *prefix, float v);
+/* 1 when the whole token has been read; else 0, explaining the text left. */
+int nn_spec_finish(nn_spec_cursor *c);
 
 #endif /* NN_CORE_SPEC_H */

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/net.h"
+#include "net/net.h"
 #include "core/util.h"
 #include "io/io.h"
 

@@ -1,8 +1,6 @@
-/* ONNX inside the library (src/io/onnx_write.c, src/io/onnx_read.c): what
- * a layer kind's onnx_export and onnx_import functions work with. Each kind
- * writes its own nodes and initializers and reads its own operators, so
- * that the ONNX mapping of a layer lives in its file with everything else
- * about it. */
+/* ONNX inside the library: the graph writer and reader around the layers
+ * (src/io/onnx_write.c, onnx_read.c), and what each kind's export and
+ * import in src/io/onnx_layers.c work with. */
 #ifndef NN_IO_ONNX_H
 #define NN_IO_ONNX_H
 
@@ -10,7 +8,27 @@
 #include <stdint.h>
 
 #include "io/protobuf.h"
+#include "layers/layer.h"
 #include "nn.h"
+
+/* The fields of onnx/onnx.proto's ModelProto, GraphProto, NodeProto,
+ * AttributeProto, TensorProto, ValueInfoProto and type messages that the
+ * writer uses. */
+enum {
+    MODEL_IR_VERSION = 1, MODEL_PRODUCER = 2, MODEL_PRODUCER_VERSION = 3,
+    MODEL_GRAPH = 7, MODEL_OPSET = 8, MODEL_METADATA = 14,
+    OPSET_DOMAIN = 1, OPSET_VERSION = 2,
+    GRAPH_NODE = 1, GRAPH_NAME = 2, GRAPH_INITIALIZER = 5, GRAPH_INPUT = 11,
+    GRAPH_OUTPUT = 12,
+    NODE_INPUT = 1, NODE_OUTPUT = 2, NODE_NAME = 3, NODE_OP = 4, NODE_ATTR = 5,
+    ATTR_NAME = 1, ATTR_F = 2, ATTR_I = 3, ATTR_INTS = 8, ATTR_TYPE = 20,
+    ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_INTS_TYPE = 7,
+    TENSOR_DIMS = 1, TENSOR_TYPE = 2, TENSOR_NAME = 8, TENSOR_RAW = 9,
+    TENSOR_FLOAT = 1,
+    VALUE_NAME = 1, VALUE_TYPE = 2, TYPE_TENSOR = 1, TENSOR_ELEM = 1,
+    TENSOR_SHAPE = 2, SHAPE_DIM = 1, DIM_VALUE = 1, DIM_PARAM = 2,
+    ENTRY_KEY = 1, ENTRY_VALUE = 2
+};
 
 /* ------------------------------------------------------------- export */
 
@@ -106,5 +124,27 @@ int nn_onnx_same_ints(const nn_onnx_node_in *node, const char *name, int n,
                       int def, int *v);
 /* A copy of t's values in a new buffer (NULL when out of memory). */
 float *nn_onnx_copy(const nn_onnx_tensor *t);
+
+/* -------------------------------------------------------------- kinds */
+
+/* How one layer kind maps to ONNX (src/io/onnx_layers.c). */
+typedef struct {
+    const nn_layer_kind *kind;
+    /* The operators it imports, separated by spaces ("Gemm MatMul"); the
+     * first is the one it exports. */
+    const char *ops;
+    /* Writes the layer as ONNX nodes with inference semantics, from tensor
+     * `in` to tensor `out`, with its initializers. */
+    void (*export_nodes)(const nn_layer *layer, nn_onnx_graph *g,
+                         const char *in, const char *out);
+    /* Reads one node of those operators into out; 0 with out->why set
+     * when libnn cannot represent it. */
+    int (*import_node)(const nn_onnx_node_in *node, nn_onnx_layer_in *out);
+} nn_onnx_kind;
+
+/* The ONNX mapping of kind, or NULL when ONNX files cannot hold it. */
+const nn_onnx_kind *nn_onnx_kind_of(const nn_layer_kind *kind);
+/* The mapping that imports operator op, or NULL. */
+const nn_onnx_kind *nn_onnx_kind_for_op(const char *op);
 
 #endif /* NN_IO_ONNX_H */

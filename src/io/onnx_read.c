@@ -3,8 +3,8 @@
  * is allocated. The graph must be a chain: each node reads the previous
  * node's output and initializers. Structural nodes (Flatten, Reshape,
  * Identity, a final Softmax, the Add after a MatMul) are handled here;
- * every other operator goes to the layer kind that names it in its table
- * entry (onnx_ops), whose onnx_import reads its attributes and weights. */
+ * every other operator goes to the layer kind whose ONNX mapping names it
+ * (src/io/onnx_layers.c), which reads its attributes and weights. */
 #include "io/onnx.h"
 
 #include <math.h>
@@ -16,6 +16,7 @@
 #include "io/io.h"
 #include "io/model_file.h"
 #include "layers/layer.h"
+#include "net/net.h"
 
 #define ONNX_MAX_BYTES ((size_t)1 << 31)
 #define MAX_NODES 4096
@@ -390,58 +391,6 @@ static int parse_node(const onnx_model *m, const nn_pb_field *msg, int index,
     return 1;
 }
 
-const nn_onnx_attr *nn_onnx_attr_find(const nn_onnx_node_in *node,
-                                      const char *name)
-{
-    size_t len = strlen(name);
-    for (int i = 0; i < node->n_attrs; i++)
-        if (node->attrs[i].name_size == len &&
-            !memcmp(node->attrs[i].name, name, len))
-            return &node->attrs[i];
-    return NULL;
-}
-
-int nn_onnx_same_ints(const nn_onnx_node_in *node, const char *name, int n,
-                      int def, int *v)
-{
-    const nn_onnx_attr *a = nn_onnx_attr_find(node, name);
-    if (!a) {
-        *v = def;
-        return 1;
-    }
-    if (a->n_ints != n || a->ints[0] < 0 || a->ints[0] > (1 << 20))
-        return 0;
-    for (int i = 1; i < n; i++)
-        if (a->ints[i] != a->ints[0])
-            return 0;
-    *v = (int)a->ints[0];
-    return 1;
-}
-
-float *nn_onnx_copy(const nn_onnx_tensor *t)
-{
-    float *x = malloc((t->count ? t->count : 1) * sizeof(float));
-    if (x)
-        memcpy(x, t->values, t->count * sizeof(float));
-    return x;
-}
-
-/* The kind whose onnx_ops names op (a space-separated list), or NULL. */
-static const nn_layer_kind *kind_for(const char *op)
-{
-    size_t len = strlen(op);
-    for (int i = 0; nn_layer_kinds[i]; i++) {
-        const char *ops = nn_layer_kinds[i]->onnx_ops;
-        while (ops && *ops) {
-            size_t word = strcspn(ops, " ");
-            if (word == len && !memcmp(ops, op, len))
-                return nn_layer_kinds[i];
-            ops += word + (ops[word] == ' ');
-        }
-    }
-    return NULL;
-}
-
 /* The layers read so far, with their weights. */
 typedef struct {
     const nn_layer_kind *kind;
@@ -601,6 +550,7 @@ static nn_status import(onnx_model *m, int max_batch, int inference,
     rank = shape[1] == 1 && shape[2] == 1 ? 2 : 4;
     for (int i = 0; i < m->n_nodes; i++) {
         const nn_layer_kind *kind;
+        const nn_onnx_kind *onnx_kind;
         int handled;
         if (!parse_node(m, &m->nodes[i], i, node, names, output, why, why_size))
             goto done;
@@ -637,15 +587,16 @@ static nn_status import(onnx_model *m, int max_batch, int inference,
             goto done;
         if (handled)
             continue;
-        if (!(kind = kind_for(node->op))) {
+        if (!(onnx_kind = nn_onnx_kind_for_op(node->op))) {
             nn_format_msg(why, why_size, "node %d '%s': libnn has no layer for "
                           "this operator", i, node->op);
             goto done;
         }
+        kind = onnx_kind->kind;
         layers[n].kind = kind;
-        layers[n].in.args = kind->defaults;
+        layers[n].in.args = kind->spec.defaults;
         layers[n].in.bias_at = SIZE_MAX;
-        if (!kind->onnx_import(node, &layers[n].in)) {
+        if (!onnx_kind->import_node(node, &layers[n].in)) {
             nn_format_msg(why, why_size, "node %d '%s': %s", i, node->op,
                           layers[n].in.why[0] ? layers[n].in.why : "out of memory");
             n++;

@@ -14,6 +14,9 @@
 #include "core/threads.h"
 #include "nn.h"
 
+/* The epsilon of batchnorm's variance: x_hat = (x - mean) / sqrt(var + eps). */
+#define NN_BATCHNORM_EPS 1e-5f
+
 /* Memory a layer asks the net for, counted in floats (cache in bytes). */
 typedef struct {
     size_t params;   /* trainable values: weights first, then biases */
@@ -49,9 +52,6 @@ typedef struct {
 } nn_exec;
 
 typedef struct nn_layer nn_layer;
-struct nn_onnx_graph;    /* src/io/onnx.h */
-struct nn_onnx_node_in;
-struct nn_onnx_layer_in;
 
 /* The verbs every layer implements. */
 typedef struct {
@@ -85,14 +85,12 @@ enum {
                                    batchnorm) */
 };
 
-/* Everything about one kind of layer. */
-typedef struct nn_layer_kind {
-    const char *name;    /* in tables and nn_layer_info: "conv2d" */
+/* How a kind is written in a spec ("conv3x3x16p1"): its grammar, and how
+ * its hyper-parameters are read, printed and checked. */
+typedef struct {
     const char *token;   /* canonical spec token (or its prefix): "conv" */
     const char *alias;   /* another spelling of the token, or NULL */
     const char *grammar; /* for messages: "convKxKxN[sS][pP]" */
-    unsigned flags;      /* NN_KIND_* */
-    size_t object_size;  /* bytes of the layer object, nn_layer first */
     /* Reads the hyper-parameters after the token into args (which starts
      * from the defaults); 0 with c->why set when wrong. NULL: the token is
      * the whole spec of the layer. */
@@ -101,30 +99,35 @@ typedef struct nn_layer_kind {
     int (*print)(const nn_layer_args *args, char *buf, size_t size);
     /* NN_EINVAL when args are out of range (for nn_net_add_layer). */
     nn_status (*check)(const nn_layer_args *args);
-    /* Squared He gain this activation asks of the layer before it
-     * (2 for relu); NULL: not an activation. */
-    float (*gain2)(const nn_layer_args *args);
+    nn_layer_args defaults; /* what a bare token means */
+} nn_layer_spec;
+
+/* What the tools ask of a kind besides running it. */
+typedef struct {
     /* The named tensors of params then state, as model files and exports
      * lay them out; returns how many (at most NN_MAX_FIELDS). NULL: none. */
     int (*fields)(const nn_layer *layer, nn_layer_field *out);
-    nn_layer_ops ops;
-    nn_layer_args defaults; /* what a bare token means */
-    const void *impl;       /* what the kind's own ops read (kernel pairs) */
-    /* Writes the layer as ONNX nodes with inference semantics, from tensor
-     * `in` to tensor `out`, with its initializers. */
-    void (*onnx_export)(const nn_layer *layer, struct nn_onnx_graph *g,
-                        const char *in, const char *out);
-    /* The ONNX operators the kind imports, separated by spaces ("Conv"),
-     * or NULL. */
-    const char *onnx_ops;
-    /* Reads one node of those operators into out; 0 with out->why set when
-     * libnn cannot represent it. */
-    int (*onnx_import)(const struct nn_onnx_node_in *node,
-                       struct nn_onnx_layer_in *out);
     /* Multiply-adds of one sample as ex's kernels run them, and as direct
      * convolution (nn_net_layer_macs); NULL: none counted (element-wise). */
     void (*macs)(const nn_layer *layer, const nn_exec *ex, int input_grad,
                  nn_layer_macs *out);
+} nn_layer_describe;
+
+/* Everything about one kind of layer, in labelled parts: written as
+ * designated initializers in the kind's file. How a kind maps to ONNX
+ * operators is src/io/'s (src/io/onnx_layers.c), so that the layers do not
+ * depend on the file formats. */
+typedef struct nn_layer_kind {
+    const char *name;    /* in tables and nn_layer_info: "conv2d" */
+    unsigned flags;      /* NN_KIND_* */
+    size_t object_size;  /* bytes of the layer object, nn_layer first */
+    nn_layer_spec spec;  /* spec token and hyper-parameters */
+    nn_layer_ops ops;    /* shape, memory, initialisation, the passes */
+    /* Squared He gain this activation asks of the layer before it
+     * (2 for relu); NULL: not an activation. */
+    float (*gain2)(const nn_layer_args *args);
+    nn_layer_describe describe; /* named tensors and multiply-add counts */
+    const void *impl;    /* what the kind's own ops read (kernel pairs) */
 } nn_layer_kind;
 
 /* The part every concrete layer starts with. */
@@ -151,16 +154,16 @@ void nn_mse_backward_of(const float *y, const float *target, float *dy, int n,
 
 /* Every kind, NULL-terminated (src/layers/layers.c). */
 extern const nn_layer_kind *const nn_layer_kinds[];
+/* The kinds, one per file src/layers/layer_<name>.c. */
+extern const nn_layer_kind nn_kind_conv2d, nn_kind_dense, nn_kind_maxpool,
+    nn_kind_relu, nn_kind_sigmoid, nn_kind_tanh, nn_kind_batchnorm,
+    nn_kind_avgpool, nn_kind_global_avgpool, nn_kind_leakyrelu, nn_kind_dropout;
 
 /* The kind whose token or alias starts the text [start, end) longest (a
  * kind without parameters only when it is the whole text), and that
  * prefix's length; NULL when none does. */
 const nn_layer_kind *nn_layer_kind_match(const char *start, const char *end,
                                          size_t *prefix);
-/* Appends a layer of kind with args (checked) to an unbuilt net, keeping
- * the first error (src/core/net.c). */
-nn_status nn_net_add_kind(nn_net *net, const nn_layer_kind *kind,
-                          const nn_layer_args *args);
 /* The layer's canonical spec token, like snprintf. */
 int nn_layer_print(const nn_layer *layer, char *buf, size_t size);
 
@@ -178,15 +181,8 @@ void nn_activation_forward(nn_layer *layer, const nn_tensor *in,
 void nn_activation_backward(nn_layer *layer, const nn_tensor *in,
                             const nn_tensor *out, const nn_exec *ex);
 
-/* ONNX export and import of an activation: one node of the kind's
- * operator, with leaky relu's slope as its alpha attribute. */
-void nn_activation_onnx_export(const nn_layer *layer,
-                               struct nn_onnx_graph *g, const char *in,
-                               const char *out);
-int nn_activation_onnx_import(const struct nn_onnx_node_in *node,
-                              struct nn_onnx_layer_in *out);
-
-/* reshape for layers whose output has the input's shape. */
+/* reshape for layers whose output has the input's shape
+ * (src/layers/layer.c, as nn_init_weights). */
 nn_status nn_layer_same_shape(nn_layer *layer);
 /* Weight initialisation over n values with the given fans: He (normal, std
  * sqrt(gain2 / fan_in)) when gain2 > 0, else Xavier (uniform in

@@ -5,8 +5,6 @@
 #include <math.h>
 #include <string.h>
 
-#include "io/onnx.h"
-
 /* The kernels' arrays never overlap (restrict) and every element is read
  * unconditionally, so the compiler turns each loop into vector code. */
 
@@ -163,51 +161,21 @@ static float relu_gain2(const nn_layer_args *args)
     return 2.0f;
 }
 
-void nn_activation_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
-                               const char *in, const char *out)
-{
-    size_t node = nn_onnx_node(g, layer->kind->onnx_ops, &in, 1, out);
-    if (layer->kind->defaults.alpha != 0.0f) /* leaky relu's slope */
-        nn_onnx_attr_float(g, "alpha", layer->args.alpha);
-    nn_onnx_node_end(g, node);
-}
-
-int nn_activation_onnx_import(const nn_onnx_node_in *node,
-                              nn_onnx_layer_in *out)
-{
-    const nn_onnx_attr *alpha = nn_onnx_attr_find(node, "alpha");
-    if (alpha) /* leaky relu's slope */
-        out->args.alpha = alpha->f;
-    return 1;
-}
-
-/* The kind of an activation called name with its gain, kernels and ONNX
- * operator. */
-#define ACTIVATION_KIND(name, flags, gain2, op)                             \
-    const nn_layer_kind nn_kind_##name = {                                  \
-        #name, #name, NULL, #name, flags, sizeof(nn_layer),                 \
-        NULL, NULL, NULL, gain2, NULL,                                      \
-        {nn_layer_same_shape, NULL, NULL, nn_activation_forward,            \
-         nn_activation_backward, NULL},                                     \
-        {0}, &name##_kernels, nn_activation_onnx_export, op,                \
-        nn_activation_onnx_import, NULL /* no multiply-adds counted */,     \
+/* The kind of an activation called kind_name, with its flags, gain and
+ * kernels (kind_name##_kernels). */
+#define ACTIVATION_KIND(kind_name, kind_flags, kind_gain2)                 \
+    const nn_layer_kind nn_kind_##kind_name = {                             \
+        .name = #kind_name,                                                 \
+        .flags = kind_flags,                                                \
+        .object_size = sizeof(nn_layer),                                    \
+        .spec = {.token = #kind_name, .grammar = #kind_name},               \
+        .ops = {.reshape = nn_layer_same_shape,                             \
+                .forward = nn_activation_forward,                           \
+                .backward = nn_activation_backward},                        \
+        .gain2 = kind_gain2,                                                \
+        .impl = &kind_name##_kernels,                                       \
     }
 
-ACTIVATION_KIND(relu, NN_KIND_SETS_INPUT_GRAD, relu_gain2, "Relu");
-ACTIVATION_KIND(sigmoid, 0, NULL, "Sigmoid");
-ACTIVATION_KIND(tanh, 0, NULL, "Tanh");
-
-nn_status nn_net_add_relu(nn_net *net)
-{
-    return nn_net_add_kind(net, &nn_kind_relu, NULL);
-}
-
-nn_status nn_net_add_sigmoid(nn_net *net)
-{
-    return nn_net_add_kind(net, &nn_kind_sigmoid, NULL);
-}
-
-nn_status nn_net_add_tanh(nn_net *net)
-{
-    return nn_net_add_kind(net, &nn_kind_tanh, NULL);
-}
+ACTIVATION_KIND(relu, NN_KIND_SETS_INPUT_GRAD, relu_gain2);
+ACTIVATION_KIND(sigmoid, 0, NULL);
+ACTIVATION_KIND(tanh, 0, NULL);

@@ -6,8 +6,6 @@
 
 #include <stdio.h>
 
-#include "io/onnx.h"
-
 /* The rows (or columns) [*first, *last) of the input that the window of
  * output o covers: it starts at o*stride - pad and is k long, clipped to
  * [0, size); the clipped part is the zero padding. */
@@ -218,53 +216,14 @@ static nn_status avgpool_check(const nn_layer_args *a)
                ? NN_OK : NN_EINVAL;
 }
 
-/* AveragePool counting the padding */
-static void avgpool_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
-                                const char *in, const char *out)
-{
-    const nn_layer_args *a = &layer->args;
-    int kernel[2] = {a->kh, a->kh}, strides[2] = {a->stride, a->stride};
-    int pads[4] = {a->pad, a->pad, a->pad, a->pad};
-    const char *x = nn_onnx_as_nchw(g, in, layer->in_c);
-    size_t node = nn_onnx_node(g, "AveragePool", &x, 1, out);
-    nn_onnx_attr_ints(g, "kernel_shape", kernel, 2);
-    nn_onnx_attr_ints(g, "strides", strides, 2);
-    nn_onnx_attr_ints(g, "pads", pads, 4);
-    nn_onnx_attr_int(g, "count_include_pad", 1);
-    nn_onnx_node_end(g, node);
-    g->rank = 4;
-}
-
-/* AveragePool with a square window, equal strides, the same padding on
- * every side counted in the mean (or none), ceil_mode 0 */
-static int avgpool_onnx_import(const nn_onnx_node_in *node,
-                               nn_onnx_layer_in *out)
-{
-    const nn_onnx_attr *ceil = nn_onnx_attr_find(node, "ceil_mode");
-    const nn_onnx_attr *count_pad = nn_onnx_attr_find(node, "count_include_pad");
-    int k, stride, pad = 0;
-    if (!nn_onnx_same_ints(node, "kernel_shape", 2, 0, &k) || k <= 0 ||
-        !nn_onnx_same_ints(node, "strides", 2, 1, &stride) ||
-        !nn_onnx_same_ints(node, "pads", 4, 0, &pad) ||
-        (pad > 0 && !(count_pad && count_pad->i)) || (ceil && ceil->i) ||
-        nn_onnx_attr_find(node, "auto_pad")) {
-        snprintf(out->why, sizeof out->why, "libnn's average pooling has a "
-                 "square window, equal strides, symmetric padding counted in "
-                 "the mean and no ceil mode");
-        return 0;
-    }
-    out->args = (nn_layer_args){.kh = k, .kw = k, .stride = stride, .pad = pad};
-    out->rank_out = 4;
-    out->zero_pad = 1;
-    return 1;
-}
-
 const nn_layer_kind nn_kind_avgpool = {
-    "avgpool", "avgpool", NULL, "avgpoolK[sS][pP]", 0, sizeof(nn_layer),
-    avgpool_parse, avgpool_print, avgpool_check, NULL, NULL,
-    {avgpool_reshape, NULL, NULL, avgpool_forward, avgpool_backward, NULL},
-    {0}, NULL, avgpool_onnx_export, "AveragePool", avgpool_onnx_import,
-    NULL, /* no multiply-adds counted */
+    .name = "avgpool",
+    .object_size = sizeof(nn_layer),
+    .spec = {.token = "avgpool", .grammar = "avgpoolK[sS][pP]",
+             .parse = avgpool_parse, .print = avgpool_print,
+             .check = avgpool_check},
+    .ops = {.reshape = avgpool_reshape, .forward = avgpool_forward,
+            .backward = avgpool_backward},
 };
 
 /* one value per channel: (c, 1, 1) */
@@ -277,41 +236,11 @@ static nn_status global_avgpool_reshape(nn_layer *layer)
 
 static const int global_window = 1; /* impl: marks the global kind */
 
-/* GlobalAveragePool: (N, C, H, W) to (N, C, 1, 1) */
-static void global_avgpool_onnx_export(const nn_layer *layer,
-                                       nn_onnx_graph *g, const char *in,
-                                       const char *out)
-{
-    const char *x = nn_onnx_as_nchw(g, in, layer->in_c);
-    nn_onnx_node_end(g, nn_onnx_node(g, "GlobalAveragePool", &x, 1, out));
-    g->rank = 4;
-}
-
-static int global_avgpool_onnx_import(const nn_onnx_node_in *node,
-                                      nn_onnx_layer_in *out)
-{
-    (void)node;
-    out->rank_out = 4;
-    return 1;
-}
-
 const nn_layer_kind nn_kind_global_avgpool = {
-    "globalavgpool", "gap", "globalavgpool", "gap", 0, sizeof(nn_layer),
-    NULL, NULL, NULL, NULL, NULL,
-    {global_avgpool_reshape, NULL, NULL, avgpool_forward, avgpool_backward,
-     NULL},
-    {0}, &global_window, global_avgpool_onnx_export, "GlobalAveragePool",
-    global_avgpool_onnx_import,
-    NULL, /* no multiply-adds counted */
+    .name = "globalavgpool",
+    .object_size = sizeof(nn_layer),
+    .spec = {.token = "gap", .alias = "globalavgpool", .grammar = "gap"},
+    .ops = {.reshape = global_avgpool_reshape, .forward = avgpool_forward,
+            .backward = avgpool_backward},
+    .impl = &global_window,
 };
-
-nn_status nn_net_add_avgpool(nn_net *net, int k, int stride, int pad)
-{
-    nn_layer_args args = {.kh = k, .kw = k, .stride = stride, .pad = pad};
-    return nn_net_add_kind(net, &nn_kind_avgpool, &args);
-}
-
-nn_status nn_net_add_global_avgpool(nn_net *net)
-{
-    return nn_net_add_kind(net, &nn_kind_global_avgpool, NULL);
-}

@@ -8,9 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "io/onnx.h"
-
-#define BN_EPS 1e-5f
 #define BN_MOMENTUM 0.1f
 
 /* Partial sums kept side by side in the channel sums: independent
@@ -321,7 +318,7 @@ static void batchnorm_forward(nn_layer *layer, const nn_tensor *in,
     if (!ex->training) {
         for (int ch = 0; ch < c; ch++) {
             mean[ch] = running_mean[ch];
-            invstd[ch] = 1.0f / sqrtf(running_var[ch] + BN_EPS);
+            invstd[ch] = 1.0f / sqrtf(running_var[ch] + NN_BATCHNORM_EPS);
         }
         batchnorm_run(&job, BN_NORMALIZE);
         return;
@@ -339,7 +336,7 @@ static void batchnorm_forward(nn_layer *layer, const nn_tensor *in,
         mean[ch] = (float)batch_mean[ch];
         invstd[ch] = channel_stats(batch_mean[ch], sums[ch], count,
                                    running_mean + ch, running_var + ch,
-                                   BN_MOMENTUM, BN_EPS);
+                                   BN_MOMENTUM, NN_BATCHNORM_EPS);
     }
     batchnorm_run(&job, BN_NORMALIZE);
 }
@@ -389,70 +386,14 @@ static int batchnorm_fields(const nn_layer *layer, nn_layer_field *f)
     return 4;
 }
 
-/* BatchNormalization with the running statistics (inference) */
-static void batchnorm_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
-                                  const char *in, const char *out)
-{
-    static const char *const what[4] = {"gamma", "beta", "mean", "var"};
-    int c = layer->in_c, dims[1] = {c};
-    char names[5][64];
-    const char *inputs[5] = {names[0], names[1], names[2], names[3], names[4]};
-    size_t node;
-    snprintf(names[0], sizeof names[0], "%s", in);
-    for (int i = 0; i < 4; i++) {
-        snprintf(names[i + 1], sizeof names[i + 1], "%s", nn_onnx_name(g, what[i]));
-        nn_onnx_initializer(g, names[i + 1], dims, 1,
-                            i < 2 ? layer->params + i * c : layer->state + (i - 2) * c);
-    }
-    node = nn_onnx_node(g, "BatchNormalization", inputs, 5, out);
-    nn_onnx_attr_float(g, "epsilon", BN_EPS);
-    nn_onnx_node_end(g, node);
-}
-
-/* BatchNormalization in inference form with libnn's epsilon: scale, bias,
- * mean and variance initializers of C values each */
-static int batchnorm_onnx_import(const nn_onnx_node_in *node,
-                                 nn_onnx_layer_in *out)
-{
-    const nn_onnx_attr *eps = nn_onnx_attr_find(node, "epsilon");
-    const nn_onnx_attr *mode = nn_onnx_attr_find(node, "training_mode");
-    size_t c = node->n_inputs == 5 && node->init[1] ? node->init[1]->count : 0;
-    for (int i = 1; i < 5 && c; i++)
-        if (!node->init[i] || node->init[i]->count != c)
-            c = 0;
-    if (!c || (mode && mode->i != 0)) {
-        snprintf(out->why, sizeof out->why, "not in inference form with four "
-                 "initializers of one size");
-        return 0;
-    }
-    if (eps && fabsf(eps->f - BN_EPS) > 1e-3f * BN_EPS) {
-        snprintf(out->why, sizeof out->why, "epsilon %g: libnn's batchnorm "
-                 "uses %g", (double)eps->f, (double)BN_EPS);
-        return 0;
-    }
-    out->n_params = out->n_state = 2 * c;
-    out->params = malloc(2 * c * sizeof(float));
-    out->state = malloc(2 * c * sizeof(float));
-    if (!out->params || !out->state)
-        return 0;
-    for (int i = 0; i < 4; i++)
-        memcpy((i < 2 ? out->params : out->state) + (size_t)(i % 2) * c,
-               node->init[i + 1]->values, c * sizeof(float));
-    return 1;
-}
-
 const nn_layer_kind nn_kind_batchnorm = {
-    "batchnorm", "bn", "batchnorm", "bn",
-    NN_KIND_TRANSPARENT | NN_KIND_SETS_INPUT_GRAD,
-    sizeof(batchnorm_layer), NULL, NULL, NULL, NULL, batchnorm_fields,
-    {nn_layer_same_shape, batchnorm_sizes, batchnorm_init, batchnorm_forward,
-     batchnorm_backward, batchnorm_check_batch},
-    {0}, NULL, batchnorm_onnx_export, "BatchNormalization",
-    batchnorm_onnx_import,
-    NULL, /* no multiply-adds counted */
+    .name = "batchnorm",
+    .flags = NN_KIND_TRANSPARENT | NN_KIND_SETS_INPUT_GRAD,
+    .object_size = sizeof(batchnorm_layer),
+    .spec = {.token = "bn", .alias = "batchnorm", .grammar = "bn"},
+    .ops = {.reshape = nn_layer_same_shape, .sizes = batchnorm_sizes,
+            .init = batchnorm_init, .forward = batchnorm_forward,
+            .backward = batchnorm_backward,
+            .check_batch = batchnorm_check_batch},
+    .describe = {.fields = batchnorm_fields},
 };
-
-nn_status nn_net_add_batchnorm(nn_net *net)
-{
-    return nn_net_add_kind(net, &nn_kind_batchnorm, NULL);
-}

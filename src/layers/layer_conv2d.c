@@ -3,8 +3,8 @@
  * become the columns of a matrix col (in_c*kh*kw, out_h*out_w), so that
  * y_n = W col + b. The layer picks per call between them and two faster
  * methods for the shapes that suit them (conv_pick below): a direct AVX2
- * convolution for few channels (src/kernels/conv_direct_avx2.c) and
- * Winograd for 3x3 stride-1 layers (src/kernels/conv_winograd.c). */
+ * convolution for few channels (src/compute/conv_direct_avx2.c) and
+ * Winograd for 3x3 stride-1 layers (src/compute/conv_winograd.c). */
 #include "layers/layer.h"
 
 #include <limits.h>
@@ -13,9 +13,8 @@
 #include <string.h>
 
 #include "core/util.h"
-#include "io/onnx.h"
-#include "kernels/conv_direct.h"
-#include "kernels/winograd.h"
+#include "compute/conv_direct.h"
+#include "compute/winograd.h"
 
 nn_status nn_conv2d_shape_check(nn_conv2d_shape *s)
 {
@@ -419,72 +418,6 @@ static int conv2d_fields(const nn_layer *layer, nn_layer_field *f)
     return 2;
 }
 
-/* Conv with W (out_c, in_c, kh, kw) and B (out_c), symmetric pads */
-static void conv2d_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
-                               const char *in, const char *out)
-{
-    const nn_conv2d_shape *s = &((const conv2d_layer *)layer)->shape;
-    int wdims[4] = {s->out_c, s->in_c, s->kh, s->kw}, bdims[1] = {s->out_c};
-    int kernel[2] = {s->kh, s->kw}, strides[2] = {s->stride, s->stride};
-    int pads[4] = {s->pad, s->pad, s->pad, s->pad};
-    char x[64], w[64], b[64];
-    const char *inputs[3] = {x, w, b};
-    size_t node;
-    snprintf(x, sizeof x, "%s", nn_onnx_as_nchw(g, in, s->in_c));
-    snprintf(w, sizeof w, "%s", nn_onnx_name(g, "weight"));
-    snprintf(b, sizeof b, "%s", nn_onnx_name(g, "bias"));
-    nn_onnx_initializer(g, w, wdims, 4, layer->params);
-    nn_onnx_initializer(g, b, bdims, 1, layer->params + layer->sizes.decayed);
-    node = nn_onnx_node(g, "Conv", inputs, 3, out);
-    nn_onnx_attr_ints(g, "kernel_shape", kernel, 2);
-    nn_onnx_attr_ints(g, "strides", strides, 2);
-    nn_onnx_attr_ints(g, "pads", pads, 4);
-    nn_onnx_node_end(g, node);
-    g->rank = 4;
-}
-
-/* Conv of one group, equal strides, the same zero padding on every side,
- * no dilation; W an initializer, B one or absent (zeros) */
-static int conv2d_onnx_import(const nn_onnx_node_in *node,
-                              nn_onnx_layer_in *out)
-{
-    const nn_onnx_tensor *w = node->n_inputs > 1 ? node->init[1] : NULL;
-    const nn_onnx_tensor *b = node->n_inputs > 2 ? node->init[2] : NULL;
-    int group = 1, dilation = 1, stride = 1, pad = 0;
-    const nn_onnx_attr *a = nn_onnx_attr_find(node, "group");
-    if (!w || w->rank != 4) {
-        snprintf(out->why, sizeof out->why, "its weights are not a 4-D initializer");
-        return 0;
-    }
-    if (a)
-        group = (int)a->i;
-    if (group != 1 || nn_onnx_attr_find(node, "auto_pad") ||
-        !nn_onnx_same_ints(node, "dilations", 2, 1, &dilation) || dilation != 1 ||
-        !nn_onnx_same_ints(node, "strides", 2, 1, &stride) ||
-        !nn_onnx_same_ints(node, "pads", 4, 0, &pad)) {
-        snprintf(out->why, sizeof out->why, "groups, dilation, auto_pad, "
-                 "unequal strides or asymmetric padding: libnn convolutions "
-                 "have one group and the same stride and padding everywhere");
-        return 0;
-    }
-    if (b && (b->rank != 1 || b->dims[0] != w->dims[0])) {
-        snprintf(out->why, sizeof out->why, "its bias does not match its weights");
-        return 0;
-    }
-    out->args = (nn_layer_args){(int)w->dims[0], (int)w->dims[2],
-                                (int)w->dims[3], stride, pad, 0.0f};
-    out->n_params = w->count + (size_t)w->dims[0];
-    out->params = calloc(out->n_params, sizeof(float));
-    if (!out->params)
-        return 0;
-    memcpy(out->params, w->values, w->count * sizeof(float));
-    if (b)
-        memcpy(out->params + w->count, b->values, b->count * sizeof(float));
-    out->rank_out = 4;
-    out->zero_pad = 1;
-    return 1;
-}
-
 /* Per sample: direct convolution does out_c*in_c*kh*kw products per output
  * pixel in each pass (im2col's gemms the same); the direct kernels' input
  * gradient covers the in_h x in_w pixels of the padded dy; Winograd runs
@@ -507,17 +440,13 @@ static void conv2d_macs(const nn_layer *layer, const nn_exec *ex,
 }
 
 const nn_layer_kind nn_kind_conv2d = {
-    "conv2d", "conv", NULL, "convKxKxN[sS][pP]", 0, sizeof(conv2d_layer),
-    conv2d_parse, conv2d_print, conv2d_check, NULL, conv2d_fields,
-    {conv2d_reshape, conv2d_sizes, conv2d_init, conv2d_forward,
-     conv2d_backward, NULL},
-    {.stride = 1}, NULL, conv2d_onnx_export, "Conv", conv2d_onnx_import,
-    conv2d_macs,
+    .name = "conv2d",
+    .object_size = sizeof(conv2d_layer),
+    .spec = {.token = "conv", .grammar = "convKxKxN[sS][pP]",
+             .parse = conv2d_parse, .print = conv2d_print,
+             .check = conv2d_check, .defaults = {.stride = 1}},
+    .ops = {.reshape = conv2d_reshape, .sizes = conv2d_sizes,
+            .init = conv2d_init, .forward = conv2d_forward,
+            .backward = conv2d_backward},
+    .describe = {.fields = conv2d_fields, .macs = conv2d_macs},
 };
-
-nn_status nn_net_add_conv2d(nn_net *net, int out_channels, int kh, int kw,
-                            int stride, int pad)
-{
-    nn_layer_args args = {out_channels, kh, kw, stride, pad, 0.0f};
-    return nn_net_add_kind(net, &nn_kind_conv2d, &args);
-}

@@ -1,7 +1,7 @@
 /* Fully connected layer: y = x W^T + b.
  * The input (n, c, h, w) is read as (n, in) with in = c*h*w: no copy. */
 #include "layers/layer.h"
-#include "kernels/gemm.h"
+#include "compute/gemm.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "core/util.h"
-#include "io/onnx.h"
 
 /* x (n, in), W (out, in), b (out) -> y (n, out), with the given gemm */
 static void forward_with(nn_sgemm_fn sgemm, const float *x, const float *weight,
@@ -307,92 +306,6 @@ static int dense_fields(const nn_layer *layer, nn_layer_field *f)
     return 2;
 }
 
-/* Flatten (when the input is NCHW), then Gemm with W (out, in) transposed
- * (transB = 1) and C the bias */
-static void dense_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
-                              const char *in, const char *out)
-{
-    int outputs = layer->args.out, inputs_n = dense_inputs(layer);
-    int wdims[2] = {outputs, inputs_n}, bdims[1] = {outputs};
-    char x[64], w[64], b[64];
-    const char *inputs[3] = {x, w, b};
-    size_t node;
-    snprintf(x, sizeof x, "%s", in);
-    if (g->rank != 2) {
-        snprintf(x, sizeof x, "%s", nn_onnx_name(g, "flat"));
-        node = nn_onnx_node(g, "Flatten", &in, 1, x);
-        nn_onnx_attr_int(g, "axis", 1);
-        nn_onnx_node_end(g, node);
-    }
-    snprintf(w, sizeof w, "%s", nn_onnx_name(g, "weight"));
-    snprintf(b, sizeof b, "%s", nn_onnx_name(g, "bias"));
-    nn_onnx_initializer(g, w, wdims, 2, layer->params);
-    nn_onnx_initializer(g, b, bdims, 1, layer->params + layer->sizes.decayed);
-    node = nn_onnx_node(g, "Gemm", inputs, 3, out);
-    nn_onnx_attr_int(g, "transB", 1);
-    nn_onnx_node_end(g, node);
-    g->rank = 2;
-}
-
-/* The attribute name's float value, def when absent. */
-static float attr_float(const nn_onnx_node_in *node, const char *name, float def)
-{
-    const nn_onnx_attr *a = nn_onnx_attr_find(node, name);
-    return a ? a->f : def;
-}
-
-/* The attribute name's integer value, def when absent. */
-static int64_t attr_int(const nn_onnx_node_in *node, const char *name,
-                        int64_t def)
-{
-    const nn_onnx_attr *a = nn_onnx_attr_find(node, name);
-    return a ? a->i : def;
-}
-
-/* Gemm (alpha = beta = 1, A not transposed; B (out, in) with transB = 1 or
- * (in, out) without; C the bias or absent) or MatMul (B (in, out); a
- * following Add may bring the bias) */
-static int dense_onnx_import(const nn_onnx_node_in *node, nn_onnx_layer_in *out)
-{
-    int gemm = strcmp(node->op, "Gemm") == 0;
-    int trans_b = gemm && attr_int(node, "transB", 0);
-    const nn_onnx_tensor *w = node->n_inputs > 1 ? node->init[1] : NULL;
-    const nn_onnx_tensor *b = gemm && node->n_inputs > 2 ? node->init[2] : NULL;
-    size_t in, outputs;
-    if (!w || w->rank != 2) {
-        snprintf(out->why, sizeof out->why, "its weights are not a 2-D initializer");
-        return 0;
-    }
-    if (gemm && (attr_float(node, "alpha", 1.0f) != 1.0f ||
-                 attr_float(node, "beta", 1.0f) != 1.0f ||
-                 attr_int(node, "transA", 0) != 0)) {
-        snprintf(out->why, sizeof out->why, "alpha, beta or transA other than "
-                 "1, 1, 0: not a fully connected layer");
-        return 0;
-    }
-    outputs = (size_t)(trans_b ? w->dims[0] : w->dims[1]);
-    in = (size_t)(trans_b ? w->dims[1] : w->dims[0]);
-    if (b && b->count != outputs) {
-        snprintf(out->why, sizeof out->why, "its bias (%zu values) does not "
-                 "match its %zu outputs", b->count, outputs);
-        return 0;
-    }
-    out->args = (nn_layer_args){.out = (int)outputs};
-    out->n_params = outputs * in + outputs;
-    out->params = calloc(out->n_params, sizeof(float));
-    if (!out->params)
-        return 0;
-    for (size_t o = 0; o < outputs; o++) /* W (out, in) */
-        for (size_t i = 0; i < in; i++)
-            out->params[o * in + i] =
-                trans_b ? w->values[o * in + i] : w->values[i * outputs + o];
-    if (b)
-        memcpy(out->params + outputs * in, b->values, outputs * sizeof(float));
-    out->bias_at = outputs * in;
-    out->rank_out = 2;
-    return 1;
-}
-
 /* Per sample: in*out products forward, for dW and for dx. */
 static void dense_macs(const nn_layer *layer, const nn_exec *ex,
                        int input_grad, nn_layer_macs *out)
@@ -404,16 +317,12 @@ static void dense_macs(const nn_layer *layer, const nn_exec *ex,
 }
 
 const nn_layer_kind nn_kind_dense = {
-    "dense", "dense", NULL, "denseN", 0, sizeof(nn_layer),
-    dense_parse, dense_print, dense_check, NULL, dense_fields,
-    {dense_reshape, dense_sizes, dense_init, dense_forward, dense_backward,
-     NULL},
-    {0}, NULL, dense_onnx_export, "Gemm MatMul", dense_onnx_import,
-    dense_macs,
+    .name = "dense",
+    .object_size = sizeof(nn_layer),
+    .spec = {.token = "dense", .grammar = "denseN", .parse = dense_parse,
+             .print = dense_print, .check = dense_check},
+    .ops = {.reshape = dense_reshape, .sizes = dense_sizes,
+            .init = dense_init, .forward = dense_forward,
+            .backward = dense_backward},
+    .describe = {.fields = dense_fields, .macs = dense_macs},
 };
-
-nn_status nn_net_add_dense(nn_net *net, int out)
-{
-    nn_layer_args args = {.out = out};
-    return nn_net_add_kind(net, &nn_kind_dense, &args);
-}

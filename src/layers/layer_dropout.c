@@ -8,8 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "io/onnx.h"
-
 /* splitmix64's finaliser: a bijection of 64-bit values whose every output
  * bit depends on every input bit. */
 static uint64_t mix64(uint64_t z)
@@ -138,46 +136,13 @@ static nn_status dropout_check(const nn_layer_args *a)
     return a->alpha >= 0.0f && a->alpha < 1.0f ? NN_OK : NN_EINVAL;
 }
 
-/* Dropout with its ratio as a scalar initializer: the identity in
- * inference (training_mode is false by default) */
-static void dropout_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
-                                const char *in, const char *out)
-{
-    char ratio[64];
-    const char *inputs[2] = {in, ratio};
-    snprintf(ratio, sizeof ratio, "%s", nn_onnx_name(g, "ratio"));
-    nn_onnx_initializer(g, ratio, NULL, 0, &layer->args.alpha);
-    nn_onnx_node_end(g, nn_onnx_node(g, "Dropout", inputs, 2, out));
-}
-
-/* Dropout: the ratio from its second input (opset 12 on) or attribute
- * (older opsets), 0.5 when neither is given */
-static int dropout_onnx_import(const nn_onnx_node_in *node,
-                               nn_onnx_layer_in *out)
-{
-    const nn_onnx_attr *ratio = nn_onnx_attr_find(node, "ratio");
-    const nn_onnx_tensor *r = node->n_inputs > 1 ? node->init[1] : NULL;
-    out->args.alpha = r && r->count == 1 ? r->values[0] : ratio ? ratio->f : 0.5f;
-    if (!(out->args.alpha >= 0.0f && out->args.alpha < 1.0f)) {
-        snprintf(out->why, sizeof out->why, "ratio %g is not in [0, 1)",
-                 (double)out->args.alpha);
-        return 0;
-    }
-    return 1;
-}
-
 const nn_layer_kind nn_kind_dropout = {
-    "dropout", "dropout", NULL, "dropout[R]", NN_KIND_TRANSPARENT,
-    sizeof(dropout_layer), dropout_parse, dropout_print, dropout_check, NULL,
-    NULL,
-    {nn_layer_same_shape, dropout_sizes, NULL, dropout_forward,
-     dropout_backward, NULL},
-    {.alpha = 0.5f}, NULL, dropout_onnx_export, "Dropout", dropout_onnx_import,
-    NULL, /* no multiply-adds counted */
+    .name = "dropout",
+    .flags = NN_KIND_TRANSPARENT,
+    .object_size = sizeof(dropout_layer),
+    .spec = {.token = "dropout", .grammar = "dropout[R]",
+             .parse = dropout_parse, .print = dropout_print,
+             .check = dropout_check, .defaults = {.alpha = 0.5f}},
+    .ops = {.reshape = nn_layer_same_shape, .sizes = dropout_sizes,
+            .forward = dropout_forward, .backward = dropout_backward},
 };
-
-nn_status nn_net_add_dropout(nn_net *net, float rate)
-{
-    nn_layer_args args = {.alpha = rate};
-    return nn_net_add_kind(net, &nn_kind_dropout, &args);
-}

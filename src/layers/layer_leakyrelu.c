@@ -63,17 +63,13 @@ static float leakyrelu_gain2(const nn_layer_args *a)
 }
 
 const nn_layer_kind nn_kind_leakyrelu = {
-    "leakyrelu", "leakyrelu", NULL, "leakyrelu[A]", 0, sizeof(nn_layer),
-    leakyrelu_parse, leakyrelu_print, leakyrelu_check, leakyrelu_gain2, NULL,
-    {nn_layer_same_shape, NULL, NULL, nn_activation_forward,
-     nn_activation_backward, NULL},
-    {.alpha = 0.01f}, &leakyrelu_kernels, nn_activation_onnx_export,
-    "LeakyRelu", nn_activation_onnx_import,
-    NULL, /* no multiply-adds counted */
+    .name = "leakyrelu",
+    .object_size = sizeof(nn_layer),
+    .spec = {.token = "leakyrelu", .grammar = "leakyrelu[A]",
+             .parse = leakyrelu_parse, .print = leakyrelu_print,
+             .check = leakyrelu_check, .defaults = {.alpha = 0.01f}},
+    .ops = {.reshape = nn_layer_same_shape, .forward = nn_activation_forward,
+            .backward = nn_activation_backward},
+    .gain2 = leakyrelu_gain2,
+    .impl = &leakyrelu_kernels,
 };
-
-nn_status nn_net_add_leakyrelu(nn_net *net, float slope)
-{
-    nn_layer_args args = {.alpha = slope};
-    return nn_net_add_kind(net, &nn_kind_leakyrelu, &args);
-}

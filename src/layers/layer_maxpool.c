@@ -4,8 +4,6 @@
 
 #include <stdio.h>
 
-#include "io/onnx.h"
-
 /* The largest of one k x k window whose top-left corner is at offset
  * `at` of a plane of width in_w; *where gets its offset (first on ties).
  * A NaN anywhere in the window wins (the first one), as in PyTorch: a bad
@@ -179,52 +177,12 @@ static nn_status maxpool_check(const nn_layer_args *a)
                ? NN_OK : NN_EINVAL;
 }
 
-/* MaxPool, no padding */
-static void maxpool_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
-                                const char *in, const char *out)
-{
-    int kernel[2] = {layer->args.kh, layer->args.kh};
-    int strides[2] = {layer->args.stride, layer->args.stride};
-    const char *x = nn_onnx_as_nchw(g, in, layer->in_c);
-    size_t node = nn_onnx_node(g, "MaxPool", &x, 1, out);
-    nn_onnx_attr_ints(g, "kernel_shape", kernel, 2);
-    nn_onnx_attr_ints(g, "strides", strides, 2);
-    nn_onnx_node_end(g, node);
-    g->rank = 4;
-}
-
-/* MaxPool with a square window, equal strides, no padding, no dilation,
- * ceil_mode 0 */
-static int maxpool_onnx_import(const nn_onnx_node_in *node,
-                               nn_onnx_layer_in *out)
-{
-    const nn_onnx_attr *ceil = nn_onnx_attr_find(node, "ceil_mode");
-    int k, stride, pad = 0, dilation = 1;
-    if (!nn_onnx_same_ints(node, "kernel_shape", 2, 0, &k) || k <= 0 ||
-        !nn_onnx_same_ints(node, "strides", 2, 1, &stride) ||
-        !nn_onnx_same_ints(node, "pads", 4, 0, &pad) || pad != 0 ||
-        !nn_onnx_same_ints(node, "dilations", 2, 1, &dilation) || dilation != 1 ||
-        (ceil && ceil->i) || nn_onnx_attr_find(node, "auto_pad")) {
-        snprintf(out->why, sizeof out->why, "libnn's max pooling has a square "
-                 "window, equal strides and no padding, dilation or ceil mode");
-        return 0;
-    }
-    out->args = (nn_layer_args){.kh = k, .kw = k, .stride = stride};
-    out->rank_out = 4;
-    return 1;
-}
-
 const nn_layer_kind nn_kind_maxpool = {
-    "maxpool", "pool", "maxpool", "poolK[sS]", 0, sizeof(nn_layer),
-    maxpool_parse, maxpool_print, maxpool_check, NULL, NULL,
-    {maxpool_reshape, maxpool_sizes, NULL, maxpool_forward, maxpool_backward,
-     NULL},
-    {0}, NULL, maxpool_onnx_export, "MaxPool", maxpool_onnx_import,
-    NULL, /* no multiply-adds counted */
+    .name = "maxpool",
+    .object_size = sizeof(nn_layer),
+    .spec = {.token = "pool", .alias = "maxpool", .grammar = "poolK[sS]",
+             .parse = maxpool_parse, .print = maxpool_print,
+             .check = maxpool_check},
+    .ops = {.reshape = maxpool_reshape, .sizes = maxpool_sizes,
+            .forward = maxpool_forward, .backward = maxpool_backward},
 };
-
-nn_status nn_net_add_maxpool(nn_net *net, int k, int stride)
-{
-    nn_layer_args args = {.kh = k, .kw = k, .stride = stride};
-    return nn_net_add_kind(net, &nn_kind_maxpool, &args);
-}

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/net.h"
+#include "net/net.h"
 #include "core/util.h"
 
 /* Which settings a kind reads (for checks and for comparing checkpoints). */

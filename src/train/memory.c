@@ -1,6 +1,6 @@
 /* What a training run will need, known before anything is allocated: the
  * net's arenas as nn_net_build lays them out plus the optimizer's state. */
-#include "core/net.h"
+#include "net/net.h"
 #include "core/util.h"
 #include "optim/optim.h"
 

@@ -1,12 +1,12 @@
 /* The net's insides, shared by the files that make up the net
- * (src/core/net.c, net_build.c, net_run.c) and nothing else. */
-#ifndef NN_CORE_NET_INTERNAL_H
-#define NN_CORE_NET_INTERNAL_H
+ * (src/net/net.c, net_build.c, net_run.c) and nothing else. */
+#ifndef NN_NET_NET_INTERNAL_H
+#define NN_NET_NET_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/net.h"
+#include "net/net.h"
 #include "core/threads.h"
 #include "layers/layer.h"
 #include "nn.h"
@@ -57,4 +57,4 @@ void nn_net_free_arenas(nn_net *net);
 /* 64-byte aligned, zeroed; n counts floats. NULL on failure. */
 float *nn_alloc_floats(size_t n);
 
-#endif /* NN_CORE_NET_INTERNAL_H */
+#endif /* NN_NET_NET_INTERNAL_H */

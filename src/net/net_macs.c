@@ -1,7 +1,7 @@
 /* How much arithmetic a net's layers do per sample, as its kernels run it:
  * a read-only query for benchmarks (utilisation of the machine's FMA
  * limit). Each kind counts its own work (nn_layer_kind.macs). */
-#include "core/net_internal.h"
+#include "net/net_internal.h"
 
 #include <string.h>
 
@@ -19,7 +19,7 @@ nn_status nn_net_layer_macs(const nn_net *net, int i, nn_layer_macs *out)
     ex.kernels = net->kernels;
     ex.avx2 = nn_net_runs_avx2(net);
     layer = net->layers[i];
-    if (layer->kind->macs)
-        layer->kind->macs(layer, &ex, i > 0 || net->input_grad, out);
+    if (layer->kind->describe.macs)
+        layer->kind->describe.macs(layer, &ex, i > 0 || net->input_grad, out);
     return NN_OK;
 }

@@ -1,7 +1,7 @@
 /* Building a net: every layer is shaped and asked for its sizes, then one
  * allocation per arena (parameters, gradients, state, caches, activations,
  * scratch) is carved into views, and the weights are initialised. */
-#include "core/net_internal.h"
+#include "net/net_internal.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -21,6 +21,28 @@ float *nn_alloc_floats(size_t n)
     if (p)
         memset(p, 0, bytes);
     return p;
+}
+
+void nn_net_free_arenas(nn_net *net)
+{
+    free(net->params);
+    free(net->grads);
+    free(net->state);
+    free(net->cache);
+    free(net->acts);
+    free(net->scratch);
+    free(net->partials);
+    free(net->probs);
+    free(net->tensors);
+    net->params = net->grads = net->state = net->acts = NULL;
+    net->scratch = net->partials = net->probs = NULL;
+    net->cache = NULL;
+    net->tensors = NULL;
+}
+
+int nn_net_partial_count(int shards)
+{
+    return shards * nn_shard_pieces(shards);
 }
 
 /* Sums of every layer's needs, with overflow checks. */

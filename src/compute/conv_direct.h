@@ -1,5 +1,5 @@
 /* Direct AVX2+FMA convolutions for stride 1 and few channels
- * (src/kernels/conv_direct_avx2.c): call them only when nn_cpu_has_avx2().
+ * (src/compute/conv_direct_avx2.c): call them only when nn_cpu_has_avx2().
  * Same meaning as nn_conv2d_forward and nn_conv2d_backward; each call is a
  * pure function of its arguments, so results do not depend on how the
  * images are cut into calls' groups or spread over threads. */

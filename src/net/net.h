@@ -1,11 +1,18 @@
 /* What the net offers the library's other subsystems beyond nn.h. */
-#ifndef NN_CORE_NET_H
-#define NN_CORE_NET_H
+#ifndef NN_NET_NET_H
+#define NN_NET_NET_H
 
 #include <stddef.h>
 
 #include "core/threads.h"
 #include "nn.h"
+
+struct nn_layer_kind; /* src/layers/layer.h */
+
+/* Appends a layer of kind with args (checked; NULL: the kind's defaults)
+ * to an unbuilt net, keeping the first error. */
+nn_status nn_net_add_kind(nn_net *net, const struct nn_layer_kind *kind,
+                          const nn_layer_args *args);
 
 /* The net's thread pool (NULL when it runs on one thread), for work on its
  * tensors outside the layers: the optimizer's step. */
@@ -22,4 +29,4 @@ nn_status nn_net_plan(nn_net *net, int max_batch, size_t *params,
 nn_status nn_net_plan_bytes(nn_net *net, int max_batch, int training,
                             size_t *bytes);
 
-#endif /* NN_CORE_NET_H */
+#endif /* NN_NET_NET_H */

@@ -3,7 +3,7 @@
  * Only the functions marked NN_AVX2 use AVX2 (a target attribute, not a
  * build flag), and nn_sgemm calls this path only after nn_cpu_has_avx2()
  * said yes, so one libnn.a runs on any x86-64. */
-#include "kernels/gemm.h"
+#include "compute/gemm.h"
 
 #if defined(__x86_64__)
 

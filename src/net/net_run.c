@@ -1,6 +1,6 @@
 /* Running a net: forward and backward passes over the layers, and the
  * losses that start the backward pass. Nothing here allocates. */
-#include "core/net_internal.h"
+#include "net/net_internal.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -282,7 +282,7 @@ nn_status nn_net_check_finite(const nn_net *net, char *msg, size_t msg_size)
     for (int i = 0; net->grads && i < net->count; i++) {
         const nn_layer *layer = net->layers[i];
         nn_layer_field fields[NN_MAX_FIELDS];
-        int count = layer->kind->fields ? layer->kind->fields(layer, fields) : 0;
+        int count = layer->kind->describe.fields ? layer->kind->describe.fields(layer, fields) : 0;
         at = first_nonfinite(layer->grads, layer->sizes.params);
         if (at < 0)
             continue;

@@ -23,7 +23,7 @@
  *
  * The vector code is compiled for AVX2 + FMA by target attributes (no build
  * flags), and the layer calls in only when nn_cpu_has_avx2() said yes. */
-#include "kernels/conv_direct.h"
+#include "compute/conv_direct.h"
 #include "core/util.h"
 
 #if defined(__x86_64__)

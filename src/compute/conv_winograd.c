@@ -30,7 +30,7 @@
  * Layouts: U (16, out_c, in_c); V (16, in_c, cols) and M (16, out_c, cols)
  * where cols counts the tiles of a group of images, image after image, each
  * image's tiles row after row. */
-#include "kernels/winograd.h"
+#include "compute/winograd.h"
 #include "core/util.h"
 
 /* Tiles are gathered until a gemm has about this many columns. */

@@ -1,4 +1,4 @@
-/* The paths behind nn_sgemm (src/kernels/gemm.c, gemm_avx2.c): cache
+/* The paths behind nn_sgemm (src/compute/gemm.c, gemm_avx2.c): cache
  * blocking and packing around a register-blocked micro-kernel. */
 #ifndef NN_KERNELS_GEMM_H
 #define NN_KERNELS_GEMM_H

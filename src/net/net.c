@@ -1,6 +1,6 @@
 /* The sequential network: its list of layers, its settings and what it
  * tells about itself. Building is in net_build.c, running in net_run.c. */
-#include "core/net_internal.h"
+#include "net/net_internal.h"
 #include "core/util.h"
 
 #include <math.h>
@@ -34,23 +34,6 @@ nn_status nn_net_create(int c, int h, int w, nn_net **out)
     return NN_OK;
 }
 
-void nn_net_free_arenas(nn_net *net)
-{
-    free(net->params);
-    free(net->grads);
-    free(net->state);
-    free(net->cache);
-    free(net->acts);
-    free(net->scratch);
-    free(net->partials);
-    free(net->probs);
-    free(net->tensors);
-    net->params = net->grads = net->state = net->acts = NULL;
-    net->scratch = net->partials = net->probs = NULL;
-    net->cache = NULL;
-    net->tensors = NULL;
-}
-
 void nn_net_destroy(nn_net *net)
 {
     if (!net)
@@ -68,8 +51,8 @@ void nn_net_destroy(nn_net *net)
 static nn_status layer_create(const nn_layer_kind *kind,
                               const nn_layer_args *args, nn_layer **out)
 {
-    nn_layer_args a = args ? *args : kind->defaults;
-    nn_status st = kind->check ? kind->check(&a) : NN_OK;
+    nn_layer_args a = args ? *args : kind->spec.defaults;
+    nn_status st = kind->spec.check ? kind->spec.check(&a) : NN_OK;
     *out = NULL;
     if (st != NN_OK)
         return st;
@@ -117,8 +100,8 @@ nn_status nn_net_add_layer(nn_net *net, const char *kind,
 {
     for (int i = 0; kind && nn_layer_kinds[i]; i++) {
         const nn_layer_kind *k = nn_layer_kinds[i];
-        if (!strcmp(kind, k->token) || !strcmp(kind, k->name) ||
-            (k->alias && !strcmp(kind, k->alias)))
+        if (!strcmp(kind, k->spec.token) || !strcmp(kind, k->name) ||
+            (k->spec.alias && !strcmp(kind, k->spec.alias)))
             return nn_net_add_kind(net, k, args);
     }
     if (net && net->error == NN_OK)
@@ -193,11 +176,6 @@ int nn_net_threads(const nn_net *net)
 nn_pool *nn_net_pool(const nn_net *net)
 {
     return net ? net->pool : NULL;
-}
-
-int nn_net_partial_count(int shards)
-{
-    return shards * nn_shard_pieces(shards);
 }
 
 nn_status nn_net_set_shards(nn_net *net, int shards)
@@ -286,7 +264,7 @@ nn_status nn_net_layer_fields(const nn_net *net, int i, nn_layer_field *out,
     if (!net->built)
         return NN_ESTATE;
     layer = net->layers[i];
-    *count = layer->kind->fields ? layer->kind->fields(layer, out) : 0;
+    *count = layer->kind->describe.fields ? layer->kind->describe.fields(layer, out) : 0;
     return NN_OK;
 }
 

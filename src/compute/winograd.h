@@ -1,5 +1,5 @@
 /* 3x3 stride-1 convolutions by Winograd F(2x2, 3x3)
- * (src/kernels/conv_winograd.c). Each call handles n <= nn_winograd_group(s)
+ * (src/compute/conv_winograd.c). Each call handles n <= nn_winograd_group(s)
  * images; u holds the transformed weights, (16, out_c, in_c). */
 #ifndef NN_KERNELS_WINOGRAD_H
 #define NN_KERNELS_WINOGRAD_H

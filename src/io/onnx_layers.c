@@ -1,0 +1,428 @@
+/* How each layer kind maps to ONNX: the nodes and initializers it writes
+ * (with inference semantics, from tensor `in` to tensor `out`) and the
+ * operators it reads back, with the table that ties them to the kinds.
+ * It lives in src/io/ so that io/ depends on layers/ and not the reverse;
+ * the graph around the layers is onnx_write.c's and onnx_read.c's. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/onnx.h"
+#include "layers/layer.h"
+
+/* -------------------------------------------------- activation */
+
+static void activation_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
+                                   const char *in, const char *out)
+{
+    const char *op = nn_onnx_kind_of(layer->kind)->ops;
+    size_t node = nn_onnx_node(g, op, &in, 1, out);
+    if (layer->kind == &nn_kind_leakyrelu)
+        nn_onnx_attr_float(g, "alpha", layer->args.alpha);
+    nn_onnx_node_end(g, node);
+}
+
+static int activation_onnx_import(const nn_onnx_node_in *node,
+                                  nn_onnx_layer_in *out)
+{
+    const nn_onnx_attr *alpha = nn_onnx_attr_find(node, "alpha");
+    if (alpha) /* leaky relu's slope */
+        out->args.alpha = alpha->f;
+    return 1;
+}
+
+/* ----------------------------------------------------- avgpool */
+
+/* AveragePool counting the padding */
+static void avgpool_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
+                                const char *in, const char *out)
+{
+    const nn_layer_args *a = &layer->args;
+    int kernel[2] = {a->kh, a->kh}, strides[2] = {a->stride, a->stride};
+    int pads[4] = {a->pad, a->pad, a->pad, a->pad};
+    const char *x = nn_onnx_as_nchw(g, in, layer->in_c);
+    size_t node = nn_onnx_node(g, "AveragePool", &x, 1, out);
+    nn_onnx_attr_ints(g, "kernel_shape", kernel, 2);
+    nn_onnx_attr_ints(g, "strides", strides, 2);
+    nn_onnx_attr_ints(g, "pads", pads, 4);
+    nn_onnx_attr_int(g, "count_include_pad", 1);
+    nn_onnx_node_end(g, node);
+    g->rank = 4;
+}
+
+/* AveragePool with a square window, equal strides, the same padding on
+ * every side counted in the mean (or none), ceil_mode 0 */
+static int avgpool_onnx_import(const nn_onnx_node_in *node,
+                               nn_onnx_layer_in *out)
+{
+    const nn_onnx_attr *ceil = nn_onnx_attr_find(node, "ceil_mode");
+    const nn_onnx_attr *count_pad = nn_onnx_attr_find(node, "count_include_pad");
+    int k, stride, pad = 0;
+    if (!nn_onnx_same_ints(node, "kernel_shape", 2, 0, &k) || k <= 0 ||
+        !nn_onnx_same_ints(node, "strides", 2, 1, &stride) ||
+        !nn_onnx_same_ints(node, "pads", 4, 0, &pad) ||
+        (pad > 0 && !(count_pad && count_pad->i)) || (ceil && ceil->i) ||
+        nn_onnx_attr_find(node, "auto_pad")) {
+        snprintf(out->why, sizeof out->why, "libnn's average pooling has a "
+                 "square window, equal strides, symmetric padding counted in "
+                 "the mean and no ceil mode");
+        return 0;
+    }
+    out->args = (nn_layer_args){.kh = k, .kw = k, .stride = stride, .pad = pad};
+    out->rank_out = 4;
+    out->zero_pad = 1;
+    return 1;
+}
+
+/* GlobalAveragePool: (N, C, H, W) to (N, C, 1, 1) */
+static void global_avgpool_onnx_export(const nn_layer *layer,
+                                       nn_onnx_graph *g, const char *in,
+                                       const char *out)
+{
+    const char *x = nn_onnx_as_nchw(g, in, layer->in_c);
+    nn_onnx_node_end(g, nn_onnx_node(g, "GlobalAveragePool", &x, 1, out));
+    g->rank = 4;
+}
+
+static int global_avgpool_onnx_import(const nn_onnx_node_in *node,
+                                      nn_onnx_layer_in *out)
+{
+    (void)node;
+    out->rank_out = 4;
+    return 1;
+}
+
+/* --------------------------------------------------- batchnorm */
+
+/* BatchNormalization with the running statistics (inference) */
+static void batchnorm_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
+                                  const char *in, const char *out)
+{
+    static const char *const what[4] = {"gamma", "beta", "mean", "var"};
+    int c = layer->in_c, dims[1] = {c};
+    char names[5][64];
+    const char *inputs[5] = {names[0], names[1], names[2], names[3], names[4]};
+    size_t node;
+    snprintf(names[0], sizeof names[0], "%s", in);
+    for (int i = 0; i < 4; i++) {
+        snprintf(names[i + 1], sizeof names[i + 1], "%s", nn_onnx_name(g, what[i]));
+        nn_onnx_initializer(g, names[i + 1], dims, 1,
+                            i < 2 ? layer->params + i * c : layer->state + (i - 2) * c);
+    }
+    node = nn_onnx_node(g, "BatchNormalization", inputs, 5, out);
+    nn_onnx_attr_float(g, "epsilon", NN_BATCHNORM_EPS);
+    nn_onnx_node_end(g, node);
+}
+
+/* BatchNormalization in inference form with libnn's epsilon: scale, bias,
+ * mean and variance initializers of C values each */
+static int batchnorm_onnx_import(const nn_onnx_node_in *node,
+                                 nn_onnx_layer_in *out)
+{
+    const nn_onnx_attr *eps = nn_onnx_attr_find(node, "epsilon");
+    const nn_onnx_attr *mode = nn_onnx_attr_find(node, "training_mode");
+    size_t c = node->n_inputs == 5 && node->init[1] ? node->init[1]->count : 0;
+    for (int i = 1; i < 5 && c; i++)
+        if (!node->init[i] || node->init[i]->count != c)
+            c = 0;
+    if (!c || (mode && mode->i != 0)) {
+        snprintf(out->why, sizeof out->why, "not in inference form with four "
+                 "initializers of one size");
+        return 0;
+    }
+    if (eps && fabsf(eps->f - NN_BATCHNORM_EPS) > 1e-3f * NN_BATCHNORM_EPS) {
+        snprintf(out->why, sizeof out->why, "epsilon %g: libnn's batchnorm "
+                 "uses %g", (double)eps->f, (double)NN_BATCHNORM_EPS);
+        return 0;
+    }
+    out->n_params = out->n_state = 2 * c;
+    out->params = malloc(2 * c * sizeof(float));
+    out->state = malloc(2 * c * sizeof(float));
+    if (!out->params || !out->state)
+        return 0;
+    for (int i = 0; i < 4; i++)
+        memcpy((i < 2 ? out->params : out->state) + (size_t)(i % 2) * c,
+               node->init[i + 1]->values, c * sizeof(float));
+    return 1;
+}
+
+/* ------------------------------------------------------ conv2d */
+
+/* Conv with W (out_c, in_c, kh, kw) and B (out_c), symmetric pads */
+static void conv2d_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
+                               const char *in, const char *out)
+{
+    const nn_layer_args *a = &layer->args;
+    int wdims[4] = {a->out, layer->in_c, a->kh, a->kw}, bdims[1] = {a->out};
+    int kernel[2] = {a->kh, a->kw}, strides[2] = {a->stride, a->stride};
+    int pads[4] = {a->pad, a->pad, a->pad, a->pad};
+    char x[64], w[64], b[64];
+    const char *inputs[3] = {x, w, b};
+    size_t node;
+    snprintf(x, sizeof x, "%s", nn_onnx_as_nchw(g, in, layer->in_c));
+    snprintf(w, sizeof w, "%s", nn_onnx_name(g, "weight"));
+    snprintf(b, sizeof b, "%s", nn_onnx_name(g, "bias"));
+    nn_onnx_initializer(g, w, wdims, 4, layer->params);
+    nn_onnx_initializer(g, b, bdims, 1, layer->params + layer->sizes.decayed);
+    node = nn_onnx_node(g, "Conv", inputs, 3, out);
+    nn_onnx_attr_ints(g, "kernel_shape", kernel, 2);
+    nn_onnx_attr_ints(g, "strides", strides, 2);
+    nn_onnx_attr_ints(g, "pads", pads, 4);
+    nn_onnx_node_end(g, node);
+    g->rank = 4;
+}
+
+/* Conv of one group, equal strides, the same zero padding on every side,
+ * no dilation; W an initializer, B one or absent (zeros) */
+static int conv2d_onnx_import(const nn_onnx_node_in *node,
+                              nn_onnx_layer_in *out)
+{
+    const nn_onnx_tensor *w = node->n_inputs > 1 ? node->init[1] : NULL;
+    const nn_onnx_tensor *b = node->n_inputs > 2 ? node->init[2] : NULL;
+    int group = 1, dilation = 1, stride = 1, pad = 0;
+    const nn_onnx_attr *a = nn_onnx_attr_find(node, "group");
+    if (!w || w->rank != 4) {
+        snprintf(out->why, sizeof out->why, "its weights are not a 4-D initializer");
+        return 0;
+    }
+    if (a)
+        group = (int)a->i;
+    if (group != 1 || nn_onnx_attr_find(node, "auto_pad") ||
+        !nn_onnx_same_ints(node, "dilations", 2, 1, &dilation) || dilation != 1 ||
+        !nn_onnx_same_ints(node, "strides", 2, 1, &stride) ||
+        !nn_onnx_same_ints(node, "pads", 4, 0, &pad)) {
+        snprintf(out->why, sizeof out->why, "groups, dilation, auto_pad, "
+                 "unequal strides or asymmetric padding: libnn convolutions "
+                 "have one group and the same stride and padding everywhere");
+        return 0;
+    }
+    if (b && (b->rank != 1 || b->dims[0] != w->dims[0])) {
+        snprintf(out->why, sizeof out->why, "its bias does not match its weights");
+        return 0;
+    }
+    out->args = (nn_layer_args){(int)w->dims[0], (int)w->dims[2],
+                                (int)w->dims[3], stride, pad, 0.0f};
+    out->n_params = w->count + (size_t)w->dims[0];
+    out->params = calloc(out->n_params, sizeof(float));
+    if (!out->params)
+        return 0;
+    memcpy(out->params, w->values, w->count * sizeof(float));
+    if (b)
+        memcpy(out->params + w->count, b->values, b->count * sizeof(float));
+    out->rank_out = 4;
+    out->zero_pad = 1;
+    return 1;
+}
+
+/* ------------------------------------------------------- dense */
+
+/* The attribute name's float value, def when absent. */
+static float attr_float(const nn_onnx_node_in *node, const char *name, float def)
+{
+    const nn_onnx_attr *a = nn_onnx_attr_find(node, name);
+    return a ? a->f : def;
+}
+
+/* The attribute name's integer value, def when absent. */
+static int64_t attr_int(const nn_onnx_node_in *node, const char *name,
+                        int64_t def)
+{
+    const nn_onnx_attr *a = nn_onnx_attr_find(node, name);
+    return a ? a->i : def;
+}
+
+/* Flatten (when the input is NCHW), then Gemm with W (out, in) transposed
+ * (transB = 1) and C the bias */
+static void dense_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
+                              const char *in, const char *out)
+{
+    int outputs = layer->args.out, inputs_n = layer->in_c * layer->in_h * layer->in_w;
+    int wdims[2] = {outputs, inputs_n}, bdims[1] = {outputs};
+    char x[64], w[64], b[64];
+    const char *inputs[3] = {x, w, b};
+    size_t node;
+    snprintf(x, sizeof x, "%s", in);
+    if (g->rank != 2) {
+        snprintf(x, sizeof x, "%s", nn_onnx_name(g, "flat"));
+        node = nn_onnx_node(g, "Flatten", &in, 1, x);
+        nn_onnx_attr_int(g, "axis", 1);
+        nn_onnx_node_end(g, node);
+    }
+    snprintf(w, sizeof w, "%s", nn_onnx_name(g, "weight"));
+    snprintf(b, sizeof b, "%s", nn_onnx_name(g, "bias"));
+    nn_onnx_initializer(g, w, wdims, 2, layer->params);
+    nn_onnx_initializer(g, b, bdims, 1, layer->params + layer->sizes.decayed);
+    node = nn_onnx_node(g, "Gemm", inputs, 3, out);
+    nn_onnx_attr_int(g, "transB", 1);
+    nn_onnx_node_end(g, node);
+    g->rank = 2;
+}
+
+/* Gemm (alpha = beta = 1, A not transposed; B (out, in) with transB = 1 or
+ * (in, out) without; C the bias or absent) or MatMul (B (in, out); a
+ * following Add may bring the bias) */
+static int dense_onnx_import(const nn_onnx_node_in *node, nn_onnx_layer_in *out)
+{
+    int gemm = strcmp(node->op, "Gemm") == 0;
+    int trans_b = gemm && attr_int(node, "transB", 0);
+    const nn_onnx_tensor *w = node->n_inputs > 1 ? node->init[1] : NULL;
+    const nn_onnx_tensor *b = gemm && node->n_inputs > 2 ? node->init[2] : NULL;
+    size_t in, outputs;
+    if (!w || w->rank != 2) {
+        snprintf(out->why, sizeof out->why, "its weights are not a 2-D initializer");
+        return 0;
+    }
+    if (gemm && (attr_float(node, "alpha", 1.0f) != 1.0f ||
+                 attr_float(node, "beta", 1.0f) != 1.0f ||
+                 attr_int(node, "transA", 0) != 0)) {
+        snprintf(out->why, sizeof out->why, "alpha, beta or transA other than "
+                 "1, 1, 0: not a fully connected layer");
+        return 0;
+    }
+    outputs = (size_t)(trans_b ? w->dims[0] : w->dims[1]);
+    in = (size_t)(trans_b ? w->dims[1] : w->dims[0]);
+    if (b && b->count != outputs) {
+        snprintf(out->why, sizeof out->why, "its bias (%zu values) does not "
+                 "match its %zu outputs", b->count, outputs);
+        return 0;
+    }
+    out->args = (nn_layer_args){.out = (int)outputs};
+    out->n_params = outputs * in + outputs;
+    out->params = calloc(out->n_params, sizeof(float));
+    if (!out->params)
+        return 0;
+    for (size_t o = 0; o < outputs; o++) /* W (out, in) */
+        for (size_t i = 0; i < in; i++)
+            out->params[o * in + i] =
+                trans_b ? w->values[o * in + i] : w->values[i * outputs + o];
+    if (b)
+        memcpy(out->params + outputs * in, b->values, outputs * sizeof(float));
+    out->bias_at = outputs * in;
+    out->rank_out = 2;
+    return 1;
+}
+
+/* ----------------------------------------------------- dropout */
+
+/* Dropout with its ratio as a scalar initializer: the identity in
+ * inference (training_mode is false by default) */
+static void dropout_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
+                                const char *in, const char *out)
+{
+    char ratio[64];
+    const char *inputs[2] = {in, ratio};
+    snprintf(ratio, sizeof ratio, "%s", nn_onnx_name(g, "ratio"));
+    nn_onnx_initializer(g, ratio, NULL, 0, &layer->args.alpha);
+    nn_onnx_node_end(g, nn_onnx_node(g, "Dropout", inputs, 2, out));
+}
+
+/* Dropout: the ratio from its second input (opset 12 on) or attribute
+ * (older opsets), 0.5 when neither is given */
+static int dropout_onnx_import(const nn_onnx_node_in *node,
+                               nn_onnx_layer_in *out)
+{
+    const nn_onnx_attr *ratio = nn_onnx_attr_find(node, "ratio");
+    const nn_onnx_tensor *r = node->n_inputs > 1 ? node->init[1] : NULL;
+    out->args.alpha = r && r->count == 1 ? r->values[0] : ratio ? ratio->f : 0.5f;
+    if (!(out->args.alpha >= 0.0f && out->args.alpha < 1.0f)) {
+        snprintf(out->why, sizeof out->why, "ratio %g is not in [0, 1)",
+                 (double)out->args.alpha);
+        return 0;
+    }
+    return 1;
+}
+
+/* ----------------------------------------------------- maxpool */
+
+/* MaxPool, no padding */
+static void maxpool_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
+                                const char *in, const char *out)
+{
+    int kernel[2] = {layer->args.kh, layer->args.kh};
+    int strides[2] = {layer->args.stride, layer->args.stride};
+    const char *x = nn_onnx_as_nchw(g, in, layer->in_c);
+    size_t node = nn_onnx_node(g, "MaxPool", &x, 1, out);
+    nn_onnx_attr_ints(g, "kernel_shape", kernel, 2);
+    nn_onnx_attr_ints(g, "strides", strides, 2);
+    nn_onnx_node_end(g, node);
+    g->rank = 4;
+}
+
+/* MaxPool with a square window, equal strides, no padding, no dilation,
+ * ceil_mode 0 */
+static int maxpool_onnx_import(const nn_onnx_node_in *node,
+                               nn_onnx_layer_in *out)
+{
+    const nn_onnx_attr *ceil = nn_onnx_attr_find(node, "ceil_mode");
+    int k, stride, pad = 0, dilation = 1;
+    if (!nn_onnx_same_ints(node, "kernel_shape", 2, 0, &k) || k <= 0 ||
+        !nn_onnx_same_ints(node, "strides", 2, 1, &stride) ||
+        !nn_onnx_same_ints(node, "pads", 4, 0, &pad) || pad != 0 ||
+        !nn_onnx_same_ints(node, "dilations", 2, 1, &dilation) || dilation != 1 ||
+        (ceil && ceil->i) || nn_onnx_attr_find(node, "auto_pad")) {
+        snprintf(out->why, sizeof out->why, "libnn's max pooling has a square "
+                 "window, equal strides and no padding, dilation or ceil mode");
+        return 0;
+    }
+    out->args = (nn_layer_args){.kh = k, .kw = k, .stride = stride};
+    out->rank_out = 4;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- table */
+
+/* Every kind that ONNX files can hold, each with the operators it imports. */
+static const nn_onnx_kind onnx_kinds[] = {
+    {.kind = &nn_kind_conv2d, .ops = "Conv",
+     .export_nodes = conv2d_onnx_export, .import_node = conv2d_onnx_import},
+    {.kind = &nn_kind_dense, .ops = "Gemm MatMul",
+     .export_nodes = dense_onnx_export, .import_node = dense_onnx_import},
+    {.kind = &nn_kind_maxpool, .ops = "MaxPool",
+     .export_nodes = maxpool_onnx_export, .import_node = maxpool_onnx_import},
+    {.kind = &nn_kind_avgpool, .ops = "AveragePool",
+     .export_nodes = avgpool_onnx_export, .import_node = avgpool_onnx_import},
+    {.kind = &nn_kind_global_avgpool, .ops = "GlobalAveragePool",
+     .export_nodes = global_avgpool_onnx_export,
+     .import_node = global_avgpool_onnx_import},
+    {.kind = &nn_kind_relu, .ops = "Relu",
+     .export_nodes = activation_onnx_export,
+     .import_node = activation_onnx_import},
+    {.kind = &nn_kind_sigmoid, .ops = "Sigmoid",
+     .export_nodes = activation_onnx_export,
+     .import_node = activation_onnx_import},
+    {.kind = &nn_kind_tanh, .ops = "Tanh",
+     .export_nodes = activation_onnx_export,
+     .import_node = activation_onnx_import},
+    {.kind = &nn_kind_leakyrelu, .ops = "LeakyRelu",
+     .export_nodes = activation_onnx_export,
+     .import_node = activation_onnx_import},
+    {.kind = &nn_kind_batchnorm, .ops = "BatchNormalization",
+     .export_nodes = batchnorm_onnx_export,
+     .import_node = batchnorm_onnx_import},
+    {.kind = &nn_kind_dropout, .ops = "Dropout",
+     .export_nodes = dropout_onnx_export, .import_node = dropout_onnx_import},
+};
+
+const nn_onnx_kind *nn_onnx_kind_of(const nn_layer_kind *kind)
+{
+    for (size_t i = 0; i < sizeof onnx_kinds / sizeof onnx_kinds[0]; i++)
+        if (onnx_kinds[i].kind == kind)
+            return &onnx_kinds[i];
+    return NULL;
+}
+
+const nn_onnx_kind *nn_onnx_kind_for_op(const char *op)
+{
+    size_t len = strlen(op);
+    for (size_t i = 0; i < sizeof onnx_kinds / sizeof onnx_kinds[0]; i++) {
+        const char *ops = onnx_kinds[i].ops;
+        while (*ops) {
+            size_t word = strcspn(ops, " ");
+            if (word == len && !memcmp(ops, op, len))
+                return &onnx_kinds[i];
+            ops += word + (ops[word] == ' ');
+        }
+    }
+    return NULL;
+}
