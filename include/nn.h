@@ -411,8 +411,8 @@ void nn_net_set_group(nn_net *net, const nn_group *group);
  * the losses that follow treat them as part of that batch: losses average
  * over `total`, batchnorm's statistics are the whole batch's (through the
  * group), dropout's masks are those of the samples' places in it.
- * nn_net_forward(net, n) is nn_net_forward_part(net, n, 0, shards). */
-nn_status nn_net_forward_part(nn_net *net, int total, int first, int last);
+ * nn_net_forward(net, n) is nn_net_forward_shards(net, n, 0, shards). */
+nn_status nn_net_forward_shards(nn_net *net, int total, int first, int last);
 
 /* Softmax cross-entropy on the output; sets the output gradient. */
 nn_status nn_net_softmax_xent(nn_net *net, const int *labels, float *loss);

@@ -464,8 +464,8 @@ static void test_bad_groups_are_refused(void **state)
                                     &job.stats), NN_EINVAL);
     assert_int_equal(nn_net_set_shards(job.net, 0), NN_EINVAL);
     assert_int_equal(nn_net_set_shards(job.net, NN_SHARDS_MAX + 1), NN_EINVAL);
-    assert_int_equal(nn_net_forward_part(job.net, 16, 2, 2), NN_EINVAL);
-    assert_int_equal(nn_net_forward_part(job.net, 16, 0, 5), NN_EINVAL);
+    assert_int_equal(nn_net_forward_shards(job.net, 16, 2, 2), NN_EINVAL);
+    assert_int_equal(nn_net_forward_shards(job.net, 16, 0, 5), NN_EINVAL);
     free_job(&job);
     nn_dataset_free(&data);
 }

@@ -72,12 +72,12 @@ void nn_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
 }
 
 static int sgemm_tree_portable(int trans_a, int trans_b, int m, int n,
-                               const int *bounds, int segments,
+                               const int *bounds, int shards,
                                const float *a, int lda, const float *b,
                                int ldb, float *c, int ldc)
 {
     return nn_sgemm_tree_blocked(&portable_kernel, trans_a, trans_b, m, n,
-                                 bounds, segments, a, lda, b, ldb, c, ldc);
+                                 bounds, shards, a, lda, b, ldb, c, ldc);
 }
 
 nn_sgemm_tree_fn nn_sgemm_tree_for(nn_kernels kernels)

@@ -28,16 +28,16 @@ typedef struct {
                 float alpha, float beta);
     nn_gemm_pack_fn pack;
     /* The first rows x cols values of a tile of C += the tree of the
-     * products of its k segments (see nn_sgemm_tree_blocked), each product
+     * products of its k shards (see nn_sgemm_tree_blocked), each product
      * as run makes it with alpha 1 and beta 0; b is the packed panel of
-     * all the segments. NULL: nn_sgemm_tree_blocked calls run once per
-     * segment instead. */
-    void (*run_tree)(const int *bounds, int segments, const float *a,
+     * all the shards. NULL: nn_sgemm_tree_blocked calls run once per
+     * shard instead. */
+    void (*run_tree)(const int *bounds, int shards, const float *a,
                      size_t a_row, size_t a_k, const float *b, int rows,
                      int cols, float *c, size_t ldc);
 } nn_gemm_kernel;
 
-/* Most segments a tree may have (nn_sgemm_tree_blocked), and the depth of
+/* Most shards a tree may have (nn_sgemm_tree_blocked), and the depth of
  * the binary counter that builds it. */
 #define NN_GEMM_TREE_LEVELS 9
 
@@ -51,27 +51,27 @@ void nn_sgemm_blocked(const nn_gemm_kernel *kernel, int trans_a, int trans_b,
                       int lda, const float *b, int ldb, float beta, float *c,
                       int ldc);
 
-/* C (m, n) += the tree over segments s < segments of op(A)[:, k_s]
- * op(B)[k_s, :], k_s = [bounds[s], bounds[s + 1]): each segment's product
- * as nn_sgemm_blocked with that kernel, k = the segment's length, alpha 1
+/* C (m, n) += the tree over shards s < shards of op(A)[:, k_s]
+ * op(B)[k_s, :], k_s = [bounds[s], bounds[s + 1]): each shard's product
+ * as nn_sgemm_blocked with that kernel, k = the shard's length, alpha 1
  * and beta 0 would give it, added as nn_tree_floats adds (pairwise, an odd
  * last one carried up), then added to C. Returns 0, having done nothing,
- * when a segment is longer than one k block or the k values of one panel
- * do not fit the packing buffer: then the caller makes the segments'
+ * when a shard is longer than one k block or the k values of one panel
+ * do not fit the packing buffer: then the caller makes the shards'
  * products itself, with the same result. */
 int nn_sgemm_tree_blocked(const nn_gemm_kernel *kernel, int trans_a,
                           int trans_b, int m, int n, const int *bounds,
-                          int segments, const float *a, int lda,
+                          int shards, const float *a, int lda,
                           const float *b, int ldb, float *c, int ldc);
 /* nn_sgemm_tree_blocked with the kernel of a choice of kernels. */
 typedef int (*nn_sgemm_tree_fn)(int trans_a, int trans_b, int m, int n,
-                                const int *bounds, int segments,
+                                const int *bounds, int shards,
                                 const float *a, int lda, const float *b,
                                 int ldb, float *c, int ldc);
 nn_sgemm_tree_fn nn_sgemm_tree_for(nn_kernels kernels);
 #if defined(__x86_64__)
 int nn_sgemm_tree_avx2(int trans_a, int trans_b, int m, int n,
-                       const int *bounds, int segments, const float *a,
+                       const int *bounds, int shards, const float *a,
                        int lda, const float *b, int ldb, float *c, int ldc);
 #endif
 

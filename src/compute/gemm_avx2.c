@@ -260,12 +260,12 @@ static void kernel_avx2(int kc, const float *a, size_t a_row, size_t a_k,
 #define TREE_LOAD(i, acc) acc = level[i];
 
 /* A tile of C (rows <= 6, cols <= 16 as in tile_kernel) += the tree of
- * its segments' products: each product summed in registers as tile_kernel
+ * its shards' products: each product summed in registers as tile_kernel
  * sums it (c00 .. c51), then added into a binary counter of finished
  * subtrees kept in memory (see tree_tile in gemm.c, which this repeats
  * with the tile in registers). */
 NN_AVX2 __attribute__((always_inline))
-static inline void tree_tile_kernel(const int *bounds, int segments,
+static inline void tree_tile_kernel(const int *bounds, int shards,
                                     const float *a_tile, size_t a_row,
                                     size_t a_k, const float *b, const int rows,
                                     const int vecs, int cols, float *c,
@@ -275,7 +275,7 @@ static inline void tree_tile_kernel(const int *bounds, int segments,
     __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
     unsigned filled = 0;
     int l;
-    for (int s = 0; s < segments; s++) {
+    for (int s = 0; s < shards; s++) {
         const float *a = a_tile + (size_t)(bounds[s] - bounds[0]) * a_k;
         const float *bp = b + (size_t)(bounds[s] - bounds[0]) * AVX2_NR;
         int kc = bounds[s + 1] - bounds[s];
@@ -317,25 +317,25 @@ static inline void tree_tile_kernel(const int *bounds, int segments,
 /* The 12 tree kernels: tree_tile_kernel for each (rows, vecs). */
 #define DEFINE_TREE_KERNEL(rows, vecs)                                      \
     NN_AVX2 static void tree_##rows##x##vecs(                               \
-        const int *bounds, int segments, const float *a, size_t a_row,      \
+        const int *bounds, int shards, const float *a, size_t a_row,      \
         size_t a_k, const float *b, int cols, float *c, size_t ldc)         \
     {                                                                       \
-        tree_tile_kernel(bounds, segments, a, a_row, a_k, b, rows, vecs,    \
+        tree_tile_kernel(bounds, shards, a, a_row, a_k, b, rows, vecs,    \
                          cols, c, ldc);                                     \
     }
 EACH_TILE(DEFINE_TREE_KERNEL)
 
-typedef void (*tree_kernel_fn)(const int *bounds, int segments,
+typedef void (*tree_kernel_fn)(const int *bounds, int shards,
                                const float *a, size_t a_row, size_t a_k,
                                const float *b, int cols, float *c, size_t ldc);
 
 /* The tree micro-kernel of the AVX2 path, for any tile. */
-static void tree_kernel_avx2(const int *bounds, int segments, const float *a,
+static void tree_kernel_avx2(const int *bounds, int shards, const float *a,
                              size_t a_row, size_t a_k, const float *b,
                              int rows, int cols, float *c, size_t ldc)
 {
     static const tree_kernel_fn kernels[AVX2_MR][2] = TILE_TABLE(tree);
-    kernels[rows - 1][cols > 8](bounds, segments, a, a_row, a_k, b, cols, c,
+    kernels[rows - 1][cols > 8](bounds, shards, a, a_row, a_k, b, cols, c,
                                 ldc);
 }
 
@@ -351,11 +351,11 @@ void nn_sgemm_avx2(int trans_a, int trans_b, int m, int n, int k,
 }
 
 int nn_sgemm_tree_avx2(int trans_a, int trans_b, int m, int n,
-                       const int *bounds, int segments, const float *a,
+                       const int *bounds, int shards, const float *a,
                        int lda, const float *b, int ldb, float *c, int ldc)
 {
     return nn_sgemm_tree_blocked(&avx2_kernel, trans_a, trans_b, m, n, bounds,
-                                 segments, a, lda, b, ldb, c, ldc);
+                                 shards, a, lda, b, ldb, c, ldc);
 }
 
 #else /* not x86-64: nothing here, but ISO C wants a declaration */

@@ -194,22 +194,22 @@ void nn_sgemm_blocked(const nn_gemm_kernel *kernel, int trans_a, int trans_b,
     }
 }
 
-/* ----------------------------------------------- a tree of k segments */
+/* ----------------------------------------------- a tree of k shards */
 
 /* Tiles a tree keeps while it is built: one per level of a binary counter
- * over fewer than 2^TREE_LEVELS segments (NN_SHARDS_MAX = 256). */
+ * over fewer than 2^TREE_LEVELS shards (NN_SHARDS_MAX = 256). */
 #define TREE_LEVELS NN_GEMM_TREE_LEVELS
 #define TILE_MAX (8 * 32) /* floats of the largest MR x NR tile */
 
-/* One tile of C += the tree of its segments' products. The products come
+/* One tile of C += the tree of its shards' products. The products come
  * one after the other into `cur`, and a binary counter keeps the finished
- * subtrees: levels[l] holds one of 2^l segments when bit l of `filled` is
+ * subtrees: levels[l] holds one of 2^l shards when bit l of `filled` is
  * set. A new product is added to each waiting subtree of its own size (its
  * left neighbour in the pairwise tree) and moves up; at the end the
  * subtrees left are added from the smallest up, which is how the tree
  * carries an odd last one. */
 static void tree_tile(const nn_gemm_kernel *kernel, const a_block_view *a,
-                      const float *b_panel, const int *bounds, int segments,
+                      const float *b_panel, const int *bounds, int shards,
                       int rows, int cols, float *c, size_t ldc)
 {
     float levels[TREE_LEVELS][TILE_MAX], cur[TILE_MAX];
@@ -217,7 +217,7 @@ static void tree_tile(const nn_gemm_kernel *kernel, const a_block_view *a,
     unsigned filled = 0;
     for (int i = 0; i < count; i++)
         cur[i] = 0.0f; /* the kernel writes only rows x cols of it */
-    for (int s = 0; s < segments; s++) {
+    for (int s = 0; s < shards; s++) {
         int k0 = bounds[s] - bounds[0], kc = bounds[s + 1] - bounds[s];
         if (kc > 0)
             kernel->run(kc, a->data + k0 * a->k_step, a->row_step, a->k_step,
@@ -250,20 +250,20 @@ static void tree_tile(const nn_gemm_kernel *kernel, const a_block_view *a,
 
 int nn_sgemm_tree_blocked(const nn_gemm_kernel *kernel, int trans_a,
                           int trans_b, int m, int n, const int *bounds,
-                          int segments, const float *a, int lda,
+                          int shards, const float *a, int lda,
                           const float *b, int ldb, float *c, int ldc)
 {
     _Alignas(64) float buffer[GEMM_BUFFER_FLOATS];
     size_t a_row = trans_a ? 1 : (size_t)lda, a_k = trans_a ? (size_t)lda : 1;
     size_t b_col = trans_b ? (size_t)ldb : 1, b_k = trans_b ? 1 : (size_t)ldb;
-    int mr = kernel->mr, nr = kernel->nr, k = bounds[segments] - bounds[0];
+    int mr = kernel->mr, nr = kernel->nr, k = bounds[shards] - bounds[0];
     int pack_a = trans_a || !kernel->reads_a_in_place;
     int b_floats = pack_a ? GEMM_BUFFER_FLOATS / 2 : GEMM_BUFFER_FLOATS;
     float *packed_b = buffer, *packed_a = buffer + b_floats;
     int mb, nb;
-    if (segments < 1 || segments >= 1 << TREE_LEVELS || mr * nr > TILE_MAX)
+    if (shards < 1 || shards >= 1 << TREE_LEVELS || mr * nr > TILE_MAX)
         return 0;
-    for (int s = 0; s < segments; s++)
+    for (int s = 0; s < shards; s++)
         if (bounds[s + 1] - bounds[s] > GEMM_KC)
             return 0; /* nn_sgemm would cut it into k blocks */
     if (m <= 0 || n <= 0)
@@ -291,13 +291,13 @@ int nn_sgemm_tree_blocked(const nn_gemm_kernel *kernel, int trans_a,
                     int rows = min_int(mr, mc - ir), cols = min_int(nr, nc - jr);
                     float *c_tile = c + (ic + ir) * (size_t)ldc + jc + jr;
                     if (kernel->run_tree)
-                        kernel->run_tree(bounds, segments, tile_a.data,
+                        kernel->run_tree(bounds, shards, tile_a.data,
                                          tile_a.row_step, tile_a.k_step,
                                          packed_b + (size_t)jr * k, rows,
                                          cols, c_tile, (size_t)ldc);
                     else
                         tree_tile(kernel, &tile_a, packed_b + (size_t)jr * k,
-                                  bounds, segments, rows, cols, c_tile,
+                                  bounds, shards, rows, cols, c_tile,
                                   (size_t)ldc);
                 }
             }

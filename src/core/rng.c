@@ -4,12 +4,19 @@
 
 #include <math.h>
 
-static uint64_t splitmix64(uint64_t *x)
+#include "core/util.h"
+
+uint64_t nn_mix64(uint64_t z)
 {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
+}
+
+/* splitmix64: the finaliser of a counter stepped by NN_GOLDEN64. */
+static uint64_t splitmix64(uint64_t *x)
+{
+    return nn_mix64(*x += NN_GOLDEN64);
 }
 
 void nn_rng_seed(nn_rng *rng, uint64_t seed)

@@ -9,11 +9,11 @@
  * watch for the next event for a short while (SPIN_NS) without the lock,
  * and only then sleep on a condition variable. */
 #include "core/threads.h"
+#include "core/util.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
-#include <time.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -42,27 +42,18 @@ struct nn_pool {
     atomic_int stop;
 };
 
-static long elapsed_ns(const struct timespec *since)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (now.tv_sec - since->tv_sec) * 1000000000L +
-           (now.tv_nsec - since->tv_nsec);
-}
-
 /* Spins until done(pool, arg) or SPIN_NS have passed; 1 when done. */
 static int spin_until(const nn_pool *pool, unsigned long arg,
                       int (*done)(const nn_pool *, unsigned long))
 {
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    int64_t start = nn_clock_ns();
     for (;;) {
         for (int i = 0; i < 64; i++) {
             if (done(pool, arg))
                 return 1;
             CPU_RELAX();
         }
-        if (elapsed_ns(&start) > SPIN_NS)
+        if (nn_clock_ns() - start > SPIN_NS)
             return 0;
     }
 }
@@ -228,50 +219,51 @@ void nn_pool_run(nn_pool *pool, int tasks, nn_task_fn fn, void *ctx)
 int nn_shard_pieces(int shards)
 {
     int pieces = 1;
-    while (pieces * 2 * shards <= NN_CHUNKS)
+    while (pieces * 2 * shards <= NN_PIECES)
         pieces *= 2;
     return pieces;
 }
 
-void nn_split(int n, int parts, int part, int *first, int *last)
+void nn_split(int n, int pieces, int piece, int *first, int *last)
 {
-    *first = (int)((long long)n * part / parts);
-    *last = (int)((long long)n * (part + 1) / parts);
+    *first = (int)((long long)n * piece / pieces);
+    *last = (int)((long long)n * (piece + 1) / pieces);
 }
 
-void nn_split_size(size_t n, int parts, int part, size_t *first, size_t *last)
+void nn_split_size(size_t n, int pieces, int piece, size_t *first,
+                   size_t *last)
 {
-    *first = n * (size_t)part / (size_t)parts;
-    *last = n * (size_t)(part + 1) / (size_t)parts;
+    *first = n * (size_t)piece / (size_t)pieces;
+    *last = n * (size_t)(piece + 1) / (size_t)pieces;
 }
 
-/* Level after level: at step `step` the live parts are those at multiples
+/* Level after level: at step `step` the live partials are those at multiples
  * of step, and each even one takes in its right neighbour when there is
- * one. That is the pairwise tree with an odd last part carried up. */
-void nn_tree_floats(float *parts, int count, size_t stride, size_t first,
+ * one. That is the pairwise tree with an odd last partial carried up. */
+void nn_tree_floats(float *partials, int count, size_t stride, size_t first,
                     size_t last)
 {
     for (int step = 1; step < count; step *= 2)
         for (int c = 0; c + step < count; c += 2 * step) {
-            float *dst = parts + (size_t)c * stride;
-            const float *src = parts + (size_t)(c + step) * stride;
+            float *dst = partials + (size_t)c * stride;
+            const float *src = partials + (size_t)(c + step) * stride;
             for (size_t i = first; i < last; i++)
                 dst[i] += src[i];
         }
 }
 
-void nn_tree_doubles(double *parts, int count, size_t stride, size_t n)
+void nn_tree_doubles(double *partials, int count, size_t stride, size_t n)
 {
     for (int step = 1; step < count; step *= 2)
         for (int c = 0; c + step < count; c += 2 * step)
             for (size_t i = 0; i < n; i++)
-                parts[(size_t)c * stride + i] +=
-                    parts[(size_t)(c + step) * stride + i];
+                partials[(size_t)c * stride + i] +=
+                    partials[(size_t)(c + step) * stride + i];
 }
 
 typedef struct {
     float *grads, *partials;
-    int chunks;
+    int count;
     size_t stride, n;
 } reduce_job;
 
@@ -284,15 +276,28 @@ static void reduce_task(void *p, int task, int thread)
     size_t first = (size_t)task * REDUCE_BLOCK;
     size_t last = first + REDUCE_BLOCK < job->n ? first + REDUCE_BLOCK : job->n;
     (void)thread;
-    nn_tree_floats(job->partials, job->chunks, job->stride, first, last);
+    nn_tree_floats(job->partials, job->count, job->stride, first, last);
     for (size_t i = first; i < last; i++)
         job->grads[i] += job->partials[i];
 }
 
-void nn_reduce_tree(nn_pool *pool, float *partials, float *grads, int chunks,
+void nn_reduce_tree(nn_pool *pool, float *partials, float *grads, int count,
                     size_t stride, size_t n)
 {
-    reduce_job job = {grads, partials, chunks, stride, n};
+    reduce_job job = {grads, partials, count, stride, n};
     nn_pool_run(pool, (int)((n + REDUCE_BLOCK - 1) / REDUCE_BLOCK),
                 reduce_task, &job);
+}
+
+void nn_batch_group_sum(const nn_batch_shards *batch, void *values,
+                        size_t count, int doubles)
+{
+    const nn_group *group = batch->group;
+    nn_status st;
+    if (!group)
+        return;
+    st = doubles ? group->sum_double(group->ctx, values, count)
+                 : group->sum_float(group->ctx, values, count);
+    if (st != NN_OK && *batch->group_error == NN_OK)
+        *batch->group_error = st;
 }

@@ -1,9 +1,11 @@
 /* Small helpers every subsystem may use: checked size arithmetic, a
- * fixed-order float sum, messages, and what the CPU can run. */
+ * fixed-order float sum, messages, a bit mixer, the clock, and what the
+ * CPU can run. */
 #ifndef NN_CORE_UTIL_H
 #define NN_CORE_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* a * b into *out; 0 on overflow of size_t. */
 int nn_mul_size(size_t a, size_t b, size_t *out);
@@ -18,6 +20,17 @@ void nn_format_msg(char *msg, size_t msg_size, const char *format, ...)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
+
+/* 2^64 / phi (the golden ratio), odd: steps of it visit every 64-bit value
+ * before repeating, each far from the last (splitmix64's increment). */
+#define NN_GOLDEN64 0x9e3779b97f4a7c15ULL
+
+/* splitmix64's finaliser: a bijection of 64-bit values whose every output
+ * bit depends on every input bit (src/core/rng.c). */
+uint64_t nn_mix64(uint64_t z);
+
+/* Nanoseconds of the monotonic clock, from an arbitrary start. */
+int64_t nn_clock_ns(void);
 
 /* 1 when this CPU (and OS) runs AVX2 and FMA; 0 on other architectures. */
 int nn_cpu_has_avx2(void);

@@ -38,17 +38,9 @@ typedef struct {
     nn_sgemm_fn sgemm;     /* the gemm path that choice runs */
     int avx2;              /* 1: AVX2+FMA kernels may run */
     uint64_t noise_key;    /* this pass's key for counter-based noise (dropout) */
-    /* The batch is part of a larger one (nn_net_forward_part): sums over
-     * it are made per shard, shard s holding samples [bounds[s],
-     * bounds[s + 1]) for s < shards, then added with nn_reduce_tree (and
-     * through group, when there is one, across processes). */
-    int shards;
-    const int *bounds;
-    int all_shards;        /* the whole batch's (nn_net_shards) */
-    int total;             /* samples in the whole batch */
-    int offset;            /* the whole batch's index of sample 0 */
-    const nn_group *group; /* NULL: alone */
-    nn_status *group_error; /* where a failed sum is recorded */
+    /* The shards of the pass: every sum over the batch is made per shard,
+     * then the shards' sums are added as a tree (core/threads.h). */
+    const nn_batch_shards *batch;
 } nn_exec;
 
 typedef struct nn_layer nn_layer;

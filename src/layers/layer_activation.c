@@ -77,7 +77,7 @@ void nn_tanh_backward(const float *restrict y, const float *restrict dy,
  * the kind's impl names its nn_nn_activation_kernels, called with the layer's
  * alpha (which relu, sigmoid and tanh ignore). */
 
-/* NN_CHUNKS slices of the tensor, one task each; element-wise, so any
+/* NN_PIECES slices of the tensor, one task each; element-wise, so any
  * split gives the same result. */
 typedef struct {
     const nn_activation_kernels *kernels;
@@ -92,7 +92,7 @@ static void activation_task(void *p, int task, int thread)
     const activation_job *job = p;
     size_t first, last;
     (void)thread;
-    nn_split_size(job->count, NN_CHUNKS, task, &first, &last);
+    nn_split_size(job->count, NN_PIECES, task, &first, &last);
     if (job->backward)
         job->kernels->backward(job->out->x + first, job->out->g + first,
                                job->in->g + first, last - first, job->alpha);
@@ -106,7 +106,7 @@ void nn_activation_forward(nn_layer *layer, const nn_tensor *in,
 {
     activation_job job = {layer->kind->impl, in, out, nn_tensor_count(in),
                           layer->args.alpha, 0};
-    nn_pool_run(ex->pool, NN_CHUNKS, activation_task, &job);
+    nn_pool_run(ex->pool, NN_PIECES, activation_task, &job);
 }
 
 void nn_activation_backward(nn_layer *layer, const nn_tensor *in,
@@ -115,7 +115,7 @@ void nn_activation_backward(nn_layer *layer, const nn_tensor *in,
     activation_job job = {layer->kind->impl, in, out, nn_tensor_count(out),
                           layer->args.alpha, 1};
     if (in->g)
-        nn_pool_run(ex->pool, NN_CHUNKS, activation_task, &job);
+        nn_pool_run(ex->pool, NN_PIECES, activation_task, &job);
 }
 
 /* The kernel pair of an activation without a parameter, as the adapter

@@ -131,7 +131,7 @@ void nn_global_avgpool_backward(const float *dy, float *dx, int planes, int hw)
     }
 }
 
-/* The adapter of both kinds: NN_CHUNKS groups of planes (n*c of them), one
+/* The adapter of both kinds: NN_PIECES groups of planes (n*c of them), one
  * task each; the global kind is the window of the whole plane. */
 typedef struct {
     const nn_layer *layer;
@@ -147,7 +147,7 @@ static void avgpool_task(void *p, int task, int thread)
     size_t in_plane = (size_t)in->h * in->w, out_plane = (size_t)out->h * out->w;
     int first, last, planes;
     (void)thread;
-    nn_split(in->n * in->c, NN_CHUNKS, task, &first, &last);
+    nn_split(in->n * in->c, NN_PIECES, task, &first, &last);
     planes = last - first;
     if (planes == 0)
         return;
@@ -171,7 +171,7 @@ static void avgpool_forward(nn_layer *layer, const nn_tensor *in,
                             nn_tensor *out, const nn_exec *ex)
 {
     avgpool_job job = {layer, in, out, layer->kind->impl != NULL, 0};
-    nn_pool_run(ex->pool, NN_CHUNKS, avgpool_task, &job);
+    nn_pool_run(ex->pool, NN_PIECES, avgpool_task, &job);
 }
 
 static void avgpool_backward(nn_layer *layer, const nn_tensor *in,
@@ -179,7 +179,7 @@ static void avgpool_backward(nn_layer *layer, const nn_tensor *in,
 {
     avgpool_job job = {layer, in, out, layer->kind->impl != NULL, 1};
     if (in->g)
-        nn_pool_run(ex->pool, NN_CHUNKS, avgpool_task, &job);
+        nn_pool_run(ex->pool, NN_PIECES, avgpool_task, &job);
 }
 
 /* out = (in + 2 pad - k) / stride + 1; like PyTorch, the padding is at most

@@ -217,21 +217,7 @@ static void batchnorm_init(nn_layer *layer, nn_rng *rng, float gain2)
     }
 }
 
-/* The group's sum of count doubles (or floats), the first failure kept in
- * *ex->group_error. */
-static void group_sum(const nn_exec *ex, void *values, size_t count,
-                      int doubles)
-{
-    nn_status st;
-    if (!ex->group)
-        return;
-    st = doubles ? ex->group->sum_double(ex->group->ctx, values, count)
-                 : ex->group->sum_float(ex->group->ctx, values, count);
-    if (st != NN_OK && *ex->group_error == NN_OK)
-        *ex->group_error = st;
-}
-
-/* The passes over the activations, each cut into NN_CHUNKS tasks by
+/* The passes over the activations, each cut into NN_PIECES tasks by
  * channel: every sum is one channel's over one shard, made by one task in
  * a fixed order, so no result depends on the number of threads. */
 typedef enum {
@@ -261,10 +247,10 @@ static void batchnorm_task(void *p, int task, int thread)
     const float *invstd = layer->cache, *mean = invstd + c;
     size_t stride = layer->sizes.partials;
     double *sums = (double *)(void *)ex->partials;
-    float *grad_parts = ex->partials;
-    float count = (float)ex->total * (float)hw;
+    float *gsums = ex->partials;
+    float count = (float)ex->batch->total * (float)hw;
     (void)thread;
-    nn_split(c, NN_CHUNKS, task, &first, &last);
+    nn_split(c, NN_PIECES, task, &first, &last);
     for (int ch = first; ch < last; ch++) {
         if (job->pass == BN_NORMALIZE)
             for (int i = 0; i < in->n; i++) {
@@ -274,15 +260,15 @@ static void batchnorm_task(void *p, int task, int thread)
             }
         else if (job->pass == BN_GRAD_INPUT)
             channel_backward(out->g, in->x, mean[ch], invstd[ch],
-                             gamma[ch] * invstd[ch], in->g, grad_parts[2 * ch],
-                             grad_parts[2 * ch + 1], count, 0, in->n, ch, c,
+                             gamma[ch] * invstd[ch], in->g, gsums[2 * ch],
+                             gsums[2 * ch + 1], count, 0, in->n, ch, c,
                              hw, job->trained, 0);
         else
-            for (int s = 0; s < ex->shards; s++) {
-                int lo = ex->bounds[s], hi = ex->bounds[s + 1];
+            for (int s = 0; s < ex->batch->shards; s++) {
+                int lo = ex->batch->bounds[s], hi = ex->batch->bounds[s + 1];
                 if (job->pass == BN_GRAD_SUMS)
                     grad_sums(out->g, in->x, mean[ch], invstd[ch], lo, hi, ch,
-                              c, hw, grad_parts + s * stride + 2 * ch);
+                              c, hw, gsums + s * stride + 2 * ch);
                 else
                     sums[s * stride / 2 + ch] = channel_sum(
                         in->x, job->pass == BN_SQUARES,
@@ -296,10 +282,10 @@ static void batchnorm_run(const bn_job *job, bn_pass pass)
 {
     bn_job run = *job;
     run.pass = pass;
-    nn_pool_run(job->ex->pool, NN_CHUNKS, batchnorm_task, &run);
+    nn_pool_run(job->ex->pool, NN_PIECES, batchnorm_task, &run);
 }
 
-/* Training mode over a part of a batch: each shard's sums per channel,
+/* Training mode over some shards of a batch: each shard's sums per channel,
  * added as a tree, then across the group; first for the mean, then for
  * the squared deviations from it. ex->partials holds, per shard, c
  * doubles of sums; shard 0 also keeps the means after them. Inference
@@ -309,7 +295,8 @@ static void batchnorm_forward(nn_layer *layer, const nn_tensor *in,
 {
     batchnorm_layer *bn = (batchnorm_layer *)layer;
     int c = in->c;
-    size_t stride = layer->sizes.partials / 2, count = (size_t)ex->total * in->h * in->w;
+    size_t stride = layer->sizes.partials / 2;
+    size_t count = (size_t)ex->batch->total * in->h * in->w;
     double *sums = (double *)(void *)ex->partials, *batch_mean;
     float *invstd = layer->cache, *mean = invstd + c;
     float *running_mean = layer->state, *running_var = running_mean + c;
@@ -326,8 +313,8 @@ static void batchnorm_forward(nn_layer *layer, const nn_tensor *in,
     batch_mean = sums + c; /* partials exist in training mode only */
     for (int squared = 0; squared <= 1; squared++) {
         batchnorm_run(&job, squared ? BN_SQUARES : BN_SUMS);
-        nn_tree_doubles(sums, ex->shards, stride, (size_t)c);
-        group_sum(ex, sums, (size_t)c, 1);
+        nn_tree_doubles(sums, ex->batch->shards, stride, (size_t)c);
+        nn_batch_group_sum(ex->batch, sums, (size_t)c, 1);
         if (!squared)
             for (int ch = 0; ch < c; ch++)
                 batch_mean[ch] = sums[ch] / (double)count;
@@ -341,25 +328,26 @@ static void batchnorm_forward(nn_layer *layer, const nn_tensor *in,
     batchnorm_run(&job, BN_NORMALIZE);
 }
 
-/* Each shard's two sums per channel, added as a tree: that is this part's
- * gradient of beta and gamma (the trainer adds the parts' up); then dx
- * from the whole batch's sums, added across the group. */
+/* Each shard's two sums per channel, added as a tree: that is these
+ * shards' gradient of beta and gamma (the trainer adds the processes' up);
+ * then dx from the whole batch's sums, added across the group. */
 static void batchnorm_backward(nn_layer *layer, const nn_tensor *in,
                                const nn_tensor *out, const nn_exec *ex)
 {
     const batchnorm_layer *bn = (const batchnorm_layer *)layer;
     int c = in->c;
-    float *parts = ex->partials;
+    float *sums = ex->partials;
     bn_job job = {layer, in, out, ex, BN_GRAD_SUMS, bn->trained};
     batchnorm_run(&job, BN_GRAD_SUMS);
-    nn_tree_floats(parts, ex->shards, layer->sizes.partials, 0, 2 * (size_t)c);
+    nn_tree_floats(sums, ex->batch->shards, layer->sizes.partials, 0,
+                   2 * (size_t)c);
     for (int ch = 0; ch < c; ch++) {
-        layer->grads[c + ch] += parts[2 * ch]; /* beta */
-        layer->grads[ch] += parts[2 * ch + 1]; /* gamma */
+        layer->grads[c + ch] += sums[2 * ch]; /* beta */
+        layer->grads[ch] += sums[2 * ch + 1]; /* gamma */
     }
     if (!in->g)
         return;
-    group_sum(ex, parts, 2 * (size_t)c, 0);
+    nn_batch_group_sum(ex->batch, sums, 2 * (size_t)c, 0);
     batchnorm_run(&job, BN_GRAD_INPUT);
 }
 

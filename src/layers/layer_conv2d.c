@@ -256,7 +256,7 @@ typedef struct {
     conv_algo algo;
     int group;  /* images per forward task */
     int pieces; /* of each shard */
-    int chunks; /* backward tasks: the shards' pieces */
+    int tasks;  /* backward tasks: the shards' pieces */
 } conv2d_job;
 
 static float *task_scratch(const conv2d_job *job, int thread)
@@ -287,18 +287,18 @@ static void conv2d_forward_task(void *p, int task, int thread)
                        task_scratch(job, thread), n);
 }
 
-static void conv2d_backward_task(void *p, int chunk, int thread)
+static void conv2d_backward_task(void *p, int task, int thread)
 {
     const conv2d_job *job = p;
     const nn_conv2d_shape *s = &job->cv->shape;
     const nn_layer *layer = &job->cv->base;
     size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
     size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
-    float *partial = job->ex->partials + (size_t)chunk * layer->sizes.partials;
+    float *partial = job->ex->partials + (size_t)task * layer->sizes.partials;
     float *dbias = partial + layer->sizes.decayed, *scratch = task_scratch(job, thread);
-    const int *bounds = job->ex->bounds + chunk / job->pieces;
+    const int *bounds = job->ex->batch->bounds + task / job->pieces;
     int first, last;
-    nn_split(bounds[1] - bounds[0], job->pieces, chunk % job->pieces, &first,
+    nn_split(bounds[1] - bounds[0], job->pieces, task % job->pieces, &first,
              &last);
     first += bounds[0];
     last += bounds[0];
@@ -307,7 +307,7 @@ static void conv2d_backward_task(void *p, int chunk, int thread)
     if (first == last)
         return; /* an empty shard of a small batch */
     if (job->algo == CONV_WINOGRAD) {
-        /* dU summed over the chunk's groups, then turned into dW once */
+        /* dU summed over the task's groups, then turned into dW once */
         size_t du_size = nn_winograd_weights_size(s);
         float *du = scratch;
         int group = nn_winograd_group(s);
@@ -338,14 +338,14 @@ static void conv2d_backward_task(void *p, int chunk, int thread)
 
 /* The job for one call; Winograd's transformed weights are made here, once
  * per call (backward makes them again: weights may change in between). */
-/* Task t of NN_CHUNKS: Winograd's transformed weights for its share of
+/* Task t of NN_PIECES: Winograd's transformed weights for its share of
  * the channel pairs. */
 static void winograd_weights_task(void *p, int task, int thread)
 {
     const conv2d_layer *cv = p;
     size_t first, last;
     (void)thread;
-    nn_split_size((size_t)cv->shape.out_c * cv->shape.in_c, NN_CHUNKS, task,
+    nn_split_size((size_t)cv->shape.out_c * cv->shape.in_c, NN_PIECES, task,
                   &first, &last);
     nn_winograd_weights(&cv->shape, cv->base.params, cv->base.cache, first, last);
 }
@@ -354,12 +354,12 @@ static conv2d_job conv2d_job_for(nn_layer *layer, const nn_tensor *in,
                                  const nn_tensor *out, const nn_exec *ex)
 {
     conv2d_layer *cv = (conv2d_layer *)layer;
-    int pieces = nn_shard_pieces(ex->all_shards);
+    int pieces = nn_shard_pieces(ex->batch->all_shards);
     conv2d_job job = {cv, in, out, ex, conv_pick(&cv->shape, ex), 1, pieces,
-                      ex->shards * pieces};
+                      ex->batch->shards * pieces};
     if (job.algo == CONV_WINOGRAD) {
         job.group = nn_winograd_group(&cv->shape);
-        nn_pool_run(ex->pool, NN_CHUNKS, winograd_weights_task, cv);
+        nn_pool_run(ex->pool, NN_PIECES, winograd_weights_task, cv);
     }
     return job;
 }
@@ -376,8 +376,8 @@ static void conv2d_backward(nn_layer *layer, const nn_tensor *in,
                             const nn_tensor *out, const nn_exec *ex)
 {
     conv2d_job job = conv2d_job_for(layer, in, out, ex);
-    nn_pool_run(ex->pool, job.chunks, conv2d_backward_task, &job);
-    nn_reduce_tree(ex->pool, ex->partials, layer->grads, job.chunks,
+    nn_pool_run(ex->pool, job.tasks, conv2d_backward_task, &job);
+    nn_reduce_tree(ex->pool, ex->partials, layer->grads, job.tasks,
                    layer->sizes.partials, layer->sizes.params);
 }
 

@@ -58,18 +58,18 @@ static nn_status dense_reshape(nn_layer *layer)
     return NN_OK;
 }
 
-/* Pieces of at least 32 rows (small gemms lose speed), at most NN_CHUNKS. */
+/* Pieces of at least 32 rows (small gemms lose speed), at most NN_PIECES. */
 static int pieces(int rows)
 {
     int p = rows / 32;
-    return p < 1 ? 1 : p > NN_CHUNKS ? NN_CHUNKS : p;
+    return p < 1 ? 1 : p > NN_PIECES ? NN_PIECES : p;
 }
 
-/* Pieces of at least 192 inputs (12 tiles of 16), at most NN_CHUNKS. */
+/* Pieces of at least 192 inputs (12 tiles of 16), at most NN_PIECES. */
 static int column_pieces(int inputs)
 {
     int p = inputs / 192;
-    return p < 1 ? 1 : p > NN_CHUNKS ? NN_CHUNKS : p;
+    return p < 1 ? 1 : p > NN_PIECES ? NN_PIECES : p;
 }
 
 /* The most rows one piece of any batch up to max_batch may have. */
@@ -84,14 +84,15 @@ static int largest_piece(int max_batch)
 }
 
 /* Columns of dW one step of a backward task makes for every shard before
- * adding them up: the shards' products of a slab stay in cache. */
-#define SLAB 64
+ * adding them up: the shards' partial products stay in cache. */
+#define PARTIAL_COLUMNS 64
 
-/* Floats of one shard's partials: a slab (outputs, SLAB) per column piece,
- * then db (outputs). */
+/* Floats of one shard's partials: (outputs, PARTIAL_COLUMNS) per column
+ * piece, then db (outputs). */
 static size_t shard_partials(int inputs, int outputs)
 {
-    return (size_t)column_pieces(inputs) * outputs * SLAB + (size_t)outputs;
+    return (size_t)column_pieces(inputs) * outputs * PARTIAL_COLUMNS +
+           (size_t)outputs;
 }
 
 static void dense_sizes(const nn_layer *layer, int max_batch,
@@ -171,38 +172,39 @@ static void dense_forward_task(void *p, int task, int thread)
     transpose(yt, job->out->x + (size_t)first * out_n, out_n, rows);
 }
 
-/* Columns [first, last) of piece `piece` of the inputs cut into `parts`
+/* Columns [first, last) of piece `piece` of the inputs cut into `pieces`
  * pieces, on 16-column boundaries (the width of the gemm's tiles). */
-static void column_piece(int inputs, int parts, int piece, int *first,
+static void column_piece(int inputs, int pieces, int piece, int *first,
                          int *last)
 {
-    nn_split((inputs + 15) / 16, parts, piece, first, last);
+    nn_split((inputs + 15) / 16, pieces, piece, first, last);
     *first *= 16;
     *last = *last * 16 < inputs ? *last * 16 : inputs;
 }
 
 /* dW[:, c0:c1] += the tree (nn_tree_floats) over shards s of
- * dy_s^T x_s[:, c0:c1], each made in piece `piece`'s slab (outputs,
- * c1 - c0) of shard s's partials. */
+ * dy_s^T x_s[:, c0:c1], each made in piece `piece`'s (outputs, c1 - c0)
+ * of shard s's partials. */
 static void weight_grads(const dense_job *job, int piece, int c0, int c1)
 {
     const nn_tensor *in = job->in, *out = job->out;
     const nn_exec *ex = job->ex;
     int in_n = job->inputs, out_n = job->outputs, width = c1 - c0;
     size_t stride = job->layer->sizes.partials, size = (size_t)out_n * width;
-    float *slab = ex->partials + (size_t)piece * out_n * SLAB;
+    float *partial = ex->partials + (size_t)piece * out_n * PARTIAL_COLUMNS;
     float *dw = job->layer->grads;
-    for (int s = 0; s < ex->shards; s++) {
-        int first = ex->bounds[s], rows = ex->bounds[s + 1] - first;
+    const nn_batch_shards *batch = ex->batch;
+    for (int s = 0; s < batch->shards; s++) {
+        int first = batch->bounds[s], rows = batch->bounds[s + 1] - first;
         job->sgemm(1, 0, out_n, width, rows, 1.0f,
                    out->g + (size_t)first * out_n, out_n,
                    in->x + (size_t)first * in_n + c0, in_n, 0.0f,
-                   slab + s * stride, width);
+                   partial + s * stride, width);
     }
-    nn_tree_floats(slab, ex->shards, stride, 0, size);
+    nn_tree_floats(partial, batch->shards, stride, 0, size);
     for (int o = 0; o < out_n; o++)
         for (int c = 0; c < width; c++)
-            dw[(size_t)o * in_n + c0 + c] += slab[(size_t)o * width + c];
+            dw[(size_t)o * in_n + c0 + c] += partial[(size_t)o * width + c];
 }
 
 /* db += the tree of the shards' sum_n dy, each summed row after row. */
@@ -213,26 +215,27 @@ static void bias_grads(const dense_job *job)
     size_t stride = job->layer->sizes.partials;
     size_t db_at = stride - (size_t)out_n;
     float *db = job->layer->grads + (size_t)out_n * job->inputs;
-    for (int s = 0; s < ex->shards; s++) {
-        float *part = ex->partials + s * stride + db_at;
+    const nn_batch_shards *batch = ex->batch;
+    for (int s = 0; s < batch->shards; s++) {
+        float *sums = ex->partials + s * stride + db_at;
         for (int o = 0; o < out_n; o++)
-            part[o] = 0.0f;
-        for (int i = ex->bounds[s]; i < ex->bounds[s + 1]; i++)
+            sums[o] = 0.0f;
+        for (int i = batch->bounds[s]; i < batch->bounds[s + 1]; i++)
             for (int o = 0; o < out_n; o++)
-                part[o] += job->out->g[(size_t)i * out_n + o];
+                sums[o] += job->out->g[(size_t)i * out_n + o];
     }
-    nn_tree_floats(ex->partials, ex->shards, stride, db_at, db_at + out_n);
+    nn_tree_floats(ex->partials, batch->shards, stride, db_at, db_at + out_n);
     for (int o = 0; o < out_n; o++)
         db[o] += ex->partials[db_at + o];
 }
 
 /* Backward cuts the inputs, not the batch or the outputs: a piece of
- * columns packs only its own part of x (for dW) or of W (for dx), where a
+ * columns packs only its own columns of x (for dW) or of W (for dx), where a
  * piece of rows would pack all of it again. Each value still sums the same
  * products in the same order whatever the cut: per shard of the batch,
  * then the shards as a tree.
- * Tasks 0..col_pieces-1: dW[:, c0:c1] (the first one also db), a slab of
- * columns at a time; the next col_pieces: dx[:, c0:c1] += dy W[:, c0:c1]. */
+ * Tasks 0..col_pieces-1: dW[:, c0:c1] (the first one also db),
+ * PARTIAL_COLUMNS at a time; the next col_pieces: dx[:, c0:c1] += dy W[:, c0:c1]. */
 static void dense_backward_task(void *p, int task, int thread)
 {
     const dense_job *job = p;
@@ -247,14 +250,18 @@ static void dense_backward_task(void *p, int task, int thread)
                        in_n);
         return;
     }
-    /* the shards' products tile by tile; else slab by slab, the same sums */
+    /* the shards' products tile by tile; else PARTIAL_COLUMNS at a time,
+     * the same sums */
     if (last > first &&
         !nn_sgemm_tree_for(job->ex->kernels)(
-            1, 0, out_n, last - first, job->ex->bounds, job->ex->shards,
+            1, 0, out_n, last - first, job->ex->batch->bounds,
+            job->ex->batch->shards,
             out->g, out_n, in->x + first, in_n, job->layer->grads + first,
             in_n))
-        for (int c = first; c < last; c += SLAB)
-            weight_grads(job, task, c, c + SLAB < last ? c + SLAB : last);
+        for (int c = first; c < last; c += PARTIAL_COLUMNS)
+            weight_grads(job, task, c,
+                         c + PARTIAL_COLUMNS < last ? c + PARTIAL_COLUMNS
+                                                    : last);
     if (task == 0)
         bias_grads(job);
 }

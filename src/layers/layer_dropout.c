@@ -8,14 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* splitmix64's finaliser: a bijection of 64-bit values whose every output
- * bit depends on every input bit. */
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
+#include "core/util.h"
 
 /* mask[i] = [u >= rate], u = (top 24 bits of mix64(mix64(key) + j G)) / 2^24
  * for element j = first + i, G = 2^64 / phi the golden-ratio constant; key
@@ -24,9 +17,9 @@ static uint64_t mix64(uint64_t z)
 void nn_dropout_mask(uint64_t key, size_t first, size_t count, float rate,
                      uint8_t *mask)
 {
-    const uint64_t golden = 0x9e3779b97f4a7c15u, base = mix64(key);
+    const uint64_t base = nn_mix64(key);
     for (size_t i = 0; i < count; i++) {
-        uint64_t bits = mix64(base + (uint64_t)(first + i) * golden);
+        uint64_t bits = nn_mix64(base + (uint64_t)(first + i) * NN_GOLDEN64);
         float u = (float)(bits >> 40) * 0x1p-24f; /* exact: 24 bits */
         mask[i] = u >= rate;
     }
@@ -60,7 +53,7 @@ typedef struct {
     int trained; /* mode of the last forward: picks the backward formula */
 } dropout_layer;
 
-/* NN_CHUNKS slices of the tensor, one task each; the mask of a value
+/* NN_PIECES slices of the tensor, one task each; the mask of a value
  * depends on its index only, so any split gives the same result. */
 typedef struct {
     const nn_layer *layer;
@@ -77,7 +70,7 @@ static void dropout_task(void *p, int task, int thread)
     uint8_t *mask = job->layer->cache; /* (n, c, h, w) */
     size_t first, last;
     (void)thread;
-    nn_split_size(nn_tensor_count(job->in), NN_CHUNKS, task, &first, &last);
+    nn_split_size(nn_tensor_count(job->in), NN_PIECES, task, &first, &last);
     if (job->backward && job->trained)
         nn_dropout_backward(mask + first, job->out->g + first,
                             job->in->g + first, last - first, rate);
@@ -99,9 +92,9 @@ static void dropout_forward(nn_layer *layer, const nn_tensor *in,
 {
     size_t per_sample = (size_t)in->c * in->h * in->w;
     dropout_job job = {layer, in, out, ex->noise_key,
-                       (size_t)ex->offset * per_sample, ex->training, 0};
+                       (size_t)ex->batch->offset * per_sample, ex->training, 0};
     ((dropout_layer *)layer)->trained = ex->training;
-    nn_pool_run(ex->pool, NN_CHUNKS, dropout_task, &job);
+    nn_pool_run(ex->pool, NN_PIECES, dropout_task, &job);
 }
 
 static void dropout_backward(nn_layer *layer, const nn_tensor *in,
@@ -109,7 +102,7 @@ static void dropout_backward(nn_layer *layer, const nn_tensor *in,
 {
     dropout_job job = {layer, in, out, 0, 0, ((dropout_layer *)layer)->trained, 1};
     if (in->g)
-        nn_pool_run(ex->pool, NN_CHUNKS, dropout_task, &job);
+        nn_pool_run(ex->pool, NN_PIECES, dropout_task, &job);
 }
 
 /* one mask byte per value of a batch */

@@ -114,7 +114,7 @@ static void maxpool_sizes(const nn_layer *layer, int max_batch,
                  layer->out_h * layer->out_w;
 }
 
-/* NN_CHUNKS groups of planes (n*c of them), one task each. */
+/* NN_PIECES groups of planes (n*c of them), one task each. */
 typedef struct {
     const nn_layer *layer;
     const nn_tensor *in, *out;
@@ -129,7 +129,7 @@ static void maxpool_task(void *p, int task, int thread)
     int *argmax = job->layer->cache;
     int first, last;
     (void)thread;
-    nn_split(in->n * in->c, NN_CHUNKS, task, &first, &last);
+    nn_split(in->n * in->c, NN_PIECES, task, &first, &last);
     if (last == first)
         return;
     if (job->backward)
@@ -147,7 +147,7 @@ static void maxpool_forward(nn_layer *layer, const nn_tensor *in,
                             nn_tensor *out, const nn_exec *ex)
 {
     maxpool_job job = {layer, in, out, 0};
-    nn_pool_run(ex->pool, NN_CHUNKS, maxpool_task, &job);
+    nn_pool_run(ex->pool, NN_PIECES, maxpool_task, &job);
 }
 
 static void maxpool_backward(nn_layer *layer, const nn_tensor *in,
@@ -155,7 +155,7 @@ static void maxpool_backward(nn_layer *layer, const nn_tensor *in,
 {
     maxpool_job job = {layer, in, out, 1};
     if (in->g)
-        nn_pool_run(ex->pool, NN_CHUNKS, maxpool_task, &job);
+        nn_pool_run(ex->pool, NN_PIECES, maxpool_task, &job);
 }
 
 /* poolK[sS], after "pool"; the stride defaults to the window */

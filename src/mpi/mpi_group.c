@@ -3,15 +3,15 @@
  * whatever order MPI's own reductions would have used.
  *
  * A sum over P processes of a vector of n values, in three moves:
- *   1. cut the vector into P segments (segment j: [n*j/P, n*(j+1)/P));
- *      MPI_Alltoallv sends segment j of every process to process j, which
+ *   1. cut the vector into P pieces (piece j: [n*j/P, n*(j+1)/P));
+ *      MPI_Alltoallv sends piece j of every process to process j, which
  *      holds them as P rows (P, m_j), in rank order;
  *   2. process j adds its rows as the pairwise tree of nn_group
  *      (0+1, 2+3, ..., then those sums pairwise, an odd last one carried up);
- *   3. MPI_Allgatherv gives every process every finished segment.
+ *   3. MPI_Allgatherv gives every process every finished piece.
  * Each process sends n - m_j values in 1 and (P-1) * m_j in 3: about
  * 2 (P-1)/P n values, as a ring all-reduce, and no process adds more than
- * its own segment's rows. Not part of libnn.a (it needs MPI). */
+ * its own piece's rows. Not part of libnn.a (it needs MPI). */
 #include "nn_mpi.h"
 
 #include <limits.h>
@@ -32,11 +32,11 @@ typedef struct {
 struct nn_mpi_group {
     nn_group group;   /* what nn_mpi_group_get hands out; ctx is this */
     MPI_Comm comm;    /* our own duplicate, errors returned */
-    int *seg_count;   /* (P) values of segment j */
-    int *seg_start;   /* (P) where segment j begins in the vector */
-    int *row_count;   /* (P) this process's segment length, P times */
-    int *row_start;   /* (P) row j of the scratch: j * its segment length */
-    void *scratch;    /* (P, m) rows of this process's segment */
+    int *seg_count;   /* (P) values of piece j */
+    int *seg_start;   /* (P) where piece j begins in the vector */
+    int *row_count;   /* (P) this process's piece length, P times */
+    int *row_start;   /* (P) row j of the scratch: j * its piece length */
+    void *scratch;    /* (P, m) rows of this process's piece */
     size_t scratch_bytes;
     nn_mpi_stats stats;
 };
@@ -51,8 +51,8 @@ static void tree_doubles(void *rows, int count, size_t stride, size_t n)
     nn_tree_doubles(rows, count, stride, n);
 }
 
-/* Fills the segment and row tables for n values; returns this process's
- * segment length. */
+/* Fills the piece and row tables for n values; returns this process's
+ * piece length. */
 static int plan(nn_mpi_group *g, int n)
 {
     int p = g->group.size, mine;
@@ -93,7 +93,7 @@ static nn_status group_sum(nn_mpi_group *g, void *values, size_t count,
     if (MPI_Alltoallv(values, g->seg_count, g->seg_start, t->type, g->scratch,
                       g->row_count, g->row_start, t->type, g->comm) != MPI_SUCCESS)
         return NN_EIO;
-    /* the P rows of this segment, added as nn_group's tree into row 0 */
+    /* the P rows of this piece, added as nn_group's tree into row 0 */
     t->tree(g->scratch, p, (size_t)mine, (size_t)mine);
     if (MPI_Allgatherv(g->scratch, mine, t->type, values, g->seg_count,
                        g->seg_start, t->type, g->comm) != MPI_SUCCESS)

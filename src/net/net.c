@@ -195,7 +195,7 @@ nn_status nn_net_set_shards(nn_net *net, int shards)
         net->partials = partials;
     }
     net->shards = shards;
-    net->part_total = 0; /* the last pass's part no longer fits */
+    net->batch_total = 0; /* the last pass's shards no longer fit */
     return NN_OK;
 }
 

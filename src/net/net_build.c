@@ -139,7 +139,7 @@ nn_status nn_net_plan_bytes(nn_net *net, int max_batch, int training,
                             size_t *bytes)
 {
     net_totals t;
-    size_t total, part;
+    size_t total, arena;
     int train = training != 0;
     nn_status st = buildable(net, max_batch);
     if (st == NN_OK && !bytes)
@@ -162,9 +162,9 @@ nn_status nn_net_plan_bytes(nn_net *net, int max_batch, int training,
         if (!nn_mul_size((size_t)net->count + 1, sizeof(nn_tensor), &total))
             return NN_EOVERFLOW;
         for (size_t i = 0; i < sizeof arenas / sizeof *arenas; i++)
-            if (!nn_mul_size(arenas[i][0], arenas[i][1], &part) ||
-                !nn_mul_size(part, sizeof(float), &part) ||
-                part > SIZE_MAX - NN_ALIGN || !add_size(&total, round_up(part)))
+            if (!nn_mul_size(arenas[i][0], arenas[i][1], &arena) ||
+                !nn_mul_size(arena, sizeof(float), &arena) ||
+                arena > SIZE_MAX - NN_ALIGN || !add_size(&total, round_up(arena)))
                 return NN_EOVERFLOW;
     }
     *bytes = total;
@@ -287,6 +287,6 @@ nn_status nn_net_init(nn_net *net, uint64_t seed)
         memset(net->grads, 0, net->n_params * sizeof(float));
     net->noise_seed = seed;
     net->noise_pass = 0;
-    net->batch = net->part_total = 0;
+    net->batch = net->batch_total = 0;
     return NN_OK;
 }

@@ -33,8 +33,12 @@ struct nn_net {
     float *partials;       /* (nn_net_partial_count, partials_stride) */
     size_t partials_stride; /* the largest layer's partials of one shard */
     int shards;            /* nn_net_set_shards */
-    int part_total, part_first, part_last; /* the last forward's part */
-    int bounds[NN_SHARDS_MAX + 1]; /* its shards' starts in the input */
+    /* The last forward's shards [shard_first, shard_last) of a batch of
+     * batch_total samples (0: no forward since the batch last changed),
+     * and what the layers are told of them. */
+    int batch_total, shard_first, shard_last;
+    int bounds[NN_SHARDS_MAX + 1]; /* their starts in the input */
+    nn_batch_shards pass;
     const nn_group *group; /* sums across processes, or NULL */
     nn_status group_error; /* the first failed sum of the last pass */
     nn_pool *pool;         /* NULL when single-threaded */

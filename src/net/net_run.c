@@ -28,10 +28,7 @@ nn_tensor *nn_net_layer_output(nn_net *net, int i)
  * seed and pass, so that nearby seeds and passes give unrelated keys. */
 static uint64_t noise_key(uint64_t seed, uint64_t pass)
 {
-    uint64_t z = seed ^ (pass + 1) * 0x9e3779b97f4a7c15ULL;
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
+    return nn_mix64(seed ^ (pass + 1) * NN_GOLDEN64);
 }
 
 int nn_net_runs_avx2(const nn_net *net)
@@ -52,29 +49,32 @@ static nn_exec exec_for(nn_net *net)
     ex.avx2 = nn_net_runs_avx2(net);
     ex.sgemm = nn_sgemm_for(net->kernels);
     ex.noise_key = noise_key(net->noise_seed, net->noise_pass);
-    ex.shards = net->part_last - net->part_first;
-    ex.bounds = net->bounds;
-    ex.all_shards = net->shards;
-    ex.total = net->part_total;
-    ex.offset = nn_shard_start(net->part_total, net->shards, net->part_first);
-    ex.group = net->group;
-    ex.group_error = &net->group_error;
+    ex.batch = &net->pass;
     return ex;
 }
 
-/* Records the part [first, last) of a batch of total samples and where
- * its shards start in the input. */
-static void set_part(nn_net *net, int total, int first, int last)
+/* Records that the pass runs shards [first, last) of a batch of total
+ * samples: where they start in the input, and what the layers see of it. */
+static void set_shards(nn_net *net, int total, int first, int last)
 {
     int start = nn_shard_start(total, net->shards, first);
-    net->part_total = total;
-    net->part_first = first;
-    net->part_last = last;
+    net->batch_total = total;
+    net->shard_first = first;
+    net->shard_last = last;
     for (int s = first; s <= last; s++)
         net->bounds[s - first] = nn_shard_start(total, net->shards, s) - start;
+    net->pass = (nn_batch_shards){
+        .shards = last - first,
+        .bounds = net->bounds,
+        .all_shards = net->shards,
+        .total = total,
+        .offset = start,
+        .group = net->group,
+        .group_error = &net->group_error,
+    };
 }
 
-nn_status nn_net_forward_part(nn_net *net, int total, int first, int last)
+nn_status nn_net_forward_shards(nn_net *net, int total, int first, int last)
 {
     nn_exec ex;
     int batch;
@@ -87,7 +87,7 @@ nn_status nn_net_forward_part(nn_net *net, int total, int first, int last)
     batch = nn_shard_start(total, net->shards, last) -
             nn_shard_start(total, net->shards, first);
     if (batch < 0 || batch > net->max_batch)
-        return NN_EINVAL; /* an empty part (total < shards) is allowed */
+        return NN_EINVAL; /* no sample (total < shards) is allowed */
     for (int i = 0; i < net->count; i++) {
         const nn_layer *layer = net->layers[i];
         nn_status st = layer->kind->ops.check_batch
@@ -96,7 +96,7 @@ nn_status nn_net_forward_part(nn_net *net, int total, int first, int last)
         if (st != NN_OK)
             return st;
     }
-    set_part(net, total, first, last);
+    set_shards(net, total, first, last);
     net->group_error = NN_OK;
     ex = exec_for(net);
     for (int i = 0; i <= net->count; i++)
@@ -110,10 +110,10 @@ nn_status nn_net_forward_part(nn_net *net, int total, int first, int last)
 
 nn_status nn_net_forward(nn_net *net, int batch)
 {
-    return nn_net_forward_part(net, batch, 0, net ? net->shards : 1);
+    return nn_net_forward_shards(net, batch, 0, net ? net->shards : 1);
 }
 
-/* One of NN_CHUNKS slices of a gradient to clear. */
+/* One of NN_PIECES slices of a gradient to clear. */
 typedef struct {
     float *g;
     size_t count;
@@ -124,15 +124,15 @@ static void clear_task(void *p, int task, int thread)
     const clear_job *job = p;
     size_t first, last;
     (void)thread;
-    nn_split_size(job->count, NN_CHUNKS, task, &first, &last);
+    nn_split_size(job->count, NN_PIECES, task, &first, &last);
     memset(job->g + first, 0, (last - first) * sizeof(float));
 }
 
-/* t->g = 0, cut into NN_CHUNKS pieces. */
+/* t->g = 0, cut into NN_PIECES pieces. */
 static void clear_grad(const nn_tensor *t, const nn_exec *ex)
 {
     clear_job job = {t->g, nn_tensor_count(t)};
-    nn_pool_run(ex->pool, NN_CHUNKS, clear_task, &job);
+    nn_pool_run(ex->pool, NN_PIECES, clear_task, &job);
 }
 
 nn_status nn_net_backward(nn_net *net)
@@ -140,7 +140,7 @@ nn_status nn_net_backward(nn_net *net)
     nn_exec ex;
     if (!net)
         return NN_EINVAL;
-    if (!net->built || net->part_total == 0 || net->inference_only)
+    if (!net->built || net->batch_total == 0 || net->inference_only)
         return NN_ESTATE;
     net->group_error = NN_OK;
     ex = exec_for(net);
@@ -172,7 +172,7 @@ static nn_status loss_output(nn_net *net, const void *target, const float *loss,
 {
     if (!net || !target || !loss)
         return NN_EINVAL;
-    if (!net->built || net->part_total == 0)
+    if (!net->built || net->batch_total == 0)
         return NN_ESTATE;
     *out = &net->tensors[net->count];
     *rows = (*out)->n;
@@ -189,8 +189,8 @@ static int clear_output_grad(const nn_tensor *out, int rows, int classes)
     return out->g != NULL;
 }
 
-/* The loss is the mean over this part's rows (0 for none); the gradient
- * is that of the mean over the whole batch (nn_net_forward_part). */
+/* The loss is the mean over these shards' rows (0 for none); the gradient
+ * is that of the mean over the whole batch (nn_net_forward_shards). */
 nn_status nn_net_softmax_xent(nn_net *net, const int *labels, float *loss)
 {
     int rows, classes;
@@ -202,7 +202,7 @@ nn_status nn_net_softmax_xent(nn_net *net, const int *labels, float *loss)
         st = nn_softmax_xent_forward(out->x, labels, net->probs, rows, classes, loss);
     if (st == NN_OK && clear_output_grad(out, rows, classes))
         st = nn_softmax_xent_backward_of(net->probs, labels, out->g, rows,
-                                         net->part_total, classes);
+                                         net->batch_total, classes);
     return st;
 }
 
@@ -216,7 +216,7 @@ nn_status nn_net_mse(nn_net *net, const float *target, float *loss)
     else if (st == NN_OK)
         st = nn_mse_forward(out->x, target, rows, classes, loss);
     if (st == NN_OK && clear_output_grad(out, rows, classes))
-        nn_mse_backward_of(out->x, target, out->g, rows, net->part_total,
+        nn_mse_backward_of(out->x, target, out->g, rows, net->batch_total,
                            classes);
     return st;
 }
@@ -263,7 +263,7 @@ nn_status nn_net_check_finite(const nn_net *net, char *msg, size_t msg_size)
     nn_format_msg(msg, msg_size, "%s", "");
     if (!net)
         return NN_EINVAL;
-    if (!net->built || net->part_total == 0)
+    if (!net->built || net->batch_total == 0)
         return NN_ESTATE;
     for (int i = 0; i <= net->count; i++) {
         const nn_tensor *t = &net->tensors[i];

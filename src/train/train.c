@@ -7,7 +7,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 nn_train_config nn_train_defaults(void)
 {
@@ -29,9 +28,7 @@ nn_train_config nn_train_defaults(void)
 
 static double now_seconds(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return 1e-9 * (double)nn_clock_ns();
 }
 
 /* The dataset's samples must fit the net's input and its classes the
@@ -86,7 +83,7 @@ static void crop_image(float *x, float *copy, int c, int h, int w, int dy,
 
 /* Draws the augmentation of all n images of a batch, in order, and applies
  * it to those in [first, last) (the ones in `in`): every process draws the
- * same numbers whatever part it holds. */
+ * same numbers whatever shards it holds. */
 static void augment(const nn_train_config *cfg, nn_tensor *in, int n,
                     int first, int last, float *copy, nn_rng *rng)
 {
@@ -134,9 +131,10 @@ static void shuffle(int *order, int n, nn_rng *rng)
 typedef struct {
     const nn_group *group;
     int shards, first, last;
-} batch_part;
+} own_shards;
 
-static nn_status part_for(nn_net *net, const nn_group *group, batch_part *p)
+static nn_status find_own_shards(nn_net *net, const nn_group *group,
+                                 own_shards *p)
 {
     p->group = group;
     p->shards = nn_net_shards(net);
@@ -163,35 +161,35 @@ static void poison_output_grad(nn_net *net)
         out->g[i] = NAN;
 }
 
-/* One step on the batch of n images at `order`: this process's part
+/* One step on the batch of n images at `order`: this process's shards
  * through forward and backward, the gradients summed
  * across the group, then the optimizer's update. */
 static nn_status train_step(nn_net *net, nn_optim *opt,
                             const nn_dataset *train, const nn_train_config *cfg,
-                            const batch_part *part, const int *order, int n,
+                            const own_shards *own, const int *order, int n,
                             float *copy, int *labels, nn_rng *rng, float *loss)
 {
     nn_tensor *in = nn_net_input(net);
-    int lo = nn_shard_start(n, part->shards, part->first);
-    int hi = nn_shard_start(n, part->shards, part->last);
+    int lo = nn_shard_start(n, own->shards, own->first);
+    int hi = nn_shard_start(n, own->shards, own->last);
     nn_status st = hi > lo ? nn_dataset_batch(train, order + lo, hi - lo,
                                               in->x, labels)
-                           : NN_OK; /* an empty part of a small batch */
+                           : NN_OK; /* no sample of a small batch */
     if (st != NN_OK)
         return st;
     augment(cfg, in, n, lo, hi, copy, rng);
-    if ((st = nn_net_forward_part(net, n, part->first, part->last)) != NN_OK)
+    if ((st = nn_net_forward_shards(net, n, own->first, own->last)) != NN_OK)
         return st;
     st = nn_net_softmax_xent(net, labels, loss);
-    if (st == NN_ENUMERIC && part->group)
+    if (st == NN_ENUMERIC && own->group)
         poison_output_grad(net);
     else if (st != NN_OK)
         return st; /* a NaN loss alone stops here, before any update */
     nn_net_zero_grad(net);
     if ((st = nn_net_backward(net)) != NN_OK)
         return st;
-    if (part->group &&
-        (st = part->group->sum_float(part->group->ctx, nn_net_grads(net),
+    if (own->group &&
+        (st = own->group->sum_float(own->group->ctx, nn_net_grads(net),
                                      nn_net_param_count(net))) != NN_OK)
         return st;
     /* One sum over the gradients: NaN or infinite when any is (or when
@@ -202,12 +200,12 @@ static nn_status train_step(nn_net *net, nn_optim *opt,
 }
 
 /* The epoch's loss sum, correct count and images, over the group. */
-static nn_status epoch_totals(const batch_part *part, double *loss_sum,
+static nn_status epoch_totals(const own_shards *own, double *loss_sum,
                               long *correct, long *images)
 {
     double v[3] = {*loss_sum, (double)*correct, (double)*images};
-    nn_status st = part->group
-                       ? part->group->sum_double(part->group->ctx, v, 3)
+    nn_status st = own->group
+                       ? own->group->sum_double(own->group->ctx, v, 3)
                        : NN_OK;
     *loss_sum = v[0];
     *correct = (long)v[1];
@@ -226,12 +224,13 @@ nn_status nn_train_epoch(nn_net *net, nn_optim *opt, const nn_dataset *train,
     long correct = 0, images = 0, done = 0;
     double loss_sum = 0.0, start = now_seconds();
     nn_progress progress;
-    batch_part part;
+    own_shards own;
     if (st != NN_OK)
         return st;
     if (!opt || !cfg || !rng || !stats || epoch < 0 || cfg->batch <= 0 ||
         cfg->batch > nn_net_max_batch(net) || cfg->augment_crop < 0 ||
-        cfg->augment_crop > 1024 || part_for(net, cfg->group, &part) != NN_OK)
+        cfg->augment_crop > 1024 ||
+        find_own_shards(net, cfg->group, &own) != NN_OK)
         return NN_EINVAL;
     stats->message[0] = '\0';
     min_batch = nn_net_min_batch(net);
@@ -260,7 +259,7 @@ nn_status nn_train_epoch(nn_net *net, nn_optim *opt, const nn_dataset *train,
             break; /* a last batch the net cannot train on (see nn.h) */
         lr = nn_schedule_lr(&cfg->schedule, epoch + (double)b / batches);
         nn_optim_set_lr(opt, lr);
-        st = train_step(net, opt, train, cfg, &part, order + first, n, copy,
+        st = train_step(net, opt, train, cfg, &own, order + first, n, copy,
                         labels, rng, &loss);
         if (st != NN_OK)
             goto done;
@@ -276,7 +275,7 @@ nn_status nn_train_epoch(nn_net *net, nn_optim *opt, const nn_dataset *train,
             cfg->on_batch(cfg->user, &progress);
         }
     }
-    if ((st = epoch_totals(&part, &loss_sum, &correct, &images)) != NN_OK)
+    if ((st = epoch_totals(&own, &loss_sum, &correct, &images)) != NN_OK)
         goto done;
     stats->epoch = epoch;
     stats->lr = lr;

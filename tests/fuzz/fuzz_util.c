@@ -280,7 +280,7 @@ int fuzz_spec_cost(const char *spec, int c, int h, int w, fuzz_cost *out)
     while (p && *p)
         if (!apply(&k, &p))
             return 0;
-    /* params, grads, two optimizer moments, NN_CHUNKS (8) partial sums,
+    /* params, grads, two optimizer moments, NN_PIECES (8) partial sums,
      * probabilities as large as the output */
     out->floats = 4 * k.params + 8 * k.max_params + k.other + k.scratch +
                   k.c * k.h * k.w;
