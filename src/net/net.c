@@ -365,3 +365,7 @@ nn_status nn_net_spec(const nn_net *net, char *buf, size_t size)
     return NN_OK;
 }
 
+void nn_net_next_noise(nn_net *net)
+{
+    net->noise_pass++;
+}

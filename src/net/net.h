@@ -18,6 +18,10 @@ nn_status nn_net_add_kind(nn_net *net, const struct nn_layer_kind *kind,
  * tensors outside the layers: the optimizer's step. */
 nn_pool *nn_net_pool(const nn_net *net);
 
+/* Advances the net's noise counter: the next forward pass draws new
+ * dropout masks (one set per optimizer step: nn_optim_step calls it). */
+void nn_net_next_noise(nn_net *net);
+
 /* What nn_net_build would allocate for parameters and state, without
  * allocating: lets a loader check a file's counts first. */
 nn_status nn_net_plan(nn_net *net, int max_batch, size_t *params,

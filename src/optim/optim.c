@@ -227,7 +227,6 @@ nn_status nn_optim_step(nn_optim *opt, nn_net *net)
 {
     optim_job job;
     size_t pieces;
-    uint64_t seed, pass;
     if (!opt || !net)
         return NN_EINVAL;
     if (net != opt->net)
@@ -238,9 +237,9 @@ nn_status nn_optim_step(nn_optim *opt, nn_net *net)
     opt->steps++;
     pieces = (nn_net_param_count(net) + OPTIM_PIECE - 1) / OPTIM_PIECE;
     nn_pool_run(nn_net_pool(net), (int)pieces, optim_task, &job);
-    /* A new step draws new noise (dropout masks) from the next key. */
-    nn_net_noise(net, &seed, &pass);
-    nn_net_set_noise(net, seed, pass + 1);
+    /* new weights, new dropout masks: the next forward draws from the
+     * next key (documented at nn_optim_step) */
+    nn_net_next_noise(net);
     return NN_OK;
 }
 
