@@ -6,6 +6,7 @@
  * checks against ONNX Runtime, onnx's checker and PyTorch themselves are
  * in tests/crosscheck.sh. */
 #include "gradcheck.h"
+#include "io/protobuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,6 +198,115 @@ static void test_truncated_and_corrupt_files(void **state)
     free(data);
 }
 
+/* -------------------------------------------- float_data in every encoding */
+
+/* How a float tensor's values are written as float_data (field 4): one
+ * fixed32 field each, two packed runs, or single values, a packed run, then
+ * single values again. All three are legal protobuf for the same tensor. */
+enum { FLOATS_ONE_BY_ONE, FLOATS_TWO_RUNS, FLOATS_MIXED };
+
+static void write_float_data(nn_pb_writer *w, const float *x, size_t n,
+                             int how)
+{
+    size_t half = n / 2, head = n < 3 ? n : 3, tail = n > head ? 1 : 0;
+    if (how == FLOATS_ONE_BY_ONE) {
+        for (size_t i = 0; i < n; i++)
+            nn_pb_float(w, 4, x[i]);
+    } else if (how == FLOATS_TWO_RUNS) {
+        nn_pb_floats(w, 4, x, half);
+        nn_pb_floats(w, 4, x + half, n - half);
+    } else {
+        for (size_t i = 0; i < head; i++)
+            nn_pb_float(w, 4, x[i]);
+        nn_pb_floats(w, 4, x + head, n - head - tail);
+        for (size_t i = n - tail; i < n; i++)
+            nn_pb_float(w, 4, x[i]);
+    }
+}
+
+/* Copies the fields of message [data, data + size) into w; at depth 0 (a
+ * ModelProto) field 7 is the graph, at depth 1 (the graph) field 5 an
+ * initializer, whose float raw_data (field 9 of a tensor of type 1) is
+ * written as float_data `how`. */
+static void reencode(const unsigned char *data, size_t size, int depth,
+                     int how, nn_pb_writer *w)
+{
+    nn_pb_reader r = {data, data + size}, first = r;
+    nn_pb_field f;
+    int is_float = 0;
+    while (depth == 2 && nn_pb_next(&first, &f) == 1)
+        is_float |= f.field == 2 && f.wire == NN_PB_VARINT && f.value == 1;
+    while (nn_pb_next(&r, &f) == 1) {
+        if (f.wire == NN_PB_BYTES &&
+            ((depth == 0 && f.field == 7) || (depth == 1 && f.field == 5))) {
+            size_t mark = nn_pb_begin(w, f.field);
+            reencode(f.data, f.size, depth + 1, how, w);
+            nn_pb_end(w, mark);
+        } else if (depth == 2 && is_float && f.field == 9) {
+            size_t n = f.size / 4;
+            float *x = malloc((n ? n : 1) * sizeof(float));
+            assert_non_null(x);
+            memcpy(x, f.data, n * sizeof(float)); /* little-endian here */
+            write_float_data(w, x, n, how);
+            free(x);
+        } else if (f.wire == NN_PB_VARINT)
+            nn_pb_varint(w, f.field, f.value);
+        else if (f.wire == NN_PB_FIXED32)
+            nn_pb_float(w, f.field, nn_pb_to_float(&f));
+        else {
+            assert_int_equal(f.wire, NN_PB_BYTES);
+            nn_pb_bytes(w, f.field, f.data, f.size);
+        }
+    }
+}
+
+/* A net exported once, then with its weights re-encoded as float_data in
+ * each legal encoding: every file imports to the same weights and outputs,
+ * bit for bit. Before, a mixed encoding read past the end of the file and
+ * two packed runs were refused. */
+static void test_float_data_in_every_encoding(void **state)
+{
+    const char *spec = "conv3x3x4p1,relu,dense5";
+    nn_net *net = trained_net(spec, 2, 5, 4), *back;
+    const char *path = tu_path(dir, "raw.onnx"), *copy = tu_path(dir, "re.onnx");
+    char msg[256];
+    size_t size;
+    unsigned char *data;
+    (void)state;
+    assert_nn_ok(nn_onnx_save(net, path, 0, msg, sizeof msg));
+    data = tu_read_file(path, &size);
+    assert_nn_ok(nn_net_forward(net, 3));
+    for (int how = FLOATS_ONE_BY_ONE; how <= FLOATS_MIXED; how++) {
+        nn_pb_writer w;
+        FILE *f;
+        nn_pb_init(&w, (size_t)1 << 26);
+        reencode(data, size, 0, how, &w);
+        assert_false(w.failed);
+        assert_true(w.size > size); /* 4 + 1 or more bytes a value */
+        f = fopen(copy, "wb");
+        assert_non_null(f);
+        assert_int_equal(fwrite(w.data, 1, w.size, f), w.size);
+        assert_int_equal(fclose(f), 0);
+        nn_pb_free(&w);
+        back = NULL;
+        if (nn_onnx_load(copy, 3, 1, &back, msg, sizeof msg) != NN_OK)
+            fail_msg("encoding %d: %s", how, msg);
+        assert_int_equal(nn_net_param_count(back), nn_net_param_count(net));
+        assert_memory_equal(nn_net_params(back), nn_net_params(net),
+                            nn_net_param_count(net) * sizeof(float));
+        memcpy(nn_net_input(back)->x, nn_net_input(net)->x,
+               (size_t)3 * 2 * 5 * 4 * sizeof(float));
+        assert_nn_ok(nn_net_forward(back, 3));
+        assert_memory_equal(nn_net_output(back)->x, nn_net_output(net)->x,
+                            nn_tensor_count(nn_net_output(net)) * sizeof(float));
+        nn_net_destroy(back);
+    }
+    print_message("  one by one, two packed runs, mixed: same weights and "
+                  "outputs\n");
+    free(data);
+    nn_net_destroy(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +316,7 @@ int main(void)
         cmocka_unit_test(test_unsupported_graphs_are_refused),
         cmocka_unit_test(test_truncated_and_corrupt_files),
         cmocka_unit_test(test_regression_type_not_a_message),
+        cmocka_unit_test(test_float_data_in_every_encoding),
     };
     return TU_RUN_IN_DIR(tests, dir);
 }

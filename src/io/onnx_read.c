@@ -67,17 +67,18 @@ static void read_floats(const unsigned char *p, float *x, size_t n)
 }
 
 /* A TensorProto into *in: dims, type, name, and float data from raw_data
- * or float_data (packed or not). */
+ * or from float_data in any legal encoding: values one by one, packed runs,
+ * or a mix of both in any order (a repeated field's values are the
+ * concatenation of all its occurrences). */
 static int parse_tensor(const nn_pb_field *msg, initializer *in,
                         const char *name, char *why, size_t why_size)
 {
     nn_pb_reader r = nn_pb_sub(msg);
     nn_pb_field f;
     const unsigned char *raw = NULL;
-    size_t raw_size = 0, count = 1, packed_floats = 0, loose_floats = 0;
+    size_t raw_size = 0, count = 1, floats = 0;
     int type = 0, status, named = 0;
-    const unsigned char *packed = NULL;
-    nn_pb_reader again = r; /* float_data stored unpacked is read twice */
+    nn_pb_reader again = r; /* float_data is counted, then read */
     memset(in, 0, sizeof *in);
     while ((status = nn_pb_next(&r, &f)) == 1) {
         if (f.field == 1 && f.wire == NN_PB_VARINT) { /* dims */
@@ -95,14 +96,13 @@ static int parse_tensor(const nn_pb_field *msg, initializer *in,
             raw = f.data;
             raw_size = f.size;
         } else if (f.field == 4 && f.wire == NN_PB_BYTES) {
-            packed = f.data;
-            packed_floats = f.size / 4;
             if (f.size % 4) {
                 nn_format_msg(why, why_size, "float_data of %zu bytes", f.size);
                 return 0;
             }
+            floats += f.size / 4; /* a packed run */
         } else if (f.field == 4 && f.wire == NN_PB_FIXED32)
-            loose_floats++;
+            floats++;
         else if (f.field == 13) {
             nn_format_msg(why, why_size, "initializer data stored outside the "
                           "file is not supported");
@@ -129,10 +129,14 @@ static int parse_tensor(const nn_pb_field *msg, initializer *in,
                       "libnn reads float (1)", in->name, type);
         return 0;
     }
-    if (!(raw && raw_size == 4 * count) && packed_floats + loose_floats != count) {
+    if (raw && floats) {
+        nn_format_msg(why, why_size, "initializer '%.60s' has both raw_data "
+                      "and float_data", in->name);
+        return 0;
+    }
+    if (raw ? raw_size != 4 * count : floats != count) {
         nn_format_msg(why, why_size, "initializer '%.60s' holds %zu values, its "
-                      "shape %zu", in->name, raw ? raw_size / 4
-                      : packed_floats + loose_floats, count);
+                      "shape %zu", in->name, raw ? raw_size / 4 : floats, count);
         return 0;
     }
     in->owned = malloc(count * sizeof(float));
@@ -140,15 +144,17 @@ static int parse_tensor(const nn_pb_field *msg, initializer *in,
         nn_format_msg(why, why_size, "out of memory");
         return 0;
     }
-    if (raw && raw_size == 4 * count)
+    if (raw)
         read_floats(raw, in->owned, count);
-    else if (packed)
-        read_floats(packed, in->owned, count);
     else {
-        size_t k = 0;
+        size_t k = 0; /* the runs and single values in file order */
         while (nn_pb_next(&again, &f) == 1)
             if (f.field == 4 && f.wire == NN_PB_FIXED32)
                 in->owned[k++] = nn_pb_to_float(&f);
+            else if (f.field == 4 && f.wire == NN_PB_BYTES) {
+                read_floats(f.data, in->owned + k, f.size / 4);
+                k += f.size / 4;
+            }
     }
     in->t.values = in->owned;
     in->is_float = 1;
