@@ -2,12 +2,13 @@
  * progress display and final report (see cli.h; the options are in
  * cli_options.c). */
 #include "cli.h"
+#include "cli_model.h"
+#include "cli_time.h"
 #include "diagnostics.h"
 #include "report.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------- progress */
@@ -16,15 +17,6 @@ typedef struct {
     int tty;
     int quiet;
 } progress_state;
-
-void cli_format_duration(char *buf, size_t size, double seconds)
-{
-    long s = seconds > 0 && seconds < 1e7 ? (long)(seconds + 0.5) : 0;
-    if (s >= 3600)
-        snprintf(buf, size, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
-    else
-        snprintf(buf, size, "%ld:%02ld", s / 60, s % 60);
-}
 
 /* A bar with ETA and images/s, redrawn in place on a terminal. */
 static void on_batch(void *user, const nn_progress *p)
@@ -46,42 +38,7 @@ static void on_batch(void *user, const nn_progress *p)
     fflush(stderr);
 }
 
-/* --------------------------------------------------------------- models */
-
-int cli_has_suffix(const char *path, const char *suffix)
-{
-    size_t n = strlen(path), k = strlen(suffix);
-    return n >= k && strcmp(path + n - k, suffix) == 0;
-}
-
-nn_status cli_load_model(const char *path, int max_batch, int inference,
-                         nn_net **out, char *msg, size_t msg_size)
-{
-    if (cli_has_suffix(path, ".onnx"))
-        return nn_onnx_load(path, max_batch, inference, out, msg, msg_size);
-    return inference ? nn_model_load_inference(path, max_batch, out, msg, msg_size)
-                     : nn_model_load(path, max_batch, out, msg, msg_size);
-}
-
 /* ------------------------------------------------------------- reports */
-
-void cli_print_layers(FILE *f, nn_net *net)
-{
-    int c, h, w;
-    size_t total = 0;
-    nn_net_input_shape(net, &c, &h, &w);
-    fprintf(f, "%-4s %-10s %-16s %12s\n", "#", "layer", "output (c,h,w)", "parameters");
-    fprintf(f, "%-4s %-10s %5d,%4d,%4d    %12s\n", "-", "input", c, h, w, "0");
-    for (int i = 0; i < nn_net_layer_count(net); i++) {
-        nn_layer_info info;
-        if (nn_net_layer_info(net, i, &info) != NN_OK)
-            continue;
-        fprintf(f, "%-4d %-10s %5d,%4d,%4d    %12zu\n", i, info.kind,
-                info.out_c, info.out_h, info.out_w, info.params);
-        total += info.params;
-    }
-    fprintf(f, "total trainable parameters: %zu\n", total);
-}
 
 /* The longest of the class names, and at least `least` (a column's
  * title), so that the tables show every name whole. */

@@ -38,7 +38,8 @@
 #include <time.h>
 
 #include "bench_peak.h"
-#include "cli.h"
+#include "cli_args.h"
+#include "cli_time.h"
 #include "nn.h"
 
 /* Timing settings shared by every benchmark, and the measured limit. */
@@ -228,13 +229,6 @@ static int bench_sgemm(const bench_opts *opts)
 
 /* ---------------------------------------------------- layers and models */
 
-static double wall_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 enum { MAX_BATCH = 64 };
 
 /* A net for spec on inputs (c, h, w), or of the one layer `layer`
@@ -304,16 +298,16 @@ static double time_steps(nn_net *net, nn_optim *opt, step_kind kind,
 {
     double best = 1e30;
     int reps = 1;
-    double start = wall_seconds();
+    double start = cli_wall_seconds();
     step(net, opt, kind, labels); /* warm up, and size the runs */
-    double once = wall_seconds() - start;
+    double once = cli_wall_seconds() - start;
     if (once > 0)
         reps = (int)(opts->seconds / once) + 1;
     for (int t = 0; t < opts->trials; t++) {
-        start = wall_seconds();
+        start = cli_wall_seconds();
         for (int r = 0; r < reps; r++)
             step(net, opt, kind, labels);
-        double per = (wall_seconds() - start) / reps;
+        double per = (cli_wall_seconds() - start) / reps;
         if (per < best)
             best = per;
     }
