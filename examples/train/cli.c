@@ -594,13 +594,11 @@ int cli_run_one(const cli_options *o, nn_dataset *train, nn_dataset *test,
     run_state s = {.o = o, .train = train, .test = test,
                    .class_names = class_names, .extra = extra, .cfg = o->train,
                    .ps = {isatty(fileno(stderr)), o->quiet}, .report_ok = 1};
-    int rc = setup_net(&s);
-    if (rc == CLI_OK)
-        rc = setup_records(&s);
-    if (rc == CLI_OK)
-        rc = train_epochs(&s);
-    if (rc == CLI_OK)
-        rc = finish_run(&s);
+    static int (*const steps[])(run_state *) = {setup_net, setup_records,
+                                                train_epochs, finish_run};
+    int rc = CLI_OK;
+    for (size_t i = 0; rc == CLI_OK && i < sizeof steps / sizeof *steps; i++)
+        rc = steps[i](&s);
     diag_free(&s.diag);
     free(s.epochs);
     free(s.predicted);
