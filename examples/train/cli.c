@@ -320,14 +320,6 @@ static int epoch_outputs(const cli_options *o, const report_run *run,
     return 1;
 }
 
-int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
-            const char *const *class_names)
-{
-    if (o->sweep_count)
-        return cli_sweep(o, train, test, class_names);
-    return cli_run_one(o, train, test, class_names, NULL);
-}
-
 /* One training run from set-up to clean-up: what cli_run_one's steps
  * share. The report's view (run) points into the rest. */
 typedef struct {
