@@ -31,7 +31,8 @@
  * spent waiting for the CPU does not count (the kernels are single-threaded,
  * so on an idle machine this is the wall time); they cover both paths of
  * nn_sgemm_for: auto (AVX2+FMA where the CPU has it) and portable. Only
- * the public API (nn.h) is used, and cli.h's number parser. */
+ * the public API (nn.h) is used, with cli_args.h's number parser and
+ * cli_time.h's clock. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
