@@ -3,8 +3,9 @@
  * and index.html with the runs sorted by test accuracy. Plain files like
  * the run's own report: no scripts, nothing from the network. */
 #include "compare.h"
+#include "cli_file.h"
+#include "cli_time.h"
 #include "report_internal.h"
-#include "cli.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -1,17 +1,13 @@
 /* The trainers' command line: the table of options and its parser, the
- * checks of values, combinations and outputs, and the reading of input
- * files that must be regular files (see cli.h). */
+ * checks of values, combinations and outputs (see cli.h). */
 #include "cli.h"
+#include "cli_file.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 void cli_defaults(cli_options *o, const char *default_model)
 {
@@ -19,83 +15,6 @@ void cli_defaults(cli_options *o, const char *default_model)
     o->model = default_model;
     o->train = nn_train_defaults();
     o->shards = NN_SHARDS_DEFAULT;
-}
-
-/* What is wrong with s before a number is read from it; NULL if nothing. */
-static const char *leading_problem(const char *s)
-{
-    if (!s || !*s)
-        return "empty";
-    return isspace((unsigned char)*s) ? "blank before the number" : NULL;
-}
-
-/* What is wrong with what strtol or strtod left unread at end; NULL if
- * nothing. */
-static const char *trailing_problem(const char *s, const char *end, int whole)
-{
-    if (end == s)
-        return "not a number";
-    if (whole && (*end == '.' || *end == 'e' || *end == 'E'))
-        return "not a whole number";
-    return *end ? "garbage after the number" : NULL;
-}
-
-/* "negative", "zero", "too small" or "too large" for v outside [min, max]. */
-static const char *range_problem(double v, double min)
-{
-    if (v < 0 && min >= 0)
-        return "negative";
-    if (v == 0 && min > 0)
-        return "zero";
-    return v < min ? "too small" : "too large";
-}
-
-int cli_parse_long(const char *s, long min, long max, long *out, char *why,
-                   size_t why_size)
-{
-    const char *problem = leading_problem(s);
-    char *end;
-    long v = 0;
-    if (!problem) {
-        errno = 0;
-        v = strtol(s, &end, 10);
-        problem = trailing_problem(s, end, 1);
-        if (!problem && errno == ERANGE)
-            problem = *s == '-' ? "too small" : "too large";
-        else if (!problem && (v < min || v > max))
-            problem = range_problem((double)v, (double)min);
-    }
-    if (problem) {
-        snprintf(why, why_size, "%s; expected a whole number from %ld to %ld",
-                 problem, min, max);
-        return 0;
-    }
-    *out = v;
-    return 1;
-}
-
-int cli_parse_double(const char *s, double min, double max, double *out,
-                     char *why, size_t why_size)
-{
-    const char *problem = leading_problem(s);
-    char *end;
-    double v = 0;
-    if (!problem) {
-        errno = 0;
-        v = strtod(s, &end);
-        problem = trailing_problem(s, end, 0);
-        if (!problem && (!isfinite(v) || errno == ERANGE))
-            problem = isfinite(v) ? "out of range" : "not finite";
-        else if (!problem && (v < min || v > max))
-            problem = range_problem(v, min);
-    }
-    if (problem) {
-        snprintf(why, why_size, "%s; expected a number from %g to %g", problem,
-                 min, max);
-        return 0;
-    }
-    *out = v;
-    return 1;
 }
 
 static void usage(FILE *f, const char *program, const char *data_help)
@@ -708,15 +627,6 @@ static int sweep_ok(cli_options *o, const int *given, const char *program)
     return ok;
 }
 
-/* What a file that is not a regular file is, for messages. */
-static const char *file_kind(mode_t mode)
-{
-    return S_ISDIR(mode) ? "a directory" : S_ISFIFO(mode) ? "a FIFO"
-           : S_ISCHR(mode) || S_ISBLK(mode) ? "a device"
-           : S_ISSOCK(mode) ? "a socket" : S_ISREG(mode) ? "a regular file"
-           : "not a regular file";
-}
-
 /* Whether path can be written as an output (a directory with dir = 1):
  * when it exists it is of that kind, else its directory exists. Checked
  * before any work so that a long run does not end in a lost result; the
@@ -731,7 +641,7 @@ static int output_ok(const char *program, const char *flag, const char *path,
         if (dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode))
             return 1;
         fprintf(stderr, "%s: %s %s: is %s, not %s\n", program, flag, path,
-                file_kind(st.st_mode), dir ? "a directory" : "a regular file");
+                cli_file_kind(st.st_mode), dir ? "a directory" : "a regular file");
         return 0;
     }
     if (snprintf(copy, sizeof copy, "%s", path) >= (int)sizeof copy) {
@@ -746,31 +656,10 @@ static int output_ok(const char *program, const char *flag, const char *path,
     }
     if (!S_ISDIR(st.st_mode)) {
         fprintf(stderr, "%s: %s %s: %s is %s, not a directory\n", program,
-                flag, path, parent, file_kind(st.st_mode));
+                flag, path, parent, cli_file_kind(st.st_mode));
         return 0;
     }
     return 1;
-}
-
-FILE *cli_open_regular(const char *path, char *msg, size_t msg_size)
-{
-    struct stat st;
-    FILE *f = NULL;
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC), flags;
-    if (fd < 0) {
-        snprintf(msg, msg_size, "%s: cannot open (%s)", path, strerror(errno));
-        return NULL;
-    }
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
-        snprintf(msg, msg_size, "%s: is %s, not a regular file", path,
-                 file_kind(st.st_mode));
-    else if ((flags = fcntl(fd, F_GETFL)) == -1 ||
-             fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 ||
-             !(f = fdopen(fd, "rb")))
-        snprintf(msg, msg_size, "%s: cannot read (%s)", path, strerror(errno));
-    if (!f)
-        close(fd);
-    return f;
 }
 
 /* The outputs can be written, and no two of them are the same file (the

@@ -2,22 +2,10 @@
  * report's metrics.json: see report.h. metrics_json.c reads it back for
  * comparisons; a key added here is one it may be taught to read. */
 #include "report.h"
-
-#include <math.h>
-
+#include "cli_json.h"
 #include "diagnostics.h"
 
-void report_json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fputc('\\', f);
-        if ((unsigned char)*s >= 0x20)
-            fputc(*s, f);
-    }
-    fputc('"', f);
-}
+#include <math.h>
 
 double report_run_seconds(const report_run *run)
 {
@@ -41,9 +29,9 @@ static void json_settings(FILE *f, const report_settings *s)
     fprintf(f, "  \"settings\": {");
     for (int i = 0; s && i < s->count; i++) {
         fprintf(f, "%s", i ? ", " : "");
-        report_json_string(f, s->key[i]);
+        cli_json_string(f, s->key[i]);
         fprintf(f, ": ");
-        report_json_string(f, s->value[i]);
+        cli_json_string(f, s->value[i]);
     }
     fprintf(f, "},\n");
 }
@@ -69,7 +57,7 @@ static void json_diagnostics(FILE *f, const report_run *run)
                                             "dead", "overfitting"};
         fprintf(f, "%s\n    {\"epoch\": %d, \"kind\": \"%s\", \"text\": ",
                 i ? "," : "", d->warnings[i].epoch, kinds[d->warnings[i].kind]);
-        report_json_string(f, d->warnings[i].text);
+        cli_json_string(f, d->warnings[i].text);
         fprintf(f, "}");
     }
     fprintf(f, "],\n  \"epochs\": [");
@@ -86,7 +74,7 @@ static void json_diagnostics(FILE *f, const report_run *run)
             if (nn_net_layer_info(run->net, i, &info) != NN_OK)
                 continue;
             fprintf(f, "%s{\"layer\": %d, \"kind\": ", first ? "" : ", ", i);
-            report_json_string(f, info.kind);
+            cli_json_string(f, info.kind);
             fprintf(f, ", ");
             json_number(f, "weight_norm", s->weight_norm, ", ");
             json_number(f, "grad_norm", s->grad_norm, ", ");
@@ -107,7 +95,7 @@ int report_write_json(FILE *f, const report_run *run)
     if (nn_net_spec(run->net, spec, sizeof spec) != NN_OK)
         spec[0] = '\0';
     fprintf(f, "{\n  \"model\": ");
-    report_json_string(f, spec);
+    cli_json_string(f, spec);
     fprintf(f, ",\n  \"parameters\": %zu,\n  \"batch\": %d,\n  \"seed\": %llu,\n",
             nn_net_param_count(run->net), run->config->batch,
             (unsigned long long)run->config->seed);

@@ -7,25 +7,9 @@
 
 #include <stdio.h>
 
+#include "diagnostics.h"
 #include "nn.h"
-
-/* One epoch's figures. */
-typedef struct {
-    nn_epoch_stats train;
-    double test_loss, test_accuracy;
-} report_epoch;
-
-/* Most settings a run records (option names and values as text). */
-#define REPORT_MAX_SETTINGS 24
-
-/* A run's settings as the command line gave them, in words: keys are
- * option names without "--" ("lr"), values as the option takes them
- * ("0.05"); what metrics.json records and comparisons tell runs apart by. */
-typedef struct {
-    int count;
-    const char *key[REPORT_MAX_SETTINGS];
-    const char *value[REPORT_MAX_SETTINGS];
-} report_settings;
+#include "report_records.h"
 
 /* A run as far as it has got: settings, the net, and the evaluation of the
  * last finished epoch. Nothing here is owned. */
@@ -43,7 +27,7 @@ typedef struct {
     const float *precision, *recall, *f1; /* (classes) */
     int finished;                   /* every epoch trained, outputs saved */
     const char *compare_href;       /* NULL, or the sweep's comparison page */
-    const struct diag_run *diagnostics; /* NULL: none (diagnostics.h) */
+    const diag_run *diagnostics;    /* NULL: none */
 } report_run;
 
 /* Seconds of training in the run's known epochs, and the images per
@@ -54,9 +38,6 @@ double report_run_images_per_second(const report_run *run);
 /* Writes the run's metrics as JSON to f (the one writer of --json and of
  * the report's metrics.json); 1 on success. */
 int report_write_json(FILE *f, const report_run *run);
-/* s as a JSON string: quoted, with quotes and backslashes escaped and
- * control bytes dropped. */
-void report_json_string(FILE *f, const char *s);
 /* The optimizer and its settings in words ("SGD, momentum 0.9, ..."). */
 void report_describe_optimizer(const nn_optim_settings *s, char *buf,
                                size_t size);

@@ -31,14 +31,16 @@
  * spent waiting for the CPU does not count (the kernels are single-threaded,
  * so on an idle machine this is the wall time); they cover both paths of
  * nn_sgemm_for: auto (AVX2+FMA where the CPU has it) and portable. Only
- * the public API (nn.h) is used, and cli.h's number parser. */
+ * the public API (nn.h) is used, with cli_args.h's number parser and
+ * cli_time.h's clock. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "bench_peak.h"
-#include "cli.h"
+#include "cli_args.h"
+#include "cli_time.h"
 #include "nn.h"
 
 /* Timing settings shared by every benchmark, and the measured limit. */
@@ -228,13 +230,6 @@ static int bench_sgemm(const bench_opts *opts)
 
 /* ---------------------------------------------------- layers and models */
 
-static double wall_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 enum { MAX_BATCH = 64 };
 
 /* A net for spec on inputs (c, h, w), or of the one layer `layer`
@@ -304,16 +299,16 @@ static double time_steps(nn_net *net, nn_optim *opt, step_kind kind,
 {
     double best = 1e30;
     int reps = 1;
-    double start = wall_seconds();
+    double start = cli_wall_seconds();
     step(net, opt, kind, labels); /* warm up, and size the runs */
-    double once = wall_seconds() - start;
+    double once = cli_wall_seconds() - start;
     if (once > 0)
         reps = (int)(opts->seconds / once) + 1;
     for (int t = 0; t < opts->trials; t++) {
-        start = wall_seconds();
+        start = cli_wall_seconds();
         for (int r = 0; r < reps; r++)
             step(net, opt, kind, labels);
-        double per = (wall_seconds() - start) / reps;
+        double per = (cli_wall_seconds() - start) / reps;
         if (per < best)
             best = per;
     }

@@ -5,14 +5,13 @@
 
 #include <stdio.h>
 
+#include "cli_args.h"
+#include "compare.h"
 #include "nn.h"
 #include "report.h"
 
-/* Exit codes: 0 success, 1 a run-time failure (data, files), 2 bad usage. */
-enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
-
 #define CLI_MAX_SWEEP 16     /* options one sweep varies at most */
-#define CLI_MAX_RUNS 1000    /* runs one sweep makes at most */
+#define CLI_MAX_RUNS COMPARE_MAX_RUNS /* runs one sweep makes at most */
 #define CLI_VALUE_SIZE 4096  /* longest value in a --sweep list */
 
 /* One option a sweep varies (--sweep lr=0.01,0.1). */
@@ -85,20 +84,6 @@ const char *cli_sweep_option_name(const cli_options *o, int axis);
 /* The settings a run records (model, optimizer, lr, ...): the options a
  * sweep may vary, and --nesterov, as text. */
 void cli_describe_settings(const cli_options *o, cli_settings_text *out);
-/* Most threads libnn runs a net on (nn_net_set_threads refuses more). */
-#define CLI_MAX_THREADS 64
-
-/* Strict number parsing: the whole string, within [min, max]. On failure
- * why says what is wrong ("negative", "garbage after the number", ...) and
- * what is accepted ("expected a whole number from 1 to 64"). */
-int cli_parse_long(const char *s, long min, long max, long *out, char *why,
-                   size_t why_size);
-int cli_parse_double(const char *s, double min, double max, double *out,
-                     char *why, size_t why_size);
-/* Opens path for reading when it is a regular file, without blocking on a
- * FIFO; NULL otherwise, with msg naming the file and what it is. */
-FILE *cli_open_regular(const char *path, char *msg, size_t msg_size);
-
 /* A loader of the training (train = 1) or test split from a directory. */
 typedef nn_status (*cli_load_fn)(const char *dir, int train, nn_dataset *out,
                                  char *msg, size_t msg_size);
@@ -146,18 +131,5 @@ int cli_check_run(const cli_options *o, const nn_dataset *train);
  * model. CLI_OK when every run finished. */
 int cli_sweep(const cli_options *o, nn_dataset *train, nn_dataset *test,
               const char *const *class_names);
-
-/* Seconds as "m:ss" or "h:mm:ss". */
-void cli_format_duration(char *buf, size_t size, double seconds);
-
-/* 1 when path ends with suffix (".onnx"). */
-int cli_has_suffix(const char *path, const char *suffix);
-/* Loads a model by its file name: .onnx through nn_onnx_load, anything
- * else as a libnn model file; built for inference only when inference is 1. */
-nn_status cli_load_model(const char *path, int max_batch, int inference,
-                         nn_net **out, char *msg, size_t msg_size);
-
-/* Prints the layer table: output shapes and parameter counts. */
-void cli_print_layers(FILE *f, nn_net *net);
 
 #endif

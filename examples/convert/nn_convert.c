@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli_args.h"
+#include "cli_file.h"
+#include "cli_model.h"
 
 static void usage(FILE *f)
 {

@@ -17,12 +17,6 @@
 
 /* ---------------------------------------------------------------- files */
 
-int report_join_path(char *path, const char *dir, const char *name)
-{
-    int n = snprintf(path, PATH_SIZE, "%s/%s", dir, name);
-    return n > 0 && n < PATH_SIZE;
-}
-
 int report_write_file(const char *path,
                       int (*write)(FILE *f, const void *ctx), const void *ctx,
                       char *msg, size_t msg_size)
@@ -42,24 +36,6 @@ int report_write_file(const char *path,
         ok = nn_write_file_atomic(path, text, size, msg, msg_size) == NN_OK;
     free(text);
     return ok;
-}
-
-/* ----------------------------------------------------------------- text */
-
-void report_xml_text(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default:
-            if ((unsigned char)*s >= 0x20)
-                fputc(*s, f);
-        }
-    }
 }
 
 /* ---------------------------------------------------------------- HTML */

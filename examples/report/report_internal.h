@@ -1,6 +1,7 @@
-/* What the files of the training report share: report.c (index.html, the
- * files, report_write), report_svg.c and report_png.c (the pictures) and
- * report_compare.c (several runs compared). Not part of report.h, the
+/* What the files of the training report share: report_text.c (paths and
+ * escaped text), report.c (index.html, the files, report_write),
+ * report_svg.c and report_png.c (the pictures) and report_compare.c
+ * (several runs compared). Not part of report.h, the
  * interface the trainers use. */
 #ifndef NN_REPORT_INTERNAL_H
 #define NN_REPORT_INTERNAL_H
@@ -14,12 +15,15 @@
 #define MAX_MISCLASSIFIED 40 /* misclassified test images drawn at most */
 #define MISCLASSIFIED_COLS 10
 
-/* ---- files and text (report.c) */
+/* ---- files and text (report_text.c) */
 
 /* path = dir/name; 0 when it does not fit. */
 int report_join_path(char *path, const char *dir, const char *name);
 /* Text for HTML and SVG: &, <, >, " and ' escaped; control bytes dropped. */
 void report_xml_text(FILE *f, const char *s);
+
+/* ---- pages (report.c) */
+
 /* index.html reloads itself this often while runs go on. */
 #define REPORT_REFRESH_SECONDS 10
 /* The start of a page up to its <h1>title</h1>: the style sheet of the

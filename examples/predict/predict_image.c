@@ -8,7 +8,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
+#include "cli_file.h"
+#include "nn.h"
 
 /* ------------------------------------------------------------- reading */
 

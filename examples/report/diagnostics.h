@@ -15,7 +15,7 @@
 #include <stdio.h>
 
 #include "nn.h"
-#include "report.h"
+#include "report_records.h"
 
 #define DIAG_PROBE_IMAGES 256 /* images in the probe, at most */
 #define DIAG_MAX_WARNINGS 32  /* warnings a run keeps */

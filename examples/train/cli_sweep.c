@@ -4,8 +4,10 @@
  * checkpoint after every epoch), and --report's index.html comparing them,
  * rewritten after every epoch. A sweep started again skips the runs whose
  * metrics.json says finished and resumes a run that was cut from its
- * checkpoint, with the records of its earlier epochs read back. */
+ * checkpoint, with the records of its earlier epochs read back. cli_run
+ * chooses between a sweep and a single run (cli.c). */
 #include "cli.h"
+#include "cli_file.h"
 #include "compare.h"
 
 #include <stdlib.h>
@@ -374,4 +376,12 @@ done:
     free(s.entries);
     free(run);
     return rc;
+}
+
+int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
+            const char *const *class_names)
+{
+    if (o->sweep_count)
+        return cli_sweep(o, train, test, class_names);
+    return cli_run_one(o, train, test, class_names, NULL);
 }

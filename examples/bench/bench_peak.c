@@ -6,9 +6,9 @@
  * denormals); the sum of the accumulators is returned so that no FMA is
  * dead code. */
 #include "bench_peak.h"
+#include "cli_time.h"
 
 #include <pthread.h>
-#include <time.h>
 
 /* Independent accumulators per thread. */
 #define PEAK_ACCS 12
@@ -86,13 +86,6 @@ static void *peak_thread(void *p)
     return NULL;
 }
 
-static double wall_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Most threads of a timed run. */
 #define PEAK_MAX_THREADS 64
 
@@ -104,7 +97,7 @@ static double timed_run(float (*loop)(long), long reps, int threads)
     peak_worker workers[PEAK_MAX_THREADS];
     pthread_t ids[PEAK_MAX_THREADS];
     int started = 0;
-    double begin = wall_now();
+    double begin = cli_wall_seconds();
     if (threads > PEAK_MAX_THREADS)
         return -1.0;
     for (; started < threads; started++) {
@@ -114,7 +107,7 @@ static double timed_run(float (*loop)(long), long reps, int threads)
     }
     for (int i = 0; i < started; i++)
         pthread_join(ids[i], NULL);
-    return started < threads ? -1.0 : wall_now() - begin;
+    return started < threads ? -1.0 : cli_wall_seconds() - begin;
 }
 
 double peak_gflops(peak_isa isa, int threads, double seconds, int trials)

@@ -9,9 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli_args.h"
+#include "cli_json.h"
+#include "cli_model.h"
 #include "predict_image.h"
-#include "report.h"
 
 /* The usage lines, and with full the options explained (--help). */
 static void usage(FILE *f, int full)
@@ -171,7 +172,7 @@ static void print_json(const char *file, int index, const float *p,
                        const int *order, int classes, int top, int label)
 {
     printf("{\"file\": ");
-    report_json_string(stdout, file);
+    cli_json_string(stdout, file);
     if (index >= 0)
         printf(", \"index\": %d, \"label\": %d", index, label);
     printf(", \"class\": %d, \"probability\": %.6f, \"probabilities\": [",

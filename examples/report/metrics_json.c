@@ -1,10 +1,10 @@
 /* metrics_parse: a strict reader of the metrics.json that report_json.c
- * writes (see compare.h). Two steps: the text is parsed as RFC 8259 JSON
+ * writes (see metrics.h). Two steps: the text is parsed as RFC 8259 JSON
  * into a flat array of nodes, then the nodes are checked against the
  * format, key by key. Everything is bounded (size, depth, values, object
  * members), so a hostile file costs little and is refused with a message.
- * Only libc: the fuzz target builds this file on its own. */
-#include "compare.h"
+ * Only libc: the fuzz target builds it as a library of its own. */
+#include "metrics.h"
 
 #include <math.h>
 #include <stdarg.h>

@@ -2,12 +2,13 @@
  * progress display and final report (see cli.h; the options are in
  * cli_options.c). */
 #include "cli.h"
+#include "cli_model.h"
+#include "cli_time.h"
 #include "diagnostics.h"
 #include "report.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------- progress */
@@ -16,15 +17,6 @@ typedef struct {
     int tty;
     int quiet;
 } progress_state;
-
-void cli_format_duration(char *buf, size_t size, double seconds)
-{
-    long s = seconds > 0 && seconds < 1e7 ? (long)(seconds + 0.5) : 0;
-    if (s >= 3600)
-        snprintf(buf, size, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
-    else
-        snprintf(buf, size, "%ld:%02ld", s / 60, s % 60);
-}
 
 /* A bar with ETA and images/s, redrawn in place on a terminal. */
 static void on_batch(void *user, const nn_progress *p)
@@ -46,42 +38,7 @@ static void on_batch(void *user, const nn_progress *p)
     fflush(stderr);
 }
 
-/* --------------------------------------------------------------- models */
-
-int cli_has_suffix(const char *path, const char *suffix)
-{
-    size_t n = strlen(path), k = strlen(suffix);
-    return n >= k && strcmp(path + n - k, suffix) == 0;
-}
-
-nn_status cli_load_model(const char *path, int max_batch, int inference,
-                         nn_net **out, char *msg, size_t msg_size)
-{
-    if (cli_has_suffix(path, ".onnx"))
-        return nn_onnx_load(path, max_batch, inference, out, msg, msg_size);
-    return inference ? nn_model_load_inference(path, max_batch, out, msg, msg_size)
-                     : nn_model_load(path, max_batch, out, msg, msg_size);
-}
-
 /* ------------------------------------------------------------- reports */
-
-void cli_print_layers(FILE *f, nn_net *net)
-{
-    int c, h, w;
-    size_t total = 0;
-    nn_net_input_shape(net, &c, &h, &w);
-    fprintf(f, "%-4s %-10s %-16s %12s\n", "#", "layer", "output (c,h,w)", "parameters");
-    fprintf(f, "%-4s %-10s %5d,%4d,%4d    %12s\n", "-", "input", c, h, w, "0");
-    for (int i = 0; i < nn_net_layer_count(net); i++) {
-        nn_layer_info info;
-        if (nn_net_layer_info(net, i, &info) != NN_OK)
-            continue;
-        fprintf(f, "%-4d %-10s %5d,%4d,%4d    %12zu\n", i, info.kind,
-                info.out_c, info.out_h, info.out_w, info.params);
-        total += info.params;
-    }
-    fprintf(f, "total trainable parameters: %zu\n", total);
-}
 
 /* The longest of the class names, and at least `least` (a column's
  * title), so that the tables show every name whole. */
@@ -363,180 +320,245 @@ static int epoch_outputs(const cli_options *o, const report_run *run,
     return 1;
 }
 
-int cli_run(const cli_options *o, nn_dataset *train, nn_dataset *test,
-            const char *const *class_names)
+/* One training run from set-up to clean-up: what cli_run_one's steps
+ * share. The report's view (run) points into the rest. */
+typedef struct {
+    const cli_options *o;
+    nn_dataset *train, *test;
+    const char *const *class_names; /* (test->classes) */
+    const cli_run_extra *extra;     /* NULL: not a sweep's run */
+    nn_net *net;
+    nn_optim *opt;
+    nn_train_config cfg;            /* o->train with the progress display */
+    nn_train_state ts;              /* epochs done, generator, batch */
+    progress_state ps;
+    report_epoch *epochs;           /* (cfg.epochs) */
+    int *predicted;                 /* (test->count) */
+    long *confusion;                /* (classes, classes) */
+    float precision[256], recall[256], f1[256]; /* (classes) */
+    diag_run diag;
+    int diagnose;                   /* diag is set up */
+    cli_settings_text settings;
+    report_run run;
+    int report_ok;                  /* --report is still written */
+} run_state;
+
+/* The net and optimizer from --resume's checkpoint, which must continue
+ * this run: the same model and batch, with epochs left to train. */
+static int resume_net(run_state *s)
 {
-    if (o->sweep_count)
-        return cli_sweep(o, train, test, class_names);
-    return cli_run_one(o, train, test, class_names, NULL);
+    const cli_options *o = s->o;
+    char msg[512] = "";
+    s->cfg.optim.lr = s->cfg.schedule.lr;
+    if (nn_checkpoint_load(o->resume_path, s->cfg.batch, &s->cfg.optim,
+                           &s->net, &s->opt, &s->ts, msg, sizeof msg) != NN_OK ||
+        !same_model(o, s->net, msg, sizeof msg)) {
+        fprintf(stderr, "error: --resume: %s\n", msg);
+        return CLI_FAIL;
+    }
+    /* Other batches would cut the epochs' shuffled order into other
+     * steps: not the run the checkpoint continues (0: not recorded). */
+    if (s->ts.batch != 0 && s->ts.batch != s->cfg.batch) {
+        fprintf(stderr, "error: --resume: the checkpoint was trained with "
+                        "batch %d, --batch asks for %d\n", s->ts.batch, s->cfg.batch);
+        return CLI_FAIL;
+    }
+    s->ts.batch = s->cfg.batch;
+    /* The generator's state comes from the checkpoint, and the weights
+     * with it: the seed no longer plays a part. */
+    if (o->seed_given)
+        fprintf(stderr, "note: --resume continues the checkpoint's random "
+                        "generator; --seed is not used\n");
+    if (s->ts.epoch >= s->cfg.epochs) {
+        fprintf(stderr, "error: --resume: %s has done %d epochs already "
+                        "(--epochs %d)\n", o->resume_path, s->ts.epoch, s->cfg.epochs);
+        return CLI_FAIL;
+    }
+    if (!o->quiet)
+        printf("resuming %s after epoch %d\n", o->resume_path, s->ts.epoch);
+    return CLI_OK;
 }
 
-int cli_run_one(const cli_options *o, nn_dataset *train, nn_dataset *test,
-                const char *const *class_names, const cli_run_extra *extra)
+/* A new net (--model, or --init's weights) and its optimizer. */
+static int new_net(run_state *s)
 {
     char msg[512] = "";
-    nn_net *net = NULL;
-    nn_optim *opt = NULL;
-    nn_train_config cfg = o->train;
-    progress_state ps = {isatty(fileno(stderr)), o->quiet};
-    report_epoch *epochs = NULL;
-    report_run run;
-    cli_settings_text settings;
-    int classes = test->classes, *predicted = NULL, rc = CLI_FAIL, report_ok = 1;
-    long *m = NULL;
-    float p[256], r[256], f1[256];
-    nn_train_state ts;
-    diag_run diag = {0};
-    int diagnose = 0;
-    nn_status st;
+    nn_status st = build_net(s->o, s->train, &s->net, msg, sizeof msg);
+    if (st != NN_OK) {
+        fprintf(stderr, "error: %s\n", msg);
+        return s->o->init_path && st != NN_ESHAPE ? CLI_FAIL : CLI_USAGE;
+    }
+    if ((st = nn_optim_create(s->net, &s->cfg.optim, &s->opt)) != NN_OK) {
+        fprintf(stderr, "error: optimizer settings: %s\n", nn_status_str(st));
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
 
-    if (classes > 256 || train->classes != classes) {
+/* Checks the data and the model, then makes the net (new or resumed) and
+ * sets its normalization, kernels, threads and shards. */
+static int setup_net(run_state *s)
+{
+    const cli_options *o = s->o;
+    char msg[512] = "";
+    int classes = s->test->classes, rc;
+    nn_status st;
+    if (classes > 256 || s->train->classes != classes) {
         fprintf(stderr, "error: training and test sets disagree on classes\n");
         return CLI_FAIL;
     }
-    if (o->limit > 0 && o->limit < train->count)
-        train->count = (int)o->limit;
-    nn_rng_seed(&ts.rng, cfg.seed ^ 0x7261696e696e67ULL);
-    ts.epoch = 0;
-    ts.batch = cfg.batch;
-    if (cli_check_run(o, train) != CLI_OK)
+    if (o->limit > 0 && o->limit < s->train->count)
+        s->train->count = (int)o->limit;
+    nn_rng_seed(&s->ts.rng, s->cfg.seed ^ 0x7261696e696e67ULL);
+    s->ts.epoch = 0;
+    s->ts.batch = s->cfg.batch;
+    if (cli_check_run(o, s->train) != CLI_OK)
         return CLI_USAGE;
-    if (o->resume_path && !memory_fits(o, train, msg, sizeof msg)) {
+    if (o->resume_path && !memory_fits(o, s->train, msg, sizeof msg)) {
         fprintf(stderr, "error: %s\n", msg);
         return CLI_USAGE;
     }
-    if (o->resume_path) {
-        cfg.optim.lr = cfg.schedule.lr;
-        if (nn_checkpoint_load(o->resume_path, cfg.batch, &cfg.optim, &net,
-                               &opt, &ts, msg, sizeof msg) != NN_OK) {
-            fprintf(stderr, "error: --resume: %s\n", msg);
-            return CLI_FAIL;
-        }
-        if (!same_model(o, net, msg, sizeof msg)) {
-            fprintf(stderr, "error: --resume: %s\n", msg);
-            goto done;
-        }
-        /* Other batches would cut the epochs' shuffled order into other
-         * steps: not the run the checkpoint continues (0: not recorded). */
-        if (ts.batch != 0 && ts.batch != cfg.batch) {
-            fprintf(stderr, "error: --resume: the checkpoint was trained with "
-                            "batch %d, --batch asks for %d\n", ts.batch, cfg.batch);
-            goto done;
-        }
-        ts.batch = cfg.batch;
-        /* The generator's state comes from the checkpoint, and the weights
-         * with it: the seed no longer plays a part. */
-        if (o->seed_given)
-            fprintf(stderr, "note: --resume continues the checkpoint's random "
-                            "generator; --seed is not used\n");
-        if (ts.epoch >= cfg.epochs) {
-            fprintf(stderr, "error: --resume: %s has done %d epochs already "
-                            "(--epochs %d)\n", o->resume_path, ts.epoch, cfg.epochs);
-            goto done;
-        }
-        if (!o->quiet)
-            printf("resuming %s after epoch %d\n", o->resume_path, ts.epoch);
-    } else if ((st = build_net(o, train, &net, msg, sizeof msg)) != NN_OK) {
-        fprintf(stderr, "error: %s\n", msg);
-        return o->init_path && st != NN_ESHAPE ? CLI_FAIL : CLI_USAGE;
-    } else if ((st = nn_optim_create(net, &cfg.optim, &opt)) != NN_OK) {
-        fprintf(stderr, "error: optimizer settings: %s\n", nn_status_str(st));
-        goto done;
-    }
-    if (!outputs_fit(o, net, classes)) {
-        rc = CLI_USAGE;
-        goto done;
-    }
-    nn_net_set_normalization(net, train->mean, train->std);
-    nn_net_set_kernels(net, o->kernels); /* a value the parser checked */
-    if ((st = nn_net_set_threads(net, o->threads)) != NN_OK) {
+    rc = o->resume_path ? resume_net(s) : new_net(s);
+    if (rc != CLI_OK)
+        return rc;
+    if (!outputs_fit(o, s->net, classes))
+        return CLI_USAGE;
+    nn_net_set_normalization(s->net, s->train->mean, s->train->std);
+    nn_net_set_kernels(s->net, o->kernels); /* a value the parser checked */
+    if ((st = nn_net_set_threads(s->net, o->threads)) != NN_OK) {
         fprintf(stderr, "error: --threads %d: %s\n", o->threads, nn_status_str(st));
-        goto done;
+        return CLI_FAIL;
     }
-    if ((st = nn_net_set_shards(net, o->shards)) != NN_OK) {
+    if ((st = nn_net_set_shards(s->net, o->shards)) != NN_OK) {
         fprintf(stderr, "error: --shards %d: %s\n", o->shards, nn_status_str(st));
-        goto done;
+        return CLI_FAIL;
     }
-    cfg.on_batch = on_batch;
-    cfg.user = &ps;
-    epochs = calloc((size_t)cfg.epochs, sizeof *epochs);
-    predicted = malloc(sizeof *predicted * (size_t)test->count);
-    m = malloc(sizeof *m * (size_t)classes * classes);
-    if (!epochs || !predicted || !m ||
-        (!o->no_diagnostics && !(diagnose = diag_init(&diag, net, train, cfg.epochs)))) {
+    return CLI_OK;
+}
+
+/* The model, the data and the run's size, before the first epoch. */
+static void print_start(const run_state *s)
+{
+    char spec[4096];
+    int threads = nn_net_threads(s->net);
+    if (nn_net_spec(s->net, spec, sizeof spec) == NN_OK)
+        printf("model: %s\n", spec);
+    printf("training on %d images, testing on %d, batch %d, %d epochs, %d thread%s\n",
+           s->train->count, s->test->count, s->cfg.batch, s->cfg.epochs,
+           threads, threads == 1 ? "" : "s");
+    if (!s->extra)
+        cli_print_layers(stdout, s->net);
+    fflush(stdout);
+}
+
+/* The records of the epochs, the diagnostics, the report directory and
+ * the report's view of the run. */
+static int setup_records(run_state *s)
+{
+    const cli_options *o = s->o;
+    char msg[512];
+    int classes = s->test->classes;
+    s->cfg.on_batch = on_batch;
+    s->cfg.user = &s->ps;
+    s->epochs = calloc((size_t)s->cfg.epochs, sizeof *s->epochs);
+    s->predicted = malloc(sizeof *s->predicted * (size_t)s->test->count);
+    s->confusion = malloc(sizeof *s->confusion * (size_t)classes * classes);
+    if (!s->epochs || !s->predicted || !s->confusion ||
+        (!o->no_diagnostics &&
+         !(s->diagnose = diag_init(&s->diag, s->net, s->train, s->cfg.epochs)))) {
         fprintf(stderr, "error: out of memory\n");
-        goto done;
+        return CLI_FAIL;
     }
-    if (!o->quiet) {
-        char spec[4096];
-        if (nn_net_spec(net, spec, sizeof spec) == NN_OK)
-            printf("model: %s\n", spec);
-        printf("training on %d images, testing on %d, batch %d, %d epochs, %d thread%s\n",
-               train->count, test->count, cfg.batch, cfg.epochs,
-               nn_net_threads(net), nn_net_threads(net) == 1 ? "" : "s");
-        if (!extra)
-            cli_print_layers(stdout, net);
-        fflush(stdout);
-    }
+    if (!o->quiet)
+        print_start(s);
     if (o->report_dir && !report_prepare(o->report_dir, msg, sizeof msg)) {
         fprintf(stderr, "error: --report: %s\n", msg);
-        goto done;
+        return CLI_FAIL;
     }
-    cli_describe_settings(o, &settings);
-    run = (report_run){.config = &cfg, .settings = &settings.settings,
-                       .net = net, .train = train, .test = test,
-                       .class_names = class_names, .epochs = epochs,
-                       .first_epoch = restore_epochs(extra, ts.epoch, epochs),
-                       .predicted = predicted, .confusion = m, .precision = p,
-                       .recall = r, .f1 = f1,
-                       .compare_href = extra ? extra->compare_href : NULL,
-                       .diagnostics = diagnose ? &diag : NULL};
-    for (int e = ts.epoch; e < cfg.epochs; e++) {
-        report_epoch *rec = &epochs[e];
-        if (diagnose)
-            diag_epoch_start(&diag, net);
-        st = nn_train_epoch(net, opt, train, &cfg, e, &ts.rng, &rec->train);
-        if (st == NN_OK && diagnose)
-            st = diag_epoch_end(&diag, net, train, e);
-        if (st == NN_OK)
-            st = nn_evaluate(net, test, predicted, &rec->test_loss, &rec->test_accuracy);
-        if (ps.tty && !o->quiet)
-            fprintf(stderr, "\r%100s\r", "");
-        if (st != NN_OK) {
-            fprintf(stderr, "error: epoch %d: %s%s%s%s\n", e + 1,
-                    nn_status_str(st), rec->train.message[0] ? ": " : "",
-                    rec->train.message,
-                    st == NN_ENUMERIC ? " (try a smaller --lr)" : "");
-            goto done;
-        }
-        if (!o->quiet) {
-            printf("epoch %2d/%d  lr %.4g  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  %.1f s  %.0f img/s\n",
-                   e + 1, cfg.epochs, rec->train.lr, rec->train.train_loss,
-                   100 * rec->train.train_accuracy, rec->test_loss,
-                   100 * rec->test_accuracy, rec->train.seconds,
-                   rec->train.images_per_second);
-            fflush(stdout);
-        }
-        if (diagnose)
-            diag_check(&diag, net, epochs, run.first_epoch, e, classes, stderr);
-        nn_confusion(predicted, test->labels, test->count, classes, m);
-        nn_class_metrics(m, classes, p, r, f1);
-        run.epochs_done = e + 1;
-        ts.epoch = e + 1;
-        /* the last epoch's outputs wait for --save: see below */
-        if (e + 1 < cfg.epochs &&
-            !epoch_outputs(o, &run, opt, &ts, extra, &report_ok))
-            goto done;
+    cli_describe_settings(o, &s->settings);
+    s->run = (report_run){
+        .config = &s->cfg, .settings = &s->settings.settings, .net = s->net,
+        .train = s->train, .test = s->test, .class_names = s->class_names,
+        .epochs = s->epochs,
+        .first_epoch = restore_epochs(s->extra, s->ts.epoch, s->epochs),
+        .predicted = s->predicted, .confusion = s->confusion,
+        .precision = s->precision, .recall = s->recall, .f1 = s->f1,
+        .compare_href = s->extra ? s->extra->compare_href : NULL,
+        .diagnostics = s->diagnose ? &s->diag : NULL};
+    return CLI_OK;
+}
+
+/* Epoch e: training with the diagnostics' measures, the evaluation on the
+ * test set, the epoch's line, warnings and class metrics. */
+static int run_epoch(run_state *s, int e)
+{
+    const cli_options *o = s->o;
+    report_epoch *rec = &s->epochs[e];
+    int classes = s->test->classes;
+    nn_status st;
+    if (s->diagnose)
+        diag_epoch_start(&s->diag, s->net);
+    st = nn_train_epoch(s->net, s->opt, s->train, &s->cfg, e, &s->ts.rng, &rec->train);
+    if (st == NN_OK && s->diagnose)
+        st = diag_epoch_end(&s->diag, s->net, s->train, e);
+    if (st == NN_OK)
+        st = nn_evaluate(s->net, s->test, s->predicted, &rec->test_loss,
+                         &rec->test_accuracy);
+    if (s->ps.tty && !o->quiet)
+        fprintf(stderr, "\r%100s\r", "");
+    if (st != NN_OK) {
+        fprintf(stderr, "error: epoch %d: %s%s%s%s\n", e + 1,
+                nn_status_str(st), rec->train.message[0] ? ": " : "",
+                rec->train.message,
+                st == NN_ENUMERIC ? " (try a smaller --lr)" : "");
+        return CLI_FAIL;
     }
-    if (!o->quiet && !extra) {
-        print_confusion(stdout, m, classes, class_names);
-        print_class_metrics(stdout, p, r, f1, classes, class_names);
+    if (!o->quiet) {
+        printf("epoch %2d/%d  lr %.4g  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  %.1f s  %.0f img/s\n",
+               e + 1, s->cfg.epochs, rec->train.lr, rec->train.train_loss,
+               100 * rec->train.train_accuracy, rec->test_loss,
+               100 * rec->test_accuracy, rec->train.seconds,
+               rec->train.images_per_second);
+        fflush(stdout);
     }
-    printf("test accuracy: %.2f%%\n", 100 * epochs[cfg.epochs - 1].test_accuracy);
-    rc = CLI_OK;
+    if (s->diagnose)
+        diag_check(&s->diag, s->net, s->epochs, s->run.first_epoch, e, classes, stderr);
+    nn_confusion(s->predicted, s->test->labels, s->test->count, classes, s->confusion);
+    nn_class_metrics(s->confusion, classes, s->precision, s->recall, s->f1);
+    s->run.epochs_done = e + 1;
+    s->ts.epoch = e + 1;
+    return CLI_OK;
+}
+
+/* The epochs left, each followed by its outputs but the last, whose
+ * outputs wait for --save (see finish_run). */
+static int train_epochs(run_state *s)
+{
+    for (int e = s->ts.epoch; e < s->cfg.epochs; e++) {
+        if (run_epoch(s, e) != CLI_OK)
+            return CLI_FAIL;
+        if (e + 1 < s->cfg.epochs &&
+            !epoch_outputs(s->o, &s->run, s->opt, &s->ts, s->extra, &s->report_ok))
+            return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+/* After the last epoch: the tables and the test accuracy, then --save,
+ * --json, the report and the checkpoint. */
+static int finish_run(run_state *s)
+{
+    const cli_options *o = s->o;
+    char msg[512];
+    int classes = s->test->classes, rc = CLI_OK;
+    if (!o->quiet && !s->extra) {
+        print_confusion(stdout, s->confusion, classes, s->class_names);
+        print_class_metrics(stdout, s->precision, s->recall, s->f1, classes,
+                            s->class_names);
+    }
+    printf("test accuracy: %.2f%%\n", 100 * s->epochs[s->cfg.epochs - 1].test_accuracy);
     if (o->save_path) {
-        st = nn_model_save(net, o->save_path, msg, sizeof msg);
-        if (st != NN_OK) {
+        if (nn_model_save(s->net, o->save_path, msg, sizeof msg) != NN_OK) {
             fprintf(stderr, "error: --save: %s\n", msg);
             rc = CLI_FAIL;
         } else if (!o->quiet)
@@ -544,22 +566,36 @@ int cli_run_one(const cli_options *o, nn_dataset *train, nn_dataset *test,
     }
     /* finished: every epoch trained and the model saved, so that a sweep
      * that finds a finished metrics.json finds the model too */
-    run.finished = rc == CLI_OK;
-    if (o->json_path && !save_json(o->json_path, &run, msg, sizeof msg)) {
+    s->run.finished = rc == CLI_OK;
+    if (o->json_path && !save_json(o->json_path, &s->run, msg, sizeof msg)) {
         fprintf(stderr, "error: --json: %s\n", msg);
         rc = CLI_FAIL;
     }
-    run.finished = rc == CLI_OK;
-    if (!epoch_outputs(o, &run, opt, &ts, extra, &report_ok) || !report_ok)
+    s->run.finished = rc == CLI_OK;
+    if (!epoch_outputs(o, &s->run, s->opt, &s->ts, s->extra, &s->report_ok) ||
+        !s->report_ok)
         rc = CLI_FAIL;
-    if (o->report_dir && report_ok && !o->quiet)
+    if (o->report_dir && s->report_ok && !o->quiet)
         printf("report written to %s/index.html\n", o->report_dir);
-done:
-    diag_free(&diag);
-    free(epochs);
-    free(predicted);
-    free(m);
-    nn_optim_destroy(opt);
-    nn_net_destroy(net);
+    return rc;
+}
+
+int cli_run_one(const cli_options *o, nn_dataset *train, nn_dataset *test,
+                const char *const *class_names, const cli_run_extra *extra)
+{
+    run_state s = {.o = o, .train = train, .test = test,
+                   .class_names = class_names, .extra = extra, .cfg = o->train,
+                   .ps = {isatty(fileno(stderr)), o->quiet}, .report_ok = 1};
+    static int (*const steps[])(run_state *) = {setup_net, setup_records,
+                                                train_epochs, finish_run};
+    int rc = CLI_OK;
+    for (size_t i = 0; rc == CLI_OK && i < sizeof steps / sizeof *steps; i++)
+        rc = steps[i](&s);
+    diag_free(&s.diag);
+    free(s.epochs);
+    free(s.predicted);
+    free(s.confusion);
+    nn_optim_destroy(s.opt);
+    nn_net_destroy(s.net);
     return rc;
 }

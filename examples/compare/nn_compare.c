@@ -7,8 +7,9 @@
  * links to each run's own report relative to it. */
 #define _XOPEN_SOURCE 700 /* realpath */
 
-#include "cli.h"
+#include "cli_args.h"
 #include "compare.h"
+#include "report.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -123,9 +124,9 @@ int main(int argc, char **argv)
             dirs[n++] = argv[i];
         }
     }
-    if (n == 0 || n > CLI_MAX_RUNS) {
+    if (n == 0 || n > COMPARE_MAX_RUNS) {
         if (n)
-            fprintf(stderr, "%s: %d runs; at most %d\n", PROGRAM, n, CLI_MAX_RUNS);
+            fprintf(stderr, "%s: %d runs; at most %d\n", PROGRAM, n, COMPARE_MAX_RUNS);
         usage(stderr);
         goto done;
     }
