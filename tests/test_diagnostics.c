@@ -1,4 +1,4 @@
-/* The trainers' overfitting warning (examples/diagnostics.c) on made-up
+/* The trainers' overfitting warning (examples/report/diagnostics.c) on made-up
  * epoch records: raised once the test loss has risen for 3 epochs while
  * the train loss fell, not for a noisy test loss or a rise of 2 epochs.
  * The other warnings come from real runs in tests/test_cli.sh. */

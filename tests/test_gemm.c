@@ -203,7 +203,7 @@ static void test_gemm_leading_dimensions(void **state)
         }
 }
 
-/* The products of the preset nets at batch 64 (see examples/nn_bench.c):
+/* The products of the preset nets at batch 64 (see examples/bench/nn_bench.c):
  * dense forward NT, backward TN and NN; conv forward NN, backward NT, TN. */
 static void test_gemm_preset_shapes(void **state)
 {

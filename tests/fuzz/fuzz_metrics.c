@@ -1,5 +1,5 @@
 /* libFuzzer target: the strict reader of a run's metrics.json that
- * nn_compare and the trainers' --sweep use (examples/metrics_json.c). Any
+ * nn_compare and the trainers' --sweep use (examples/report/metrics_json.c). Any
  * input is read or refused with a message naming the file; what is read is
  * within the format's bounds, and a refusal leaves the result empty. */
 #include "compare.h"
