@@ -111,12 +111,22 @@ def object_symbols(nm, path):
 
 
 def source_of(obj, obj_dir):
-    """src/net/net.c.o -> core/net.c (the path under src/)."""
-    rel = os.path.relpath(obj, obj_dir)
+    """The source file an object was compiled from, as a path under the
+    source folder: CMake puts the object of <dir>/x.c of a target declared
+    in <dir>'s CMakeLists.txt at <dir>/CMakeFiles/<target>.dir/x.c.o (the
+    library's at CMakeFiles/nn.dir/src/core/net.c.o), and a binary folder
+    may be named <dir>.build."""
+    rel = os.path.relpath(obj, obj_dir).replace(os.sep, "/")
     rel = rel[:-2] if rel.endswith(".o") else rel
-    marker = "src" + os.sep
-    at = rel.rfind(marker)
-    return rel[at + len(marker):] if at >= 0 else rel
+    parts = rel.split("/")
+    if "CMakeFiles" in parts:
+        at = parts.index("CMakeFiles")
+        prefix = [p[:-len(".build")] if p.endswith(".build") else p
+                  for p in parts[:at]]
+        parts = prefix + parts[at + 2:]
+    if parts and parts[0] == "src":
+        parts = parts[1:]
+    return "/".join(parts)
 
 
 def folder(path):
@@ -152,8 +162,10 @@ def main():
         return 2
     defines, uses = {}, {}
     for obj in objects:
-        name = source_of(obj, obj_dir)
-        defines[name], uses[name] = object_symbols(nm, obj)
+        name = source_of(obj, obj_dir)   # one source may build several objects
+        defined, used = object_symbols(nm, obj)
+        defines.setdefault(name, set()).update(defined)
+        uses.setdefault(name, set()).update(used)
     owner = {}
     for name, symbols in defines.items():
         for symbol in symbols:
