@@ -162,7 +162,9 @@ def main():
         return 2
     defines, uses = {}, {}
     for obj in objects:
-        name = source_of(obj, obj_dir)   # one source may build several objects
+        name = source_of(obj, obj_dir)  # one source may build several objects
+        if not os.path.isfile(os.path.join(src_dir, name)):
+            continue  # left in the build tree by a source since moved
         defined, used = object_symbols(nm, obj)
         defines.setdefault(name, set()).update(defined)
         uses.setdefault(name, set()).update(used)
