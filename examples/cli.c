@@ -2,6 +2,7 @@
  * progress display and final report (see cli.h; the options are in
  * cli_options.c). */
 #include "cli.h"
+#include "nn/advanced.h"
 #include "diagnostics.h"
 #include "report.h"
 

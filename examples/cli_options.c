@@ -2,6 +2,7 @@
  * checks of values, combinations and outputs, and the reading of input
  * files that must be regular files (see cli.h). */
 #include "cli.h"
+#include "nn/advanced.h"
 
 #include <ctype.h>
 #include <errno.h>

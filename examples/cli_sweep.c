@@ -6,6 +6,7 @@
  * metrics.json says finished and resumes a run that was cut from its
  * checkpoint, with the records of its earlier epochs read back. */
 #include "cli.h"
+#include "nn/advanced.h"
 #include "compare.h"
 
 #include <stdlib.h>

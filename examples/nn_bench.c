@@ -40,6 +40,7 @@
 #include "bench_peak.h"
 #include "cli.h"
 #include "nn.h"
+#include "nn/advanced.h"
 
 /* Timing settings shared by every benchmark, and the measured limit. */
 typedef struct {

@@ -6,6 +6,7 @@
  * hand-written HTML and SVG (escaped text, no scripts, no external
  * resources) and PNG pictures. */
 #include "report_internal.h"
+#include "nn/advanced.h"
 
 #include "diagnostics.h"
 

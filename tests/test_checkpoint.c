@@ -2,6 +2,7 @@
  * refused, and a process killed in the middle of a save leaves the previous
  * checkpoint loadable. */
 #include "gradcheck.h"
+#include "optim/optim.h"
 
 #include <signal.h>
 #include <stdio.h>

@@ -7,6 +7,8 @@
  * with impossible values are refused, and checkpoints refuse another
  * optimizer. */
 #include "gradcheck.h"
+#include "nn/advanced.h"
+#include "optim/optim.h"
 
 #include <math.h>
 #include <stdio.h>

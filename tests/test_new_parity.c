@@ -4,6 +4,7 @@
  * momentum with weight decay) and AdamW match the numbers that
  * tests/pytorch_layers_reference.py wrote into tests/fixtures/pytorch_layers.txt. */
 #include "gradcheck.h"
+#include "optim/optim.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,6 @@
 /* Optimizer steps against values computed by hand. */
 #include "gradcheck.h"
+#include "optim/optim.h"
 
 #include <math.h>
 #include <stdlib.h>

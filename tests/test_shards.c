@@ -13,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/net.h"
 #include "core/threads.h"
 #include "core/util.h"
 #include "kernels/gemm.h"
+#include "nn/advanced.h"
 #include "testutil.h"
 
 #define MAX_RANKS 8

@@ -8,6 +8,7 @@
 #include "gradcheck.h"
 #include "core/util.h"
 #include "kernels/gemm.h"
+#include "layers/layer.h"
 #include "kernels/winograd.h"
 
 typedef struct {

@@ -13,6 +13,7 @@
 #include "core/spec.h"
 #include "core/threads.h"
 #include "nn.h"
+#include "nn/advanced.h"
 
 /* Memory a layer asks the net for, counted in floats (cache in bytes). */
 typedef struct {
@@ -185,6 +186,17 @@ void nn_activation_onnx_export(const nn_layer *layer,
                                const char *out);
 int nn_activation_onnx_import(const struct nn_onnx_node_in *node,
                               struct nn_onnx_layer_in *out);
+
+/* Floats of scratch the conv kernels need: in_c*kh*kw * out_h*out_w
+ * (src/layers/layer_conv2d.c). */
+size_t nn_conv2d_scratch(const nn_conv2d_shape *s);
+/* Dropout's mask (src/layers/layer_dropout.c): element j of a pass is kept
+ * when a hash of (key, j) in [0, 1) is >= rate, so any split of the pass
+ * between threads or calls gives the same mask; the caller derives key from
+ * (seed, step). mask[i] = 1 if element first+i is kept, else 0, for
+ * i < count. */
+void nn_dropout_mask(uint64_t key, size_t first, size_t count, float rate,
+                     uint8_t *mask);
 
 /* reshape for layers whose output has the input's shape. */
 nn_status nn_layer_same_shape(nn_layer *layer);

@@ -2,6 +2,7 @@
  * step with a scheduled learning rate, and evaluation in inference mode. */
 #include "nn.h"
 
+#include "core/net.h"
 #include "core/util.h"
 
 #include <math.h>
