@@ -436,7 +436,7 @@ static int bench_model(const char *model, int threads, const bench_opts *opts,
 {
     int labels[MAX_BATCH], in[3];
     nn_net *net;
-    nn_optim_settings sgd = nn_optim_defaults(NN_OPTIMIZER_SGD);
+    nn_optim_settings sgd = nn_optim_defaults(NN_OPTIM_SGD);
     nn_optim *opt = NULL;
     double train, infer, update, peak = opts->peak[threads];
     char tu[16], iu[16];

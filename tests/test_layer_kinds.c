@@ -306,7 +306,7 @@ static void test_dropout_resumes_bit_identically(void **state)
 static void test_checkpoint_refuses_another_optimizer(void **state)
 {
     nn_net *net = make_net("dense4,relu,dense3", 1, SIDE, 4, 1), *out = NULL;
-    nn_optim_settings adam = nn_optim_defaults(NN_OPTIMIZER_ADAM);
+    nn_optim_settings adam = nn_optim_defaults(NN_OPTIM_ADAM);
     nn_optim_settings sgd = tu_sgd(0.01f, 0.9f, 0.0f), other;
     nn_optim *opt = tu_optim(net, &adam), *back = NULL;
     nn_train_state ts = {1, {{1, 2, 3, 4}}, 0}, got;
@@ -330,7 +330,7 @@ static void test_checkpoint_refuses_another_optimizer(void **state)
     other.lr = 0.5f; /* the learning rate may differ: schedules set it */
     assert_nn_ok(nn_checkpoint_load(path, 4, &other, &out, &back, &got, msg,
                                     sizeof msg));
-    assert_int_equal(nn_optim_get_settings(back)->kind, NN_OPTIMIZER_ADAM);
+    assert_int_equal(nn_optim_get_settings(back)->kind, NN_OPTIM_ADAM);
     assert_int_equal(nn_optim_steps(back), 1);
     assert_memory_equal(nn_optim_state(back, 1, NULL), nn_optim_state(opt, 1, NULL),
                         nn_net_param_count(net) * sizeof(float));

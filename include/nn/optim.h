@@ -19,11 +19,11 @@ extern "C" {
 
 /* The optimizers. */
 typedef enum {
-    NN_OPTIMIZER_SGD = 0, /* with momentum, Nesterov, coupled weight decay */
-    NN_OPTIMIZER_ADAM,    /* coupled weight decay, as torch.optim.Adam */
-    NN_OPTIMIZER_RMSPROP, /* as torch.optim.RMSprop (not centered) */
-    NN_OPTIMIZER_ADAMW    /* decoupled weight decay, as torch.optim.AdamW */
-} nn_optimizer_kind;
+    NN_OPTIM_SGD = 0, /* with momentum, Nesterov, coupled weight decay */
+    NN_OPTIM_ADAM,    /* coupled weight decay, as torch.optim.Adam */
+    NN_OPTIM_RMSPROP, /* as torch.optim.RMSprop (not centered) */
+    NN_OPTIM_ADAMW    /* decoupled weight decay, as torch.optim.AdamW */
+} nn_optim_kind;
 
 /* Momentum conventions for SGD. */
 typedef enum {
@@ -33,7 +33,7 @@ typedef enum {
 
 /* Settings of every optimizer; each reads the fields it uses. */
 typedef struct {
-    nn_optimizer_kind kind;
+    nn_optim_kind kind;
     float lr;
     float momentum;               /* SGD, RMSprop */
     nn_momentum_kind momentum_kind; /* SGD */
@@ -50,11 +50,11 @@ typedef struct nn_optim nn_optim;
 
 /* PyTorch's defaults for kind: lr 0.01 (SGD, RMSprop) or 0.001 (Adam,
  * AdamW), betas 0.9 and 0.999, alpha 0.99, eps 1e-8, AdamW decay 0.01. */
-nn_optim_settings nn_optim_defaults(nn_optimizer_kind kind);
+nn_optim_settings nn_optim_defaults(nn_optim_kind kind);
 /* The optimizer's name ("sgd", "adam", "rmsprop", "adamw"), NULL if none. */
-const char *nn_optimizer_name(nn_optimizer_kind kind);
+const char *nn_optim_name(nn_optim_kind kind);
 /* The kind called name; NN_EINVAL when there is none. */
-nn_status nn_optimizer_from_name(const char *name, nn_optimizer_kind *out);
+nn_status nn_optim_from_name(const char *name, nn_optim_kind *out);
 /* NN_EINVAL unless the settings are usable (finite, in range). */
 nn_status nn_optim_check(const nn_optim_settings *s);
 /* An optimizer for the parameters of a net built for training, with zeroed

@@ -82,7 +82,7 @@ nn_status nn_evaluate(nn_net *net, const nn_dataset *d, int *predicted,
  * allocating anything. NN_EOVERFLOW when the sizes overflow, NN_ESHAPE (or
  * the layers' error) when the layers do not fit the input. */
 nn_status nn_train_memory(nn_net *net, int max_batch,
-                          nn_optimizer_kind optimizer, size_t *bytes);
+                          nn_optim_kind optimizer, size_t *bytes);
 
 #ifdef __cplusplus
 }

@@ -13,7 +13,7 @@
 
 /* State buffers (each as large as the parameters) an optimizer of kind
  * keeps; 0 for an unknown kind. */
-int nn_optim_buffer_count(nn_optimizer_kind kind);
+int nn_optim_buffer_count(nn_optim_kind kind);
 /* State buffer i (0-based) and the floats in it; NULL past the last. */
 float *nn_optim_state(nn_optim *opt, int i, size_t *count);
 /* Sets the number of steps taken (a resumed run's). */
