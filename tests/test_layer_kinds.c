@@ -92,7 +92,7 @@ static void test_add_layer_by_name_and_geometry(void **state)
     int count = 0;
     (void)state;
     assert_nn_ok(nn_net_create(2, 9, 9, &net));
-    assert_nn_ok(nn_net_add_layer(net, "conv", &(nn_layer_args){4, 3, 3, 1, 1, 0}));
+    assert_nn_ok(nn_net_add_layer(net, "conv", &(nn_layer_args){4, 3, 3, 1, 1, 0, 0}));
     assert_nn_ok(nn_net_add_layer(net, "avgpool", &pool));
     assert_nn_ok(nn_net_add_layer(net, "leakyrelu", NULL));
     assert_int_equal(nn_net_add_layer(net, "softmax", NULL), NN_EINVAL);

@@ -21,7 +21,8 @@ typedef struct {
     int out;          /* dense outputs or conv filters */
     int kh, kw;       /* kernel or pooling window */
     int stride, pad;  /* stride and zero padding, both directions */
-    float alpha;      /* leaky relu slope or dropout rate */
+    float slope;      /* leaky relu: y = slope * x for x <= 0 */
+    float rate;       /* dropout: share of values dropped in training */
 } nn_layer_args;
 
 /* Description of one layer, for tables, parameter counts and exporters. */

@@ -165,12 +165,12 @@ nn_status nn_net_add_kind(nn_net *net, const nn_layer_kind *kind,
 /* The layer's canonical spec token, like snprintf. */
 int nn_layer_print(const nn_layer *layer, char *buf, size_t size);
 
-/* An element-wise kernel pair, with the layer's alpha (leaky relu's slope;
+/* An element-wise kernel pair, with the layer's slope (leaky relu's;
  * unused by relu, sigmoid and tanh). */
 typedef struct {
-    void (*forward)(const float *x, float *y, size_t count, float alpha);
+    void (*forward)(const float *x, float *y, size_t count, float slope);
     void (*backward)(const float *y, const float *dy, float *dx, size_t count,
-                     float alpha);
+                     float slope);
 } nn_activation_kernels;
 /* forward and backward ops of an activation whose kind's impl is its
  * nn_activation_kernels (src/layers/layer_activation.c). */

@@ -472,7 +472,7 @@ static int conv2d_onnx_import(const nn_onnx_node_in *node,
         return 0;
     }
     out->args = (nn_layer_args){(int)w->dims[0], (int)w->dims[2],
-                                (int)w->dims[3], stride, pad, 0.0f};
+                                (int)w->dims[3], stride, pad, 0.0f, 0.0f};
     out->n_params = w->count + (size_t)w->dims[0];
     out->params = calloc(out->n_params, sizeof(float));
     if (!out->params)
@@ -518,6 +518,6 @@ const nn_layer_kind nn_kind_conv2d = {
 nn_status nn_net_add_conv2d(nn_net *net, int out_channels, int kh, int kw,
                             int stride, int pad)
 {
-    nn_layer_args args = {out_channels, kh, kw, stride, pad, 0.0f};
+    nn_layer_args args = {out_channels, kh, kw, stride, pad, 0.0f, 0.0f};
     return nn_net_add_kind(net, &nn_kind_conv2d, &args);
 }

@@ -75,7 +75,7 @@ typedef struct {
 static void dropout_task(void *p, int task, int thread)
 {
     const dropout_job *job = p;
-    float rate = job->layer->args.alpha;
+    float rate = job->layer->args.rate;
     uint8_t *mask = job->layer->cache; /* (n, c, h, w) */
     size_t first, last;
     (void)thread;
@@ -124,18 +124,18 @@ static void dropout_sizes(const nn_layer *layer, int max_batch,
 /* dropout[R], after "dropout": the rate R in [0, 1) (default 0.5) */
 static int dropout_parse(nn_spec_cursor *c, nn_layer_args *a)
 {
-    return c->p == c->end || nn_spec_float(c, "rate", 0.0f, 1.0f, &a->alpha);
+    return c->p == c->end || nn_spec_float(c, "rate", 0.0f, 1.0f, &a->rate);
 }
 
 /* dropout and the rate */
 static int dropout_print(const nn_layer_args *a, char *buf, size_t size)
 {
-    return nn_spec_print_float(buf, size, "dropout", a->alpha);
+    return nn_spec_print_float(buf, size, "dropout", a->rate);
 }
 
 static nn_status dropout_check(const nn_layer_args *a)
 {
-    return a->alpha >= 0.0f && a->alpha < 1.0f ? NN_OK : NN_EINVAL;
+    return a->rate >= 0.0f && a->rate < 1.0f ? NN_OK : NN_EINVAL;
 }
 
 /* Dropout with its ratio as a scalar initializer: the identity in
@@ -146,7 +146,7 @@ static void dropout_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
     char ratio[64];
     const char *inputs[2] = {in, ratio};
     snprintf(ratio, sizeof ratio, "%s", nn_onnx_name(g, "ratio"));
-    nn_onnx_initializer(g, ratio, NULL, 0, &layer->args.alpha);
+    nn_onnx_initializer(g, ratio, NULL, 0, &layer->args.rate);
     nn_onnx_node_end(g, nn_onnx_node(g, "Dropout", inputs, 2, out));
 }
 
@@ -157,10 +157,10 @@ static int dropout_onnx_import(const nn_onnx_node_in *node,
 {
     const nn_onnx_attr *ratio = nn_onnx_attr_find(node, "ratio");
     const nn_onnx_tensor *r = node->n_inputs > 1 ? node->init[1] : NULL;
-    out->args.alpha = r && r->count == 1 ? r->values[0] : ratio ? ratio->f : 0.5f;
-    if (!(out->args.alpha >= 0.0f && out->args.alpha < 1.0f)) {
+    out->args.rate = r && r->count == 1 ? r->values[0] : ratio ? ratio->f : 0.5f;
+    if (!(out->args.rate >= 0.0f && out->args.rate < 1.0f)) {
         snprintf(out->why, sizeof out->why, "ratio %g is not in [0, 1)",
-                 (double)out->args.alpha);
+                 (double)out->args.rate);
         return 0;
     }
     return 1;
@@ -172,12 +172,12 @@ const nn_layer_kind nn_kind_dropout = {
     NULL,
     {nn_layer_same_shape, dropout_sizes, NULL, dropout_forward,
      dropout_backward, NULL},
-    {.alpha = 0.5f}, NULL, dropout_onnx_export, "Dropout", dropout_onnx_import,
+    {.rate = 0.5f}, NULL, dropout_onnx_export, "Dropout", dropout_onnx_import,
     NULL, /* no multiply-adds counted */
 };
 
 nn_status nn_net_add_dropout(nn_net *net, float rate)
 {
-    nn_layer_args args = {.alpha = rate};
+    nn_layer_args args = {.rate = rate};
     return nn_net_add_kind(net, &nn_kind_dropout, &args);
 }
