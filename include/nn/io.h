@@ -54,9 +54,10 @@ nn_status nn_onnx_save(nn_net *net, const char *path, unsigned flags,
 nn_status nn_onnx_load(const char *path, int max_batch, int inference,
                        nn_net **out, char *msg, size_t msg_size);
 
-/* Every named tensor of every layer (nn_net_layer_fields) as a NumPy .npy
- * file dir/layer<i>_<name>.npy (float32, the tensor's shape); dir is
- * created when missing. */
+/* Every named tensor of every layer ("weight", "bias", "gamma", ...: see
+ * nn_net_layer_fields in nn/advanced.h) as a NumPy .npy file
+ * dir/layer<i>_<name>.npy (float32, the tensor's shape); dir is created
+ * when missing. */
 nn_status nn_weights_save_npy(nn_net *net, const char *dir, char *msg,
                               size_t msg_size);
 /* The same as variables layer<i>_<name> of one MATLAB level-5 .mat file
@@ -74,7 +75,7 @@ typedef struct {
                    in version 1 checkpoints) */
 } nn_train_state;
 
-/* Saves the model, the net's noise counter, the optimizer (kind, settings,
+/* Saves the model, the net's noise counter (dropout masks), the optimizer (kind, settings,
  * state buffers, step count) and ts (epochs, generator, batch size)
  * atomically: temporary file, fsync, rename. */
 nn_status nn_checkpoint_save(nn_net *net, const nn_optim *opt,

@@ -25,10 +25,11 @@ typedef enum {
     NN_OPTIM_ADAMW    /* decoupled weight decay, as torch.optim.AdamW */
 } nn_optim_kind;
 
-/* Momentum conventions for SGD. */
+/* Momentum conventions for SGD, with d = g + wd w the decayed gradient. */
 typedef enum {
-    NN_MOMENTUM_PYTORCH = 0, /* v = mu v + g;         w -= lr v */
-    NN_MOMENTUM_EMA          /* v = mu v + (1-mu) g;  w -= lr v (the course's) */
+    NN_MOMENTUM_PYTORCH = 0, /* PyTorch's: v = mu v + d; w -= lr v */
+    NN_MOMENTUM_EMA          /* exponential average: v = mu v + (1-mu) d;
+                                w -= lr v */
 } nn_momentum_kind;
 
 /* Settings of every optimizer; each reads the fields it uses. */
@@ -77,7 +78,7 @@ long nn_optim_steps(const nn_optim *opt);
 typedef enum {
     NN_SCHEDULE_CONSTANT = 0, /* lr */
     NN_SCHEDULE_STEP,         /* lr gamma^floor(epoch / step_epochs) */
-    NN_SCHEDULE_EXPONENTIAL,  /* lr gamma^epoch (seed 001's decay) */
+    NN_SCHEDULE_EXPONENTIAL,  /* lr gamma^epoch */
     NN_SCHEDULE_COSINE        /* min + (lr - min) (1 + cos(pi t / T)) / 2 */
 } nn_schedule_kind;
 
