@@ -124,13 +124,14 @@ static void test_add_layer_by_name_and_geometry(void **state)
     nn_net_destroy(net);
 }
 
-/* The new layers in one net, every gradient checked on every kernel
- * choice; dropout in training mode keeps its mask for the whole check (the
- * mask changes with optimizer steps, not with forward passes). One kinked
+/* Average pooling, leaky relu, dropout and global average pooling in one
+ * net, every gradient checked on every kernel choice; dropout in training
+ * mode keeps its mask for the whole check (the mask changes with
+ * optimizer steps, not with forward passes). One kinked
  * activation only: a perturbed first-layer weight moves every pixel, and
  * two stacked kinks (leaky relu, then relu after batchnorm) put some
  * coordinate across a kink too often for a float check. */
-static void test_new_layers_whole_net_gradients(void **state)
+static void test_avgpool_leakyrelu_dropout_net_gradients(void **state)
 {
     static const nn_kernels choices[] = {NN_KERNELS_AUTO, NN_KERNELS_PORTABLE,
                                          NN_KERNELS_REFERENCE};
@@ -436,7 +437,7 @@ int main(void)
         cmocka_unit_test(test_every_token_prints_back),
         cmocka_unit_test(test_bad_tokens_name_the_problem),
         cmocka_unit_test(test_add_layer_by_name_and_geometry),
-        cmocka_unit_test(test_new_layers_whole_net_gradients),
+        cmocka_unit_test(test_avgpool_leakyrelu_dropout_net_gradients),
         cmocka_unit_test(test_init_follows_the_activation_gain),
         cmocka_unit_test(test_dropout_is_bit_identical_for_any_thread_count),
         cmocka_unit_test(test_dropout_masks_change_per_step_not_per_pass),
