@@ -91,7 +91,7 @@ nn_status nn_net_layer_fields(const nn_net *net, int i, nn_layer_field *out,
 /* ---------------------------------------------------------- multiply-adds */
 
 /* Multiply-adds of one sample through one layer: the products of its gemms
- * or convolution kernels (Winograd F(2x2, 3x3): 16 per 2x2 tile and channel
+ * or convolutions (Winograd F(2x2, 3x3): 16 per 2x2 tile and channel
  * pair; its transforms, only additions but for the weights', not counted);
  * 0 for layers without weights. */
 typedef struct {
