@@ -1,4 +1,5 @@
-# What `cmake --install build --prefix DIR` puts in DIR: nn.h, libnn.a, the
+# What `cmake --install build --prefix DIR` puts in DIR: nn.h and the
+# headers it includes (nn/*.h, with nn/advanced.h), libnn.a, the
 # command-line tools (examples/CMakeLists.txt), a pkg-config file and a
 # CMake package (find_package(nn CONFIG) -> nn::nn). Both files find the
 # prefix from where they are installed, so a prefix given at install time,
@@ -11,10 +12,11 @@ if(IS_ABSOLUTE "${CMAKE_INSTALL_LIBDIR}" OR IS_ABSOLUTE "${CMAKE_INSTALL_INCLUDE
 endif()
 set(NN_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/nn)
 
-# nn_mpi.h comes with libnn_mpi.a, below, when MPI was found (its
-# trainers are installed with the other tools).
-install(DIRECTORY include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
-  FILES_MATCHING PATTERN "*.h" PATTERN "nn_mpi.h" EXCLUDE)
+# nn.h and include/nn/*.h; nn_mpi.h comes with libnn_mpi.a, below, when MPI
+# was found (its trainers are installed with the other tools).
+install(FILES include/nn.h DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
+install(DIRECTORY include/nn/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/nn
+  FILES_MATCHING PATTERN "*.h")
 install(TARGETS nn EXPORT nnTargets ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
 # libnn_mpi.a and nn_mpi.h when MPI was found: link with -lnn_mpi -lnn and
 # MPI's own flags (mpicc), see docs/DISTRIBUTED.md.

@@ -7,7 +7,7 @@ int main(void)
 {
     float x[4][2] = {{0, 0}, {0, 1}, {1, 0}, {1, 1}};
     int y[4] = {0, 1, 1, 0};
-    nn_optim_settings sgd = nn_optim_defaults(NN_OPTIMIZER_SGD);
+    nn_optim_settings sgd = nn_optim_defaults(NN_OPTIM_SGD);
     nn_optim *opt = NULL;
     nn_net *net;
     float loss = 0;

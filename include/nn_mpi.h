@@ -9,6 +9,7 @@
 #include <mpi.h>
 
 #include "nn.h"
+#include "nn/advanced.h"
 
 typedef struct nn_mpi_group nn_mpi_group;
 

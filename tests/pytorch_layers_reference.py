@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes tests/fixtures/pytorch_layers.txt: PyTorch's numbers for the
 average pooling, leaky relu, RMSprop and AdamW kernels, which
-tests/test_new_parity.c compares libnn against.
+tests/test_parity_pytorch_layers.c compares libnn against.
 
 Regenerate (Debian: apt-get install python3-torch python3-numpy):
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tests/pytorch_layers_reference.py
@@ -80,7 +80,8 @@ run("adamw", lambda p: torch.optim.AdamW(p, lr=0.01, betas=(0.9, 0.999), eps=1e-
 
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "pytorch_layers.txt")
 with open(path, "w") as f:
-    f.write("# PyTorch %s reference for tests/test_new_parity.c; written by "
-            "tests/pytorch_layers_reference.py\n" % torch.__version__)
+    f.write("# PyTorch %s reference for tests/test_parity_pytorch_layers.c; "
+            "written by tests/pytorch_layers_reference.py\n"
+            % torch.__version__)
     f.write("\n".join(lines) + "\n")
 print("wrote", path)

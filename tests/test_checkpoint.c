@@ -2,6 +2,7 @@
  * refused, and a process killed in the middle of a save leaves the previous
  * checkpoint loadable. */
 #include "gradcheck.h"
+#include "optim/optim.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -40,7 +41,7 @@ static void run_epochs(nn_net *net, nn_optim *opt, const nn_dataset *d,
         assert_nn_ok(nn_train_epoch(net, opt, d, cfg, ts->epoch, &ts->rng, &stats));
 }
 
-static void check_resume(nn_optimizer_kind optimizer)
+static void check_resume(nn_optim_kind optimizer)
 {
     nn_dataset d;
     nn_train_config cfg = nn_train_defaults();
@@ -50,7 +51,7 @@ static void check_resume(nn_optimizer_kind optimizer)
     char path[256], msg[256];
     cfg.epochs = cfg.schedule.total_epochs = 3;
     cfg.batch = 8;
-    if (optimizer != NN_OPTIMIZER_SGD)
+    if (optimizer != NN_OPTIM_SGD)
         cfg.optim = nn_optim_defaults(optimizer);
     opt_a = tu_optim(a, &cfg.optim);
     opt_b = tu_optim(b, &cfg.optim);
@@ -84,19 +85,19 @@ static void check_resume(nn_optimizer_kind optimizer)
 static void test_resume_is_bit_identical_sgd(void **state)
 {
     (void)state;
-    check_resume(NN_OPTIMIZER_SGD);
+    check_resume(NN_OPTIM_SGD);
 }
 
 static void test_resume_is_bit_identical_adam(void **state)
 {
     (void)state;
-    check_resume(NN_OPTIMIZER_ADAM);
+    check_resume(NN_OPTIM_ADAM);
 }
 
 static void test_corrupt_checkpoints_are_refused(void **state)
 {
     nn_net *net = new_net(), *out = NULL;
-    nn_optim_settings sgd = nn_optim_defaults(NN_OPTIMIZER_SGD);
+    nn_optim_settings sgd = nn_optim_defaults(NN_OPTIM_SGD);
     nn_optim *opt = tu_optim(net, &sgd), *back_opt = NULL;
     nn_train_state ts = {2, {{1, 2, 3, 4}}, 16}, back;
     char path[256], bad[256], model[256], msg[256], cmd[1024];
@@ -145,7 +146,7 @@ static void saver(const char *path, int ready)
 {
     nn_net *net = NULL;
     nn_optim *opt = NULL;
-    nn_optim_settings sgd = nn_optim_defaults(NN_OPTIMIZER_SGD);
+    nn_optim_settings sgd = nn_optim_defaults(NN_OPTIM_SGD);
     nn_train_state ts = {0, {{0}}, 8};
     if (nn_net_create(1, 1, 1000, &net) != NN_OK ||
         nn_net_add_dense(net, 1500) != NN_OK || nn_net_build(net, 1, 1) != NN_OK ||

@@ -10,6 +10,7 @@
 #include "gradcheck.h"
 #include "core/util.h"
 #include "compute/conv_direct.h"
+#include "layers/layer.h"
 
 #include <math.h>
 #include <stdlib.h>

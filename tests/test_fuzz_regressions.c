@@ -2,6 +2,7 @@
  * checks of the code that was fixed. Each input is also kept in the fuzz
  * corpus, where the fuzzers replay it under clang's sanitizers. */
 #include "gradcheck.h"
+#include "layers/layer.h"
 
 #include <stdlib.h>
 #include <string.h>

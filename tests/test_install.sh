@@ -47,7 +47,9 @@ run_programs() { # run_programs HOW DIR: the two programs built in DIR
 step "cmake --install" cmake --install "$bin" --prefix "$tmp/staging"
 mv "$tmp/staging" "$prefix"
 libdir=$(dirname "$(find "$prefix" -name libnn.a)")
-for f in include/nn.h "${libdir#"$prefix"/}/libnn.a" "${libdir#"$prefix"/}/pkgconfig/nn.pc" \
+for f in include/nn.h include/nn/core.h include/nn/net.h include/nn/optim.h \
+    include/nn/data.h include/nn/train.h include/nn/io.h include/nn/layers.h \
+    include/nn/advanced.h "${libdir#"$prefix"/}/libnn.a" "${libdir#"$prefix"/}/pkgconfig/nn.pc" \
     "${libdir#"$prefix"/}/cmake/nn/nnConfig.cmake" \
     "${libdir#"$prefix"/}/cmake/nn/nnConfigVersion.cmake"; do
     [ -f "$prefix/$f" ] || { echo "FAIL not installed: $f"; exit 1; }

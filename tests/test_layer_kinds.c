@@ -7,6 +7,8 @@
  * with impossible values are refused, and checkpoints refuse another
  * optimizer. */
 #include "gradcheck.h"
+#include "nn/advanced.h"
+#include "optim/optim.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -90,7 +92,7 @@ static void test_add_layer_by_name_and_geometry(void **state)
     int count = 0;
     (void)state;
     assert_nn_ok(nn_net_create(2, 9, 9, &net));
-    assert_nn_ok(nn_net_add_layer(net, "conv", &(nn_layer_args){4, 3, 3, 1, 1, 0}));
+    assert_nn_ok(nn_net_add_layer(net, "conv", &(nn_layer_args){4, 3, 3, 1, 1, 0, 0}));
     assert_nn_ok(nn_net_add_layer(net, "avgpool", &pool));
     assert_nn_ok(nn_net_add_layer(net, "leakyrelu", NULL));
     assert_int_equal(nn_net_add_layer(net, "softmax", NULL), NN_EINVAL);
@@ -122,13 +124,14 @@ static void test_add_layer_by_name_and_geometry(void **state)
     nn_net_destroy(net);
 }
 
-/* The new layers in one net, every gradient checked on every kernel
- * choice; dropout in training mode keeps its mask for the whole check (the
- * mask changes with optimizer steps, not with forward passes). One kinked
+/* Average pooling, leaky relu, dropout and global average pooling in one
+ * net, every gradient checked on every kernel choice; dropout in training
+ * mode keeps its mask for the whole check (the mask changes with
+ * optimizer steps, not with forward passes). One kinked
  * activation only: a perturbed first-layer weight moves every pixel, and
  * two stacked kinks (leaky relu, then relu after batchnorm) put some
  * coordinate across a kink too often for a float check. */
-static void test_new_layers_whole_net_gradients(void **state)
+static void test_avgpool_leakyrelu_dropout_net_gradients(void **state)
 {
     static const nn_kernels choices[] = {NN_KERNELS_AUTO, NN_KERNELS_PORTABLE,
                                          NN_KERNELS_REFERENCE};
@@ -304,7 +307,7 @@ static void test_dropout_resumes_bit_identically(void **state)
 static void test_checkpoint_refuses_another_optimizer(void **state)
 {
     nn_net *net = make_net("dense4,relu,dense3", 1, SIDE, 4, 1), *out = NULL;
-    nn_optim_settings adam = nn_optim_defaults(NN_OPTIMIZER_ADAM);
+    nn_optim_settings adam = nn_optim_defaults(NN_OPTIM_ADAM);
     nn_optim_settings sgd = tu_sgd(0.01f, 0.9f, 0.0f), other;
     nn_optim *opt = tu_optim(net, &adam), *back = NULL;
     nn_train_state ts = {1, {{1, 2, 3, 4}}, 0}, got;
@@ -328,7 +331,7 @@ static void test_checkpoint_refuses_another_optimizer(void **state)
     other.lr = 0.5f; /* the learning rate may differ: schedules set it */
     assert_nn_ok(nn_checkpoint_load(path, 4, &other, &out, &back, &got, msg,
                                     sizeof msg));
-    assert_int_equal(nn_optim_get_settings(back)->kind, NN_OPTIMIZER_ADAM);
+    assert_int_equal(nn_optim_get_settings(back)->kind, NN_OPTIM_ADAM);
     assert_int_equal(nn_optim_steps(back), 1);
     assert_memory_equal(nn_optim_state(back, 1, NULL), nn_optim_state(opt, 1, NULL),
                         nn_net_param_count(net) * sizeof(float));
@@ -434,7 +437,7 @@ int main(void)
         cmocka_unit_test(test_every_token_prints_back),
         cmocka_unit_test(test_bad_tokens_name_the_problem),
         cmocka_unit_test(test_add_layer_by_name_and_geometry),
-        cmocka_unit_test(test_new_layers_whole_net_gradients),
+        cmocka_unit_test(test_avgpool_leakyrelu_dropout_net_gradients),
         cmocka_unit_test(test_init_follows_the_activation_gain),
         cmocka_unit_test(test_dropout_is_bit_identical_for_any_thread_count),
         cmocka_unit_test(test_dropout_masks_change_per_step_not_per_pass),

@@ -52,7 +52,7 @@ void *aligned_alloc(size_t alignment, size_t size)
 /* The plan for spec on (c, h, w) at batch, then the real build and
  * optimizer, counted. */
 static void check_plan(const char *spec, int c, int h, int w, int batch,
-                       int threads, nn_optimizer_kind kind)
+                       int threads, nn_optim_kind kind)
 {
     nn_optim_settings s = nn_optim_defaults(kind);
     nn_net *net = NULL;
@@ -72,7 +72,7 @@ static void check_plan(const char *spec, int c, int h, int w, int batch,
     assert_nn_ok(nn_optim_create(net, &s, &opt));
     counting = 0;
     error = ((double)planned - (double)allocated) / (double)allocated;
-    if (threads == 2 && kind == NN_OPTIMIZER_ADAM)
+    if (threads == 2 && kind == NN_OPTIM_ADAM)
         print_message("  %-24.24s %dx%dx%d batch %2d, 2 threads, adam: planned "
                       "%9zu, allocated %9zu (%+.3f%%)\n", spec, c, h, w, batch,
                       planned, allocated, 100 * error);
@@ -99,9 +99,9 @@ static void test_plan_matches_allocations(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof nets / sizeof *nets; i++)
         for (int threads = 1; threads <= 2; threads++)
-            for (int kind = NN_OPTIMIZER_SGD; kind <= NN_OPTIMIZER_ADAMW; kind++)
+            for (int kind = NN_OPTIM_SGD; kind <= NN_OPTIM_ADAMW; kind++)
                 check_plan(nets[i].spec, nets[i].c, nets[i].h, nets[i].w,
-                           nets[i].batch, threads, (nn_optimizer_kind)kind);
+                           nets[i].batch, threads, (nn_optim_kind)kind);
 }
 
 /* A batch no machine has memory for is planned, not allocated; sizes
@@ -115,27 +115,27 @@ static void test_plan_of_huge_and_bad_requests(void **state)
     assert_nn_ok(nn_net_add_spec(net, "vgg", NULL, 0));
     counting = 1;
     allocated = allocations = 0;
-    assert_nn_ok(nn_train_memory(net, 65536, NN_OPTIMIZER_SGD, &bytes));
+    assert_nn_ok(nn_train_memory(net, 65536, NN_OPTIM_SGD, &bytes));
     counting = 0;
     assert_int_equal(allocations, 0);
     print_message("  vgg at batch 65536: %.1f GiB\n", bytes / 1073741824.0);
     assert_true(bytes > (size_t)100 << 30);
-    assert_int_equal(nn_train_memory(net, 0, NN_OPTIMIZER_SGD, &bytes), NN_EINVAL);
-    assert_int_equal(nn_train_memory(net, 8, (nn_optimizer_kind)99, &bytes),
+    assert_int_equal(nn_train_memory(net, 0, NN_OPTIM_SGD, &bytes), NN_EINVAL);
+    assert_int_equal(nn_train_memory(net, 8, (nn_optim_kind)99, &bytes),
                      NN_EINVAL);
-    assert_int_equal(nn_train_memory(net, 8, NN_OPTIMIZER_SGD, NULL), NN_EINVAL);
-    assert_int_equal(nn_train_memory(NULL, 8, NN_OPTIMIZER_SGD, &bytes), NN_EINVAL);
+    assert_int_equal(nn_train_memory(net, 8, NN_OPTIM_SGD, NULL), NN_EINVAL);
+    assert_int_equal(nn_train_memory(NULL, 8, NN_OPTIM_SGD, &bytes), NN_EINVAL);
     nn_net_destroy(net);
     net = NULL;
     assert_nn_ok(nn_net_create(1, 1024, 1024, &net));
     assert_nn_ok(nn_net_add_spec(net, "conv3x3x1024p1", NULL, 0));
-    assert_int_equal(nn_train_memory(net, 1 << 30, NN_OPTIMIZER_SGD, &bytes),
+    assert_int_equal(nn_train_memory(net, 1 << 30, NN_OPTIM_SGD, &bytes),
                      NN_EOVERFLOW);
     nn_net_destroy(net);
     net = NULL;
     assert_nn_ok(nn_net_create(1, 4, 4, &net));
     assert_nn_ok(nn_net_add_spec(net, "conv5x5x4", NULL, 0));
-    assert_int_equal(nn_train_memory(net, 8, NN_OPTIMIZER_SGD, &bytes), NN_ESHAPE);
+    assert_int_equal(nn_train_memory(net, 8, NN_OPTIM_SGD, &bytes), NN_ESHAPE);
     nn_net_destroy(net);
 }
 

@@ -1,6 +1,7 @@
 /* Whole-network checks: gradients through a small CNN with its loss,
  * accumulation, seeded initialisation, and seed 000's worked example. */
 #include "gradcheck.h"
+#include "nn/advanced.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -43,7 +43,7 @@ static void check_steps(const char *spec, int c, int h, int w, int threads)
 {
     nn_net *net = NULL;
     nn_optim_settings sgd = tu_sgd(0.01f, 0.9f, 5e-4f);
-    nn_optim_settings adam = nn_optim_defaults(NN_OPTIMIZER_ADAM);
+    nn_optim_settings adam = nn_optim_defaults(NN_OPTIM_ADAM);
     nn_optim *opts[2];
     int labels[8] = {0, 1, 2, 3, 4, 5, 6, 7};
     float loss;

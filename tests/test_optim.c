@@ -1,5 +1,6 @@
 /* Optimizer steps against values computed by hand. */
 #include "gradcheck.h"
+#include "optim/optim.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -93,7 +94,7 @@ static void test_adam_first_steps(void **state)
     /* Bias correction makes the first step lr * g / (|g| + eps) = lr sign(g):
      * m = 0.1 g, v = 0.001 g^2, mhat = g, vhat = g^2. Step 2 with the same g
      * is again lr (g / |g|). */
-    nn_optim_settings opt = nn_optim_defaults(NN_OPTIMIZER_ADAM);
+    nn_optim_settings opt = nn_optim_defaults(NN_OPTIM_ADAM);
     float w = 1.0f, g = -0.3f, m = 0.0f, v = 0.0f, *mv[2] = {&m, &v};
     (void)state;
     opt.lr = 0.01f;
@@ -110,7 +111,7 @@ static void test_adam_first_steps(void **state)
  * same bits as the update rule run over each layer's two groups in order.
  * momentum: also for SGD and RMSprop (their second buffers); decay_all:
  * biases decayed too. */
-static void step_matches_rule(nn_optimizer_kind kind, nn_optim_update_fn rule,
+static void step_matches_rule(nn_optim_kind kind, nn_optim_update_fn rule,
                               float momentum, int decay_all)
 {
     nn_net *net = NULL;
@@ -176,13 +177,13 @@ static void step_matches_rule(nn_optimizer_kind kind, nn_optim_update_fn rule,
 static void test_threaded_step_matches_rule(void **state)
 {
     (void)state;
-    step_matches_rule(NN_OPTIMIZER_SGD, nn_sgd_update, 0.0f, 0);
-    step_matches_rule(NN_OPTIMIZER_SGD, nn_sgd_update, 0.9f, 0);
-    step_matches_rule(NN_OPTIMIZER_SGD, nn_sgd_update, 0.9f, 1);
-    step_matches_rule(NN_OPTIMIZER_ADAM, nn_adam_update, 0.0f, 0);
-    step_matches_rule(NN_OPTIMIZER_RMSPROP, nn_rmsprop_update, 0.0f, 0);
-    step_matches_rule(NN_OPTIMIZER_RMSPROP, nn_rmsprop_update, 0.9f, 0);
-    step_matches_rule(NN_OPTIMIZER_ADAMW, nn_adamw_update, 0.0f, 0);
+    step_matches_rule(NN_OPTIM_SGD, nn_sgd_update, 0.0f, 0);
+    step_matches_rule(NN_OPTIM_SGD, nn_sgd_update, 0.9f, 0);
+    step_matches_rule(NN_OPTIM_SGD, nn_sgd_update, 0.9f, 1);
+    step_matches_rule(NN_OPTIM_ADAM, nn_adam_update, 0.0f, 0);
+    step_matches_rule(NN_OPTIM_RMSPROP, nn_rmsprop_update, 0.0f, 0);
+    step_matches_rule(NN_OPTIM_RMSPROP, nn_rmsprop_update, 0.9f, 0);
+    step_matches_rule(NN_OPTIM_ADAMW, nn_adamw_update, 0.0f, 0);
 }
 
 int main(void)

@@ -4,6 +4,7 @@
  * and bad arguments or failed writes that leave no file behind. Files live
  * in a mkdtemp dir. */
 #include "gradcheck.h"
+#include "nn/advanced.h"
 
 #include <dirent.h>
 #include <limits.h>

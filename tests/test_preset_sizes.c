@@ -429,12 +429,12 @@ static void reference_update(const nn_optim_settings *s, double *w, double g,
                              double *a, double *b, double wd, long t)
 {
     double d = g + wd * *w, mu = s->momentum;
-    if (s->kind == NN_OPTIMIZER_ADAMW) { /* decoupled: Adam's step on g */
+    if (s->kind == NN_OPTIM_ADAMW) { /* decoupled: Adam's step on g */
         *w -= (double)s->lr * wd * *w;
         d = g;
     }
     switch (s->kind) {
-    case NN_OPTIMIZER_SGD:
+    case NN_OPTIM_SGD:
         if (mu == 0.0) {
             *w -= s->lr * d;
             break;
@@ -442,14 +442,14 @@ static void reference_update(const nn_optim_settings *s, double *w, double g,
         *a = mu * *a + (s->momentum_kind == NN_MOMENTUM_EMA ? 1.0 - mu : 1.0) * d;
         *w -= s->lr * (s->nesterov ? d + mu * *a : *a);
         break;
-    case NN_OPTIMIZER_ADAM:
-    case NN_OPTIMIZER_ADAMW:
+    case NN_OPTIM_ADAM:
+    case NN_OPTIM_ADAMW:
         *a = s->beta1 * *a + (1.0 - s->beta1) * d;
         *b = s->beta2 * *b + (1.0 - s->beta2) * d * d;
         *w -= s->lr * (*a / (1.0 - pow(s->beta1, (double)t))) /
               (sqrt(*b / (1.0 - pow(s->beta2, (double)t))) + s->eps);
         break;
-    case NN_OPTIMIZER_RMSPROP:
+    case NN_OPTIM_RMSPROP:
         *a = s->alpha * *a + (1.0 - s->alpha) * d * d;
         if (mu == 0.0) {
             *w -= s->lr * d / (sqrt(*a) + s->eps);
@@ -529,7 +529,7 @@ static void check_optimizer(const char *name, const nn_optim_settings *s)
  * (large enough rates and decays that every term moves the weights). */
 typedef struct {
     const char *name;
-    nn_optimizer_kind kind;
+    nn_optim_kind kind;
     float lr, momentum, weight_decay;
     nn_momentum_kind momentum_kind;
     int nesterov, decay_all;
@@ -538,20 +538,20 @@ typedef struct {
 static void test_optimizers_follow_formulas(void **state)
 {
     static const optim_case cases[] = {
-        {"sgd", NN_OPTIMIZER_SGD, 0.1f, 0.0f, 0.1f, NN_MOMENTUM_PYTORCH, 0, 0},
-        {"sgd momentum", NN_OPTIMIZER_SGD, 0.1f, 0.9f, 0.1f, NN_MOMENTUM_PYTORCH, 0, 0},
-        {"sgd momentum decay_all", NN_OPTIMIZER_SGD, 0.1f, 0.9f, 0.1f, NN_MOMENTUM_PYTORCH, 0, 1},
-        {"sgd nesterov", NN_OPTIMIZER_SGD, 0.1f, 0.9f, 0.1f, NN_MOMENTUM_PYTORCH, 1, 0},
-        {"sgd ema", NN_OPTIMIZER_SGD, 0.1f, 0.9f, 0.1f, NN_MOMENTUM_EMA, 0, 0},
-        {"sgd ema nesterov", NN_OPTIMIZER_SGD, 0.1f, 0.8f, 0.1f, NN_MOMENTUM_EMA, 1, 1},
-        {"adam", NN_OPTIMIZER_ADAM, 0.05f, 0.0f, 0.0f, NN_MOMENTUM_PYTORCH, 0, 0},
-        {"adam decay", NN_OPTIMIZER_ADAM, 0.05f, 0.0f, 0.3f, NN_MOMENTUM_PYTORCH, 0, 0},
-        {"adam decay_all", NN_OPTIMIZER_ADAM, 0.05f, 0.0f, 0.3f, NN_MOMENTUM_PYTORCH, 0, 1},
-        {"rmsprop", NN_OPTIMIZER_RMSPROP, 0.05f, 0.0f, 0.1f, NN_MOMENTUM_PYTORCH, 0, 0},
-        {"rmsprop momentum", NN_OPTIMIZER_RMSPROP, 0.05f, 0.9f, 0.1f, NN_MOMENTUM_PYTORCH, 0, 0},
-        {"rmsprop momentum decay_all", NN_OPTIMIZER_RMSPROP, 0.05f, 0.9f, 0.1f, NN_MOMENTUM_PYTORCH, 0, 1},
-        {"adamw", NN_OPTIMIZER_ADAMW, 0.1f, 0.0f, 0.5f, NN_MOMENTUM_PYTORCH, 0, 0},
-        {"adamw decay_all", NN_OPTIMIZER_ADAMW, 0.1f, 0.0f, 0.5f, NN_MOMENTUM_PYTORCH, 0, 1},
+        {"sgd", NN_OPTIM_SGD, 0.1f, 0.0f, 0.1f, NN_MOMENTUM_PYTORCH, 0, 0},
+        {"sgd momentum", NN_OPTIM_SGD, 0.1f, 0.9f, 0.1f, NN_MOMENTUM_PYTORCH, 0, 0},
+        {"sgd momentum decay_all", NN_OPTIM_SGD, 0.1f, 0.9f, 0.1f, NN_MOMENTUM_PYTORCH, 0, 1},
+        {"sgd nesterov", NN_OPTIM_SGD, 0.1f, 0.9f, 0.1f, NN_MOMENTUM_PYTORCH, 1, 0},
+        {"sgd ema", NN_OPTIM_SGD, 0.1f, 0.9f, 0.1f, NN_MOMENTUM_EMA, 0, 0},
+        {"sgd ema nesterov", NN_OPTIM_SGD, 0.1f, 0.8f, 0.1f, NN_MOMENTUM_EMA, 1, 1},
+        {"adam", NN_OPTIM_ADAM, 0.05f, 0.0f, 0.0f, NN_MOMENTUM_PYTORCH, 0, 0},
+        {"adam decay", NN_OPTIM_ADAM, 0.05f, 0.0f, 0.3f, NN_MOMENTUM_PYTORCH, 0, 0},
+        {"adam decay_all", NN_OPTIM_ADAM, 0.05f, 0.0f, 0.3f, NN_MOMENTUM_PYTORCH, 0, 1},
+        {"rmsprop", NN_OPTIM_RMSPROP, 0.05f, 0.0f, 0.1f, NN_MOMENTUM_PYTORCH, 0, 0},
+        {"rmsprop momentum", NN_OPTIM_RMSPROP, 0.05f, 0.9f, 0.1f, NN_MOMENTUM_PYTORCH, 0, 0},
+        {"rmsprop momentum decay_all", NN_OPTIM_RMSPROP, 0.05f, 0.9f, 0.1f, NN_MOMENTUM_PYTORCH, 0, 1},
+        {"adamw", NN_OPTIM_ADAMW, 0.1f, 0.0f, 0.5f, NN_MOMENTUM_PYTORCH, 0, 0},
+        {"adamw decay_all", NN_OPTIM_ADAMW, 0.1f, 0.0f, 0.5f, NN_MOMENTUM_PYTORCH, 0, 1},
     };
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -13,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/net.h"
 #include "core/threads.h"
 #include "core/util.h"
 #include "compute/gemm.h"
+#include "nn/advanced.h"
 #include "testutil.h"
 
 #define MAX_RANKS 8

@@ -73,13 +73,13 @@ static void test_learns_and_reruns_bit_identically(void **state)
 }
 
 /* Same weights, bit for bit, with 1, 2 and 3 threads, for SGD and Adam. */
-static void check_thread_counts(const char *spec, nn_optimizer_kind kind)
+static void check_thread_counts(const char *spec, nn_optim_kind kind)
 {
     nn_dataset tr, te;
     nn_train_config cfg = config(2);
     nn_net *nets[3];
     (void)te;
-    if (kind != NN_OPTIMIZER_SGD)
+    if (kind != NN_OPTIM_SGD)
         cfg.optim = nn_optim_defaults(kind);
     tu_make_dataset(&tr, 100, SIDE, CLASSES, 3);
     for (int t = 0; t < 3; t++) {
@@ -108,9 +108,9 @@ static void check_thread_counts(const char *spec, nn_optimizer_kind kind)
 static void test_thread_count_does_not_change_results(void **state)
 {
     (void)state;
-    check_thread_counts(cnn, NN_OPTIMIZER_SGD);
-    check_thread_counts("dense40,relu,dense4", NN_OPTIMIZER_SGD);
-    check_thread_counts(cnn, NN_OPTIMIZER_ADAM);
+    check_thread_counts(cnn, NN_OPTIM_SGD);
+    check_thread_counts("dense40,relu,dense4", NN_OPTIM_SGD);
+    check_thread_counts(cnn, NN_OPTIM_ADAM);
 }
 
 static void test_divergence_stops_with_numeric_error(void **state)

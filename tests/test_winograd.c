@@ -9,6 +9,7 @@
 #include "core/util.h"
 #include "compute/gemm.h"
 #include "compute/winograd.h"
+#include "layers/layer.h"
 
 typedef struct {
     int in_c, out_c, h, w, pad, n;

@@ -214,7 +214,7 @@ double tu_fixture_compare(const tu_fixture *f, const char *name,
 
 nn_optim_settings tu_sgd(float lr, float momentum, float weight_decay)
 {
-    nn_optim_settings s = nn_optim_defaults(NN_OPTIMIZER_SGD);
+    nn_optim_settings s = nn_optim_defaults(NN_OPTIM_SGD);
     s.lr = lr;
     s.momentum = momentum;
     s.weight_decay = weight_decay;

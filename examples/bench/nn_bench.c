@@ -42,6 +42,7 @@
 #include "cli_args.h"
 #include "cli_time.h"
 #include "nn.h"
+#include "nn/advanced.h"
 
 /* Timing settings shared by every benchmark, and the measured limit. */
 typedef struct {
@@ -430,7 +431,7 @@ static int bench_model(const char *model, int threads, const bench_opts *opts,
 {
     int labels[MAX_BATCH], in[3];
     nn_net *net;
-    nn_optim_settings sgd = nn_optim_defaults(NN_OPTIMIZER_SGD);
+    nn_optim_settings sgd = nn_optim_defaults(NN_OPTIM_SGD);
     nn_optim *opt = NULL;
     double train, infer, update, peak = opts->peak[threads];
     char tu[16], iu[16];

@@ -1,6 +1,7 @@
 /* Images for predict (see predict_image.h): reading by content, and the
  * explicit conversion and resampling of --resize. */
 #include "predict_image.h"
+#include "nn/advanced.h"
 
 #include <math.h>
 #include <stdio.h>

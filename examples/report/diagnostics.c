@@ -1,6 +1,7 @@
 /* Training-health diagnostics: the probe, the statistics and the warnings
  * (see diagnostics.h). */
 #include "diagnostics.h"
+#include "nn/advanced.h"
 
 #include <math.h>
 #include <stdarg.h>

@@ -6,6 +6,7 @@
  * hand-written HTML and SVG (escaped text, no scripts, no external
  * resources) and PNG pictures. */
 #include "report_internal.h"
+#include "nn/advanced.h"
 
 #include "diagnostics.h"
 
@@ -99,26 +100,26 @@ void report_describe_optimizer(const nn_optim_settings *s, char *buf,
                                size_t size)
 {
     switch (s->kind) {
-    case NN_OPTIMIZER_SGD:
+    case NN_OPTIM_SGD:
         snprintf(buf, size, "SGD, momentum %g%s%s, weight decay %g",
                  s->momentum, s->nesterov ? " (Nesterov)" : "",
                  s->momentum_kind == NN_MOMENTUM_EMA ? " (EMA)" : "",
                  s->weight_decay);
         return;
-    case NN_OPTIMIZER_ADAM:
-    case NN_OPTIMIZER_ADAMW:
+    case NN_OPTIM_ADAM:
+    case NN_OPTIM_ADAMW:
         snprintf(buf, size, "%s, betas %g, %g, eps %g, %sweight decay %g",
-                 s->kind == NN_OPTIMIZER_ADAM ? "Adam" : "AdamW", s->beta1,
+                 s->kind == NN_OPTIM_ADAM ? "Adam" : "AdamW", s->beta1,
                  s->beta2, s->eps,
-                 s->kind == NN_OPTIMIZER_ADAMW ? "decoupled " : "",
+                 s->kind == NN_OPTIM_ADAMW ? "decoupled " : "",
                  s->weight_decay);
         return;
-    case NN_OPTIMIZER_RMSPROP:
+    case NN_OPTIM_RMSPROP:
         snprintf(buf, size, "RMSprop, alpha %g, momentum %g, eps %g, weight "
                  "decay %g", s->alpha, s->momentum, s->eps, s->weight_decay);
         return;
     }
-    snprintf(buf, size, "%s, weight decay %g", nn_optimizer_name(s->kind),
+    snprintf(buf, size, "%s, weight decay %g", nn_optim_name(s->kind),
              s->weight_decay); /* an optimizer described by name only */
 }
 

@@ -2,6 +2,7 @@
  * small RGB canvas, with a built-in 5x7 bitmap font for the labels, and
  * saved by libnn's nn_png_write. */
 #include "report_internal.h"
+#include "nn/advanced.h"
 
 #include <math.h>
 #include <stdint.h>

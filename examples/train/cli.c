@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "cli_model.h"
 #include "cli_time.h"
+#include "nn/advanced.h"
 #include "diagnostics.h"
 #include "report.h"
 

@@ -2,6 +2,7 @@
  * checks of values, combinations and outputs (see cli.h). */
 #include "cli.h"
 #include "cli_file.h"
+#include "nn/advanced.h"
 
 #include <ctype.h>
 #include <libgen.h>
@@ -190,7 +191,7 @@ static void apply(cli_options *o, option_id id, const arg_value *v)
     case OPT_WARMUP: t->schedule.warmup_epochs = (float)v->real; break;
     case OPT_SCHEDULE: t->schedule.kind = (nn_schedule_kind)v->choice; break;
     case OPT_OPTIMIZER:
-        nn_optimizer_from_name(optimizer_names[v->choice], &t->optim.kind);
+        nn_optim_from_name(optimizer_names[v->choice], &t->optim.kind);
         break;
     }
 }
@@ -249,7 +250,7 @@ static void apply_optimizer_defaults(cli_options *o)
 {
     nn_optim_settings *s = &o->train.optim;
     nn_optim_settings d = nn_optim_defaults(s->kind);
-    if (s->kind == NN_OPTIMIZER_SGD)
+    if (s->kind == NN_OPTIM_SGD)
         return;
     if (!o->lr_given)
         o->train.schedule.lr = d.lr;
@@ -289,21 +290,21 @@ static int spec_syntax_ok(const char *spec, const char *prefix)
 static int options_agree(const cli_options *o, const char *prefix)
 {
     const nn_train_config *t = &o->train;
-    const char *optimizer = nn_optimizer_name(t->optim.kind);
+    const char *optimizer = nn_optim_name(t->optim.kind);
     const char *problem = NULL;
     char buf[160];
     if (t->schedule.warmup_epochs > (float)t->epochs) {
         snprintf(buf, sizeof buf, "--warmup %g is longer than the run "
                  "(--epochs %d)", t->schedule.warmup_epochs, t->epochs);
         problem = buf;
-    } else if (t->optim.nesterov && t->optim.kind != NN_OPTIMIZER_SGD) {
+    } else if (t->optim.nesterov && t->optim.kind != NN_OPTIM_SGD) {
         snprintf(buf, sizeof buf, "--nesterov is for --optimizer sgd, not %s",
                  optimizer);
         problem = buf;
     } else if (t->optim.nesterov && t->optim.momentum == 0.0f)
         problem = "--nesterov needs a --momentum above 0";
-    else if (o->momentum_given && (t->optim.kind == NN_OPTIMIZER_ADAM ||
-                                   t->optim.kind == NN_OPTIMIZER_ADAMW)) {
+    else if (o->momentum_given && (t->optim.kind == NN_OPTIM_ADAM ||
+                                   t->optim.kind == NN_OPTIM_ADAMW)) {
         snprintf(buf, sizeof buf, "--momentum is for sgd and rmsprop; %s has "
                  "no momentum setting", optimizer);
         problem = buf;
@@ -706,7 +707,7 @@ int cli_parse(int argc, char **argv, cli_options *o, const char *program,
 {
     int given[OPTION_COUNT] = {0};
     for (int k = 0; k < 15; k++)
-        optimizer_names[k] = nn_optimizer_name((nn_optimizer_kind)k);
+        optimizer_names[k] = nn_optim_name((nn_optim_kind)k);
     for (int i = 1; i < argc; i++) {
         const option_def *def = NULL;
         arg_value value = {NULL, 0, 0.0, 0};

@@ -8,6 +8,7 @@
  * chooses between a sweep and a single run (cli.c). */
 #include "cli.h"
 #include "cli_file.h"
+#include "nn/advanced.h"
 #include "compare.h"
 
 #include <stdlib.h>

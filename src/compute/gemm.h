@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "nn.h"
+#include "nn/advanced.h"
 
 /* Packs a block of `width` lines (rows of op(A) or columns of op(B)) of
  * `depth` values, value (w, p) at src[w * w_step + p * k_step], into

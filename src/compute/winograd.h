@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "nn.h"
+#include "nn/advanced.h"
 
 /* 1 when the shape suits Winograd: 3x3, stride 1, 8 or more channels. */
 int nn_winograd_fits(const nn_conv2d_shape *s);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 #include "nn.h"
+#include "nn/advanced.h"
 
 /* Most threads a net may use. */
 #define NN_MAX_THREADS 64

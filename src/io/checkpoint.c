@@ -41,7 +41,7 @@ static void put_settings(nn_le_buffer *b, const nn_optim_settings *s)
 static void get_settings(nn_le_buffer *b, nn_optim_settings *s)
 {
     float f[7];
-    s->kind = (nn_optimizer_kind)nn_le_get(b, 4);
+    s->kind = (nn_optim_kind)nn_le_get(b, 4);
     nn_le_get_floats(b, f, 7);
     s->lr = f[0];
     s->momentum = f[1];

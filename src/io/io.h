@@ -2,7 +2,7 @@
  * Adler-32 and zlib streams, paths (src/io/file_io.c, src/io/inflate.c).
  * Used by the dataset loaders, the PNG reader and the model, checkpoint
  * and image writers; the atomic writer itself, nn_write_file_atomic, is
- * public (nn.h). */
+ * in nn/advanced.h. */
 #ifndef NN_IO_IO_H
 #define NN_IO_IO_H
 
@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "nn.h"
+#include "nn/advanced.h"
 
 /* Largest file (or decompressed stream) the dataset loaders accept. */
 #define NN_DATA_MAX_BYTES ((size_t)1 << 30)

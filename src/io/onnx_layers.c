@@ -19,7 +19,7 @@ static void activation_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
     const char *op = nn_onnx_kind_of(layer->kind)->ops;
     size_t node = nn_onnx_node(g, op, &in, 1, out);
     if (layer->kind == &nn_kind_leakyrelu)
-        nn_onnx_attr_float(g, "alpha", layer->args.alpha);
+        nn_onnx_attr_float(g, "alpha", layer->args.slope);
     nn_onnx_node_end(g, node);
 }
 
@@ -28,7 +28,7 @@ static int activation_onnx_import(const nn_onnx_node_in *node,
 {
     const nn_onnx_attr *alpha = nn_onnx_attr_find(node, "alpha");
     if (alpha) /* leaky relu's slope */
-        out->args.alpha = alpha->f;
+        out->args.slope = alpha->f;
     return 1;
 }
 
@@ -201,8 +201,9 @@ static int conv2d_onnx_import(const nn_onnx_node_in *node,
         snprintf(out->why, sizeof out->why, "its bias does not match its weights");
         return 0;
     }
-    out->args = (nn_layer_args){(int)w->dims[0], (int)w->dims[2],
-                                (int)w->dims[3], stride, pad, 0.0f};
+    out->args = (nn_layer_args){.out = (int)w->dims[0],
+                                .kh = (int)w->dims[2], .kw = (int)w->dims[3],
+                                .stride = stride, .pad = pad};
     out->n_params = w->count + (size_t)w->dims[0];
     out->params = calloc(out->n_params, sizeof(float));
     if (!out->params)
@@ -313,7 +314,7 @@ static void dropout_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
     char ratio[64];
     const char *inputs[2] = {in, ratio};
     snprintf(ratio, sizeof ratio, "%s", nn_onnx_name(g, "ratio"));
-    nn_onnx_initializer(g, ratio, NULL, 0, &layer->args.alpha);
+    nn_onnx_initializer(g, ratio, NULL, 0, &layer->args.rate);
     nn_onnx_node_end(g, nn_onnx_node(g, "Dropout", inputs, 2, out));
 }
 
@@ -324,10 +325,10 @@ static int dropout_onnx_import(const nn_onnx_node_in *node,
 {
     const nn_onnx_attr *ratio = nn_onnx_attr_find(node, "ratio");
     const nn_onnx_tensor *r = node->n_inputs > 1 ? node->init[1] : NULL;
-    out->args.alpha = r && r->count == 1 ? r->values[0] : ratio ? ratio->f : 0.5f;
-    if (!(out->args.alpha >= 0.0f && out->args.alpha < 1.0f)) {
+    out->args.rate = r && r->count == 1 ? r->values[0] : ratio ? ratio->f : 0.5f;
+    if (!(out->args.rate >= 0.0f && out->args.rate < 1.0f)) {
         snprintf(out->why, sizeof out->why, "ratio %g is not in [0, 1)",
-                 (double)out->args.alpha);
+                 (double)out->args.rate);
         return 0;
     }
     return 1;

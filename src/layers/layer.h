@@ -13,6 +13,7 @@
 #include "core/spec.h"
 #include "core/threads.h"
 #include "nn.h"
+#include "nn/advanced.h"
 
 /* The epsilon of batchnorm's variance: x_hat = (x - mean) / sqrt(var + eps). */
 #define NN_BATCHNORM_EPS 1e-5f
@@ -159,12 +160,12 @@ const nn_layer_kind *nn_layer_kind_match(const char *start, const char *end,
 /* The layer's canonical spec token, like snprintf. */
 int nn_layer_print(const nn_layer *layer, char *buf, size_t size);
 
-/* An element-wise kernel pair, with the layer's alpha (leaky relu's slope;
+/* An element-wise kernel pair, with the layer's slope (leaky relu's;
  * unused by relu, sigmoid and tanh). */
 typedef struct {
-    void (*forward)(const float *x, float *y, size_t count, float alpha);
+    void (*forward)(const float *x, float *y, size_t count, float slope);
     void (*backward)(const float *y, const float *dy, float *dx, size_t count,
-                     float alpha);
+                     float slope);
 } nn_activation_kernels;
 /* forward and backward ops of an activation whose kind's impl is its
  * nn_activation_kernels (src/layers/layer_activation.c). */
@@ -172,6 +173,17 @@ void nn_activation_forward(nn_layer *layer, const nn_tensor *in,
                            nn_tensor *out, const nn_exec *ex);
 void nn_activation_backward(nn_layer *layer, const nn_tensor *in,
                             const nn_tensor *out, const nn_exec *ex);
+
+/* Floats of scratch the conv kernels need: in_c*kh*kw * out_h*out_w
+ * (src/layers/layer_conv2d.c). */
+size_t nn_conv2d_scratch(const nn_conv2d_shape *s);
+/* Dropout's mask (src/layers/layer_dropout.c): element j of a pass is kept
+ * when a hash of (key, j) in [0, 1) is >= rate, so any split of the pass
+ * between threads or calls gives the same mask; the caller derives key from
+ * (seed, step). mask[i] = 1 if element first+i is kept, else 0, for
+ * i < count. */
+void nn_dropout_mask(uint64_t key, size_t first, size_t count, float rate,
+                     uint8_t *mask);
 
 /* reshape for layers whose output has the input's shape
  * (src/layers/layer.c, as nn_init_weights). */

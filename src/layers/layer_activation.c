@@ -75,7 +75,7 @@ void nn_tanh_backward(const float *restrict y, const float *restrict dy,
 
 /* One adapter serves every activation (leaky relu's file uses it too):
  * the kind's impl names its nn_nn_activation_kernels, called with the layer's
- * alpha (which relu, sigmoid and tanh ignore). */
+ * slope (which relu, sigmoid and tanh ignore). */
 
 /* NN_PIECES slices of the tensor, one task each; element-wise, so any
  * split gives the same result. */
@@ -83,7 +83,7 @@ typedef struct {
     const nn_activation_kernels *kernels;
     const nn_tensor *in, *out;
     size_t count;
-    float alpha;
+    float slope;
     int backward;
 } activation_job;
 
@@ -95,17 +95,17 @@ static void activation_task(void *p, int task, int thread)
     nn_split_size(job->count, NN_PIECES, task, &first, &last);
     if (job->backward)
         job->kernels->backward(job->out->x + first, job->out->g + first,
-                               job->in->g + first, last - first, job->alpha);
+                               job->in->g + first, last - first, job->slope);
     else
         job->kernels->forward(job->in->x + first, job->out->x + first,
-                              last - first, job->alpha);
+                              last - first, job->slope);
 }
 
 void nn_activation_forward(nn_layer *layer, const nn_tensor *in,
                            nn_tensor *out, const nn_exec *ex)
 {
     activation_job job = {layer->kind->impl, in, out, nn_tensor_count(in),
-                          layer->args.alpha, 0};
+                          layer->args.slope, 0};
     nn_pool_run(ex->pool, NN_PIECES, activation_task, &job);
 }
 
@@ -113,7 +113,7 @@ void nn_activation_backward(nn_layer *layer, const nn_tensor *in,
                             const nn_tensor *out, const nn_exec *ex)
 {
     activation_job job = {layer->kind->impl, in, out, nn_tensor_count(out),
-                          layer->args.alpha, 1};
+                          layer->args.slope, 1};
     if (in->g)
         nn_pool_run(ex->pool, NN_PIECES, activation_task, &job);
 }
@@ -122,15 +122,15 @@ void nn_activation_backward(nn_layer *layer, const nn_tensor *in,
  * calls it. */
 #define PLAIN_KERNELS(name)                                                 \
     static void name##_fwd(const float *x, float *y, size_t count,          \
-                           float alpha)                                     \
+                           float slope)                                     \
     {                                                                       \
-        (void)alpha;                                                        \
+        (void)slope;                                                        \
         nn_##name##_forward(x, y, count);                                   \
     }                                                                       \
     static void name##_bwd(const float *y, const float *dy, float *dx,      \
-                           size_t count, float alpha)                       \
+                           size_t count, float slope)                       \
     {                                                                       \
-        (void)alpha;                                                        \
+        (void)slope;                                                        \
         nn_##name##_backward(y, dy, dx, count);                             \
     }                                                                       \
     static const nn_activation_kernels name##_kernels = {name##_fwd, name##_bwd}
@@ -138,15 +138,15 @@ void nn_activation_backward(nn_layer *layer, const nn_tensor *in,
 /* relu's layer writes its input's gradient rather than adding to it
  * (NN_KIND_SETS_INPUT_GRAD below): the net then skips clearing it, one
  * write and one read of the tensor fewer. */
-static void relu_fwd(const float *x, float *y, size_t count, float alpha)
+static void relu_fwd(const float *x, float *y, size_t count, float slope)
 {
-    (void)alpha;
+    (void)slope;
     nn_relu_forward(x, y, count);
 }
 static void relu_set_bwd(const float *y, const float *dy, float *dx,
-                         size_t count, float alpha)
+                         size_t count, float slope)
 {
-    (void)alpha;
+    (void)slope;
     relu_grad(y, dy, dx, count, 0);
 }
 static const nn_activation_kernels relu_kernels = {relu_fwd, relu_set_bwd};

@@ -66,7 +66,7 @@ typedef struct {
 static void dropout_task(void *p, int task, int thread)
 {
     const dropout_job *job = p;
-    float rate = job->layer->args.alpha;
+    float rate = job->layer->args.rate;
     uint8_t *mask = job->layer->cache; /* (n, c, h, w) */
     size_t first, last;
     (void)thread;
@@ -115,18 +115,18 @@ static void dropout_sizes(const nn_layer *layer, int max_batch,
 /* dropout[R], after "dropout": the rate R in [0, 1) (default 0.5) */
 static int dropout_parse(nn_spec_cursor *c, nn_layer_args *a)
 {
-    return c->p == c->end || nn_spec_float(c, "rate", 0.0f, 1.0f, &a->alpha);
+    return c->p == c->end || nn_spec_float(c, "rate", 0.0f, 1.0f, &a->rate);
 }
 
 /* dropout and the rate */
 static int dropout_print(const nn_layer_args *a, char *buf, size_t size)
 {
-    return nn_spec_print_float(buf, size, "dropout", a->alpha);
+    return nn_spec_print_float(buf, size, "dropout", a->rate);
 }
 
 static nn_status dropout_check(const nn_layer_args *a)
 {
-    return a->alpha >= 0.0f && a->alpha < 1.0f ? NN_OK : NN_EINVAL;
+    return a->rate >= 0.0f && a->rate < 1.0f ? NN_OK : NN_EINVAL;
 }
 
 const nn_layer_kind nn_kind_dropout = {
@@ -135,7 +135,7 @@ const nn_layer_kind nn_kind_dropout = {
     .object_size = sizeof(dropout_layer),
     .spec = {.token = "dropout", .grammar = "dropout[R]",
              .parse = dropout_parse, .print = dropout_print,
-             .check = dropout_check, .defaults = {.alpha = 0.5f}},
+             .check = dropout_check, .defaults = {.rate = 0.5f}},
     .ops = {.reshape = nn_layer_same_shape, .sizes = dropout_sizes,
             .forward = dropout_forward, .backward = dropout_backward},
 };

@@ -40,26 +40,26 @@ static const nn_activation_kernels leakyrelu_kernels = {
 /* leakyrelu[A], after "leakyrelu": the slope A in [0, 1) (default 0.01) */
 static int leakyrelu_parse(nn_spec_cursor *c, nn_layer_args *a)
 {
-    return c->p == c->end || nn_spec_float(c, "slope", 0.0f, 1.0f, &a->alpha);
+    return c->p == c->end || nn_spec_float(c, "slope", 0.0f, 1.0f, &a->slope);
 }
 
 /* leakyrelu for the default slope, else leakyrelu and the slope */
 static int leakyrelu_print(const nn_layer_args *a, char *buf, size_t size)
 {
-    if (a->alpha == 0.01f)
+    if (a->slope == 0.01f)
         return snprintf(buf, size, "leakyrelu");
-    return nn_spec_print_float(buf, size, "leakyrelu", a->alpha);
+    return nn_spec_print_float(buf, size, "leakyrelu", a->slope);
 }
 
 static nn_status leakyrelu_check(const nn_layer_args *a)
 {
-    return a->alpha >= 0.0f && a->alpha < 1.0f ? NN_OK : NN_EINVAL;
+    return a->slope >= 0.0f && a->slope < 1.0f ? NN_OK : NN_EINVAL;
 }
 
 /* He initialisation with the slope's gain: gain^2 = 2 / (1 + slope^2) */
 static float leakyrelu_gain2(const nn_layer_args *a)
 {
-    return 2.0f / (1.0f + a->alpha * a->alpha);
+    return 2.0f / (1.0f + a->slope * a->slope);
 }
 
 const nn_layer_kind nn_kind_leakyrelu = {
@@ -67,7 +67,7 @@ const nn_layer_kind nn_kind_leakyrelu = {
     .object_size = sizeof(nn_layer),
     .spec = {.token = "leakyrelu", .grammar = "leakyrelu[A]",
              .parse = leakyrelu_parse, .print = leakyrelu_print,
-             .check = leakyrelu_check, .defaults = {.alpha = 0.01f}},
+             .check = leakyrelu_check, .defaults = {.slope = 0.01f}},
     .ops = {.reshape = nn_layer_same_shape, .forward = nn_activation_forward,
             .backward = nn_activation_backward},
     .gain2 = leakyrelu_gain2,

@@ -1,4 +1,5 @@
-/* What the net offers the library's other subsystems beyond nn.h. */
+/* What the net offers the library's other subsystems beyond nn.h and
+ * nn/advanced.h. */
 #ifndef NN_NET_NET_H
 #define NN_NET_NET_H
 
@@ -6,6 +7,7 @@
 
 #include "core/threads.h"
 #include "nn.h"
+#include "nn/advanced.h"
 
 struct nn_layer_kind; /* src/layers/layer.h */
 
@@ -32,5 +34,17 @@ nn_status nn_net_plan(nn_net *net, int max_batch, size_t *params,
  * without allocating; NN_EOVERFLOW when the sizes overflow. */
 nn_status nn_net_plan_bytes(nn_net *net, int max_batch, int training,
                             size_t *bytes);
+
+/* Sums across processes for the passes that follow (NULL: alone, the
+ * default). Batchnorm in training mode adds its statistics through it. */
+void nn_net_set_group(nn_net *net, const nn_group *group);
+/* Like nn_net_forward, for shards [first, last) of a batch of `total`
+ * samples (the input holds just those: nn_shard_start(total, shards, last)
+ * - nn_shard_start(total, shards, first) of them). The backward pass and
+ * the losses that follow treat them as part of that batch: losses average
+ * over `total`, batchnorm's statistics are the whole batch's (through the
+ * group), dropout's masks are those of the samples' places in it.
+ * nn_net_forward(net, n) is nn_net_forward_shards(net, n, 0, shards). */
+nn_status nn_net_forward_shards(nn_net *net, int total, int first, int last);
 
 #endif /* NN_NET_NET_H */

@@ -42,7 +42,7 @@ nn_status nn_net_add_relu(nn_net *net)
 
 nn_status nn_net_add_leakyrelu(nn_net *net, float slope)
 {
-    nn_layer_args args = {.alpha = slope};
+    nn_layer_args args = {.slope = slope};
     return nn_net_add_kind(net, &nn_kind_leakyrelu, &args);
 }
 
@@ -63,6 +63,6 @@ nn_status nn_net_add_batchnorm(nn_net *net)
 
 nn_status nn_net_add_dropout(nn_net *net, float rate)
 {
-    nn_layer_args args = {.alpha = rate};
+    nn_layer_args args = {.rate = rate};
     return nn_net_add_kind(net, &nn_kind_dropout, &args);
 }

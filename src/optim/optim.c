@@ -30,14 +30,14 @@ typedef struct {
 } optim_entry;
 
 static const optim_entry optimizers[] = {
-    [NN_OPTIMIZER_SGD] = {"sgd", nn_sgd_update, 1, USES_MOMENTUM | USES_SGD,
+    [NN_OPTIM_SGD] = {"sgd", nn_sgd_update, 1, USES_MOMENTUM | USES_SGD,
                           0.01f, 0.0f},
-    [NN_OPTIMIZER_ADAM] = {"adam", nn_adam_update, 2, USES_BETAS | USES_EPS,
+    [NN_OPTIM_ADAM] = {"adam", nn_adam_update, 2, USES_BETAS | USES_EPS,
                            1e-3f, 0.0f},
-    [NN_OPTIMIZER_RMSPROP] = {"rmsprop", nn_rmsprop_update, 2,
+    [NN_OPTIM_RMSPROP] = {"rmsprop", nn_rmsprop_update, 2,
                               USES_MOMENTUM | USES_ALPHA | USES_EPS, 0.01f,
                               0.0f},
-    [NN_OPTIMIZER_ADAMW] = {"adamw", nn_adamw_update, 2, USES_BETAS | USES_EPS,
+    [NN_OPTIM_ADAMW] = {"adamw", nn_adamw_update, 2, USES_BETAS | USES_EPS,
                             1e-3f, 0.01f},
 };
 
@@ -54,34 +54,34 @@ struct nn_optim {
     size_t *groups;        /* (layers, 2): parameters, and how many decayed */
 };
 
-static const optim_entry *entry_of(nn_optimizer_kind kind)
+static const optim_entry *entry_of(nn_optim_kind kind)
 {
     return (int)kind >= 0 && (int)kind < OPTIMIZERS ? &optimizers[kind] : NULL;
 }
 
-const char *nn_optimizer_name(nn_optimizer_kind kind)
+const char *nn_optim_name(nn_optim_kind kind)
 {
     const optim_entry *e = entry_of(kind);
     return e ? e->name : NULL;
 }
 
-int nn_optim_buffer_count(nn_optimizer_kind kind)
+int nn_optim_buffer_count(nn_optim_kind kind)
 {
     const optim_entry *e = entry_of(kind);
     return e ? e->buffers : 0;
 }
 
-nn_status nn_optimizer_from_name(const char *name, nn_optimizer_kind *out)
+nn_status nn_optim_from_name(const char *name, nn_optim_kind *out)
 {
     for (int k = 0; name && k < OPTIMIZERS; k++)
         if (!strcmp(name, optimizers[k].name)) {
-            *out = (nn_optimizer_kind)k;
+            *out = (nn_optim_kind)k;
             return NN_OK;
         }
     return NN_EINVAL;
 }
 
-nn_optim_settings nn_optim_defaults(nn_optimizer_kind kind)
+nn_optim_settings nn_optim_defaults(nn_optim_kind kind)
 {
     const optim_entry *e = entry_of(kind);
     nn_optim_settings s;
@@ -279,7 +279,7 @@ int nn_optim_differs(const nn_optim_settings *a, const nn_optim_settings *b,
     const optim_entry *e = entry_of(a->kind);
     if (a->kind != b->kind) {
         nn_format_msg(why, why_size, "optimizer %s, not %s",
-                      nn_optimizer_name(a->kind), nn_optimizer_name(b->kind));
+                      nn_optim_name(a->kind), nn_optim_name(b->kind));
         return 1;
     }
 #define DIFFERS(use, field, fmt)                                             \

@@ -2,7 +2,7 @@
  * each vectorises) over flat arrays: parameters w, gradients g and the
  * optimizer's state buffers, all of the same layout. They follow PyTorch's
  * formulas and order of operations. */
-#include "nn.h"
+#include "optim/optim.h"
 
 #include <math.h>
 

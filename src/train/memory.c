@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 nn_status nn_train_memory(nn_net *net, int max_batch,
-                          nn_optimizer_kind optimizer, size_t *bytes)
+                          nn_optim_kind optimizer, size_t *bytes)
 {
     size_t net_bytes, params, state, optim_bytes;
     int buffers = nn_optim_buffer_count(optimizer);

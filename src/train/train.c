@@ -2,6 +2,7 @@
  * step with a scheduled learning rate, and evaluation in inference mode. */
 #include "nn.h"
 
+#include "net/net.h"
 #include "core/util.h"
 
 #include <math.h>
@@ -15,7 +16,7 @@ nn_train_config nn_train_defaults(void)
     cfg.epochs = 10;
     cfg.batch = 64;
     cfg.seed = 1;
-    cfg.optim = nn_optim_defaults(NN_OPTIMIZER_SGD);
+    cfg.optim = nn_optim_defaults(NN_OPTIM_SGD);
     cfg.optim.momentum = 0.9f;
     cfg.optim.weight_decay = 5e-4f;
     cfg.schedule.kind = NN_SCHEDULE_COSINE;

@@ -67,7 +67,7 @@ static void check_round_trip(const nn_net *net, const int *shape)
 static void check_build_and_run(nn_net *net, const fuzz_cost *cost,
                                 const uint8_t *data, size_t size)
 {
-    nn_optim_settings sgd = nn_optim_defaults(NN_OPTIMIZER_SGD);
+    nn_optim_settings sgd = nn_optim_defaults(NN_OPTIM_SGD);
     nn_optim *opt = NULL;
     nn_status st = nn_net_build(net, 2, size);
     size_t params = 0;

@@ -156,7 +156,7 @@ static void cifar_seeds(void)
 static void model_seed(const char *name, int c, int h, int w, const char *spec)
 {
     static const float mean[3] = {0.5f, 0.25f, 0.125f}, std[3] = {2, 3, 4};
-    nn_optim_settings sgd = nn_optim_defaults(NN_OPTIMIZER_SGD);
+    nn_optim_settings sgd = nn_optim_defaults(NN_OPTIM_SGD);
     nn_optim *opt = NULL;
     char path[512], msg[256];
     nn_net *net = NULL;

@@ -1,9 +1,10 @@
-/* Parity with PyTorch for the newer kernels: AvgPool2d (k3 s2 p1 and
- * k2 s2 p0) and AdaptiveAvgPool2d(1) outputs and input gradients,
+/* Parity with PyTorch of layer functions and optimizers: AvgPool2d (k3 s2
+ * p1 and k2 s2 p0) and AdaptiveAvgPool2d(1) outputs and input gradients,
  * LeakyReLU(0.1) forward and backward, and five steps of RMSprop (plain;
  * momentum with weight decay) and AdamW match the numbers that
  * tests/pytorch_layers_reference.py wrote into tests/fixtures/pytorch_layers.txt. */
 #include "gradcheck.h"
+#include "optim/optim.h"
 
 #include <stdio.h>
 #include <stdlib.h>

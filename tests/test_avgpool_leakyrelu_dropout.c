@@ -3,6 +3,8 @@
  * accumulation, the 2 x 2 fast path against the definition, dropout's
  * counter-based masks; and RMSprop and AdamW steps computed by hand. */
 #include "gradcheck.h"
+#include "layers/layer.h"
+#include "optim/optim.h"
 
 #include <math.h>
 #include <stdio.h>

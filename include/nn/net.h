@@ -1,0 +1,200 @@
+/* libnn's net (part of nn.h): building a network from layers or an
+ * architecture spec, running it forward and backward with a loss, and
+ * describing its layers. */
+#ifndef NN_NET_H
+#define NN_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nn/core.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* A sequential network that owns all of its memory. */
+typedef struct nn_net nn_net;
+
+/* Hyper-parameters of a layer (the ones its kind does not use are 0). */
+typedef struct {
+    int out;          /* dense outputs or conv filters */
+    int kh, kw;       /* kernel or pooling window */
+    int stride, pad;  /* stride and zero padding, both directions */
+    float slope;      /* leaky relu: y = slope * x for x <= 0 */
+    float rate;       /* dropout: share of values dropped in training */
+} nn_layer_args;
+
+/* Description of one layer, for tables, parameter counts and exporters. */
+typedef struct {
+    const char *kind;        /* "dense", "conv2d", "relu", ... */
+    nn_layer_args args;      /* its geometry and settings */
+    int in_c, in_h, in_w;    /* input shape of one sample */
+    int out_c, out_h, out_w; /* output shape of one sample */
+    size_t params;           /* trainable parameters */
+    size_t decayed;          /* leading params that weight decay applies to */
+    size_t state;            /* non-trainable state (batchnorm statistics) */
+} nn_layer_info;
+
+/* Creates an empty net for inputs of shape (c, h, w). */
+nn_status nn_net_create(int c, int h, int w, nn_net **out);
+/* Frees the net and everything it owns (NULL is allowed). */
+void nn_net_destroy(nn_net *net);
+
+/* Layer constructors append to the net before nn_net_build. Errors are
+ * sticky: the first one is kept and returned again by nn_net_build. */
+
+/* Fully connected layer with `out` outputs (input flattened). */
+nn_status nn_net_add_dense(nn_net *net, int out);
+/* 2-D convolution: out_channels filters of kh x kw, stride, zero padding. */
+nn_status nn_net_add_conv2d(nn_net *net, int out_channels, int kh, int kw,
+                            int stride, int pad);
+/* Rectified linear unit. */
+nn_status nn_net_add_relu(nn_net *net);
+/* Logistic sigmoid. */
+nn_status nn_net_add_sigmoid(nn_net *net);
+/* Hyperbolic tangent. */
+nn_status nn_net_add_tanh(nn_net *net);
+/* Max pooling with a k x k window and the given stride (no padding). */
+nn_status nn_net_add_maxpool(nn_net *net, int k, int stride);
+/* Batch normalization per channel (per feature after a dense layer);
+ * PyTorch conventions: eps 1e-5, momentum 0.1, unbiased running variance. */
+nn_status nn_net_add_batchnorm(nn_net *net);
+/* Average pooling, k x k window, stride, zero padding counted in the mean. */
+nn_status nn_net_add_avgpool(nn_net *net, int k, int stride, int pad);
+/* Global average pooling: one mean per channel, output (c, 1, 1). */
+nn_status nn_net_add_global_avgpool(nn_net *net);
+/* Leaky relu with the given slope in [0, 1) for negative inputs. */
+nn_status nn_net_add_leakyrelu(nn_net *net, float slope);
+/* Inverted dropout of a share `rate` in [0, 1) of the values in training
+ * mode (a new mask each optimizer step); the identity in inference mode. */
+nn_status nn_net_add_dropout(nn_net *net, float rate);
+/* Any kind of layer by its spec token or name ("conv", "avgpool",
+ * "leakyrelu", ...) with explicit hyper-parameters (NULL: the defaults). */
+nn_status nn_net_add_layer(nn_net *net, const char *kind,
+                           const nn_layer_args *args);
+
+/* Allocates everything for training with batches of up to max_batch
+ * samples and initializes the weights from seed: He before relu (with the
+ * slope's gain before leaky relu), Xavier otherwise. */
+nn_status nn_net_build(nn_net *net, int max_batch, uint64_t seed);
+/* The same for inference only: no gradients are allocated, the net is in
+ * inference mode, and backward returns NN_ESTATE. */
+nn_status nn_net_build_inference(nn_net *net, int max_batch, uint64_t seed);
+/* Re-initializes the weights and statistics of a built net from seed. */
+nn_status nn_net_init(nn_net *net, uint64_t seed);
+
+/* Input buffer of the built net, shape (max_batch, c, h, w); fill x. */
+nn_tensor *nn_net_input(nn_net *net);
+/* Output of the last forward pass, shape (batch, c, h, w). */
+nn_tensor *nn_net_output(nn_net *net);
+/* Output of layer i (0-based) in the last forward pass; NULL when unbuilt. */
+nn_tensor *nn_net_layer_output(nn_net *net, int i);
+/* Uses `threads` threads (0: one per online CPU) for forward and backward.
+ * Results are bit-identical for any thread count. Default: 1. */
+nn_status nn_net_set_threads(nn_net *net, int threads);
+/* Threads the net uses. */
+int nn_net_threads(const nn_net *net);
+/* Which kernels a net runs. Each choice gives results that are
+ * bit-identical for any thread count; different choices round differently.
+ *   NN_KERNELS_AUTO      the fastest this CPU runs (default): AVX2+FMA
+ *                        gemm, direct and Winograd convolutions where the
+ *                        shapes suit them;
+ *   NN_KERNELS_PORTABLE  the same algorithms in plain C, on any CPU;
+ *   NN_KERNELS_REFERENCE the textbook method in plain C: every convolution
+ *                        as im2col + gemm. */
+typedef enum {
+    NN_KERNELS_AUTO = 0,
+    NN_KERNELS_PORTABLE = 1,
+    NN_KERNELS_REFERENCE = 2
+} nn_kernels;
+/* NN_EINVAL for a value outside nn_kernels. */
+nn_status nn_net_set_kernels(nn_net *net, nn_kernels kernels);
+/* The net's choice of kernels. */
+nn_kernels nn_net_kernels(const nn_net *net);
+/* Whether backward also fills the input gradient (default 0: skipped). */
+void nn_net_set_input_grad(nn_net *net, int on);
+/* Training mode (1: batch statistics, dropout) or inference mode (0); a
+ * net built for inference stays in inference mode. */
+void nn_net_set_training(nn_net *net, int training);
+/* Whether the net is in training mode. */
+int nn_net_training(const nn_net *net);
+
+/* Runs the first `batch` samples of the input through every layer. NaN
+ * and infinities pass on (relu and max-pooling do not hide them). */
+nn_status nn_net_forward(nn_net *net, int batch);
+/* Back-propagates the output gradient (nn_net_output(net)->g), accumulating
+ * parameter gradients and writing the input gradient. */
+nn_status nn_net_backward(nn_net *net);
+/* Sets every parameter gradient to zero. */
+void nn_net_zero_grad(nn_net *net);
+/* NN_ENUMERIC when the last pass met a NaN or an infinity: msg names the
+ * first place, in the order input batch, each layer's output, parameter
+ * gradients ("the output of layer 2 (relu): sample 0 value 5 is nan"). */
+nn_status nn_net_check_finite(const nn_net *net, char *msg, size_t msg_size);
+/* The smallest batch every layer accepts in training mode: 2 when a
+ * batchnorm layer sees one value per channel (after a dense layer), else 1.
+ * nn_net_forward refuses smaller training batches with NN_ESHAPE. */
+int nn_net_min_batch(const nn_net *net);
+
+/* Softmax cross-entropy on the output; sets the output gradient. */
+nn_status nn_net_softmax_xent(nn_net *net, const int *labels, float *loss);
+/* Softmax probabilities (batch, classes) of the last nn_net_softmax_xent. */
+const float *nn_net_probs(const nn_net *net);
+/* Halved mean squared error on the output; sets the output gradient. */
+nn_status nn_net_mse(nn_net *net, const float *target, float *loss);
+
+/* Number of layers. */
+int nn_net_layer_count(const nn_net *net);
+/* Description of layer i (0-based). */
+nn_status nn_net_layer_info(const nn_net *net, int i, nn_layer_info *out);
+/* Trainable parameters of layer i: values, gradients (NULL in a net built
+ * for inference) and count. */
+nn_status nn_net_layer_params(nn_net *net, int i, float **values,
+                              float **grads, size_t *count);
+/* Total trainable parameters. */
+size_t nn_net_param_count(const nn_net *net);
+/* All parameters, layer after layer: one flat array. */
+float *nn_net_params(nn_net *net);
+/* Gradients, same layout as nn_net_params (NULL when built for inference). */
+float *nn_net_grads(nn_net *net);
+/* Maximum batch the net was built for. */
+int nn_net_max_batch(const nn_net *net);
+/* Shape (c, h, w) of one input sample. */
+void nn_net_input_shape(const nn_net *net, int *c, int *h, int *w);
+/* Records the per-channel input normalisation the net was trained with
+ * (x = (v/255 - mean) / std), so that model files carry it. */
+nn_status nn_net_set_normalization(nn_net *net, const float mean[3],
+                                   const float std[3]);
+/* The recorded normalisation (mean 0 and std 1 unless set). */
+void nn_net_normalization(const nn_net *net, float mean[3], float std[3]);
+/* All non-trainable state (batchnorm statistics), layer after layer. */
+float *nn_net_state(nn_net *net);
+/* Number of floats in nn_net_state. */
+size_t nn_net_state_count(const nn_net *net);
+/* The layers as an architecture spec ("conv5x5x16p2,relu,pool2,dense10");
+ * NN_EOVERFLOW when it does not fit in size bytes. */
+nn_status nn_net_spec(const nn_net *net, char *buf, size_t size);
+
+/* ------------------------------------------------------ architecture specs
+ * A spec is a comma-separated list of layer tokens such as
+ * "conv5x5x16p2,relu,pool2,dense10" (every token: nn_spec_grammar and
+ * docs/FORMAT.md), or the name of a preset (see nn_spec_preset). */
+
+/* The grammar of the i-th layer kind's token ("convKxKxN[sS][pP]") and,
+ * when name is not NULL, the kind's name; NULL past the last kind. */
+const char *nn_spec_grammar(int i, const char **name);
+
+/* The spec of a named preset ("mlp", "lenet", "deep", "deep-bn", "vgg",
+ * "vgg-gap"), or NULL. */
+const char *nn_spec_preset(const char *name);
+/* Appends the layers of a spec (or preset name) to an unbuilt net. On
+ * failure msg (when not NULL) says which token is wrong and why. */
+nn_status nn_net_add_spec(nn_net *net, const char *spec, char *msg,
+                          size_t msg_size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* NN_NET_H */
