@@ -501,9 +501,9 @@ for optimizer in sgd adam rmsprop adamw; do
 done
 check cifar10_train_vgg_gap 0 "$bin/cifar10_train" --data "$tmp/cifar" --model vgg-gap \
     --epochs 1 --batch 32 --limit 64 --quiet
-new_layers="conv3x3x8p1,leakyrelu0.1,avgpool3s2p1,conv3x3x8p1,bn,relu,dropout0.3,gap,dense10"
+pool_dropout_layers="conv3x3x8p1,leakyrelu0.1,avgpool3s2p1,conv3x3x8p1,bn,relu,dropout0.3,gap,dense10"
 check cifar10_train_new_layers 0 "$bin/cifar10_train" --data "$tmp/cifar" \
-    --model "$new_layers" --epochs 1 --batch 16 --save "$tmp/new.nnm" --quiet
+    --model "$pool_dropout_layers" --epochs 1 --batch 16 --save "$tmp/new.nnm" --quiet
 check predict_new_layers 0 "$bin/predict" "$tmp/new.nnm" "$tmp/img.ppm"
 
 # A resume that conflicts with its checkpoint is refused, naming the difference.

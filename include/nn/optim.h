@@ -65,7 +65,9 @@ nn_status nn_optim_create(nn_net *net, const nn_optim_settings *s,
 /* Frees the optimizer (NULL is allowed). */
 void nn_optim_destroy(nn_optim *opt);
 /* One step over every parameter of net (the net it was created for),
- * weights decayed and the rest (biases, batchnorm) only with decay_all. */
+ * weights decayed and the rest (biases, batchnorm) only with decay_all.
+ * It also advances the net's noise counter, so that the next forward pass
+ * draws new dropout masks: one set of masks per step. */
 nn_status nn_optim_step(nn_optim *opt, nn_net *net);
 /* Sets the learning rate of the next steps (schedules call this). */
 void nn_optim_set_lr(nn_optim *opt, float lr);

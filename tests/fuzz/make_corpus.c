@@ -213,7 +213,7 @@ static void model_seeds(void)
     model_seed("dense", 1, 2, 2, "dense3");
     model_seed("cnn_bn", 1, 4, 4, "conv3x3x2p1,bn,relu,pool2,dense4");
     model_seed("strided", 2, 3, 3, "conv2x2x3s2,sigmoid,dense2,tanh");
-    model_seed("new_layers", 1, 6, 6, "conv3x3x2p1,leakyrelu0.1,avgpool3s2p1,"
+    model_seed("pool_dropout_layers", 1, 6, 6, "conv3x3x2p1,leakyrelu0.1,avgpool3s2p1,"
                                       "bn,dropout0.5,gap,dense3");
     model_seed("mlp_bn", 3, 2, 2, "dense5,bn,relu,dense2");
     pack_model("cnn_bn");
