@@ -242,7 +242,7 @@ static void spec_seeds(void)
     spec_seed("bad_token", 1, "conv3x3,relu");
     spec_seed("zero", 1, "dense0");
     spec_seed("bounds", 1, "pool1024s1024,dense16777216");
-    spec_seed("new_tokens", 2, "conv3x3x4p1,leakyrelu0.2,avgpool3s2p1,"
+    spec_seed("pool_dropout_tokens", 2, "conv3x3x4p1,leakyrelu0.2,avgpool3s2p1,"
                                "dropout0.25,gap,dense3");
     spec_seed("avgpool_pad", 1, "avgpool2p1,dropout,leakyrelu");
 }
