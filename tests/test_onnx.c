@@ -6,6 +6,7 @@
  * checks against ONNX Runtime, onnx's checker and PyTorch themselves are
  * in tests/crosscheck.sh. */
 #include "gradcheck.h"
+#include "io/onnx.h"
 #include "io/protobuf.h"
 
 #include <stdio.h>
@@ -147,8 +148,9 @@ static void test_unsupported_graphs_are_refused(void **state)
  * behaviour that UBSan reports; harmless in practice). */
 static void test_regression_type_not_a_message(void **state)
 {
-    static const unsigned char file[] = {0x3a, 0x06, 0x5a, 0x04, 0x12, 0x02,
-                                         0x08, 0x01};
+    /* opset_import {version 13}, then graph {input {type: a varint}} */
+    static const unsigned char file[] = {0x42, 0x02, 0x10, 0x0d, 0x3a, 0x06,
+                                         0x5a, 0x04, 0x12, 0x02, 0x08, 0x01};
     const char *path = tu_path(dir, "regress.onnx");
     (void)state;
     tu_write_file(path, file, sizeof file);
@@ -307,6 +309,250 @@ static void test_float_data_in_every_encoding(void **state)
     nn_net_destroy(net);
 }
 
+/* ------------------------------------------------ small graphs written here */
+
+/* A ModelProto being written: IR 7, one opset, a graph with one input
+ * (N, 1, 5, 5) called "x" and the nodes and initializers the test adds. */
+typedef struct {
+    nn_pb_writer w;
+    size_t graph;
+} model_writer;
+
+/* The int64 encodings ONNX allows: raw_data, int64_data one value a field,
+ * int64_data packed. */
+enum { INTS_RAW, INTS_ONE_BY_ONE, INTS_PACKED };
+
+static void value_info(nn_pb_writer *w, int field, const char *name)
+{
+    static const int dims[4] = {-1, 1, 5, 5};
+    size_t v = nn_pb_begin(w, field), t, tt, shape;
+    nn_pb_string(w, VALUE_NAME, name);
+    t = nn_pb_begin(w, VALUE_TYPE);
+    tt = nn_pb_begin(w, TYPE_TENSOR);
+    nn_pb_varint(w, TENSOR_ELEM, TENSOR_FLOAT);
+    shape = nn_pb_begin(w, TENSOR_SHAPE);
+    for (int i = 0; i < 4; i++) {
+        size_t d = nn_pb_begin(w, SHAPE_DIM);
+        if (dims[i] < 0)
+            nn_pb_string(w, DIM_PARAM, "N");
+        else
+            nn_pb_varint(w, DIM_VALUE, (uint64_t)dims[i]);
+        nn_pb_end(w, d);
+    }
+    nn_pb_end(w, shape);
+    nn_pb_end(w, tt);
+    nn_pb_end(w, t);
+    nn_pb_end(w, v);
+}
+
+/* opset < 0: no opset_import at all. */
+static void mw_begin(model_writer *mw, int opset)
+{
+    nn_pb_init(&mw->w, (size_t)1 << 26);
+    nn_pb_varint(&mw->w, MODEL_IR_VERSION, 7);
+    if (opset >= 0) {
+        size_t o = nn_pb_begin(&mw->w, MODEL_OPSET);
+        nn_pb_string(&mw->w, OPSET_DOMAIN, "");
+        nn_pb_varint(&mw->w, OPSET_VERSION, (uint64_t)opset);
+        nn_pb_end(&mw->w, o);
+    }
+    mw->graph = nn_pb_begin(&mw->w, MODEL_GRAPH);
+    nn_pb_string(&mw->w, GRAPH_NAME, "test");
+    value_info(&mw->w, GRAPH_INPUT, "x");
+}
+
+/* A node op(in0, in1, in2) -> out (NULL inputs left out), with one INTS
+ * attribute when attr is not NULL. */
+static void mw_node(model_writer *mw, const char *op, const char *in0,
+                    const char *in1, const char *in2, const char *out,
+                    const char *attr, const int *ints, int n)
+{
+    const char *inputs[3] = {in0, in1, in2};
+    size_t node = nn_pb_begin(&mw->w, GRAPH_NODE);
+    for (int i = 0; i < 3 && inputs[i]; i++)
+        nn_pb_string(&mw->w, NODE_INPUT, inputs[i]);
+    nn_pb_string(&mw->w, NODE_OUTPUT, out);
+    nn_pb_string(&mw->w, NODE_OP, op);
+    if (attr) {
+        size_t a = nn_pb_begin(&mw->w, NODE_ATTR);
+        nn_pb_string(&mw->w, ATTR_NAME, attr);
+        for (int i = 0; i < n; i++)
+            nn_pb_varint(&mw->w, ATTR_INTS, (uint64_t)(int64_t)ints[i]);
+        nn_pb_varint(&mw->w, ATTR_TYPE, ATTR_INTS_TYPE);
+        nn_pb_end(&mw->w, a);
+    }
+    nn_pb_end(&mw->w, node);
+}
+
+/* The conv weights "W" (2, 1, 3, 3), values 0.1 i. */
+static void mw_conv_weights(model_writer *mw)
+{
+    static const int dims[4] = {2, 1, 3, 3};
+    float values[18];
+    for (int i = 0; i < 18; i++)
+        values[i] = 0.1f * (float)i;
+    nn_onnx_graph g = {&mw->w, 0, 4, ""};
+    nn_onnx_initializer(&g, "W", dims, 4, values);
+}
+
+/* An INT64 initializer of n values, in the encoding `how`. */
+static void mw_int64s(model_writer *mw, const char *name, const int64_t *v,
+                      int n, int how)
+{
+    unsigned char bytes[8 * 10];
+    size_t size = 0, t = nn_pb_begin(&mw->w, GRAPH_INITIALIZER);
+    nn_pb_varint(&mw->w, TENSOR_DIMS, (uint64_t)n);
+    nn_pb_varint(&mw->w, TENSOR_TYPE, 7); /* INT64 */
+    nn_pb_string(&mw->w, TENSOR_NAME, name);
+    for (int i = 0; i < n; i++) {
+        uint64_t x = (uint64_t)v[i];
+        if (how == INTS_RAW)
+            for (int b = 0; b < 8; b++)
+                bytes[size++] = (unsigned char)(x >> (8 * b));
+        else if (how == INTS_ONE_BY_ONE)
+            nn_pb_varint(&mw->w, 7, x);
+        else
+            do
+                bytes[size++] = (unsigned char)((x & 0x7f) | (x > 0x7f ? 0x80 : 0));
+            while ((x >>= 7) != 0);
+    }
+    if (how != INTS_ONE_BY_ONE)
+        nn_pb_bytes(&mw->w, how == INTS_RAW ? TENSOR_RAW : 7, bytes, size);
+    nn_pb_end(&mw->w, t);
+}
+
+/* A Pad node from `in` to `out` padding height and width by p (pads in an
+ * initializer named after out, encoded `how`). */
+static void mw_pad(model_writer *mw, const char *in, const char *out, int p,
+                   int how)
+{
+    const int64_t pads[8] = {0, 0, p, p, 0, 0, p, p};
+    char name[32];
+    snprintf(name, sizeof name, "%s_pads", out);
+    mw_int64s(mw, name, pads, 8, how);
+    mw_node(mw, "Pad", in, name, NULL, out, NULL, NULL, 0);
+}
+
+/* Ends the graph with output `output` (NULL: none) and writes the file. */
+static const char *mw_end(model_writer *mw, const char *output)
+{
+    const char *path = tu_path(dir, "small.onnx");
+    if (output)
+        value_info(&mw->w, GRAPH_OUTPUT, output);
+    nn_pb_end(&mw->w, mw->graph);
+    assert_false(mw->w.failed);
+    tu_write_file(path, mw->w.data, mw->w.size);
+    nn_pb_free(&mw->w);
+    return path;
+}
+
+/* The spec of the net path imports to (fails when it is refused). */
+static void check_imports_as(const char *path, const char *spec)
+{
+    nn_net *net = NULL;
+    char msg[256] = "", got[256];
+    if (nn_onnx_load(path, 2, 1, &net, msg, sizeof msg) != NN_OK)
+        fail_msg("refused: %s", msg);
+    assert_nn_ok(nn_net_spec(net, got, sizeof got));
+    assert_string_equal(got, spec);
+    nn_net_destroy(net);
+}
+
+/* Pad's pads in every int64 encoding fold into the convolution after it,
+ * and Pads in a row add up. Before, pads in int64_data read as zeros and a
+ * second Pad replaced the first. */
+static void test_pads_in_every_encoding_and_in_a_row(void **state)
+{
+    model_writer mw;
+    (void)state;
+    for (int how = INTS_RAW; how <= INTS_PACKED; how++) {
+        mw_begin(&mw, 13);
+        mw_conv_weights(&mw);
+        mw_pad(&mw, "x", "p", 1, how);
+        mw_node(&mw, "Conv", "p", "W", NULL, "y", NULL, NULL, 0);
+        check_imports_as(mw_end(&mw, "y"), "conv3x3x2p1");
+    }
+    mw_begin(&mw, 13);
+    mw_conv_weights(&mw);
+    mw_pad(&mw, "x", "p", 1, INTS_PACKED);
+    mw_pad(&mw, "p", "q", 2, INTS_RAW);
+    mw_node(&mw, "Conv", "q", "W", NULL, "y", NULL, NULL, 0);
+    check_imports_as(mw_end(&mw, "y"), "conv3x3x2p3");
+    print_message("  pads raw, one by one and packed: p1; two Pads: p3\n");
+}
+
+/* Graphs ONNX Runtime refuses, or that would import to another function
+ * than it computes, are refused, each naming why. */
+static void test_graphs_that_break_onnx_rules_are_refused(void **state)
+{
+    static const int zero[2] = {0, 0};
+    model_writer mw;
+    (void)state;
+    mw_begin(&mw, 13); /* a Pad last: its padding would be dropped */
+    mw_conv_weights(&mw);
+    mw_node(&mw, "Conv", "x", "W", NULL, "c", NULL, NULL, 0);
+    mw_pad(&mw, "c", "y", 1, INTS_RAW);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 1 'Pad' ends the graph");
+    mw_begin(&mw, 13); /* the output is not the last node's */
+    mw_conv_weights(&mw);
+    mw_node(&mw, "Conv", "x", "W", NULL, "c", NULL, NULL, 0);
+    mw_node(&mw, "Relu", "c", NULL, NULL, "y", NULL, NULL, 0);
+    check_refused(mw_end(&mw, "c"), NN_EFORMAT,
+                  "the graph's output 'c' is not the last node's output 'y'");
+    mw_begin(&mw, 13);
+    mw_conv_weights(&mw);
+    mw_node(&mw, "Conv", "x", "W", NULL, "y", NULL, NULL, 0);
+    check_refused(mw_end(&mw, NULL), NN_EFORMAT, "the graph has 0 outputs");
+    for (int opset = -1; opset <= 99; opset += 100) {
+        mw_begin(&mw, opset == -1 ? 1 : opset);
+        mw_conv_weights(&mw);
+        mw_node(&mw, "Conv", "x", "W", NULL, "y", NULL, NULL, 0);
+        check_refused(mw_end(&mw, "y"), NN_EFORMAT,
+                      opset == -1 ? "opset 1: libnn reads opsets 7 to 21"
+                                  : "opset 99: libnn reads opsets 7 to 21");
+    }
+    mw_begin(&mw, -1);
+    mw_conv_weights(&mw);
+    mw_node(&mw, "Conv", "x", "W", NULL, "y", NULL, NULL, 0);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT, "imports no opset");
+    mw_begin(&mw, 13); /* a name written twice */
+    mw_conv_weights(&mw);
+    mw_node(&mw, "Conv", "x", "W", NULL, "a", NULL, NULL, 0);
+    mw_node(&mw, "Relu", "a", NULL, NULL, "b", NULL, NULL, 0);
+    mw_node(&mw, "Relu", "b", NULL, NULL, "a", NULL, NULL, 0);
+    check_refused(mw_end(&mw, "a"), NN_EFORMAT,
+                  "node 2 'Relu' writes 'a', which a node wrote already");
+    mw_begin(&mw, 13);
+    mw_conv_weights(&mw);
+    mw_node(&mw, "Conv", "x", "W", NULL, "x", NULL, NULL, 0);
+    check_refused(mw_end(&mw, "x"), NN_EFORMAT,
+                  "node 0 'Conv' reads its own output 'x'");
+    mw_begin(&mw, 13);
+    mw_conv_weights(&mw);
+    mw_node(&mw, "Conv", "x", "W", NULL, "y", NULL, NULL, 0);
+    mw_node(&mw, "Relu", "y", NULL, NULL, "W", NULL, NULL, 0);
+    check_refused(mw_end(&mw, "W"), NN_EFORMAT,
+                  "node 1 'Relu' writes 'W', which is an initializer");
+    mw_begin(&mw, 13);
+    mw_conv_weights(&mw);
+    mw_node(&mw, "Conv", "x", "W", NULL, "y", "kernel_shape", zero, 2);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT,
+                  "node 0 'Conv': kernel_shape is not its weights' 3x3");
+    mw_begin(&mw, 13);
+    mw_conv_weights(&mw);
+    mw_node(&mw, "Conv", "x", "W", NULL, "y", "strides", zero, 2);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT, "stride 0");
+    mw_begin(&mw, 13); /* too many nodes, named as such */
+    for (int i = 0; i < 5000; i++) {
+        char in[16], out[16];
+        snprintf(in, sizeof in, "t%d", i);
+        snprintf(out, sizeof out, "t%d", i + 1);
+        mw_node(&mw, "Identity", i ? in : "x", NULL, NULL, out, NULL, NULL, 0);
+    }
+    check_refused(mw_end(&mw, "t5000"), NN_EFORMAT,
+                  "5000 nodes: libnn reads at most 4096");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,6 +563,8 @@ int main(void)
         cmocka_unit_test(test_truncated_and_corrupt_files),
         cmocka_unit_test(test_regression_type_not_a_message),
         cmocka_unit_test(test_float_data_in_every_encoding),
+        cmocka_unit_test(test_pads_in_every_encoding_and_in_a_row),
+        cmocka_unit_test(test_graphs_that_break_onnx_rules_are_refused),
     };
     return TU_RUN_IN_DIR(tests, dir);
 }

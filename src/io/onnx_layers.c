@@ -173,6 +173,26 @@ static void conv2d_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
     g->rank = 4;
 }
 
+/* A kernel_shape, when given, that is the weights' (kh, kw), and a stride
+ * of at least 1; 0 with why set otherwise. */
+static int conv2d_kernel_fits(const nn_onnx_node_in *node,
+                              const nn_onnx_tensor *w, int stride, char *why,
+                              size_t why_size)
+{
+    const nn_onnx_attr *kernel = nn_onnx_attr_find(node, "kernel_shape");
+    if (kernel && (kernel->n_ints != 2 || kernel->ints[0] != w->dims[2] ||
+                   kernel->ints[1] != w->dims[3])) {
+        snprintf(why, why_size, "kernel_shape is not its weights' %lldx%lld",
+                 (long long)w->dims[2], (long long)w->dims[3]);
+        return 0;
+    }
+    if (stride < 1) {
+        snprintf(why, why_size, "stride %d: strides are at least 1", stride);
+        return 0;
+    }
+    return 1;
+}
+
 /* Conv of one group, equal strides, the same zero padding on every side,
  * no dilation; W an initializer, B one or absent (zeros) */
 static int conv2d_onnx_import(const nn_onnx_node_in *node,
@@ -201,6 +221,8 @@ static int conv2d_onnx_import(const nn_onnx_node_in *node,
         snprintf(out->why, sizeof out->why, "its bias does not match its weights");
         return 0;
     }
+    if (!conv2d_kernel_fits(node, w, stride, out->why, sizeof out->why))
+        return 0;
     out->args = (nn_layer_args){.out = (int)w->dims[0],
                                 .kh = (int)w->dims[2], .kw = (int)w->dims[3],
                                 .stride = stride, .pad = pad};

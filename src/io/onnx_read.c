@@ -22,6 +22,12 @@
 #define MAX_NODES 4096
 #define MAX_INITIALIZERS 4096
 #define MAX_NAME 128
+#define MAX_OUTPUTS 8
+/* The opsets of the default domain whose operators libnn reads as ONNX
+ * defines them (Pad's pads an input, Dropout's ratio an input or an
+ * attribute, BatchNormalization without `spatial`). */
+#define OPSET_MIN 7
+#define OPSET_MAX 21
 
 /* An initializer as found in the file: float values are copied out (the
  * file's bytes need not be aligned); int64 ones only keep their count. */
@@ -31,6 +37,7 @@ typedef struct {
     int is_float;
     float *owned;
     int64_t ints[8]; /* an int64 tensor's values, when it has at most 8 */
+    int n_ints;      /* how many of them; -1 when not kept (or not int64) */
 } initializer;
 
 /* What the reader collects from the graph. */
@@ -41,6 +48,9 @@ typedef struct {
     int n_nodes;
     nn_pb_field inputs[64];
     int n_inputs;
+    char outputs[MAX_OUTPUTS][MAX_NAME]; /* graph.output's names */
+    int n_outputs;                       /* all of them, even past 8 */
+    int64_t opset;                       /* the default domain's, or -1 */
     float mean[3], std[3];
     int has_normalization;
 } onnx_model;
@@ -66,6 +76,53 @@ static void read_floats(const unsigned char *p, float *x, size_t n)
     }
 }
 
+/* The values of an INT64 tensor of at most 8 values into in->ints (and
+ * in->n_ints), from raw_data or int64_data (field 7, packed or not); longer
+ * ones are not kept (n_ints -1). 0 with why set when the count does not
+ * match the shape. */
+static int read_int64s(nn_pb_reader *r, initializer *in,
+                       const unsigned char *raw, size_t raw_size, char *why,
+                       size_t why_size)
+{
+    size_t count = in->t.count, k = 0;
+    nn_pb_field f;
+    in->n_ints = -1;
+    if (count > 8)
+        return 1;
+    if (raw) {
+        if (raw_size != 8 * count)
+            goto wrong;
+        for (size_t i = 0; i < count; i++)
+            for (int b = 0; b < 8; b++)
+                in->ints[i] |= (int64_t)((uint64_t)raw[8 * i + (size_t)b] << (8 * b));
+        in->n_ints = (int)count;
+        return 1;
+    }
+    while (nn_pb_next(r, &f) == 1) {
+        if (f.field == 7 && f.wire == NN_PB_VARINT) {
+            if (k == count)
+                goto wrong;
+            in->ints[k++] = (int64_t)f.value;
+        } else if (f.field == 7 && f.wire == NN_PB_BYTES) {
+            nn_pb_reader run = nn_pb_sub(&f); /* packed: varints back to back */
+            uint64_t v;
+            while (run.p < run.end) {
+                if (k == count || !nn_pb_read_varint(&run, &v))
+                    goto wrong;
+                in->ints[k++] = (int64_t)v;
+            }
+        }
+    }
+    if (k != count)
+        goto wrong;
+    in->n_ints = (int)count;
+    return 1;
+wrong:
+    nn_format_msg(why, why_size, "int64 initializer '%.60s' does not hold "
+                  "the %zu values of its shape", in->name, count);
+    return 0;
+}
+
 /* A TensorProto into *in: dims, type, name, and float data from raw_data
  * or from float_data in any legal encoding: values one by one, packed runs,
  * or a mix of both in any order (a repeated field's values are the
@@ -80,6 +137,7 @@ static int parse_tensor(const nn_pb_field *msg, initializer *in,
     int type = 0, status, named = 0;
     nn_pb_reader again = r; /* float_data is counted, then read */
     memset(in, 0, sizeof *in);
+    in->n_ints = -1;
     while ((status = nn_pb_next(&r, &f)) == 1) {
         if (f.field == 1 && f.wire == NN_PB_VARINT) { /* dims */
             if (in->t.rank == 8 || f.value == 0 || f.value > (1u << 30) ||
@@ -118,12 +176,8 @@ static int parse_tensor(const nn_pb_field *msg, initializer *in,
         return 0;
     }
     in->t.count = count;
-    if (type == 7) { /* INT64: shapes for Reshape; short ones are kept */
-        for (size_t i = 0; raw && raw_size == 8 * count && count <= 8 && i < count; i++)
-            for (int k = 0; k < 8; k++)
-                in->ints[i] |= (int64_t)((uint64_t)raw[8 * i + (size_t)k] << (8 * k));
-        return 1;
-    }
+    if (type == 7) /* INT64: shapes for Reshape, pads for Pad */
+        return read_int64s(&again, in, raw, raw_size, why, why_size);
     if (type != 1) {
         nn_format_msg(why, why_size, "initializer '%.60s' has data type %d; "
                       "libnn reads float (1)", in->name, type);
@@ -161,22 +215,52 @@ static int parse_tensor(const nn_pb_field *msg, initializer *in,
     return 1;
 }
 
-/* The graph's fields: nodes, initializers and inputs. */
+/* One of graph.output (a ValueInfoProto): its name, kept when there is
+ * room; 0 with why set when it has none. */
+static int graph_output(onnx_model *m, const nn_pb_field *value, char *why,
+                        size_t why_size)
+{
+    nn_pb_reader r = nn_pb_sub(value);
+    nn_pb_field f;
+    char name[MAX_NAME] = "";
+    while (nn_pb_next(&r, &f) == 1)
+        if (f.field == 1)
+            copy_name(name, sizeof name, &f);
+    if (!name[0]) {
+        nn_format_msg(why, why_size, "a graph output without a name");
+        return 0;
+    }
+    if (m->n_outputs < MAX_OUTPUTS)
+        strcpy(m->outputs[m->n_outputs], name);
+    m->n_outputs++;
+    return 1;
+}
+
+/* The graph's fields: nodes, initializers, inputs and outputs. */
 static int parse_graph(const nn_pb_field *graph, onnx_model *m, char *why,
                        size_t why_size)
 {
     nn_pb_reader r = nn_pb_sub(graph);
     nn_pb_field f;
-    int status, inits = 0;
+    int status, inits = 0, nodes = 0;
     nn_pb_reader count = r;
-    while ((status = nn_pb_next(&count, &f)) == 1)
-        inits += f.field == 5 || f.field == 1; /* initializers, Constant nodes */
-    if (status < 0 || inits > MAX_INITIALIZERS + MAX_NODES) {
-        nn_format_msg(why, why_size, status < 0 ? "malformed graph"
-                      : "more than %d initializers", MAX_INITIALIZERS);
+    while ((status = nn_pb_next(&count, &f)) == 1) {
+        inits += f.field == 5;
+        nodes += f.field == 1;
+    }
+    if (status < 0 || nodes > MAX_NODES || inits > MAX_INITIALIZERS) {
+        if (status < 0)
+            nn_format_msg(why, why_size, "malformed graph");
+        else if (nodes > MAX_NODES)
+            nn_format_msg(why, why_size, "%d nodes: libnn reads at most %d",
+                          nodes, MAX_NODES);
+        else
+            nn_format_msg(why, why_size, "%d initializers: libnn reads at "
+                          "most %d", inits, MAX_INITIALIZERS);
         return 0;
     }
-    m->inits = calloc((size_t)inits + 1, sizeof *m->inits);
+    /* every Constant node becomes one more initializer */
+    m->inits = calloc((size_t)(inits + nodes) + 1, sizeof *m->inits);
     if (!m->inits) {
         nn_format_msg(why, why_size, "out of memory");
         return 0;
@@ -196,6 +280,8 @@ static int parse_graph(const nn_pb_field *graph, onnx_model *m, char *why,
             m->n_inits++;
         } else if (f.field == 11 && m->n_inputs < 64)
             m->inputs[m->n_inputs++] = f;
+        else if (f.field == 12 && !graph_output(m, &f, why, why_size))
+            return 0;
     }
     return 1;
 }
@@ -218,23 +304,54 @@ static void parse_metadata(const nn_pb_field *entry, onnx_model *m)
         m->has_normalization = 1;
 }
 
-/* The ModelProto: its graph and metadata. */
+/* One of opset_import (an OperatorSetIdProto): the version of the default
+ * domain ("" or "ai.onnx") into m->opset. */
+static void parse_opset(const nn_pb_field *entry, onnx_model *m)
+{
+    nn_pb_reader r = nn_pb_sub(entry);
+    nn_pb_field f;
+    char domain[MAX_NAME] = "";
+    int64_t version = -1;
+    while (nn_pb_next(&r, &f) == 1) {
+        if (f.field == 1)
+            copy_name(domain, sizeof domain, &f);
+        else if (f.field == 2 && f.wire == NN_PB_VARINT)
+            version = (int64_t)f.value;
+    }
+    if (!domain[0] || !strcmp(domain, "ai.onnx"))
+        m->opset = version;
+}
+
+/* The ModelProto: its graph, opset and metadata. */
 static int parse_model(const unsigned char *data, size_t size, onnx_model *m,
                        char *why, size_t why_size)
 {
     nn_pb_reader r = {data, data + size};
     nn_pb_field f, graph = {0, 0, 0, NULL, 0};
     int status, has_graph = 0;
+    m->opset = -1;
     while ((status = nn_pb_next(&r, &f)) == 1) {
         if (f.field == 7 && f.wire == NN_PB_BYTES) {
             graph = f;
             has_graph = 1;
         } else if (f.field == 14 && f.wire == NN_PB_BYTES)
             parse_metadata(&f, m);
+        else if (f.field == 8 && f.wire == NN_PB_BYTES)
+            parse_opset(&f, m);
     }
     if (status < 0 || !has_graph) {
         nn_format_msg(why, why_size, status < 0 ? "not a valid ONNX (protobuf) "
                       "file" : "no graph in the file");
+        return 0;
+    }
+    if (m->opset < OPSET_MIN || m->opset > OPSET_MAX) {
+        if (m->opset < 0)
+            nn_format_msg(why, why_size, "the model imports no opset of the "
+                          "default domain: libnn reads opsets %d to %d",
+                          OPSET_MIN, OPSET_MAX);
+        else
+            nn_format_msg(why, why_size, "opset %lld: libnn reads opsets %d "
+                          "to %d", (long long)m->opset, OPSET_MIN, OPSET_MAX);
         return 0;
     }
     return parse_graph(&graph, m, why, why_size);
@@ -368,13 +485,10 @@ static int parse_node(const onnx_model *m, const nn_pb_field *msg, int index,
                     nn_pb_reader pr = {a.data, a.data + a.size};
                     /* packed ints: a run of varints, read one by one */
                     while (pr.p < pr.end) {
-                        uint64_t value = 0;
-                        int shift = 0;
-                        while (pr.p < pr.end && shift < 64) {
-                            value |= (uint64_t)(*pr.p & 0x7f) << shift;
-                            shift += 7;
-                            if (!(*pr.p++ & 0x80))
-                                break;
+                        uint64_t value;
+                        if (!nn_pb_read_varint(&pr, &value)) {
+                            at->n_ints = -1;
+                            break;
                         }
                         if (at->n_ints >= 0 && at->n_ints < 8)
                             at->ints[at->n_ints++] = (int64_t)value;
@@ -412,7 +526,7 @@ static int symmetric_zero_pad(const onnx_model *m, const nn_onnx_node_in *node)
     const nn_onnx_tensor *value = node->n_inputs > 2 ? node->init[2] : NULL;
     const int64_t *p = pads ? pads->ints : NULL;
     if ((mode && mode->s.data && (mode->s.size != 8 || memcmp(mode->s.data, "constant", 8))) ||
-        !pads || pads->t.count != 8 || (value && (value->count != 1 || value->values[0] != 0.0f)))
+        !pads || pads->n_ints != 8 || (value && (value->count != 1 || value->values[0] != 0.0f)))
         return -1;
     /* (begin, end) of N, C, H, W: [bN, bC, bH, bW, eN, eC, eH, eW] */
     if (p[0] || p[1] || p[4] || p[5] || p[2] != p[3] || p[2] != p[6] ||
@@ -431,9 +545,11 @@ static int structural(const onnx_model *m, const nn_onnx_node_in *node,
     if (!strcmp(node->op, "Identity"))
         return 1;
     if (!strcmp(node->op, "Pad")) {
-        *pending_pad = symmetric_zero_pad(m, node);
-        if (*pending_pad >= 0 && *rank == 4)
+        int pad = symmetric_zero_pad(m, node);
+        if (pad >= 0 && *rank == 4 && *pending_pad + pad <= (1 << 10)) {
+            *pending_pad += pad; /* Pads in a row add up */
             return 1;
+        }
         nn_format_msg(why, why_size, "node %d 'Pad': libnn pads height and "
                       "width alike with zeros, before a convolution or an "
                       "average pooling", node->index);
@@ -454,9 +570,10 @@ static int structural(const onnx_model *m, const nn_onnx_node_in *node,
         /* to (N, features), or features to (N, C, 1, 1): both keep the
          * order of the values, so neither is a layer in libnn */
         shape = node->n_inputs == 2 ? find_init(m, node->inputs[1]) : NULL;
-        if (shape && (shape->t.count == 2 ||
-                      (shape->t.count == 4 && *rank == 2 &&
-                       shape->ints[2] == 1 && shape->ints[3] == 1))) {
+        if (shape && shape->n_ints == (int)shape->t.count &&
+            (shape->t.count == 2 ||
+             (shape->t.count == 4 && *rank == 2 && shape->ints[2] == 1 &&
+              shape->ints[3] == 1))) {
             *rank = (int)shape->t.count;
             return 1;
         }
@@ -537,29 +654,87 @@ static nn_status build(const onnx_model *m, const int shape[3],
     return NN_OK;
 }
 
+/* Static single assignment, as ONNX requires: a node writes a name no
+ * node, initializer or graph input wrote before, and reads none of its own
+ * outputs. written[0..count) are the names written so far. */
+static int check_ssa(const onnx_model *m, const nn_onnx_node_in *node,
+                     const char *output, char (*written)[MAX_NAME], int count,
+                     char *why, size_t why_size)
+{
+    for (int k = 0; k < node->n_inputs; k++)
+        if (!strcmp(node->inputs[k], output)) {
+            nn_format_msg(why, why_size, "node %d '%s' reads its own output "
+                          "'%.40s'", node->index, node->op, output);
+            return 0;
+        }
+    for (int k = 0; k < count; k++)
+        if (!strcmp(written[k], output)) {
+            nn_format_msg(why, why_size, "node %d '%s' writes '%.40s', which "
+                          "%s already", node->index, node->op, output,
+                          k == 0 ? "is the graph's input" : "a node wrote");
+            return 0;
+        }
+    if (find_init(m, output)) {
+        nn_format_msg(why, why_size, "node %d '%s' writes '%.40s', which is an "
+                      "initializer", node->index, node->op, output);
+        return 0;
+    }
+    return 1;
+}
+
+/* After the last node: no Pad left to fold, and the graph's one output is
+ * the tensor the layers compute (`current`). */
+static int check_end(const onnx_model *m, const char *current,
+                     int pending_pad, int last_pad, char *why,
+                     size_t why_size)
+{
+    if (pending_pad > 0) {
+        nn_format_msg(why, why_size, "node %d 'Pad' ends the graph: libnn "
+                      "folds a zero Pad into the convolution or average "
+                      "pooling after it", last_pad);
+        return 0;
+    }
+    if (m->n_outputs != 1) {
+        nn_format_msg(why, why_size, "the graph has %d outputs: libnn nets "
+                      "have one", m->n_outputs);
+        return 0;
+    }
+    if (strcmp(m->outputs[0], current)) {
+        nn_format_msg(why, why_size, "the graph's output '%.40s' is not the "
+                      "last node's output '%.40s': libnn returns the last "
+                      "node's", m->outputs[0], current);
+        return 0;
+    }
+    return 1;
+}
+
 /* Walks the chain of nodes from the graph input into layers. */
 static nn_status import(onnx_model *m, int max_batch, int inference,
                         nn_net **out, char *why, size_t why_size)
 {
     char current[MAX_NAME], output[MAX_NAME], names[8][MAX_NAME];
-    int shape[3], rank, n = 0, pending_pad = 0;
+    int shape[3], rank, n = 0, pending_pad = 0, last_pad = -1;
     imported *layers = calloc((size_t)m->n_nodes + 1, sizeof *layers);
     nn_onnx_node_in *node = malloc(sizeof *node);
+    char (*written)[MAX_NAME] = malloc(((size_t)m->n_nodes + 1) * MAX_NAME);
     nn_status st = NN_EFORMAT;
-    if (!layers || !node) {
+    if (!layers || !node || !written) {
         nn_format_msg(why, why_size, "out of memory");
         st = NN_ENOMEM;
         goto done;
     }
     if (!graph_input(m, current, shape, why, why_size))
         goto done;
+    strcpy(written[0], current);
     rank = shape[1] == 1 && shape[2] == 1 ? 2 : 4;
     for (int i = 0; i < m->n_nodes; i++) {
         const nn_layer_kind *kind;
         const nn_onnx_kind *onnx_kind;
         int handled;
-        if (!parse_node(m, &m->nodes[i], i, node, names, output, why, why_size))
+        if (!parse_node(m, &m->nodes[i], i, node, names, output, why, why_size) ||
+            !check_ssa(m, node, output, written, i + 1, why, why_size))
             goto done;
+        strcpy(written[i + 1], output);
         if (!strcmp(node->op, "Constant")) { /* a tensor: one more initializer */
             const nn_onnx_attr *value = nn_onnx_attr_find(node, "value");
             if (!value || !value->t.data ||
@@ -591,6 +766,8 @@ static nn_status import(onnx_model *m, int max_batch, int inference,
                              &pending_pad, why, why_size);
         if (handled < 0)
             goto done;
+        if (!strcmp(node->op, "Pad"))
+            last_pad = i;
         if (handled)
             continue;
         if (!(onnx_kind = nn_onnx_kind_for_op(node->op))) {
@@ -625,6 +802,8 @@ static nn_status import(onnx_model *m, int max_batch, int inference,
         nn_format_msg(why, why_size, "the graph holds no layer");
         goto done;
     }
+    if (!check_end(m, current, pending_pad, last_pad, why, why_size))
+        goto done;
     st = build(m, shape, layers, n, max_batch, inference, out, why, why_size);
 done:
     for (int i = 0; layers && i < n; i++) {
@@ -633,6 +812,7 @@ done:
     }
     free(layers);
     free(node);
+    free(written);
     return st;
 }
 

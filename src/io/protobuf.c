@@ -143,8 +143,7 @@ void nn_pb_end(nn_pb_writer *w, size_t mark)
     w->size -= LENGTH_GAP - n;
 }
 
-/* Reads a varint at r->p; 0 when it is truncated or longer than 10 bytes. */
-static int get_varint(nn_pb_reader *r, uint64_t *v)
+int nn_pb_read_varint(nn_pb_reader *r, uint64_t *v)
 {
     *v = 0;
     for (int shift = 0; shift < 70; shift += 7) {
@@ -162,7 +161,7 @@ int nn_pb_next(nn_pb_reader *r, nn_pb_field *f)
     uint64_t key, length;
     if (r->p >= r->end)
         return 0;
-    if (!get_varint(r, &key) || (key >> 3) == 0 || (key >> 3) > 0x1fffffff)
+    if (!nn_pb_read_varint(r, &key) || (key >> 3) == 0 || (key >> 3) > 0x1fffffff)
         return -1;
     f->field = (int)(key >> 3);
     f->wire = (int)(key & 7);
@@ -171,7 +170,7 @@ int nn_pb_next(nn_pb_reader *r, nn_pb_field *f)
     f->value = 0;
     switch (f->wire) {
     case NN_PB_VARINT:
-        return get_varint(r, &f->value) ? 1 : -1;
+        return nn_pb_read_varint(r, &f->value) ? 1 : -1;
     case NN_PB_FIXED64:
     case NN_PB_FIXED32: {
         size_t n = f->wire == NN_PB_FIXED64 ? 8 : 4;
@@ -183,7 +182,7 @@ int nn_pb_next(nn_pb_reader *r, nn_pb_field *f)
         return 1;
     }
     case NN_PB_BYTES:
-        if (!get_varint(r, &length) || length > (uint64_t)(r->end - r->p))
+        if (!nn_pb_read_varint(r, &length) || length > (uint64_t)(r->end - r->p))
             return -1;
         f->data = r->p;
         f->size = (size_t)length;

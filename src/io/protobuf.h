@@ -63,6 +63,10 @@ typedef struct {
  * when the bytes are malformed (truncated, overlong varint, a length past
  * the end, a group or unknown wire type, field number 0). */
 int nn_pb_next(nn_pb_reader *r, nn_pb_field *f);
+/* One varint at r->p into *v, r moved past it (the values of a packed
+ * repeated integer field stand back to back); 0 when it is truncated or
+ * longer than 10 bytes. */
+int nn_pb_read_varint(nn_pb_reader *r, uint64_t *v);
 /* A reader over a bytes field. */
 nn_pb_reader nn_pb_sub(const nn_pb_field *f);
 /* The float a fixed32 field holds. */
