@@ -2,6 +2,7 @@
  * refused, and a process killed in the middle of a save leaves the previous
  * checkpoint loadable. */
 #include "gradcheck.h"
+#include "io/io.h"
 #include "optim/optim.h"
 
 #include <signal.h>
@@ -137,6 +138,79 @@ static void test_corrupt_checkpoints_are_refused(void **state)
     nn_net_destroy(net);
 }
 
+/* data (size bytes) with the u32 at `at` set to value (little-endian) and
+ * the CRC-32 of the last 4 bytes made right again, written as path: a
+ * checkpoint whose checksum holds but whose contents are wrong. */
+static void write_patched(const char *path, unsigned char *data, size_t size,
+                          size_t at, uint32_t value)
+{
+    uint32_t crc;
+    for (int b = 0; b < 4; b++)
+        data[at + (size_t)b] = (unsigned char)(value >> (8 * b));
+    crc = nn_crc32(0, data, size - 4);
+    for (int b = 0; b < 4; b++)
+        data[size - 4 + (size_t)b] = (unsigned char)(crc >> (8 * b));
+    tu_write_file(path, data, size);
+}
+
+/* A checkpoint whose checksum is right but whose optimizer state holds a
+ * NaN or an infinity, or whose optimizer kind is no kind, is refused with a
+ * message that says so. Before, the NaN loaded (training failed an epoch
+ * later with "try a smaller --lr") and the kind printed as "(null)". */
+static void test_checkpoints_with_wrong_values_are_refused(void **state)
+{
+    nn_net *net = new_net(), *out = NULL;
+    nn_optim_settings adam = nn_optim_defaults(NN_OPTIM_ADAM);
+    nn_optim *opt = tu_optim(net, &adam), *back_opt = NULL;
+    nn_train_state ts = {1, {{5, 6, 7, 8}}, 16}, back;
+    char path[256], bad[256], msg[256];
+    const uint32_t nan_bits = 0x7fc00000u, inf_bits = 0x7f800000u;
+    size_t size, kind_at = 8 + 4 + 4 + 4 + 32 + 8 + 8; /* after the pass */
+    unsigned char *data;
+    (void)state;
+    path_in_dir(path, sizeof path, "values.ckpt");
+    path_in_dir(bad, sizeof bad, "values_bad.ckpt");
+    assert_nn_ok(nn_checkpoint_save(net, opt, &ts, path, msg, sizeof msg));
+    data = tu_read_file(path, &size);
+    /* the last value of Adam's second moment, then the first moment's
+     * first value (the second buffer's count and values come between) */
+    const size_t n = nn_net_param_count(net);
+    const size_t last = size - 4 - 4, first = last - 4 * n - 8 - 4 * (n - 1);
+    for (int which = 0; which < 2; which++) {
+        unsigned char *copy = malloc(size);
+        assert_non_null(copy);
+        memcpy(copy, data, size);
+        write_patched(bad, copy, size, which ? first : last,
+                      which ? inf_bits : nan_bits);
+        assert_int_equal(nn_checkpoint_load(bad, 8, NULL, &out, &back_opt,
+                                            &back, msg, sizeof msg),
+                         NN_EFORMAT);
+        assert_null(out);
+        assert_null(back_opt);
+        print_message("  %s\n", strrchr(msg, '/') + 1);
+        assert_non_null(strstr(msg, which ? "optimizer state 0 holds NaN or "
+                                            "infinity"
+                                          : "optimizer state 1 holds NaN or "
+                                            "infinity"));
+        free(copy);
+    }
+    write_patched(bad, data, size, kind_at, 77);
+    assert_int_equal(nn_checkpoint_load(bad, 8, NULL, &out, &back_opt, &back,
+                                        msg, sizeof msg),
+                     NN_EFORMAT);
+    print_message("  %s\n", strrchr(msg, '/') + 1);
+    assert_non_null(strstr(msg, "unknown optimizer kind 77"));
+    assert_null(strstr(msg, "(null)"));
+    /* asked to resume with another optimizer, the unknown one has a number */
+    assert_int_equal(nn_checkpoint_load(bad, 8, &adam, &out, &back_opt, &back,
+                                        msg, sizeof msg),
+                     NN_EFORMAT);
+    assert_non_null(strstr(msg, "unknown optimizer kind 77"));
+    free(data);
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+}
+
 /* A child saves checkpoints of a large net in a loop, each with its epoch
  * number, and tells the parent through a pipe once the first is on disk;
  * the parent then kills it with SIGKILL at a random moment. Whatever the
@@ -258,6 +332,7 @@ int main(void)
         cmocka_unit_test(test_resume_is_bit_identical_adam),
         cmocka_unit_test(test_version_1_checkpoint_loads),
         cmocka_unit_test(test_corrupt_checkpoints_are_refused),
+        cmocka_unit_test(test_checkpoints_with_wrong_values_are_refused),
         cmocka_unit_test(test_kill_during_save_keeps_a_loadable_checkpoint),
     };
     return TU_RUN_IN_DIR(tests, dir);

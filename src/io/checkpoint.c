@@ -15,6 +15,7 @@
  * optimizer made it, so the one asked for is assumed, nor the batch size
  * (read as 0). */
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -188,6 +189,15 @@ static nn_status parse_checkpoint(nn_le_buffer *b, nn_train_state *ts,
     return NN_OK;
 }
 
+/* 1 when every one of x[0..n) is finite. */
+static int all_finite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i]))
+            return 0;
+    return 1;
+}
+
 /* The optimizer the checkpoint describes, for net, with its state; a
  * conflict with want is NN_ESTATE. */
 static nn_status restore_optim(ckpt_fields *f, const nn_optim_settings *want,
@@ -204,6 +214,10 @@ static nn_status restore_optim(ckpt_fields *f, const nn_optim_settings *want,
         return NN_EINVAL;
     }
     s = f->has_settings ? f->settings : *want;
+    if (!nn_optim_name(s.kind)) {
+        nn_format_msg(why, why_size, "unknown optimizer kind %d", (int)s.kind);
+        return NN_EFORMAT;
+    }
     if (want && nn_optim_differs(&s, want, diff, sizeof diff)) {
         nn_format_msg(why, why_size, "the checkpoint was made with %s", diff);
         return NN_ESTATE;
@@ -225,6 +239,13 @@ static nn_status restore_optim(ckpt_fields *f, const nn_optim_settings *want,
         }
         if (buffer)
             nn_le_get_floats(&f->state[i], buffer, n);
+        if (buffer && !all_finite(buffer, n)) {
+            nn_format_msg(why, why_size, "optimizer state %u holds NaN or "
+                          "infinity", i);
+            nn_optim_destroy(*out);
+            *out = NULL;
+            return NN_EFORMAT;
+        }
     }
     nn_optim_set_steps(*out, (long)f->steps);
     return NN_OK;

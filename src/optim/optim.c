@@ -277,9 +277,18 @@ int nn_optim_differs(const nn_optim_settings *a, const nn_optim_settings *b,
                      char *why, size_t why_size)
 {
     const optim_entry *e = entry_of(a->kind);
-    if (a->kind != b->kind) {
-        nn_format_msg(why, why_size, "optimizer %s, not %s",
-                      nn_optim_name(a->kind), nn_optim_name(b->kind));
+    if (a->kind != b->kind || !e) {
+        char kinds[2][32];
+        const nn_optim_kind both[2] = {a->kind, b->kind};
+        for (int i = 0; i < 2; i++) /* a name, or the number it is not */
+            if (nn_optim_name(both[i]))
+                nn_format_msg(kinds[i], sizeof kinds[i], "%s",
+                              nn_optim_name(both[i]));
+            else
+                nn_format_msg(kinds[i], sizeof kinds[i], "of unknown kind %d",
+                              (int)both[i]);
+        nn_format_msg(why, why_size, "optimizer %s, not %s", kinds[0],
+                      kinds[1]);
         return 1;
     }
 #define DIFFERS(use, field, fmt)                                             \
