@@ -227,6 +227,11 @@ for i in range(5):
         big = [bytes(v for x in range(56) for v in (img[y // 2 * 28 + x // 2],) * 3 + (255,))
                for y in range(56)]
         open(out + "/big.png", "wb").write(png(56, 56, 8, 6, big, 4))
+# 16384x16384 by its IHDR, its data spoilt: predict must refuse it for its
+# size from the header alone, before it reads (let alone inflates) the data
+open(out + "/huge.png", "wb").write(b"\x89PNG\r\n\x1a\n"
+    + chunk(b"IHDR", struct.pack(">IIBBBBB", 16384, 16384, 8, 0, 0, 0, 0))
+    + struct.pack(">I", 4) + b"IDAT" + b"zzzz" + b"\0\0\0\0" + chunk(b"IEND", b""))
 PY
 ln -s "$tmp/mnist" "$tmp/fashion-mnist"
 
@@ -340,6 +345,7 @@ rows=(
 "predict|2|unknown option '--bogus'|@TMP@/c.nnm @TMP@/img.ppm --bogus"
 "predict|1|@TMP@/digit.png is 28x28 grey; the model expects 32x32 RGB (--resize converts it)|@TMP@/c.nnm @TMP@/digit.png"
 "predict|1|@TMP@/corrupt.png: chunk 'IDAT' at byte 33: CRC-32 mismatch (the file is corrupt)|@TMP@/c.nnm @TMP@/corrupt.png"
+"predict|1|@TMP@/huge.png is 16384x16384; the model expects 32x32 (--resize converts it)|@TMP@/c.nnm @TMP@/huge.png"
 "predict|1|@TMP@/cut.png: truncated: chunk 'IDAT' at byte 33 claims|@TMP@/c.nnm @TMP@/cut.png"
 "predict|1|@TMP@/fifo.png: is a FIFO, not a regular file|@TMP@/c.nnm @TMP@/fifo.png"
 "predict|1|@TMP@/afile: not a PNG, binary PGM (P5) or PPM (P6) file|@TMP@/c.nnm @TMP@/afile"

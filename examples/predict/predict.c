@@ -268,7 +268,8 @@ static int predict_files(nn_net *net, const predict_args *a, int c, int h,
     }
     for (int i = 0; i < a->count; i++) {
         image img;
-        int ok = image_read(a->images[i], &img, msg, sizeof msg) &&
+        int ok = image_read(a->images[i], a->resize ? 0 : w, h, &img, msg,
+                            sizeof msg) &&
                  image_fit(&img, a->images[i], c, h, w, a->resize, d.pixels,
                            msg, sizeof msg);
         image_free(&img);

@@ -80,7 +80,32 @@ static int read_pnm(FILE *f, const char *path, int channels, image *img,
     return 1;
 }
 
-int image_read(const char *path, image *img, char *msg, size_t msg_size)
+/* A PNG's sides from its IHDR (the 16 bytes after the signature), read
+ * before anything else of it: 0 (with msg set) when the image has more
+ * pixels than want_w x want_h, so that a huge image is refused before its
+ * data is inflated; 1 otherwise (nn_png_read checks the rest, and a smaller
+ * image is refused after it, naming its channels too). */
+static int png_sides_fit(FILE *f, const char *path, int want_w, int want_h,
+                         char *msg, size_t msg_size)
+{
+    unsigned char ihdr[16];
+    unsigned long w, h;
+    if (fread(ihdr, 1, sizeof ihdr, f) != sizeof ihdr ||
+        memcmp(ihdr + 4, "IHDR", 4))
+        return 1;
+    w = (unsigned long)ihdr[8] << 24 | (unsigned long)ihdr[9] << 16 |
+        (unsigned long)ihdr[10] << 8 | ihdr[11];
+    h = (unsigned long)ihdr[12] << 24 | (unsigned long)ihdr[13] << 16 |
+        (unsigned long)ihdr[14] << 8 | ihdr[15];
+    if ((unsigned long long)w * h <= (unsigned long long)want_w * want_h)
+        return 1;
+    snprintf(msg, msg_size, "%s is %lux%lu; the model expects %dx%d "
+             "(--resize converts it)", path, w, h, want_w, want_h);
+    return 0;
+}
+
+int image_read(const char *path, int want_w, int want_h, image *img,
+               char *msg, size_t msg_size)
 {
     unsigned char magic[8] = {0};
     FILE *f = cli_open_regular(path, msg, msg_size);
@@ -91,9 +116,11 @@ int image_read(const char *path, image *img, char *msg, size_t msg_size)
         return 0;
     got = fread(magic, 1, sizeof magic, f);
     if (got == sizeof magic && !memcmp(magic, "\x89PNG\r\n\x1a\n", 8)) {
+        ok = want_w <= 0 ||
+             png_sides_fit(f, path, want_w, want_h, msg, msg_size);
         fclose(f); /* nn_png_read opens it again, regular files only */
-        return nn_png_read(path, &img->px, &img->w, &img->h, &img->c, msg,
-                           msg_size) == NN_OK;
+        return ok && nn_png_read(path, &img->px, &img->w, &img->h, &img->c,
+                                 msg, msg_size) == NN_OK;
     }
     if (got >= 2 && magic[0] == 'P' && (magic[1] == '5' || magic[1] == '6') &&
         fseek(f, 2, SEEK_SET) == 0)

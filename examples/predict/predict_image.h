@@ -21,8 +21,11 @@ typedef enum {
 } resize_mode;
 
 /* Reads a PNG (nn_png_read), a binary PGM (P5) or PPM (P6) from a regular
- * file; 0 with msg naming the file and the problem. */
-int image_read(const char *path, image *img, char *msg, size_t msg_size);
+ * file; 0 with msg naming the file and the problem. With want_w > 0, a PNG
+ * whose header gives more pixels than want_w x want_h is refused before its
+ * data is read. */
+int image_read(const char *path, int want_w, int want_h, image *img,
+               char *msg, size_t msg_size);
 /* Frees the pixels. */
 void image_free(image *img);
 /* Fills planes (c, h, w), the model's input, from img. Without a resize
