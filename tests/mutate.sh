@@ -167,6 +167,9 @@ onnx-ssa-unchecked|src/io/onnx_read.c|a name written twice accepted|s/        if
 onnx-kernel-shape-unchecked|src/io/onnx_layers.c|Conv's kernel_shape not compared with its weights|s/if (kernel \&\& (kernel->n_ints != 2 ||/if (0 \&\& (kernel->n_ints != 2 ||/
 # Checkpoints (test_checkpoint).
 checkpoint-state-finite-unchecked|src/io/checkpoint.c|NaN in the optimizer state loads|s/if (buffer \&\& !all_finite(buffer, n)) {/if (0) {/
+optim-resume-alpha-unchecked|src/optim/optim.c|a resume with another RMSprop alpha accepted|/DIFFERS(e->uses \& USES_ALPHA, alpha/d
+optim-resume-nesterov-unchecked|src/optim/optim.c|a resume with Nesterov switched accepted|/DIFFERS(e->uses \& USES_SGD, nesterov/d
+optim-resume-beta2-unchecked|src/optim/optim.c|a resume with another beta2 accepted|/DIFFERS(e->uses \& USES_BETAS, beta2/d
 checkpoint-unknown-kind|src/io/checkpoint.c|an unknown optimizer kind reaches the comparison|s/    if (!nn_optim_name(s\.kind)) {/    if (0) {/
 adamw-decay-after-step|src/optim/optimizers.c|AdamW: w *= 1 - lr wd after the step|/^ *w\[i\] \*= keep;$/d|s/^\( *\)\(w\[i\] -= step \* m\[i\].*\)$/\1\2\n\1w[i] *= keep;/
 EOF

@@ -211,6 +211,103 @@ static void test_checkpoints_with_wrong_values_are_refused(void **state)
     nn_net_destroy(net);
 }
 
+/* One setting of nn_optim_settings: its name in messages, which kinds use
+ * it, and how to change it. */
+typedef struct {
+    const char *name;
+    unsigned kinds; /* 1 << kind for each kind that uses it */
+    void (*change)(nn_optim_settings *s);
+} setting;
+
+static void change_momentum(nn_optim_settings *s) { s->momentum += 0.05f; }
+static void change_momentum_kind(nn_optim_settings *s)
+{
+    s->momentum_kind = s->momentum_kind == NN_MOMENTUM_PYTORCH
+                           ? NN_MOMENTUM_EMA : NN_MOMENTUM_PYTORCH;
+}
+static void change_nesterov(nn_optim_settings *s) { s->nesterov = !s->nesterov; }
+static void change_beta1(nn_optim_settings *s) { s->beta1 = 0.8f; }
+static void change_beta2(nn_optim_settings *s) { s->beta2 = 0.99f; }
+static void change_alpha(nn_optim_settings *s) { s->alpha = 0.9f; }
+static void change_eps(nn_optim_settings *s) { s->eps = 1e-6f; }
+static void change_decay(nn_optim_settings *s) { s->weight_decay += 1e-3f; }
+static void change_decay_all(nn_optim_settings *s) { s->decay_all = !s->decay_all; }
+
+/* Resuming with any setting changed that the checkpoint's optimizer uses is
+ * refused, naming the setting; a setting it does not use may differ (it
+ * means nothing to that optimizer); the learning rate is the caller's (its
+ * schedule sets it every epoch). Every setting of every kind. */
+static void test_every_changed_setting_is_refused(void **state)
+{
+    enum { SGD = 1 << NN_OPTIM_SGD, ADAM = 1 << NN_OPTIM_ADAM,
+           RMSPROP = 1 << NN_OPTIM_RMSPROP, ADAMW = 1 << NN_OPTIM_ADAMW };
+    static const setting settings[] = {
+        {"momentum", SGD | RMSPROP, change_momentum},
+        {"momentum_kind", SGD, change_momentum_kind},
+        {"nesterov", SGD, change_nesterov},
+        {"beta1", ADAM | ADAMW, change_beta1},
+        {"beta2", ADAM | ADAMW, change_beta2},
+        {"alpha", RMSPROP, change_alpha},
+        {"eps", ADAM | ADAMW | RMSPROP, change_eps},
+        {"weight_decay", SGD | ADAM | RMSPROP | ADAMW, change_decay},
+        {"decay_all", SGD | ADAM | RMSPROP | ADAMW, change_decay_all},
+    };
+    const nn_optim_kind kinds[] = {NN_OPTIM_SGD, NN_OPTIM_ADAM,
+                                   NN_OPTIM_RMSPROP, NN_OPTIM_ADAMW};
+    char path[256], msg[256];
+    int refused = 0, allowed = 0;
+    (void)state;
+    path_in_dir(path, sizeof path, "settings.ckpt");
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        nn_net *net = new_net(), *out = NULL;
+        nn_optim_settings saved = nn_optim_defaults(kinds[k]);
+        nn_optim *opt, *back_opt = NULL;
+        nn_train_state ts = {1, {{1, 2, 3, 4}}, 16}, back;
+        saved.momentum = 0.5f; /* used by SGD and RMSprop: not the default 0 */
+        opt = tu_optim(net, &saved);
+        assert_nn_ok(nn_checkpoint_save(net, opt, &ts, path, msg, sizeof msg));
+        for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+            nn_optim_settings want = saved;
+            int uses = (settings[i].kinds >> kinds[k]) & 1;
+            nn_status st;
+            settings[i].change(&want);
+            st = nn_checkpoint_load(path, 8, &want, &out, &back_opt, &back,
+                                    msg, sizeof msg);
+            if (uses) {
+                if (st != NN_ESTATE || !strstr(msg, settings[i].name))
+                    fail_msg("%s, %s changed: status %d, '%s'",
+                             nn_optim_name(kinds[k]), settings[i].name,
+                             (int)st, msg);
+                assert_null(out);
+                refused++;
+            } else {
+                if (st != NN_OK)
+                    fail_msg("%s, unused %s changed: '%s'",
+                             nn_optim_name(kinds[k]), settings[i].name, msg);
+                nn_optim_destroy(back_opt);
+                nn_net_destroy(out);
+                out = NULL;
+                back_opt = NULL;
+                allowed++;
+            }
+        }
+        for (size_t j = 0; j < sizeof kinds / sizeof kinds[0]; j++) {
+            nn_optim_settings want = nn_optim_defaults(kinds[j]);
+            if (j == k)
+                continue;
+            assert_int_equal(nn_checkpoint_load(path, 8, &want, &out, &back_opt,
+                                                &back, msg, sizeof msg),
+                             NN_ESTATE);
+            assert_non_null(strstr(msg, nn_optim_name(kinds[k])));
+            refused++;
+        }
+        nn_optim_destroy(opt);
+        nn_net_destroy(net);
+    }
+    print_message("  %d changes refused naming the setting, %d unused ones "
+                  "allowed\n", refused, allowed);
+}
+
 /* A child saves checkpoints of a large net in a loop, each with its epoch
  * number, and tells the parent through a pipe once the first is on disk;
  * the parent then kills it with SIGKILL at a random moment. Whatever the
@@ -333,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_version_1_checkpoint_loads),
         cmocka_unit_test(test_corrupt_checkpoints_are_refused),
         cmocka_unit_test(test_checkpoints_with_wrong_values_are_refused),
+        cmocka_unit_test(test_every_changed_setting_is_refused),
         cmocka_unit_test(test_kill_during_save_keeps_a_loadable_checkpoint),
     };
     return TU_RUN_IN_DIR(tests, dir);
