@@ -84,17 +84,17 @@ static void test_tree_differs_from_a_running_sum(void **state)
 
 /* ------------------------------------------------ the tree-shaped gemm */
 
-/* C += tree over segments, against per-segment gemms (alpha 1, beta 0),
+/* C += tree over shards, against per-shard gemms (alpha 1, beta 0),
  * nn_tree_floats and an add: bit for bit, for both gemm paths. */
 static void check_tree_gemm(nn_kernels kernels, int trans_a, int trans_b,
-                            int m, int n, const int *bounds, int segments,
+                            int m, int n, const int *bounds, int shards,
                             nn_rng *rng)
 {
-    int k = bounds[segments];
+    int k = bounds[shards];
     size_t a_size = (size_t)m * k, b_size = (size_t)k * n, c_size = (size_t)m * n;
     float *a = malloc(a_size * sizeof *a), *b = malloc(b_size * sizeof *b);
     float *c = malloc(c_size * sizeof *c), *want = malloc(c_size * sizeof *c);
-    float *parts = malloc(c_size * (size_t)segments * sizeof *parts);
+    float *parts = malloc(c_size * (size_t)shards * sizeof *parts);
     int lda = trans_a ? m : k, ldb = trans_b ? k : n;
     nn_sgemm_fn sgemm = nn_sgemm_for(kernels);
     assert_non_null(a);
@@ -108,18 +108,18 @@ static void check_tree_gemm(nn_kernels kernels, int trans_a, int trans_b,
         b[i] = awkward(rng);
     for (size_t i = 0; i < c_size; i++)
         c[i] = want[i] = awkward(rng);
-    for (int s = 0; s < segments; s++) {
+    for (int s = 0; s < shards; s++) {
         int k0 = bounds[s], kc = bounds[s + 1] - k0;
         const float *as = a + (trans_a ? (size_t)k0 * lda : (size_t)k0);
         const float *bs = b + (trans_b ? (size_t)k0 : (size_t)k0 * ldb);
         sgemm(trans_a, trans_b, m, n, kc, 1.0f, as, lda, bs, ldb, 0.0f,
               parts + (size_t)s * c_size, n);
     }
-    nn_tree_floats(parts, segments, c_size, 0, c_size);
+    nn_tree_floats(parts, shards, c_size, 0, c_size);
     for (size_t i = 0; i < c_size; i++)
         want[i] += parts[i];
     assert_int_equal(nn_sgemm_tree_for(kernels)(trans_a, trans_b, m, n, bounds,
-                                                segments, a, lda, b, ldb, c, n),
+                                                shards, a, lda, b, ldb, c, n),
                      1);
     assert_memory_equal(c, want, c_size * sizeof *c);
     free(a);
@@ -135,7 +135,7 @@ static void test_tree_gemm_matches_its_definition(void **state)
                                     {13, 40}, {64, 9}};
     static const int cuts[][6] = {
         {1, 64}, {2, 32, 64}, {4, 16, 32, 48, 64},
-        {5, 0, 0, 3, 3, 10}, /* empty segments */
+        {5, 0, 0, 3, 3, 10}, /* empty shards */
         {3, 5, 6, 7}};
     nn_rng rng;
     (void)state;
@@ -143,18 +143,40 @@ static void test_tree_gemm_matches_its_definition(void **state)
     for (int kernels = NN_KERNELS_AUTO; kernels <= NN_KERNELS_PORTABLE; kernels++)
         for (size_t sh = 0; sh < sizeof shapes / sizeof *shapes; sh++)
             for (size_t cu = 0; cu < sizeof cuts / sizeof *cuts; cu++) {
-                int bounds[8] = {0}, segments = cuts[cu][0];
-                for (int s = 0; s < segments; s++)
+                int bounds[8] = {0}, shards = cuts[cu][0];
+                for (int s = 0; s < shards; s++)
                     bounds[s + 1] = cuts[cu][s + 1];
                 for (int t = 0; t < 4; t++)
                     check_tree_gemm((nn_kernels)kernels, t & 1, t >> 1,
                                     shapes[sh][0], shapes[sh][1], bounds,
-                                    segments, &rng);
+                                    shards, &rng);
             }
 }
 
-/* A segment longer than one k block is left to the caller: nothing done. */
-static void test_tree_gemm_declines_long_segments(void **state)
+/* Shard counts whose binary counter holds up to eight finished subtrees at
+ * once (7 = 111, 11 = 1011, 15 = 1111, 255 = 11111111), and an even count
+ * with one level left over (6 = 110), each shard of 1 to 3 k values. */
+static void test_tree_gemm_with_many_subtrees(void **state)
+{
+    static const int counts[] = {6, 7, 11, 13, 15, 31, 255};
+    static int bounds[256];
+    nn_rng rng;
+    (void)state;
+    nn_rng_seed(&rng, 10);
+    for (size_t i = 0; i < sizeof counts / sizeof *counts; i++) {
+        int shards = counts[i];
+        for (int s = 0; s < shards; s++)
+            bounds[s + 1] = bounds[s] + 1 + s % 3;
+        for (int kernels = NN_KERNELS_AUTO; kernels <= NN_KERNELS_PORTABLE;
+             kernels++)
+            for (int t = 0; t < 4; t++)
+                check_tree_gemm((nn_kernels)kernels, t & 1, t >> 1, 7, 17,
+                                bounds, shards, &rng);
+    }
+}
+
+/* A shard longer than one k block is left to the caller: nothing done. */
+static void test_tree_gemm_declines_long_shards(void **state)
 {
     int bounds[3] = {0, 10, 300};
     float *a = calloc(300 * 4, sizeof *a), *b = calloc(300 * 4, sizeof *b);
@@ -505,7 +527,8 @@ int main(void)
         cmocka_unit_test(test_tree_floats_is_the_pairwise_tree),
         cmocka_unit_test(test_tree_differs_from_a_running_sum),
         cmocka_unit_test(test_tree_gemm_matches_its_definition),
-        cmocka_unit_test(test_tree_gemm_declines_long_segments),
+        cmocka_unit_test(test_tree_gemm_with_many_subtrees),
+        cmocka_unit_test(test_tree_gemm_declines_long_shards),
         cmocka_unit_test(test_group_training_matches_one_net),
         cmocka_unit_test(test_uneven_group_is_close),
         cmocka_unit_test(test_shard_count_changes_the_bits),
