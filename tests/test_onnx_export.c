@@ -1,0 +1,142 @@
+/* ONNX export against ONNX's operator schemas: every attribute libnn writes
+ * has the type its operator defines (kernel_shape INTS, epsilon FLOAT,
+ * transB INT, ...) and carries its value in the field of that type. libnn's
+ * own reader does not look at an attribute's type, so a round trip could
+ * not catch a wrong one; ONNX Runtime refuses such a file. */
+#include "gradcheck.h"
+#include "io/onnx.h"
+#include "io/protobuf.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static char dir[] = "/tmp/nn_onnx_export.XXXXXX";
+
+/* AttributeProto.type values, and the field each keeps its value in. */
+enum { TYPE_FLOAT = 1, TYPE_INT = 2, TYPE_INTS = 7 };
+enum { FIELD_F = 2, FIELD_I = 3, FIELD_INTS = 8 };
+
+/* What ONNX's schemas say of the attributes libnn writes. */
+static const struct {
+    const char *op, *name;
+    int type;
+} schema[] = {
+    {"Conv", "kernel_shape", TYPE_INTS},
+    {"Conv", "strides", TYPE_INTS},
+    {"Conv", "pads", TYPE_INTS},
+    {"MaxPool", "kernel_shape", TYPE_INTS},
+    {"MaxPool", "strides", TYPE_INTS},
+    {"AveragePool", "kernel_shape", TYPE_INTS},
+    {"AveragePool", "strides", TYPE_INTS},
+    {"AveragePool", "pads", TYPE_INTS},
+    {"AveragePool", "count_include_pad", TYPE_INT},
+    {"BatchNormalization", "epsilon", TYPE_FLOAT},
+    {"LeakyRelu", "alpha", TYPE_FLOAT},
+    {"Gemm", "transB", TYPE_INT},
+    {"Flatten", "axis", TYPE_INT},
+};
+
+/* The bytes of field f as a NUL-terminated string in buf. */
+static void field_text(const nn_pb_field *f, char *buf, size_t size)
+{
+    size_t n = f->size < size - 1 ? f->size : size - 1;
+    memcpy(buf, f->data, n);
+    buf[n] = '\0';
+}
+
+/* Checks one AttributeProto of a node of operator op; returns 1. */
+static int check_attribute(const char *op, const nn_pb_field *attr)
+{
+    nn_pb_reader r = nn_pb_sub(attr);
+    nn_pb_field f;
+    char name[64] = "";
+    int type = 0, has_f = 0, has_i = 0, has_ints = 0, want = -1;
+    while (nn_pb_next(&r, &f) == 1) {
+        if (f.field == ATTR_NAME)
+            field_text(&f, name, sizeof name);
+        else if (f.field == ATTR_TYPE && f.wire == NN_PB_VARINT)
+            type = (int)f.value;
+        else if (f.field == FIELD_F && f.wire == NN_PB_FIXED32)
+            has_f = 1;
+        else if (f.field == FIELD_I && f.wire == NN_PB_VARINT)
+            has_i = 1;
+        else if (f.field == FIELD_INTS)
+            has_ints = 1;
+    }
+    for (size_t i = 0; i < sizeof schema / sizeof *schema; i++)
+        if (!strcmp(schema[i].op, op) && !strcmp(schema[i].name, name))
+            want = schema[i].type;
+    if (want < 0)
+        fail_msg("%s writes attribute '%s', which the test does not know", op,
+                 name);
+    if (type != want)
+        fail_msg("%s.%s has type %d; ONNX defines %d", op, name, type, want);
+    if ((want == TYPE_FLOAT && !has_f) || (want == TYPE_INT && !has_i) ||
+        (want == TYPE_INTS && !has_ints) || has_f + has_i + has_ints != 1)
+        fail_msg("%s.%s keeps its value in the wrong field", op, name);
+    return 1;
+}
+
+/* Walks the exported ModelProto's nodes; returns how many attributes. */
+static int check_file(const char *path)
+{
+    size_t size;
+    unsigned char *data = tu_read_file(path, &size);
+    nn_pb_reader model = {data, data + size};
+    nn_pb_field f, g, a;
+    int attributes = 0;
+    while (nn_pb_next(&model, &f) == 1) {
+        nn_pb_reader graph = nn_pb_sub(&f);
+        if (f.field != MODEL_GRAPH)
+            continue;
+        while (nn_pb_next(&graph, &g) == 1) {
+            nn_pb_reader node = nn_pb_sub(&g), again;
+            char op[64] = "";
+            if (g.field != GRAPH_NODE)
+                continue;
+            again = node;
+            while (nn_pb_next(&node, &a) == 1)
+                if (a.field == NODE_OP)
+                    field_text(&a, op, sizeof op);
+            while (nn_pb_next(&again, &a) == 1)
+                if (a.field == NODE_ATTR)
+                    attributes += check_attribute(op, &a);
+        }
+    }
+    free(data);
+    return attributes;
+}
+
+static void test_every_attribute_has_its_schema_type(void **state)
+{
+    static const struct {
+        const char *spec;
+        int c, h, w;
+    } nets[] = {
+        {"conv3x3x4p1,bn,leakyrelu0.2,avgpool3s2p1,conv3x3x4s2,sigmoid,"
+         "pool2s1,dropout0.25,dense6,bn,tanh,relu,dense5", 2, 12, 11},
+        {"dense8,conv1x1x4,relu,gap,dense3", 2, 3, 3},
+    };
+    const char *path = tu_path(dir, "net.onnx");
+    char msg[256];
+    int attributes = 0;
+    (void)state;
+    for (size_t i = 0; i < sizeof nets / sizeof *nets; i++) {
+        nn_net *net = tu_net(nets[i].spec, nets[i].c, nets[i].h, nets[i].w,
+                             2, 3);
+        assert_nn_ok(nn_onnx_save(net, path, 0, msg, sizeof msg));
+        attributes += check_file(path);
+        nn_net_destroy(net);
+    }
+    print_message("  %d attributes, each of its schema's type\n", attributes);
+    assert_true(attributes >= 15);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_attribute_has_its_schema_type),
+    };
+    return TU_RUN_IN_DIR(tests, dir);
+}
