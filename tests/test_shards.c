@@ -466,6 +466,68 @@ static void test_failing_group_stops_every_rank(void **state)
     nn_dataset_free(&data);
 }
 
+/* A group of one process whose sum of the gradients brings an infinity
+ * (as another process's overflowing gradients would), every loss finite. */
+typedef struct {
+    size_t params; /* the gradients are the float sum of this many values */
+    int calls;     /* gradient sums seen */
+} inf_ctx;
+
+static nn_status sum_floats_inf(void *ctx, float *values, size_t count)
+{
+    inf_ctx *c = ctx;
+    if (count == c->params) {
+        values[count / 2] = INFINITY;
+        c->calls++;
+    }
+    return NN_OK;
+}
+
+static nn_status sum_doubles_alone(void *ctx, double *values, size_t count)
+{
+    (void)ctx;
+    (void)values;
+    (void)count;
+    return NN_OK;
+}
+
+/* The check for non-finite gradients before the optimizer's step is
+ * reached with a finite loss: the epoch stops with NN_ENUMERIC at the first
+ * step, the weights as they were. (A NaN loss stops earlier, before the
+ * gradients are summed; this is the other way in.) */
+static void test_infinite_gradient_with_finite_loss_stops(void **state)
+{
+    nn_dataset data;
+    rank_job job;
+    nn_rng rng;
+    nn_epoch_stats stats;
+    inf_ctx ctx = {0, 0};
+    nn_group one = {0, 1, &ctx, sum_floats_inf, sum_doubles_alone};
+    float *before;
+    size_t n;
+    (void)state;
+    tu_make_dataset(&data, 32, 8, 4, 5);
+    memset(&job, 0, sizeof job);
+    make_net(&job, SPECS[1], 4, 16);
+    n = nn_net_param_count(job.net);
+    ctx.params = n;
+    before = malloc(n * sizeof *before);
+    assert_non_null(before);
+    memcpy(before, nn_net_params(job.net), n * sizeof *before);
+    job.cfg = train_config(16);
+    job.cfg.group = &one;
+    nn_rng_seed(&rng, 2);
+    assert_int_equal(nn_train_epoch(job.net, job.opt, &data, &job.cfg, 0, &rng,
+                                     &stats),
+                     NN_ENUMERIC);
+    assert_int_equal(ctx.calls, 1);
+    assert_memory_equal(nn_net_params(job.net), before, n * sizeof *before);
+    assert_int_equal(nn_optim_steps(job.opt), 0);
+    free(before);
+    free_job(&job);
+    nn_dataset_free(&data);
+}
+
 /* More ranks than shards, or a group without functions: NN_EINVAL. */
 static void test_bad_groups_are_refused(void **state)
 {
@@ -533,6 +595,7 @@ int main(void)
         cmocka_unit_test(test_uneven_group_is_close),
         cmocka_unit_test(test_shard_count_changes_the_bits),
         cmocka_unit_test(test_failing_group_stops_every_rank),
+        cmocka_unit_test(test_infinite_gradient_with_finite_loss_stops),
         cmocka_unit_test(test_bad_groups_are_refused),
         cmocka_unit_test(test_shards_set_after_build),
     };
