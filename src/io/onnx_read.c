@@ -557,7 +557,7 @@ static int structural(const onnx_model *m, const nn_onnx_node_in *node,
     }
     if (!strcmp(node->op, "Flatten")) {
         const nn_onnx_attr *axis = nn_onnx_attr_find(node, "axis");
-        if (axis && axis->i != 1) {
+        if (axis && axis->i != 1 && axis->i != 1 - *rank) { /* -3 of NCHW */
             nn_format_msg(why, why_size, "node %d 'Flatten' with axis %lld: "
                           "libnn flattens from axis 1", node->index,
                           (long long)axis->i);
@@ -583,17 +583,28 @@ static int structural(const onnx_model *m, const nn_onnx_node_in *node,
         return -1;
     }
     if (!strcmp(node->op, "Softmax")) {
-        if (last)
+        /* over all of a sample's values, as libnn's loss: axis 1 (or -1)
+         * of (N, F); of (N, C, H, W) only before opset 13, where axis 1
+         * flattens to (N, C*H*W) */
+        const nn_onnx_attr *axis = nn_onnx_attr_find(node, "axis");
+        int64_t a = axis ? axis->i : m->opset < 13 ? 1 : -1;
+        if (last && (*rank == 2 ? a == 1 || a == -1
+                                : m->opset < 13 && (a == 1 || a == -3)))
             return 1; /* libnn's output is the logits before it */
-        nn_format_msg(why, why_size, "node %d 'Softmax' before the last node: "
-                      "libnn has softmax only in its loss", node->index);
+        nn_format_msg(why, why_size, last ? "node %d 'Softmax' over axis %lld "
+                      "of a %d-D tensor: libnn's softmax (in its loss) is over "
+                      "each sample's values" : "node %d 'Softmax' before the "
+                      "last node: libnn has softmax only in its loss",
+                      node->index, (long long)a, *rank);
         return -1;
     }
     if (!strcmp(node->op, "Add")) {
         const nn_onnx_tensor *b = node->n_inputs == 2 ? node->init[1] : NULL;
         nn_onnx_layer_in *prev = n_layers ? &layers[n_layers - 1].in : NULL;
         if (b && prev && prev->bias_at != SIZE_MAX &&
-            prev->bias_at + b->count == prev->n_params) {
+            prev->bias_at + b->count == prev->n_params &&
+            (b->rank == 0 || (size_t)b->dims[b->rank - 1] == b->count)) {
+            /* (F) or (1, F); (F, 1) would broadcast along the batch */
             for (size_t i = 0; i < b->count; i++)
                 prev->params[prev->bias_at + i] += b->values[i];
             prev->bias_at = SIZE_MAX; /* one bias only */

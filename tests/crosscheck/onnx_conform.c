@@ -125,6 +125,7 @@ static void tensor_free(tensor *t)
  * that are not initializers, in order, and the last node's operator. */
 typedef struct {
     char inputs[MAX_INPUTS][128];
+    int is_tensor[MAX_INPUTS]; /* 0: a sequence, map or optional */
     int n_inputs;     /* all of them, even past MAX_INPUTS */
     char last_op[32];
 } model_info;
@@ -184,8 +185,15 @@ static int model_read_info(const nn_pb_field *graph, model_info *info)
             is_init |= !strcmp(inits[i], name);
         if (is_init)
             continue;
-        if (info->n_inputs < MAX_INPUTS)
+        if (info->n_inputs < MAX_INPUTS) {
+            nn_pb_reader v = nn_pb_sub(&f), t;
+            nn_pb_field vf, tf;
             strcpy(info->inputs[info->n_inputs], name);
+            while (nn_pb_next(&v, &vf) == 1) /* ValueInfoProto.type (2) */
+                if (vf.field == 2 && vf.wire == NN_PB_BYTES)
+                    for (t = nn_pb_sub(&vf); nn_pb_next(&t, &tf) == 1;)
+                        info->is_tensor[info->n_inputs] |= tf.field == 1; /* tensor_type */
+        }
         info->n_inputs++;
     }
     return 1;
@@ -327,6 +335,12 @@ static int run_set(const char *dir, const char *set, const unsigned char *model,
     int n = info->n_inputs, result = RUN_ERROR, batch = 1, wrote = 0;
     size_t per_out;
     for (int k = 0; k < n; k++) {
+        if (!info->is_tensor[k]) {
+            snprintf(why, why_size, "input %d '%s' is not a tensor (a sequence "
+                     "or an optional)", k, info->inputs[k]);
+            result = RUN_SKIP;
+            goto done;
+        }
         snprintf(path, sizeof path, "%s/%s/input_%d.pb", dir, set, k);
         if (!tensor_read(path, &in[k])) {
             snprintf(why, why_size, "cannot read %.500s", path);
