@@ -508,8 +508,8 @@ static void test_graphs_that_break_onnx_rules_are_refused(void **state)
         mw_conv_weights(&mw);
         mw_node(&mw, "Conv", "x", "W", NULL, "y", NULL, NULL, 0);
         check_refused(mw_end(&mw, "y"), NN_EFORMAT,
-                      opset == -1 ? "opset 1: libnn reads opsets 7 to 21"
-                                  : "opset 99: libnn reads opsets 7 to 21");
+                      opset == -1 ? "opset 1: libnn reads opsets 6 to 21"
+                                  : "opset 99: libnn reads opsets 6 to 21");
     }
     mw_begin(&mw, -1);
     mw_conv_weights(&mw);

@@ -25,8 +25,9 @@
 #define MAX_OUTPUTS 8
 /* The opsets of the default domain whose operators libnn reads as ONNX
  * defines them (Pad's pads an input, Dropout's ratio an input or an
- * attribute, BatchNormalization without `spatial`). */
-#define OPSET_MIN 7
+ * attribute, BatchNormalization without `spatial`; opset 6's is_test and
+ * broadcast checked by opset6_fits). */
+#define OPSET_MIN 6
 #define OPSET_MAX 21
 
 /* An initializer as found in the file: float values are copied out (the
@@ -618,6 +619,34 @@ static int structural(const onnx_model *m, const nn_onnx_node_in *node,
     return 0;
 }
 
+/* Opset 6, where four of the operators libnn reads differ from opset 7's:
+ * BatchNormalization and Dropout compute their inference form only with
+ * is_test set, Gemm adds a bias vector and Add one along the last axis only
+ * with broadcast set. 0 with why set otherwise. */
+static int opset6_fits(const onnx_model *m, const nn_onnx_node_in *node,
+                       char *why, size_t why_size)
+{
+    const nn_onnx_attr *is_test = nn_onnx_attr_find(node, "is_test");
+    const nn_onnx_attr *broadcast = nn_onnx_attr_find(node, "broadcast");
+    const nn_onnx_attr *axis = nn_onnx_attr_find(node, "axis");
+    if (m->opset >= 7)
+        return 1;
+    if ((!strcmp(node->op, "BatchNormalization") || !strcmp(node->op, "Dropout")) &&
+        !(is_test && is_test->i)) {
+        nn_format_msg(why, why_size, "node %d '%s' without is_test: opset 6 "
+                      "computes it as in training", node->index, node->op);
+        return 0;
+    }
+    if (((!strcmp(node->op, "Gemm") && node->n_inputs > 2) || !strcmp(node->op, "Add")) &&
+        (!(broadcast && broadcast->i) || (axis && axis->i != 1 && axis->i != -1))) {
+        nn_format_msg(why, why_size, "node %d '%s': opset 6 adds a bias along "
+                      "the outputs only with broadcast 1 (and no other axis)",
+                      node->index, node->op);
+        return 0;
+    }
+    return 1;
+}
+
 /* The net the layers describe, built, with their weights. */
 static nn_status build(const onnx_model *m, const int shape[3],
                        imported *layers, int n, int max_batch, int inference,
@@ -772,6 +801,8 @@ static nn_status import(onnx_model *m, int max_batch, int inference,
                               "also reads '%.40s')", i, node->op, node->inputs[k]);
                 goto done;
             }
+        if (!opset6_fits(m, node, why, why_size))
+            goto done;
         strcpy(current, output);
         handled = structural(m, node, i == m->n_nodes - 1, layers, n, &rank,
                              &pending_pad, why, why_size);
