@@ -362,11 +362,10 @@ static void mw_begin(model_writer *mw, int opset)
     value_info(&mw->w, GRAPH_INPUT, "x");
 }
 
-/* A node op(in0, in1, in2) -> out (NULL inputs left out), with one INTS
- * attribute when attr is not NULL. */
-static void mw_node(model_writer *mw, const char *op, const char *in0,
-                    const char *in1, const char *in2, const char *out,
-                    const char *attr, const int *ints, int n)
+/* Starts a node op(in0, in1, in2) -> out (NULL inputs left out); its
+ * attributes follow (mw_attr_*), then nn_pb_end(&mw->w, mark). */
+static size_t mw_node_begin(model_writer *mw, const char *op, const char *in0,
+                            const char *in1, const char *in2, const char *out)
 {
     const char *inputs[3] = {in0, in1, in2};
     size_t node = nn_pb_begin(&mw->w, GRAPH_NODE);
@@ -374,6 +373,16 @@ static void mw_node(model_writer *mw, const char *op, const char *in0,
         nn_pb_string(&mw->w, NODE_INPUT, inputs[i]);
     nn_pb_string(&mw->w, NODE_OUTPUT, out);
     nn_pb_string(&mw->w, NODE_OP, op);
+    return node;
+}
+
+/* A node op(in0, in1, in2) -> out (NULL inputs left out), with one INTS
+ * attribute when attr is not NULL. */
+static void mw_node(model_writer *mw, const char *op, const char *in0,
+                    const char *in1, const char *in2, const char *out,
+                    const char *attr, const int *ints, int n)
+{
+    size_t node = mw_node_begin(mw, op, in0, in1, in2, out);
     if (attr) {
         size_t a = nn_pb_begin(&mw->w, NODE_ATTR);
         nn_pb_string(&mw->w, ATTR_NAME, attr);
@@ -556,20 +565,6 @@ static void test_graphs_that_break_onnx_rules_are_refused(void **state)
 
 /* ------------------------------------- attributes ONNX's conformance tests use */
 
-/* Starts a node op(in0, in1, in2) -> out (NULL inputs left out); its
- * attributes follow (mw_attr_*), then nn_pb_end(&mw->w, mark). */
-static size_t mw_node_begin(model_writer *mw, const char *op, const char *in0,
-                            const char *in1, const char *in2, const char *out)
-{
-    const char *inputs[3] = {in0, in1, in2};
-    size_t node = nn_pb_begin(&mw->w, GRAPH_NODE);
-    for (int i = 0; i < 3 && inputs[i]; i++)
-        nn_pb_string(&mw->w, NODE_INPUT, inputs[i]);
-    nn_pb_string(&mw->w, NODE_OUTPUT, out);
-    nn_pb_string(&mw->w, NODE_OP, op);
-    return node;
-}
-
 static void mw_attr_int(model_writer *mw, const char *name, int v)
 {
     nn_onnx_graph g = {&mw->w, 0, 4, ""};
@@ -580,6 +575,16 @@ static void mw_attr_float(model_writer *mw, const char *name, float v)
 {
     nn_onnx_graph g = {&mw->w, 0, 4, ""};
     nn_onnx_attr_float(&g, name, v);
+}
+
+/* A node op(in) -> out with one INT attribute (none when attr is NULL). */
+static void mw_node_int(model_writer *mw, const char *op, const char *in,
+                        const char *out, const char *attr, int v)
+{
+    size_t node = mw_node_begin(mw, op, in, NULL, NULL, out);
+    if (attr)
+        mw_attr_int(mw, attr, v);
+    nn_pb_end(&mw->w, node);
 }
 
 /* A STRING attribute (type 3, bytes in field 4). */
@@ -690,14 +695,11 @@ static void test_a_final_softmax_over_another_axis_is_refused(void **state)
 {
     static const int vector[1] = {4};
     model_writer mw;
-    size_t node;
     (void)state;
     for (int axis = -2; axis <= 1; axis++) {
         mw_begin(&mw, 13);
         nn_pb_end(&mw.w, mw_dense(&mw, "Gemm", vector, 1));
-        node = mw_node_begin(&mw, "Softmax", "y", NULL, NULL, "p");
-        mw_attr_int(&mw, "axis", axis);
-        nn_pb_end(&mw.w, node);
+        mw_node_int(&mw, "Softmax", "y", "p", "axis", axis);
         if (axis == 1 || axis == -1)
             check_imports_as(mw_end(&mw, "p"), "dense4");
         else
@@ -758,9 +760,7 @@ static void test_auto_pad_and_flatten_axis(void **state)
             check_imports_as(mw_end(&mw, "m"), "conv3x3x2,pool2s1");
     }
     mw_begin(&mw, 13);
-    node = mw_node_begin(&mw, "Flatten", "x", NULL, NULL, "f");
-    mw_attr_int(&mw, "axis", -3);
-    nn_pb_end(&mw.w, node);
+    mw_node_int(&mw, "Flatten", "x", "f", "axis", -3);
     mw_floats(&mw, "B", (const int[2]){25, 4}, 2);
     mw_floats(&mw, "C", vector, 1);
     nn_pb_end(&mw.w, mw_node_begin(&mw, "Gemm", "f", "B", "C", "y"));
@@ -780,10 +780,7 @@ static void test_opset6_is_test_and_broadcast(void **state)
         mw_begin(&mw, 6);
         mw_conv_weights(&mw);
         mw_node(&mw, "Conv", "x", "W", NULL, "c", NULL, NULL, 0);
-        node = mw_node_begin(&mw, "Dropout", "c", NULL, NULL, "y");
-        if (is_test >= 0)
-            mw_attr_int(&mw, "is_test", is_test);
-        nn_pb_end(&mw.w, node);
+        mw_node_int(&mw, "Dropout", "c", "y", is_test >= 0 ? "is_test" : NULL, is_test);
         if (is_test == 1)
             check_imports_as(mw_end(&mw, "y"), "conv3x3x2,dropout0.5");
         else
