@@ -13,13 +13,16 @@
 #   - PyTorch nets like the presets (and one with batchnorm, average
 #     pooling, leaky relu and dropout), exported by torch.onnx, import into
 #     libnn and give PyTorch's outputs within 1e-5;
-#   - an imported PyTorch net fine-tuned with --init gets more accurate.
+#   - an imported PyTorch net fine-tuned with --init gets more accurate;
+#   - ONNX's own conformance tests (Debian's libonnx-testdata) of the
+#     operators libnn imports: none imports to a different function (each
+#     passes within 1e-4 or is refused with one line saying why).
 # Ends with "N passed, M failed"; exit 1 when any check failed.
 set -u
 NN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$NN_ROOT/tests/packages.sh"
 nn_need_packages cmake gcc make libcmocka-dev dataset-fashion-mnist \
-    python3-onnx python3-torch python3-numpy python3-scipy
+    python3-onnx python3-torch python3-numpy python3-scipy libonnx-testdata
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 ||
     nn_need_packages nodejs npm
 nn_build "$NN_ROOT/build" -DCMAKE_BUILD_TYPE=Release -DNN_BUILD_TESTS=ON >/dev/null
@@ -140,6 +143,9 @@ before, after = (100 * float((np.fromfile(f, "<f4").reshape(-1, 10).argmax(1) ==
 print(f"imported PyTorch lenet: test accuracy {before:.2f}% before, {after:.2f}% after one epoch on 10,000 images")
 assert after > before + 20
 PY
+
+echo "== ONNX's conformance tests through the importer"
+check "onnx conformance" "$here/onnx_conformance.sh" "$NN_ROOT/build/tests/onnx_conform"
 
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -9,6 +9,7 @@
 #include "io/onnx.h"
 #include "io/protobuf.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -361,11 +362,10 @@ static void mw_begin(model_writer *mw, int opset)
     value_info(&mw->w, GRAPH_INPUT, "x");
 }
 
-/* A node op(in0, in1, in2) -> out (NULL inputs left out), with one INTS
- * attribute when attr is not NULL. */
-static void mw_node(model_writer *mw, const char *op, const char *in0,
-                    const char *in1, const char *in2, const char *out,
-                    const char *attr, const int *ints, int n)
+/* Starts a node op(in0, in1, in2) -> out (NULL inputs left out); its
+ * attributes follow (mw_attr_*), then nn_pb_end(&mw->w, mark). */
+static size_t mw_node_begin(model_writer *mw, const char *op, const char *in0,
+                            const char *in1, const char *in2, const char *out)
 {
     const char *inputs[3] = {in0, in1, in2};
     size_t node = nn_pb_begin(&mw->w, GRAPH_NODE);
@@ -373,6 +373,16 @@ static void mw_node(model_writer *mw, const char *op, const char *in0,
         nn_pb_string(&mw->w, NODE_INPUT, inputs[i]);
     nn_pb_string(&mw->w, NODE_OUTPUT, out);
     nn_pb_string(&mw->w, NODE_OP, op);
+    return node;
+}
+
+/* A node op(in0, in1, in2) -> out (NULL inputs left out), with one INTS
+ * attribute when attr is not NULL. */
+static void mw_node(model_writer *mw, const char *op, const char *in0,
+                    const char *in1, const char *in2, const char *out,
+                    const char *attr, const int *ints, int n)
+{
+    size_t node = mw_node_begin(mw, op, in0, in1, in2, out);
     if (attr) {
         size_t a = nn_pb_begin(&mw->w, NODE_ATTR);
         nn_pb_string(&mw->w, ATTR_NAME, attr);
@@ -508,8 +518,8 @@ static void test_graphs_that_break_onnx_rules_are_refused(void **state)
         mw_conv_weights(&mw);
         mw_node(&mw, "Conv", "x", "W", NULL, "y", NULL, NULL, 0);
         check_refused(mw_end(&mw, "y"), NN_EFORMAT,
-                      opset == -1 ? "opset 1: libnn reads opsets 7 to 21"
-                                  : "opset 99: libnn reads opsets 7 to 21");
+                      opset == -1 ? "opset 1: libnn reads opsets 6 to 21"
+                                  : "opset 99: libnn reads opsets 6 to 21");
     }
     mw_begin(&mw, -1);
     mw_conv_weights(&mw);
@@ -553,6 +563,244 @@ static void test_graphs_that_break_onnx_rules_are_refused(void **state)
                   "5000 nodes: libnn reads at most 4096");
 }
 
+/* ------------------------------------- attributes ONNX's conformance tests use */
+
+static void mw_attr_int(model_writer *mw, const char *name, int v)
+{
+    nn_onnx_graph g = {&mw->w, 0, 4, ""};
+    nn_onnx_attr_int(&g, name, v);
+}
+
+static void mw_attr_float(model_writer *mw, const char *name, float v)
+{
+    nn_onnx_graph g = {&mw->w, 0, 4, ""};
+    nn_onnx_attr_float(&g, name, v);
+}
+
+/* A node op(in) -> out with one INT attribute (none when attr is NULL). */
+static void mw_node_int(model_writer *mw, const char *op, const char *in,
+                        const char *out, const char *attr, int v)
+{
+    size_t node = mw_node_begin(mw, op, in, NULL, NULL, out);
+    if (attr)
+        mw_attr_int(mw, attr, v);
+    nn_pb_end(&mw->w, node);
+}
+
+/* A STRING attribute (type 3, bytes in field 4). */
+static void mw_attr_string(model_writer *mw, const char *name, const char *v)
+{
+    size_t a = nn_pb_begin(&mw->w, NODE_ATTR);
+    nn_pb_string(&mw->w, ATTR_NAME, name);
+    nn_pb_string(&mw->w, 4, v);
+    nn_pb_varint(&mw->w, ATTR_TYPE, 3);
+    nn_pb_end(&mw->w, a);
+}
+
+/* A float initializer of the given dims, values 0.01 i - 0.1. */
+static void mw_floats(model_writer *mw, const char *name, const int *dims, int rank)
+{
+    float values[256];
+    size_t count = 1;
+    nn_onnx_graph g = {&mw->w, 0, 4, ""};
+    for (int i = 0; i < rank; i++)
+        count *= (size_t)dims[i];
+    assert_true(count <= 256);
+    for (size_t i = 0; i < count; i++)
+        values[i] = 0.01f * (float)i - 0.1f;
+    nn_onnx_initializer(&g, name, dims, rank, values);
+}
+
+/* Flatten x (N, 25), then the node `op` with weights "B" (25, 4) and bias
+ * "C" of the given dims (rank 0: no bias), into "y". */
+static size_t mw_dense(model_writer *mw, const char *op, const int *c_dims,
+                       int c_rank)
+{
+    static const int b_dims[2] = {25, 4};
+    mw_node(mw, "Flatten", "x", NULL, NULL, "f", NULL, NULL, 0);
+    mw_floats(mw, "B", b_dims, 2);
+    if (c_rank)
+        mw_floats(mw, "C", c_dims, c_rank);
+    return mw_node_begin(mw, op, "f", "B", c_rank ? "C" : NULL, "y");
+}
+
+/* A bias (4, 1) broadcasts along the batch (one value a sample, for batch
+ * 4), not the outputs: it was imported as a bias per output, a silently
+ * different function. Now refused, for Gemm's C and MatMul + Add; (1, 4)
+ * and (4) are a bias per output. */
+static void test_a_bias_along_the_batch_is_refused(void **state)
+{
+    static const int column[2] = {4, 1}, row[2] = {1, 4}, vector[1] = {4};
+    model_writer mw;
+    (void)state;
+    mw_begin(&mw, 13);
+    nn_pb_end(&mw.w, mw_dense(&mw, "Gemm", column, 2));
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 1 'Gemm': its bias (4 "
+                  "values) is not one value per output of its 4");
+    mw_begin(&mw, 13);
+    nn_pb_end(&mw.w, mw_dense(&mw, "Gemm", row, 2));
+    check_imports_as(mw_end(&mw, "y"), "dense4");
+    mw_begin(&mw, 13);
+    mw_floats(&mw, "C", column, 2);
+    nn_pb_end(&mw.w, mw_dense(&mw, "MatMul", NULL, 0));
+    nn_pb_end(&mw.w, mw_node_begin(&mw, "Add", "y", "C", NULL, "z"));
+    check_refused(mw_end(&mw, "z"), NN_EFORMAT,
+                  "node 2 'Add': not the bias of a MatMul before it");
+    mw_begin(&mw, 13);
+    mw_floats(&mw, "C", vector, 1);
+    nn_pb_end(&mw.w, mw_dense(&mw, "MatMul", NULL, 0));
+    nn_pb_end(&mw.w, mw_node_begin(&mw, "Add", "y", "C", NULL, "z"));
+    check_imports_as(mw_end(&mw, "z"), "dense4");
+}
+
+/* Gemm's alpha and beta fold into the weights and bias, and a bias of one
+ * value is added to every output: y = 2 f B + 0.5 c. */
+static void test_gemm_alpha_beta_and_one_bias_value(void **state)
+{
+    static const int one[1] = {1};
+    model_writer mw;
+    nn_net *net = NULL;
+    char msg[256];
+    size_t node;
+    (void)state;
+    mw_begin(&mw, 13);
+    node = mw_dense(&mw, "Gemm", one, 1);
+    mw_attr_float(&mw, "alpha", 2.0f);
+    mw_attr_float(&mw, "beta", 0.5f);
+    nn_pb_end(&mw.w, node);
+    if (nn_onnx_load(mw_end(&mw, "y"), 2, 1, &net, msg, sizeof msg) != NN_OK)
+        fail_msg("%s", msg);
+    for (int i = 0; i < 2 * 25; i++)
+        nn_net_input(net)->x[i] = 0.1f * (float)(i % 7) - 0.3f;
+    assert_nn_ok(nn_net_forward(net, 2));
+    for (int n = 0; n < 2; n++)
+        for (int o = 0; o < 4; o++) {
+            double want = 0.5 * -0.1; /* c = 0.01 * 0 - 0.1 */
+            for (int i = 0; i < 25; i++)
+                want += 2.0 * (0.1 * ((n * 25 + i) % 7) - 0.3) * (0.01 * (i * 4 + o) - 0.1);
+            assert_true(fabs(nn_net_output(net)->x[n * 4 + o] - want) < 1e-5);
+        }
+    nn_net_destroy(net);
+    mw_begin(&mw, 13);
+    node = mw_dense(&mw, "Gemm", one, 1);
+    mw_attr_int(&mw, "transA", 1);
+    nn_pb_end(&mw.w, node);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT, "transA 1");
+}
+
+/* A final Softmax is the loss's only when it is over each sample's values:
+ * over axis 0 (the batch) or, from opset 13, over the channels of
+ * (N, C, H, W) alone it was dropped all the same. */
+static void test_a_final_softmax_over_another_axis_is_refused(void **state)
+{
+    static const int vector[1] = {4};
+    model_writer mw;
+    (void)state;
+    for (int axis = -2; axis <= 1; axis++) {
+        mw_begin(&mw, 13);
+        nn_pb_end(&mw.w, mw_dense(&mw, "Gemm", vector, 1));
+        mw_node_int(&mw, "Softmax", "y", "p", "axis", axis);
+        if (axis == 1 || axis == -1)
+            check_imports_as(mw_end(&mw, "p"), "dense4");
+        else
+            check_refused(mw_end(&mw, "p"), NN_EFORMAT, axis == 0
+                          ? "node 2 'Softmax' over axis 0 of a 2-D tensor"
+                          : "node 2 'Softmax' over axis -2 of a 2-D tensor");
+    }
+    for (int opset = 11; opset <= 13; opset += 2) {
+        mw_begin(&mw, opset); /* the default axis: 1 before 13, then -1 */
+        mw_conv_weights(&mw);
+        mw_node(&mw, "Conv", "x", "W", NULL, "c", NULL, NULL, 0);
+        nn_pb_end(&mw.w, mw_node_begin(&mw, "Softmax", "c", NULL, NULL, "p"));
+        if (opset == 11)
+            check_imports_as(mw_end(&mw, "p"), "conv3x3x2");
+        else
+            check_refused(mw_end(&mw, "p"), NN_EFORMAT,
+                          "node 1 'Softmax' over axis -1 of a 4-D tensor");
+    }
+}
+
+/* auto_pad NOTSET and VALID, and SAME where it pads alike on every side
+ * (stride 1, odd kernel); Flatten's axis -3 of (N, C, H, W) is axis 1. */
+static void test_auto_pad_and_flatten_axis(void **state)
+{
+    static const char *const modes[] = {"NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"};
+    static const char *const specs[] = {"conv3x3x2", "conv3x3x2", "conv3x3x2p1", "conv3x3x2p1"};
+    static const int two[2] = {2, 2}, vector[1] = {4};
+    model_writer mw;
+    size_t node;
+    (void)state;
+    for (int i = 0; i < 4; i++) {
+        mw_begin(&mw, 13);
+        mw_conv_weights(&mw);
+        node = mw_node_begin(&mw, "Conv", "x", "W", NULL, "y");
+        mw_attr_string(&mw, "auto_pad", modes[i]);
+        nn_pb_end(&mw.w, node);
+        check_imports_as(mw_end(&mw, "y"), specs[i]);
+    }
+    mw_begin(&mw, 13); /* SAME with stride 2 pads by the input's size */
+    mw_conv_weights(&mw);
+    node = mw_node_begin(&mw, "Conv", "x", "W", NULL, "y");
+    mw_attr_string(&mw, "auto_pad", "SAME_UPPER");
+    nn_onnx_attr_ints(&(nn_onnx_graph){&mw.w, 0, 4, ""}, "strides", two, 2);
+    nn_pb_end(&mw.w, node);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 0 'Conv': groups, "
+                  "dilation, auto_pad");
+    for (int same = 0; same <= 1; same++) { /* max pooling has no padding */
+        mw_begin(&mw, 13);
+        mw_conv_weights(&mw);
+        mw_node(&mw, "Conv", "x", "W", NULL, "c", NULL, NULL, 0);
+        node = mw_node_begin(&mw, "MaxPool", "c", NULL, NULL, "m");
+        mw_attr_string(&mw, "auto_pad", same ? "SAME_UPPER" : "VALID");
+        nn_onnx_attr_ints(&(nn_onnx_graph){&mw.w, 0, 4, ""}, "kernel_shape", two, 2);
+        nn_pb_end(&mw.w, node);
+        if (same)
+            check_refused(mw_end(&mw, "m"), NN_EFORMAT, "node 1 'MaxPool'");
+        else
+            check_imports_as(mw_end(&mw, "m"), "conv3x3x2,pool2s1");
+    }
+    mw_begin(&mw, 13);
+    mw_node_int(&mw, "Flatten", "x", "f", "axis", -3);
+    mw_floats(&mw, "B", (const int[2]){25, 4}, 2);
+    mw_floats(&mw, "C", vector, 1);
+    nn_pb_end(&mw.w, mw_node_begin(&mw, "Gemm", "f", "B", "C", "y"));
+    check_imports_as(mw_end(&mw, "y"), "dense4");
+}
+
+/* Opset 6 (PyTorch's older exports): Dropout and BatchNormalization are the
+ * inference form only with is_test set, Gemm's bias a vector only with
+ * broadcast set. */
+static void test_opset6_is_test_and_broadcast(void **state)
+{
+    static const int vector[1] = {4};
+    model_writer mw;
+    size_t node;
+    (void)state;
+    for (int is_test = -1; is_test <= 1; is_test++) {
+        mw_begin(&mw, 6);
+        mw_conv_weights(&mw);
+        mw_node(&mw, "Conv", "x", "W", NULL, "c", NULL, NULL, 0);
+        mw_node_int(&mw, "Dropout", "c", "y", is_test >= 0 ? "is_test" : NULL, is_test);
+        if (is_test == 1)
+            check_imports_as(mw_end(&mw, "y"), "conv3x3x2,dropout0.5");
+        else
+            check_refused(mw_end(&mw, "y"), NN_EFORMAT,
+                          "node 1 'Dropout' without is_test");
+    }
+    for (int broadcast = 0; broadcast <= 1; broadcast++) {
+        mw_begin(&mw, 6);
+        node = mw_dense(&mw, "Gemm", vector, 1);
+        if (broadcast)
+            mw_attr_int(&mw, "broadcast", 1);
+        nn_pb_end(&mw.w, node);
+        if (broadcast)
+            check_imports_as(mw_end(&mw, "y"), "dense4");
+        else
+            check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 1 'Gemm': opset 6 "
+                          "adds a bias along the outputs only with broadcast 1");
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -565,6 +813,11 @@ int main(void)
         cmocka_unit_test(test_float_data_in_every_encoding),
         cmocka_unit_test(test_pads_in_every_encoding_and_in_a_row),
         cmocka_unit_test(test_graphs_that_break_onnx_rules_are_refused),
+        cmocka_unit_test(test_a_bias_along_the_batch_is_refused),
+        cmocka_unit_test(test_gemm_alpha_beta_and_one_bias_value),
+        cmocka_unit_test(test_a_final_softmax_over_another_axis_is_refused),
+        cmocka_unit_test(test_auto_pad_and_flatten_axis),
+        cmocka_unit_test(test_opset6_is_test_and_broadcast),
     };
     return TU_RUN_IN_DIR(tests, dir);
 }

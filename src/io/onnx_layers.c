@@ -32,6 +32,47 @@ static int activation_onnx_import(const nn_onnx_node_in *node,
     return 1;
 }
 
+/* ---------------------------------------------------- auto_pad */
+
+/* How a node's auto_pad reads (absent is NOTSET). */
+enum { AUTO_PAD_NOTSET, AUTO_PAD_VALID, AUTO_PAD_SAME, AUTO_PAD_OTHER };
+
+static int auto_pad_of(const nn_onnx_node_in *node)
+{
+    const nn_onnx_attr *a = nn_onnx_attr_find(node, "auto_pad");
+    static const char *const names[] = {"NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"};
+    if (!a)
+        return AUTO_PAD_NOTSET;
+    for (int i = 0; i < 4; i++)
+        if (a->s.data && a->s.size == strlen(names[i]) &&
+            !memcmp(a->s.data, names[i], a->s.size))
+            return i < 2 ? i : AUTO_PAD_SAME;
+    return AUTO_PAD_OTHER;
+}
+
+/* The padding auto_pad asks of a window of k with this stride into *pad:
+ * NOTSET keeps the pads attribute's (*pad as read), VALID none, SAME_UPPER
+ * and SAME_LOWER (k - 1) / 2 on every side, which is what they pad when the
+ * stride is 1 and k odd (the output as large as the input). 0 when auto_pad
+ * asks for something else, or comes with pads. */
+static int auto_pad_fits(const nn_onnx_node_in *node, int k, int stride,
+                         int *pad)
+{
+    int mode = auto_pad_of(node);
+    if (mode == AUTO_PAD_NOTSET)
+        return 1;
+    if (mode == AUTO_PAD_OTHER || nn_onnx_attr_find(node, "pads"))
+        return 0;
+    if (mode == AUTO_PAD_VALID) {
+        *pad = 0;
+        return 1;
+    }
+    if (stride != 1 || k % 2 == 0)
+        return 0;
+    *pad = (k - 1) / 2;
+    return 1;
+}
+
 /* ----------------------------------------------------- avgpool */
 
 /* AveragePool counting the padding */
@@ -52,7 +93,8 @@ static void avgpool_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
 }
 
 /* AveragePool with a square window, equal strides, the same padding on
- * every side counted in the mean (or none), ceil_mode 0 */
+ * every side counted in the mean (or none; auto_pad VALID, or SAME with
+ * stride 1 and an odd window), ceil_mode 0 */
 static int avgpool_onnx_import(const nn_onnx_node_in *node,
                                nn_onnx_layer_in *out)
 {
@@ -62,8 +104,8 @@ static int avgpool_onnx_import(const nn_onnx_node_in *node,
     if (!nn_onnx_same_ints(node, "kernel_shape", 2, 0, &k) || k <= 0 ||
         !nn_onnx_same_ints(node, "strides", 2, 1, &stride) ||
         !nn_onnx_same_ints(node, "pads", 4, 0, &pad) ||
-        (pad > 0 && !(count_pad && count_pad->i)) || (ceil && ceil->i) ||
-        nn_onnx_attr_find(node, "auto_pad")) {
+        !auto_pad_fits(node, k, stride, &pad) ||
+        (pad > 0 && !(count_pad && count_pad->i)) || (ceil && ceil->i)) {
         snprintf(out->why, sizeof out->why, "libnn's average pooling has a "
                  "square window, equal strides, symmetric padding counted in "
                  "the mean and no ceil mode");
@@ -193,8 +235,9 @@ static int conv2d_kernel_fits(const nn_onnx_node_in *node,
     return 1;
 }
 
-/* Conv of one group, equal strides, the same zero padding on every side,
- * no dilation; W an initializer, B one or absent (zeros) */
+/* Conv of one group, equal strides, the same zero padding on every side
+ * (or none; auto_pad VALID, or SAME with stride 1 and an odd square
+ * kernel), no dilation; W an initializer, B one or absent (zeros) */
 static int conv2d_onnx_import(const nn_onnx_node_in *node,
                               nn_onnx_layer_in *out)
 {
@@ -208,10 +251,12 @@ static int conv2d_onnx_import(const nn_onnx_node_in *node,
     }
     if (a)
         group = (int)a->i;
-    if (group != 1 || nn_onnx_attr_find(node, "auto_pad") ||
+    if (group != 1 ||
         !nn_onnx_same_ints(node, "dilations", 2, 1, &dilation) || dilation != 1 ||
         !nn_onnx_same_ints(node, "strides", 2, 1, &stride) ||
-        !nn_onnx_same_ints(node, "pads", 4, 0, &pad)) {
+        !nn_onnx_same_ints(node, "pads", 4, 0, &pad) ||
+        (w->dims[2] != w->dims[3] && auto_pad_of(node) == AUTO_PAD_SAME) ||
+        !auto_pad_fits(node, (int)w->dims[2], stride, &pad)) {
         snprintf(out->why, sizeof out->why, "groups, dilation, auto_pad, "
                  "unequal strides or asymmetric padding: libnn convolutions "
                  "have one group and the same stride and padding everywhere");
@@ -282,32 +327,45 @@ static void dense_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
     g->rank = 2;
 }
 
-/* Gemm (alpha = beta = 1, A not transposed; B (out, in) with transB = 1 or
- * (in, out) without; C the bias or absent) or MatMul (B (in, out); a
- * following Add may bring the bias) */
+/* 1 when a bias b broadcasts along the outputs alone, as ONNX broadcasts
+ * it against (batch, outputs): (outputs), (1, outputs) or one value. A
+ * bias such as (outputs, 1) would be one value a sample. */
+static int bias_per_output(const nn_onnx_tensor *b, size_t outputs)
+{
+    for (int d = 0; d + 1 < b->rank; d++)
+        if (b->dims[d] != 1)
+            return 0;
+    return b->count == 1 || (b->rank >= 1 && (size_t)b->dims[b->rank - 1] == outputs);
+}
+
+/* Gemm (alpha times A B plus beta times C, A not transposed; B (out, in)
+ * with transB = 1 or (in, out) without; C a bias per output, one value or
+ * absent: alpha and beta are folded into the weights and bias) or MatMul
+ * (B (in, out); a following Add may bring the bias) */
 static int dense_onnx_import(const nn_onnx_node_in *node, nn_onnx_layer_in *out)
 {
     int gemm = strcmp(node->op, "Gemm") == 0;
     int trans_b = gemm && attr_int(node, "transB", 0);
     const nn_onnx_tensor *w = node->n_inputs > 1 ? node->init[1] : NULL;
     const nn_onnx_tensor *b = gemm && node->n_inputs > 2 ? node->init[2] : NULL;
+    float alpha = gemm ? attr_float(node, "alpha", 1.0f) : 1.0f;
+    float beta = gemm ? attr_float(node, "beta", 1.0f) : 1.0f;
     size_t in, outputs;
     if (!w || w->rank != 2) {
         snprintf(out->why, sizeof out->why, "its weights are not a 2-D initializer");
         return 0;
     }
-    if (gemm && (attr_float(node, "alpha", 1.0f) != 1.0f ||
-                 attr_float(node, "beta", 1.0f) != 1.0f ||
-                 attr_int(node, "transA", 0) != 0)) {
-        snprintf(out->why, sizeof out->why, "alpha, beta or transA other than "
-                 "1, 1, 0: not a fully connected layer");
+    if (gemm && attr_int(node, "transA", 0) != 0) {
+        snprintf(out->why, sizeof out->why, "transA 1: libnn's dense layer "
+                 "takes the samples as rows");
         return 0;
     }
     outputs = (size_t)(trans_b ? w->dims[0] : w->dims[1]);
     in = (size_t)(trans_b ? w->dims[1] : w->dims[0]);
-    if (b && b->count != outputs) {
-        snprintf(out->why, sizeof out->why, "its bias (%zu values) does not "
-                 "match its %zu outputs", b->count, outputs);
+    if (b && !bias_per_output(b, outputs)) {
+        snprintf(out->why, sizeof out->why, "its bias (%zu values) is not one "
+                 "value per output of its %zu: libnn adds a bias per output",
+                 b->count, outputs);
         return 0;
     }
     out->args = (nn_layer_args){.out = (int)outputs};
@@ -317,10 +375,10 @@ static int dense_onnx_import(const nn_onnx_node_in *node, nn_onnx_layer_in *out)
         return 0;
     for (size_t o = 0; o < outputs; o++) /* W (out, in) */
         for (size_t i = 0; i < in; i++)
-            out->params[o * in + i] =
-                trans_b ? w->values[o * in + i] : w->values[i * outputs + o];
-    if (b)
-        memcpy(out->params + outputs * in, b->values, outputs * sizeof(float));
+            out->params[o * in + i] = alpha *
+                (trans_b ? w->values[o * in + i] : w->values[i * outputs + o]);
+    for (size_t o = 0; b && o < outputs; o++)
+        out->params[outputs * in + o] = beta * b->values[b->count == 1 ? 0 : o];
     out->bias_at = outputs * in;
     out->rank_out = 2;
     return 1;
@@ -372,8 +430,8 @@ static void maxpool_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
     g->rank = 4;
 }
 
-/* MaxPool with a square window, equal strides, no padding, no dilation,
- * ceil_mode 0 */
+/* MaxPool with a square window, equal strides, no padding (auto_pad
+ * NOTSET or VALID), no dilation, ceil_mode 0 */
 static int maxpool_onnx_import(const nn_onnx_node_in *node,
                                nn_onnx_layer_in *out)
 {
@@ -383,7 +441,7 @@ static int maxpool_onnx_import(const nn_onnx_node_in *node,
         !nn_onnx_same_ints(node, "strides", 2, 1, &stride) ||
         !nn_onnx_same_ints(node, "pads", 4, 0, &pad) || pad != 0 ||
         !nn_onnx_same_ints(node, "dilations", 2, 1, &dilation) || dilation != 1 ||
-        (ceil && ceil->i) || nn_onnx_attr_find(node, "auto_pad")) {
+        (ceil && ceil->i) || !auto_pad_fits(node, k, stride, &pad) || pad != 0) {
         snprintf(out->why, sizeof out->why, "libnn's max pooling has a square "
                  "window, equal strides and no padding, dilation or ceil mode");
         return 0;

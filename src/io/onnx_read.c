@@ -25,8 +25,9 @@
 #define MAX_OUTPUTS 8
 /* The opsets of the default domain whose operators libnn reads as ONNX
  * defines them (Pad's pads an input, Dropout's ratio an input or an
- * attribute, BatchNormalization without `spatial`). */
-#define OPSET_MIN 7
+ * attribute, BatchNormalization without `spatial`; opset 6's is_test and
+ * broadcast checked by opset6_fits). */
+#define OPSET_MIN 6
 #define OPSET_MAX 21
 
 /* An initializer as found in the file: float values are copied out (the
@@ -557,7 +558,7 @@ static int structural(const onnx_model *m, const nn_onnx_node_in *node,
     }
     if (!strcmp(node->op, "Flatten")) {
         const nn_onnx_attr *axis = nn_onnx_attr_find(node, "axis");
-        if (axis && axis->i != 1) {
+        if (axis && axis->i != 1 && axis->i != 1 - *rank) { /* -3 of NCHW */
             nn_format_msg(why, why_size, "node %d 'Flatten' with axis %lld: "
                           "libnn flattens from axis 1", node->index,
                           (long long)axis->i);
@@ -583,17 +584,28 @@ static int structural(const onnx_model *m, const nn_onnx_node_in *node,
         return -1;
     }
     if (!strcmp(node->op, "Softmax")) {
-        if (last)
+        /* over all of a sample's values, as libnn's loss: axis 1 (or -1)
+         * of (N, F); of (N, C, H, W) only before opset 13, where axis 1
+         * flattens to (N, C*H*W) */
+        const nn_onnx_attr *axis = nn_onnx_attr_find(node, "axis");
+        int64_t a = axis ? axis->i : m->opset < 13 ? 1 : -1;
+        if (last && (*rank == 2 ? a == 1 || a == -1
+                                : m->opset < 13 && (a == 1 || a == -3)))
             return 1; /* libnn's output is the logits before it */
-        nn_format_msg(why, why_size, "node %d 'Softmax' before the last node: "
-                      "libnn has softmax only in its loss", node->index);
+        nn_format_msg(why, why_size, last ? "node %d 'Softmax' over axis %lld "
+                      "of a %d-D tensor: libnn's softmax (in its loss) is over "
+                      "each sample's values" : "node %d 'Softmax' before the "
+                      "last node: libnn has softmax only in its loss",
+                      node->index, (long long)a, *rank);
         return -1;
     }
     if (!strcmp(node->op, "Add")) {
         const nn_onnx_tensor *b = node->n_inputs == 2 ? node->init[1] : NULL;
         nn_onnx_layer_in *prev = n_layers ? &layers[n_layers - 1].in : NULL;
         if (b && prev && prev->bias_at != SIZE_MAX &&
-            prev->bias_at + b->count == prev->n_params) {
+            prev->bias_at + b->count == prev->n_params &&
+            (b->rank == 0 || (size_t)b->dims[b->rank - 1] == b->count)) {
+            /* (F) or (1, F); (F, 1) would broadcast along the batch */
             for (size_t i = 0; i < b->count; i++)
                 prev->params[prev->bias_at + i] += b->values[i];
             prev->bias_at = SIZE_MAX; /* one bias only */
@@ -605,6 +617,34 @@ static int structural(const onnx_model *m, const nn_onnx_node_in *node,
         return -1;
     }
     return 0;
+}
+
+/* Opset 6, where four of the operators libnn reads differ from opset 7's:
+ * BatchNormalization and Dropout compute their inference form only with
+ * is_test set, Gemm adds a bias vector and Add one along the last axis only
+ * with broadcast set. 0 with why set otherwise. */
+static int opset6_fits(const onnx_model *m, const nn_onnx_node_in *node,
+                       char *why, size_t why_size)
+{
+    const nn_onnx_attr *is_test = nn_onnx_attr_find(node, "is_test");
+    const nn_onnx_attr *broadcast = nn_onnx_attr_find(node, "broadcast");
+    const nn_onnx_attr *axis = nn_onnx_attr_find(node, "axis");
+    if (m->opset >= 7)
+        return 1;
+    if ((!strcmp(node->op, "BatchNormalization") || !strcmp(node->op, "Dropout")) &&
+        !(is_test && is_test->i)) {
+        nn_format_msg(why, why_size, "node %d '%s' without is_test: opset 6 "
+                      "computes it as in training", node->index, node->op);
+        return 0;
+    }
+    if (((!strcmp(node->op, "Gemm") && node->n_inputs > 2) || !strcmp(node->op, "Add")) &&
+        (!(broadcast && broadcast->i) || (axis && axis->i != 1 && axis->i != -1))) {
+        nn_format_msg(why, why_size, "node %d '%s': opset 6 adds a bias along "
+                      "the outputs only with broadcast 1 (and no other axis)",
+                      node->index, node->op);
+        return 0;
+    }
+    return 1;
 }
 
 /* The net the layers describe, built, with their weights. */
@@ -761,6 +801,8 @@ static nn_status import(onnx_model *m, int max_batch, int inference,
                               "also reads '%.40s')", i, node->op, node->inputs[k]);
                 goto done;
             }
+        if (!opset6_fits(m, node, why, why_size))
+            goto done;
         strcpy(current, output);
         handled = structural(m, node, i == m->n_nodes - 1, layers, n, &rank,
                              &pending_pad, why, why_size);
