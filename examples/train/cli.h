@@ -34,6 +34,8 @@ typedef struct {
     const char *resume_path;     /* --resume: continue from a checkpoint */
     const char *init_path;       /* --init: start from a model's weights */
     int model_given;             /* --model was on the command line */
+    int resume_auto;             /* resume_path is --checkpoint's file, which
+                                    existed: the same command continues */
     int threads;           /* --threads (default 0: every online CPU) */
     int shards;            /* --shards (default NN_SHARDS_DEFAULT) */
     int outputs_elsewhere; /* another process writes --save, --json, ...:
@@ -93,6 +95,12 @@ typedef nn_status (*cli_load_fn)(const char *dir, int train, nn_dataset *out,
 int cli_load(const char *program, const cli_options *o, const char *dir,
              cli_load_fn load, const char *hint, nn_dataset *train,
              nn_dataset *test);
+
+/* What follows a checkpoint's name for the file beside it that records
+ * the run's optimizer and schedule settings, checked on --resume. */
+#define CLI_SETTINGS_SUFFIX ".settings"
+/* The name of the settings file of checkpoint. */
+void cli_settings_path(const char *checkpoint, char *out, size_t size);
 
 /* Plans the run's memory (refused beyond the machine's), builds the model
  * or resumes it (refused when the checkpoint's model, optimizer or batch
