@@ -9,9 +9,12 @@
 #include "diagnostics.h"
 #include "report.h"
 
+#include <dirent.h>
+#include <libgen.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------- progress */
@@ -98,19 +101,42 @@ static int save_json(const char *path, const report_run *run, char *msg,
 
 /* ------------------------------------------------------------- the run */
 
-int cli_load(const char *program, const cli_options *o, const char *dir,
-             cli_load_fn load, const char *hint, nn_dataset *train,
-             nn_dataset *test)
+/* 1 when directory dir holds an entry whose name contains marker. */
+static int has_data_file(const char *dir, const char *marker)
 {
-    char msg[512];
-    nn_status st = load(dir, 1, train, msg, sizeof msg);
-    if (st == NN_OK)
-        st = load(dir, 0, test, msg, sizeof msg);
-    if (st == NN_OK)
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+    while (d && !found && (e = readdir(d)) != NULL)
+        found = strstr(e->d_name, marker) != NULL;
+    if (d)
+        closedir(d);
+    return found;
+}
+
+int cli_load(const char *program, const char *dir, const cli_data_kind *kind,
+             nn_dataset *train, nn_dataset *test)
+{
+    char msg[512], copy[4096];
+    struct stat st;
+    nn_status status = NN_EIO;
+    snprintf(copy, sizeof copy, "%s", dir);
+    if (stat(dir, &st) != 0)
+        snprintf(msg, sizeof msg, "--data %s: no such directory", dir);
+    else if (!S_ISDIR(st.st_mode))
+        snprintf(msg, sizeof msg, "--data %s: is %s, not a directory: give the "
+                 "directory that holds the data files (%s)%s%s", dir,
+                 cli_file_kind(st.st_mode), kind->files,
+                 S_ISREG(st.st_mode) ? ", here --data " : "",
+                 S_ISREG(st.st_mode) ? dirname(copy) : "");
+    else if (!has_data_file(dir, kind->marker))
+        snprintf(msg, sizeof msg, "--data %s: the directory holds no data files "
+                 "(%s)", dir, kind->files);
+    else if ((status = kind->load(dir, 1, train, msg, sizeof msg)) == NN_OK)
+        status = kind->load(dir, 0, test, msg, sizeof msg);
+    if (status == NN_OK)
         return CLI_OK;
-    fprintf(stderr, "%s: %s\n", program, msg);
-    if (!o->data_dir)
-        fprintf(stderr, "%s\n", hint);
+    fprintf(stderr, "%s: %s\n%s\n", program, msg, kind->hint);
     nn_dataset_free(train);
     nn_dataset_free(test);
     return CLI_FAIL;
