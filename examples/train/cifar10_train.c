@@ -14,13 +14,11 @@ static const char *const cifar_names[10] = {
     "airplane", "automobile", "bird", "cat", "deer",
     "dog", "frog", "horse", "ship", "truck"};
 
-static const cli_data_kind cifar_files = {
-    .load = nn_cifar10_load_dir,
-    .marker = "_batch",
-    .files = "data_batch_1.bin to data_batch_5.bin and test_batch.bin, the "
-             "binary version",
-    .hint = "Get CIFAR-10 with data/fetch_cifar10.sh (into " DEFAULT_DIR "; "
-            "Debian and Ubuntu do not package it)"};
+/* Its loader, a part of its files' names, the files, where to get them. */
+static const cli_data_kind cifar_files = {nn_cifar10_load_dir, "_batch",
+    "data_batch_1.bin to data_batch_5.bin and test_batch.bin, the binary version",
+    "Get CIFAR-10 with data/fetch_cifar10.sh (into " DEFAULT_DIR "; Debian and "
+    "Ubuntu do not package it)"};
 
 int main(int argc, char **argv)
 {

@@ -42,14 +42,12 @@ static int is_fashion(const char *dir)
     return strstr(lower, "fashion") != NULL;
 }
 
-static const cli_data_kind mnist_files = {
-    .load = nn_mnist_load_dir,
-    .marker = "-idx",
-    .files = "train-images-idx3-ubyte, train-labels-idx1-ubyte, "
-             "t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, plain or .gz",
-    .hint = "Get MNIST with data/fetch_mnist.sh (into " DEFAULT_DIR "), or "
-            "offline on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist "
-            "(Fashion-MNIST, the same format, in " DEBIAN_FASHION_DIR ")"};
+/* Its loader, a part of its files' names, the files, where to get them. */
+static const cli_data_kind mnist_files = {nn_mnist_load_dir, "-idx",
+    "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+    "t10k-labels-idx1-ubyte, plain or .gz", "Get MNIST with data/fetch_mnist.sh (into "
+    DEFAULT_DIR "), or offline on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist "
+    "(Fashion-MNIST, the same format, in " DEBIAN_FASHION_DIR ")"};
 
 int main(int argc, char **argv)
 {
