@@ -8,11 +8,24 @@ NN_ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$NN_ROOT/tests/packages.sh"
 nn_need_packages cmake gcc make
 cd "$NN_ROOT"
-if [ ! -e data/mnist/train-images-idx3-ubyte ] && [ ! -e data/mnist/train-images-idx3-ubyte.gz ]; then
-    if ! data/fetch_mnist.sh; then
-        echo "MNIST could not be downloaded: training on Fashion-MNIST instead." >&2
-        nn_need_packages dataset-fashion-mnist
-    fi
-fi
+fashion=/usr/share/datasets/fashion-mnist
+data=()
+case " $* " in
+    *" --data "*) ;; # the caller's data
+    *)
+        if [ ! -e data/mnist/train-images-idx3-ubyte ] &&
+           [ ! -e data/mnist/train-images-idx3-ubyte.gz ]; then
+            echo "fetching MNIST into data/mnist ..."
+            if ! data/fetch_mnist.sh >/dev/null 2>&1; then
+                # Offline: one line, and the trainer is told the directory
+                # so that it does not say it again.
+                echo "MNIST could not be downloaded (no network?): training on" \
+                     "Debian's Fashion-MNIST ($fashion), the same format"
+                nn_need_packages dataset-fashion-mnist
+                data=(--data "$fashion")
+            fi
+        fi
+        ;;
+esac
 nn_build build -DCMAKE_BUILD_TYPE=Release -DNN_BUILD_TESTS=OFF
-exec build/examples/mnist_train "$@"
+exec build/examples/mnist_train "${data[@]}" "$@"

@@ -251,8 +251,14 @@ if mknod "$tmp/full" c 1 7 2>/dev/null; then full=$tmp/full; else full=/dev/full
 mkdir -p "$tmp/single" "$tmp/fifo-run"
 echo '{}' >"$tmp/single/metrics.json" # what a single run's --report leaves
 mkfifo "$tmp/fifo-run/metrics.json"
-for f in keep.json keep.nnm keep.ckpt; do
+for f in keep.json keep.nnm; do
     echo "the good $f" >"$tmp/$f"
+done
+# An existing --checkpoint is continued: keep.ckpt is the first epoch of
+# the full-disk row's run (a constant schedule may be given more epochs).
+"$bin/mnist_train" --data "$tmp/mnist" --model mlp --epochs 1 --schedule constant \
+    --checkpoint "$tmp/keep.ckpt" --quiet >/dev/null
+for f in keep.json keep.nnm keep.ckpt; do
     cp "$tmp/$f" "$tmp/$f.orig"
 done
 
@@ -310,6 +316,19 @@ rows=(
 "mnist_train|2|--data '': empty; expected a directory|--data @EMPTY@"
 "mnist_train|2|--save '--quiet': an option, not a value; expected a file name|--save --quiet"
 "mnist_train|2|unknown option '--bogus'|--bogus"
+"mnist_train|2|unknown option '--epoch'; did you mean --epochs?|--epoch 3"
+"mnist_train|2|see mnist_train --help|--epoch 3"
+"mnist_train|2|'--lr=0.1': options take their value as the next argument: --lr 0.1|--lr=0.1"
+"mnist_train|2|--model 'lenett': not a preset or a layer token; did you mean lenet? (presets: mlp, lenet, deep, deep-bn, vgg, vgg-gap|--model lenett"
+"mnist_train|2|does not fit 1x28x28 inputs: layer 6 'pool2': its input 8x1x1 is smaller than the window 2x2|--model conv3x3x8,pool2,pool2,pool2,pool2,pool2,dense10"
+"mnist_train|2|does not fit 1x28x28 inputs: layer 4 'pool2': its input 16x1x1 is smaller than the window 2x2|--model conv5x5x16,pool4,pool4,pool2,dense10"
+"mnist_train|0|mnist_train (libnn |--version"
+"cifar10_train|0|cifar10_train (libnn |--version"
+"predict|0|predict (libnn |--version"
+"nn_compare|0|nn_compare (libnn |--version"
+"nn_convert|0|nn_convert (libnn |--version"
+"nn_bench|0|nn_bench (libnn |--version"
+"nn_compare|2|unknown option '-0'; did you mean -o?|@TMP@/sw-good -0 x"
 "cifar10_train|2|--batch 65536: training model vgg needs|--model vgg --batch 65536"
 "mnist_train|2|model dense16777216 on 1x28x28 inputs with --batch 64 is beyond libnn's size limits|--model dense16777216"
 "mnist_train|2|--model dense5 gives 5 outputs per image, the data has 10 classes|--model dense5"
@@ -331,7 +350,9 @@ rows=(
 "mnist_train|1|@TMP@/dir-mnist/train-images-idx3-ubyte: is a directory, not a regular file|--data @TMP@/dir-mnist"
 "mnist_train|1|--json: @TMP@/keep.json: write failed (File too large)|--model mlp --epochs 1 --json @TMP@/keep.json|1"
 "mnist_train|1|--save: @TMP@/keep.nnm: write failed (File too large)|--model mlp --epochs 1 --save @TMP@/keep.nnm|64"
-"mnist_train|1|--checkpoint: @TMP@/keep.ckpt: write failed (File too large)|--model mlp --epochs 2 --checkpoint @TMP@/keep.ckpt|64"
+"mnist_train|1|--checkpoint: @TMP@/keep.ckpt: write failed (File too large)|--model mlp --epochs 2 --schedule constant --checkpoint @TMP@/keep.ckpt|64"
+"mnist_train|2|the file's model is dense100,relu,dense10, not the default model lenet (no --model was given)|--epochs 2 --schedule constant --resume @TMP@/keep.ckpt"
+"mnist_train|1|--checkpoint: @TMP@/afile: bad magic: not a libnn checkpoint (the file exists but cannot be continued|--model mlp --epochs 1 --checkpoint @TMP@/afile"
 "mnist_train|1|--report: @TMP@/report/filters.png: write failed (File too large)|--model mlp --epochs 1 --report @TMP@/report|1"
 "predict|1|@TMP@/fifo: is a FIFO, not a regular file|@TMP@/fifo @TMP@/img.ppm"
 "predict|1|/dev/zero: is a device, not a regular file|/dev/zero @TMP@/img.ppm"
@@ -446,7 +467,18 @@ done
 check "no temporary files left" 0 test -z "$(find "$tmp" -name '*.tmp*')"
 check "the device is still a device" 0 test -c "$full"
 check mnist_train_missing_data 1 "$bin/mnist_train" --data "$tmp/nowhere"
-expect_output missing_data_message "nowhere"
+expect_output missing_data_message "^mnist_train: --data $tmp/nowhere: no such directory$"
+expect_output missing_data_hint "data/fetch_mnist.sh .*apt-get install dataset-fashion-mnist"
+mkdir -p "$tmp/empty-data"
+check mnist_train_empty_data 1 "$bin/mnist_train" --data "$tmp/empty-data"
+expect_output empty_data_message "--data $tmp/empty-data: the directory holds no data files \(train-images-idx3-ubyte"
+expect_output empty_data_hint "data/fetch_mnist.sh .*apt-get install dataset-fashion-mnist"
+check mnist_train_file_as_data 1 "$bin/mnist_train" --data "$tmp/mnist/train-images-idx3-ubyte"
+expect_output file_as_data_message "is a regular file, not a directory: give the directory .*, here --data $tmp/mnist$"
+expect_output file_as_data_hint "data/fetch_mnist.sh .*apt-get install dataset-fashion-mnist"
+check cifar_empty_data 1 "$bin/cifar10_train" --data "$tmp/empty-data"
+expect_output cifar_empty_data_message "holds no data files \(data_batch_1.bin"
+expect_output cifar_empty_data_hint "data/fetch_cifar10.sh"
 check cifar_truncated 1 "$bin/cifar10_train" --data "$tmp/cifar-bad" --epochs 1
 mkdir -p "$tmp/cifar-bad" && head -c 5000 "$tmp/cifar/data_batch_1.bin" >"$tmp/cifar-bad/data_batch_1.bin"
 check cifar_truncated_file 1 "$bin/cifar10_train" --data "$tmp/cifar-bad" --epochs 1
@@ -498,7 +530,13 @@ for line in lines:
 check help 0 "$bin/mnist_train" --help
 expect_output help_lists_options "--weight-decay"
 check help_layers 0 "$bin/mnist_train" --help-layers
-expect_output help_layers_lists_dropout "dropout\[R\] +dropout"
+expect_output help_layers_lists_dropout "dropout\[R\] +dropout +R 0.5$"
+expect_output help_layers_conv_defaults "convKxKxN\[sS\]\[pP\] +conv2d +S 1, P 0$"
+expect_output help_layers_pool_defaults "poolK\[sS\] +maxpool +S K$"
+for letter in K N S P A R; do
+    expect_output "help_layers_letter_$letter" "^  $letter  [a-z]"
+done
+expect_output help_layers_example "^example: --model conv"
 
 # Every optimizer, and the new layers, from the command line.
 for optimizer in sgd adam rmsprop adamw; do
@@ -512,26 +550,49 @@ check cifar10_train_new_layers 0 "$bin/cifar10_train" --data "$tmp/cifar" \
     --model "$pool_dropout_layers" --epochs 1 --batch 16 --save "$tmp/new.nnm" --quiet
 check predict_new_layers 0 "$bin/predict" "$tmp/new.nnm" "$tmp/img.ppm"
 
-# A resume that conflicts with its checkpoint is refused, naming the difference.
+# A resume that conflicts with its checkpoint is refused with exit 2 (as a
+# bad value is), naming the setting and both values: the model, the batch,
+# every optimizer setting and every schedule setting (recorded beside the
+# checkpoint in run.ckpt.settings). An exp schedule may be given more
+# epochs; a cosine one may not (its length is --epochs).
+resumed="--data $tmp/cifar --model $small --epochs 2 --batch 16 --lr 0.05 --schedule exp --gamma 0.5"
 check checkpoint_first_epoch 0 "$bin/cifar10_train" --data "$tmp/cifar" --model "$small" \
-    --epochs 1 --batch 16 --checkpoint "$tmp/run.ckpt" --quiet
-check resume_other_model 1 "$bin/cifar10_train" --data "$tmp/cifar" --model vgg \
-    --epochs 2 --batch 16 --resume "$tmp/run.ckpt"
-expect_output resume_other_model_message "file's model is conv3x3x8p1"
-check resume_other_optimizer 1 "$bin/cifar10_train" --data "$tmp/cifar" --model "$small" \
-    --epochs 2 --batch 16 --optimizer adam --resume "$tmp/run.ckpt"
-expect_output resume_other_optimizer_message "optimizer sgd, not adam"
-check resume_other_momentum 1 "$bin/cifar10_train" --data "$tmp/cifar" --model "$small" \
-    --epochs 2 --batch 16 --momentum 0.5 --resume "$tmp/run.ckpt"
-expect_output resume_other_momentum_message "momentum 0.9, not 0.5"
-check resume_other_batch 1 "$bin/cifar10_train" --data "$tmp/cifar" --model "$small" \
-    --epochs 2 --batch 32 --resume "$tmp/run.ckpt"
-expect_output resume_other_batch_message "the checkpoint was trained with batch 16, --batch asks for 32"
-check resume_default_batch 1 "$bin/cifar10_train" --data "$tmp/cifar" --model "$small" \
-    --epochs 2 --resume "$tmp/run.ckpt"
-expect_output resume_default_batch_message "trained with batch 16, --batch asks for 64"
-check resume_same 0 "$bin/cifar10_train" --data "$tmp/cifar" --model "$small" \
-    --epochs 2 --batch 16 --resume "$tmp/run.ckpt" --quiet
+    --epochs 1 --batch 16 --lr 0.05 --schedule exp --gamma 0.5 --checkpoint "$tmp/run.ckpt" --quiet
+resume_refused() { # resume_refused NAME MESSAGE ARGS...: exit 2 and MESSAGE
+    local name=$1 message=$2
+    shift 2
+    check "resume_other_$name" 2 "$bin/cifar10_train" "$@" --resume "$tmp/run.ckpt"
+    if grep -qF -- "$message" "$tmp/err"; then
+        passes=$((passes + 1))
+    else
+        failures=$((failures + 1))
+        echo "FAIL resume_other_${name}_message: no line contains '$message'"
+        sed 's/^/  | /' "$tmp/err" | tail -3
+    fi
+}
+# shellcheck disable=SC2086
+{
+resume_refused model "the file's model is conv3x3x8p1,bn,relu,pool2,conv3x3x8p1,relu,pool4,dense10, --model asks for vgg" \
+    $resumed --model vgg
+resume_refused batch "the checkpoint was trained with batch 16, --batch asks for 32" $resumed --batch 32
+resume_refused default_batch "trained with batch 16, --batch asks for 64" \
+    --data "$tmp/cifar" --model "$small" --epochs 2 --lr 0.05 --schedule exp --gamma 0.5
+resume_refused lr "was trained with --lr 0.05, this command asks for --lr 0.1" $resumed --lr 0.1
+resume_refused momentum "was trained with --momentum 0.9, this command asks for --momentum 0.5" \
+    $resumed --momentum 0.5
+resume_refused weight_decay "was trained with --weight-decay 0.0005, this command asks for --weight-decay 0.001" \
+    $resumed --weight-decay 0.001
+resume_refused nesterov "was trained with --nesterov no, this command asks for --nesterov yes" \
+    $resumed --nesterov
+resume_refused optimizer "was trained with --optimizer sgd, this command asks for --optimizer adam" \
+    --data "$tmp/cifar" --model "$small" --epochs 2 --batch 16 --lr 0.05 --schedule exp \
+    --gamma 0.5 --optimizer adam
+resume_refused schedule "was trained with --schedule exp, this command asks for --schedule cosine" \
+    --data "$tmp/cifar" --model "$small" --epochs 2 --batch 16 --lr 0.05
+resume_refused gamma "was trained with --gamma 0.5, this command asks for --gamma 0.7" $resumed --gamma 0.7
+resume_refused warmup "was trained with --warmup 0, this command asks for --warmup 1" $resumed --warmup 1
+check resume_same 0 "$bin/cifar10_train" $resumed --resume "$tmp/run.ckpt" --quiet
+}
 # A version 1 checkpoint did not record its batch size: not checked.
 check resume_version_1_any_batch 0 "$bin/cifar10_train" --data "$tmp/cifar" \
     --model pool8,dense10 --epochs 2 --batch 32 --quiet \
@@ -550,6 +611,43 @@ check seed_resumed 0 "$bin/cifar10_train" $same --epochs 2 --seed 99 --resume "$
     --save "$tmp/resumed.nnm"
 expect_output seed_note "note: --resume continues the checkpoint's random generator; --seed is not used"
 check seed_resume_is_bit_identical 0 cmp "$tmp/straight.nnm" "$tmp/resumed.nnm"
+
+# Interrupted with Ctrl-C (SIGINT), a run with --checkpoint says how to go
+# on and the same command continues it; the epoch count of a cosine
+# schedule is its length, so another --epochs is refused. Without a
+# checkpoint, the message says the progress is lost.
+interrupted="--data $tmp/mnist --model mlp --epochs 5000 --batch 50 --threads 1 --no-diagnostics"
+# shellcheck disable=SC2086
+check interrupted_first 130 timeout --preserve-status -s INT 2 "$bin/mnist_train" $interrupted \
+    --checkpoint "$tmp/int.ckpt"
+expect_output interrupted_hint "^interrupted: $tmp/int.ckpt holds the run after epoch [0-9]+: run the same command again to continue from there"
+# shellcheck disable=SC2086
+check interrupted_again 130 timeout --preserve-status -s INT 2 "$bin/mnist_train" $interrupted \
+    --checkpoint "$tmp/int.ckpt"
+expect_output interrupted_again_resumes "^resuming $tmp/int.ckpt after epoch [1-9][0-9]* \(it exists: the same command continues its run\)$"
+# shellcheck disable=SC2086
+check interrupted_other_epochs 2 "$bin/mnist_train" $interrupted --epochs 6000 --checkpoint "$tmp/int.ckpt"
+expect_output interrupted_other_epochs_message "was trained with --epochs 5000, this command asks for --epochs 6000 .*the cosine schedule's length is --epochs"
+# shellcheck disable=SC2086
+check interrupted_no_checkpoint 130 timeout --preserve-status -s INT 1 "$bin/mnist_train" $interrupted
+expect_output interrupted_lost "^interrupted: the progress is lost \(give --checkpoint FILE"
+
+# The messages of a short run: counts in the singular, the epoch's learning
+# rate from its first step to its last, --init saying what it loaded, a
+# --report with a trailing slash written without a doubled slash.
+check one_epoch 0 "$bin/mnist_train" --data "$tmp/mnist" --model mlp --epochs 1 --report "$tmp/slash/"
+expect_output one_epoch_singular "^training on 200 images, testing on 50, batch 64, 1 epoch, [0-9]+ threads?$"
+expect_output one_epoch_lr_range "^epoch  1/1  lr 0\.05→[0-9.e-]+  train loss"
+expect_output report_path_single_slash "^report written to $tmp/slash/index.html$"
+cat "$tmp/out" "$tmp/err" >"$tmp/one_epoch.log"
+check no_doubled_slash 1 grep -q '//' "$tmp/one_epoch.log"
+check init_says_what 0 "$bin/mnist_train" --data "$tmp/mnist" --init "$tmp/alive.nnm" --epochs 1
+expect_output init_loaded "^initialised from $tmp/alive.nnm: 3 layers, 79510 parameters$"
+check unknown_option_one_line 2 "$bin/mnist_train" --epoch 3
+check unknown_option_short 0 test "$(cat "$tmp/out" "$tmp/err" | wc -l)" -eq 2
+check predict_idx_accuracy 0 "$bin/predict" "$tmp/m.nnm" --idx "$tmp/mnist/t10k-images-idx3-ubyte" \
+    "$tmp/mnist/t10k-labels-idx1-ubyte" --first 20
+expect_output predict_idx_accuracy_line "^accuracy: [0-9]+ of 20 images = [0-9.]+% \(their labels: .*t10k-labels-idx1-ubyte\)$"
 
 # A sweep: a 2x2 grid on the generated MNIST set, each run in its directory
 # with its report, metrics.json (its settings, every epoch, finished) and
@@ -649,6 +747,28 @@ check nn_compare_runs 0 "$bin/nn_compare" "$tmp/cut/lr=0.02" "$tmp/sweep/lr=0.1,
     -o "$tmp/compared"
 expect_output nn_compare_says "2 runs compared in .*/compared/index.html"
 check nn_compare_links 0 grep -q 'href="../cut/lr=0.02/index.html"' "$tmp/compared/index.html"
+# The runs table: as many cells in its header as in every row (the run's
+# name had none, so the figures sat under the wrong titles), on
+# nn_compare's page and on a sweep's.
+for page in "$tmp/compared/index.html" "$tmp/sweep/index.html" "$tmp/cut/index.html"; do
+    check "runs_table_cells $page" 0 python3 -c '
+import re, sys
+html = open(sys.argv[1]).read()
+table = html[html.index("<table class=\"runs\">"):]
+table = table[:table.index("</table>")]
+rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)
+def cells(row):
+    return sum(int(m.group(1) or 1) for m in re.finditer(r"<t[hd](?: colspan=\"(\d+)\")?[^>]*>", row))
+head = cells(rows[0])
+assert len(rows) > 2, rows
+for row in rows[1:]:
+    assert cells(row) == head, (head, cells(row), row)
+assert "<th>run</th>" in rows[0] or "<th>lr</th>" in rows[0], rows[0]
+' "$page"
+done
+check nn_compare_slash 0 "$bin/nn_compare" "$tmp/cut/lr=0.02" "$tmp/sweep/lr=0.1,model=mlp/" \
+    -o "$tmp/compared/"
+expect_output nn_compare_slash_says "^2 runs compared in $tmp/compared/index.html$"
 check nn_compare_svg 0 python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' \
     "$tmp/compared/curves.svg"
 check nn_compare_refuses_a_run_dir 1 "$bin/nn_compare" "$tmp/cut/lr=0.02" -o "$tmp/cut/lr=0.1"

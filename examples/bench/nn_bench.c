@@ -521,6 +521,10 @@ int main(int argc, char **argv)
     int rc = 0;
     for (int i = 1; i < argc; i++) {
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--version") == 0) {
+            cli_print_version("nn_bench");
+            return 0;
+        }
         if (strcmp(argv[i], "--quick") == 0) {
             opts.seconds = 0.05;
             opts.trials = 3;

@@ -20,4 +20,15 @@ int cli_parse_long(const char *s, long min, long max, long *out, char *why,
 int cli_parse_double(const char *s, double min, double max, double *out,
                      char *why, size_t why_size);
 
+/* The name of names[0..count) closest to word: within 2 edits, or one of
+ * which word is a start (or the reverse); NULL when none is that close. */
+const char *cli_nearest(const char *word, const char *const *names, int count);
+/* "s" unless n is 1: printf("%d epoch%s", n, cli_plural(n)). */
+const char *cli_plural(long n);
+/* Prints "PROGRAM (libnn VERSION)" for --version. */
+void cli_print_version(const char *program);
+/* Drops the slashes that end path ("out/" is "out"; "/" stays), in place,
+ * so that path "/" name never doubles a slash. */
+void cli_trim_slashes(char *path);
+
 #endif

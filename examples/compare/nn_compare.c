@@ -107,20 +107,26 @@ int main(int argc, char **argv)
             usage(stdout);
             rc = CLI_OK;
             goto done;
+        } else if (!strcmp(argv[i], "--version")) {
+            cli_print_version(PROGRAM);
+            rc = CLI_OK;
+            goto done;
         } else if (!strcmp(argv[i], "-o")) {
             if (i + 1 >= argc || !argv[i + 1][0]) {
                 fprintf(stderr, "%s: -o needs a directory\n", PROGRAM);
                 goto done;
             }
             out = argv[++i];
+            cli_trim_slashes(argv[i]); /* "out/" + "/index.html" */
         } else if (argv[i][0] == '-') {
-            fprintf(stderr, "%s: unknown option '%s'\n", PROGRAM, argv[i]);
-            usage(stderr);
+            static const char *const known[] = {"-o", "--help", "--version"};
+            const char *near = cli_nearest(argv[i], known, 3);
+            fprintf(stderr, "%s: unknown option '%s'%s%s%s\nsee %s --help\n",
+                    PROGRAM, argv[i], near ? "; did you mean " : "",
+                    near ? near : "", near ? "?" : "", PROGRAM);
             goto done;
         } else {
-            size_t len = strlen(argv[i]);
-            while (len > 1 && argv[i][len - 1] == '/')
-                argv[i][--len] = '\0'; /* "today/" is the run "today" */
+            cli_trim_slashes(argv[i]); /* "today/" is the run "today" */
             dirs[n++] = argv[i];
         }
     }

@@ -32,6 +32,10 @@ int main(int argc, char **argv)
         usage(stdout);
         return CLI_OK;
     }
+    if (argc >= 2 && !strcmp(argv[1], "--version")) {
+        cli_print_version("nn_convert");
+        return CLI_OK;
+    }
     if (argc >= 2 && !strcmp(argv[1], "--softmax")) {
         flags |= NN_ONNX_SOFTMAX;
         first = 2;

@@ -19,7 +19,8 @@ static void usage(FILE *f, int full)
 {
     fprintf(f,
         "usage: predict MODEL IMAGE... [--resize[=bilinear|nearest]] [--top K] [--json]\n"
-        "       predict MODEL --idx IMAGES LABELS [--first N] [--top K] [--json]\n");
+        "       predict MODEL --idx IMAGES LABELS [--first N] [--top K] [--json]\n"
+        "       predict --help | --version\n");
     if (full)
         fprintf(f,
             "\n"
@@ -191,7 +192,8 @@ static void print_json(const char *file, int index, const float *p,
 }
 
 /* Classifies sample `index` of d and prints the result under name (and
- * for IDX files, its index and label); 0 when the net fails. */
+ * for IDX files, its index and label); the class, or -1 when the net
+ * fails. */
 static int classify(nn_net *net, const nn_dataset *d, int index,
                     const char *name, const predict_args *a)
 {
@@ -200,14 +202,14 @@ static int classify(nn_net *net, const nn_dataset *d, int index,
     const float *p;
     if (nn_dataset_batch(d, &index, 1, nn_net_input(net)->x, &label) != NN_OK ||
         nn_net_forward(net, 1) != NN_OK)
-        return 0;
+        return -1;
     classes = nn_net_output(net)->c;
     if (classes > 4096)
-        return 0;
+        return -1;
     if (label >= classes)
         label = 0;
     if (nn_net_softmax_xent(net, &label, &loss) != NN_OK)
-        return 0;
+        return -1;
     p = nn_net_probs(net);
     rank_classes(p, classes, order);
     top = a->top > classes ? classes : (int)a->top;
@@ -217,7 +219,7 @@ static int classify(nn_net *net, const nn_dataset *d, int index,
                    label);
     else
         print_text(name, p, order, classes, top, label);
-    return 1;
+    return order[0];
 }
 
 /* Classifies the first --first images of an IDX file. */
@@ -225,7 +227,7 @@ static int predict_idx(nn_net *net, const predict_args *a, int c, int h, int w)
 {
     char msg[512];
     nn_dataset d = {0};
-    int rc = CLI_OK;
+    int rc = CLI_OK, correct = 0, i;
     if (nn_mnist_load(a->idx_images, a->idx_labels, &d, msg, sizeof msg) != NN_OK) {
         fprintf(stderr, "predict: %s\n", msg);
         return CLI_FAIL;
@@ -236,12 +238,18 @@ static int predict_idx(nn_net *net, const predict_args *a, int c, int h, int w)
         rc = CLI_FAIL;
     }
     nn_net_normalization(net, d.mean, d.std);
-    for (int i = 0; rc == CLI_OK && i < d.count && i < a->first; i++) {
+    for (i = 0; rc == CLI_OK && i < d.count && i < a->first; i++) {
         char name[32];
+        int class;
         snprintf(name, sizeof name, "image %d", i);
-        if (!classify(net, &d, i, a->json ? a->idx_images : name, a))
+        class = classify(net, &d, i, a->json ? a->idx_images : name, a);
+        if (class < 0)
             rc = CLI_FAIL;
+        correct += class == d.labels[i];
     }
+    if (rc == CLI_OK && !a->json && i > 0) /* JSON: one object a line */
+        printf("accuracy: %d of %d image%s = %.2f%% (their labels: %s)\n",
+               correct, i, cli_plural(i), 100.0 * correct / i, a->idx_labels);
     nn_dataset_free(&d);
     return rc;
 }
@@ -275,7 +283,7 @@ static int predict_files(nn_net *net, const predict_args *a, int c, int h,
         image_free(&img);
         if (!ok)
             fprintf(stderr, "predict: %s\n", msg);
-        else if (!(ok = classify(net, &d, 0, a->images[i], a)))
+        else if (!(ok = classify(net, &d, 0, a->images[i], a) >= 0))
             fprintf(stderr, "predict: %s: the model failed\n", a->images[i]);
         if (!ok)
             rc = CLI_FAIL;
@@ -292,6 +300,10 @@ int main(int argc, char **argv)
     int c, h, w, rc;
     if (argc >= 2 && !strcmp(argv[1], "--help")) {
         usage(stdout, 1);
+        return CLI_OK;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "--version")) {
+        cli_print_version("predict");
         return CLI_OK;
     }
     a.first = 10;

@@ -350,13 +350,15 @@ static void setting_cell(FILE *f, const char *value)
     }
 }
 
-/* The table's head: the settings that differ (or the runs' names when
- * none does), then the figures. */
+/* The table's head: the runs' names when the page shows them, the
+ * settings that differ (or the names when none does), then the figures:
+ * one cell for each of html_table's row cells. */
 static void table_head(FILE *f, const compare_view *v, int *differ)
 {
     *differ = 0;
     fprintf(f, "<h2>Runs by test accuracy</h2>\n<table class=\"runs\">\n"
-               "<tr><th>#</th><th>line</th>");
+               "<tr><th>#</th><th>line</th>%s",
+            v->page->show_names ? "<th>run</th>" : "");
     for (int k = 0; k < v->key_count; k++)
         if (v->differs[k]) {
             ++*differ;

@@ -14,6 +14,12 @@ static const char *const cifar_names[10] = {
     "airplane", "automobile", "bird", "cat", "deer",
     "dog", "frog", "horse", "ship", "truck"};
 
+/* Its loader, a part of its files' names, the files, where to get them. */
+static const cli_data_kind cifar_files = {nn_cifar10_load_dir, "_batch",
+    "data_batch_1.bin to data_batch_5.bin and test_batch.bin, the binary version",
+    "Get CIFAR-10 with data/fetch_cifar10.sh (into " DEFAULT_DIR "; Debian and "
+    "Ubuntu do not package it)"};
+
 int main(int argc, char **argv)
 {
     cli_options o;
@@ -32,8 +38,7 @@ int main(int argc, char **argv)
     if (rc != CLI_OK)
         return cli_mpi_end(rc < 0 ? CLI_OK : rc, &o);
     dir = o.data_dir ? o.data_dir : DEFAULT_DIR;
-    rc = cli_load(PROGRAM, &o, dir, nn_cifar10_load_dir,
-                  "Get the data with data/fetch_cifar10.sh", &train, &test);
+    rc = cli_load(PROGRAM, dir, &cifar_files, &train, &test);
     rc = cli_mpi_agree(rc); /* every process loaded its copy, or none goes on */
     if (rc != CLI_OK)
         return cli_mpi_end(rc, &o);

@@ -2,14 +2,19 @@
  * progress display and final report (see cli.h; the options are in
  * cli_options.c). */
 #include "cli.h"
+#include "cli_file.h"
 #include "cli_model.h"
 #include "cli_time.h"
 #include "nn/advanced.h"
 #include "diagnostics.h"
 #include "report.h"
 
+#include <dirent.h>
+#include <libgen.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* ------------------------------------------------------------- progress */
@@ -96,19 +101,42 @@ static int save_json(const char *path, const report_run *run, char *msg,
 
 /* ------------------------------------------------------------- the run */
 
-int cli_load(const char *program, const cli_options *o, const char *dir,
-             cli_load_fn load, const char *hint, nn_dataset *train,
-             nn_dataset *test)
+/* 1 when directory dir holds an entry whose name contains marker. */
+static int has_data_file(const char *dir, const char *marker)
 {
-    char msg[512];
-    nn_status st = load(dir, 1, train, msg, sizeof msg);
-    if (st == NN_OK)
-        st = load(dir, 0, test, msg, sizeof msg);
-    if (st == NN_OK)
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+    while (d && !found && (e = readdir(d)) != NULL)
+        found = strstr(e->d_name, marker) != NULL;
+    if (d)
+        closedir(d);
+    return found;
+}
+
+int cli_load(const char *program, const char *dir, const cli_data_kind *kind,
+             nn_dataset *train, nn_dataset *test)
+{
+    char msg[512], copy[4096];
+    struct stat st;
+    nn_status status = NN_EIO;
+    snprintf(copy, sizeof copy, "%s", dir);
+    if (stat(dir, &st) != 0)
+        snprintf(msg, sizeof msg, "--data %s: no such directory", dir);
+    else if (!S_ISDIR(st.st_mode))
+        snprintf(msg, sizeof msg, "--data %s: is %s, not a directory: give the "
+                 "directory that holds the data files (%s)%s%s", dir,
+                 cli_file_kind(st.st_mode), kind->files,
+                 S_ISREG(st.st_mode) ? ", here --data " : "",
+                 S_ISREG(st.st_mode) ? dirname(copy) : "");
+    else if (!has_data_file(dir, kind->marker))
+        snprintf(msg, sizeof msg, "--data %s: the directory holds no data files "
+                 "(%s)", dir, kind->files);
+    else if ((status = kind->load(dir, 1, train, msg, sizeof msg)) == NN_OK)
+        status = kind->load(dir, 0, test, msg, sizeof msg);
+    if (status == NN_OK)
         return CLI_OK;
-    fprintf(stderr, "%s: %s\n", program, msg);
-    if (!o->data_dir)
-        fprintf(stderr, "%s\n", hint);
+    fprintf(stderr, "%s: %s\n%s\n", program, msg, kind->hint);
     nn_dataset_free(train);
     nn_dataset_free(test);
     return CLI_FAIL;
@@ -185,8 +213,10 @@ static int same_model(const cli_options *o, nn_net *net, char *msg,
     nn_net_destroy(probe);
     same = strcmp(have, want) == 0;
     if (!same)
-        snprintf(msg, msg_size, "the file's model is %.200s, --model asks "
-                 "for %.200s", have, o->model);
+        snprintf(msg, msg_size, "the file's model is %.200s, %s %.200s%s",
+                 have, o->model_given ? "--model asks for" : "not the default "
+                 "model", o->model, o->model_given ? "" : " (no --model was "
+                 "given)");
     return same;
 }
 
@@ -221,8 +251,85 @@ static nn_status init_net(const cli_options *o, const nn_dataset *d,
         nn_net_destroy(net);
         return st;
     }
+    if (!o->quiet)
+        printf("initialised from %s: %d layer%s, %zu parameters\n",
+               o->init_path, nn_net_layer_count(net),
+               cli_plural(nn_net_layer_count(net)), nn_net_param_count(net));
     *out = net;
     return NN_OK;
+}
+
+/* A layer token made alone on a grey input large enough for it: its
+ * window, stride and padding; 0 when it cannot be made. */
+static int layer_args(const char *token, nn_layer_args *args)
+{
+    static const int sizes[] = {16, 64, 256, 1024};
+    int ok = 0;
+    for (size_t i = 0; !ok && i < sizeof sizes / sizeof *sizes; i++) {
+        nn_net *net = NULL;
+        nn_layer_info info;
+        ok = nn_net_create(1, sizes[i], sizes[i], &net) == NN_OK &&
+             nn_net_add_spec(net, token, NULL, 0) == NN_OK &&
+             nn_net_build_inference(net, 1, 1) == NN_OK &&
+             nn_net_layer_info(net, 0, &info) == NN_OK;
+        if (ok)
+            *args = info.args;
+        nn_net_destroy(net);
+    }
+    return ok;
+}
+
+/* Which layer of model does not fit d's images and why, into msg: the
+ * layers are added one by one (a preset as its spec) until a build fails
+ * ("layer 3 'pool2': its input 16x1x1 is smaller than the window 2x2"). */
+static void name_misfit(const char *model, const nn_dataset *d, char *msg,
+                        size_t msg_size)
+{
+    char spec[4096], prefix[4096], token[256];
+    nn_net *net = NULL;
+    int c = d->c, h = d->h, w = d->w, k = 0, fits = 1, used;
+    nn_layer_args args;
+    const char *at = spec;
+    if (nn_net_create(c, h, w, &net) != NN_OK ||
+        nn_net_add_spec(net, model, NULL, 0) != NN_OK ||
+        nn_net_spec(net, spec, sizeof spec) != NN_OK) {
+        nn_net_destroy(net);
+        return;
+    }
+    nn_net_destroy(net);
+    for (; fits && *at; k++) {
+        size_t n = strcspn(at, ",");
+        if (n >= sizeof token)
+            return;
+        memcpy(token, at, n);
+        token[n] = '\0';
+        memcpy(prefix, spec, (size_t)(at - spec) + n);
+        prefix[(at - spec) + n] = '\0';
+        net = NULL;
+        fits = nn_net_create(d->c, d->h, d->w, &net) == NN_OK &&
+               nn_net_add_spec(net, prefix, NULL, 0) == NN_OK &&
+               nn_net_build_inference(net, 1, 1) == NN_OK;
+        if (fits) {
+            const nn_tensor *y = nn_net_output(net);
+            c = y->c, h = y->h, w = y->w;
+        }
+        nn_net_destroy(net);
+        at += n + (at[n] == ',');
+    }
+    if (fits)
+        return;
+    if (layer_args(token, &args) && args.kh > 0 &&
+        (args.kh > h + 2 * args.pad || args.kw > w + 2 * args.pad))
+        used = snprintf(msg, msg_size, "model '%.200s' does not fit %dx%dx%d inputs: "
+                 "layer %d '%s': its input %dx%dx%d is smaller than the window "
+                 "%dx%d%s", model, d->c, d->h, d->w, k, token, c, h, w, args.kh,
+                 args.kw, args.pad ? " with its padding" : "");
+    else
+        used = snprintf(msg, msg_size, "model '%.200s' does not fit %dx%dx%d inputs: "
+                 "layer %d '%s' cannot take its input %dx%dx%d (channels x "
+                 "height x width)", model, d->c, d->h, d->w, k, token, c, h, w);
+    if (used >= (int)msg_size) /* cut short: the layer is named first */
+        msg[msg_size - 1] = '\0';
 }
 
 /* The --model net on d's images, built for training (inference 0: batches
@@ -239,6 +346,8 @@ static nn_status model_net(const cli_options *o, const nn_dataset *d,
         st = inference ? nn_net_build_inference(net, 1, o->train.seed)
                        : nn_net_build(net, o->train.batch, o->train.seed);
     if (st != NN_OK) {
+        if (!msg[0] && st == NN_ESHAPE)
+            name_misfit(o->model, d, msg, msg_size);
         if (!msg[0])
             snprintf(msg, msg_size, "model '%s' does not fit %dx%dx%d inputs: %s",
                      o->model, d->c, d->h, d->w, nn_status_str(st));
@@ -298,6 +407,144 @@ static int restore_epochs(const cli_run_extra *extra, int done,
     return extra->known_first;
 }
 
+/* ------------------------------------------------- resumable settings */
+
+/* The settings a resumed run must keep: the optimizer's and the learning
+ * rate schedule's (the checkpoint holds the optimizer's state but not the
+ * schedule); epochs only where the schedule depends on them (cosine). */
+static const char *const kept_settings[] = {
+    "optimizer", "lr", "momentum", "weight-decay", "nesterov", "schedule",
+    "gamma", "warmup", "epochs"};
+enum { KEPT = sizeof kept_settings / sizeof *kept_settings };
+
+/* The value of setting key in s, or NULL. */
+static const char *setting_value(const report_settings *s, const char *key)
+{
+    for (int i = 0; i < s->count; i++)
+        if (!strcmp(s->key[i], key))
+            return s->value[i];
+    return NULL;
+}
+
+void cli_settings_path(const char *checkpoint, char *out, size_t size)
+{
+    snprintf(out, size, "%s" CLI_SETTINGS_SUFFIX, checkpoint);
+}
+
+/* Writes the kept settings of o beside the checkpoint (CHECKPOINT.settings,
+ * "key value" lines), atomically; 0 with msg saying why. */
+static int save_settings(const cli_options *o, char *msg, size_t msg_size)
+{
+    cli_settings_text text;
+    char path[4200], data[2048];
+    size_t used = 0;
+    cli_describe_settings(o, &text);
+    for (int i = 0; i < KEPT && used < sizeof data; i++) {
+        const char *value = setting_value(&text.settings, kept_settings[i]);
+        used += (size_t)snprintf(data + used, sizeof data - used, "%s %s\n",
+                                 kept_settings[i], value ? value : "?");
+    }
+    cli_settings_path(o->checkpoint_path, path, sizeof path);
+    return used < sizeof data &&
+           nn_write_file_atomic(path, data, used, msg, msg_size) == NN_OK;
+}
+
+/* 1 when the settings recorded beside the checkpoint (when there are any:
+ * older checkpoints have none) are o's; else 0 with msg naming the first
+ * that differs and both values. */
+static int same_settings(const cli_options *o, char *msg, size_t msg_size)
+{
+    cli_settings_text text;
+    char path[4200], line[256], key[64], value[128], why[256];
+    const char *want;
+    FILE *f;
+    int same = 1;
+    cli_settings_path(o->resume_path, path, sizeof path);
+    if (access(path, F_OK) != 0)
+        return 1; /* a checkpoint of an older trainer, or of another tool */
+    if (!(f = cli_open_regular(path, why, sizeof why))) {
+        snprintf(msg, msg_size, "%s", why);
+        return 0;
+    }
+    cli_describe_settings(o, &text);
+    while (same && fgets(line, sizeof line, f))
+        if (sscanf(line, "%63s %127s", key, value) == 2 &&
+            (want = setting_value(&text.settings, key)) != NULL &&
+            strcmp(want, value) &&
+            (strcmp(key, "epochs") ||
+             o->train.schedule.kind == NN_SCHEDULE_COSINE)) {
+            snprintf(msg, msg_size, "the checkpoint's run was trained with --%s "
+                     "%s, this command asks for --%s %s (a resumed run keeps its "
+                     "optimizer and schedule settings%s)", key, value, key, want,
+                     strcmp(key, "epochs") ? "" : "; the cosine schedule's length "
+                     "is --epochs");
+            same = 0;
+        }
+    fclose(f);
+    return same;
+}
+
+/* What Ctrl-C says: how to go on, and after which epoch. */
+static struct {
+    const char *checkpoint;         /* NULL: no --checkpoint */
+    volatile sig_atomic_t saved;    /* epochs the checkpoint holds */
+} interrupt_state;
+
+/* Appends text to buf (size at least 1024) with what async-signal-safe
+ * code can use. */
+static size_t add_text(char *buf, size_t used, const char *text)
+{
+    while (*text && used + 1 < 1024)
+        buf[used++] = *text++;
+    return used;
+}
+
+/* SIGINT: says whether the run can go on, then ends the program as the
+ * signal would (exit status 130). Only async-signal-safe calls. */
+static void on_interrupt(int sig)
+{
+    char buf[1024], number[16];
+    size_t used = 0;
+    int n = (int)interrupt_state.saved, k = sizeof number - 1;
+    (void)sig;
+    number[k] = '\0';
+    do
+        number[--k] = (char)('0' + n % 10);
+    while ((n /= 10) > 0 && k > 0);
+    used = add_text(buf, used, "\ninterrupted: ");
+    if (!interrupt_state.checkpoint) {
+        used = add_text(buf, used, "the progress is lost (give --checkpoint FILE "
+                        "to be able to continue a run after an interruption)\n");
+    } else if (interrupt_state.saved == 0) {
+        used = add_text(buf, used, "no epoch finished, nothing saved in ");
+        used = add_text(buf, used, interrupt_state.checkpoint);
+        used = add_text(buf, used, " yet: the same command starts the run again\n");
+    } else {
+        used = add_text(buf, used, interrupt_state.checkpoint);
+        used = add_text(buf, used, " holds the run after epoch ");
+        used = add_text(buf, used, number + k);
+        used = add_text(buf, used, ": run the same command again to continue "
+                        "from there (it resumes from ");
+        used = add_text(buf, used, interrupt_state.checkpoint);
+        used = add_text(buf, used, ")\n");
+    }
+    if (write(STDERR_FILENO, buf, used) < 0)
+        _exit(130);
+    _exit(130);
+}
+
+/* Ctrl-C from now on says how to continue (see on_interrupt). */
+static void catch_interrupt(const cli_options *o, int saved)
+{
+    struct sigaction sa;
+    interrupt_state.checkpoint = o->checkpoint_path;
+    interrupt_state.saved = saved;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+}
+
 /* What is written after an epoch: the report first (its metrics.json says
  * whether the run finished), then the checkpoint, so that a checkpoint
  * never runs ahead of the report a resumed sweep takes the earlier epochs
@@ -311,11 +558,14 @@ static int epoch_outputs(const cli_options *o, const report_run *run,
         !(*report_ok = report_write(o->report_dir, run, msg, sizeof msg)))
         fprintf(stderr, "error: --report: %s (no more report updates)\n", msg);
     if (o->checkpoint_path &&
-        nn_checkpoint_save(run->net, opt, ts, o->checkpoint_path, msg,
-                           sizeof msg) != NN_OK) {
+        (!save_settings(o, msg, sizeof msg) ||
+         nn_checkpoint_save(run->net, opt, ts, o->checkpoint_path, msg,
+                            sizeof msg) != NN_OK)) {
         fprintf(stderr, "error: --checkpoint: %s\n", msg);
         return 0;
     }
+    if (o->checkpoint_path)
+        interrupt_state.saved = ts->epoch;
     if (extra && extra->after_epoch)
         extra->after_epoch(extra->user);
     return 1;
@@ -344,25 +594,40 @@ typedef struct {
     int report_ok;                  /* --report is still written */
 } run_state;
 
-/* The net and optimizer from --resume's checkpoint, which must continue
- * this run: the same model and batch, with epochs left to train. */
+/* The net and optimizer from --resume's checkpoint (or --checkpoint's,
+ * when it exists), which must continue this run: the same model, batch,
+ * optimizer and schedule settings, with epochs left to train. What does
+ * not match is a usage error (2), a file that cannot be read 1. */
 static int resume_net(run_state *s)
 {
     const cli_options *o = s->o;
+    const char *flag = o->resume_auto ? "--checkpoint" : "--resume";
     char msg[512] = "";
+    nn_status st;
     s->cfg.optim.lr = s->cfg.schedule.lr;
-    if (nn_checkpoint_load(o->resume_path, s->cfg.batch, &s->cfg.optim,
-                           &s->net, &s->opt, &s->ts, msg, sizeof msg) != NN_OK ||
-        !same_model(o, s->net, msg, sizeof msg)) {
-        fprintf(stderr, "error: --resume: %s\n", msg);
-        return CLI_FAIL;
+    if (!same_settings(o, msg, sizeof msg)) {
+        fprintf(stderr, "error: %s %s: %s\n", flag, o->resume_path, msg);
+        return CLI_USAGE;
+    }
+    st = nn_checkpoint_load(o->resume_path, s->cfg.batch, &s->cfg.optim,
+                            &s->net, &s->opt, &s->ts, msg, sizeof msg);
+    if (st == NN_OK && (o->model_given || !o->init_path) &&
+        !same_model(o, s->net, msg, sizeof msg))
+        st = NN_ESTATE;
+    if (st != NN_OK) {
+        fprintf(stderr, "error: %s: %s%s\n", flag, msg,
+                o->resume_auto && st != NN_ESTATE
+                ? " (the file exists but cannot be continued: remove it or "
+                  "choose another --checkpoint to start a new run)" : "");
+        return st == NN_ESTATE ? CLI_USAGE : CLI_FAIL;
     }
     /* Other batches would cut the epochs' shuffled order into other
      * steps: not the run the checkpoint continues (0: not recorded). */
     if (s->ts.batch != 0 && s->ts.batch != s->cfg.batch) {
-        fprintf(stderr, "error: --resume: the checkpoint was trained with "
-                        "batch %d, --batch asks for %d\n", s->ts.batch, s->cfg.batch);
-        return CLI_FAIL;
+        fprintf(stderr, "error: %s: the checkpoint was trained with "
+                        "batch %d, --batch asks for %d\n", flag, s->ts.batch,
+                s->cfg.batch);
+        return CLI_USAGE;
     }
     s->ts.batch = s->cfg.batch;
     /* The generator's state comes from the checkpoint, and the weights
@@ -371,11 +636,17 @@ static int resume_net(run_state *s)
         fprintf(stderr, "note: --resume continues the checkpoint's random "
                         "generator; --seed is not used\n");
     if (s->ts.epoch >= s->cfg.epochs) {
-        fprintf(stderr, "error: --resume: %s has done %d epochs already "
-                        "(--epochs %d)\n", o->resume_path, s->ts.epoch, s->cfg.epochs);
-        return CLI_FAIL;
+        fprintf(stderr, "error: %s: %s has done %d epoch%s already (--epochs "
+                        "%d)%s\n", flag, o->resume_path, s->ts.epoch,
+                cli_plural(s->ts.epoch), s->cfg.epochs, o->resume_auto
+                ? ": the run is finished; remove the file to train it again"
+                : "");
+        return CLI_USAGE;
     }
-    if (!o->quiet)
+    if (!o->quiet && o->resume_auto)
+        printf("resuming %s after epoch %d (it exists: the same command "
+               "continues its run)\n", o->resume_path, s->ts.epoch);
+    else if (!o->quiet)
         printf("resuming %s after epoch %d\n", o->resume_path, s->ts.epoch);
     return CLI_OK;
 }
@@ -444,9 +715,10 @@ static void print_start(const run_state *s)
     int threads = nn_net_threads(s->net);
     if (nn_net_spec(s->net, spec, sizeof spec) == NN_OK)
         printf("model: %s\n", spec);
-    printf("training on %d images, testing on %d, batch %d, %d epochs, %d thread%s\n",
-           s->train->count, s->test->count, s->cfg.batch, s->cfg.epochs,
-           threads, threads == 1 ? "" : "s");
+    printf("training on %d image%s, testing on %d, batch %d, %d epoch%s, %d "
+           "thread%s\n", s->train->count, cli_plural(s->train->count),
+           s->test->count, s->cfg.batch, s->cfg.epochs, cli_plural(s->cfg.epochs),
+           threads, cli_plural(threads));
     if (!s->extra)
         cli_print_layers(stdout, s->net);
     fflush(stdout);
@@ -515,8 +787,15 @@ static int run_epoch(run_state *s, int e)
         return CLI_FAIL;
     }
     if (!o->quiet) {
-        printf("epoch %2d/%d  lr %.4g  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  %.1f s  %.0f img/s\n",
-               e + 1, s->cfg.epochs, rec->train.lr, rec->train.train_loss,
+        char lr[64], last[32];
+        snprintf(lr, sizeof lr, "%.4g",
+                 (double)nn_schedule_lr(&s->cfg.schedule, e));
+        snprintf(last, sizeof last, "%.4g", (double)rec->train.lr);
+        if (strcmp(lr, last)) /* from the epoch's first step to its last */
+            snprintf(lr + strlen(lr), sizeof lr - strlen(lr), "\xe2\x86\x92%s",
+                     last);
+        printf("epoch %2d/%d  lr %s  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  %.1f s  %.0f img/s\n",
+               e + 1, s->cfg.epochs, lr, rec->train.train_loss,
                100 * rec->train.train_accuracy, rec->test_loss,
                100 * rec->test_accuracy, rec->train.seconds,
                rec->train.images_per_second);
@@ -535,6 +814,10 @@ static int run_epoch(run_state *s, int e)
  * outputs wait for --save (see finish_run). */
 static int train_epochs(run_state *s)
 {
+    catch_interrupt(s->o, s->o->resume_path &&
+                    s->o->checkpoint_path &&
+                    !strcmp(s->o->resume_path, s->o->checkpoint_path)
+                    ? s->ts.epoch : 0);
     for (int e = s->ts.epoch; e < s->cfg.epochs; e++) {
         if (run_epoch(s, e) != CLI_OK)
             return CLI_FAIL;

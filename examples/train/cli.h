@@ -34,6 +34,8 @@ typedef struct {
     const char *resume_path;     /* --resume: continue from a checkpoint */
     const char *init_path;       /* --init: start from a model's weights */
     int model_given;             /* --model was on the command line */
+    int resume_auto;             /* resume_path is --checkpoint's file, which
+                                    existed: the same command continues */
     int threads;           /* --threads (default 0: every online CPU) */
     int shards;            /* --shards (default NN_SHARDS_DEFAULT) */
     int outputs_elsewhere; /* another process writes --save, --json, ...:
@@ -87,12 +89,25 @@ void cli_describe_settings(const cli_options *o, cli_settings_text *out);
 /* A loader of the training (train = 1) or test split from a directory. */
 typedef nn_status (*cli_load_fn)(const char *dir, int train, nn_dataset *out,
                                  char *msg, size_t msg_size);
-/* Loads both splits from dir. On failure prints the loader's message, and
- * hint when dir was not given with --data, frees what was loaded and
- * returns CLI_FAIL. */
-int cli_load(const char *program, const cli_options *o, const char *dir,
-             cli_load_fn load, const char *hint, nn_dataset *train,
-             nn_dataset *test);
+/* A data set's files as a trainer looks for them. */
+typedef struct {
+    cli_load_fn load;
+    const char *marker; /* a part of every data file's name ("-idx") */
+    const char *files;  /* the files, for messages */
+    const char *hint;   /* how to get them */
+} cli_data_kind;
+/* Loads both splits from dir. On failure prints what is wrong (no such
+ * directory, a file given as the directory, a directory without data
+ * files, else the loader's message) and the kind's hint, frees what was
+ * loaded and returns CLI_FAIL. */
+int cli_load(const char *program, const char *dir, const cli_data_kind *kind,
+             nn_dataset *train, nn_dataset *test);
+
+/* What follows a checkpoint's name for the file beside it that records
+ * the run's optimizer and schedule settings, checked on --resume. */
+#define CLI_SETTINGS_SUFFIX ".settings"
+/* The name of the settings file of checkpoint. */
+void cli_settings_path(const char *checkpoint, char *out, size_t size);
 
 /* Plans the run's memory (refused beyond the machine's), builds the model
  * or resumes it (refused when the checkpoint's model, optimizer or batch

@@ -260,13 +260,72 @@ static void apply_optimizer_defaults(cli_options *o)
         s->momentum = d.momentum;
 }
 
-/* The layer tokens a spec may use, from the library's table of kinds. */
+/* The library's presets (nn_spec_preset), for messages. */
+#define PRESET_LIST "mlp, lenet, deep, deep-bn, vgg, vgg-gap"
+
+/* The defaults of a token's optional parts ("S 2 (K), P 0"), read from
+ * the layer the library makes of its shortest form (K 3, N 8, no optional
+ * part): the tool keeps no table of its own. */
+static void token_defaults(const char *grammar, char *buf, size_t size)
+{
+    char token[64];
+    size_t n = 0, used = 0;
+    nn_net *probe = NULL;
+    nn_layer_info info;
+    buf[0] = '\0';
+    for (const char *g = grammar; *g && n + 2 < sizeof token; g++) {
+        if (*g == '[') { /* an optional part: left out */
+            g = strchr(g, ']');
+            if (!g)
+                break;
+            continue;
+        }
+        token[n++] = *g == 'K' ? '3' : *g == 'N' ? '8' : *g;
+    }
+    token[n] = '\0';
+    if (!strchr(grammar, '[') || nn_net_create(1, 8, 8, &probe) != NN_OK ||
+        nn_net_add_spec(probe, token, NULL, 0) != NN_OK ||
+        nn_net_build_inference(probe, 1, 1) != NN_OK ||
+        nn_net_layer_info(probe, 0, &info) != NN_OK) {
+        nn_net_destroy(probe);
+        return;
+    }
+    if (strstr(grammar, "[sS]"))
+        used += (size_t)snprintf(buf + used, size - used, "S %s", info.args.stride ==
+                                 info.args.kh ? "K" : info.args.stride == 1 ? "1" : "?");
+    if (strstr(grammar, "[pP]") && used < size)
+        used += (size_t)snprintf(buf + used, size - used, "%sP %d", used ? ", " : "",
+                                 info.args.pad);
+    if (strstr(grammar, "[A]") && used < size)
+        used += (size_t)snprintf(buf + used, size - used, "A %g", (double)info.args.slope);
+    if (strstr(grammar, "[R]") && used < size)
+        snprintf(buf + used, size - used, "R %g", (double)info.args.rate);
+    nn_net_destroy(probe);
+}
+
+/* The layer tokens a spec may use, from the library's table of kinds: what
+ * their letters mean, each token's defaults, and an example. */
 static void usage_layers(FILE *f)
 {
     const char *name, *grammar;
-    fprintf(f, "layer tokens of --model specs (comma-separated):\n");
-    for (int i = 0; (grammar = nn_spec_grammar(i, &name)) != NULL; i++)
-        fprintf(f, "  %-22s %s\n", grammar, name);
+    char defaults[64];
+    fprintf(f, "layer tokens of --model specs (comma-separated):\n"
+               "  %-22s %-14s %s\n", "token", "layer", "defaults");
+    for (int i = 0; (grammar = nn_spec_grammar(i, &name)) != NULL; i++) {
+        token_defaults(grammar, defaults, sizeof defaults);
+        fprintf(f, "  %-22s %-14s %s\n", grammar, name, defaults);
+    }
+    fprintf(f, "letters (whole numbers unless said; [..] may be left out):\n"
+               "  K  kernel or window size, K x K (convKHxKWxN for a rectangle)\n"
+               "  N  number of filters (conv) or of outputs (dense)\n"
+               "  S  stride: the step between windows\n"
+               "  P  zero padding added on every side\n"
+               "  A  slope for negative inputs, a decimal in [0, 1)\n"
+               "  R  share of values dropped in training, a decimal in [0, 1)\n"
+               "example: --model conv3x3x16p1,bn,relu,pool2,conv3x3x32p1,relu,"
+               "pool2,dropout0.3,dense10\n"
+               "presets: " PRESET_LIST " (lenet is %s)\n",
+            nn_spec_preset("lenet"));
 }
 
 /* Checks a --model value's syntax before any data is read (whether it
@@ -274,15 +333,27 @@ static void usage_layers(FILE *f)
  * starts the message ("mnist_train"). */
 static int spec_syntax_ok(const char *spec, const char *prefix)
 {
+    static const char *const presets[] = {"mlp", "lenet", "deep", "deep-bn",
+                                          "vgg", "vgg-gap"};
+    const char *near;
     nn_net *probe = NULL;
     char msg[256] = "";
     nn_status st = nn_net_create(1, 1, 1, &probe);
     if (st == NN_OK)
         st = nn_net_add_spec(probe, spec, msg, sizeof msg);
     nn_net_destroy(probe);
-    if (st != NN_OK)
-        fprintf(stderr, "%s: --model: %s\n", prefix, msg[0] ? msg : nn_status_str(st));
-    return st == NN_OK;
+    if (st == NN_OK)
+        return 1;
+    if (!strchr(spec, ',') &&
+        (near = cli_nearest(spec, presets, (int)(sizeof presets / sizeof *presets))))
+        fprintf(stderr, "%s: --model '%s': not a preset or a layer token; did "
+                "you mean %s? (presets: %s; layer tokens: --help-layers)\n",
+                prefix, spec, near, PRESET_LIST);
+    else
+        fprintf(stderr, "%s: --model: %s%s\n", prefix,
+                msg[0] ? msg : nn_status_str(st),
+                strchr(spec, ',') ? "" : " (or a preset: " PRESET_LIST ")");
+    return 0;
 }
 
 /* Combinations the table cannot see; 0 after printing why, after prefix
@@ -702,10 +773,44 @@ static int outputs_ok(const cli_options *o, const char *program)
     return 1;
 }
 
+/* An argument that is no option: the nearest option when one is close
+ * ("--epoch": --epochs), the value of "--lr=0.1" as the next argument;
+ * one line and a pointer to --help, not the whole usage. */
+static void unknown_option(const char *arg, const char *program)
+{
+    const char *names[OPTION_COUNT + 4];
+    const char *eq = strchr(arg, '='), *near;
+    char name[64];
+    int count = 0;
+    for (int k = 0; k < OPTION_COUNT; k++)
+        names[count++] = options[k].name;
+    names[count++] = "--help";
+    names[count++] = "--help-layers";
+    names[count++] = "--version";
+    if (eq && !strncmp(arg, "--", 2) && (size_t)(eq - arg) < sizeof name) {
+        memcpy(name, arg, (size_t)(eq - arg));
+        name[eq - arg] = '\0';
+        for (int k = 0; k < OPTION_COUNT; k++)
+            if (!strcmp(name, options[k].name)) {
+                fprintf(stderr, "%s: '%s': options take their value as the "
+                        "next argument: %s %s\n", program, arg, name, eq + 1);
+                return;
+            }
+    }
+    near = cli_nearest(arg, names, count);
+    if (near)
+        fprintf(stderr, "%s: unknown option '%s'; did you mean %s?\n", program,
+                arg, near);
+    else
+        fprintf(stderr, "%s: unknown option '%s'\n", program, arg);
+    fprintf(stderr, "see %s --help\n", program);
+}
+
 int cli_parse(int argc, char **argv, cli_options *o, const char *program,
               const char *data_help)
 {
     int given[OPTION_COUNT] = {0};
+    struct stat st;
     for (int k = 0; k < 15; k++)
         optimizer_names[k] = nn_optim_name((nn_optim_kind)k);
     for (int i = 1; i < argc; i++) {
@@ -720,14 +825,19 @@ int cli_parse(int argc, char **argv, cli_options *o, const char *program,
             usage_layers(stdout);
             return -1;
         }
+        if (!strcmp(argv[i], "--version")) {
+            cli_print_version(program);
+            return -1;
+        }
         for (size_t k = 0; k < sizeof options / sizeof *options; k++)
             if (!strcmp(argv[i], options[k].name))
                 def = &options[k];
         if (!def) {
-            fprintf(stderr, "%s: unknown option '%s'\n", program, argv[i]);
-            usage(stderr, program, data_help);
+            unknown_option(argv[i], program);
             return CLI_USAGE;
         }
+        if ((def->id == OPT_REPORT || def->id == OPT_DATA) && i + 1 < argc)
+            cli_trim_slashes(argv[i + 1]); /* "out/" + "/index.html" */
         if (def->kind != ARG_NONE && i + 1 >= argc) {
             fprintf(stderr, "%s: %s needs a value (see --help)\n", program,
                     def->name);
@@ -755,5 +865,12 @@ int cli_parse(int argc, char **argv, cli_options *o, const char *program,
     }
     if (!o->outputs_elsewhere && !outputs_ok(o, program))
         return CLI_FAIL;
+    /* Interrupted? The same command: an existing --checkpoint continues. */
+    if (!o->sweep_count && o->checkpoint_path && !o->resume_path &&
+        stat(o->checkpoint_path, &st) == 0 && S_ISREG(st.st_mode) &&
+        st.st_size > 0) {
+        o->resume_path = o->checkpoint_path;
+        o->resume_auto = 1;
+    }
     return CLI_OK;
 }

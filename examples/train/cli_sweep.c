@@ -237,8 +237,11 @@ static int train_run(sweep_state *s, long i, cli_options *run, nn_dataset *train
     r->state = rc == CLI_OK ? RUN_DONE : RUN_FAILED;
     if (!read_run(r, msg, sizeof msg))
         fprintf(stderr, "error: %s\n", msg);
-    if (rc == CLI_OK)
-        unlink(checkpoint); /* the run is in model.nnm and its report */
+    if (rc == CLI_OK) { /* the run is in model.nnm and its report */
+        unlink(checkpoint);
+        cli_settings_path(checkpoint, model, sizeof model);
+        unlink(model);
+    }
     write_index(s, 1);
     return rc;
 }

@@ -42,6 +42,13 @@ static int is_fashion(const char *dir)
     return strstr(lower, "fashion") != NULL;
 }
 
+/* Its loader, a part of its files' names, the files, where to get them. */
+static const cli_data_kind mnist_files = {nn_mnist_load_dir, "-idx",
+    "train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, "
+    "t10k-labels-idx1-ubyte, plain or .gz", "Get MNIST with data/fetch_mnist.sh (into "
+    DEFAULT_DIR "), or offline on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist "
+    "(Fashion-MNIST, the same format, in " DEBIAN_FASHION_DIR ")"};
+
 int main(int argc, char **argv)
 {
     cli_options o;
@@ -66,10 +73,7 @@ int main(int argc, char **argv)
                             "using Fashion-MNIST from %s\n", DEFAULT_DIR, dir);
         }
     }
-    rc = cli_load(PROGRAM, &o, dir, nn_mnist_load_dir,
-                  "Get the data with data/fetch_mnist.sh, or on Debian/Ubuntu: "
-                  "sudo apt-get install dataset-fashion-mnist",
-                  &train, &test);
+    rc = cli_load(PROGRAM, dir, &mnist_files, &train, &test);
     rc = cli_mpi_agree(rc); /* every process loaded its copy, or none goes on */
     if (rc != CLI_OK)
         return cli_mpi_end(rc, &o);
