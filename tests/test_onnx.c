@@ -326,24 +326,7 @@ enum { INTS_RAW, INTS_ONE_BY_ONE, INTS_PACKED };
 static void value_info(nn_pb_writer *w, int field, const char *name)
 {
     static const int dims[4] = {-1, 1, 5, 5};
-    size_t v = nn_pb_begin(w, field), t, tt, shape;
-    nn_pb_string(w, VALUE_NAME, name);
-    t = nn_pb_begin(w, VALUE_TYPE);
-    tt = nn_pb_begin(w, TYPE_TENSOR);
-    nn_pb_varint(w, TENSOR_ELEM, TENSOR_FLOAT);
-    shape = nn_pb_begin(w, TENSOR_SHAPE);
-    for (int i = 0; i < 4; i++) {
-        size_t d = nn_pb_begin(w, SHAPE_DIM);
-        if (dims[i] < 0)
-            nn_pb_string(w, DIM_PARAM, "N");
-        else
-            nn_pb_varint(w, DIM_VALUE, (uint64_t)dims[i]);
-        nn_pb_end(w, d);
-    }
-    nn_pb_end(w, shape);
-    nn_pb_end(w, tt);
-    nn_pb_end(w, t);
-    nn_pb_end(w, v);
+    nn_onnx_value_info(w, field, name, dims, 4);
 }
 
 /* opset < 0: no opset_import at all. */
@@ -403,6 +386,16 @@ static void mw_conv_weights(model_writer *mw)
         values[i] = 0.1f * (float)i;
     nn_onnx_graph g = {&mw->w, 0, 4, ""};
     nn_onnx_initializer(&g, "W", dims, 4, values);
+}
+
+/* A model (opset: as mw_begin) with the weights "W" and a node Conv(x, W)
+ * -> out, with one INTS attribute when attr is not NULL. */
+static void mw_conv(model_writer *mw, int opset, const char *out,
+                    const char *attr, const int *ints, int n)
+{
+    mw_begin(mw, opset);
+    mw_conv_weights(mw);
+    mw_node(mw, "Conv", "x", "W", NULL, out, attr, ints, n);
 }
 
 /* An INT64 initializer of n values, in the encoding `how`. */
@@ -498,59 +491,41 @@ static void test_graphs_that_break_onnx_rules_are_refused(void **state)
     static const int zero[2] = {0, 0};
     model_writer mw;
     (void)state;
-    mw_begin(&mw, 13); /* a Pad last: its padding would be dropped */
-    mw_conv_weights(&mw);
-    mw_node(&mw, "Conv", "x", "W", NULL, "c", NULL, NULL, 0);
+    /* a Pad last: its padding would be dropped */
+    mw_conv(&mw, 13, "c", NULL, NULL, 0);
     mw_pad(&mw, "c", "y", 1, INTS_RAW);
     check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 1 'Pad' ends the graph");
-    mw_begin(&mw, 13); /* the output is not the last node's */
-    mw_conv_weights(&mw);
-    mw_node(&mw, "Conv", "x", "W", NULL, "c", NULL, NULL, 0);
+    /* the output is not the last node's */
+    mw_conv(&mw, 13, "c", NULL, NULL, 0);
     mw_node(&mw, "Relu", "c", NULL, NULL, "y", NULL, NULL, 0);
     check_refused(mw_end(&mw, "c"), NN_EFORMAT,
                   "the graph's output 'c' is not the last node's output 'y'");
-    mw_begin(&mw, 13);
-    mw_conv_weights(&mw);
-    mw_node(&mw, "Conv", "x", "W", NULL, "y", NULL, NULL, 0);
+    mw_conv(&mw, 13, "y", NULL, NULL, 0);
     check_refused(mw_end(&mw, NULL), NN_EFORMAT, "the graph has 0 outputs");
     for (int opset = -1; opset <= 99; opset += 100) {
-        mw_begin(&mw, opset == -1 ? 1 : opset);
-        mw_conv_weights(&mw);
-        mw_node(&mw, "Conv", "x", "W", NULL, "y", NULL, NULL, 0);
+        mw_conv(&mw, opset == -1 ? 1 : opset, "y", NULL, NULL, 0);
         check_refused(mw_end(&mw, "y"), NN_EFORMAT,
                       opset == -1 ? "opset 1: libnn reads opsets 6 to 21"
                                   : "opset 99: libnn reads opsets 6 to 21");
     }
-    mw_begin(&mw, -1);
-    mw_conv_weights(&mw);
-    mw_node(&mw, "Conv", "x", "W", NULL, "y", NULL, NULL, 0);
+    mw_conv(&mw, -1, "y", NULL, NULL, 0);
     check_refused(mw_end(&mw, "y"), NN_EFORMAT, "imports no opset");
-    mw_begin(&mw, 13); /* a name written twice */
-    mw_conv_weights(&mw);
-    mw_node(&mw, "Conv", "x", "W", NULL, "a", NULL, NULL, 0);
+    mw_conv(&mw, 13, "a", NULL, NULL, 0); /* a name written twice */
     mw_node(&mw, "Relu", "a", NULL, NULL, "b", NULL, NULL, 0);
     mw_node(&mw, "Relu", "b", NULL, NULL, "a", NULL, NULL, 0);
     check_refused(mw_end(&mw, "a"), NN_EFORMAT,
                   "node 2 'Relu' writes 'a', which a node wrote already");
-    mw_begin(&mw, 13);
-    mw_conv_weights(&mw);
-    mw_node(&mw, "Conv", "x", "W", NULL, "x", NULL, NULL, 0);
+    mw_conv(&mw, 13, "x", NULL, NULL, 0);
     check_refused(mw_end(&mw, "x"), NN_EFORMAT,
                   "node 0 'Conv' reads its own output 'x'");
-    mw_begin(&mw, 13);
-    mw_conv_weights(&mw);
-    mw_node(&mw, "Conv", "x", "W", NULL, "y", NULL, NULL, 0);
+    mw_conv(&mw, 13, "y", NULL, NULL, 0);
     mw_node(&mw, "Relu", "y", NULL, NULL, "W", NULL, NULL, 0);
     check_refused(mw_end(&mw, "W"), NN_EFORMAT,
                   "node 1 'Relu' writes 'W', which is an initializer");
-    mw_begin(&mw, 13);
-    mw_conv_weights(&mw);
-    mw_node(&mw, "Conv", "x", "W", NULL, "y", "kernel_shape", zero, 2);
+    mw_conv(&mw, 13, "y", "kernel_shape", zero, 2);
     check_refused(mw_end(&mw, "y"), NN_EFORMAT,
                   "node 0 'Conv': kernel_shape is not its weights' 3x3");
-    mw_begin(&mw, 13);
-    mw_conv_weights(&mw);
-    mw_node(&mw, "Conv", "x", "W", NULL, "y", "strides", zero, 2);
+    mw_conv(&mw, 13, "y", "strides", zero, 2);
     check_refused(mw_end(&mw, "y"), NN_EFORMAT, "stride 0");
     mw_begin(&mw, 13); /* too many nodes, named as such */
     for (int i = 0; i < 5000; i++) {
@@ -708,9 +683,8 @@ static void test_a_final_softmax_over_another_axis_is_refused(void **state)
                           : "node 2 'Softmax' over axis -2 of a 2-D tensor");
     }
     for (int opset = 11; opset <= 13; opset += 2) {
-        mw_begin(&mw, opset); /* the default axis: 1 before 13, then -1 */
-        mw_conv_weights(&mw);
-        mw_node(&mw, "Conv", "x", "W", NULL, "c", NULL, NULL, 0);
+        /* the default axis: 1 before 13, then -1 */
+        mw_conv(&mw, opset, "c", NULL, NULL, 0);
         nn_pb_end(&mw.w, mw_node_begin(&mw, "Softmax", "c", NULL, NULL, "p"));
         if (opset == 11)
             check_imports_as(mw_end(&mw, "p"), "conv3x3x2");
@@ -747,9 +721,7 @@ static void test_auto_pad_and_flatten_axis(void **state)
     check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 0 'Conv': groups, "
                   "dilation, auto_pad");
     for (int same = 0; same <= 1; same++) { /* max pooling has no padding */
-        mw_begin(&mw, 13);
-        mw_conv_weights(&mw);
-        mw_node(&mw, "Conv", "x", "W", NULL, "c", NULL, NULL, 0);
+        mw_conv(&mw, 13, "c", NULL, NULL, 0);
         node = mw_node_begin(&mw, "MaxPool", "c", NULL, NULL, "m");
         mw_attr_string(&mw, "auto_pad", same ? "SAME_UPPER" : "VALID");
         nn_onnx_attr_ints(&(nn_onnx_graph){&mw.w, 0, 4, ""}, "kernel_shape", two, 2);
@@ -777,9 +749,7 @@ static void test_opset6_is_test_and_broadcast(void **state)
     size_t node;
     (void)state;
     for (int is_test = -1; is_test <= 1; is_test++) {
-        mw_begin(&mw, 6);
-        mw_conv_weights(&mw);
-        mw_node(&mw, "Conv", "x", "W", NULL, "c", NULL, NULL, 0);
+        mw_conv(&mw, 6, "c", NULL, NULL, 0);
         mw_node_int(&mw, "Dropout", "c", "y", is_test >= 0 ? "is_test" : NULL, is_test);
         if (is_test == 1)
             check_imports_as(mw_end(&mw, "y"), "conv3x3x2,dropout0.5");

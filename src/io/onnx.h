@@ -45,6 +45,10 @@ typedef struct nn_onnx_graph {
 /* "L<layer>_<what>": a name for the current layer's tensors and nodes (a
  * static buffer in g, valid until the next call). */
 const char *nn_onnx_name(nn_onnx_graph *g, const char *what);
+/* A graph input or output (field) called name: a float tensor of rank
+ * dims, dims[i] < 0 being the symbolic batch "N". */
+void nn_onnx_value_info(nn_pb_writer *w, int field, const char *name,
+                        const int *dims, int rank);
 /* Starts a node of op_type with n_inputs inputs and one output. */
 size_t nn_onnx_node(nn_onnx_graph *g, const char *op_type,
                     const char *const *inputs, int n_inputs,

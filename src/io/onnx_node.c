@@ -7,6 +7,29 @@
 
 #include "io/onnx.h"
 
+void nn_onnx_value_info(nn_pb_writer *w, int field, const char *name,
+                        const int *dims, int rank)
+{
+    size_t info = nn_pb_begin(w, field), type, tensor, shape;
+    nn_pb_string(w, VALUE_NAME, name);
+    type = nn_pb_begin(w, VALUE_TYPE);
+    tensor = nn_pb_begin(w, TYPE_TENSOR);
+    nn_pb_varint(w, TENSOR_ELEM, TENSOR_FLOAT);
+    shape = nn_pb_begin(w, TENSOR_SHAPE);
+    for (int i = 0; i < rank; i++) {
+        size_t dim = nn_pb_begin(w, SHAPE_DIM);
+        if (dims[i] < 0)
+            nn_pb_string(w, DIM_PARAM, "N");
+        else
+            nn_pb_varint(w, DIM_VALUE, (uint64_t)dims[i]);
+        nn_pb_end(w, dim);
+    }
+    nn_pb_end(w, shape);
+    nn_pb_end(w, tensor);
+    nn_pb_end(w, type);
+    nn_pb_end(w, info);
+}
+
 const char *nn_onnx_name(nn_onnx_graph *g, const char *what)
 {
     snprintf(g->name, sizeof g->name, "L%d_%s", g->layer, what);

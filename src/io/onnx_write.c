@@ -17,31 +17,6 @@
 #define ONNX_OPSET 13
 #define ONNX_MAX_BYTES ((size_t)1 << 31)
 
-
-/* A float tensor's type and shape: dims[0] < 0 is the symbolic batch. */
-static void value_info(nn_pb_writer *w, int field, const char *name,
-                       const int *dims, int rank)
-{
-    size_t info = nn_pb_begin(w, field), type, tensor, shape;
-    nn_pb_string(w, VALUE_NAME, name);
-    type = nn_pb_begin(w, VALUE_TYPE);
-    tensor = nn_pb_begin(w, TYPE_TENSOR);
-    nn_pb_varint(w, TENSOR_ELEM, TENSOR_FLOAT);
-    shape = nn_pb_begin(w, TENSOR_SHAPE);
-    for (int i = 0; i < rank; i++) {
-        size_t dim = nn_pb_begin(w, SHAPE_DIM);
-        if (dims[i] < 0)
-            nn_pb_string(w, DIM_PARAM, "N");
-        else
-            nn_pb_varint(w, DIM_VALUE, (uint64_t)dims[i]);
-        nn_pb_end(w, dim);
-    }
-    nn_pb_end(w, shape);
-    nn_pb_end(w, tensor);
-    nn_pb_end(w, type);
-    nn_pb_end(w, info);
-}
-
 /* The graph: every layer's nodes from "input" to "output". */
 static void write_graph(nn_net *net, nn_pb_writer *w, int softmax)
 {
@@ -80,11 +55,11 @@ static void write_graph(nn_net *net, nn_pb_writer *w, int softmax)
     {
         int in_dims[4] = {-1, net->in_c, net->in_h, net->in_w};
         const nn_tensor *o = &net->tensors[net->count];
-        value_info(w, GRAPH_INPUT, "input", in_dims, 4);
+        nn_onnx_value_info(w, GRAPH_INPUT, "input", in_dims, 4);
         out_dims[1] = g.rank == 2 ? o->c * o->h * o->w : o->c;
         out_dims[2] = o->h;
         out_dims[3] = o->w;
-        value_info(w, GRAPH_OUTPUT, "output", out_dims, g.rank);
+        nn_onnx_value_info(w, GRAPH_OUTPUT, "output", out_dims, g.rank);
     }
     nn_pb_end(w, graph);
 }
