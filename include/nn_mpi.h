@@ -23,8 +23,8 @@ typedef struct {
 /* A group of comm's processes (collective over comm, which is duplicated,
  * with MPI errors returned as NN_EIO instead of aborting); *out is NULL on
  * failure. Its sums are bit-deterministic: each process adds the values of
- * one segment of the vector from every process as nn_group's pairwise tree
- * in rank order, then every process gets every finished segment. */
+ * one piece of the vector from every process as nn_group's pairwise tree
+ * in rank order, then every process gets every finished piece. */
 nn_status nn_mpi_group_create(MPI_Comm comm, nn_mpi_group **out);
 /* The nn_group to put in nn_train_config.group (valid until destroy). */
 const nn_group *nn_mpi_group_get(const nn_mpi_group *g);

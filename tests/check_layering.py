@@ -114,7 +114,7 @@ def source_of(obj, obj_dir):
     """The source file an object was compiled from, as a path under the
     source folder: CMake puts the object of <dir>/x.c of a target declared
     in <dir>'s CMakeLists.txt at <dir>/CMakeFiles/<target>.dir/x.c.o (the
-    library's at CMakeFiles/nn.dir/src/core/net.c.o), and a binary folder
+    library's at CMakeFiles/nn.dir/src/net/net.c.o), and a binary folder
     may be named <dir>.build."""
     rel = os.path.relpath(obj, obj_dir).replace(os.sep, "/")
     rel = rel[:-2] if rel.endswith(".o") else rel
@@ -168,6 +168,10 @@ def main():
         defined, used = object_symbols(nm, obj)
         defines.setdefault(name, set()).update(defined)
         uses.setdefault(name, set()).update(used)
+    if not defines:
+        print(f"no objects of the sources under {src_dir} in {obj_dir}",
+              file=sys.stderr)
+        return 2
     owner = {}
     for name, symbols in defines.items():
         for symbol in symbols:

@@ -771,6 +771,63 @@ static void test_opset6_is_test_and_broadcast(void **state)
     }
 }
 
+/* What a review found read wrongly or said wrongly: a Pad whose `axes`
+ * input moves its pads to other axes, a Pad of an opset that keeps its pads
+ * in an attribute, BatchNormalization with spatial 0, a node's second
+ * output writing a name again, too many outputs, a graph output whose name
+ * is too long for the reader. Each is refused, saying why. */
+static void test_pad_axes_old_opsets_and_outputs(void **state)
+{
+    static const int64_t pads[8] = {0, 0, 1, 1, 0, 0, 1, 1};
+    static const int64_t axes[4] = {2, 3, 0, 1};
+    char longname[200];
+    model_writer mw;
+    size_t node;
+    (void)state;
+    for (int opset = 10; opset <= 18; opset += 8) {
+        mw_begin(&mw, opset);
+        mw_conv_weights(&mw);
+        mw_int64s(&mw, "pads", pads, 8, INTS_RAW);
+        mw_int64s(&mw, "axes", axes, 4, INTS_RAW);
+        node = mw_node_begin(&mw, "Pad", "x", "pads", "", "p");
+        if (opset == 18)
+            nn_pb_string(&mw.w, NODE_INPUT, "axes");
+        nn_pb_end(&mw.w, node);
+        mw_node(&mw, "Conv", "p", "W", NULL, "y", NULL, NULL, 0);
+        check_refused(mw_end(&mw, "y"), NN_EFORMAT,
+                      opset == 18 ? "node 0 'Pad': libnn reads pads over "
+                                    "(N, C, H, W), not over the axes"
+                                  : "node 0 'Pad': before opset 11 its pads "
+                                    "are an attribute");
+    }
+    mw_conv(&mw, 8, "c", NULL, NULL, 0);
+    mw_node_int(&mw, "BatchNormalization", "c", "y", "spatial", 0);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT,
+                  "node 1 'BatchNormalization' with spatial 0");
+    mw_conv(&mw, 13, "c", NULL, NULL, 0); /* Relu's second output: "x" */
+    node = mw_node_begin(&mw, "Relu", "c", NULL, NULL, "y");
+    nn_pb_string(&mw.w, NODE_OUTPUT, "x");
+    nn_pb_end(&mw.w, node);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT,
+                  "node 1 'Relu' writes 'x', which is the graph's input");
+    mw_begin(&mw, 13);
+    mw_conv_weights(&mw);
+    node = mw_node_begin(&mw, "Conv", "x", "W", NULL, "c");
+    for (int i = 0; i < 8; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "extra%d", i);
+        nn_pb_string(&mw.w, NODE_OUTPUT, name);
+    }
+    nn_pb_end(&mw.w, node);
+    check_refused(mw_end(&mw, "c"), NN_EFORMAT,
+                  "node 0 'Conv' has more than 8 outputs");
+    memset(longname, 'o', sizeof longname - 1);
+    longname[sizeof longname - 1] = '\0';
+    mw_conv(&mw, 13, "y", NULL, NULL, 0);
+    check_refused(mw_end(&mw, longname), NN_EFORMAT,
+                  "a graph output's name is longer than 127 bytes");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -788,6 +845,7 @@ int main(void)
         cmocka_unit_test(test_a_final_softmax_over_another_axis_is_refused),
         cmocka_unit_test(test_auto_pad_and_flatten_axis),
         cmocka_unit_test(test_opset6_is_test_and_broadcast),
+        cmocka_unit_test(test_pad_axes_old_opsets_and_outputs),
     };
     return TU_RUN_IN_DIR(tests, dir);
 }

@@ -17,17 +17,32 @@ static void activation_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
                                    const char *in, const char *out)
 {
     const char *op = nn_onnx_kind_of(layer->kind)->ops;
-    size_t node = nn_onnx_node(g, op, &in, 1, out);
-    if (layer->kind == &nn_kind_leakyrelu)
-        nn_onnx_attr_float(g, "alpha", layer->args.slope);
+    nn_onnx_node_end(g, nn_onnx_node(g, op, &in, 1, out));
+}
+
+/* LeakyRelu with its slope as alpha. */
+static void leakyrelu_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
+                                  const char *in, const char *out)
+{
+    size_t node = nn_onnx_node(g, "LeakyRelu", &in, 1, out);
+    nn_onnx_attr_float(g, "alpha", layer->args.slope);
     nn_onnx_node_end(g, node);
 }
 
 static int activation_onnx_import(const nn_onnx_node_in *node,
                                   nn_onnx_layer_in *out)
 {
+    (void)node;
+    (void)out;
+    return 1;
+}
+
+/* LeakyRelu: alpha is the slope (ONNX's default 0.01 is libnn's). */
+static int leakyrelu_onnx_import(const nn_onnx_node_in *node,
+                                 nn_onnx_layer_in *out)
+{
     const nn_onnx_attr *alpha = nn_onnx_attr_find(node, "alpha");
-    if (alpha) /* leaky relu's slope */
+    if (alpha)
         out->args.slope = alpha->f;
     return 1;
 }
@@ -476,8 +491,8 @@ static const nn_onnx_kind onnx_kinds[] = {
      .export_nodes = activation_onnx_export,
      .import_node = activation_onnx_import},
     {.kind = &nn_kind_leakyrelu, .ops = "LeakyRelu",
-     .export_nodes = activation_onnx_export,
-     .import_node = activation_onnx_import},
+     .export_nodes = leakyrelu_onnx_export,
+     .import_node = leakyrelu_onnx_import},
     {.kind = &nn_kind_batchnorm, .ops = "BatchNormalization",
      .export_nodes = batchnorm_onnx_export,
      .import_node = batchnorm_onnx_import},

@@ -24,9 +24,10 @@
 #define MAX_NAME 128
 #define MAX_OUTPUTS 8
 /* The opsets of the default domain whose operators libnn reads as ONNX
- * defines them (Pad's pads an input, Dropout's ratio an input or an
- * attribute, BatchNormalization without `spatial`; opset 6's is_test and
- * broadcast checked by opset6_fits). */
+ * defines them: Dropout's ratio as an input or an attribute; what differs
+ * before opset 9 (BatchNormalization's spatial, opset 6's is_test and
+ * broadcast) checked by older_opset_fits; Pad only from opset 11, where its
+ * pads are an input (before, an attribute libnn does not read). */
 #define OPSET_MIN 6
 #define OPSET_MAX 21
 
@@ -224,10 +225,14 @@ static int graph_output(onnx_model *m, const nn_pb_field *value, char *why,
     nn_pb_reader r = nn_pb_sub(value);
     nn_pb_field f;
     char name[MAX_NAME] = "";
+    int named = 0;
     while (nn_pb_next(&r, &f) == 1)
-        if (f.field == 1)
-            copy_name(name, sizeof name, &f);
-    if (!name[0]) {
+        if (f.field == 1 && !(named = copy_name(name, sizeof name, &f))) {
+            nn_format_msg(why, why_size, "a graph output's name is longer "
+                          "than %d bytes or holds a NUL", MAX_NAME - 1);
+            return 0;
+        }
+    if (!named || !name[0]) {
         nn_format_msg(why, why_size, "a graph output without a name");
         return 0;
     }
@@ -547,6 +552,14 @@ static int structural(const onnx_model *m, const nn_onnx_node_in *node,
         return 1;
     if (!strcmp(node->op, "Pad")) {
         int pad = symmetric_zero_pad(m, node);
+        if (m->opset < 11 || (node->n_inputs > 3 && node->inputs[3][0])) {
+            nn_format_msg(why, why_size, "node %d 'Pad': %s", node->index,
+                          m->opset < 11 ? "before opset 11 its pads are an "
+                          "attribute, which libnn does not read"
+                          : "libnn reads pads over (N, C, H, W), not over "
+                          "the axes of an `axes` input");
+            return -1;
+        }
         if (pad >= 0 && *rank == 4 && *pending_pad + pad <= (1 << 10)) {
             *pending_pad += pad; /* Pads in a row add up */
             return 1;
@@ -619,16 +632,25 @@ static int structural(const onnx_model *m, const nn_onnx_node_in *node,
     return 0;
 }
 
-/* Opset 6, where four of the operators libnn reads differ from opset 7's:
- * BatchNormalization and Dropout compute their inference form only with
- * is_test set, Gemm adds a bias vector and Add one along the last axis only
- * with broadcast set. 0 with why set otherwise. */
-static int opset6_fits(const onnx_model *m, const nn_onnx_node_in *node,
-                       char *why, size_t why_size)
+/* Opsets 6 to 8, where operators libnn reads differ from later ones:
+ * BatchNormalization normalises every value apart with spatial 0 (opsets 6
+ * to 8); in opset 6, BatchNormalization and Dropout compute their inference
+ * form only with is_test set, Gemm adds a bias vector and Add one along the
+ * last axis only with broadcast set. 0 with why set otherwise. */
+static int older_opset_fits(const onnx_model *m, const nn_onnx_node_in *node,
+                            char *why, size_t why_size)
 {
     const nn_onnx_attr *is_test = nn_onnx_attr_find(node, "is_test");
     const nn_onnx_attr *broadcast = nn_onnx_attr_find(node, "broadcast");
     const nn_onnx_attr *axis = nn_onnx_attr_find(node, "axis");
+    const nn_onnx_attr *spatial = nn_onnx_attr_find(node, "spatial");
+    if (m->opset < 9 && !strcmp(node->op, "BatchNormalization") && spatial &&
+        spatial->i != 1) {
+        nn_format_msg(why, why_size, "node %d 'BatchNormalization' with "
+                      "spatial %lld: libnn normalises per channel",
+                      node->index, (long long)spatial->i);
+        return 0;
+    }
     if (m->opset >= 7)
         return 1;
     if ((!strcmp(node->op, "BatchNormalization") || !strcmp(node->op, "Dropout")) &&
@@ -694,30 +716,62 @@ static nn_status build(const onnx_model *m, const int shape[3],
     return NN_OK;
 }
 
-/* Static single assignment, as ONNX requires: a node writes a name no
- * node, initializer or graph input wrote before, and reads none of its own
- * outputs. written[0..count) are the names written so far. */
-static int check_ssa(const onnx_model *m, const nn_onnx_node_in *node,
-                     const char *output, char (*written)[MAX_NAME], int count,
-                     char *why, size_t why_size)
+/* Most outputs a node may have (the chain reads the first; BatchNorm and
+ * Dropout may name more). */
+#define MAX_NODE_OUTPUTS 8
+
+/* The names written so far: the graph input, then every node's outputs. */
+typedef struct {
+    char (*names)[MAX_NAME];
+    int count;
+} written_names;
+
+/* Whether name is one of w's names; which kind of writer in *what. */
+static int was_written(const written_names *w, const char *name,
+                       const char **what)
 {
-    for (int k = 0; k < node->n_inputs; k++)
-        if (!strcmp(node->inputs[k], output)) {
-            nn_format_msg(why, why_size, "node %d '%s' reads its own output "
-                          "'%.40s'", node->index, node->op, output);
+    for (int k = 0; k < w->count; k++)
+        if (!strcmp(w->names[k], name)) {
+            *what = k == 0 ? "is the graph's input" : "a node wrote already";
+            return 1;
+        }
+    return 0;
+}
+
+/* Static single assignment, as ONNX requires, over every output of the
+ * node read from msg: none was written before (by a node, an initializer or
+ * as the graph input) and the node reads none of them; they join w. */
+static int check_ssa(const onnx_model *m, const nn_onnx_node_in *node,
+                     const nn_pb_field *msg, written_names *w, char *why,
+                     size_t why_size)
+{
+    nn_pb_reader r = nn_pb_sub(msg);
+    nn_pb_field f;
+    char name[MAX_NAME];
+    const char *what = "";
+    int outputs = 0;
+    while (nn_pb_next(&r, &f) == 1) {
+        if (f.field != 2 || f.wire != NN_PB_BYTES ||
+            !copy_name(name, sizeof name, &f) || !name[0])
+            continue; /* an empty name: an optional output left out */
+        if (++outputs > MAX_NODE_OUTPUTS) {
+            nn_format_msg(why, why_size, "node %d '%s' has more than %d "
+                          "outputs", node->index, node->op, MAX_NODE_OUTPUTS);
             return 0;
         }
-    for (int k = 0; k < count; k++)
-        if (!strcmp(written[k], output)) {
+        for (int k = 0; k < node->n_inputs; k++)
+            if (!strcmp(node->inputs[k], name)) {
+                nn_format_msg(why, why_size, "node %d '%s' reads its own "
+                              "output '%.40s'", node->index, node->op, name);
+                return 0;
+            }
+        if (find_init(m, name) || was_written(w, name, &what)) {
             nn_format_msg(why, why_size, "node %d '%s' writes '%.40s', which "
-                          "%s already", node->index, node->op, output,
-                          k == 0 ? "is the graph's input" : "a node wrote");
+                          "%s", node->index, node->op, name,
+                          find_init(m, name) ? "is an initializer" : what);
             return 0;
         }
-    if (find_init(m, output)) {
-        nn_format_msg(why, why_size, "node %d '%s' writes '%.40s', which is an "
-                      "initializer", node->index, node->op, output);
-        return 0;
+        strcpy(w->names[w->count++], name);
     }
     return 1;
 }
@@ -748,6 +802,24 @@ static int check_end(const onnx_model *m, const char *current,
     return 1;
 }
 
+/* A Constant node: its tensor becomes one more initializer, named after
+ * the node's output; 0 with why set when it holds none. */
+static int constant_node(onnx_model *m, const nn_onnx_node_in *node,
+                         const char *output, char *why, size_t why_size)
+{
+    const nn_onnx_attr *value = nn_onnx_attr_find(node, "value");
+    if (!value || !value->t.data ||
+        !parse_tensor(&value->t, &m->inits[m->n_inits], output, why,
+                      why_size)) {
+        if (!why[0])
+            nn_format_msg(why, why_size, "node %d 'Constant' holds no tensor",
+                          node->index);
+        return 0;
+    }
+    m->n_inits++;
+    return 1;
+}
+
 /* Walks the chain of nodes from the graph input into layers. */
 static nn_status import(onnx_model *m, int max_batch, int inference,
                         nn_net **out, char *why, size_t why_size)
@@ -756,36 +828,28 @@ static nn_status import(onnx_model *m, int max_batch, int inference,
     int shape[3], rank, n = 0, pending_pad = 0, last_pad = -1;
     imported *layers = calloc((size_t)m->n_nodes + 1, sizeof *layers);
     nn_onnx_node_in *node = malloc(sizeof *node);
-    char (*written)[MAX_NAME] = malloc(((size_t)m->n_nodes + 1) * MAX_NAME);
+    written_names written = {
+        malloc(((size_t)m->n_nodes * MAX_NODE_OUTPUTS + 1) * MAX_NAME), 0};
     nn_status st = NN_EFORMAT;
-    if (!layers || !node || !written) {
+    if (!layers || !node || !written.names) {
         nn_format_msg(why, why_size, "out of memory");
         st = NN_ENOMEM;
         goto done;
     }
     if (!graph_input(m, current, shape, why, why_size))
         goto done;
-    strcpy(written[0], current);
+    strcpy(written.names[written.count++], current);
     rank = shape[1] == 1 && shape[2] == 1 ? 2 : 4;
     for (int i = 0; i < m->n_nodes; i++) {
         const nn_layer_kind *kind;
         const nn_onnx_kind *onnx_kind;
         int handled;
         if (!parse_node(m, &m->nodes[i], i, node, names, output, why, why_size) ||
-            !check_ssa(m, node, output, written, i + 1, why, why_size))
+            !check_ssa(m, node, &m->nodes[i], &written, why, why_size))
             goto done;
-        strcpy(written[i + 1], output);
-        if (!strcmp(node->op, "Constant")) { /* a tensor: one more initializer */
-            const nn_onnx_attr *value = nn_onnx_attr_find(node, "value");
-            if (!value || !value->t.data ||
-                !parse_tensor(&value->t, &m->inits[m->n_inits], output, why,
-                              why_size)) {
-                if (!why[0])
-                    nn_format_msg(why, why_size, "node %d 'Constant' holds no "
-                                  "tensor", i);
+        if (!strcmp(node->op, "Constant")) {
+            if (!constant_node(m, node, output, why, why_size))
                 goto done;
-            }
-            m->n_inits++;
             continue;
         }
         if (node->n_inputs == 0 || strcmp(node->inputs[0], current)) {
@@ -801,7 +865,7 @@ static nn_status import(onnx_model *m, int max_batch, int inference,
                               "also reads '%.40s')", i, node->op, node->inputs[k]);
                 goto done;
             }
-        if (!opset6_fits(m, node, why, why_size))
+        if (!older_opset_fits(m, node, why, why_size))
             goto done;
         strcpy(current, output);
         handled = structural(m, node, i == m->n_nodes - 1, layers, n, &rank,
@@ -854,7 +918,7 @@ done:
     }
     free(layers);
     free(node);
-    free(written);
+    free(written.names);
     return st;
 }
 
