@@ -163,7 +163,7 @@ onnx-pads-replace|src/io/onnx_read.c|a second Pad replaces the first|s/\*pending
 onnx-final-pad-dropped|src/io/onnx_read.c|a Pad at the end is dropped|s/    if (pending_pad > 0) {/    if (0) {/
 onnx-output-unchecked|src/io/onnx_read.c|graph.output not compared with the last node's|s/    if (strcmp(m->outputs\[0\], current)) {/    if (0) {/
 onnx-opset-unbounded|src/io/onnx_read.c|any opset above 7 read|s/#define OPSET_MAX 21/#define OPSET_MAX 1000/
-onnx-ssa-unchecked|src/io/onnx_read.c|a name written twice accepted|s/        if (!strcmp(written\[k\], output)) {/        if (0) {/
+onnx-ssa-unchecked|src/io/onnx_read.c|a name written twice accepted|s/        if (!strcmp(w->names\[k\], name)) {/        if (0) {/
 onnx-kernel-shape-unchecked|src/io/onnx_layers.c|Conv's kernel_shape not compared with its weights|s/if (kernel \&\& (kernel->n_ints != 2/if (0 \&\& (kernel->n_ints != 2/
 onnx-int-attribute-typed-ints|src/io/onnx_node.c|export: INT attributes typed INTS|s/nn_pb_varint(g->graph, ATTR_TYPE, ATTR_INT);/nn_pb_varint(g->graph, ATTR_TYPE, ATTR_INTS_TYPE);/
 onnx-float-attribute-typed-int|src/io/onnx_node.c|export: FLOAT attributes typed INT|s/nn_pb_varint(g->graph, ATTR_TYPE, ATTR_FLOAT);/nn_pb_varint(g->graph, ATTR_TYPE, ATTR_INT);/
