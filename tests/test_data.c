@@ -450,6 +450,33 @@ static void test_mnist_plain(void **state)
     nn_dataset_free(NULL);
 }
 
+/* nn_read_file keeps the file's limit and the inflated one apart: a gzip
+ * file within its size limit that would inflate past max_plain is refused
+ * as it inflates (the model reader gives 2 GiB and 1 GiB). */
+static void test_read_file_limits_what_it_inflates(void **state)
+{
+    size_t n = 3000, gz_size, size;
+    unsigned char *plain = calloc(n, 1), *gz, *data;
+    char path[512], msg[256];
+    (void)state;
+    assert_non_null(plain);
+    gz = make_stored_gzip(plain, n, &gz_size);
+    write_file("limit.gz", gz, gz_size, path, sizeof path);
+    assert_int_equal(nn_read_file(path, 10000, 2999, &data, &size, msg,
+                                  sizeof msg), NN_EOVERFLOW);
+    assert_null(data);
+    print_message("  %s\n", strrchr(msg, '/') + 1);
+    assert_non_null(strstr(msg, "gzip: inflates to more than the limit of "
+                                "2999 bytes"));
+    assert_nn_ok(nn_read_file(path, 10000, 3000, &data, &size, msg, sizeof msg));
+    assert_int_equal(size, n);
+    free(data);
+    assert_int_equal(nn_read_file(path, gz_size - 1, 1 << 20, &data, &size,
+                                  msg, sizeof msg), NN_EOVERFLOW);
+    free(gz);
+    free(plain);
+}
+
 /* Both files gzip-compressed (stored blocks, CRC computed here). */
 static void test_mnist_gzip(void **state)
 {
@@ -1038,6 +1065,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc32_check_value),
         cmocka_unit_test(test_gunzip_stored_blocks),
+        cmocka_unit_test(test_read_file_limits_what_it_inflates),
         cmocka_unit_test(test_gunzip_fixed_huffman),
         cmocka_unit_test(test_gunzip_dynamic_huffman),
         cmocka_unit_test(test_gunzip_header_fields),

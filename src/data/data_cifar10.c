@@ -92,7 +92,8 @@ static nn_status load_batch(nn_dataset *d, const char *path, char *msg,
     unsigned char *data;
     size_t size, records = 0;
     nn_status st =
-        nn_read_file(path, NN_DATA_MAX_BYTES, &data, &size, msg, msg_size);
+        nn_read_file(path, NN_DATA_MAX_BYTES, NN_DATA_MAX_BYTES, &data, &size,
+                     msg, msg_size);
     if (st != NN_OK)
         return st;
     st = check_batch(path, data, size, &records, msg, msg_size);

@@ -43,8 +43,8 @@ static nn_status idx_read(idx_file *f, uint32_t magic, int ndims, char *msg,
 {
     size_t header = 4 + 4 * (size_t)ndims;
     int i;
-    nn_status st = nn_read_file(f->path, NN_DATA_MAX_BYTES, &f->data, &f->size,
-                                msg, msg_size);
+    nn_status st = nn_read_file(f->path, NN_DATA_MAX_BYTES, NN_DATA_MAX_BYTES,
+                                &f->data, &f->size, msg, msg_size);
     if (st != NN_OK)
         return st;
     if (f->size >= 4 && read_be32(f->data) != magic) {

@@ -127,6 +127,11 @@ static nn_status gunzip_in_place(const char *path, size_t max_size,
         nn_gunzip(*data, *size, &plain, &plain_size, max_size, &reason);
     free(*data);
     *data = NULL;
+    if (st == NN_EOVERFLOW) {
+        nn_format_msg(msg, msg_size, "%s: gzip: inflates to more than the "
+                      "limit of %zu bytes", path, max_size);
+        return st;
+    }
     if (st != NN_OK) {
         nn_format_msg(msg, msg_size, "%s: gzip: %s", path,
                       reason ? reason : nn_status_str(st));
@@ -137,8 +142,9 @@ static nn_status gunzip_in_place(const char *path, size_t max_size,
     return NN_OK;
 }
 
-nn_status nn_read_file(const char *path, size_t max_size, unsigned char **data,
-                       size_t *size, char *msg, size_t msg_size)
+nn_status nn_read_file(const char *path, size_t max_size, size_t max_plain,
+                       unsigned char **data, size_t *size, char *msg,
+                       size_t msg_size)
 {
     FILE *f;
     int fd;
@@ -169,7 +175,7 @@ nn_status nn_read_file(const char *path, size_t max_size, unsigned char **data,
     st = read_exactly(f, path, *size, data, msg, msg_size);
     fclose(f);
     if (st == NN_OK && *size >= 2 && (*data)[0] == 0x1f && (*data)[1] == 0x8b)
-        st = gunzip_in_place(path, max_size, data, size, msg, msg_size);
+        st = gunzip_in_place(path, max_plain, data, size, msg, msg_size);
     if (st != NN_OK)
         *size = 0;
     return st;

@@ -36,13 +36,15 @@ nn_status nn_zlib_decode(const unsigned char *in, size_t in_size,
                          unsigned char **out, size_t *out_size,
                          size_t max_out, const char **reason);
 /* Reads a whole regular file of at most max_size bytes into a new buffer,
- * every read checked; a file starting with 1f 8b is gunzipped (output
- * limited to max_size too). The file is opened without blocking and
+ * every read checked; a file starting with 1f 8b is gunzipped, its output
+ * limited to max_plain bytes while it inflates (NN_EOVERFLOW past that:
+ * a decompression bomb stops there). The file is opened without blocking and
  * anything but a regular file (a directory, a FIFO, a device) is refused
  * with NN_EIO before a byte is read: "PATH: is a FIFO, not a regular
  * file". On failure *data is NULL and msg names the file. */
-nn_status nn_read_file(const char *path, size_t max_size, unsigned char **data,
-                       size_t *size, char *msg, size_t msg_size);
+nn_status nn_read_file(const char *path, size_t max_size, size_t max_plain,
+                       unsigned char **data, size_t *size, char *msg,
+                       size_t msg_size);
 /* dir + "/" + name into buf; NN_EOVERFLOW when it does not fit. */
 nn_status nn_path_join(const char *dir, const char *name, char *buf,
                        size_t size);

@@ -343,8 +343,10 @@ nn_status nn_model_read_whole(const char *path, int max_batch, nn_net **out,
                       ? "no output net" : "max_batch must be positive");
         return NN_EINVAL;
     }
-    return nn_read_file(path, MODEL_MAX_BYTES, &b->data, &b->size, msg,
-                        msg_size);
+    /* at most 2 GiB in the file; a gzip'd one inflates to at most 1 GiB,
+     * as every decompressed stream (docs/RELIABILITY.md) */
+    return nn_read_file(path, MODEL_MAX_BYTES, NN_DATA_MAX_BYTES, &b->data,
+                        &b->size, msg, msg_size);
 }
 
 /* nn_model_load, for training or for inference only. */

@@ -554,7 +554,8 @@ nn_status nn_png_read(const char *path, uint8_t **pixels, int *width,
                            : "no path");
         return NN_EINVAL;
     }
-    st = nn_read_file(path, NN_DATA_MAX_BYTES, &file, &size, msg, msg_size);
+    st = nn_read_file(path, NN_DATA_MAX_BYTES, NN_DATA_MAX_BYTES, &file, &size,
+                      msg, msg_size);
     if (st != NN_OK)
         return st;
     st = decode(&r, file, size, pixels, width, height, channels);
