@@ -46,7 +46,8 @@ static void check_resume(nn_optim_kind optimizer)
 {
     nn_dataset d;
     nn_train_config cfg = nn_train_defaults();
-    nn_train_state straight = {0, {{0}}, 8}, first = {0, {{0}}, 8}, resumed;
+    nn_train_state straight = {.epoch = 0, .rng = {{0}}, .batch = 8};
+    nn_train_state first = {.epoch = 0, .rng = {{0}}, .batch = 8}, resumed;
     nn_net *a = new_net(), *b = new_net(), *c = NULL;
     nn_optim *opt_a, *opt_b, *opt_c = NULL;
     char path[256], msg[256];
@@ -100,7 +101,7 @@ static void test_corrupt_checkpoints_are_refused(void **state)
     nn_net *net = new_net(), *out = NULL;
     nn_optim_settings sgd = nn_optim_defaults(NN_OPTIM_SGD);
     nn_optim *opt = tu_optim(net, &sgd), *back_opt = NULL;
-    nn_train_state ts = {2, {{1, 2, 3, 4}}, 16}, back;
+    nn_train_state ts = {.epoch = 2, .rng = {{1, 2, 3, 4}}, .batch = 16}, back;
     char path[256], bad[256], model[256], msg[256], cmd[1024];
     size_t size;
     (void)state;
@@ -162,7 +163,7 @@ static void test_checkpoints_with_wrong_values_are_refused(void **state)
     nn_net *net = new_net(), *out = NULL;
     nn_optim_settings adam = nn_optim_defaults(NN_OPTIM_ADAM);
     nn_optim *opt = tu_optim(net, &adam), *back_opt = NULL;
-    nn_train_state ts = {1, {{5, 6, 7, 8}}, 16}, back;
+    nn_train_state ts = {.epoch = 1, .rng = {{5, 6, 7, 8}}, .batch = 16}, back;
     char path[256], bad[256], msg[256];
     const uint32_t nan_bits = 0x7fc00000u, inf_bits = 0x7f800000u;
     size_t size, kind_at = 8 + 4 + 4 + 4 + 32 + 8 + 8; /* after the pass */
@@ -262,7 +263,8 @@ static void test_every_changed_setting_is_refused(void **state)
         nn_net *net = new_net(), *out = NULL;
         nn_optim_settings saved = nn_optim_defaults(kinds[k]);
         nn_optim *opt, *back_opt = NULL;
-        nn_train_state ts = {1, {{1, 2, 3, 4}}, 16}, back;
+        nn_train_state ts = {.epoch = 1, .rng = {{1, 2, 3, 4}}, .batch = 16};
+        nn_train_state back;
         saved.momentum = 0.5f; /* used by SGD and RMSprop: not the default 0 */
         opt = tu_optim(net, &saved);
         assert_nn_ok(nn_checkpoint_save(net, opt, &ts, path, msg, sizeof msg));
@@ -308,6 +310,57 @@ static void test_every_changed_setting_is_refused(void **state)
                   "allowed\n", refused, allowed);
 }
 
+/* Version 3 keeps the run's learning-rate schedule; a version 2 file (the
+ * same without it, made here from a version 3 one) still loads, saying it
+ * has none; a schedule of no kind is refused. */
+static void test_schedule_is_kept_and_version_2_loads(void **state)
+{
+    enum { SCHEDULE_AT = 8 + 4 + 4 + 4 + 32 + 16 + 4 + 28 + 12, SCHEDULE = 28 };
+    nn_net *net = new_net(), *out = NULL;
+    nn_optim_settings sgd = nn_optim_defaults(NN_OPTIM_SGD);
+    nn_optim *opt = tu_optim(net, &sgd), *back_opt = NULL;
+    nn_train_state ts = {.epoch = 3, .rng = {{9, 8, 7, 6}}, .batch = 32}, back;
+    char path[256], bad[256], msg[256];
+    unsigned char *data, *v2;
+    size_t size;
+    (void)state;
+    ts.schedule = (nn_schedule){NN_SCHEDULE_COSINE, 0.05f, 0.5f, 3, 7, 1e-4f,
+                                1.5f};
+    path_in_dir(path, sizeof path, "v3.ckpt");
+    path_in_dir(bad, sizeof bad, "v2.ckpt");
+    assert_nn_ok(nn_checkpoint_save(net, opt, &ts, path, msg, sizeof msg));
+    assert_nn_ok(nn_checkpoint_load(path, 8, NULL, &out, &back_opt, &back, msg,
+                                    sizeof msg));
+    assert_int_equal(back.has_schedule, 1);
+    assert_memory_equal(&back.schedule, &ts.schedule, sizeof ts.schedule);
+    nn_optim_destroy(back_opt);
+    nn_net_destroy(out);
+    data = tu_read_file(path, &size);
+    v2 = malloc(size);
+    assert_non_null(v2);
+    memcpy(v2, data, SCHEDULE_AT);
+    memcpy(v2 + SCHEDULE_AT, data + SCHEDULE_AT + SCHEDULE,
+           size - SCHEDULE_AT - SCHEDULE);
+    write_patched(bad, v2, size - SCHEDULE, 8, 2);
+    assert_nn_ok(nn_checkpoint_load(bad, 8, NULL, &out, &back_opt, &back, msg,
+                                    sizeof msg));
+    assert_int_equal(back.has_schedule, 0);
+    assert_int_equal(back.epoch, 3);
+    assert_int_equal(back.batch, 32);
+    nn_optim_destroy(back_opt);
+    nn_net_destroy(out);
+    write_patched(bad, data, size, SCHEDULE_AT, 9);
+    assert_int_equal(nn_checkpoint_load(bad, 8, NULL, &out, &back_opt, &back,
+                                        msg, sizeof msg),
+                     NN_EFORMAT);
+    print_message("  %s\n", strrchr(msg, '/') + 1);
+    assert_non_null(strstr(msg, "schedule is not valid (kind 9"));
+    free(v2);
+    free(data);
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+}
+
 /* A child saves checkpoints of a large net in a loop, each with its epoch
  * number, and tells the parent through a pipe once the first is on disk;
  * the parent then kills it with SIGKILL at a random moment. Whatever the
@@ -318,7 +371,7 @@ static void saver(const char *path, int ready)
     nn_net *net = NULL;
     nn_optim *opt = NULL;
     nn_optim_settings sgd = nn_optim_defaults(NN_OPTIM_SGD);
-    nn_train_state ts = {0, {{0}}, 8};
+    nn_train_state ts = {.epoch = 0, .rng = {{0}}, .batch = 8};
     if (nn_net_create(1, 1, 1000, &net) != NN_OK ||
         nn_net_add_dense(net, 1500) != NN_OK || nn_net_build(net, 1, 1) != NN_OK ||
         nn_optim_create(net, &sgd, &opt) != NN_OK)
@@ -431,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_corrupt_checkpoints_are_refused),
         cmocka_unit_test(test_checkpoints_with_wrong_values_are_refused),
         cmocka_unit_test(test_every_changed_setting_is_refused),
+        cmocka_unit_test(test_schedule_is_kept_and_version_2_loads),
         cmocka_unit_test(test_kill_during_save_keeps_a_loadable_checkpoint),
     };
     return TU_RUN_IN_DIR(tests, dir);

@@ -552,9 +552,10 @@ check predict_new_layers 0 "$bin/predict" "$tmp/new.nnm" "$tmp/img.ppm"
 
 # A resume that conflicts with its checkpoint is refused with exit 2 (as a
 # bad value is), naming the setting and both values: the model, the batch,
-# every optimizer setting and every schedule setting (recorded beside the
-# checkpoint in run.ckpt.settings). An exp schedule may be given more
-# epochs; a cosine one may not (its length is --epochs).
+# every optimizer setting (the library's check, with its words) and every
+# schedule setting (recorded in the checkpoint since version 3). An exp
+# schedule may be given more epochs; a cosine one may not (its length is
+# --epochs).
 resumed="--data $tmp/cifar --model $small --epochs 2 --batch 16 --lr 0.05 --schedule exp --gamma 0.5"
 check checkpoint_first_epoch 0 "$bin/cifar10_train" --data "$tmp/cifar" --model "$small" \
     --epochs 1 --batch 16 --lr 0.05 --schedule exp --gamma 0.5 --checkpoint "$tmp/run.ckpt" --quiet
@@ -578,13 +579,13 @@ resume_refused batch "the checkpoint was trained with batch 16, --batch asks for
 resume_refused default_batch "trained with batch 16, --batch asks for 64" \
     --data "$tmp/cifar" --model "$small" --epochs 2 --lr 0.05 --schedule exp --gamma 0.5
 resume_refused lr "was trained with --lr 0.05, this command asks for --lr 0.1" $resumed --lr 0.1
-resume_refused momentum "was trained with --momentum 0.9, this command asks for --momentum 0.5" \
+resume_refused momentum "the checkpoint was made with momentum 0.9, not 0.5" \
     $resumed --momentum 0.5
-resume_refused weight_decay "was trained with --weight-decay 0.0005, this command asks for --weight-decay 0.001" \
+resume_refused weight_decay "the checkpoint was made with weight_decay 0.0005, not 0.001" \
     $resumed --weight-decay 0.001
-resume_refused nesterov "was trained with --nesterov no, this command asks for --nesterov yes" \
+resume_refused nesterov "the checkpoint was made with nesterov 0, not 1" \
     $resumed --nesterov
-resume_refused optimizer "was trained with --optimizer sgd, this command asks for --optimizer adam" \
+resume_refused optimizer "the checkpoint was made with optimizer sgd, not adam" \
     --data "$tmp/cifar" --model "$small" --epochs 2 --batch 16 --lr 0.05 --schedule exp \
     --gamma 0.5 --optimizer adam
 resume_refused schedule "was trained with --schedule exp, this command asks for --schedule cosine" \

@@ -272,7 +272,7 @@ static void test_dropout_resumes_bit_identically(void **state)
 {
     nn_dataset d;
     nn_train_config cfg = nn_train_defaults();
-    nn_train_state ts = {0, {{0}}, 0}, back;
+    nn_train_state ts = {.epoch = 0, .rng = {{0}}, .batch = 0}, back;
     nn_net *straight, *half, *resumed = NULL;
     nn_optim *opt, *opt_back = NULL;
     nn_epoch_stats stats;
@@ -310,7 +310,7 @@ static void test_checkpoint_refuses_another_optimizer(void **state)
     nn_optim_settings adam = nn_optim_defaults(NN_OPTIM_ADAM);
     nn_optim_settings sgd = tu_sgd(0.01f, 0.9f, 0.0f), other;
     nn_optim *opt = tu_optim(net, &adam), *back = NULL;
-    nn_train_state ts = {1, {{1, 2, 3, 4}}, 0}, got;
+    nn_train_state ts = {.epoch = 1, .rng = {{1, 2, 3, 4}}, .batch = 0}, got;
     const char *path = tu_path(dir, "adam.ckpt");
     char msg[256];
     (void)state;

@@ -407,83 +407,6 @@ static int restore_epochs(const cli_run_extra *extra, int done,
     return extra->known_first;
 }
 
-/* ------------------------------------------------- resumable settings */
-
-/* The settings a resumed run must keep: the optimizer's and the learning
- * rate schedule's (the checkpoint holds the optimizer's state but not the
- * schedule); epochs only where the schedule depends on them (cosine). */
-static const char *const kept_settings[] = {
-    "optimizer", "lr", "momentum", "weight-decay", "nesterov", "schedule",
-    "gamma", "warmup", "epochs"};
-enum { KEPT = sizeof kept_settings / sizeof *kept_settings };
-
-/* The value of setting key in s, or NULL. */
-static const char *setting_value(const report_settings *s, const char *key)
-{
-    for (int i = 0; i < s->count; i++)
-        if (!strcmp(s->key[i], key))
-            return s->value[i];
-    return NULL;
-}
-
-void cli_settings_path(const char *checkpoint, char *out, size_t size)
-{
-    snprintf(out, size, "%s" CLI_SETTINGS_SUFFIX, checkpoint);
-}
-
-/* Writes the kept settings of o beside the checkpoint (CHECKPOINT.settings,
- * "key value" lines), atomically; 0 with msg saying why. */
-static int save_settings(const cli_options *o, char *msg, size_t msg_size)
-{
-    cli_settings_text text;
-    char path[4200], data[2048];
-    size_t used = 0;
-    cli_describe_settings(o, &text);
-    for (int i = 0; i < KEPT && used < sizeof data; i++) {
-        const char *value = setting_value(&text.settings, kept_settings[i]);
-        used += (size_t)snprintf(data + used, sizeof data - used, "%s %s\n",
-                                 kept_settings[i], value ? value : "?");
-    }
-    cli_settings_path(o->checkpoint_path, path, sizeof path);
-    return used < sizeof data &&
-           nn_write_file_atomic(path, data, used, msg, msg_size) == NN_OK;
-}
-
-/* 1 when the settings recorded beside the checkpoint (when there are any:
- * older checkpoints have none) are o's; else 0 with msg naming the first
- * that differs and both values. */
-static int same_settings(const cli_options *o, char *msg, size_t msg_size)
-{
-    cli_settings_text text;
-    char path[4200], line[256], key[64], value[128], why[256];
-    const char *want;
-    FILE *f;
-    int same = 1;
-    cli_settings_path(o->resume_path, path, sizeof path);
-    if (access(path, F_OK) != 0)
-        return 1; /* a checkpoint of an older trainer, or of another tool */
-    if (!(f = cli_open_regular(path, why, sizeof why))) {
-        snprintf(msg, msg_size, "%s", why);
-        return 0;
-    }
-    cli_describe_settings(o, &text);
-    while (same && fgets(line, sizeof line, f))
-        if (sscanf(line, "%63s %127s", key, value) == 2 &&
-            (want = setting_value(&text.settings, key)) != NULL &&
-            strcmp(want, value) &&
-            (strcmp(key, "epochs") ||
-             o->train.schedule.kind == NN_SCHEDULE_COSINE)) {
-            snprintf(msg, msg_size, "the checkpoint's run was trained with --%s "
-                     "%s, this command asks for --%s %s (a resumed run keeps its "
-                     "optimizer and schedule settings%s)", key, value, key, want,
-                     strcmp(key, "epochs") ? "" : "; the cosine schedule's length "
-                     "is --epochs");
-            same = 0;
-        }
-    fclose(f);
-    return same;
-}
-
 /* What Ctrl-C says: how to go on, and after which epoch. */
 static struct {
     const char *checkpoint;         /* NULL: no --checkpoint */
@@ -558,9 +481,8 @@ static int epoch_outputs(const cli_options *o, const report_run *run,
         !(*report_ok = report_write(o->report_dir, run, msg, sizeof msg)))
         fprintf(stderr, "error: --report: %s (no more report updates)\n", msg);
     if (o->checkpoint_path &&
-        (!save_settings(o, msg, sizeof msg) ||
-         nn_checkpoint_save(run->net, opt, ts, o->checkpoint_path, msg,
-                            sizeof msg) != NN_OK)) {
+        nn_checkpoint_save(run->net, opt, ts, o->checkpoint_path, msg,
+                           sizeof msg) != NN_OK) {
         fprintf(stderr, "error: --checkpoint: %s\n", msg);
         return 0;
     }
@@ -605,12 +527,11 @@ static int resume_net(run_state *s)
     char msg[512] = "";
     nn_status st;
     s->cfg.optim.lr = s->cfg.schedule.lr;
-    if (!same_settings(o, msg, sizeof msg)) {
-        fprintf(stderr, "error: %s %s: %s\n", flag, o->resume_path, msg);
-        return CLI_USAGE;
-    }
     st = nn_checkpoint_load(o->resume_path, s->cfg.batch, &s->cfg.optim,
                             &s->net, &s->opt, &s->ts, msg, sizeof msg);
+    if (st == NN_OK && s->ts.has_schedule &&
+        !cli_same_schedule(o, &s->ts.schedule, msg, sizeof msg))
+        st = NN_ESTATE; /* older checkpoints did not record it */
     if (st == NN_OK && (o->model_given || !o->init_path) &&
         !same_model(o, s->net, msg, sizeof msg))
         st = NN_ESTATE;
@@ -693,6 +614,7 @@ static int setup_net(run_state *s)
     rc = o->resume_path ? resume_net(s) : new_net(s);
     if (rc != CLI_OK)
         return rc;
+    s->ts.schedule = s->cfg.schedule; /* what the checkpoints record */
     if (!outputs_fit(o, s->net, classes))
         return CLI_USAGE;
     nn_net_set_normalization(s->net, s->train->mean, s->train->std);

@@ -86,6 +86,12 @@ const char *cli_sweep_option_name(const cli_options *o, int axis);
 /* The settings a run records (model, optimizer, lr, ...): the options a
  * sweep may vary, and --nesterov, as text. */
 void cli_describe_settings(const cli_options *o, cli_settings_text *out);
+/* 1 when a run resumed with o trains with the schedule its checkpoint
+ * recorded (then): the same --lr, --schedule, --gamma, --warmup and, for
+ * the cosine schedule, --epochs; else 0 with msg naming the first that
+ * differs and both values as the options write them. */
+int cli_same_schedule(const cli_options *o, const nn_schedule *then,
+                      char *msg, size_t msg_size);
 /* A loader of the training (train = 1) or test split from a directory. */
 typedef nn_status (*cli_load_fn)(const char *dir, int train, nn_dataset *out,
                                  char *msg, size_t msg_size);
@@ -102,12 +108,6 @@ typedef struct {
  * loaded and returns CLI_FAIL. */
 int cli_load(const char *program, const char *dir, const cli_data_kind *kind,
              nn_dataset *train, nn_dataset *test);
-
-/* What follows a checkpoint's name for the file beside it that records
- * the run's optimizer and schedule settings, checked on --resume. */
-#define CLI_SETTINGS_SUFFIX ".settings"
-/* The name of the settings file of checkpoint. */
-void cli_settings_path(const char *checkpoint, char *out, size_t size);
 
 /* Plans the run's memory (refused beyond the machine's), builds the model
  * or resumes it (refused when the checkpoint's model, optimizer or batch

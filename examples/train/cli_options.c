@@ -623,6 +623,42 @@ static const char *setting_text(const cli_options *o, option_id id, char *buf,
     return buf;
 }
 
+/* The option called by id (every id has one). */
+static const char *option_name(option_id id)
+{
+    for (int i = 0; i < OPTION_COUNT; i++)
+        if (options[i].id == id)
+            return options[i].name;
+    return "?";
+}
+
+int cli_same_schedule(const cli_options *o, const nn_schedule *then,
+                      char *msg, size_t msg_size)
+{
+    static const option_id kept[] = {OPT_LR, OPT_SCHEDULE, OPT_GAMMA,
+                                     OPT_WARMUP, OPT_EPOCHS};
+    cli_options was_run = *o;
+    was_run.train.schedule = *then;
+    was_run.train.epochs = then->total_epochs;
+    for (size_t i = 0; i < sizeof kept / sizeof *kept; i++) {
+        char was_buf[64], now_buf[64];
+        const char *name = option_name(kept[i]);
+        const char *was = setting_text(&was_run, kept[i], was_buf,
+                                       sizeof was_buf);
+        const char *now = setting_text(o, kept[i], now_buf, sizeof now_buf);
+        if (!strcmp(was, now) || (kept[i] == OPT_EPOCHS &&
+                                  o->train.schedule.kind != NN_SCHEDULE_COSINE))
+            continue;
+        snprintf(msg, msg_size, "%s: the checkpoint's run was trained with %s "
+                 "%s, this command asks for %s %s (a resumed run keeps its "
+                 "optimizer and schedule settings%s)", o->resume_path, name,
+                 was, name, now, kept[i] == OPT_EPOCHS
+                 ? "; the cosine schedule's length is --epochs" : "");
+        return 0;
+    }
+    return 1;
+}
+
 void cli_describe_settings(const cli_options *o, cli_settings_text *out)
 {
     report_settings *s = &out->settings;

@@ -239,8 +239,6 @@ static int train_run(sweep_state *s, long i, cli_options *run, nn_dataset *train
         fprintf(stderr, "error: %s\n", msg);
     if (rc == CLI_OK) { /* the run is in model.nnm and its report */
         unlink(checkpoint);
-        cli_settings_path(checkpoint, model, sizeof model);
-        unlink(model);
     }
     write_index(s, 1);
     return rc;

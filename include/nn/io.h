@@ -73,11 +73,14 @@ typedef struct {
     nn_rng rng; /* the trainer's generator after them */
     int batch;  /* the minibatch size the run trains with (0: unknown, as
                    in version 1 checkpoints) */
+    nn_schedule schedule; /* the run's learning-rate schedule */
+    int has_schedule;     /* set by nn_checkpoint_load: 1 when the file
+                             recorded the schedule (version 3 on) */
 } nn_train_state;
 
-/* Saves the model, the net's noise counter (dropout masks), the optimizer (kind, settings,
- * state buffers, step count) and ts (epochs, generator, batch size)
- * atomically: temporary file, fsync, rename. */
+/* Saves the model, the net's noise counter (dropout masks), the optimizer
+ * (kind, settings, state buffers, step count) and ts (epochs, generator,
+ * batch size, schedule) atomically: temporary file, fsync, rename. */
 nn_status nn_checkpoint_save(nn_net *net, const nn_optim *opt,
                              const nn_train_state *ts, const char *path,
                              char *msg, size_t msg_size);
@@ -86,7 +89,8 @@ nn_status nn_checkpoint_save(nn_net *net, const nn_optim *opt,
  * results. When want is not NULL, a checkpoint made with another optimizer
  * or other settings (the learning rate aside) is refused with NN_ESTATE and
  * msg names the difference. ts->batch is the batch size the checkpoint's run
- * trained with (0 when the file does not say): compare it with yours. */
+ * trained with (0 when the file does not say) and ts->schedule its schedule
+ * (when ts->has_schedule): compare them with yours. */
 nn_status nn_checkpoint_load(const char *path, int max_batch,
                              const nn_optim_settings *want, nn_net **net,
                              nn_optim **opt, nn_train_state *ts, char *msg,

@@ -2,13 +2,15 @@
  * for bit (the trainer's epoch and generator, the net's noise counter, and
  * the optimizer: kind, settings, step count and state buffers).
  *
- * Version 2: magic "NNCKPT\0\0", u32 version, u32 epochs done, u32 batch
+ * Version 3: magic "NNCKPT\0\0", u32 version, u32 epochs done, u32 batch
  * size the run trains with (0: not recorded), u64 rng state x4, u64 noise
  * seed, u64 noise pass, u32 optimizer kind, f32 lr, momentum, beta1,
  * beta2, alpha, eps, weight decay, u32 momentum kind, nesterov, decay_all,
- * u64 optimizer steps, u64 model bytes + a whole model file, u32 buffer
+ * then the schedule: u32 kind, f32 lr, gamma, min lr, warm-up epochs, u32
+ * step epochs, total epochs; u64 optimizer steps, u64 model bytes + a whole model file, u32 buffer
  * count, then per buffer u64 count + f32 values, and a u32 CRC-32 of
  * everything before it.
+ * Version 2 (read): the same without the schedule.
  * Version 1 (read only): magic, version, epochs, rng x4, u64 steps, u64
  * model bytes + model, u64 count + f32 first moment (SGD velocity or Adam's
  * m), u64 count + f32 second moment, CRC-32; it did not record which
@@ -25,7 +27,8 @@
 #include "optim/optim.h"
 
 #define CKPT_MAGIC "NNCKPT\0"
-#define CKPT_VERSION 2u
+#define CKPT_VERSION 3u
+#define CKPT_SCHEDULE_BYTES 28 /* u32, f32 x 4, u32 x 2 */
 
 /* The optimizer's kind and settings, in file order. */
 static void put_settings(nn_le_buffer *b, const nn_optim_settings *s)
@@ -37,6 +40,37 @@ static void put_settings(nn_le_buffer *b, const nn_optim_settings *s)
     nn_le_put(b, (uint32_t)s->momentum_kind, 4);
     nn_le_put(b, (uint32_t)s->nesterov, 4);
     nn_le_put(b, (uint32_t)s->decay_all, 4);
+}
+
+/* The learning-rate schedule, in file order. */
+static void put_schedule(nn_le_buffer *b, const nn_schedule *s)
+{
+    const float f[4] = {s->lr, s->gamma, s->min_lr, s->warmup_epochs};
+    nn_le_put(b, (uint32_t)s->kind, 4);
+    nn_le_put_floats(b, f, 4);
+    nn_le_put(b, (uint32_t)s->step_epochs, 4);
+    nn_le_put(b, (uint32_t)s->total_epochs, 4);
+}
+
+static void get_schedule(nn_le_buffer *b, nn_schedule *s)
+{
+    float f[4];
+    s->kind = (nn_schedule_kind)nn_le_get(b, 4);
+    nn_le_get_floats(b, f, 4);
+    s->lr = f[0];
+    s->gamma = f[1];
+    s->min_lr = f[2];
+    s->warmup_epochs = f[3];
+    s->step_epochs = (int)(nn_le_get(b, 4) & 0x7fffffff);
+    s->total_epochs = (int)(nn_le_get(b, 4) & 0x7fffffff);
+}
+
+/* A schedule read from a file: a known kind and finite numbers. */
+static int schedule_valid(const nn_schedule *s)
+{
+    return s->kind >= NN_SCHEDULE_CONSTANT && s->kind <= NN_SCHEDULE_COSINE &&
+           isfinite(s->lr) && isfinite(s->gamma) && isfinite(s->min_lr) &&
+           isfinite(s->warmup_epochs);
 }
 
 static void get_settings(nn_le_buffer *b, nn_optim_settings *s)
@@ -77,7 +111,8 @@ nn_status nn_checkpoint_save(nn_net *net, const nn_optim *opt,
     st = nn_model_encode(net, &model, why, sizeof why);
     if (st == NN_OK) {
         /* fixed fields, model, buffers, CRC; model is under 2 GiB */
-        b.size = 8 + 4 + 4 + 4 + 32 + 16 + 4 + 28 + 12 + 8 + 8 + model.size + 4 +
+        b.size = 8 + 4 + 4 + 4 + 32 + 16 + 4 + 28 + 12 + CKPT_SCHEDULE_BYTES +
+                 8 + 8 + model.size + 4 +
                  (size_t)buffers * (8 + 4 * n) + 4;
         if (!(b.data = malloc(b.size))) {
             nn_format_msg(why, sizeof why, "out of memory for %zu bytes", b.size);
@@ -99,6 +134,7 @@ nn_status nn_checkpoint_save(nn_net *net, const nn_optim *opt,
     nn_le_put(&b, seed, 8);
     nn_le_put(&b, pass, 8);
     put_settings(&b, nn_optim_get_settings(opt));
+    put_schedule(&b, &ts->schedule);
     nn_le_put(&b, (uint64_t)nn_optim_steps(opt), 8);
     nn_le_put(&b, model.size, 8);
     nn_le_put_bytes(&b, model.data, model.size);
@@ -138,9 +174,9 @@ static nn_status parse_checkpoint(nn_le_buffer *b, nn_train_state *ts,
         return NN_EFORMAT;
     }
     f->version = (uint32_t)nn_le_get(b, 4);
-    if (f->version != 1 && f->version != CKPT_VERSION) {
+    if (f->version < 1 || f->version > CKPT_VERSION) {
         nn_format_msg(why, why_size, "unsupported checkpoint version %u "
-                      "(this library reads 1 and 2)", f->version);
+                      "(this library reads 1 to %u)", f->version, CKPT_VERSION);
         return NN_EFORMAT;
     }
     ts->epoch = (int)(nn_le_get(b, 4) & 0x7fffffff);
@@ -153,6 +189,17 @@ static nn_status parse_checkpoint(nn_le_buffer *b, nn_train_state *ts,
         f->seed = nn_le_get(b, 8);
         f->pass = nn_le_get(b, 8);
         get_settings(b, &f->settings);
+    }
+    memset(&ts->schedule, 0, sizeof ts->schedule);
+    ts->has_schedule = f->version >= 3;
+    if (ts->has_schedule) {
+        get_schedule(b, &ts->schedule);
+        if (!b->overrun && !schedule_valid(&ts->schedule)) {
+            nn_format_msg(why, why_size, "the learning-rate schedule is not "
+                          "valid (kind %d, or a number not finite)",
+                          (int)ts->schedule.kind);
+            return NN_EFORMAT;
+        }
     }
     f->steps = nn_le_get(b, 8);
     model_size = nn_le_get(b, 8);
