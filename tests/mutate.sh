@@ -7,8 +7,8 @@
 # test_optim, test_preset_sizes, test_onnx, test_onnx_export,
 # test_checkpoint, test_shards, test_train and test_numeric) and restores
 # the file. The checkout itself is never modified. Not run by CI: about 6
-# minutes for the 68 mutants on the 2-core machine (5 s a mutant). Results and what they show:
-# docs/RELIABILITY.md, "Mutation check".
+# minutes for the 68 mutants on the 2-core machine (5 s a mutant).
+# Results and what they show: docs/RELIABILITY.md, "Mutation check".
 #
 #   tests/mutate.sh [PATTERN]    only the mutants whose name matches PATTERN
 #                                (grep -E)
