@@ -5,10 +5,10 @@
 # only, -j2), then for each mutant below edits one file of the copy with
 # sed, rebuilds the tests that run, runs them (ctest label grad, plus
 # test_optim, test_preset_sizes, test_onnx, test_onnx_export,
-# test_checkpoint and test_shards) and restores the file. The checkout
-# itself is never modified. Not run by CI: about 4 minutes for the 44
-# mutants on the 2-core machine (5 s a mutant). Results and what they show:
-# docs/RELIABILITY.md, "Mutation check".
+# test_checkpoint, test_shards, test_train and test_numeric) and restores
+# the file. The checkout itself is never modified. Not run by CI: about 6
+# minutes for the 68 mutants on the 2-core machine (5 s a mutant).
+# Results and what they show: docs/RELIABILITY.md, "Mutation check".
 #
 #   tests/mutate.sh [PATTERN]    only the mutants whose name matches PATTERN
 #                                (grep -E)
@@ -35,7 +35,8 @@ cmake -S "$tree" -B "$build" -DCMAKE_BUILD_TYPE=Release \
     { cat "$work/cmake.log"; exit 2; }
 tests=$(cd "$build" && ctest -N -L grad | sed -n 's/^ *Test *#[0-9]*: //p')
 tests=$(printf '%s\n' $tests test_optim test_preset_sizes test_onnx \
-    test_onnx_export test_checkpoint test_shards | sort -u)
+    test_onnx_export test_checkpoint test_shards test_train test_numeric |
+    sort -u)
 
 # Builds the tests; runs each; prints the failed ones (with "(crash)" or
 # "(timeout)") and the cmocka tests that failed in each, or nothing.
@@ -138,9 +139,15 @@ batchnorm-dx-mean-term-dropped|src/layers/layer_batchnorm.c|dx without - sum dy|
 batchnorm-dbeta-dropped|src/layers/layer_batchnorm.c|dbeta += 0|s/dbeta\[ch\] += sums\[0\];/dbeta[ch] += 0.0f * sums[0];/
 batchnorm-running-var-biased|src/layers/layer_batchnorm.c|running variance without n/(n-1)|s/(float)(count > 1 ? sq \/ (double)(count - 1) : var)/(float)var/
 batchnorm-momentum-0.01|src/layers/layer_batchnorm.c|momentum 0.1 -> 0.01|s/#define BN_MOMENTUM 0\.1f/#define BN_MOMENTUM 0.01f/
+batchnorm-eps-outside-sqrt|src/layers/layer_batchnorm.c|training: xhat = (x - mean) / (sqrt(var) + eps)|s/return (float)(1\.0 \/ sqrt(var + eps));/return (float)(1.0 \/ (sqrt(var) + eps));/
+batchnorm-eps-in-running-var|src/layers/layer_batchnorm.c|running variance moved towards var + eps|s/(float)(count > 1 ? sq \/ (double)(count - 1) : var)/(float)((count > 1 ? sq \/ (double)(count - 1) : var) + eps)/
+batchnorm-batch-one-refused-in-inference|src/layers/layer_batchnorm.c|check_batch: one value per channel refused in inference mode too|s/return training \&\& (size_t)batch/return (size_t)batch/
+train-last-batch-of-min-size-dropped|src/train/train.c|nn_train_epoch: a last batch of nn_net_min_batch left out too|s/if (n < min_batch)/if (n <= min_batch)/
 # Activations, pooling, dropout.
 relu-backward-sign|src/layers/layer_activation.c|dx = -dy [y > 0], in the kernel and the layer|s/y\[i\] > 0\.0f ? d : 0\.0f;/y[i] > 0.0f ? -d : 0.0f;/g
 maxpool-backward-sign|src/layers/layer_maxpool.c|dx[winner] -= dy|s/dplane\[ap\[i\]\] += dyp\[i\];/dplane[ap[i]] -= dyp[i];/
+maxpool-ties-last|src/layers/layer_maxpool.c|general path: the last of tied values wins|s/if (row\[j\] > best /if (row[j] >= best /
+maxpool-2x2-ties-column-major|src/layers/layer_maxpool.c|2x2 stride 2 path: a tie of top-right and bottom-left goes to bottom-left|s/where = b == best ? 1 : where;/where = b == best \&\& c != best ? 1 : where;/
 avgpool-backward-sign-2x2|src/layers/layer_avgpool.c|k2 s2 path: share = -dy / 4|s/float share = g\[ox\] \/ 4\.0f;/float share = -g[ox] \/ 4.0f;/
 avgpool-backward-sign|src/layers/layer_avgpool.c|general path: share = -dy / k^2|s/float share = dyp\[oy \* out_w + ox\] \/ area;/float share = -dyp[oy * out_w + ox] \/ area;/
 global-avgpool-backward-sign|src/layers/layer_avgpool.c|share = -dy / hw|s/float share = dy\[p\] \/ (float)hw;/float share = -dy[p] \/ (float)hw;/
@@ -150,9 +157,11 @@ sgd-nesterov-mu-dropped|src/optim/optimizers.c|Nesterov: w -= lr (d + v)|s/w\[i\
 sgd-nesterov-buffer-not-accumulated|src/optim/optimizers.c|Nesterov: v = d (no mu v)|s/v\[i\] = mu \* v\[i\] + keep \* d;/v[i] = keep * d;/
 sgd-ema-keep-dropped|src/optim/optimizers.c|EMA: v = mu v + d|s/1\.0f - mu : 1\.0f;/1.0f : 1.0f;/
 sgd-decay-sign|src/optim/optimizers.c|momentum SGD: d = g - wd w|s/keep \* (g\[i\] + wd \* w\[i\])/keep * (g[i] - wd * w[i])/
+optim-piece-layer-at-last-value-skipped|src/optim/optim.c|a layer starting at a piece's last value left out of that piece|s/i < opt->layers \&\& off < last;/i < opt->layers \&\& off + 1 < last;/
 optim-decay-all-ignored|src/optim/optim.c|decay_all ignored|s/size_t decayed = opt->s\.decay_all ? n : /size_t decayed = /
 adam-bias-correction-t-plus-1|src/optim/optimizers.c|Adam: 1 - b^(t+1)|s/(float)t)/(float)(t + 1))/g
 adam-decay-dropped|src/optim/optimizers.c|Adam: d = g (weight decay lost)|/^void nn_adam_update/,/^}/s/float d = g\[i\] + weight_decay \* w\[i\];/float d = g[i];/
+adam-decay-decoupled|src/optim/optimizers.c|Adam: w -= lr wd w, d = g (AdamW's decay)|/^void nn_adam_update/,/^}/s/float d = g\[i\] + weight_decay \* w\[i\];/w[i] -= s->lr * weight_decay * w[i]; float d = g[i];/
 rmsprop-decay-dropped|src/optim/optimizers.c|RMSprop: d = g (weight decay lost)|/^void nn_rmsprop_update/,/^}/s/float d = g\[i\] + weight_decay \* w\[i\];/float d = g[i];/
 rmsprop-alpha-swapped|src/optim/optimizers.c|a = (1-alpha) a + alpha d^2|s/a\[i\] = alpha \* a\[i\] + (1\.0f - alpha) \* d \* d;/a[i] = (1.0f - alpha) * a[i] + alpha * d * d;/
 rmsprop-momentum-dropped|src/optim/optimizers.c|b = d / r|s/b\[i\] = mu \* b\[i\] + d \/ r;/b[i] = d \/ r;/

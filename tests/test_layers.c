@@ -355,6 +355,279 @@ static void test_batchnorm_inference_mode(void **state)
     check(net, 3, 43);
 }
 
+/* ------------------------------------------- batchnorm with a tiny variance */
+
+enum { BN_C = 3, BN_H = 2, BN_W = 3, BN_N = 4, BN_HW = BN_H * BN_W,
+       BN_M = BN_N * BN_HW, BN_COUNT = BN_N * BN_C * BN_HW };
+#define BN_EPS 1e-5
+
+/* Channel ch of x (BN_N, BN_C, BN_HW) in training mode, in double:
+ * y = gamma (x - mean) / sqrt(var + eps) + beta with the biased variance;
+ * returns sum r y over the channel, and its mean and sum of squared
+ * deviations in *mean, *sq. */
+static double bn_channel_double(const double *x, const double *r, double gamma,
+                                double beta, int ch, double *mean, double *sq)
+{
+    double sum = 0.0, dev = 0.0, loss = 0.0, invstd;
+    for (int i = 0; i < BN_N; i++)
+        for (int j = 0; j < BN_HW; j++)
+            sum += x[(i * BN_C + ch) * BN_HW + j];
+    *mean = sum / BN_M;
+    for (int i = 0; i < BN_N; i++)
+        for (int j = 0; j < BN_HW; j++) {
+            double d = x[(i * BN_C + ch) * BN_HW + j] - *mean;
+            dev += d * d;
+        }
+    *sq = dev;
+    invstd = 1.0 / sqrt(dev / BN_M + BN_EPS);
+    for (int i = 0; i < BN_N; i++)
+        for (int j = 0; j < BN_HW; j++) {
+            int at = (i * BN_C + ch) * BN_HW + j;
+            loss += r[at] * (gamma * (x[at] - *mean) * invstd + beta);
+        }
+    return loss;
+}
+
+/* |a - b| / max(1, |a|, |b|) */
+static double floored_error(double a, double b)
+{
+    return fabs(a - b) / fmax(1.0, fmax(fabs(a), fabs(b)));
+}
+
+/* eps sits inside the square root, x_hat = (x - mean) / sqrt(var + 1e-5),
+ * in training and in inference mode, and nowhere else (not in the running
+ * variance): what only shows when a channel's variance is small beside
+ * eps. Channel 0 spreads by 1e-4 around 0.25 (variance ~3e-9), channel 1
+ * by 3e-3 (~3e-6, near eps), channel 2 by 2 (a usual one). The layer's
+ * output, running statistics (starting from a running variance of 1e-9)
+ * and, in inference mode, the public kernels' output follow the formulas
+ * in double; the gradients of x, gamma and beta in training mode follow
+ * central differences of the double formula (step 1e-6, far below the
+ * channels' sqrt(var + eps) >= 3e-3). */
+static void test_batchnorm_tiny_variance_against_double(void **state)
+{
+    static const double spread[BN_C] = {1e-4, 3e-3, 2.0};
+    static const double centre[BN_C] = {0.25, -0.5, 1.0};
+    static const float gamma[BN_C] = {1.5f, -0.7f, 0.9f};
+    static const float beta[BN_C] = {0.1f, 0.2f, -0.3f};
+    static const float running0[2 * BN_C] = {0.25f, -0.5f, 0.8f,
+                                             1e-9f, 2e-6f, 1.5f};
+    double x[BN_COUNT], r[BN_COUNT], mean[BN_C], sq[BN_C];
+    float y_kernel[BN_COUNT], xhat[BN_COUNT], invstd[BN_C];
+    double worst = 0.0, largest = 0.0;
+    nn_net *net = make_net(BN_C, BN_H, BN_W);
+    float *params, *grads, *running;
+    size_t count;
+    nn_tensor *in, *out;
+    nn_rng rng;
+    (void)state;
+    assert_nn_ok(nn_net_add_batchnorm(net));
+    nn_net_set_input_grad(net, 1);
+    assert_nn_ok(nn_net_build(net, BN_N, 81));
+    assert_nn_ok(nn_net_layer_params(net, 0, &params, &grads, &count));
+    assert_int_equal(count, 2 * BN_C);
+    memcpy(params, gamma, sizeof gamma);
+    memcpy(params + BN_C, beta, sizeof beta);
+    running = nn_net_state(net);
+    memcpy(running, running0, sizeof running0);
+    in = nn_net_input(net);
+    out = nn_net_output(net);
+    nn_rng_seed(&rng, 82);
+    for (int i = 0; i < BN_COUNT; i++) {
+        int ch = (i / BN_HW) % BN_C;
+        double u = 2.0 * (nn_rng_below(&rng, 1u << 20) / (double)(1u << 20)) - 1.0;
+        in->x[i] = (float)(centre[ch] + spread[ch] * u);
+        x[i] = in->x[i]; /* the float input, exactly */
+        r[i] = nn_rng_normal(&rng);
+    }
+
+    /* Training mode: the batch's statistics. */
+    assert_nn_ok(nn_net_forward(net, BN_N));
+    for (int ch = 0; ch < BN_C; ch++) {
+        double var, invstd_d, rv;
+        bn_channel_double(x, r, gamma[ch], beta[ch], ch, &mean[ch], &sq[ch]);
+        var = sq[ch] / BN_M;
+        invstd_d = 1.0 / sqrt(var + BN_EPS);
+        print_message("  channel %d: variance %.2e\n", ch, var);
+        for (int i = 0; i < BN_N; i++)
+            for (int j = 0; j < BN_HW; j++) {
+                int at = (i * BN_C + ch) * BN_HW + j;
+                double want = gamma[ch] * (x[at] - mean[ch]) * invstd_d + beta[ch];
+                if (floored_error(out->x[at], want) > 1e-4)
+                    fail_msg("training, channel %d, value %d: %.9g, expected %.9g",
+                             ch, at, out->x[at], want);
+            }
+        rv = 0.9 * running0[BN_C + ch] + 0.1 * sq[ch] / (BN_M - 1);
+        assert_close(running[ch], 0.9 * running0[ch] + 0.1 * mean[ch], 1e-6);
+        if (fabs(running[BN_C + ch] - rv) > 1e-4 * rv)
+            fail_msg("running variance %d: %.9g, expected %.9g", ch,
+                     running[BN_C + ch], rv);
+    }
+
+    /* Its gradients against central differences of the double formula. */
+    for (int i = 0; i < BN_COUNT; i++)
+        out->g[i] = (float)r[i];
+    nn_net_zero_grad(net);
+    assert_nn_ok(nn_net_backward(net));
+    for (int i = 0; i < BN_COUNT; i++) {
+        int ch = (i / BN_HW) % BN_C;
+        double keep = x[i], m, s, up, down, numeric;
+        x[i] = keep + 1e-6;
+        up = bn_channel_double(x, r, gamma[ch], beta[ch], ch, &m, &s);
+        x[i] = keep - 1e-6;
+        down = bn_channel_double(x, r, gamma[ch], beta[ch], ch, &m, &s);
+        x[i] = keep;
+        numeric = (up - down) / 2e-6;
+        worst = fmax(worst, floored_error(in->g[i], numeric));
+        largest = fmax(largest, fabs(numeric));
+        if (floored_error(in->g[i], numeric) > 1e-3)
+            fail_msg("dx[%d] (channel %d): %.9g, numeric %.9g", i, ch,
+                     in->g[i], numeric);
+    }
+    for (int ch = 0; ch < BN_C; ch++) {
+        double m, s, up, down;
+        up = bn_channel_double(x, r, gamma[ch] + 1e-6, beta[ch], ch, &m, &s);
+        down = bn_channel_double(x, r, gamma[ch] - 1e-6, beta[ch], ch, &m, &s);
+        assert_true(floored_error(grads[ch], (up - down) / 2e-6) < 1e-3);
+        up = bn_channel_double(x, r, gamma[ch], beta[ch] + 1e-6, ch, &m, &s);
+        down = bn_channel_double(x, r, gamma[ch], beta[ch] - 1e-6, ch, &m, &s);
+        assert_true(floored_error(grads[BN_C + ch], (up - down) / 2e-6) < 1e-3);
+    }
+    print_message("  input gradient: max error %.2e, max |numeric| %.1f\n",
+                  worst, largest);
+    assert_true(largest > 10.0); /* channel 0's gradient is large, not 0 */
+
+    /* Inference mode: the running statistics, from the layer and from the
+     * public kernel with eps = 1e-5. */
+    nn_net_set_training(net, 0);
+    assert_nn_ok(nn_net_forward(net, BN_N));
+    nn_batchnorm_forward_infer(in->x, gamma, beta, running, running + BN_C,
+                               y_kernel, xhat, invstd, BN_N, BN_C, BN_HW, 1e-5f);
+    for (int i = 0; i < BN_COUNT; i++) {
+        int ch = (i / BN_HW) % BN_C;
+        double want = gamma[ch] * (x[i] - running[ch]) /
+                          sqrt((double)running[BN_C + ch] + BN_EPS) + beta[ch];
+        if (floored_error(out->x[i], want) > 1e-4 ||
+            floored_error(y_kernel[i], want) > 1e-4)
+            fail_msg("inference, channel %d, value %d: %.9g (kernel %.9g), "
+                     "expected %.9g", ch, i, out->x[i], y_kernel[i], want);
+    }
+    nn_net_destroy(net);
+}
+
+/* ------------------------------------------------------- max-pool ties */
+
+/* Each window's winner by the documented rule, written out: the first
+ * value of the window in row-major order that no later one exceeds (a
+ * strict '>' scan), as PyTorch picks it. */
+static void maxpool_reference(const float *x, float *y, int *where, float *dx,
+                              const float *dy, int planes, int h, int w, int k,
+                              int stride, int out_h, int out_w)
+{
+    for (int p = 0; p < planes; p++)
+        for (int oy = 0; oy < out_h; oy++)
+            for (int ox = 0; ox < out_w; ox++) {
+                const float *plane = x + (size_t)p * h * w;
+                int o = (p * out_h + oy) * out_w + ox;
+                int best = oy * stride * w + ox * stride;
+                for (int i = 0; i < k; i++)
+                    for (int j = 0; j < k; j++) {
+                        int at = (oy * stride + i) * w + ox * stride + j;
+                        if (plane[at] > plane[best])
+                            best = at;
+                    }
+                y[o] = plane[best];
+                where[o] = best;
+                dx[(size_t)p * h * w + best] += dy[o];
+            }
+}
+
+/* Ties in every pair of window positions (a before b in row-major order,
+ * so across the first row, the first column and the diagonal too), for
+ * the 2 x 2 stride 2 path and the general one (overlapping and not):
+ * plane q holds a ramp rising in row-major order (the last value of a
+ * window wins when nothing ties) with pair q set to 5 in window q of the
+ * plane's windows. The first of the two wins: the forward value, where
+ * the public kernel says it was, and where backward sends the gradient,
+ * through the kernels and through a net on each kernel choice and 1 or 2
+ * threads. */
+static void test_maxpool_ties_in_every_position_pair(void **state)
+{
+    static const int cases[][4] = {/* k, stride, h, w */
+                                   {2, 2, 4, 6}, {2, 1, 3, 4}, {3, 1, 4, 5},
+                                   {3, 2, 5, 7}, {3, 3, 6, 6}};
+    static const nn_kernels choices[] = {NN_KERNELS_AUTO, NN_KERNELS_PORTABLE,
+                                         NN_KERNELS_REFERENCE};
+    (void)state;
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int k = cases[c][0], stride = cases[c][1], h = cases[c][2], w = cases[c][3];
+        int out_h = (h - k) / stride + 1, out_w = (w - k) / stride + 1;
+        int pairs = k * k * (k * k - 1) / 2, q = 0, first_won = 0;
+        size_t in_n = (size_t)pairs * h * w, out_n = (size_t)pairs * out_h * out_w;
+        float *x = malloc(sizeof(float) * in_n), *dx = calloc(in_n, sizeof(float));
+        float *dx_ref = calloc(in_n, sizeof(float));
+        float *y = malloc(sizeof(float) * out_n), *y_ref = malloc(sizeof(float) * out_n);
+        float *dy = malloc(sizeof(float) * out_n);
+        int *where = malloc(sizeof(int) * out_n), *where_ref = malloc(sizeof(int) * out_n);
+        assert_true(x && dx && dx_ref && y && y_ref && dy && where && where_ref);
+        print_message("  pool %d stride %d on %dx%d: %d pairs\n", k, stride, h, w, pairs);
+        for (int a = 0; a < k * k; a++)
+            for (int b = a + 1; b < k * k; b++, q++) {
+                float *plane = x + (size_t)q * h * w;
+                int window = q % (out_h * out_w);
+                int corner = (window / out_w) * stride * w + (window % out_w) * stride;
+                for (int i = 0; i < h * w; i++)
+                    plane[i] = -10.0f + 0.01f * (float)i;
+                plane[corner + (a / k) * w + a % k] = 5.0f;
+                plane[corner + (b / k) * w + b % k] = 5.0f;
+            }
+        for (size_t i = 0; i < out_n; i++)
+            dy[i] = (float)(i % 13 + 1);
+        maxpool_reference(x, y_ref, where_ref, dx_ref, dy, pairs, h, w, k,
+                          stride, out_h, out_w);
+        /* Non-vacuity: in each plane's tied window the earlier of the pair
+         * is the winner, so a "last on ties" rule would differ there. */
+        q = 0;
+        for (int a = 0; a < k * k; a++)
+            for (int b = a + 1; b < k * k; b++, q++) {
+                int window = q % (out_h * out_w);
+                int corner = (window / out_w) * stride * w + (window % out_w) * stride;
+                first_won += where_ref[q * out_h * out_w + window] ==
+                             corner + (a / k) * w + a % k;
+            }
+        assert_int_equal(first_won, pairs);
+
+        nn_maxpool_forward(x, y, where, pairs, h, w, k, stride, out_h, out_w);
+        nn_maxpool_backward(dy, where, dx, pairs, h, w, out_h, out_w);
+        assert_memory_equal(where, where_ref, sizeof(int) * out_n);
+        assert_memory_equal(y, y_ref, sizeof(float) * out_n);
+        assert_memory_equal(dx, dx_ref, sizeof(float) * in_n);
+
+        for (int choice = 0; choice < 3; choice++)
+            for (int threads = 1; threads <= 2; threads++) {
+                nn_net *net = make_net(pairs, h, w);
+                nn_tensor *in, *out;
+                assert_nn_ok(nn_net_add_maxpool(net, k, stride));
+                nn_net_set_input_grad(net, 1);
+                assert_nn_ok(nn_net_build(net, 1, 91));
+                assert_nn_ok(nn_net_set_kernels(net, choices[choice]));
+                assert_nn_ok(nn_net_set_threads(net, threads));
+                in = nn_net_input(net);
+                out = nn_net_output(net);
+                memcpy(in->x, x, sizeof(float) * in_n);
+                assert_nn_ok(nn_net_forward(net, 1));
+                assert_memory_equal(out->x, y_ref, sizeof(float) * out_n);
+                memcpy(out->g, dy, sizeof(float) * out_n);
+                memset(in->g, 0, sizeof(float) * in_n);
+                assert_nn_ok(nn_net_backward(net));
+                assert_memory_equal(in->g, dx_ref, sizeof(float) * in_n);
+                nn_net_destroy(net);
+            }
+        free(x), free(dx), free(dx_ref), free(y), free(y_ref), free(dy);
+        free(where), free(where_ref);
+    }
+}
+
 typedef struct {
     float *logits;
     int *labels;
@@ -438,10 +711,12 @@ int main(void)
         cmocka_unit_test(test_maxpool_3x3_stride2_overlapping),
         cmocka_unit_test(test_maxpool_3x3_stride1_overlapping),
         cmocka_unit_test(test_maxpool_2x2_ties_and_nans),
+        cmocka_unit_test(test_maxpool_ties_in_every_position_pair),
         cmocka_unit_test(test_batchnorm_after_dense),
         cmocka_unit_test(test_batchnorm_after_conv),
         cmocka_unit_test(test_batchnorm_inference_mode),
         cmocka_unit_test(test_batchnorm_layer_matches_kernels),
+        cmocka_unit_test(test_batchnorm_tiny_variance_against_double),
         cmocka_unit_test(test_softmax_xent),
         cmocka_unit_test(test_mse),
     };

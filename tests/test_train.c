@@ -184,6 +184,96 @@ static void test_evaluate_restores_the_mode(void **state)
     nn_dataset_free(&te);
 }
 
+/* Batchnorm's smallest batch, both sides of the rule (a training-mode
+ * batch needs two values or more per channel; inference mode, with the
+ * running statistics, takes any batch), for batchnorm after a dense layer
+ * (n, 4), after a convolution with a 1x1 output (n, 3, 1, 1) and after one
+ * with a 2x2 output (n, 3, 2, 2), with batches of at most 8:
+ *   - nn_net_min_batch is 2, 2 and 1; a training batch of 1 is refused
+ *     (NN_ESHAPE) for the first two, leaving the running statistics as they
+ *     were, and taken by the third; a batch of 2 is taken by all;
+ *   - in inference mode a batch of 1 runs, changes no running statistic,
+ *     and gives the sample's output in a batch of 5;
+ *   - nn_evaluate on 9 images (a last batch of 1) succeeds in a training-mode
+ *     net, predicts the single sample as the forward pass does, and leaves
+ *     the net in training mode;
+ *   - nn_train_epoch with batches of 4 leaves out a last batch of 1 only
+ *     where the net cannot train on it (8 or 9 images of 9) and keeps a
+ *     last batch of 2 (10 of 10). */
+static void test_batchnorm_batch_of_one_outside_training(void **state)
+{
+    static const struct {
+        const char *spec;
+        int min_batch;
+    } nets[] = {{"dense4,bn,relu,dense4", 2},
+                {"conv8x8x3,bn,relu,dense4", 2},
+                {"conv7x7x3,bn,relu,dense4", 1}};
+    nn_dataset nine, ten;
+    (void)state;
+    tu_make_dataset(&nine, 9, SIDE, CLASSES, 21);
+    tu_make_dataset(&ten, 10, SIDE, CLASSES, 22);
+    for (int k = 0; k < 3; k++) {
+        nn_net *net = make_net(nets[k].spec, 1, 8);
+        size_t states = nn_net_state_count(net), outputs = CLASSES;
+        float *running = nn_net_state(net), *saved = malloc(sizeof(float) * states);
+        float single[CLASSES], *out;
+        int order[5] = {8, 0, 1, 2, 3}, labels[5], predicted[9];
+        int refused = nets[k].min_batch > 1;
+        nn_train_config cfg = config(1);
+        nn_optim *opt = tu_optim(net, &cfg.optim);
+        nn_epoch_stats stats;
+        double loss, accuracy;
+        nn_rng rng;
+        assert_non_null(saved);
+        print_message("  %s\n", nets[k].spec);
+        assert_int_equal(nn_net_min_batch(net), nets[k].min_batch);
+
+        /* Training mode: the batch's statistics. */
+        assert_nn_ok(nn_dataset_batch(&nine, order, 5, nn_net_input(net)->x, labels));
+        memcpy(saved, running, sizeof(float) * states);
+        assert_int_equal(nn_net_forward(net, 1), refused ? NN_ESHAPE : NN_OK);
+        if (refused)
+            assert_memory_equal(running, saved, sizeof(float) * states);
+        else
+            assert_true(memcmp(running, saved, sizeof(float) * states));
+        assert_nn_ok(nn_net_forward(net, 2));
+
+        /* Inference mode: the running statistics, any batch. */
+        nn_net_set_training(net, 0);
+        memcpy(saved, running, sizeof(float) * states);
+        assert_nn_ok(nn_net_forward(net, 1));
+        out = nn_net_output(net)->x;
+        memcpy(single, out, sizeof single);
+        assert_nn_ok(nn_net_forward(net, 5));
+        for (size_t i = 0; i < outputs; i++)
+            assert_close(single[i], out[i], 1e-5 * fmax(1.0, fabs(out[i])));
+        assert_memory_equal(running, saved, sizeof(float) * states);
+
+        /* nn_evaluate's last batch of one, from training mode. */
+        nn_net_set_training(net, 1);
+        assert_nn_ok(nn_evaluate(net, &nine, predicted, &loss, &accuracy));
+        assert_int_equal(nn_net_training(net), 1);
+        assert_true(isfinite(loss));
+        assert_int_equal(predicted[8], nn_argmax(single, CLASSES));
+        assert_memory_equal(running, saved, sizeof(float) * states);
+
+        /* nn_train_epoch's last batch: 1 left out only if refused, 2 kept. */
+        cfg.batch = 4;
+        nn_rng_seed(&rng, 23);
+        assert_nn_ok(nn_train_epoch(net, opt, &nine, &cfg, 0, &rng, &stats));
+        assert_int_equal(stats.images, refused ? 8 : 9);
+        assert_nn_ok(nn_train_epoch(net, opt, &ten, &cfg, 0, &rng, &stats));
+        assert_int_equal(stats.images, 10);
+        for (size_t i = states / 2; i < states; i++)
+            assert_true(running[i] > 0.0f && isfinite(running[i]));
+        nn_optim_destroy(opt);
+        free(saved);
+        nn_net_destroy(net);
+    }
+    nn_dataset_free(&nine);
+    nn_dataset_free(&ten);
+}
+
 static void test_confusion_and_class_metrics(void **state)
 {
     /* true:  0 0 0 1 1 2;  predicted: 0 0 1 1 2 2 */
@@ -234,6 +324,7 @@ int main(void)
         cmocka_unit_test(test_divergence_stops_with_numeric_error),
         cmocka_unit_test(test_bad_training_arguments),
         cmocka_unit_test(test_evaluate_restores_the_mode),
+        cmocka_unit_test(test_batchnorm_batch_of_one_outside_training),
         cmocka_unit_test(test_confusion_and_class_metrics),
         cmocka_unit_test(test_schedules),
     };
