@@ -313,7 +313,8 @@ static void test_float_data_in_every_encoding(void **state)
 /* ------------------------------------------------ small graphs written here */
 
 /* A ModelProto being written: IR 7, one opset, a graph with one input
- * (N, 1, 5, 5) called "x" and the nodes and initializers the test adds. */
+ * (N, 1, 5, 5) (or another side) called "x" and the nodes and initializers
+ * the test adds. */
 typedef struct {
     nn_pb_writer w;
     size_t graph;
@@ -323,14 +324,15 @@ typedef struct {
  * int64_data packed. */
 enum { INTS_RAW, INTS_ONE_BY_ONE, INTS_PACKED };
 
-static void value_info(nn_pb_writer *w, int field, const char *name)
+/* A ValueInfoProto for (N, 1, side, side). */
+static void value_info(nn_pb_writer *w, int field, const char *name, int side)
 {
-    static const int dims[4] = {-1, 1, 5, 5};
+    const int dims[4] = {-1, 1, side, side};
     nn_onnx_value_info(w, field, name, dims, 4);
 }
 
-/* opset < 0: no opset_import at all. */
-static void mw_begin(model_writer *mw, int opset)
+/* opset < 0: no opset_import at all. The input is (N, 1, side, side). */
+static void mw_begin_sized(model_writer *mw, int opset, int side)
 {
     nn_pb_init(&mw->w, (size_t)1 << 26);
     nn_pb_varint(&mw->w, MODEL_IR_VERSION, 7);
@@ -342,7 +344,12 @@ static void mw_begin(model_writer *mw, int opset)
     }
     mw->graph = nn_pb_begin(&mw->w, MODEL_GRAPH);
     nn_pb_string(&mw->w, GRAPH_NAME, "test");
-    value_info(&mw->w, GRAPH_INPUT, "x");
+    value_info(&mw->w, GRAPH_INPUT, "x", side);
+}
+
+static void mw_begin(model_writer *mw, int opset)
+{
+    mw_begin_sized(mw, opset, 5);
 }
 
 /* Starts a node op(in0, in1, in2) -> out (NULL inputs left out); its
@@ -441,7 +448,7 @@ static const char *mw_end(model_writer *mw, const char *output)
 {
     const char *path = tu_path(dir, "small.onnx");
     if (output)
-        value_info(&mw->w, GRAPH_OUTPUT, output);
+        value_info(&mw->w, GRAPH_OUTPUT, output, 5);
     nn_pb_end(&mw->w, mw->graph);
     assert_false(mw->w.failed);
     tu_write_file(path, mw->w.data, mw->w.size);
@@ -828,6 +835,24 @@ static void test_pad_axes_old_opsets_and_outputs(void **state)
                   "a graph output's name is longer than 127 bytes");
 }
 
+/* Found by fuzz_onnx: a file of a few hundred bytes declaring its input
+ * (N, 1, 4096, 4096) before a MatMul of 64 outputs made the reader build
+ * the net, 2^30 weights (4 GiB), before it found that the file holds 128.
+ * The counts are now compared before anything is allocated. */
+static void test_regression_a_large_input_is_checked_before_building(void **state)
+{
+    static const int w_dims[2] = {1, 64};
+    model_writer mw;
+    (void)state;
+    mw_begin_sized(&mw, 13, 4096);
+    mw_node(&mw, "Flatten", "x", NULL, NULL, "f", NULL, NULL, 0);
+    mw_floats(&mw, "W", w_dims, 2);
+    mw_node(&mw, "MatMul", "f", "W", NULL, "y", NULL, NULL, 0);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT, "the file holds 128 weights "
+                  "and 0 state values, the layers 1073741888 and 0 for the "
+                  "input 1x4096x4096");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -846,6 +871,7 @@ int main(void)
         cmocka_unit_test(test_auto_pad_and_flatten_axis),
         cmocka_unit_test(test_opset6_is_test_and_broadcast),
         cmocka_unit_test(test_pad_axes_old_opsets_and_outputs),
+        cmocka_unit_test(test_regression_a_large_input_is_checked_before_building),
     };
     return TU_RUN_IN_DIR(tests, dir);
 }

@@ -675,10 +675,23 @@ static nn_status build(const onnx_model *m, const int shape[3],
                        nn_net **out, char *why, size_t why_size)
 {
     nn_net *net = NULL;
-    size_t p = 0, s = 0;
+    size_t p = 0, s = 0, params = 0, state = 0;
     nn_status st = nn_net_create(shape[0], shape[1], shape[2], &net);
-    for (int i = 0; st == NN_OK && i < n; i++)
+    for (int i = 0; st == NN_OK && i < n; i++) {
         st = nn_net_add_kind(net, layers[i].kind, &layers[i].in.args);
+        p += layers[i].in.n_params;
+        s += layers[i].in.n_state;
+    }
+    /* Checked before building: a short file that declares a large input
+     * must not make the net allocate more weights than the file holds. */
+    if (st == NN_OK && (st = nn_net_plan(net, max_batch, &params, &state)) == NN_OK &&
+        (params != p || state != s)) {
+        nn_format_msg(why, why_size, "the file holds %zu weights and %zu state "
+                      "values, the layers %zu and %zu for the input %dx%dx%d",
+                      p, s, params, state, shape[0], shape[1], shape[2]);
+        st = NN_EFORMAT;
+    }
+    p = s = 0;
     if (st == NN_OK)
         st = inference ? nn_net_build_inference(net, max_batch, 0)
                        : nn_net_build(net, max_batch, 0);
