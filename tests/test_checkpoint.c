@@ -154,16 +154,35 @@ static void write_patched(const char *path, unsigned char *data, size_t size,
     tu_write_file(path, data, size);
 }
 
+/* The checkpoint at path is refused as malformed, its message holding
+ * want (and never "(null)"). */
+static void check_ckpt_refused(const char *path, const nn_optim_settings *want,
+                               const char *message)
+{
+    nn_net *out = NULL;
+    nn_optim *opt = NULL;
+    nn_train_state back;
+    char msg[256];
+    assert_int_equal(nn_checkpoint_load(path, 8, want, &out, &opt, &back, msg,
+                                        sizeof msg),
+                     NN_EFORMAT);
+    assert_null(out);
+    assert_null(opt);
+    print_message("  %s\n", strrchr(msg, '/') + 1);
+    if (!strstr(msg, message) || strstr(msg, "(null)"))
+        fail_msg("message '%s' lacks '%s'", msg, message);
+}
+
 /* A checkpoint whose checksum is right but whose optimizer state holds a
  * NaN or an infinity, or whose optimizer kind is no kind, is refused with a
  * message that says so. Before, the NaN loaded (training failed an epoch
  * later with "try a smaller --lr") and the kind printed as "(null)". */
 static void test_checkpoints_with_wrong_values_are_refused(void **state)
 {
-    nn_net *net = new_net(), *out = NULL;
+    nn_net *net = new_net();
     nn_optim_settings adam = nn_optim_defaults(NN_OPTIM_ADAM);
-    nn_optim *opt = tu_optim(net, &adam), *back_opt = NULL;
-    nn_train_state ts = {.epoch = 1, .rng = {{5, 6, 7, 8}}, .batch = 16}, back;
+    nn_optim *opt = tu_optim(net, &adam);
+    nn_train_state ts = {.epoch = 1, .rng = {{5, 6, 7, 8}}, .batch = 16};
     char path[256], bad[256], msg[256];
     const uint32_t nan_bits = 0x7fc00000u, inf_bits = 0x7f800000u;
     size_t size, kind_at = 8 + 4 + 4 + 4 + 32 + 8 + 8; /* after the pass */
@@ -183,30 +202,16 @@ static void test_checkpoints_with_wrong_values_are_refused(void **state)
         memcpy(copy, data, size);
         write_patched(bad, copy, size, which ? first : last,
                       which ? inf_bits : nan_bits);
-        assert_int_equal(nn_checkpoint_load(bad, 8, NULL, &out, &back_opt,
-                                            &back, msg, sizeof msg),
-                         NN_EFORMAT);
-        assert_null(out);
-        assert_null(back_opt);
-        print_message("  %s\n", strrchr(msg, '/') + 1);
-        assert_non_null(strstr(msg, which ? "optimizer state 0 holds NaN or "
-                                            "infinity"
-                                          : "optimizer state 1 holds NaN or "
-                                            "infinity"));
+        check_ckpt_refused(bad, NULL, which ? "optimizer state 0 holds NaN "
+                                              "or infinity"
+                                            : "optimizer state 1 holds NaN "
+                                              "or infinity");
         free(copy);
     }
     write_patched(bad, data, size, kind_at, 77);
-    assert_int_equal(nn_checkpoint_load(bad, 8, NULL, &out, &back_opt, &back,
-                                        msg, sizeof msg),
-                     NN_EFORMAT);
-    print_message("  %s\n", strrchr(msg, '/') + 1);
-    assert_non_null(strstr(msg, "unknown optimizer kind 77"));
-    assert_null(strstr(msg, "(null)"));
+    check_ckpt_refused(bad, NULL, "unknown optimizer kind 77");
     /* asked to resume with another optimizer, the unknown one has a number */
-    assert_int_equal(nn_checkpoint_load(bad, 8, &adam, &out, &back_opt, &back,
-                                        msg, sizeof msg),
-                     NN_EFORMAT);
-    assert_non_null(strstr(msg, "unknown optimizer kind 77"));
+    check_ckpt_refused(bad, &adam, "unknown optimizer kind 77");
     free(data);
     nn_optim_destroy(opt);
     nn_net_destroy(net);
@@ -350,11 +355,7 @@ static void test_schedule_is_kept_and_version_2_loads(void **state)
     nn_optim_destroy(back_opt);
     nn_net_destroy(out);
     write_patched(bad, data, size, SCHEDULE_AT, 9);
-    assert_int_equal(nn_checkpoint_load(bad, 8, NULL, &out, &back_opt, &back,
-                                        msg, sizeof msg),
-                     NN_EFORMAT);
-    print_message("  %s\n", strrchr(msg, '/') + 1);
-    assert_non_null(strstr(msg, "schedule is not valid (kind 9"));
+    check_ckpt_refused(bad, NULL, "schedule is not valid (kind 9");
     free(v2);
     free(data);
     nn_optim_destroy(opt);
