@@ -835,6 +835,57 @@ static void test_pad_axes_old_opsets_and_outputs(void **state)
                   "a graph output's name is longer than 127 bytes");
 }
 
+/* Attributes away from their defaults, in every position: asymmetric
+ * padding of a Conv, an AveragePool or a Pad in each of its positions, and a
+ * batchnorm epsilon other than libnn's, each refused naming the node. */
+static void test_every_position_of_asymmetric_pads_is_refused(void **state)
+{
+    static const int one[1] = {2};
+    model_writer mw;
+    size_t node;
+    (void)state;
+    for (int at = 0; at < 4; at++) {
+        int pads[4] = {0, 0, 0, 0};
+        pads[at] = 1;
+        mw_conv(&mw, 13, "y", "pads", pads, 4);
+        check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 0 'Conv': groups, "
+                      "dilation, auto_pad, unequal strides or asymmetric");
+        mw_begin(&mw, 13);
+        node = mw_node_begin(&mw, "AveragePool", "x", NULL, NULL, "y");
+        {
+            nn_onnx_graph g = {&mw.w, 0, 4, ""};
+            nn_onnx_attr_ints(&g, "kernel_shape", (const int[]){3, 3}, 2);
+            nn_onnx_attr_ints(&g, "pads", pads, 4);
+            nn_onnx_attr_int(&g, "count_include_pad", 1);
+        }
+        nn_pb_end(&mw.w, node);
+        check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 0 'AveragePool'");
+    }
+    for (int at = 0; at < 8; at++) {
+        int64_t pads[8] = {0, 0, 1, 1, 0, 0, 1, 1};
+        pads[at] += 1;
+        mw_begin(&mw, 13);
+        mw_conv_weights(&mw);
+        mw_int64s(&mw, "pads", pads, 8, INTS_PACKED);
+        mw_node(&mw, "Pad", "x", "pads", NULL, "p", NULL, NULL, 0);
+        mw_node(&mw, "Conv", "p", "W", NULL, "y", NULL, NULL, 0);
+        check_refused(mw_end(&mw, "y"), NN_EFORMAT,
+                      "node 0 'Pad': libnn pads height and width alike");
+    }
+    mw_conv(&mw, 13, "c", NULL, NULL, 0);
+    mw_floats(&mw, "g", one, 1);
+    mw_floats(&mw, "b", one, 1);
+    mw_floats(&mw, "m", one, 1);
+    mw_floats(&mw, "v", one, 1);
+    node = mw_node_begin(&mw, "BatchNormalization", "c", "g", "b", "y");
+    nn_pb_string(&mw.w, NODE_INPUT, "m");
+    nn_pb_string(&mw.w, NODE_INPUT, "v");
+    mw_attr_float(&mw, "epsilon", 1e-3f);
+    nn_pb_end(&mw.w, node);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT,
+                  "node 1 'BatchNormalization': epsilon 0.001");
+}
+
 /* Found by fuzz_onnx: a file of a few hundred bytes declaring its input
  * (N, 1, 4096, 4096) before a MatMul of 64 outputs made the reader build
  * the net, 2^30 weights (4 GiB), before it found that the file holds 128.
@@ -872,6 +923,7 @@ int main(void)
         cmocka_unit_test(test_opset6_is_test_and_broadcast),
         cmocka_unit_test(test_pad_axes_old_opsets_and_outputs),
         cmocka_unit_test(test_regression_a_large_input_is_checked_before_building),
+        cmocka_unit_test(test_every_position_of_asymmetric_pads_is_refused),
     };
     return TU_RUN_IN_DIR(tests, dir);
 }
