@@ -10,7 +10,7 @@
 #include "core/spec.h"
 #include "core/util.h"
 #include "layers/layer.h"
-#include "net/net_internal.h"
+#include "net/net.h"
 
 #define SPEC_MAX_LAYERS 4096      /* as the net's layer table */
 #define SPEC_MSG_TOKEN 40         /* longest token quoted in a message */
