@@ -132,6 +132,19 @@ void nn_dropout_forward(const float *x, const uint8_t *mask, float *y,
 void nn_dropout_backward(const uint8_t *mask, const float *dy, float *dx,
                          size_t count, float rate);
 
+/* y = x[0] + x[1] + ... over count elements (inputs arrays). */
+void nn_add_forward(const float *const *x, int inputs, float *y, size_t count);
+/* dx[k] += dy for each input k (dx[k] may be NULL). */
+void nn_add_backward(const float *dy, float *const *dx, int inputs,
+                     size_t count);
+/* Concatenation along channels: y (n, sum channels[k], hw) from inputs
+ * x[k] (n, channels[k], hw). */
+void nn_concat_forward(const float *const *x, const int *channels, int inputs,
+                       float *y, int n, int hw);
+/* dx[k] += the channels of dy that came from input k (dx[k] may be NULL). */
+void nn_concat_backward(const float *dy, float *const *dx,
+                        const int *channels, int inputs, int n, int hw);
+
 /* Fused softmax + cross-entropy, mean over the batch.
  * logits (n, classes), labels (n) in [0, classes); probs (n, classes) out.
  * *loss = -1/n sum_i log softmax(logits_i)[label_i]. Returns NN_EINVAL for a

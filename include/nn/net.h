@@ -13,8 +13,14 @@
 extern "C" {
 #endif
 
-/* A sequential network that owns all of its memory. */
+/* A network that owns all of its memory: a chain of layers, or a small
+ * graph where a layer reads the outputs of earlier layers it names. */
 typedef struct nn_net nn_net;
+
+/* Most inputs one layer reads ("add" and "concat" read two or more). */
+#define NN_MAX_INPUTS 8
+/* Bytes of a layer's name, its NUL included ("block1"). */
+#define NN_NAME_SIZE 16
 
 /* Hyper-parameters of a layer (the ones its kind does not use are 0). */
 typedef struct {
@@ -34,6 +40,10 @@ typedef struct {
     size_t params;           /* trainable parameters */
     size_t decayed;          /* leading params that weight decay applies to */
     size_t state;            /* non-trainable state (batchnorm statistics) */
+    const char *name;        /* its name, "" when it has none */
+    int inputs;              /* how many outputs it reads */
+    int from[NN_MAX_INPUTS]; /* the layers it reads, -1 the net's input;
+                                input shape above: from[0]'s output */
 } nn_layer_info;
 
 /* Creates an empty net for inputs of shape (c, h, w). */
@@ -73,6 +83,33 @@ nn_status nn_net_add_dropout(nn_net *net, float rate);
  * "leakyrelu", ...) with explicit hyper-parameters (NULL: the defaults). */
 nn_status nn_net_add_layer(nn_net *net, const char *kind,
                            const nn_layer_args *args);
+
+/* Branches and joins. A layer reads the previous layer's output unless it
+ * is added with the layers it reads: `from` holds earlier layer indices
+ * (-1: the net's input). An output read by several layers receives the sum
+ * of their gradients; every output but the last must be read. */
+
+/* Like nn_net_add_layer, reading from[0..count) (one input for most kinds,
+ * two or more for "add" and "concat"). */
+nn_status nn_net_add_layer_from(nn_net *net, const char *kind,
+                                const nn_layer_args *args, const int *from,
+                                int count);
+/* y = sum of the outputs of layers from[0..count), all of one shape: the
+ * residual connection. */
+nn_status nn_net_add_add(nn_net *net, const int *from, int count);
+/* The outputs of layers from[0..count) one after another along channels
+ * (all of one height and width). */
+nn_status nn_net_add_concat(nn_net *net, const int *from, int count);
+/* Names layer i ("block1": a letter, then letters, digits or '_', shorter
+ * than NN_NAME_SIZE; not "input", and "l<N>" only for layer N) for specs
+ * and tables; NN_EINVAL when taken or malformed. */
+nn_status nn_net_name_layer(nn_net *net, int i, const char *name);
+/* The index of the layer called name (-1 for "input"); NN_EINVAL when no
+ * layer is. */
+nn_status nn_net_find_layer(const nn_net *net, const char *name, int *index);
+/* Why the last failed add or build failed, naming the layer ("" when none
+ * did). */
+const char *nn_net_why(const nn_net *net);
 
 /* Allocates everything for training with batches of up to max_batch
  * samples and initializes the weights from seed: He before relu (with the
@@ -172,14 +209,18 @@ void nn_net_normalization(const nn_net *net, float mean[3], float std[3]);
 float *nn_net_state(nn_net *net);
 /* Number of floats in nn_net_state. */
 size_t nn_net_state_count(const nn_net *net);
-/* The layers as an architecture spec ("conv5x5x16p2,relu,pool2,dense10");
- * NN_EOVERFLOW when it does not fit in size bytes. */
+/* The layers as an architecture spec ("conv5x5x16p2,relu,pool2,dense10",
+ * "conv3x3x16p1,bn,relu@a,...,add(a)"); NN_EOVERFLOW when it does not fit
+ * in size bytes. */
 nn_status nn_net_spec(const nn_net *net, char *buf, size_t size);
 
 /* ------------------------------------------------------ architecture specs
  * A spec is a comma-separated list of layer tokens such as
  * "conv5x5x16p2,relu,pool2,dense10" (every token: nn_spec_grammar and
- * docs/FORMAT.md), or the name of a preset (see nn_spec_preset). */
+ * docs/FORMAT.md), or the name of a preset (see nn_spec_preset). A token
+ * may end with the outputs it reads in parentheses and a name after '@':
+ * "relu@a,conv3x3x8p1,add(a)" adds the previous output and a's;
+ * "conv1x1x8(a)" reads a's; "input" is the net's input. */
 
 /* The grammar of the i-th layer kind's token ("convKxKxN[sS][pP]") and,
  * when name is not NULL, the kind's name; NULL past the last kind. */

@@ -55,6 +55,8 @@ typedef struct {
     /* Fills params and state; gain2 is the squared He gain of the
      * activation that follows (0: none, use Xavier). NULL: nothing to do. */
     void (*init)(nn_layer *layer, nn_rng *rng, float gain2);
+    /* `in` is the layer's input (with NN_KIND_JOIN its inputs: in[0],
+     * in[1], ...). */
     void (*forward)(nn_layer *layer, const nn_tensor *in, nn_tensor *out,
                     const nn_exec *ex);
     /* Accumulates into parameter gradients and in->g (when not NULL; with
@@ -72,10 +74,13 @@ enum {
     NN_KIND_TRANSPARENT = 1,    /* initialisation looks through it for the
                                    activation that follows (batchnorm,
                                    dropout) */
-    NN_KIND_SETS_INPUT_GRAD = 2 /* backward writes every value of in->g
-                                   instead of adding to it, so the net
-                                   does not clear it first (relu,
-                                   batchnorm) */
+    NN_KIND_SETS_INPUT_GRAD = 2, /* backward writes every value of in->g
+                                    instead of adding to it, so the net
+                                    does not clear it first (relu,
+                                    batchnorm) */
+    NN_KIND_JOIN = 4            /* reads two or more outputs: forward and
+                                   backward get `in` as an array of
+                                   layer->inputs tensors (add, concat) */
 };
 
 /* How a kind is written in a spec ("conv3x3x16p1"): its grammar, and how
@@ -127,7 +132,14 @@ typedef struct nn_layer_kind {
 struct nn_layer {
     const nn_layer_kind *kind;
     nn_layer_args args;      /* hyper-parameters */
-    int in_c, in_h, in_w;    /* one sample's input shape */
+    char name[NN_NAME_SIZE]; /* "" unless named */
+    int inputs;              /* how many tensors it reads */
+    int reads[NN_MAX_INPUTS]; /* the net's tensors it reads: 0 the input,
+                                j + 1 layer j's output */
+    int in_shape[NN_MAX_INPUTS][3]; /* each input's (c, h, w) */
+    int last_reader;         /* the last layer reading its output; -1 for
+                                the net's output */
+    int in_c, in_h, in_w;    /* one sample's input shape (the first's) */
     int out_c, out_h, out_w; /* one sample's output shape */
     float *params, *grads;   /* views into the net's flat arrays (grads NULL
                                 in a net built for inference) */
@@ -150,7 +162,8 @@ extern const nn_layer_kind *const nn_layer_kinds[];
 /* The kinds, one per file src/layers/layer_<name>.c. */
 extern const nn_layer_kind nn_kind_conv2d, nn_kind_dense, nn_kind_maxpool,
     nn_kind_relu, nn_kind_sigmoid, nn_kind_tanh, nn_kind_batchnorm,
-    nn_kind_avgpool, nn_kind_global_avgpool, nn_kind_leakyrelu, nn_kind_dropout;
+    nn_kind_avgpool, nn_kind_global_avgpool, nn_kind_leakyrelu, nn_kind_dropout,
+    nn_kind_add, nn_kind_concat;
 
 /* The kind whose token or alias starts the text [start, end) longest (a
  * kind without parameters only when it is the whole text), and that

@@ -18,6 +18,8 @@ const nn_layer_kind *const nn_layer_kinds[] = {
     &nn_kind_global_avgpool,
     &nn_kind_leakyrelu,
     &nn_kind_dropout,
+    &nn_kind_add,
+    &nn_kind_concat,
     NULL,
 };
 

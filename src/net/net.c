@@ -3,7 +3,10 @@
 #include "net/net_internal.h"
 #include "core/util.h"
 
+#include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -64,16 +67,60 @@ static nn_status layer_create(const nn_layer_kind *kind,
     return NN_OK;
 }
 
-nn_status nn_net_add_kind(nn_net *net, const nn_layer_kind *kind,
-                          const nn_layer_args *args)
+/* Records the first error of the net, and why (a printf format). */
+static nn_status fail(nn_net *net, nn_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static nn_status fail(nn_net *net, nn_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(net->why, sizeof net->why, fmt, ap);
+    va_end(ap);
+    if (net->error == NN_OK)
+        net->error = st;
+    return st;
+}
+
+/* Whether a layer of kind may read tensors reads[0..count) as layer
+ * net->count; NN_OK or the reason in net->why. */
+static nn_status check_reads(nn_net *net, const nn_layer_kind *kind,
+                             const int *reads, int count)
+{
+    int join = (kind->flags & NN_KIND_JOIN) != 0;
+    if (join && (count < 2 || count > NN_MAX_INPUTS))
+        return fail(net, NN_EINVAL, "layer %d (%s) joins 2 to %d outputs, "
+                    "not %d", net->count, kind->name, NN_MAX_INPUTS, count);
+    if (!join && count != 1)
+        return fail(net, NN_EINVAL, "layer %d (%s) reads one output, not %d",
+                    net->count, kind->name, count);
+    for (int k = 0; k < count; k++)
+        if (reads[k] < 0 || reads[k] > net->count)
+            return fail(net, NN_EINVAL, "layer %d (%s) reads a later or "
+                        "missing output", net->count, kind->name);
+    return NN_OK;
+}
+
+nn_status nn_net_add_reading(nn_net *net, const nn_layer_kind *kind,
+                             const nn_layer_args *args, const int *reads,
+                             int count)
 {
     nn_layer *layer = NULL;
+    int previous = net ? net->count : 0;
     nn_status st;
     if (!net)
         return NN_EINVAL;
+    if (net->built)
+        return fail(net, NN_ESTATE, "the net is built: no layer can be added");
+    if (!reads) {
+        reads = &previous;
+        count = 1;
+    }
+    if ((st = check_reads(net, kind, reads, count)) != NN_OK)
+        return st;
     st = layer_create(kind, args, &layer);
-    if (st == NN_OK && net->built)
-        st = NN_ESTATE;
     if (st == NN_OK && net->count == net->capacity) {
         int capacity = net->capacity ? 2 * net->capacity : 8;
         nn_layer **grown = capacity > 4096 ? NULL
@@ -87,26 +134,138 @@ nn_status nn_net_add_kind(nn_net *net, const nn_layer_kind *kind,
     }
     if (st != NN_OK) {
         free(layer);
-        if (net->error == NN_OK)
-            net->error = st;
-        return st;
+        return fail(net, st, "layer %d (%s): %s", net->count, kind->name,
+                    st == NN_EINVAL ? "hyper-parameters out of range"
+                                    : nn_status_str(st));
     }
+    layer->inputs = count;
+    memcpy(layer->reads, reads, sizeof *reads * (size_t)count);
     net->layers[net->count++] = layer;
     return NN_OK;
 }
 
-nn_status nn_net_add_layer(nn_net *net, const char *kind,
-                           const nn_layer_args *args)
+nn_status nn_net_add_kind(nn_net *net, const nn_layer_kind *kind,
+                          const nn_layer_args *args)
+{
+    return nn_net_add_reading(net, kind, args, NULL, 0);
+}
+
+void nn_net_truncate(nn_net *net, int count, nn_status error)
+{
+    while (net->count > count)
+        free(net->layers[--net->count]);
+    net->error = error;
+}
+
+/* The kind called kind (token, name or alias), or NULL. */
+static const nn_layer_kind *kind_named(const char *kind)
 {
     for (int i = 0; kind && nn_layer_kinds[i]; i++) {
         const nn_layer_kind *k = nn_layer_kinds[i];
         if (!strcmp(kind, k->spec.token) || !strcmp(kind, k->name) ||
             (k->spec.alias && !strcmp(kind, k->spec.alias)))
-            return nn_net_add_kind(net, k, args);
+            return k;
     }
-    if (net && net->error == NN_OK)
-        net->error = NN_EINVAL;
+    return NULL;
+}
+
+nn_status nn_net_add_layer_from(nn_net *net, const char *kind,
+                                const nn_layer_args *args, const int *from,
+                                int count)
+{
+    const nn_layer_kind *k = kind_named(kind);
+    int reads[NN_MAX_INPUTS];
+    if (!net)
+        return NN_EINVAL;
+    if (!k)
+        return fail(net, NN_EINVAL, "no layer kind is called '%.40s'",
+                    kind ? kind : "(null)");
+    if (!from || count < 1 || count > NN_MAX_INPUTS)
+        return fail(net, NN_EINVAL, "layer %d (%s) reads 1 to %d outputs, "
+                    "not %d", net->count, k->name, NN_MAX_INPUTS, count);
+    for (int i = 0; i < count; i++) {
+        if (from[i] < -1 || from[i] >= net->count)
+            return fail(net, NN_EINVAL, "layer %d (%s) reads layer %d: a "
+                        "layer reads only the input (-1) and earlier layers "
+                        "(0 to %d)", net->count, k->name, from[i],
+                        net->count - 1);
+        reads[i] = from[i] + 1;
+    }
+    return nn_net_add_reading(net, k, args, reads, count);
+}
+
+nn_status nn_net_add_add(nn_net *net, const int *from, int count)
+{
+    return nn_net_add_layer_from(net, "add", NULL, from, count);
+}
+
+nn_status nn_net_add_concat(nn_net *net, const int *from, int count)
+{
+    return nn_net_add_layer_from(net, "concat", NULL, from, count);
+}
+
+/* 1 when name is "l<N>" for some N other than i (reserved for layer N). */
+static int reserved_for_other(const char *name, int i)
+{
+    char *end;
+    long n;
+    if (name[0] != 'l' || !isdigit((unsigned char)name[1]))
+        return 0;
+    n = strtol(name + 1, &end, 10);
+    return *end == '\0' && n != i;
+}
+
+nn_status nn_net_name_layer(nn_net *net, int i, const char *name)
+{
+    size_t len = name ? strlen(name) : 0;
+    int taken;
+    if (!net || i < 0 || i >= net->count || !name)
+        return NN_EINVAL;
+    if (len == 0 || len >= NN_NAME_SIZE || !isalpha((unsigned char)name[0]) ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                     "0123456789_") != len)
+        return fail(net, NN_EINVAL, "'%.40s' is not a layer name: a letter, "
+                    "then letters, digits or '_', at most %d characters",
+                    name, NN_NAME_SIZE - 1);
+    if (!strcmp(name, "input") || reserved_for_other(name, i))
+        return fail(net, NN_EINVAL, "'%s' is reserved for %s", name,
+                    name[0] == 'i' ? "the net's input" : "another layer");
+    if (nn_net_find_layer(net, name, &taken) == NN_OK && taken != i)
+        return fail(net, NN_EINVAL, "'%s' already names layer %d", name,
+                    taken);
+    memcpy(net->layers[i]->name, name, len + 1);
+    return NN_OK;
+}
+
+nn_status nn_net_find_layer(const nn_net *net, const char *name, int *index)
+{
+    if (!net || !name || !index)
+        return NN_EINVAL;
+    *index = -1;
+    if (!strcmp(name, "input"))
+        return NN_OK;
+    for (int i = 0; i < net->count; i++)
+        if (!strcmp(net->layers[i]->name, name)) {
+            *index = i;
+            return NN_OK;
+        }
     return NN_EINVAL;
+}
+
+const char *nn_net_why(const nn_net *net)
+{
+    return net ? net->why : "";
+}
+
+nn_status nn_net_add_layer(nn_net *net, const char *kind,
+                           const nn_layer_args *args)
+{
+    const nn_layer_kind *k = kind_named(kind);
+    if (!k)
+        return net ? fail(net, NN_EINVAL, "no layer kind is called '%.40s'",
+                          kind ? kind : "(null)")
+                   : NN_EINVAL;
+    return nn_net_add_kind(net, k, args);
 }
 
 void nn_net_set_training(nn_net *net, int training)

@@ -16,6 +16,15 @@ struct nn_layer_kind; /* src/layers/layer.h */
 nn_status nn_net_add_kind(nn_net *net, const struct nn_layer_kind *kind,
                           const nn_layer_args *args);
 
+/* Appends a layer of kind reading tensors reads[0..count) (NULL: the
+ * previous output), keeping the first error (src/net/net.c). */
+nn_status nn_net_add_reading(nn_net *net, const struct nn_layer_kind *kind,
+                             const nn_layer_args *args, const int *reads,
+                             int count);
+/* Removes the layers from `count` on and sets the first error back to
+ * `error`: undoes a spec that failed half way (src/net/net.c). */
+void nn_net_truncate(nn_net *net, int count, nn_status error);
+
 /* The net's thread pool (NULL when it runs on one thread), for work on its
  * tensors outside the layers: the optimizer's step. */
 nn_pool *nn_net_pool(const nn_net *net);

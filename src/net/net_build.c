@@ -4,6 +4,7 @@
 #include "net/net_internal.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,8 +35,9 @@ void nn_net_free_arenas(nn_net *net)
     free(net->partials);
     free(net->probs);
     free(net->tensors);
+    free(net->stage);
     net->params = net->grads = net->state = net->acts = NULL;
-    net->scratch = net->partials = net->probs = NULL;
+    net->scratch = net->partials = net->probs = net->stage = NULL;
     net->cache = NULL;
     net->tensors = NULL;
 }
@@ -47,7 +49,7 @@ int nn_net_partial_count(int shards)
 
 /* Sums of every layer's needs, with overflow checks. */
 typedef struct {
-    size_t params, state, cache, scratch, acts, classes, partials;
+    size_t params, state, cache, scratch, acts, classes, partials, stage;
 } net_totals;
 
 static int add_size(size_t *total, size_t more)
@@ -63,27 +65,118 @@ static size_t round_up(size_t bytes)
     return (bytes + NN_ALIGN - 1) / NN_ALIGN * NN_ALIGN;
 }
 
+void nn_net_tensor_shape(const nn_net *net, int t, int shape[3])
+{
+    const nn_layer *layer = t > 0 ? net->layers[t - 1] : NULL;
+    shape[0] = layer ? layer->out_c : net->in_c;
+    shape[1] = layer ? layer->out_h : net->in_h;
+    shape[2] = layer ? layer->out_w : net->in_w;
+}
+
+/* "16x32x32 (layer 3 'a') and 32x16x16 (layer 6)": layer i's input
+ * shapes, for a message. */
+static void describe_inputs(const nn_net *net, const nn_layer *layer,
+                            char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < layer->inputs && used < size; k++) {
+        const int *s = layer->in_shape[k];
+        int t = layer->reads[k], len;
+        const char *name = t > 0 ? net->layers[t - 1]->name : "";
+        char source[48];
+        if (t == 0)
+            snprintf(source, sizeof source, "the input");
+        else
+            snprintf(source, sizeof source, "layer %d%s%s%s", t - 1,
+                     name[0] ? " '" : "", name, name[0] ? "'" : "");
+        len = snprintf(buf + used, size - used, "%s%dx%dx%d from %s",
+                       k == 0 ? "" : k + 1 == layer->inputs ? " and " : ", ",
+                       s[0], s[1], s[2], source);
+        if (len < 0)
+            return;
+        used += (size_t)len;
+    }
+}
+
+/* Shapes layer i from the outputs it reads; the reason in net->why when
+ * they do not fit it. */
+static nn_status shape_layer(nn_net *net, int i)
+{
+    nn_layer *layer = net->layers[i];
+    char inputs[200], token[64];
+    nn_status st;
+    for (int k = 0; k < layer->inputs; k++)
+        nn_net_tensor_shape(net, layer->reads[k], layer->in_shape[k]);
+    layer->in_c = layer->in_shape[0][0];
+    layer->in_h = layer->in_shape[0][1];
+    layer->in_w = layer->in_shape[0][2];
+    st = layer->kind->ops.reshape(layer);
+    if (st == NN_OK)
+        return NN_OK;
+    describe_inputs(net, layer, inputs, sizeof inputs);
+    nn_layer_print(layer, token, sizeof token);
+    snprintf(net->why, sizeof net->why, "layer %d '%s' cannot take %s %s "
+             "(channels x height x width)%s", i, token,
+             layer->inputs > 1 ? "its inputs" : "its input", inputs,
+             layer->inputs == 1 ? ""
+             : layer->kind == &nn_kind_concat ? ": concat needs one height "
+                                                "and width"
+                                              : ": add needs one shape");
+    return st;
+}
+
+/* Which layer reads each output last; NN_ESHAPE (and why) when an output
+ * other than the net's is never read. */
+static nn_status find_readers(nn_net *net)
+{
+    net->input_last_reader = -1;
+    for (int i = 0; i < net->count; i++)
+        net->layers[i]->last_reader = -1;
+    for (int i = 0; i < net->count; i++)
+        for (int k = 0; k < net->layers[i]->inputs; k++) {
+            int t = net->layers[i]->reads[k];
+            *(t == 0 ? &net->input_last_reader
+                     : &net->layers[t - 1]->last_reader) = i;
+        }
+    for (int i = 0; i + 1 < net->count; i++)
+        if (net->layers[i]->last_reader < 0) {
+            snprintf(net->why, sizeof net->why, "the output of layer %d (%s) "
+                     "is never read: only the last layer's may be unread", i,
+                     net->layers[i]->kind->name);
+            return NN_ESHAPE;
+        }
+    return NN_OK;
+}
+
+/* Whether layer i writes its input gradient (NN_KIND_SETS_INPUT_GRAD) into
+ * a tensor that a later layer has already added to: then it writes into
+ * the net's stage, which is added after. */
+int nn_net_stages(const nn_net *net, int i)
+{
+    const nn_layer *layer = net->layers[i];
+    int t = layer->reads[0];
+    int last = t == 0 ? net->input_last_reader : net->layers[t - 1]->last_reader;
+    return (layer->kind->flags & NN_KIND_SETS_INPUT_GRAD) && last != i;
+}
+
 /* Shapes every layer and adds up what the net must allocate. */
 static nn_status plan(nn_net *net, int max_batch, net_totals *t)
 {
-    int c = net->in_c, h = net->in_h, w = net->in_w;
-    size_t per_sample = (size_t)c * h * w, act;
+    size_t per_sample = (size_t)net->in_c * net->in_h * net->in_w, act;
+    nn_status st;
     memset(t, 0, sizeof *t);
+    net->why[0] = '\0';
     if (!nn_mul_size(per_sample, (size_t)max_batch, &act) || !add_size(&t->acts, act))
         return NN_EOVERFLOW;
+    if ((st = find_readers(net)) != NN_OK)
+        return st;
     for (int i = 0; i < net->count; i++) {
         nn_layer *layer = net->layers[i];
-        nn_status st;
-        layer->in_c = c;
-        layer->in_h = h;
-        layer->in_w = w;
-        st = layer->kind->ops.reshape(layer);
-        if (st != NN_OK)
+        if ((st = shape_layer(net, i)) != NN_OK)
             return st;
-        c = layer->out_c;
-        h = layer->out_h;
-        w = layer->out_w;
-        if (!nn_mul_size((size_t)c * h, (size_t)w, &per_sample) ||
+        if (!nn_mul_size((size_t)layer->out_c * layer->out_h,
+                         (size_t)layer->out_w, &per_sample) ||
             per_sample > (1u << 30) ||
             !nn_mul_size(per_sample, (size_t)max_batch, &act) ||
             act > (size_t)1 << 40 || !add_size(&t->acts, act))
@@ -99,6 +192,12 @@ static nn_status plan(nn_net *net, int max_batch, net_totals *t)
             t->scratch = layer->sizes.scratch;
         if (layer->sizes.partials > t->partials)
             t->partials = layer->sizes.partials;
+        if (nn_net_stages(net, i)) {
+            size_t in = (size_t)layer->in_c * layer->in_h * layer->in_w *
+                        (size_t)max_batch; /* fits: an earlier act did */
+            if (in > t->stage)
+                t->stage = in;
+        }
     }
     t->classes = per_sample;
     /* One sample's activations, all layers together: a cap that keeps a
@@ -157,6 +256,7 @@ nn_status nn_net_plan_bytes(nn_net *net, int max_batch, int training,
             {t.acts, train ? 2 : 1},                 /* values, gradients */
             {(t.scratch + 15) / 16 * 16, (size_t)net->threads},
             {t.partials, train ? (size_t)nn_net_partial_count(net->shards) : 0},
+            {t.stage, train ? 1 : 0},
             {t.classes, (size_t)max_batch},          /* probs */
         };
         if (!nn_mul_size((size_t)net->count + 1, sizeof(nn_tensor), &total))
@@ -235,7 +335,10 @@ static nn_status build(nn_net *net, int max_batch, uint64_t seed,
                           : NULL;
     net->probs = nn_alloc_floats(t.classes * (size_t)max_batch);
     net->tensors = calloc((size_t)net->count + 1, sizeof *net->tensors);
+    net->stage_floats = train ? t.stage : 0;
+    net->stage = net->stage_floats ? nn_alloc_floats(net->stage_floats) : NULL;
     if (!net->params || (train && (!net->grads || !net->partials)) ||
+        (net->stage_floats && !net->stage) ||
         !net->state || !net->cache || !net->acts || !net->scratch ||
         !net->probs || !net->tensors) {
         nn_net_free_arenas(net);
@@ -257,12 +360,23 @@ nn_status nn_net_build_inference(nn_net *net, int max_batch, uint64_t seed)
     return build(net, max_batch, seed, 1);
 }
 
+/* The first layer after layer i that reads its output, or -1. */
+static int first_reader(const nn_net *net, int i)
+{
+    for (int j = i + 1; j < net->count; j++)
+        for (int k = 0; k < net->layers[j]->inputs; k++)
+            if (net->layers[j]->reads[k] == i + 1)
+                return j;
+    return -1;
+}
+
 /* The squared He gain for layer i's weights: that of the activation that
- * follows, looking through transparent layers (batchnorm, dropout); 0
- * (Xavier) when none follows. */
+ * reads its output, looking through transparent layers (batchnorm,
+ * dropout, add); 0 (Xavier) when none follows. In a chain the reader is
+ * the next layer; in a graph, the first layer that reads the output. */
 static float activation_gain2(const nn_net *net, int i)
 {
-    for (int j = i + 1; j < net->count; j++) {
+    for (int j = first_reader(net, i); j >= 0; j = first_reader(net, j)) {
         const nn_layer *next = net->layers[j];
         if (!(next->kind->flags & NN_KIND_TRANSPARENT))
             return next->kind->gain2 ? next->kind->gain2(&next->args) : 0.0f;

@@ -21,6 +21,11 @@ struct nn_net {
     nn_layer **layers;
     int count, capacity;
     nn_status error;       /* first error met while adding layers (sticky) */
+    char why[256];         /* what the last failed add or build met */
+    int input_last_reader; /* the last layer reading the net's input */
+    float *stage;          /* (stage_floats): the input gradient of a layer
+                              that sets it, when others add to it too */
+    size_t stage_floats;
     int built, max_batch, batch, training, input_grad;
     int inference_only;    /* built without gradients */
     size_t n_params, n_state;
@@ -58,6 +63,11 @@ int nn_net_partial_count(int shards);
 int nn_net_runs_avx2(const nn_net *net);
 /* Frees every arena and sets the pointers to NULL (net_build.c, net.c). */
 void nn_net_free_arenas(nn_net *net);
+/* 1 when layer i's backward writes its input gradient into net->stage
+ * (it would overwrite what a later reader added; net_build.c). */
+int nn_net_stages(const nn_net *net, int i);
+/* The shape of tensor t: 0 the input, j + 1 layer j's output. */
+void nn_net_tensor_shape(const nn_net *net, int t, int shape[3]);
 /* 64-byte aligned, zeroed; n counts floats. NULL on failure. */
 float *nn_alloc_floats(size_t n);
 

@@ -53,6 +53,18 @@ static nn_exec exec_for(nn_net *net)
     return ex;
 }
 
+/* Views of the tensors layer i reads, in its order; their gradients NULL
+ * where none is kept (the net's input unless nn_net_set_input_grad). */
+static void gather_inputs(const nn_net *net, int i, nn_tensor *in)
+{
+    const nn_layer *layer = net->layers[i];
+    for (int k = 0; k < layer->inputs; k++) {
+        in[k] = net->tensors[layer->reads[k]];
+        if (layer->reads[k] == 0 && !net->input_grad)
+            in[k].g = NULL;
+    }
+}
+
 /* Records that the pass runs shards [first, last) of a batch of total
  * samples: where they start in the input, and what the layers see of it. */
 static void set_shards(nn_net *net, int total, int first, int last)
@@ -101,9 +113,12 @@ nn_status nn_net_forward_shards(nn_net *net, int total, int first, int last)
     ex = exec_for(net);
     for (int i = 0; i <= net->count; i++)
         net->tensors[i].n = batch;
-    for (int i = 0; i < net->count; i++)
-        net->layers[i]->kind->ops.forward(net->layers[i], &net->tensors[i],
+    for (int i = 0; i < net->count; i++) {
+        nn_tensor in[NN_MAX_INPUTS];
+        gather_inputs(net, i, in);
+        net->layers[i]->kind->ops.forward(net->layers[i], in,
                                           &net->tensors[i + 1], &ex);
+    }
     net->batch = batch;
     return net->group_error;
 }
@@ -113,26 +128,63 @@ nn_status nn_net_forward(nn_net *net, int batch)
     return nn_net_forward_shards(net, batch, 0, net ? net->shards : 1);
 }
 
-/* One of NN_PIECES slices of a gradient to clear. */
+/* One of NN_PIECES slices of a gradient to clear, or of the stage to add
+ * into it. */
 typedef struct {
     float *g;
+    const float *add; /* NULL: clear */
     size_t count;
-} clear_job;
+} grad_job;
 
-static void clear_task(void *p, int task, int thread)
+static void grad_task(void *p, int task, int thread)
 {
-    const clear_job *job = p;
+    const grad_job *job = p;
     size_t first, last;
     (void)thread;
     nn_split_size(job->count, NN_PIECES, task, &first, &last);
-    memset(job->g + first, 0, (last - first) * sizeof(float));
+    if (!job->add)
+        memset(job->g + first, 0, (last - first) * sizeof(float));
+    for (size_t i = first; job->add && i < last; i++)
+        job->g[i] += job->add[i];
 }
 
-/* t->g = 0, cut into NN_PIECES pieces. */
-static void clear_grad(const nn_tensor *t, const nn_exec *ex)
+/* t->g = 0, or t->g += add, cut into NN_PIECES pieces. */
+static void clear_or_add(const nn_tensor *t, const float *add,
+                         const nn_exec *ex)
 {
-    clear_job job = {t->g, nn_tensor_count(t)};
-    nn_pool_run(ex->pool, NN_PIECES, clear_task, &job);
+    grad_job job = {t->g, add, nn_tensor_count(t)};
+    nn_pool_run(ex->pool, NN_PIECES, grad_task, &job);
+}
+
+/* Layer i's backward pass. An output read by several layers gets the sum
+ * of their gradients: the last reader (whose backward runs first) starts
+ * it, from zero unless it writes all of it anyway; the others add. A layer
+ * that writes rather than adds, but is not the last reader, writes into
+ * the stage, which is then added. */
+static void backward_layer(nn_net *net, int i, const nn_exec *ex)
+{
+    nn_layer *layer = net->layers[i];
+    nn_tensor in[NN_MAX_INPUTS];
+    gather_inputs(net, i, in);
+    if (in[0].g && nn_net_stages(net, i)) {
+        nn_tensor staged = in[0];
+        staged.g = net->stage;
+        layer->kind->ops.backward(layer, &staged, &net->tensors[i + 1], ex);
+        clear_or_add(&in[0], net->stage, ex);
+        return;
+    }
+    for (int k = 0; k < layer->inputs; k++) {
+        int t = layer->reads[k], seen = 0;
+        int last = t == 0 ? net->input_last_reader
+                          : net->layers[t - 1]->last_reader;
+        for (int j = 0; j < k; j++)
+            seen |= layer->reads[j] == t;
+        /* cleared just before (in parallel, while the cache is warm) */
+        if (in[k].g && last == i && !seen &&
+            !(layer->kind->flags & NN_KIND_SETS_INPUT_GRAD))
+            clear_or_add(&in[k], NULL, ex);
+    }
+    layer->kind->ops.backward(layer, in, &net->tensors[i + 1], ex);
 }
 
 nn_status nn_net_backward(nn_net *net)
@@ -144,18 +196,8 @@ nn_status nn_net_backward(nn_net *net)
         return NN_ESTATE;
     net->group_error = NN_OK;
     ex = exec_for(net);
-    for (int i = net->count - 1; i >= 0; i--) {
-        nn_tensor in = net->tensors[i];
-        if (i == 0 && !net->input_grad)
-            in.g = NULL;
-        /* Layers add into their input's gradient: it starts from zero,
-         * cleared just before (in parallel, while the cache is warm),
-         * unless the layer writes all of it anyway. */
-        if (in.g && !(net->layers[i]->kind->flags & NN_KIND_SETS_INPUT_GRAD))
-            clear_grad(&in, &ex);
-        net->layers[i]->kind->ops.backward(net->layers[i], &in,
-                                           &net->tensors[i + 1], &ex);
-    }
+    for (int i = net->count - 1; i >= 0; i--)
+        backward_layer(net, i, &ex);
     return net->group_error;
 }
 
