@@ -259,79 +259,6 @@ static nn_status init_net(const cli_options *o, const nn_dataset *d,
     return NN_OK;
 }
 
-/* A layer token made alone on a grey input large enough for it: its
- * window, stride and padding; 0 when it cannot be made. */
-static int layer_args(const char *token, nn_layer_args *args)
-{
-    static const int sizes[] = {16, 64, 256, 1024};
-    int ok = 0;
-    for (size_t i = 0; !ok && i < sizeof sizes / sizeof *sizes; i++) {
-        nn_net *net = NULL;
-        nn_layer_info info;
-        ok = nn_net_create(1, sizes[i], sizes[i], &net) == NN_OK &&
-             nn_net_add_spec(net, token, NULL, 0) == NN_OK &&
-             nn_net_build_inference(net, 1, 1) == NN_OK &&
-             nn_net_layer_info(net, 0, &info) == NN_OK;
-        if (ok)
-            *args = info.args;
-        nn_net_destroy(net);
-    }
-    return ok;
-}
-
-/* Which layer of model does not fit d's images and why, into msg: the
- * layers are added one by one (a preset as its spec) until a build fails
- * ("layer 3 'pool2': its input 16x1x1 is smaller than the window 2x2"). */
-static void name_misfit(const char *model, const nn_dataset *d, char *msg,
-                        size_t msg_size)
-{
-    char spec[4096], prefix[4096], token[256];
-    nn_net *net = NULL;
-    int c = d->c, h = d->h, w = d->w, k = 0, fits = 1, used;
-    nn_layer_args args;
-    const char *at = spec;
-    if (nn_net_create(c, h, w, &net) != NN_OK ||
-        nn_net_add_spec(net, model, NULL, 0) != NN_OK ||
-        nn_net_spec(net, spec, sizeof spec) != NN_OK) {
-        nn_net_destroy(net);
-        return;
-    }
-    nn_net_destroy(net);
-    for (; fits && *at; k++) {
-        size_t n = strcspn(at, ",");
-        if (n >= sizeof token)
-            return;
-        memcpy(token, at, n);
-        token[n] = '\0';
-        memcpy(prefix, spec, (size_t)(at - spec) + n);
-        prefix[(at - spec) + n] = '\0';
-        net = NULL;
-        fits = nn_net_create(d->c, d->h, d->w, &net) == NN_OK &&
-               nn_net_add_spec(net, prefix, NULL, 0) == NN_OK &&
-               nn_net_build_inference(net, 1, 1) == NN_OK;
-        if (fits) {
-            const nn_tensor *y = nn_net_output(net);
-            c = y->c, h = y->h, w = y->w;
-        }
-        nn_net_destroy(net);
-        at += n + (at[n] == ',');
-    }
-    if (fits)
-        return;
-    if (layer_args(token, &args) && args.kh > 0 &&
-        (args.kh > h + 2 * args.pad || args.kw > w + 2 * args.pad))
-        used = snprintf(msg, msg_size, "model '%.200s' does not fit %dx%dx%d inputs: "
-                 "layer %d '%s': its input %dx%dx%d is smaller than the window "
-                 "%dx%d%s", model, d->c, d->h, d->w, k, token, c, h, w, args.kh,
-                 args.kw, args.pad ? " with its padding" : "");
-    else
-        used = snprintf(msg, msg_size, "model '%.200s' does not fit %dx%dx%d inputs: "
-                 "layer %d '%s' cannot take its input %dx%dx%d (channels x "
-                 "height x width)", model, d->c, d->h, d->w, k, token, c, h, w);
-    if (used >= (int)msg_size) /* cut short: the layer is named first */
-        msg[msg_size - 1] = '\0';
-}
-
 /* The --model net on d's images, built for training (inference 0: batches
  * of --batch) or for inference on one image (to check that it fits). */
 static nn_status model_net(const cli_options *o, const nn_dataset *d,
@@ -346,8 +273,9 @@ static nn_status model_net(const cli_options *o, const nn_dataset *d,
         st = inference ? nn_net_build_inference(net, 1, o->train.seed)
                        : nn_net_build(net, o->train.batch, o->train.seed);
     if (st != NN_OK) {
-        if (!msg[0] && st == NN_ESHAPE)
-            name_misfit(o->model, d, msg, msg_size);
+        if (!msg[0] && nn_net_why(net)[0])
+            snprintf(msg, msg_size, "model '%.200s' does not fit %dx%dx%d "
+                     "inputs: %s", o->model, d->c, d->h, d->w, nn_net_why(net));
         if (!msg[0])
             snprintf(msg, msg_size, "model '%s' does not fit %dx%dx%d inputs: %s",
                      o->model, d->c, d->h, d->w, nn_status_str(st));

@@ -150,6 +150,11 @@ nn_status nn_net_add_kind(nn_net *net, const nn_layer_kind *kind,
     return nn_net_add_reading(net, kind, args, NULL, 0);
 }
 
+nn_status nn_net_first_error(const nn_net *net)
+{
+    return net->error;
+}
+
 void nn_net_truncate(nn_net *net, int count, nn_status error)
 {
     while (net->count > count)
@@ -204,15 +209,17 @@ nn_status nn_net_add_concat(nn_net *net, const int *from, int count)
     return nn_net_add_layer_from(net, "concat", NULL, from, count);
 }
 
-/* 1 when name is "l<N>" for some N other than i (reserved for layer N). */
-static int reserved_for_other(const char *name, int i)
+/* N when name is "l<N>" (reserved for layer N: the name a spec gives an
+ * unnamed layer), else -1. */
+static long reserved_index(const char *name)
 {
     char *end;
     long n;
-    if (name[0] != 'l' || !isdigit((unsigned char)name[1]))
-        return 0;
+    if (name[0] != 'l' || !isdigit((unsigned char)name[1]) ||
+        strlen(name) > 10)
+        return -1;
     n = strtol(name + 1, &end, 10);
-    return *end == '\0' && n != i;
+    return *end == '\0' ? n : -1;
 }
 
 nn_status nn_net_name_layer(nn_net *net, int i, const char *name)
@@ -227,7 +234,8 @@ nn_status nn_net_name_layer(nn_net *net, int i, const char *name)
         return fail(net, NN_EINVAL, "'%.40s' is not a layer name: a letter, "
                     "then letters, digits or '_', at most %d characters",
                     name, NN_NAME_SIZE - 1);
-    if (!strcmp(name, "input") || reserved_for_other(name, i))
+    if (!strcmp(name, "input") ||
+        (reserved_index(name) >= 0 && reserved_index(name) != i))
         return fail(net, NN_EINVAL, "'%s' is reserved for %s", name,
                     name[0] == 'i' ? "the net's input" : "another layer");
     if (nn_net_find_layer(net, name, &taken) == NN_OK && taken != i)
@@ -244,6 +252,10 @@ nn_status nn_net_find_layer(const nn_net *net, const char *name, int *index)
     *index = -1;
     if (!strcmp(name, "input"))
         return NN_OK;
+    if (reserved_index(name) >= 0 && reserved_index(name) < net->count) {
+        *index = (int)reserved_index(name);
+        return NN_OK;
+    }
     for (int i = 0; i < net->count; i++)
         if (!strcmp(net->layers[i]->name, name)) {
             *index = i;
@@ -398,6 +410,10 @@ nn_status nn_net_layer_info(const nn_net *net, int i, nn_layer_info *out)
     out->params = layer->sizes.params;
     out->decayed = layer->sizes.decayed;
     out->state = layer->sizes.state;
+    out->name = layer->name;
+    out->inputs = layer->inputs;
+    for (int k = 0; k < NN_MAX_INPUTS; k++)
+        out->from[k] = k < layer->inputs ? layer->reads[k] - 1 : 0;
     return NN_OK;
 }
 
@@ -499,6 +515,71 @@ size_t nn_net_state_count(const nn_net *net)
     return net ? net->n_state : 0;
 }
 
+/* The inputs layer i lists in its spec token, in *first and the return
+ * value: none when it reads the previous output; a join reading the
+ * previous output and one other lists that other. */
+static int listed_reads(const nn_layer *layer, int i, int *first)
+{
+    *first = 0;
+    if (layer->inputs == 1 && layer->reads[0] == i)
+        return 0;
+    if (layer->inputs == 2 && layer->reads[0] == i) {
+        *first = 1;
+        return 1;
+    }
+    return layer->inputs;
+}
+
+/* Whether tensor t is listed by a later layer's spec token. */
+static int listed(const nn_net *net, int t)
+{
+    for (int i = t; i < net->count; i++) {
+        const nn_layer *layer = net->layers[i];
+        int first, n = listed_reads(layer, i, &first);
+        for (int k = first; k < first + n; k++)
+            if (layer->reads[k] == t)
+                return 1;
+    }
+    return 0;
+}
+
+/* The name tensor t goes by in a spec: "input", its layer's name, or
+ * "l<N>" for an unnamed layer N. */
+static void tensor_name(const nn_net *net, int t, char *buf, size_t size)
+{
+    if (t == 0)
+        snprintf(buf, size, "input");
+    else if (net->layers[t - 1]->name[0])
+        snprintf(buf, size, "%s", net->layers[t - 1]->name);
+    else
+        snprintf(buf, size, "l%d", t - 1);
+}
+
+/* Layer i's token with its inputs and name, like snprintf. */
+static int print_token(const nn_net *net, int i, char *buf, size_t size)
+{
+    const nn_layer *layer = net->layers[i];
+    char name[NN_NAME_SIZE + 8];
+    int first, n = listed_reads(layer, i, &first);
+    int used = nn_layer_print(layer, buf, size), len;
+    for (int k = first; used >= 0 && k < first + n; k++) {
+        tensor_name(net, layer->reads[k], name, sizeof name);
+        len = snprintf(buf + ((size_t)used < size ? (size_t)used : size),
+                       (size_t)used < size ? size - (size_t)used : 0,
+                       "%s%s%s", k == first ? "(" : ",", name,
+                       k + 1 == first + n ? ")" : "");
+        used = len < 0 ? -1 : used + len;
+    }
+    if (used >= 0 && (layer->name[0] || listed(net, i + 1))) {
+        tensor_name(net, i + 1, name, sizeof name);
+        len = snprintf(buf + ((size_t)used < size ? (size_t)used : size),
+                       (size_t)used < size ? size - (size_t)used : 0, "@%s",
+                       name);
+        used = len < 0 ? -1 : used + len;
+    }
+    return used;
+}
+
 nn_status nn_net_spec(const nn_net *net, char *buf, size_t size)
 {
     size_t used = 0;
@@ -506,7 +587,6 @@ nn_status nn_net_spec(const nn_net *net, char *buf, size_t size)
         return NN_EINVAL;
     buf[0] = '\0';
     for (int i = 0; i < net->count; i++) {
-        const nn_layer *layer = net->layers[i];
         int len;
         if (i > 0) {
             if (used + 1 >= size)
@@ -514,7 +594,7 @@ nn_status nn_net_spec(const nn_net *net, char *buf, size_t size)
             buf[used++] = ',';
             buf[used] = '\0';
         }
-        len = nn_layer_print(layer, buf + used, size - used);
+        len = print_token(net, i, buf + used, size - used);
         if (len < 0 || (size_t)len >= size - used) {
             buf[used] = '\0';
             return NN_EOVERFLOW;

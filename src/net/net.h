@@ -21,6 +21,8 @@ nn_status nn_net_add_kind(nn_net *net, const struct nn_layer_kind *kind,
 nn_status nn_net_add_reading(nn_net *net, const struct nn_layer_kind *kind,
                              const nn_layer_args *args, const int *reads,
                              int count);
+/* The first error met while adding layers (NN_OK when none). */
+nn_status nn_net_first_error(const nn_net *net);
 /* Removes the layers from `count` on and sets the first error back to
  * `error`: undoes a spec that failed half way (src/net/net.c). */
 void nn_net_truncate(nn_net *net, int count, nn_status error);

@@ -116,13 +116,21 @@ static nn_status shape_layer(nn_net *net, int i)
         return NN_OK;
     describe_inputs(net, layer, inputs, sizeof inputs);
     nn_layer_print(layer, token, sizeof token);
-    snprintf(net->why, sizeof net->why, "layer %d '%s' cannot take %s %s "
-             "(channels x height x width)%s", i, token,
-             layer->inputs > 1 ? "its inputs" : "its input", inputs,
-             layer->inputs == 1 ? ""
-             : layer->kind == &nn_kind_concat ? ": concat needs one height "
-                                                "and width"
-                                              : ": add needs one shape");
+    if (layer->inputs == 1 && layer->args.kh > 0 &&
+        (layer->args.kh > layer->in_h + 2 * layer->args.pad ||
+         layer->args.kw > layer->in_w + 2 * layer->args.pad))
+        snprintf(net->why, sizeof net->why, "layer %d '%s': its input "
+                 "%dx%dx%d is smaller than the window %dx%d%s", i, token,
+                 layer->in_c, layer->in_h, layer->in_w, layer->args.kh,
+                 layer->args.kw, layer->args.pad ? " with its padding" : "");
+    else
+        snprintf(net->why, sizeof net->why, "layer %d '%s' cannot take %s "
+                 "%s (channels x height x width)%s", i, token,
+                 layer->inputs > 1 ? "its inputs" : "its input", inputs,
+                 layer->inputs == 1 ? ""
+                 : layer->kind == &nn_kind_concat ? ": concat needs one "
+                                                    "height and width"
+                                                  : ": add needs one shape");
     return st;
 }
 
