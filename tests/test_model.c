@@ -347,7 +347,7 @@ static void test_save_load_bit_exact(void **state)
     assert_int_equal(size, SPEC_AT + strlen(SMALL_SPEC) + 8 + 4 * params + 8 +
                                4 * state_count + 4);
     assert_memory_equal(bytes, "NNMODEL\0", 8);
-    assert_int_equal(load_le(bytes + 8, 4), 1);
+    assert_int_equal(load_le(bytes + 8, 4), 2);
     assert_int_equal(load_le(bytes + 12, 4), 2);
     assert_int_equal(load_le(bytes + 16, 4), 6);
     assert_int_equal(load_le(bytes + 20, 4), 5);
@@ -363,6 +363,64 @@ static void test_save_load_bit_exact(void **state)
         assert_int_equal(load_le(p + 4 * (params - 1), 4), bits);
     }
     assert_int_equal(load_le(bytes + size - 4, 4), tu_crc32(bytes, size - 4));
+    free(bytes);
+    nn_net_destroy(loaded);
+    nn_net_destroy(net);
+}
+
+/* A graph (a residual add, a concat of the input, a projection read by
+ * name) saves as a version 2 file and loads to the same function; a
+ * version 1 file (the same bytes numbered 1) of a chain still loads, and
+ * one whose spec names inputs is refused. */
+#define GRAPH_SPEC "conv3x3x4p1,bn,relu@a,conv3x3x4p1,bn,add(a)@sum," \
+                   "conv1x1x4(a),concat(sum,l6,input),relu,dense3"
+static void test_graph_save_load(void **state)
+{
+    const char *path = tu_path(tmp_dir, "graph.nn");
+    nn_net *net = make_net(GRAPH_SPEC, 2, 6, 5, 3), *loaded = NULL;
+    unsigned char *bytes;
+    size_t size, floats = 3 * 2 * 6 * 5;
+    char msg[200];
+    (void)state;
+    assert_spec(net, "conv3x3x4p1,bn,relu@a,conv3x3x4p1,bn,add(a)@sum,"
+                     "conv1x1x4(a)@l6,concat(sum,l6,input),relu,dense3");
+    for (size_t i = 0; i < floats; i++)
+        nn_net_input(net)->x[i] = (float)((i * 7) % 11) / 11.0f - 0.5f;
+    assert_nn_ok(nn_model_save(net, path, msg, sizeof msg));
+    if (nn_model_load(path, 3, &loaded, msg, sizeof msg) != NN_OK)
+        fail_msg("load: %s", msg);
+    assert_spec(loaded, "conv3x3x4p1,bn,relu@a,conv3x3x4p1,bn,add(a)@sum,"
+                        "conv1x1x4(a)@l6,concat(sum,l6,input),relu,dense3");
+    nn_net_set_training(net, 0);
+    nn_net_set_training(loaded, 0);
+    memcpy(nn_net_input(loaded)->x, nn_net_input(net)->x, floats * sizeof(float));
+    assert_nn_ok(nn_net_forward(net, 3));
+    assert_nn_ok(nn_net_forward(loaded, 3));
+    assert_memory_equal(nn_net_output(loaded)->x, nn_net_output(net)->x,
+                        3 * 3 * sizeof(float));
+    nn_net_destroy(loaded);
+    loaded = NULL;
+    bytes = tu_read_file(path, &size);
+    assert_int_equal(load_le(bytes + 8, 4), 2);
+    store_le(bytes + 8, 1, 4);
+    fix_crc(bytes, size);
+    tu_write_file(path, bytes, size);
+    assert_int_equal(nn_model_load(path, 1, &loaded, msg, sizeof msg), NN_EFORMAT);
+    assert_non_null(strstr(msg, "version 1 file holds a chain"));
+    free(bytes);
+    nn_net_destroy(net);
+    /* a chain numbered 1, as libnn wrote it before graphs */
+    net = make_net("conv3x3x4,relu,dense3", 2, 6, 5, 1);
+    assert_nn_ok(nn_model_save(net, path, msg, sizeof msg));
+    bytes = tu_read_file(path, &size);
+    store_le(bytes + 8, 1, 4);
+    fix_crc(bytes, size);
+    tu_write_file(path, bytes, size);
+    if (nn_model_load(path, 1, &loaded, msg, sizeof msg) != NN_OK)
+        fail_msg("version 1: %s", msg);
+    assert_spec(loaded, "conv3x3x4,relu,dense3");
+    assert_memory_equal(nn_net_params(loaded), nn_net_params(net),
+                        nn_net_param_count(net) * sizeof(float));
     free(bytes);
     nn_net_destroy(loaded);
     nn_net_destroy(net);
@@ -432,10 +490,15 @@ static void test_load_refuses_corrupt_files(void **state)
     assert_load_fails(path, NN_EFORMAT, "bad magic");
 
     memcpy(bad, good, size);
-    store_le(bad + 8, 2, 4);
+    store_le(bad + 8, 3, 4);
     fix_crc(bad, size);
     tu_write_file(path, bad, size);
-    assert_load_fails(path, NN_EFORMAT, "unsupported format version 2");
+    assert_load_fails(path, NN_EFORMAT, "unsupported format version 3");
+    memcpy(bad, good, size);
+    store_le(bad + 8, 0, 4);
+    fix_crc(bad, size);
+    tu_write_file(path, bad, size);
+    assert_load_fails(path, NN_EFORMAT, "unsupported format version 0");
 
     /* Truncated: empty, inside the magic, the shape, the normalization,
      * the spec, the param count, the params, the state, the CRC. */
@@ -673,6 +736,7 @@ int main(void)
         cmocka_unit_test(test_spec_round_trip),
         cmocka_unit_test(test_save_load_bit_exact),
         cmocka_unit_test(test_save_load_preset),
+        cmocka_unit_test(test_graph_save_load),
         cmocka_unit_test(test_load_refuses_corrupt_files),
         cmocka_unit_test(test_load_refuses_absurd_fields),
         cmocka_unit_test(test_small_file_cannot_ask_for_gigabytes),

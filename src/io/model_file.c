@@ -20,7 +20,8 @@
 #define MODEL_MAGIC "NNMODEL"            /* 8 bytes with its NUL */
 #define MODEL_MAGIC_SIZE 8
 #define MODEL_HEADER_SIZE 52 /* magic, version, c, h, w, mean, std, spec length */
-#define MODEL_VERSION 1u
+#define MODEL_VERSION 2u  /* 2: the spec may name the outputs a layer reads */
+#define MODEL_FIRST_VERSION 1u
 #define MODEL_MAX_SPEC 65536             /* bytes of architecture spec */
 
 /* ------------------------------------------------------------------ save */
@@ -157,9 +158,11 @@ static nn_status parse_header(nn_le_buffer *b, model_fields *m, char *msg,
         return NN_EFORMAT;
     }
     m->version = (uint32_t)nn_le_get(b, 4);
-    if (!b->overrun && m->version != MODEL_VERSION) {
+    if (!b->overrun && (m->version < MODEL_FIRST_VERSION ||
+                        m->version > MODEL_VERSION)) {
         nn_format_msg(msg, msg_size, "unsupported format version %u (this "
-                      "library reads version %u)", m->version, MODEL_VERSION);
+                      "library reads versions %u to %u)", m->version,
+                      MODEL_FIRST_VERSION, MODEL_VERSION);
         return NN_EFORMAT;
     }
     m->c = (uint32_t)nn_le_get(b, 4);
@@ -181,6 +184,12 @@ static nn_status parse_header(nn_le_buffer *b, model_fields *m, char *msg,
     }
     if (memchr(spec, '\0', spec_len)) {
         nn_format_msg(msg, msg_size, "the spec holds a NUL byte");
+        return NN_EFORMAT;
+    }
+    if (m->version < 2 && (memchr(spec, '(', spec_len) ||
+                           memchr(spec, '@', spec_len))) {
+        nn_format_msg(msg, msg_size, "a version %u file holds a chain of "
+                      "layers, but its spec names inputs", m->version);
         return NN_EFORMAT;
     }
     m->spec = malloc(spec_len + 1u);
