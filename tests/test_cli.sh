@@ -319,7 +319,7 @@ rows=(
 "mnist_train|2|unknown option '--epoch'; did you mean --epochs?|--epoch 3"
 "mnist_train|2|see mnist_train --help|--epoch 3"
 "mnist_train|2|'--lr=0.1': options take their value as the next argument: --lr 0.1|--lr=0.1"
-"mnist_train|2|--model 'lenett': not a preset or a layer token; did you mean lenet? (presets: mlp, lenet, deep, deep-bn, vgg, vgg-gap|--model lenett"
+"mnist_train|2|--model 'lenett': not a preset or a layer token; did you mean lenet? (presets: mlp, lenet, deep, deep-bn, vgg, vgg-gap, resnet20, resnet-small|--model lenett"
 "mnist_train|2|does not fit 1x28x28 inputs: layer 5 'pool2': its input 8x1x1 is smaller than the window 2x2|--model conv3x3x8,pool2,pool2,pool2,pool2,pool2,dense10"
 "mnist_train|2|does not fit 1x28x28 inputs: layer 3 'pool2': its input 16x1x1 is smaller than the window 2x2|--model conv5x5x16,pool4,pool4,pool2,dense10"
 "mnist_train|0|mnist_train (libnn |--version"

@@ -11,7 +11,7 @@
  *   --quick    shorter timing runs (for smoke tests; figures are noisier)
  *   --only     one group of figures (default: all four)
  *   --models   presets for layer and model figures (mlp,lenet,deep); the
- *              CIFAR-10 presets (vgg, vgg-gap) run on 3x32x32 inputs
+ *              CIFAR-10 presets (vgg, vgg-gap, resnet20) run on 3x32x32 inputs
  *   --threads  thread counts for them and for the limit (1,2)
  *   --batch    images per step of layer and model figures (64, at most 64)
  *
@@ -320,7 +320,7 @@ static double time_steps(nn_net *net, nn_optim *opt, step_kind kind,
  * made for it, MNIST's (1x28x28) for the others. */
 static void model_input(const char *model, int shape[3])
 {
-    static const char *const cifar[] = {"vgg", "vgg-gap"};
+    static const char *const cifar[] = {"vgg", "vgg-gap", "resnet20"};
     shape[0] = 1;
     shape[1] = shape[2] = 28;
     for (size_t i = 0; i < sizeof cifar / sizeof cifar[0]; i++)

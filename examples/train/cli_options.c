@@ -18,14 +18,31 @@ void cli_defaults(cli_options *o, const char *default_model)
     o->shards = NN_SHARDS_DEFAULT;
 }
 
+/* "mlp, lenet, ...": the library's presets (nn_spec_preset_name), for
+ * messages. */
+static const char *preset_list(void)
+{
+    static char list[256]; /* the same text every time: no state to share */
+    size_t used = 0;
+    list[0] = '\0';
+    for (int i = 0; nn_spec_preset_name(i) && used < sizeof list; i++) {
+        int len = snprintf(list + used, sizeof list - used, "%s%s",
+                           i ? ", " : "", nn_spec_preset_name(i));
+        if (len < 0)
+            break;
+        used += (size_t)len;
+    }
+    return list;
+}
+
 static void usage(FILE *f, const char *program, const char *data_help)
 {
     fprintf(f,
             "usage: %s [options]\n"
             "  --data DIR            %s\n"
-            "  --model NAME|SPEC     preset (mlp, lenet, deep, deep-bn, vgg, vgg-gap) or\n"
-            "                        a spec such as conv3x3x32p1,bn,relu,pool2,dense10\n"
-            "                        (its layer tokens: --help-layers)\n"
+            "  --model NAME|SPEC     a spec such as conv3x3x32p1,bn,relu,pool2,dense10\n"
+            "                        (its layer tokens: --help-layers) or a preset:\n"
+            "                        %s\n"
             "  --epochs N            passes over the training set (10)\n"
             "  --batch N             minibatch size (64; a resumed run keeps its\n"
             "                        checkpoint's)\n"
@@ -70,7 +87,7 @@ static void usage(FILE *f, const char *program, const char *data_help)
             "                        gradients, dead relus, overfitting)\n"
             "  --quiet               only the final accuracy (warnings still show)\n"
             "  --help                this text\n",
-            program, data_help, NN_SHARDS_DEFAULT);
+            program, data_help, preset_list(), NN_SHARDS_DEFAULT);
 }
 
 /* ------------------------------------------------------------- options */
@@ -260,8 +277,6 @@ static void apply_optimizer_defaults(cli_options *o)
         s->momentum = d.momentum;
 }
 
-/* The library's presets (nn_spec_preset), for messages. */
-#define PRESET_LIST "mlp, lenet, deep, deep-bn, vgg, vgg-gap"
 
 /* The defaults of a token's optional parts ("S 2 (K), P 0"), read from
  * the layer the library makes of its shortest form (K 3, N 8, no optional
@@ -324,8 +339,8 @@ static void usage_layers(FILE *f)
                "  R  share of values dropped in training, a decimal in [0, 1)\n"
                "example: --model conv3x3x16p1,bn,relu,pool2,conv3x3x32p1,relu,"
                "pool2,dropout0.3,dense10\n"
-               "presets: " PRESET_LIST " (lenet is %s)\n",
-            nn_spec_preset("lenet"));
+               "presets: %s (lenet is %s)\n",
+            preset_list(), nn_spec_preset("lenet"));
 }
 
 /* Checks a --model value's syntax before any data is read (whether it
@@ -333,9 +348,8 @@ static void usage_layers(FILE *f)
  * starts the message ("mnist_train"). */
 static int spec_syntax_ok(const char *spec, const char *prefix)
 {
-    static const char *const presets[] = {"mlp", "lenet", "deep", "deep-bn",
-                                          "vgg", "vgg-gap"};
-    const char *near;
+    const char *presets[32], *near;
+    int count = 0;
     nn_net *probe = NULL;
     char msg[256] = "";
     nn_status st = nn_net_create(1, 1, 1, &probe);
@@ -344,15 +358,20 @@ static int spec_syntax_ok(const char *spec, const char *prefix)
     nn_net_destroy(probe);
     if (st == NN_OK)
         return 1;
-    if (!strchr(spec, ',') &&
-        (near = cli_nearest(spec, presets, (int)(sizeof presets / sizeof *presets))))
+    while (count < 32 && nn_spec_preset_name(count)) {
+        presets[count] = nn_spec_preset_name(count);
+        count++;
+    }
+    if (!strchr(spec, ',') && (near = cli_nearest(spec, presets, count)))
         fprintf(stderr, "%s: --model '%s': not a preset or a layer token; did "
                 "you mean %s? (presets: %s; layer tokens: --help-layers)\n",
-                prefix, spec, near, PRESET_LIST);
+                prefix, spec, near, preset_list());
     else
-        fprintf(stderr, "%s: --model: %s%s\n", prefix,
+        fprintf(stderr, "%s: --model: %s%s%s%s\n", prefix,
                 msg[0] ? msg : nn_status_str(st),
-                strchr(spec, ',') ? "" : " (or a preset: " PRESET_LIST ")");
+                strchr(spec, ',') ? "" : " (or a preset: ",
+                strchr(spec, ',') ? "" : preset_list(),
+                strchr(spec, ',') ? "" : ")");
     return 0;
 }
 

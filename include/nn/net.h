@@ -227,8 +227,10 @@ nn_status nn_net_spec(const nn_net *net, char *buf, size_t size);
 const char *nn_spec_grammar(int i, const char **name);
 
 /* The spec of a named preset ("mlp", "lenet", "deep", "deep-bn", "vgg",
- * "vgg-gap"), or NULL. */
+ * "vgg-gap", "resnet20", "resnet-small"), or NULL. */
 const char *nn_spec_preset(const char *name);
+/* The name of the i-th preset (0, 1, ...); NULL past the last. */
+const char *nn_spec_preset_name(int i);
 /* Appends the layers of a spec (or preset name) to an unbuilt net. On
  * failure msg (when not NULL) says which token is wrong and why. */
 nn_status nn_net_add_spec(nn_net *net, const char *spec, char *msg,

@@ -34,6 +34,38 @@ static const struct {
                 "conv3x3x64p1,bn,relu,conv3x3x64p1,bn,relu,pool2,"
                 "conv3x3x128p1,bn,relu,conv3x3x128p1,bn,relu,"
                 "gap,dropout0.3,dense10"},
+    /* He et al. 2015's ResNet-20 for 3x32x32: a stem, then 3 stages of 3
+     * basic blocks (16, 32, 64 channels; each block two 3x3 convolutions
+     * with batchnorm, its input added before the last relu), a mean per
+     * channel and the classifier. Where a stage halves the size, the
+     * shortcut is a strided 1x1 convolution with batchnorm (the paper's
+     * option B; its CIFAR-10 runs used zero padding, option A). */
+    {"resnet20",
+        "conv3x3x16p1,bn,relu@s0,"
+        "conv3x3x16p1,bn,relu,conv3x3x16p1,bn,add(s0),relu@b1,"
+        "conv3x3x16p1,bn,relu,conv3x3x16p1,bn,add(b1),relu@b2,"
+        "conv3x3x16p1,bn,relu,conv3x3x16p1,bn,add(b2),relu@b3,"
+        "conv3x3x32s2p1,bn,relu,conv3x3x32p1,bn@m1,conv1x1x32s2(b3),bn,"
+        "add(m1),relu@b4,"
+        "conv3x3x32p1,bn,relu,conv3x3x32p1,bn,add(b4),relu@b5,"
+        "conv3x3x32p1,bn,relu,conv3x3x32p1,bn,add(b5),relu@b6,"
+        "conv3x3x64s2p1,bn,relu,conv3x3x64p1,bn@m2,conv1x1x64s2(b6),bn,"
+        "add(m2),relu@b7,"
+        "conv3x3x64p1,bn,relu,conv3x3x64p1,bn,add(b7),relu@b8,"
+        "conv3x3x64p1,bn,relu,conv3x3x64p1,bn,add(b8),relu@b9,"
+        "gap,dense10"},
+    /* A small residual net for 1x28x28: a stem, one block at 28x28 (32
+     * channels), two at 14x14 (64) and one at 7x7 (128), shortcuts as in
+     * resnet20. */
+    {"resnet-small",
+        "conv3x3x32p1,bn,relu@s0,"
+        "conv3x3x32p1,bn,relu,conv3x3x32p1,bn,add(s0),relu@b1,"
+        "conv3x3x64s2p1,bn,relu,conv3x3x64p1,bn@m1,conv1x1x64s2(b1),bn,"
+        "add(m1),relu@b2,"
+        "conv3x3x64p1,bn,relu,conv3x3x64p1,bn,add(b2),relu@b3,"
+        "conv3x3x128s2p1,bn,relu,conv3x3x128p1,bn@m2,conv1x1x128s2(b3),bn,"
+        "add(m2),relu@b4,"
+        "gap,dense10"},
 };
 
 /* The preset called name[0..len), or NULL. */
@@ -49,6 +81,12 @@ static const char *find_preset(const char *name, size_t len)
 const char *nn_spec_preset(const char *name)
 {
     return name ? find_preset(name, strlen(name)) : NULL;
+}
+
+const char *nn_spec_preset_name(int i)
+{
+    return i >= 0 && (size_t)i < sizeof presets / sizeof presets[0]
+               ? presets[i].name : NULL;
 }
 
 /* "conv, dense, pool, ...": every kind's token, for messages. */
