@@ -125,7 +125,10 @@ nn_status nn_net_init(nn_net *net, uint64_t seed);
 nn_tensor *nn_net_input(nn_net *net);
 /* Output of the last forward pass, shape (batch, c, h, w). */
 nn_tensor *nn_net_output(nn_net *net);
-/* Output of layer i (0-based) in the last forward pass; NULL when unbuilt. */
+/* Output of layer i (0-based) in the last forward pass; NULL when unbuilt.
+ * Its gradient (g) is the net's working memory: outputs whose gradients
+ * are never needed at once share it, so after a backward pass only the
+ * input's and the output's gradients are meaningful. */
 nn_tensor *nn_net_layer_output(nn_net *net, int i);
 /* Uses `threads` threads (0: one per online CPU) for forward and backward.
  * Results are bit-identical for any thread count. Default: 1. */
