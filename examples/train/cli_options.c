@@ -339,6 +339,15 @@ static void usage_layers(FILE *f)
                "  R  share of values dropped in training, a decimal in [0, 1)\n"
                "example: --model conv3x3x16p1,bn,relu,pool2,conv3x3x32p1,relu,"
                "pool2,dropout0.3,dense10\n"
+               "branches: a layer reads the previous layer's output unless its "
+               "token names others:\n"
+               "  relu@a        names this layer's output 'a'\n"
+               "  conv1x1x8(a)  reads a's output ('input': the net's input)\n"
+               "  add(a)        the previous output plus a's; add(a,b): a's "
+               "plus b's\n"
+               "  concat(a,b)   a's channels, then b's (same height and width)\n"
+               "example, a residual block: conv3x3x16p1,bn,relu@a,conv3x3x16p1,"
+               "bn,relu,conv3x3x16p1,bn,add(a),relu\n"
                "presets: %s (lenet is %s)\n",
             preset_list(), nn_spec_preset("lenet"));
 }
