@@ -112,7 +112,18 @@ static void test_spec_presets(void **state)
      *   16, 8, 4 (128*16 = 2048); dense 128*2048+128 = 262272 and
      *   10*128+10 = 1290; bn 2*(32+32+64+64+128+128+128) = 1152.
      *   896+9248+18496+36928+73856+147584+262272+1290 = 550570 + 1152 =
-     *   551722 params, 1152 state. */
+     *   551722 params, 1152 state.
+     * resnet20 on 3x32x32: stem 16*27+16 = 448; stage 1: six convs of
+     *   16*16*9+16 = 2320 (13920); stage 2: 32*16*9+32 = 4640, 9248,
+     *   projection 32*16+32 = 544, four more of 32*32*9+32 = 9248
+     *   (36992); stage 3: 18496, 36928, projection 64*32+64 = 2112, four
+     *   more of 36928 (147712); dense 10*64+10 = 650: 271690; bn on
+     *   16 (7 of them), 32 (7), 64 (7): 2*(112+224+448) = 1568 params and
+     *   state: 273258 params.
+     * resnet-small on 1x28x28: stem 16*9+16 = 160; block 2*2320 = 4640;
+     *   4640+9248+544 = 14432; 2*9248 = 18496; 18496+36928+2112 = 57536;
+     *   2*36928 = 73856; dense 650: 169770; bn on 16 (3), 32 (5), 64 (5):
+     *   2*(48+160+320) = 1056: 170826 params, 1056 state. */
     static const struct {
         const char *name;
         int c, h, w, layers;
@@ -123,6 +134,8 @@ static void test_spec_presets(void **state)
         {"deep", 1, 28, 28, 13, 786122, 0},
         {"deep-bn", 1, 28, 28, 18, 787402, 1280},
         {"vgg", 3, 32, 32, 25, 551722, 1152},
+        {"resnet20", 3, 32, 32, 72, 273258, 1568},
+        {"resnet-small", 1, 28, 28, 44, 170826, 1056},
     };
     (void)state;
     assert_string_equal(nn_spec_preset("mlp"), "dense100,relu,dense10");
