@@ -137,8 +137,8 @@ struct nn_layer {
     int reads[NN_MAX_INPUTS]; /* the net's tensors it reads: 0 the input,
                                 j + 1 layer j's output */
     int in_shape[NN_MAX_INPUTS][3]; /* each input's (c, h, w) */
-    int last_reader;         /* the last layer reading its output; -1 for
-                                the net's output */
+    int first_reader;        /* the first layer reading its output, and */
+    int last_reader;         /* the last; both -1 for the net's output */
     /* Where its output's gradient lives in the net's gradient arena, which
      * outputs whose gradients are never needed at once share (the net's
      * planner; the slot fields are its bookkeeping). */

@@ -136,18 +136,20 @@ static nn_status shape_layer(nn_net *net, int i)
     return st;
 }
 
-/* Which layer reads each output last; NN_ESHAPE (and why) when an output
+/* Which layers read each output first and last; NN_ESHAPE (and why) when an output
  * other than the net's is never read. */
 static nn_status find_readers(nn_net *net)
 {
     net->input_last_reader = -1;
     for (int i = 0; i < net->count; i++)
-        net->layers[i]->last_reader = -1;
+        net->layers[i]->first_reader = net->layers[i]->last_reader = -1;
     for (int i = 0; i < net->count; i++)
         for (int k = 0; k < net->layers[i]->inputs; k++) {
             int t = net->layers[i]->reads[k];
-            *(t == 0 ? &net->input_last_reader
-                     : &net->layers[t - 1]->last_reader) = i;
+            nn_layer *maker = t > 0 ? net->layers[t - 1] : NULL;
+            *(maker ? &maker->last_reader : &net->input_last_reader) = i;
+            if (maker && maker->first_reader < 0)
+                maker->first_reader = i;
         }
     for (int i = 0; i + 1 < net->count; i++)
         if (net->layers[i]->last_reader < 0) {
@@ -451,23 +453,14 @@ nn_status nn_net_build_inference(nn_net *net, int max_batch, uint64_t seed)
     return build(net, max_batch, seed, 1);
 }
 
-/* The first layer after layer i that reads its output, or -1. */
-static int first_reader(const nn_net *net, int i)
-{
-    for (int j = i + 1; j < net->count; j++)
-        for (int k = 0; k < net->layers[j]->inputs; k++)
-            if (net->layers[j]->reads[k] == i + 1)
-                return j;
-    return -1;
-}
-
 /* The squared He gain for layer i's weights: that of the activation that
  * reads its output, looking through transparent layers (batchnorm,
  * dropout, add); 0 (Xavier) when none follows. In a chain the reader is
  * the next layer; in a graph, the first layer that reads the output. */
 static float activation_gain2(const nn_net *net, int i)
 {
-    for (int j = first_reader(net, i); j >= 0; j = first_reader(net, j)) {
+    for (int j = net->layers[i]->first_reader; j >= 0;
+         j = net->layers[j]->first_reader) {
         const nn_layer *next = net->layers[j];
         if (!(next->kind->flags & NN_KIND_TRANSPARENT))
             return next->kind->gain2 ? next->kind->gain2(&next->args) : 0.0f;
