@@ -46,20 +46,24 @@ static double compare(const char *name, const float *a, int count)
 /* y and dx (for PyTorch's dy) of one AvgPool2d against PyTorch's. */
 static void avgpool_case(const char *name, int k, int stride, int pad)
 {
-    const int out_h = (H + 2 * pad - k) / stride + 1;
-    const int out_w = (W + 2 * pad - k) / stride + 1;
-    const int n_out = PLANES * out_h * out_w;
+    nn_pool2d_shape s = {.in_h = H, .in_w = W, .kh = k, .kw = k,
+                         .stride = stride, .pad = pad};
+    int out_h, out_w, n_out;
     float x[PLANES * H * W], dx[PLANES * H * W] = {0};
     float y[PLANES * 4 * 3], dy[PLANES * 4 * 3]; /* the largest out_h * out_w */
     char key[32];
+    assert_nn_ok(nn_pool2d_shape_check(&s));
+    out_h = s.out_h;
+    out_w = s.out_w;
+    n_out = PLANES * out_h * out_w;
     assert_true(out_h * out_w <= 4 * 3);
     floats("avgpool_input", x, PLANES * H * W);
-    nn_avgpool_forward(x, y, PLANES, H, W, k, stride, pad, out_h, out_w);
+    nn_avgpool_forward(&s, x, y, PLANES);
     snprintf(key, sizeof key, "%s_out", name);
     compare(key, y, n_out);
     snprintf(key, sizeof key, "%s_dy", name);
     floats(key, dy, n_out);
-    nn_avgpool_backward(dy, dx, PLANES, H, W, k, stride, pad, out_h, out_w);
+    nn_avgpool_backward(&s, dy, dx, PLANES);
     snprintf(key, sizeof key, "%s_dx", name);
     compare(key, dx, PLANES * H * W);
 }
