@@ -609,6 +609,36 @@ static void maxpool_reference(const nn_pool2d_shape *s, const float *x,
             }
 }
 
+/* A net of the one layer `spec` (of geometry s) on planes channels, on
+ * `kernels` and `threads` threads, gives y_ref for the input x and dx_ref
+ * for the output gradient dy, bit for bit. */
+static void check_pool_net(const char *spec, const nn_pool2d_shape *s,
+                           int planes, nn_kernels kernels, int threads,
+                           const float *x, const float *dy, const float *y_ref,
+                           const float *dx_ref)
+{
+    size_t in_n = (size_t)planes * s->in_h * s->in_w;
+    size_t out_n = (size_t)planes * s->out_h * s->out_w;
+    nn_net *net = make_net(planes, s->in_h, s->in_w);
+    nn_tensor *in, *out;
+    assert_nn_ok(nn_net_add_spec(net, spec, NULL, 0));
+    nn_net_set_input_grad(net, 1);
+    assert_nn_ok(nn_net_build(net, 1, 91));
+    assert_nn_ok(nn_net_set_kernels(net, kernels));
+    assert_nn_ok(nn_net_set_threads(net, threads));
+    in = nn_net_input(net);
+    out = nn_net_output(net);
+    assert_int_equal(nn_tensor_count(out), out_n);
+    memcpy(in->x, x, sizeof(float) * in_n);
+    assert_nn_ok(nn_net_forward(net, 1));
+    assert_memory_equal(out->x, y_ref, sizeof(float) * out_n);
+    memcpy(out->g, dy, sizeof(float) * out_n);
+    memset(in->g, 0, sizeof(float) * in_n);
+    assert_nn_ok(nn_net_backward(net));
+    assert_memory_equal(in->g, dx_ref, sizeof(float) * in_n);
+    nn_net_destroy(net);
+}
+
 /* Ties in every pair of window positions (a before b in row-major order,
  * so across the first row, the first column and the diagonal too), for
  * the 2 x 2 stride 2 path and the general one (overlapping and not):
@@ -636,6 +666,7 @@ static void test_maxpool_ties_in_every_position_pair(void **state)
         float *y = malloc(sizeof(float) * out_n), *y_ref = malloc(sizeof(float) * out_n);
         float *dy = malloc(sizeof(float) * out_n);
         int *where = malloc(sizeof(int) * out_n), *where_ref = malloc(sizeof(int) * out_n);
+        char spec[32];
         assert_true(x && dx && dx_ref && y && y_ref && dy && where && where_ref);
         print_message("  pool %d stride %d on %dx%d: %d pairs\n", k, stride, h, w, pairs);
         for (int a = 0; a < k * k; a++)
@@ -671,26 +702,11 @@ static void test_maxpool_ties_in_every_position_pair(void **state)
         assert_memory_equal(y, y_ref, sizeof(float) * out_n);
         assert_memory_equal(dx, dx_ref, sizeof(float) * in_n);
 
+        snprintf(spec, sizeof spec, "pool%ds%d", k, stride);
         for (int choice = 0; choice < 3; choice++)
-            for (int threads = 1; threads <= 2; threads++) {
-                nn_net *net = make_net(pairs, h, w);
-                nn_tensor *in, *out;
-                assert_nn_ok(nn_net_add_maxpool(net, k, stride));
-                nn_net_set_input_grad(net, 1);
-                assert_nn_ok(nn_net_build(net, 1, 91));
-                assert_nn_ok(nn_net_set_kernels(net, every_kernels[choice]));
-                assert_nn_ok(nn_net_set_threads(net, threads));
-                in = nn_net_input(net);
-                out = nn_net_output(net);
-                memcpy(in->x, x, sizeof(float) * in_n);
-                assert_nn_ok(nn_net_forward(net, 1));
-                assert_memory_equal(out->x, y_ref, sizeof(float) * out_n);
-                memcpy(out->g, dy, sizeof(float) * out_n);
-                memset(in->g, 0, sizeof(float) * in_n);
-                assert_nn_ok(nn_net_backward(net));
-                assert_memory_equal(in->g, dx_ref, sizeof(float) * in_n);
-                nn_net_destroy(net);
-            }
+            for (int threads = 1; threads <= 2; threads++)
+                check_pool_net(spec, &shape, pairs, every_kernels[choice],
+                               threads, x, dy, y_ref, dx_ref);
         free(x), free(dx), free(dx_ref), free(y), free(y_ref), free(dy);
         free(where), free(where_ref);
     }
@@ -788,24 +804,9 @@ static void test_maxpool_padded_ties_match_reference(void **state)
         assert_memory_equal(dx, dx_ref, sizeof(float) * in_n);
         snprintf(spec, sizeof spec, "pool%ds%dp%d%s", s.kh, s.stride, s.pad,
                  s.ceil_mode ? "c" : "");
-        for (int choice = 0; choice < 3; choice++) {
-            nn_net *net = make_net(PLANES, s.in_h, s.in_w);
-            nn_tensor *in, *out;
-            assert_nn_ok(nn_net_add_spec(net, spec, NULL, 0));
-            nn_net_set_input_grad(net, 1);
-            assert_nn_ok(nn_net_build(net, 1, 96));
-            assert_nn_ok(nn_net_set_kernels(net, every_kernels[choice]));
-            in = nn_net_input(net);
-            out = nn_net_output(net);
-            assert_int_equal(nn_tensor_count(out), out_n);
-            memcpy(in->x, x, sizeof(float) * in_n);
-            assert_nn_ok(nn_net_forward(net, 1));
-            assert_memory_equal(out->x, y_ref, sizeof(float) * out_n);
-            memcpy(out->g, dy, sizeof(float) * out_n);
-            assert_nn_ok(nn_net_backward(net));
-            assert_memory_equal(in->g, dx_ref, sizeof(float) * in_n);
-            nn_net_destroy(net);
-        }
+        for (int choice = 0; choice < 3; choice++)
+            check_pool_net(spec, &s, PLANES, every_kernels[choice], 1, x, dy,
+                           y_ref, dx_ref);
         free(x), free(dx), free(dx_ref), free(y), free(y_ref), free(dy);
         free(where), free(where_ref);
     }

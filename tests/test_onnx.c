@@ -461,8 +461,8 @@ static const char *mw_end(model_writer *mw, const char *output)
     return path;
 }
 
-/* The spec of the net path imports to (fails when it is refused). */
-static void check_imports_as(const char *path, const char *spec)
+/* The net path imports to, which must be spec (fails when refused). */
+static nn_net *load_as(const char *path, const char *spec)
 {
     nn_net *net = NULL;
     char msg[256] = "", got[256];
@@ -470,7 +470,13 @@ static void check_imports_as(const char *path, const char *spec)
         fail_msg("refused: %s", msg);
     assert_nn_ok(nn_net_spec(net, got, sizeof got));
     assert_string_equal(got, spec);
-    nn_net_destroy(net);
+    return net;
+}
+
+/* The spec of the net path imports to (fails when it is refused). */
+static void check_imports_as(const char *path, const char *spec)
+{
+    nn_net_destroy(load_as(path, spec));
 }
 
 /* Pad's pads in every int64 encoding fold into the convolution after it,
@@ -900,18 +906,6 @@ static void mw_pool(model_writer *mw, const char *op, const char *in,
     if (count_pad >= 0)
         nn_onnx_attr_int(&g, "count_include_pad", count_pad);
     nn_pb_end(&mw->w, node);
-}
-
-/* The net path imports to, which must be spec (fails when refused). */
-static nn_net *load_as(const char *path, const char *spec)
-{
-    nn_net *net = NULL;
-    char msg[256] = "", got[256];
-    if (nn_onnx_load(path, 2, 1, &net, msg, sizeof msg) != NN_OK)
-        fail_msg("refused: %s", msg);
-    assert_nn_ok(nn_net_spec(net, got, sizeof got));
-    assert_string_equal(got, spec);
-    return net;
 }
 
 /* PyTorch's ResNet stem, conv then MaxPool2d(3, stride 2, padding 1), and

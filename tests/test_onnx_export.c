@@ -50,6 +50,17 @@ static void field_text(const nn_pb_field *f, char *buf, size_t size)
     buf[n] = '\0';
 }
 
+/* The text of field `field` of the message m into buf ("" when absent). */
+static void text_of(const nn_pb_field *m, int field, char *buf, size_t size)
+{
+    nn_pb_reader r = nn_pb_sub(m);
+    nn_pb_field f;
+    buf[0] = '\0';
+    while (nn_pb_next(&r, &f) == 1)
+        if (f.field == field)
+            field_text(&f, buf, size);
+}
+
 /* Checks one AttributeProto of a node of operator op; returns 1. */
 static int check_attribute(const char *op, const nn_pb_field *attr)
 {
@@ -83,33 +94,46 @@ static int check_attribute(const char *op, const nn_pb_field *attr)
     return 1;
 }
 
-/* Walks the exported ModelProto's nodes; returns how many attributes. */
-static int check_file(const char *path)
+/* Called for each node of a file: its operator and NodeProto. */
+typedef void (*node_fn)(const char *op, const nn_pb_field *node, void *ctx);
+
+/* Walks the nodes of the ModelProto in path, in order. */
+static void for_each_node(const char *path, node_fn fn, void *ctx)
 {
     size_t size;
     unsigned char *data = tu_read_file(path, &size);
     nn_pb_reader model = {data, data + size};
-    nn_pb_field f, g, a;
-    int attributes = 0;
+    nn_pb_field f, g;
     while (nn_pb_next(&model, &f) == 1) {
         nn_pb_reader graph = nn_pb_sub(&f);
         if (f.field != MODEL_GRAPH)
             continue;
         while (nn_pb_next(&graph, &g) == 1) {
-            nn_pb_reader node = nn_pb_sub(&g), again;
-            char op[64] = "";
+            char op[64];
             if (g.field != GRAPH_NODE)
                 continue;
-            again = node;
-            while (nn_pb_next(&node, &a) == 1)
-                if (a.field == NODE_OP)
-                    field_text(&a, op, sizeof op);
-            while (nn_pb_next(&again, &a) == 1)
-                if (a.field == NODE_ATTR)
-                    attributes += check_attribute(op, &a);
+            text_of(&g, NODE_OP, op, sizeof op);
+            fn(op, &g, ctx);
         }
     }
     free(data);
+}
+
+/* node_fn: checks every attribute, counting them in *(int *)ctx. */
+static void check_node(const char *op, const nn_pb_field *node, void *ctx)
+{
+    nn_pb_reader r = nn_pb_sub(node);
+    nn_pb_field a;
+    while (nn_pb_next(&r, &a) == 1)
+        if (a.field == NODE_ATTR)
+            *(int *)ctx += check_attribute(op, &a);
+}
+
+/* The exported file's attribute count, each checked. */
+static int check_file(const char *path)
+{
+    int attributes = 0;
+    for_each_node(path, check_node, &attributes);
     return attributes;
 }
 
@@ -140,66 +164,55 @@ static void test_every_attribute_has_its_schema_type(void **state)
     assert_true(attributes >= 15);
 }
 
-/* The node of operator op numbered `nth` among them (from 0): its
- * attribute name as text ("3 2" for INTS, "0.001" for a FLOAT), or "" when
- * it has none, into buf. */
-static void attribute_text(const char *path, const char *op, int nth,
-                           const char *name, char *buf, size_t size)
+/* What attribute_text looks for, and what it found. */
+typedef struct {
+    const char *op, *name;
+    int nth;           /* nodes of op still to pass */
+    char text[128];
+} attribute_query;
+
+/* node_fn: the attribute of the query's node as text, when it is that. */
+static void find_attribute(const char *op, const nn_pb_field *node, void *ctx)
 {
-    size_t file_size, used = 0;
-    unsigned char *data = tu_read_file(path, &file_size);
-    nn_pb_reader model = {data, data + file_size};
-    nn_pb_field f, g, a, v;
-    buf[0] = '\0';
-    while (nn_pb_next(&model, &f) == 1) {
-        nn_pb_reader graph = nn_pb_sub(&f);
-        if (f.field != MODEL_GRAPH)
+    attribute_query *q = ctx;
+    nn_pb_reader r = nn_pb_sub(node);
+    nn_pb_field a, v;
+    size_t used = 0;
+    if (strcmp(op, q->op) != 0 || q->nth-- != 0)
+        return;
+    while (nn_pb_next(&r, &a) == 1) {
+        nn_pb_reader values = nn_pb_sub(&a);
+        char name[64];
+        if (a.field != NODE_ATTR)
             continue;
-        while (nn_pb_next(&graph, &g) == 1) {
-            nn_pb_reader node = nn_pb_sub(&g), again;
-            char text[64] = "";
-            if (g.field != GRAPH_NODE)
-                continue;
-            again = node;
-            while (nn_pb_next(&node, &a) == 1)
-                if (a.field == NODE_OP)
-                    field_text(&a, text, sizeof text);
-            if (strcmp(text, op) != 0 || nth-- != 0)
-                continue;
-            while (nn_pb_next(&again, &a) == 1) {
-                nn_pb_reader attr = nn_pb_sub(&a), values = attr;
-                if (a.field != NODE_ATTR)
-                    continue;
-                while (nn_pb_next(&attr, &v) == 1)
-                    if (v.field == ATTR_NAME)
-                        field_text(&v, text, sizeof text);
-                if (strcmp(text, name) != 0)
-                    continue;
-                while (nn_pb_next(&values, &v) == 1 && used < size) {
-                    float x;
-                    uint32_t bits = (uint32_t)v.value;
-                    memcpy(&x, &bits, sizeof x);
-                    if (v.field == FIELD_F)
-                        used += (size_t)snprintf(buf + used, size - used, "%g",
-                                                 (double)x);
-                    else if (v.field == FIELD_I || v.field == FIELD_INTS)
-                        used += (size_t)snprintf(buf + used, size - used, "%s%lld",
-                                                 used ? " " : "", (long long)v.value);
-                }
-            }
+        text_of(&a, ATTR_NAME, name, sizeof name);
+        if (strcmp(name, q->name) != 0)
+            continue;
+        while (nn_pb_next(&values, &v) == 1 && used < sizeof q->text) {
+            uint32_t bits = (uint32_t)v.value;
+            float x;
+            memcpy(&x, &bits, sizeof x);
+            if (v.field == FIELD_F)
+                used += (size_t)snprintf(q->text + used, sizeof q->text - used,
+                                         "%g", (double)x);
+            else if (v.field == FIELD_I || v.field == FIELD_INTS)
+                used += (size_t)snprintf(q->text + used, sizeof q->text - used,
+                                         "%s%lld", used ? " " : "",
+                                         (long long)v.value);
         }
     }
-    free(data);
 }
 
-/* The attribute name of the nth node op is `want`. */
+/* The attribute name of the nth node op (from 0) as text ("3 2" for
+ * INTS, "0.001" for a FLOAT; "" when it has none) is `want`. */
 static void expect_attribute(const char *path, const char *op, int nth,
                              const char *name, const char *want)
 {
-    char got[128];
-    attribute_text(path, op, nth, name, got, sizeof got);
-    if (strcmp(got, want) != 0)
-        fail_msg("%s %d: %s is '%s', expected '%s'", op, nth, name, got, want);
+    attribute_query q = {op, name, nth, ""};
+    for_each_node(path, find_attribute, &q);
+    if (strcmp(q.text, want) != 0)
+        fail_msg("%s %d: %s is '%s', expected '%s'", op, nth, name, q.text,
+                 want);
 }
 
 /* Each option written as its value, and the defaults as before (no pads or

@@ -67,62 +67,51 @@ int nn_spec_int(nn_spec_cursor *c, const char *what, int min, int max,
     return 1;
 }
 
-/* Reads a decimal ("0.25", ".5", "1") into *value (NAN when it is too
- * long to be a float's); *start gets where it began. 0 with an explanation
- * when there is none. */
-static int read_decimal(nn_spec_cursor *c, const char **start, float *value)
+/* Reads a decimal ("0.25", ".5", "1"; no exponent) into *out when it lies
+ * in [min, max), or with above_min in (min, max]; 0 with an explanation
+ * when there is none or it is out of range. */
+static int decimal_in(nn_spec_cursor *c, const char *what, float min,
+                      float max, int above_min, float *out)
 {
-    char text[72];
-    int digits = 0;
-    *start = c->p;
+    const char *start = c->p;
+    char text[72], range[48];
+    int digits = 0, inside;
+    float value = NAN;
     while (c->p < c->end && isdigit((unsigned char)*c->p))
         c->p++, digits++;
     if (c->p < c->end && *c->p == '.')
         for (c->p++; c->p < c->end && isdigit((unsigned char)*c->p); c->p++)
             digits++;
     if (digits == 0) {
-        c->p = *start;
+        c->p = start;
         return syntax_error(c);
     }
-    *value = NAN;
-    if ((size_t)(c->p - *start) < sizeof text) {
-        memcpy(text, *start, (size_t)(c->p - *start));
-        text[c->p - *start] = '\0';
-        *value = strtof(text, NULL);
+    if ((size_t)(c->p - start) < sizeof text) {
+        memcpy(text, start, (size_t)(c->p - start));
+        text[c->p - start] = '\0';
+        value = strtof(text, NULL);
     }
+    inside = above_min ? value > min && value <= max
+                       : value >= min && value < max;
+    if (!inside) {
+        snprintf(range, sizeof range, "%s%g, %g%s", above_min ? "(" : "[",
+                 (double)min, (double)max, above_min ? "]" : ")");
+        return out_of_range(c, what, start, range);
+    }
+    *out = value;
     return 1;
 }
 
 int nn_spec_float(nn_spec_cursor *c, const char *what, float min, float max,
                   float *out)
 {
-    const char *start;
-    char range[48];
-    float value;
-    if (!read_decimal(c, &start, &value))
-        return 0;
-    if (!(value >= min && value < max)) {
-        snprintf(range, sizeof range, "[%g, %g)", (double)min, (double)max);
-        return out_of_range(c, what, start, range);
-    }
-    *out = value;
-    return 1;
+    return decimal_in(c, what, min, max, 0, out);
 }
 
 int nn_spec_float_positive(nn_spec_cursor *c, const char *what, float max,
                            float *out)
 {
-    const char *start;
-    char range[48];
-    float value;
-    if (!read_decimal(c, &start, &value))
-        return 0;
-    if (!(value > 0.0f && value <= max)) {
-        snprintf(range, sizeof range, "(0, %g]", (double)max);
-        return out_of_range(c, what, start, range);
-    }
-    *out = value;
-    return 1;
+    return decimal_in(c, what, 0.0f, max, 1, out);
 }
 
 int nn_spec_stride_pad(nn_spec_cursor *c, nn_layer_args *a, int with_pad)

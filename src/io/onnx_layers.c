@@ -90,21 +90,29 @@ static int auto_pad_fits(const nn_onnx_node_in *node, int k, int stride,
 
 /* ----------------------------------------------------- pooling */
 
-/* The attributes both pooling operators write: kernel_shape, strides,
- * pads (when padded) and ceil_mode (when set). */
-static void pool_attrs_export(const nn_layer *layer, nn_onnx_graph *g,
-                              int always_pads)
+/* A pooling node op (MaxPool or AveragePool) with the layer's
+ * kernel_shape, strides, pads (when padded, or always_pads), ceil_mode
+ * (when set) and, when count_include_pad >= 0, that attribute */
+static void pool_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
+                             const char *in, const char *out, const char *op,
+                             int always_pads, int count_include_pad)
 {
     const nn_layer_args *a = &layer->args;
     int kernel[2] = {a->kh, a->kw ? a->kw : a->kh};
     int strides[2] = {a->stride, a->stride};
     int pads[4] = {a->pad, a->pad, a->pad, a->pad};
+    const char *x = nn_onnx_as_nchw(g, in, layer->in_c);
+    size_t node = nn_onnx_node(g, op, &x, 1, out);
     nn_onnx_attr_ints(g, "kernel_shape", kernel, 2);
     nn_onnx_attr_ints(g, "strides", strides, 2);
     if (a->pad || always_pads)
         nn_onnx_attr_ints(g, "pads", pads, 4);
     if (a->ceil_mode)
         nn_onnx_attr_int(g, "ceil_mode", 1);
+    if (count_include_pad >= 0)
+        nn_onnx_attr_int(g, "count_include_pad", count_include_pad);
+    nn_onnx_node_end(g, node);
+    g->rank = 4;
 }
 
 /* A pooling node's window into a (kh, kw, stride, pad, ceil_mode): two
@@ -170,12 +178,8 @@ static int pool_window_import(const nn_onnx_node_in *node,
 static void avgpool_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
                                 const char *in, const char *out)
 {
-    const char *x = nn_onnx_as_nchw(g, in, layer->in_c);
-    size_t node = nn_onnx_node(g, "AveragePool", &x, 1, out);
-    pool_attrs_export(layer, g, 1);
-    nn_onnx_attr_int(g, "count_include_pad", !layer->args.exclude_pad);
-    nn_onnx_node_end(g, node);
-    g->rank = 4;
+    pool_onnx_export(layer, g, in, out, "AveragePool", 1,
+                     !layer->args.exclude_pad);
 }
 
 /* AveragePool with the window pool_window_import reads, the padding
@@ -497,11 +501,7 @@ static int dropout_onnx_import(const nn_onnx_node_in *node,
 static void maxpool_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
                                 const char *in, const char *out)
 {
-    const char *x = nn_onnx_as_nchw(g, in, layer->in_c);
-    size_t node = nn_onnx_node(g, "MaxPool", &x, 1, out);
-    pool_attrs_export(layer, g, 0);
-    nn_onnx_node_end(g, node);
-    g->rank = 4;
+    pool_onnx_export(layer, g, in, out, "MaxPool", 0, -1);
 }
 
 /* MaxPool with the window pool_window_import reads; a Pad before it does
