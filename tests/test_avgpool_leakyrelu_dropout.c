@@ -66,14 +66,16 @@ static size_t pool_out(const pool_case *c)
     return (size_t)c->planes * c->s.out_h * c->s.out_w;
 }
 
-/* options: POOL_CEIL and POOL_EXCLUDE, or 0 */
-enum { POOL_CEIL = 1, POOL_EXCLUDE = 2 };
+/* options: POOL_CEIL, POOL_EXCLUDE and POOL_WIDE (a window of k x (k + 1)),
+ * or 0 */
+enum { POOL_CEIL = 1, POOL_EXCLUDE = 2, POOL_WIDE = 4 };
 
 static pool_case pool_make(int planes, int in_h, int in_w, int k, int stride,
                            int pad, int options, uint64_t seed)
 {
     pool_case c = {planes,
-                   {.in_h = in_h, .in_w = in_w, .kh = k, .kw = k,
+                   {.in_h = in_h, .in_w = in_w, .kh = k,
+                    .kw = options & POOL_WIDE ? k + 1 : k,
                     .stride = stride, .pad = pad,
                     .ceil_mode = (options & POOL_CEIL) != 0,
                     .exclude_pad = (options & POOL_EXCLUDE) != 0},
@@ -226,7 +228,7 @@ static void reference_backward(const pool_case *c, float *dx)
 /* Forward and backward equal the definition to the bit: the 2 x 2 stride 2
  * fast path (odd sizes leave a row or column out; 35 columns give vector
  * loops and a tail) and the general path, so the two paths agree; with the
- * padding counted or not, in floor and ceil mode. */
+ * padding counted or not, in floor and ceil mode, square and rectangular. */
 static void test_avgpool_paths_match_definition(void **state)
 {
     static const int shapes[][7] = {
@@ -238,6 +240,8 @@ static void test_avgpool_paths_match_definition(void **state)
         {9, 35, 2, 2, 0, 2, POOL_CEIL}, {6, 6, 3, 2, 1, 2, POOL_CEIL},
         {6, 8, 3, 2, 1, 2, POOL_CEIL | POOL_EXCLUDE},
         {8, 7, 4, 3, 2, 2, POOL_CEIL | POOL_EXCLUDE},
+        {7, 6, 3, 2, 1, 2, POOL_CEIL | POOL_EXCLUDE | POOL_WIDE},
+        {5, 9, 2, 1, 0, 3, POOL_WIDE},
     };
     (void)state;
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {

@@ -756,23 +756,24 @@ static void test_maxpool_padding_and_ceil_by_hand(void **state)
     assert_memory_equal(y, ceil5, sizeof ceil5);
 }
 
-/* With padding and in ceil mode, on values with many ties (-1, 0, -0, 1,
- * 2) and on all-negative planes: the kernels and a net on each kernel
+/* With padding and in ceil mode, square and rectangular windows, on values
+ * with many ties (-1, 0, -0, 1, 2) and on all-negative planes: the kernels and a net on each kernel
  * choice pick the reference's winners, values and gradients, bit for bit. */
 static void test_maxpool_padded_ties_match_reference(void **state)
 {
-    static const int cases[][6] = {/* k, stride, pad, ceil, h, w */
-                                   {3, 2, 1, 0, 7, 6}, {3, 2, 1, 1, 6, 8},
-                                   {2, 2, 0, 1, 5, 7}, {3, 1, 2, 0, 4, 5},
-                                   {2, 2, 1, 1, 5, 4}, {4, 3, 3, 1, 7, 9}};
+    static const int cases[][7] = {/* kh, kw, stride, pad, ceil, h, w */
+                                   {3, 3, 2, 1, 0, 7, 6}, {3, 3, 2, 1, 1, 6, 8},
+                                   {2, 2, 2, 0, 1, 5, 7}, {3, 3, 1, 2, 0, 4, 5},
+                                   {2, 2, 2, 1, 1, 5, 4}, {4, 4, 3, 3, 1, 7, 9},
+                                   {3, 2, 2, 1, 1, 6, 7}, {2, 4, 1, 0, 0, 5, 6}};
     static const float values[] = {-1.0f, 0.0f, -0.0f, 1.0f, 2.0f};
     enum { PLANES = 4 };
     (void)state;
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        nn_pool2d_shape s = {.in_h = cases[c][4], .in_w = cases[c][5],
-                             .kh = cases[c][0], .kw = cases[c][0],
-                             .stride = cases[c][1], .pad = cases[c][2],
-                             .ceil_mode = cases[c][3]};
+        nn_pool2d_shape s = {.in_h = cases[c][5], .in_w = cases[c][6],
+                             .kh = cases[c][0], .kw = cases[c][1],
+                             .stride = cases[c][2], .pad = cases[c][3],
+                             .ceil_mode = cases[c][4]};
         char spec[32];
         size_t in_n, out_n;
         float *x, *y, *y_ref, *dx, *dx_ref, *dy;
@@ -802,8 +803,8 @@ static void test_maxpool_padded_ties_match_reference(void **state)
         assert_memory_equal(where, where_ref, sizeof(int) * out_n);
         assert_memory_equal(y, y_ref, sizeof(float) * out_n);
         assert_memory_equal(dx, dx_ref, sizeof(float) * in_n);
-        snprintf(spec, sizeof spec, "pool%ds%dp%d%s", s.kh, s.stride, s.pad,
-                 s.ceil_mode ? "c" : "");
+        snprintf(spec, sizeof spec, "pool%dx%ds%dp%d%s", s.kh, s.kw, s.stride,
+                 s.pad, s.ceil_mode ? "c" : "");
         for (int choice = 0; choice < 3; choice++)
             check_pool_net(spec, &s, PLANES, every_kernels[choice], 1, x, dy,
                            y_ref, dx_ref);

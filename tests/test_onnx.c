@@ -914,8 +914,8 @@ static void mw_pool(model_writer *mw, const char *op, const char *in,
  * conv's output, computed here), count_include_pad 0 and 1 and ceil_mode
  * of AveragePool, a rectangular window; a Pad folds into an AveragePool
  * that counts its padding but not into a MaxPool or one that does not;
- * asymmetric pads, a padding as large as the window and a ceil mode that
- * runtimes disagree on are refused, saying so. */
+ * asymmetric pads and a padding as large as the window are refused,
+ * saying so. */
 static void test_pooling_attributes_import(void **state)
 {
     static const int one[4] = {1, 1, 1, 1}, three[4] = {3, 3, 3, 3};
@@ -936,21 +936,23 @@ static void test_pooling_attributes_import(void **state)
         {"AveragePool", 3, 3, 2, NULL, -1, -1, "avgpool3s2"},
         {"AveragePool", 3, 3, 2, NULL, 1, 0, "avgpool3s2c"},
         {"AveragePool", 3, 3, 2, one, 1, 0, "avgpool3s2p1ce"},
+        {"AveragePool", 3, 3, 2, one, 1, -1, "avgpool3s2p1ce"},
         {"AveragePool", 3, 3, 1, one, 1, 1, "avgpool3s1p1c"},
+        {"AveragePool", 3, 3, 2, one, 1, 1, "avgpool3s2p1c"},
+        {"AveragePool", 3, 3, 3, one, 1, 0, "avgpool3p1ce"},
+        {"MaxPool", 2, 2, 2, one, 1, -1, "pool2p1c"},
     };
     static const struct {
         const char *op;
         int k, stride;
         const int *pads;
-        int ceil;
+        int ceil, count_pad;
         const char *why;
     } refused[] = {
-        {"MaxPool", 2, 2, one, 1, "node 1 'MaxPool': ceil_mode 1 with stride + "
-                                  "padding above the window"},
-        {"AveragePool", 3, 3, one, 1, "node 1 'AveragePool': ceil_mode 1 with "
-                                      "stride + padding above the window"},
-        {"MaxPool", 3, 1, three, 0, "node 1 'MaxPool': padding 3 is not below "
-                                    "the window 3x3"},
+        {"MaxPool", 3, 1, three, 0, -1, "node 1 'MaxPool': padding 3 is not "
+                                        "below the window 3x3"},
+        {"AveragePool", 3, 1, three, 1, 1, "node 1 'AveragePool': padding 3 "
+                                           "is not below the window 3x3"},
     };
     model_writer mw;
     nn_net *net;
@@ -967,7 +969,8 @@ static void test_pooling_attributes_import(void **state)
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         mw_conv(&mw, 13, "c", "pads", one, 4);
         mw_pool(&mw, refused[i].op, "c", "y", refused[i].k, refused[i].k,
-                refused[i].stride, refused[i].pads, refused[i].ceil, -1);
+                refused[i].stride, refused[i].pads, refused[i].ceil,
+                refused[i].count_pad);
         check_refused(mw_end(&mw, "y"), NN_EFORMAT, refused[i].why);
     }
     for (int at = 0; at < 4; at++) { /* asymmetric MaxPool pads */

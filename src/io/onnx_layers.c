@@ -118,8 +118,7 @@ static void pool_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
 /* A pooling node's window into a (kh, kw, stride, pad, ceil_mode): two
  * sides of kernel_shape, equal strides, the same padding on every side and
  * below the window (or none; auto_pad VALID, or SAME with stride 1 and an
- * odd square window), no dilation, and ceil_mode only where every rule of
- * it agrees (below); 0 with out->why set otherwise. */
+ * odd square window), no dilation; 0 with out->why set otherwise. */
 static int pool_window_import(const nn_onnx_node_in *node,
                               nn_onnx_layer_in *out)
 {
@@ -160,16 +159,9 @@ static int pool_window_import(const nn_onnx_node_in *node,
     }
     a->stride = stride;
     a->pad = pad;
+    /* as ONNX defines it since onnx/onnx#6650, and PyTorch: a last window
+     * that would start in the right padding is dropped */
     a->ceil_mode = ceil && ceil->i;
-    /* ONNX's formula counts a last window that starts in the right padding
-     * (or past the input), which PyTorch, ONNX Runtime and libnn drop; with
-     * stride + pad <= k no window ever starts there. */
-    if (a->ceil_mode && (stride + pad > a->kh || stride + pad > a->kw)) {
-        snprintf(out->why, sizeof out->why, "ceil_mode 1 with stride + "
-                 "padding above the window: runtimes differ on a last window "
-                 "that starts in the padding");
-        return 0;
-    }
     out->rank_out = 4;
     return 1;
 }
@@ -183,9 +175,11 @@ static void avgpool_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
 }
 
 /* AveragePool with the window pool_window_import reads, the padding
- * counted in the mean or not (count_include_pad, 0 by default); a zero Pad
+ * counted in the mean or not (count_include_pad, 0 by default; a counted
+ * ceil-mode window running past the padded input is divided by what is
+ * left of it, as PyTorch and ONNX since onnx/onnx#6650 do). A zero Pad
  * before it folds into a counted padding (not in ceil mode, where the
- * last window's divisor would differ) */
+ * last window's divisor would differ). */
 static int avgpool_onnx_import(const nn_onnx_node_in *node,
                                nn_onnx_layer_in *out)
 {
