@@ -202,8 +202,19 @@ static void test_bad_specs(void **state)
         {"dense99999999999999999999999", NN_EINVAL,
          "output count 999999999999... is out of range"},
         {"pool0", NN_EINVAL, "pool window 0 is out of range"},
-        {"pool2s", NN_EINVAL, "spec token 1 'pool2s': expected poolK[sS]"},
-        {"pool2p1", NN_EINVAL, "expected poolK[sS], found 'p' at 6"},
+        {"pool2s", NN_EINVAL, "spec token 1 'pool2s': expected poolK[sS][pP][c]"},
+        {"pool2p2", NN_EINVAL, "padding 2 is out of range 0..1"},
+        {"pool3s2p1e", NN_EINVAL, "expected poolK[sS][pP][c], found 'e' at 10"},
+        {"pool3cc", NN_EINVAL, "found 'c' at 7"},
+        {"pool3x2", NN_EINVAL, "a 3x2 window needs its stride sS"},
+        {"avgpool3p3", NN_EINVAL, "padding 3 is out of range 0..2"},
+        {"avgpool3x2s1p2", NN_EINVAL, "padding 2 is out of range 0..1"},
+        {"avgpool3ec", NN_EINVAL, "expected avgpoolK[sS][pP][c][e], found 'c' at 10"},
+        {"bneps0", NN_EINVAL, "epsilon 0 is out of range (0, 1]"},
+        {"bneps1.5", NN_EINVAL, "epsilon 1.5 is out of range (0, 1]"},
+        {"bneps1e-3", NN_EINVAL, "expected bn[epsE], found 'e' at 7"},
+        {"bneps", NN_EINVAL, "expected bn[epsE]"},
+        {"bn0.001", NN_EINVAL, "expected bn[epsE], found '0' at 3"},
         {"Relu", NN_EINVAL, "spec token 1 'Relu': unknown layer"},
         {"relu6", NN_EINVAL, "unknown layer"},
         {"relu,softmax", NN_EINVAL, "spec token 2 'softmax': unknown layer"},
@@ -436,6 +447,61 @@ static void test_graph_save_load(void **state)
                         nn_net_param_count(net) * sizeof(float));
     free(bytes);
     nn_net_destroy(loaded);
+    nn_net_destroy(net);
+}
+
+/* Every layer option travels through a model file (the spec string) and a
+ * checkpoint: max pooling with padding and in ceil mode, average pooling
+ * not counting its padding and in ceil mode, a rectangular window, and
+ * batchnorm with Keras's epsilon. The loaded net has the canonical spec
+ * and, in inference mode, the same outputs bit for bit. */
+static void test_save_load_layer_options(void **state)
+{
+    static const char *spec = "conv3x3x4p1,bneps0.001,relu,pool3s2p1,"
+                              "avgpool3s2p1ce,pool2c,avgpool2x1s1,"
+                              "dense6,bneps0.0001,dense3";
+    const char *path = tu_path(tmp_dir, "options.nn");
+    const char *ckpt = tu_path(tmp_dir, "options.ckpt");
+    nn_net *net = make_net(spec, 2, 11, 10, 4), *loaded = NULL;
+    nn_optim *opt = NULL;
+    nn_train_state ts;
+    char msg[200];
+    nn_rng rng;
+    (void)state;
+    assert_spec(net, spec);
+    nn_rng_seed(&rng, 7);
+    gc_fill_normal(nn_net_input(net)->x, nn_tensor_count(nn_net_input(net)),
+                   1.0f, &rng);
+    assert_nn_ok(nn_net_forward(net, 4)); /* statistics move off 0 and 1 */
+    nn_net_set_training(net, 0);
+    assert_nn_ok(nn_net_forward(net, 4));
+    for (int file = 0; file < 2; file++) {
+        if (file == 0) {
+            assert_nn_ok(nn_model_save(net, path, msg, sizeof msg));
+            if (nn_model_load(path, 4, &loaded, msg, sizeof msg) != NN_OK)
+                fail_msg("load: %s", msg);
+        } else {
+            nn_optim_settings settings = tu_sgd(0.1f, 0.9f, 0.0f);
+            memset(&ts, 0, sizeof ts);
+            assert_nn_ok(nn_optim_create(net, &settings, &opt));
+            assert_nn_ok(nn_checkpoint_save(net, opt, &ts, ckpt, msg, sizeof msg));
+            nn_optim_destroy(opt);
+            opt = NULL;
+            if (nn_checkpoint_load(ckpt, 4, &settings, &loaded, &opt, &ts, msg,
+                                   sizeof msg) != NN_OK)
+                fail_msg("checkpoint load: %s", msg);
+            nn_optim_destroy(opt);
+        }
+        assert_spec(loaded, spec);
+        nn_net_set_training(loaded, 0);
+        memcpy(nn_net_input(loaded)->x, nn_net_input(net)->x,
+               nn_tensor_count(nn_net_input(net)) * sizeof(float));
+        assert_nn_ok(nn_net_forward(loaded, 4));
+        assert_memory_equal(nn_net_output(loaded)->x, nn_net_output(net)->x,
+                            4 * 3 * sizeof(float));
+        nn_net_destroy(loaded);
+        loaded = NULL;
+    }
     nn_net_destroy(net);
 }
 
@@ -748,6 +814,7 @@ int main(void)
         cmocka_unit_test(test_bad_spec_arguments),
         cmocka_unit_test(test_spec_round_trip),
         cmocka_unit_test(test_save_load_bit_exact),
+        cmocka_unit_test(test_save_load_layer_options),
         cmocka_unit_test(test_save_load_preset),
         cmocka_unit_test(test_graph_save_load),
         cmocka_unit_test(test_load_refuses_corrupt_files),

@@ -213,29 +213,41 @@ static void dense_cost(cost *k, const char **p)
     k->c = n, k->h = k->w = 1;
 }
 
-/* poolK[sS] after "pool"; 0 when the window does not fit the shape. */
-static int pool_cost(cost *k, const char **p)
+/* Outputs along a side of `in` for a window k, stride and padding: the
+ * floor of (in + 2 pad - k) / stride, + 1; in ceil mode the ceiling, less
+ * one when the last window would start in the padding (PyTorch's rule). */
+static double pool_side(double in, double k, double stride, double pad,
+                        int ceil_mode)
 {
-    double window = number(p), stride = option(p, 's', window);
-    if (stride <= 0 || window > k->h || window > k->w)
-        return 0;
-    k->h = (double)(long long)((k->h - window) / stride) + 1;
-    k->w = (double)(long long)((k->w - window) / stride) + 1;
-    k->other += k->c * k->h * k->w; /* argmax cache */
-    return 1;
+    double span = in + 2 * pad - k;
+    double out = (double)(long long)(span / stride) + 1;
+    if (ceil_mode && out - 1 < span / stride) {
+        out += 1;
+        if ((out - 1) * stride >= in + pad)
+            out -= 1;
+    }
+    return out;
 }
 
-/* avgpoolK[sS][pP] after "avgpool"; 0 when the window does not fit the
- * shape or the padding is more than half the window. */
-static int avgpool_cost(cost *k, const char **p)
+/* KH[xKW][sS][pP][c][e] after "pool" (max 1: its argmax cache counted) or
+ * "avgpool"; 0 when the window does not fit the shape or the padding is
+ * not below it. */
+static int pool_cost(cost *k, const char **p, int max)
 {
-    double window = number(p), stride = option(p, 's', window);
-    double pad = option(p, 'p', 0);
-    if (stride <= 0 || pad > (double)((long long)window / 2) ||
-        window > k->h + 2 * pad || window > k->w + 2 * pad)
+    double kh = number(p), kw = kh, stride, pad;
+    int ceil_mode;
+    if (**p == 'x')
+        (*p)++, kw = number(p);
+    stride = option(p, 's', kh);
+    pad = option(p, 'p', 0);
+    ceil_mode = **p == 'c';
+    if (stride <= 0 || pad >= kh || pad >= kw || kh > k->h + 2 * pad ||
+        kw > k->w + 2 * pad)
         return 0;
-    k->h = (double)(long long)((k->h + 2 * pad - window) / stride) + 1;
-    k->w = (double)(long long)((k->w + 2 * pad - window) / stride) + 1;
+    k->h = pool_side(k->h, kh, stride, pad, ceil_mode);
+    k->w = pool_side(k->w, kw, stride, pad, ceil_mode);
+    if (max)
+        k->other += k->c * k->h * k->w; /* argmax cache */
     return 1;
 }
 
@@ -253,11 +265,11 @@ static int apply(cost *k, const char **p)
         dense_cost(k, &s);
     } else if (strncmp(s, "pool", 4) == 0) {
         s += 4;
-        if (!pool_cost(k, &s))
+        if (!pool_cost(k, &s, 1))
             return 0;
     } else if (strncmp(s, "avgpool", 7) == 0) {
         s += 7;
-        if (!avgpool_cost(k, &s))
+        if (!pool_cost(k, &s, 0))
             return 0;
     } else if (strncmp(s, "gap", 3) == 0) {
         k->h = k->w = 1;
