@@ -17,6 +17,11 @@
 #            within 20 s
 #   resume   a checkpoint after epoch 1 of 2 on 2 processes, resumed on 1
 #            and on 4: the model of the run that was never interrupted
+#   residual resnet-small (a residual net) on generated MNIST-format files:
+#            1, 2, 3 and 4 processes give mnist_train's model, and a
+#            checkpoint of 2 processes resumed on 1 and on 4 the model of
+#            the run never interrupted; resnet20 with cifar10_train_mpi on
+#            2 processes against cifar10_train
 # Usage: test_mpi.sh CASE EXAMPLES_DIR MPIEXEC [MPIEXEC_FLAGS...]
 set -euo pipefail
 case_name=$1 bin=$2 mpiexec=$3
@@ -210,8 +215,62 @@ resume)
         same uncut.nnm "resumed-np$np.nnm" "resume: 2 processes' checkpoint continued on $np"
     done
     ;;
+residual)
+    mkdir "$tmp/mnist" "$tmp/cifar"
+    python3 - "$tmp" <<'PY'
+import os, random, struct, sys
+random.seed(3)
+d = sys.argv[1]
+def mnist(prefix, n):  # class k: a bright row 2 + 2k on noise
+    labels = [random.randrange(10) for _ in range(n)]
+    pixels = bytearray()
+    for k in labels:
+        img = [random.randrange(40) for _ in range(784)]
+        for x in range(28):
+            img[(2 + 2 * k) * 28 + x] = 250
+        pixels.extend(img)
+    open(os.path.join(d, "mnist", prefix + "-images-idx3-ubyte"), "wb").write(
+        struct.pack(">IIII", 0x803, n, 28, 28) + pixels)
+    open(os.path.join(d, "mnist", prefix + "-labels-idx1-ubyte"), "wb").write(
+        struct.pack(">II", 0x801, n) + bytes(labels))
+def cifar(path, n):
+    out = bytearray()
+    for _ in range(n):
+        k = random.randrange(10)
+        out.append(k)
+        out.extend(min(255, random.randrange(128) + 12 * k) for _ in range(3 * 1024))
+    open(os.path.join(d, "cifar", path), "wb").write(out)
+mnist("train", 96)
+mnist("t10k", 50)
+for i in range(1, 6):
+    cifar("data_batch_%d.bin" % i, 16)
+cifar("test_batch.bin", 20)
+PY
+    common=(--data "$tmp/mnist" --batch 32 --epochs 2 --threads 1 --no-diagnostics)
+    rs=(--model resnet-small --schedule constant)
+    plain rs-plain "${rs[@]}" --save "$tmp/rs-plain.nnm"
+    for np in 1 2 3 4; do
+        mpi "rs-np$np" "$np" "${rs[@]}" --save "$tmp/rs-np$np.nnm"
+        same rs-plain.nnm "rs-np$np.nnm" "resnet-small: $np process(es) = mnist_train"
+    done
+    mpi rs-first 2 "${rs[@]}" --epochs 1 --checkpoint "$tmp/rs-half.ckpt"
+    for np in 1 4; do
+        mpi "rs-resumed-np$np" "$np" "${rs[@]}" --resume "$tmp/rs-half.ckpt" \
+            --save "$tmp/rs-resumed-np$np.nnm"
+        same rs-plain.nnm "rs-resumed-np$np.nnm" "resnet-small: 2 processes' checkpoint continued on $np"
+    done
+    r20=(--data "$tmp/cifar" --model resnet20 --epochs 1 --batch 16 --threads 1 --no-diagnostics)
+    "$bin/cifar10_train" "${r20[@]}" --quiet --save "$tmp/r20-plain.nnm" >"$tmp/r20-plain.out" 2>&1 ||
+        fail "cifar10_train --model resnet20 exited with $?"
+    "$mpiexec" -n 2 "${flags[@]}" "$bin/cifar10_train_mpi" "${r20[@]}" \
+        --save "$tmp/r20-np2.nnm" >"$tmp/r20-np2.out" 2>&1 ||
+        fail "cifar10_train_mpi --model resnet20 on 2 processes exited with $?"
+    grep -Eq "^exchange: [1-9][0-9]* sums" "$tmp/r20-np2.out" ||
+        fail "resnet20: no exchange between the 2 processes"
+    same r20-plain.nnm r20-np2.nnm "resnet20: 2 processes = cifar10_train"
+    ;;
 *)
-    echo "usage: $0 exact|dropout|cifar|kill|resume EXAMPLES_DIR MPIEXEC [FLAGS...]" >&2
+    echo "usage: $0 exact|dropout|cifar|kill|resume|residual EXAMPLES_DIR MPIEXEC [FLAGS...]" >&2
     exit 2
     ;;
 esac
