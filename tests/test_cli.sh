@@ -102,26 +102,7 @@ check predict_truncated_model 1 "$bin/predict" "$tmp/cut.nnm" "$tmp/img.ppm"
 # Small MNIST-format sets (IDX files): make_mnist DIR TRAIN TEST writes
 # TRAIN training and TEST test images, class k a bright row 2 + 2k on noise.
 make_mnist() {
-    mkdir -p "$1"
-    python3 - "$@" <<'PY'
-import os, random, struct, sys
-random.seed(3)
-def write(prefix, n):
-    labels = [random.randrange(10) for _ in range(n)]
-    pixels = bytearray()
-    for k in labels:
-        img = [random.randrange(40) for _ in range(784)]
-        for x in range(28):
-            img[(2 + 2 * k) * 28 + x] = 250
-        pixels.extend(img)
-    d = sys.argv[1]
-    open(os.path.join(d, prefix + "-images-idx3-ubyte"), "wb").write(
-        struct.pack(">IIII", 0x803, n, 28, 28) + pixels)
-    open(os.path.join(d, prefix + "-labels-idx1-ubyte"), "wb").write(
-        struct.pack(">II", 0x801, n) + bytes(labels))
-write("train", int(sys.argv[2]))
-write("t10k", int(sys.argv[3]))
-PY
+    python3 "$(dirname "$0")/make_mnist.py" "$@"
 }
 make_mnist "$tmp/mnist" 200 50
 

@@ -69,6 +69,27 @@ mpi() {
     fi
 }
 
+# make_cifar DIR PER_BATCH TEST: files in the CIFAR-10 binary layout, five
+# training batches of PER_BATCH images and TEST test images, class k noise
+# brightened by 12k
+make_cifar() {
+    mkdir -p "$1"
+    python3 - "$@" <<'PY'
+import os, random, sys
+random.seed(7)
+def batch(path, n):
+    out = bytearray()
+    for _ in range(n):
+        k = random.randrange(10)
+        out.append(k)
+        out.extend(min(255, random.randrange(128) + 12 * k) for _ in range(3 * 1024))
+    open(path, "wb").write(out)
+for i in range(1, 6):
+    batch(os.path.join(sys.argv[1], "data_batch_%d.bin" % i), int(sys.argv[2]))
+batch(os.path.join(sys.argv[1], "test_batch.bin"), int(sys.argv[3]))
+PY
+}
+
 # same A B WHAT: the two model files are the same bytes
 same() {
     if cmp -s "$tmp/$1" "$tmp/$2"; then
@@ -135,21 +156,7 @@ dropout)
     bits "$drop" dropout
     ;;
 cifar)
-    mkdir "$tmp/cifar"
-    python3 - "$tmp/cifar" <<'PY'
-import os, random, sys
-random.seed(7)
-def batch(path, n):
-    out = bytearray()
-    for _ in range(n):
-        k = random.randrange(10)
-        out.append(k)
-        out.extend(min(255, random.randrange(128) + 12 * k) for _ in range(3 * 1024))
-    open(path, "wb").write(out)
-for i in range(1, 6):
-    batch(os.path.join(sys.argv[1], "data_batch_%d.bin" % i), 40)
-batch(os.path.join(sys.argv[1], "test_batch.bin"), 50)
-PY
+    make_cifar "$tmp/cifar" 40 50
     small=(--data "$tmp/cifar" --model "conv3x3x8p1,bn,relu,pool2,dropout0.2,dense10"
            --epochs 2 --batch 24 --threads 1 --no-diagnostics)
     "$bin/cifar10_train" "${small[@]}" --quiet --save "$tmp/cifar-plain.nnm" >"$tmp/cifar-plain.out" 2>&1 ||
@@ -216,36 +223,8 @@ resume)
     done
     ;;
 residual)
-    mkdir "$tmp/mnist" "$tmp/cifar"
-    python3 - "$tmp" <<'PY'
-import os, random, struct, sys
-random.seed(3)
-d = sys.argv[1]
-def mnist(prefix, n):  # class k: a bright row 2 + 2k on noise
-    labels = [random.randrange(10) for _ in range(n)]
-    pixels = bytearray()
-    for k in labels:
-        img = [random.randrange(40) for _ in range(784)]
-        for x in range(28):
-            img[(2 + 2 * k) * 28 + x] = 250
-        pixels.extend(img)
-    open(os.path.join(d, "mnist", prefix + "-images-idx3-ubyte"), "wb").write(
-        struct.pack(">IIII", 0x803, n, 28, 28) + pixels)
-    open(os.path.join(d, "mnist", prefix + "-labels-idx1-ubyte"), "wb").write(
-        struct.pack(">II", 0x801, n) + bytes(labels))
-def cifar(path, n):
-    out = bytearray()
-    for _ in range(n):
-        k = random.randrange(10)
-        out.append(k)
-        out.extend(min(255, random.randrange(128) + 12 * k) for _ in range(3 * 1024))
-    open(os.path.join(d, "cifar", path), "wb").write(out)
-mnist("train", 96)
-mnist("t10k", 50)
-for i in range(1, 6):
-    cifar("data_batch_%d.bin" % i, 16)
-cifar("test_batch.bin", 20)
-PY
+    python3 "$(dirname "$0")/make_mnist.py" "$tmp/mnist" 96 50
+    make_cifar "$tmp/cifar" 16 20
     common=(--data "$tmp/mnist" --batch 32 --epochs 2 --threads 1 --no-diagnostics)
     rs=(--model resnet-small --schedule constant)
     plain rs-plain "${rs[@]}" --save "$tmp/rs-plain.nnm"
