@@ -84,7 +84,7 @@ void cli_print_layers(FILE *f, nn_net *net)
     fprintf(f, "%-4s %-*s %5d,%4d,%4d    %12s\n", "-", kw, "input", c, h, w, "0");
     for (int i = 0; i < nn_net_layer_count(net); i++) {
         nn_layer_info info;
-        char reads[128];
+        char reads[CLI_READS_SIZE];
         if (nn_net_layer_info(net, i, &info) != NN_OK)
             continue;
         fprintf(f, "%-4d %-*s %5d,%4d,%4d    %12zu", i, kw, info.kind,

@@ -22,6 +22,8 @@ int cli_net_is_graph(const nn_net *net);
 /* 1 when layer i (described by info) reads anything but the previous
  * layer's output alone (layer 0: the net's input). */
 int cli_layer_reads_other(int i, const nn_layer_info *info);
+/* Bytes that always hold cli_layer_reads's text. */
+#define CLI_READS_SIZE (NN_MAX_INPUTS * (NN_NAME_SIZE + 2))
 /* What layer i reads, for tables: "7, s0" (a layer by its name when it has
  * one, else by its number; "input" for the net's input); "" when it reads
  * just the previous layer's output. Returns buf. */

@@ -238,7 +238,7 @@ static void html_layers(FILE *f, nn_net *net)
             graph ? "<td></td><td></td>" : "");
     for (int i = 0; i < nn_net_layer_count(net); i++) {
         nn_layer_info info;
-        char reads[128];
+        char reads[CLI_READS_SIZE];
         if (nn_net_layer_info(net, i, &info) != NN_OK)
             continue;
         fprintf(f, "<tr><td class=\"num\">%d</td><td>", i);
