@@ -25,13 +25,24 @@ static void path_in_dir(char *out, size_t size, const char *name)
     snprintf(out, size, "%s/%s", dir, name);
 }
 
-static nn_net *new_net(void)
+#define CHAIN "conv3x3x4p1,bn,relu,pool2,dense3"
+/* A residual graph: a block added to its input, dropout, a concat of two
+ * outputs, batchnorm. */
+#define GRAPH "conv3x3x4p1,bn,relu@a,conv3x3x4p1,bn,add(a),relu,dropout0.3@d," \
+              "conv1x1x4(a),concat(d),pool2,dense3"
+
+static nn_net *new_net_of(const char *spec)
 {
     nn_net *net = NULL;
     assert_nn_ok(nn_net_create(1, SIDE, SIDE, &net));
-    assert_nn_ok(nn_net_add_spec(net, "conv3x3x4p1,bn,relu,pool2,dense3", NULL, 0));
+    assert_nn_ok(nn_net_add_spec(net, spec, NULL, 0));
     assert_nn_ok(nn_net_build(net, 8, 3));
     return net;
+}
+
+static nn_net *new_net(void)
+{
+    return new_net_of(CHAIN);
 }
 
 static void run_epochs(nn_net *net, nn_optim *opt, const nn_dataset *d,
@@ -42,19 +53,25 @@ static void run_epochs(nn_net *net, nn_optim *opt, const nn_dataset *d,
         assert_nn_ok(nn_train_epoch(net, opt, d, cfg, ts->epoch, &ts->rng, &stats));
 }
 
-static void check_resume(nn_optim_kind optimizer)
+/* spec trained 3 epochs straight on `threads` threads, and 1 epoch, saved
+ * to a checkpoint, loaded and continued on `resumed_threads` threads: the
+ * same weights, statistics and generator, bit for bit. */
+static void check_resume(nn_optim_kind optimizer, const char *spec, int threads,
+                         int resumed_threads)
 {
     nn_dataset d;
     nn_train_config cfg = nn_train_defaults();
     nn_train_state straight = {.epoch = 0, .rng = {{0}}, .batch = 8};
     nn_train_state first = {.epoch = 0, .rng = {{0}}, .batch = 8}, resumed;
-    nn_net *a = new_net(), *b = new_net(), *c = NULL;
+    nn_net *a = new_net_of(spec), *b = new_net_of(spec), *c = NULL;
     nn_optim *opt_a, *opt_b, *opt_c = NULL;
     char path[256], msg[256];
     cfg.epochs = cfg.schedule.total_epochs = 3;
     cfg.batch = 8;
     if (optimizer != NN_OPTIM_SGD)
         cfg.optim = nn_optim_defaults(optimizer);
+    assert_nn_ok(nn_net_set_threads(a, threads));
+    assert_nn_ok(nn_net_set_threads(b, threads));
     opt_a = tu_optim(a, &cfg.optim);
     opt_b = tu_optim(b, &cfg.optim);
     tu_make_dataset(&d, 40, SIDE, CLASSES, 77);
@@ -71,6 +88,7 @@ static void check_resume(nn_optim_kind optimizer)
         fail_msg("%s", msg);
     assert_int_equal(resumed.epoch, 1);
     assert_int_equal(resumed.batch, 8);
+    assert_nn_ok(nn_net_set_threads(c, resumed_threads));
     run_epochs(c, opt_c, &d, &cfg, &resumed, 3);
     assert_memory_equal(nn_net_params(a), nn_net_params(c),
                         nn_net_param_count(a) * sizeof(float));
@@ -87,13 +105,22 @@ static void check_resume(nn_optim_kind optimizer)
 static void test_resume_is_bit_identical_sgd(void **state)
 {
     (void)state;
-    check_resume(NN_OPTIM_SGD);
+    check_resume(NN_OPTIM_SGD, CHAIN, 1, 1);
 }
 
 static void test_resume_is_bit_identical_adam(void **state)
 {
     (void)state;
-    check_resume(NN_OPTIM_ADAM);
+    check_resume(NN_OPTIM_ADAM, CHAIN, 1, 1);
+}
+
+/* The residual graph, its run cut after epoch 1 and continued on another
+ * number of threads (the bits do not depend on it). */
+static void test_resume_graph_is_bit_identical(void **state)
+{
+    (void)state;
+    check_resume(NN_OPTIM_SGD, GRAPH, 1, 3);
+    check_resume(NN_OPTIM_ADAM, GRAPH, 4, 2);
 }
 
 static void test_corrupt_checkpoints_are_refused(void **state)
@@ -481,6 +508,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resume_is_bit_identical_sgd),
         cmocka_unit_test(test_resume_is_bit_identical_adam),
+        cmocka_unit_test(test_resume_graph_is_bit_identical),
         cmocka_unit_test(test_version_1_checkpoint_loads),
         cmocka_unit_test(test_corrupt_checkpoints_are_refused),
         cmocka_unit_test(test_checkpoints_with_wrong_values_are_refused),

@@ -102,26 +102,7 @@ check predict_truncated_model 1 "$bin/predict" "$tmp/cut.nnm" "$tmp/img.ppm"
 # Small MNIST-format sets (IDX files): make_mnist DIR TRAIN TEST writes
 # TRAIN training and TEST test images, class k a bright row 2 + 2k on noise.
 make_mnist() {
-    mkdir -p "$1"
-    python3 - "$@" <<'PY'
-import os, random, struct, sys
-random.seed(3)
-def write(prefix, n):
-    labels = [random.randrange(10) for _ in range(n)]
-    pixels = bytearray()
-    for k in labels:
-        img = [random.randrange(40) for _ in range(784)]
-        for x in range(28):
-            img[(2 + 2 * k) * 28 + x] = 250
-        pixels.extend(img)
-    d = sys.argv[1]
-    open(os.path.join(d, prefix + "-images-idx3-ubyte"), "wb").write(
-        struct.pack(">IIII", 0x803, n, 28, 28) + pixels)
-    open(os.path.join(d, prefix + "-labels-idx1-ubyte"), "wb").write(
-        struct.pack(">II", 0x801, n) + bytes(labels))
-write("train", int(sys.argv[2]))
-write("t10k", int(sys.argv[3]))
-PY
+    python3 "$(dirname "$0")/make_mnist.py" "$@"
 }
 make_mnist "$tmp/mnist" 200 50
 
@@ -742,6 +723,129 @@ m = json.load(open(sys.argv[1]))
 assert m["finished"] and [e["epoch"] for e in m["epochs"]] == [1, 2, 3, 4], m["epochs"]
 ' "$tmp/cut/lr=0.05/metrics.json"
 check sweep_index_lists_all 0 grep -c 'href="lr=0.1/index.html"' "$tmp/cut/index.html"
+
+# Residual nets (graphs) through the trainers. The layer table adds each
+# layer's name and, for a layer that reads anything but the previous
+# output, what it reads (a chain's table keeps its columns); metrics.json
+# names them too, and the diagnostics reach relus past layer 16.
+# resnet-small: a run stopped by Ctrl-C after its first checkpointed epoch
+# and resumed ends with the model of the run never interrupted, byte for
+# byte, on other thread counts (1, 2, 3); a sweep over two learning rates.
+# resnet20 on the generated CIFAR-10 files: the same with --epochs 1 and
+# --resume. nn_bench: their multiply-adds, and resnet-small layer by layer.
+check chain_table_columns 0 grep -qx '#    layer      output (c,h,w)     parameters' \
+    "$tmp/one_epoch.log"
+check chain_table_row 0 grep -qx '0    dense        100,   1,   1           78500' \
+    "$tmp/one_epoch.log"
+rs=(--data "$tmp/mnist" --model resnet-small --batch 32 --epochs 3 --limit 96)
+check resnet_small_straight 0 "$bin/mnist_train" "${rs[@]}" --threads 1 \
+    --report "$tmp/rs-report" --save "$tmp/rs-straight.nnm"
+cp "$tmp/out" "$tmp/rs-straight.log"
+expect_output resnet_small_table_head '^#    layer +output \(c,h,w\) +parameters  name  reads$'
+expect_output resnet_small_table_named '^2    relu +32, +28, +28 +0  s0$'
+expect_output resnet_small_table_add '^8    add +32, +28, +28 +0 +7, s0$'
+expect_output resnet_small_table_projection '^15   conv2d +64, +14, +14 +2112 +b1$'
+expect_output resnet_small_table_plain_row '^36   dense +10, +1, +1 +1290$'
+"$bin/mnist_train" "${rs[@]}" --threads 2 --checkpoint "$tmp/rs.ckpt" >"$tmp/rs-cut.log" 2>&1 &
+rs_pid=$!
+for _ in $(seq 1500); do # at most 30 s
+    [ -f "$tmp/rs.ckpt" ] && break
+    sleep 0.02
+done
+kill -INT "$rs_pid"
+rs_status=0
+wait "$rs_pid" || rs_status=$?
+check resnet_small_interrupted 0 test "$rs_status" -eq 130
+check resnet_small_interrupted_hint 0 grep -q \
+    "^interrupted: $tmp/rs.ckpt holds the run after epoch [12]: run the same command" "$tmp/rs-cut.log"
+check resnet_small_resumed 0 "$bin/mnist_train" "${rs[@]}" --threads 3 --resume "$tmp/rs.ckpt" \
+    --save "$tmp/rs-resumed.nnm"
+expect_output resnet_small_resuming "^resuming $tmp/rs.ckpt after epoch [12]$"
+check resnet_small_resume_is_bit_identical 0 cmp "$tmp/rs-straight.nnm" "$tmp/rs-resumed.nnm"
+check resnet_small_metrics 0 python3 -c '
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert m["model"].startswith("conv3x3x32p1,bn,relu@s0,"), m["model"]
+layers = {l["layer"]: l for l in m["diagnostics"]["epochs"][-1]["layers"]}
+assert layers[2]["name"] == "s0" and layers[2]["reads"] == [1], layers[2]
+assert layers[15]["kind"] == "conv2d" and layers[15]["reads"] == [9], layers[15]
+assert layers[15]["name"] == "" and layers[15]["grad_norm"] > 0, layers[15]
+assert layers[34]["name"] == "b4" and layers[34]["reads"] == [33], layers[34]
+assert 0 <= layers[34]["dead"] < 0.5, layers[34]
+assert 8 not in layers and 17 not in layers, "an add has no weights or units"
+' "$tmp/rs-report/metrics.json"
+# relu b4 (layer 34) made dead: the shifts of the batchnorm before its add
+# (layer 32, 128 channels) all -1000; the parameters before it counted
+# from the layer table.
+python3 - "$tmp/rs-straight.log" "$tmp/rs-straight.nnm" "$tmp/rs-dead.nnm" <<'PY'
+import re, struct, sys, zlib
+rows = [re.match(r"(\d+) +\S+ +\d+, *\d+, *\d+ +(\d+)", line) for line in open(sys.argv[1])]
+params = [int(r.group(2)) for r in rows if r]
+b = bytearray(open(sys.argv[2], "rb").read())
+start = 52 + struct.unpack_from("<I", b, 48)[0] + 8  # docs/FORMAT.md
+beta = start + 4 * (sum(params[:32]) + 128)
+for k in range(128):
+    struct.pack_into("<f", b, beta + 4 * k, -1000.0)
+struct.pack_into("<I", b, len(b) - 4, zlib.crc32(bytes(b[:-4])))
+open(sys.argv[3], "wb").write(b)
+PY
+diag dead_relu_in_graph --init "$tmp/rs-dead.nnm" --epochs 1 --limit 96
+expect_output diagnostics_dead_in_graph "^warning: dead units after epoch 1: 100% of layer 34's \(relu@b4\) channels"
+check resnet_small_sweep 0 "$bin/mnist_train" --data "$tmp/mnist" --model resnet-small \
+    --batch 32 --epochs 1 --limit 96 --threads 2 --sweep lr=0.02,0.1 --report "$tmp/rs-sweep"
+expect_output resnet_small_sweep_summary "sweep: 2 runs, 0 failed"
+check resnet_small_sweep_models 0 test -s "$tmp/rs-sweep/lr=0.02/model.nnm" -a \
+    -s "$tmp/rs-sweep/lr=0.1/model.nnm"
+check resnet_small_sweep_lr_matters 1 cmp -s "$tmp/rs-sweep/lr=0.02/model.nnm" \
+    "$tmp/rs-sweep/lr=0.1/model.nnm"
+r20=(--data "$tmp/cifar" --model resnet20 --batch 32 --limit 64 --schedule constant)
+check resnet20_straight 0 "$bin/cifar10_train" "${r20[@]}" --epochs 2 --threads 2 \
+    --report "$tmp/r20-report" --save "$tmp/r20-straight.nnm"
+expect_output resnet20_table_projection '^29   conv2d +32, +16, +16 +544 +b3$'
+expect_output resnet20_table_add '^31   add +32, +16, +16 +0 +30, m1$'
+expect_output resnet20_parameters '^total trainable parameters: 273258$'
+check resnet20_report 0 test -s "$tmp/r20-report/index.html"
+check resnet20_first_epoch 0 "$bin/cifar10_train" "${r20[@]}" --epochs 1 --threads 1 \
+    --checkpoint "$tmp/r20.ckpt" --quiet
+check resnet20_resumed 0 "$bin/cifar10_train" "${r20[@]}" --epochs 2 --threads 4 \
+    --resume "$tmp/r20.ckpt" --save "$tmp/r20-resumed.nnm" --quiet
+check resnet20_resume_is_bit_identical 0 cmp "$tmp/r20-straight.nnm" "$tmp/r20-resumed.nnm"
+check resnet20_sweep 0 "$bin/cifar10_train" "${r20[@]}" --epochs 1 --sweep lr=0.02,0.1 \
+    --report "$tmp/r20-sweep"
+expect_output resnet20_sweep_summary "sweep: 2 runs, 0 failed"
+# Multiply-adds per image, as direct convolution: c_out h w c_in k k per
+# convolution (its output's h, w), in x out per dense layer, 0 for add,
+# batchnorm and relu; a training step 3 times the forward pass less the
+# first layer's input gradient.
+check nn_bench_graphs 0 "$bin/nn_bench" --quick --only models --models resnet20,resnet-small \
+    --threads 1 --batch 2
+cp "$tmp/out" "$tmp/bench-graphs.txt"
+check nn_bench_graph_macs 0 python3 -c '
+import re, sys
+def conv(c_in, c_out, k, side):
+    return c_out * side * side * c_in * k * k
+resnet20 = (conv(3, 16, 3, 32) + 6 * conv(16, 16, 3, 32)
+            + conv(16, 32, 3, 16) + 5 * conv(32, 32, 3, 16) + conv(16, 32, 1, 16)
+            + conv(32, 64, 3, 8) + 5 * conv(64, 64, 3, 8) + conv(32, 64, 1, 8) + 64 * 10)
+small = (conv(1, 32, 3, 28) + 2 * conv(32, 32, 3, 28)
+         + conv(32, 64, 3, 14) + 3 * conv(64, 64, 3, 14) + conv(32, 64, 1, 14)
+         + conv(64, 128, 3, 7) + conv(128, 128, 3, 7) + conv(64, 128, 1, 7) + 128 * 10)
+want = {"resnet20": (resnet20, conv(3, 16, 3, 32)), "resnet-small": (small, conv(1, 32, 3, 28))}
+seen = set()
+for line in open(sys.argv[1]):
+    f = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
+    if line.startswith("model ") and f["model"] in want:
+        infer, first = want[f["model"]]
+        assert f["direct_infer_mmacs"] == "%.2f" % (infer * 1e-6), (f["model"], infer, line)
+        assert f["direct_train_mmacs"] == "%.2f" % ((3 * infer - first) * 1e-6), (f["model"], line)
+        seen.add(f["model"])
+assert seen == set(want), seen
+' "$tmp/bench-graphs.txt"
+check nn_bench_graph_layers 0 "$bin/nn_bench" --quick --only layers --models resnet-small \
+    --threads 1 --batch 2
+expect_output nn_bench_graph_add '^layer model=resnet-small index=17 spec=add\(input\) threads=1 forward_ms='
+expect_output nn_bench_graph_projection '^layer model=resnet-small index=15 spec=conv1x1x64s2 threads=1 forward_ms='
+check nn_bench_graph_every_layer 0 test "$(grep -c '^layer model=resnet-small index=' "$tmp/out")" -eq 37
 
 # nn_compare: yesterday's run and today's, made separately, on one page
 # with links to their reports; a malformed metrics.json is refused with a

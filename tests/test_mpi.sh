@@ -17,6 +17,11 @@
 #            within 20 s
 #   resume   a checkpoint after epoch 1 of 2 on 2 processes, resumed on 1
 #            and on 4: the model of the run that was never interrupted
+#   residual resnet-small (a residual net) on generated MNIST-format files:
+#            1, 2, 3 and 4 processes give mnist_train's model, and a
+#            checkpoint of 2 processes resumed on 1 and on 4 the model of
+#            the run never interrupted; resnet20 with cifar10_train_mpi on
+#            2 processes against cifar10_train
 # Usage: test_mpi.sh CASE EXAMPLES_DIR MPIEXEC [MPIEXEC_FLAGS...]
 set -euo pipefail
 case_name=$1 bin=$2 mpiexec=$3
@@ -62,6 +67,27 @@ mpi() {
     if [ "$np" -gt 1 ] && ! grep -Eq "^exchange: [1-9][0-9]* sums, ([1-9][0-9]*\.[0-9]|0\.[1-9]) MiB sent" "$tmp/$name.out"; then
         fail "$name: no exchange between the processes ($(grep '^exchange' "$tmp/$name.out"))"
     fi
+}
+
+# make_cifar DIR PER_BATCH TEST: files in the CIFAR-10 binary layout, five
+# training batches of PER_BATCH images and TEST test images, class k noise
+# brightened by 12k
+make_cifar() {
+    mkdir -p "$1"
+    python3 - "$@" <<'PY'
+import os, random, sys
+random.seed(7)
+def batch(path, n):
+    out = bytearray()
+    for _ in range(n):
+        k = random.randrange(10)
+        out.append(k)
+        out.extend(min(255, random.randrange(128) + 12 * k) for _ in range(3 * 1024))
+    open(path, "wb").write(out)
+for i in range(1, 6):
+    batch(os.path.join(sys.argv[1], "data_batch_%d.bin" % i), int(sys.argv[2]))
+batch(os.path.join(sys.argv[1], "test_batch.bin"), int(sys.argv[3]))
+PY
 }
 
 # same A B WHAT: the two model files are the same bytes
@@ -130,21 +156,7 @@ dropout)
     bits "$drop" dropout
     ;;
 cifar)
-    mkdir "$tmp/cifar"
-    python3 - "$tmp/cifar" <<'PY'
-import os, random, sys
-random.seed(7)
-def batch(path, n):
-    out = bytearray()
-    for _ in range(n):
-        k = random.randrange(10)
-        out.append(k)
-        out.extend(min(255, random.randrange(128) + 12 * k) for _ in range(3 * 1024))
-    open(path, "wb").write(out)
-for i in range(1, 6):
-    batch(os.path.join(sys.argv[1], "data_batch_%d.bin" % i), 40)
-batch(os.path.join(sys.argv[1], "test_batch.bin"), 50)
-PY
+    make_cifar "$tmp/cifar" 40 50
     small=(--data "$tmp/cifar" --model "conv3x3x8p1,bn,relu,pool2,dropout0.2,dense10"
            --epochs 2 --batch 24 --threads 1 --no-diagnostics)
     "$bin/cifar10_train" "${small[@]}" --quiet --save "$tmp/cifar-plain.nnm" >"$tmp/cifar-plain.out" 2>&1 ||
@@ -210,8 +222,34 @@ resume)
         same uncut.nnm "resumed-np$np.nnm" "resume: 2 processes' checkpoint continued on $np"
     done
     ;;
+residual)
+    python3 "$(dirname "$0")/make_mnist.py" "$tmp/mnist" 96 50
+    make_cifar "$tmp/cifar" 16 20
+    common=(--data "$tmp/mnist" --batch 32 --epochs 2 --threads 1 --no-diagnostics)
+    rs=(--model resnet-small --schedule constant)
+    plain rs-plain "${rs[@]}" --save "$tmp/rs-plain.nnm"
+    for np in 1 2 3 4; do
+        mpi "rs-np$np" "$np" "${rs[@]}" --save "$tmp/rs-np$np.nnm"
+        same rs-plain.nnm "rs-np$np.nnm" "resnet-small: $np process(es) = mnist_train"
+    done
+    mpi rs-first 2 "${rs[@]}" --epochs 1 --checkpoint "$tmp/rs-half.ckpt"
+    for np in 1 4; do
+        mpi "rs-resumed-np$np" "$np" "${rs[@]}" --resume "$tmp/rs-half.ckpt" \
+            --save "$tmp/rs-resumed-np$np.nnm"
+        same rs-plain.nnm "rs-resumed-np$np.nnm" "resnet-small: 2 processes' checkpoint continued on $np"
+    done
+    r20=(--data "$tmp/cifar" --model resnet20 --epochs 1 --batch 16 --threads 1 --no-diagnostics)
+    "$bin/cifar10_train" "${r20[@]}" --quiet --save "$tmp/r20-plain.nnm" >"$tmp/r20-plain.out" 2>&1 ||
+        fail "cifar10_train --model resnet20 exited with $?"
+    "$mpiexec" -n 2 "${flags[@]}" "$bin/cifar10_train_mpi" "${r20[@]}" \
+        --save "$tmp/r20-np2.nnm" >"$tmp/r20-np2.out" 2>&1 ||
+        fail "cifar10_train_mpi --model resnet20 on 2 processes exited with $?"
+    grep -Eq "^exchange: [1-9][0-9]* sums" "$tmp/r20-np2.out" ||
+        fail "resnet20: no exchange between the 2 processes"
+    same r20-plain.nnm r20-np2.nnm "resnet20: 2 processes = cifar10_train"
+    ;;
 *)
-    echo "usage: $0 exact|dropout|cifar|kill|resume EXAMPLES_DIR MPIEXEC [FLAGS...]" >&2
+    echo "usage: $0 exact|dropout|cifar|kill|resume|residual EXAMPLES_DIR MPIEXEC [FLAGS...]" >&2
     exit 2
     ;;
 esac

@@ -11,7 +11,10 @@ each PNG decoded (chunks and CRCs, zlib, un-filtering, sizes), each SVG
 parsed as XML, index.html's references and tag balance, metrics.json
 against --json. Then a 2x2 sweep: its index.html (every run linked, the
 table sorted by test accuracy, the best run marked, links back) and its
-curves.svg. When chromium is installed it also renders both pages
+curves.svg. Then resnet-small, a residual net: its layer table gives
+each layer's name and what a layer reads when not just the previous
+output (LeNet's, a chain's, keeps its four columns), and its training-
+health table the names. When chromium is installed it also renders both pages
 headless and requires screenshots that are not blank and show the SVGs
 (the sweep's: a colour per run); without chromium that part is reported
 as SKIPPED (exit code 77).
@@ -409,6 +412,96 @@ def check_sweep(top, names):
             check('href="../index.html"' in f.read(), name + ": no link to the comparison")
 
 
+# ------------------------------------------------------- layer tables
+
+class SectionTables(PageParser):
+    """Also collects every table's rows (lists of cell texts, header cells
+    included) under the <h2> or <h3> title before it."""
+
+    def __init__(self):
+        super().__init__()
+        self.title, self.tables, self.heading = "", [], None
+        self.row = self.cell = None
+
+    def handle_starttag(self, tag, attrs):
+        super().handle_starttag(tag, attrs)
+        if tag in ("h2", "h3"):
+            self.heading = ""
+        elif tag == "table":
+            self.tables.append((self.title, []))
+        elif tag == "tr" and self.tables:
+            self.row = []
+            self.tables[-1][1].append(self.row)
+        elif tag in ("td", "th") and self.row is not None:
+            self.cell = ""
+
+    def handle_endtag(self, tag):
+        super().handle_endtag(tag)
+        if tag in ("h2", "h3") and self.heading is not None:
+            self.title, self.heading = self.heading.strip(), None
+        elif tag in ("td", "th") and self.cell is not None:
+            self.row.append(self.cell.strip())
+            self.cell = None
+        elif tag == "tr":
+            self.row = None
+
+    def handle_data(self, data):
+        if self.heading is not None:
+            self.heading += data
+        if self.cell is not None:
+            self.cell += data
+
+
+def page_tables(out, title):
+    """The rows of each table under the heading `title` in out/index.html."""
+    parser = check_page(out, SectionTables())
+    return [rows for t, rows in parser.tables if t == title]
+
+
+CHAIN_COLUMNS = ["#", "layer", "output (c, h, w)", "parameters"]
+
+
+def check_chain_layers(out):
+    """LeNet's layer table: the four columns, a row per layer."""
+    tables = page_tables(out, "Layers")
+    check(len(tables) == 1, "%s: %d layer tables" % (out, len(tables)))
+    rows = tables[0]
+    check(rows[0] == CHAIN_COLUMNS, "a chain's layer table has columns %s" % rows[0])
+    check(all(len(r) == 4 for r in rows), "a chain's layer table has rows of other lengths")
+    check([r[1] for r in rows[2:-1]][:3] == ["conv2d", "relu", "maxpool"],
+          "lenet's first layers: %s" % rows[2:5])
+
+
+def check_graph_layers(out):
+    """resnet-small's layer table: a name and a reads column; its
+    training-health table: the names."""
+    tables = page_tables(out, "Layers")
+    check(len(tables) == 1, "%s: %d layer tables" % (out, len(tables)))
+    rows = tables[0]
+    check(rows[0] == CHAIN_COLUMNS + ["name", "reads"],
+          "a graph's layer table has columns %s" % rows[0])
+    check(all(len(r) == 6 for r in rows), "a graph's layer table has rows of other lengths")
+    layers = {int(r[0]): r[1:] for r in rows if r[0].isdigit()}
+    check(len(layers) == 37, "resnet-small: %d layers in the table" % len(layers))
+    want = {2: ["relu", "32, 28, 28", "0", "s0", ""],
+            3: ["conv2d", "32, 28, 28", "9248", "", ""],
+            8: ["add", "32, 28, 28", "0", "", "7, s0"],
+            9: ["relu", "32, 28, 28", "0", "b1", ""],
+            14: ["batchnorm", "64, 14, 14", "128", "m1", ""],
+            15: ["conv2d", "64, 14, 14", "2112", "", "b1"],
+            17: ["add", "64, 14, 14", "0", "", "16, m1"],
+            36: ["dense", "10, 1, 1", "1290", "", ""]}
+    for i, cells in want.items():
+        check(layers[i] == cells, "resnet-small layer %d: %s, expected %s" % (i, layers[i], cells))
+    check(rows[-1][1] == "total" and rows[-1][3] == "382858", "total row: %s" % rows[-1])
+    health = [t for t in page_tables(out, "Epoch 1")]
+    check(len(health) == 1, "resnet-small: %d training-health tables" % len(health))
+    check(health[0][0][:3] == ["#", "layer", "name"], "health columns: %s" % health[0][0])
+    named = {r[0]: r[2] for r in health[0][1:]}
+    check(named.get("34") == "b4" and named.get("2") == "s0",
+          "health table: relu 34 named %r, 2 %r" % (named.get("34"), named.get("2")))
+
+
 # ------------------------------------------------------------------ main# ------------------------------------------------------------------ main
 
 def main():
@@ -443,6 +536,7 @@ def main():
         check_misclassified_png(os.path.join(out, "misclassified.png"), errors)
         check_svgs(out, metrics)
         check_html(out)
+        check_chain_layers(out)
         leftovers = [n for n in os.listdir(out) if n not in PICTURES + ["index.html", "metrics.json"]]
         check(not leftovers, "unexpected files in the report: %s" % leftovers)
 
@@ -451,6 +545,18 @@ def main():
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
         check(bad.returncode == 1 and b"--report" in bad.stdout,
               "an impossible --report directory is not refused")
+
+        graph = os.path.join(work, "graph")
+        start = time.time()
+        run = subprocess.run([mnist_train, "--data", data, "--model", "resnet-small",
+                              "--epochs", "1", "--limit", "64", "--batch", "32",
+                              "--threads", "2", "--report", graph],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+        check(run.returncode == 0, "mnist_train --model resnet-small failed:\n" +
+              run.stdout.decode(errors="replace"))
+        check_html(graph)
+        check_graph_layers(graph)
+        print("resnet-small with --report: %.1f s, its layer table checked" % (time.time() - start))
 
         runs = os.path.join(work, "runs")
         sweep = subprocess.run([mnist_train, "--data", data, "--model", "mlp",
@@ -469,11 +575,12 @@ def main():
             print("SKIPPED: chromium is not installed, so the browser check did "
                   "not run (all file checks passed)")
             return SKIP
+        screenshot(os.path.join(graph, "index.html"), work, "graph.png")
         found = screenshot(os.path.join(runs, "index.html"), work, "sweep.png")
         for colour in RUN_COLOURS:
             check(near(found, colour), "the sweep's run colour %s is not on screen" % (colour,))
-        print("PASS: report files, %d misclassified test images, a sweep's comparison, "
-              "browser rendering" % errors)
+        print("PASS: report files, %d misclassified test images, a residual net's layer "
+              "table, a sweep's comparison, browser rendering" % errors)
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -269,10 +269,15 @@ typedef struct {
     size_t params, states; /* the net's counts, kept after it is freed */
 } rank_job;
 
+/* Two chains, and a residual graph: a block added to its input, dropout,
+ * a concat of two outputs, batchnorm (on 1x8x8 inputs, see make_net). */
 static const char *const SPECS[] = {
     "conv3x3x4p1,bn,relu,pool2,conv3x3x6,relu,dropout0.3,dense12,bn,relu,dense4",
     "dense16,relu,dropout0.5,dense8,bn,relu,dense4",
+    "conv3x3x4p1,bn,relu@a,conv3x3x4p1,bn,add(a),relu,dropout0.3@d,"
+    "conv1x1x4(a),bn,concat(d),pool2,dense4",
 };
+enum { GRAPH_SPEC = 2 };
 
 static nn_train_config train_config(int batch)
 {
@@ -451,6 +456,48 @@ static void test_shard_count_changes_the_bits(void **state)
     assert_true(worst > 0.0 && worst < 1e-3);
 }
 
+/* The residual graph trained by one net with 4 shards on 1, 2, 3 and 4
+ * threads: the same weights and statistics, bit for bit (the threads split
+ * work, the shards fix the sums); with 1 shard other bits. */
+static void test_graph_same_bits_any_threads(void **state)
+{
+    nn_dataset data;
+    float *params = NULL, *stats = NULL;
+    (void)state;
+    tu_make_dataset(&data, 50, 8, 4, 21);
+    for (int threads = 1; threads <= 5; threads++) {
+        rank_job job;
+        memset(&job, 0, sizeof job);
+        make_net(&job, SPECS[GRAPH_SPEC], threads <= 4 ? 4 : 1, 16);
+        assert_int_equal(nn_net_set_threads(job.net, threads <= 4 ? threads : 2), NN_OK);
+        job.data = &data;
+        job.epochs = 2;
+        job.cfg = train_config(16);
+        train_rank(&job);
+        assert_int_equal(job.status, NN_OK);
+        if (!params) {
+            params = malloc(nn_net_param_count(job.net) * sizeof *params);
+            stats = malloc((nn_net_state_count(job.net) + 1) * sizeof *stats);
+            assert_non_null(params);
+            assert_non_null(stats);
+            memcpy(params, nn_net_params(job.net), nn_net_param_count(job.net) * sizeof *params);
+            memcpy(stats, nn_net_state(job.net), nn_net_state_count(job.net) * sizeof *stats);
+        } else if (threads <= 4) {
+            assert_memory_equal(nn_net_params(job.net), params,
+                                nn_net_param_count(job.net) * sizeof *params);
+            assert_memory_equal(nn_net_state(job.net), stats,
+                                nn_net_state_count(job.net) * sizeof *stats);
+        } else {
+            assert_true(memcmp(nn_net_params(job.net), params,
+                               nn_net_param_count(job.net) * sizeof *params) != 0);
+        }
+        free_job(&job);
+    }
+    free(params);
+    free(stats);
+    nn_dataset_free(&data);
+}
+
 /* A group that fails makes every rank stop with its error, none hangs. */
 static void test_failing_group_stops_every_rank(void **state)
 {
@@ -594,6 +641,7 @@ int main(void)
         cmocka_unit_test(test_group_training_matches_one_net),
         cmocka_unit_test(test_uneven_group_is_close),
         cmocka_unit_test(test_shard_count_changes_the_bits),
+        cmocka_unit_test(test_graph_same_bits_any_threads),
         cmocka_unit_test(test_failing_group_stops_every_rank),
         cmocka_unit_test(test_infinite_gradient_with_finite_loss_stops),
         cmocka_unit_test(test_bad_groups_are_refused),

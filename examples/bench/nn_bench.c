@@ -4,6 +4,8 @@
  *   peak isa=avx2-fma threads=1 accumulators=12 gflops=97.1
  *   sgemm m=512 n=512 k=512 ta=0 tb=0 path=auto gflops=85.3 case=square
  *   layer model=lenet index=0 spec=conv5x5x16p2 threads=1 forward_ms=0.41 ...
+ *   (a layer reading outputs of several shapes, a concat: not timed)
+ *   layer model=M index=7 kind=concat threads=1 skipped=inputs-of-different-shapes
  *   model model=lenet threads=1 batch=64 train_ips=5123 infer_ips=17000 ...
  *
  * Usage: nn_bench [--quick] [--only peak|sgemm|layers|models]
@@ -234,16 +236,20 @@ static int bench_sgemm(const bench_opts *opts)
 enum { MAX_BATCH = 64 };
 
 /* A net for spec on inputs (c, h, w), or of the one layer `layer`
- * describes when spec is NULL; batch 64, random input and labels. */
+ * describes when spec is NULL (reading the net's input as each of its
+ * inputs: add and concat of inputs of one shape); random input and
+ * labels. */
 static nn_net *bench_net(const char *spec, const nn_layer_info *layer, int c,
                          int h, int w, int threads, int batch, int *labels,
                          nn_rng *rng)
 {
+    static const int net_input[NN_MAX_INPUTS] = {-1, -1, -1, -1, -1, -1, -1, -1};
     nn_net *net = NULL;
     nn_tensor *out;
     if (nn_net_create(c, h, w, &net) != NN_OK ||
         (spec ? nn_net_add_spec(net, spec, NULL, 0)
-              : nn_net_add_layer(net, layer->kind, &layer->args)) != NN_OK ||
+              : nn_net_add_layer_from(net, layer->kind, &layer->args,
+                                      net_input, layer->inputs)) != NN_OK ||
         nn_net_build(net, batch, 1) != NN_OK ||
         nn_net_set_threads(net, threads) != NN_OK) {
         nn_net_destroy(net);
@@ -404,7 +410,29 @@ static int bench_one_layer(const char *model, int index,
     return 0;
 }
 
-/* Each layer of a preset alone: forward and backward. */
+/* 1 when every output layer `info` reads has the shape of its first
+ * (always for one input), so that one net input can stand for them all. */
+static int inputs_alike(const nn_net *net, const nn_layer_info *info)
+{
+    for (int k = 1; k < info->inputs; k++) {
+        int c, h, w;
+        nn_layer_info from;
+        if (info->from[k] < 0)
+            nn_net_input_shape(net, &c, &h, &w);
+        else if (nn_net_layer_info(net, info->from[k], &from) == NN_OK) {
+            c = from.out_c;
+            h = from.out_h;
+            w = from.out_w;
+        } else
+            return 0;
+        if (c != info->in_c || h != info->in_h || w != info->in_w)
+            return 0;
+    }
+    return 1;
+}
+
+/* Each layer of a preset alone: forward and backward; a layer reading
+ * outputs of several shapes (a concat) is listed as not timed. */
 static int bench_layers(const char *model, int threads, const bench_opts *opts,
                         nn_rng *rng)
 {
@@ -416,8 +444,15 @@ static int bench_layers(const char *model, int threads, const bench_opts *opts,
         return 1;
     for (int i = 0; i < nn_net_layer_count(whole) && !rc; i++) {
         nn_layer_info info;
-        rc = nn_net_layer_info(whole, i, &info) != NN_OK ||
-             bench_one_layer(model, i, &info, threads, opts, rng);
+        rc = nn_net_layer_info(whole, i, &info) != NN_OK;
+        if (rc)
+            break;
+        if (!inputs_alike(whole, &info))
+            printf("layer model=%s index=%d kind=%s threads=%d "
+                   "skipped=inputs-of-different-shapes\n", model, i, info.kind,
+                   threads);
+        else
+            rc = bench_one_layer(model, i, &info, threads, opts, rng);
     }
     nn_net_destroy(whole);
     return rc;

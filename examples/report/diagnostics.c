@@ -18,6 +18,7 @@
                                  weights, ten times it */
 #define EXPLODING_GRAD 1e4    /* a gradient norm above this */
 #define DEAD_SHARE 0.5        /* most units of a layer dead */
+#define DEAD_LAYERS 16        /* layers a run warns of dead units in, at most */
 #define RISING_EPOCHS 3       /* test loss rising this many epochs */
 
 /* Layers whose units can die: the only place that names layer kinds. */
@@ -75,8 +76,9 @@ int diag_init(diag_run *d, nn_net *net, const nn_dataset *train, int epochs)
     d->alive = malloc(channels);
     d->indices = malloc(sizeof(int) * (size_t)(d->probe + 1));
     d->labels = malloc(sizeof(int) * (size_t)(d->probe + 1));
+    d->dead_said = calloc((size_t)d->layers + 1, 1);
     if (!d->stats || !d->known || !d->before || !d->state || !d->alive ||
-        !d->indices || !d->labels) {
+        !d->indices || !d->labels || !d->dead_said) {
         diag_free(d);
         return 0;
     }
@@ -94,6 +96,7 @@ void diag_free(diag_run *d)
     free(d->alive);
     free(d->indices);
     free(d->labels);
+    free(d->dead_said);
     memset(d, 0, sizeof *d);
 }
 
@@ -207,7 +210,15 @@ nn_status diag_epoch_end(diag_run *d, nn_net *net, const nn_dataset *train,
     return st;
 }
 
-/* Adds a warning (once per bit of d->said) and prints it. */
+/* "relu", or "relu@b1" for a layer with a name (the spec's notation). */
+static const char *layer_label(const nn_layer_info *info, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s%s%s", info->kind, info->name[0] ? "@" : "", info->name);
+    return buf;
+}
+
+/* Adds a warning (once per bit of d->said; bit 0: no such limit) and
+ * prints it. */
 static int warn(diag_run *d, FILE *f, unsigned bit, int epoch, diag_kind kind,
                 const char *fmt, ...)
 {
@@ -257,6 +268,7 @@ static int check_gradients(diag_run *d, nn_net *net, int e, FILE *f)
     for (int i = 0; i < d->layers; i++) {
         const diag_layer *s = diag_stats(d, e, i);
         nn_layer_info info;
+        char label[NN_NAME_SIZE + 32];
         if (!s || isnan(s->grad_norm) || nn_net_layer_info(net, i, &info) != NN_OK ||
             !info.decayed)
             continue;
@@ -272,7 +284,8 @@ static int check_gradients(diag_run *d, nn_net *net, int e, FILE *f)
                          "is too much), gradient norm %.3g. Causes: a learning rate too high, no "
                          "normalisation, no warm-up. Try: a --lr 10 times "
                          "smaller, --warmup 2, bn after the weighted layers, "
-                         "--optimizer adam.", e + 1, i, info.kind,
+                         "--optimizer adam.", e + 1, i,
+                         layer_label(&info, label, sizeof label),
                          s->update_ratio, too_far, s->grad_norm);
     }
     if (firstw >= 0 && lastw > firstw) {
@@ -292,25 +305,32 @@ static int check_gradients(diag_run *d, nn_net *net, int e, FILE *f)
     return said;
 }
 
-/* Layers whose units are mostly dead (one warning per layer, the first
- * 16 layers beyond the kinds' bits). */
+/* Layers whose units are mostly dead: one warning per layer, for
+ * DEAD_LAYERS layers at most (whichever they are), so that the other
+ * kinds keep room among the run's warnings. */
 static int check_dead(diag_run *d, nn_net *net, int e, FILE *f)
 {
-    int said = 0;
-    for (int i = 0; i < d->layers && i < 16; i++) {
+    int said = 0, layers_said = 0;
+    for (int i = 0; i < d->layers; i++)
+        layers_said += d->dead_said[i];
+    for (int i = 0; i < d->layers && layers_said < DEAD_LAYERS; i++) {
         const diag_layer *s = diag_stats(d, e, i);
         nn_layer_info info;
-        if (!s || !(s->dead > DEAD_SHARE) || nn_net_layer_info(net, i, &info) != NN_OK)
+        char label[NN_NAME_SIZE + 32];
+        if (!s || !(s->dead > DEAD_SHARE) || d->dead_said[i] ||
+            nn_net_layer_info(net, i, &info) != NN_OK)
             continue;
-        said += warn(d, f, 1u << (8 + i), e, DIAG_DEAD,
-                     "dead units after epoch %d: %.0f%% of layer %d's (%s) "
-                     "%s were never positive on %d training images: they "
-                     "pass no gradient and do not recover. Causes: a "
-                     "learning rate too high, large negative biases, a bad "
-                     "initialisation. Try: a smaller --lr, leakyrelu instead "
-                     "of relu, bn before the relu.", e + 1, 100 * s->dead, i,
-                     info.kind, info.out_h * info.out_w > 1 ? "channels" : "units",
-                     d->probe);
+        d->dead_said[i] = (unsigned char)warn(
+            d, f, 0, e, DIAG_DEAD,
+            "dead units after epoch %d: %.0f%% of layer %d's (%s) %s were "
+            "never positive on %d training images: they pass no gradient and "
+            "do not recover. Causes: a learning rate too high, large negative "
+            "biases, a bad initialisation. Try: a smaller --lr, leakyrelu "
+            "instead of relu, bn before the relu.", e + 1, 100 * s->dead, i,
+            layer_label(&info, label, sizeof label),
+            info.out_h * info.out_w > 1 ? "channels" : "units", d->probe);
+        said += d->dead_said[i];
+        layers_said += d->dead_said[i];
     }
     return said;
 }

@@ -56,7 +56,8 @@ typedef struct diag_run {
     int chunk;             /* images per pass: the net's max batch at most */
     diag_warning warnings[DIAG_MAX_WARNINGS];
     int warning_count;
-    unsigned said;         /* bit per kind (and dead layer) already said */
+    unsigned said;         /* bit per kind already said */
+    unsigned char *dead_said; /* (layers): 1 once its dead units were said */
 } diag_run;
 
 /* Sets d up for net (built for training) over `epochs` epochs and a probe

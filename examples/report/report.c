@@ -8,6 +8,7 @@
 #include "report_internal.h"
 #include "nn/advanced.h"
 
+#include "cli_model.h"
 #include "diagnostics.h"
 
 #include <errno.h>
@@ -222,29 +223,40 @@ static void html_classes(FILE *f, const report_run *run)
     fprintf(f, "</table>\n");
 }
 
-/* The layer table: output shapes and parameter counts. */
+/* The layer table: output shapes and parameter counts; for a graph also
+ * each layer's name and the layers it reads when not just the previous. */
 static void html_layers(FILE *f, nn_net *net)
 {
-    int c, h, w;
+    int c, h, w, graph = cli_net_is_graph(net);
     size_t total = 0;
     nn_net_input_shape(net, &c, &h, &w);
     fprintf(f, "<h2>Layers</h2>\n<table>\n<tr><th>#</th><th>layer</th>"
-               "<th>output (c, h, w)</th><th>parameters</th></tr>\n"
+               "<th>output (c, h, w)</th><th>parameters</th>%s</tr>\n"
                "<tr><td>-</td><td>input</td><td class=\"num\">%d, %d, %d</td>"
-               "<td class=\"num\">0</td></tr>\n", c, h, w);
+               "<td class=\"num\">0</td>%s</tr>\n",
+            graph ? "<th>name</th><th>reads</th>" : "", c, h, w,
+            graph ? "<td></td><td></td>" : "");
     for (int i = 0; i < nn_net_layer_count(net); i++) {
         nn_layer_info info;
+        char reads[CLI_READS_SIZE];
         if (nn_net_layer_info(net, i, &info) != NN_OK)
             continue;
         fprintf(f, "<tr><td class=\"num\">%d</td><td>", i);
         report_xml_text(f, info.kind);
         fprintf(f, "</td><td class=\"num\">%d, %d, %d</td><td class=\"num\">%zu"
-                   "</td></tr>\n", info.out_c, info.out_h, info.out_w,
-                info.params);
+                   "</td>", info.out_c, info.out_h, info.out_w, info.params);
+        if (graph) {
+            fprintf(f, "<td>");
+            report_xml_text(f, info.name);
+            fprintf(f, "</td><td>");
+            report_xml_text(f, cli_layer_reads(net, i, &info, reads, sizeof reads));
+            fprintf(f, "</td>");
+        }
+        fprintf(f, "</tr>\n");
         total += info.params;
     }
     fprintf(f, "<tr><th></th><th>total</th><th></th><td class=\"num\"><b>%zu</b>"
-               "</td></tr>\n</table>\n", total);
+               "</td>%s</tr>\n</table>\n", total, graph ? "<td></td><td></td>" : "");
 }
 
 /* The filter picture and what it shows. */
@@ -329,9 +341,10 @@ static void html_stat(FILE *f, double v, int percent)
 static void html_health_epoch(FILE *f, const report_run *run, int e)
 {
     const diag_run *d = run->diagnostics;
-    fprintf(f, "<table>\n<tr><th>#</th><th>layer</th><th>weight norm</th>"
+    int graph = cli_net_is_graph(run->net);
+    fprintf(f, "<table>\n<tr><th>#</th><th>layer</th>%s<th>weight norm</th>"
                "<th>gradient norm</th><th>update / weight</th><th>dead</th>"
-               "</tr>\n");
+               "</tr>\n", graph ? "<th>name</th>" : "");
     for (int i = 0; i < d->layers; i++) {
         const diag_layer *s = diag_stats(d, e, i);
         nn_layer_info info;
@@ -341,6 +354,11 @@ static void html_health_epoch(FILE *f, const report_run *run, int e)
         fprintf(f, "<tr><td class=\"num\">%d</td><td>", i);
         report_xml_text(f, info.kind);
         fprintf(f, "</td>");
+        if (graph) {
+            fprintf(f, "<td>");
+            report_xml_text(f, info.name);
+            fprintf(f, "</td>");
+        }
         html_stat(f, s->weight_norm, 0);
         html_stat(f, s->grad_norm, 0);
         html_stat(f, s->update_ratio, 0);

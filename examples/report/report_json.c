@@ -3,6 +3,7 @@
  * comparisons; a key added here is one it may be taught to read. */
 #include "report.h"
 #include "cli_json.h"
+#include "cli_model.h"
 #include "diagnostics.h"
 
 #include <math.h>
@@ -45,12 +46,25 @@ static void json_number(FILE *f, const char *key, double v, const char *after)
         fprintf(f, "\"%s\": null%s", key, after);
 }
 
+/* A graph's layer: ", "name": "s0", "reads": [7, 2]" (-1 the net's input). */
+static void json_graph(FILE *f, const nn_layer_info *info)
+{
+    fprintf(f, ", \"name\": ");
+    cli_json_string(f, info->name);
+    fprintf(f, ", \"reads\": [");
+    for (int k = 0; k < info->inputs; k++)
+        fprintf(f, "%s%d", k ? ", " : "", info->from[k]);
+    fprintf(f, "]");
+}
+
 /* "diagnostics": the warnings, and each layer's statistics per epoch (the
- * last DIAG_JSON_EPOCHS epochs measured) for layers with weights or relus. */
+ * last DIAG_JSON_EPOCHS epochs measured) for layers with weights or relus;
+ * in a graph each also with its name and the layers it reads. */
 static void json_diagnostics(FILE *f, const report_run *run)
 {
     const diag_run *d = run->diagnostics;
     int from = run->epochs_done - DIAG_JSON_EPOCHS, comma = 0;
+    int graph = cli_net_is_graph(run->net);
     fprintf(f, ",\n  \"diagnostics\": {\"warnings\": [");
     for (int i = 0; i < d->warning_count; i++) {
         static const char *const kinds[] = {"chance", "vanishing", "exploding",
@@ -75,6 +89,8 @@ static void json_diagnostics(FILE *f, const report_run *run)
                 continue;
             fprintf(f, "%s{\"layer\": %d, \"kind\": ", first ? "" : ", ", i);
             cli_json_string(f, info.kind);
+            if (graph)
+                json_graph(f, &info);
             fprintf(f, ", ");
             json_number(f, "weight_norm", s->weight_norm, ", ");
             json_number(f, "grad_norm", s->grad_norm, ", ");
