@@ -742,10 +742,10 @@ check resnet_small_straight 0 "$bin/mnist_train" "${rs[@]}" --threads 1 \
     --report "$tmp/rs-report" --save "$tmp/rs-straight.nnm"
 cp "$tmp/out" "$tmp/rs-straight.log"
 expect_output resnet_small_table_head '^#    layer +output \(c,h,w\) +parameters  name  reads$'
-expect_output resnet_small_table_named '^2    relu +32, +28, +28 +0  s0$'
-expect_output resnet_small_table_add '^8    add +32, +28, +28 +0 +7, s0$'
-expect_output resnet_small_table_projection '^15   conv2d +64, +14, +14 +2112 +b1$'
-expect_output resnet_small_table_plain_row '^36   dense +10, +1, +1 +1290$'
+expect_output resnet_small_table_named '^2    relu +16, +28, +28 +0  s0$'
+expect_output resnet_small_table_add '^8    add +16, +28, +28 +0 +7, s0$'
+expect_output resnet_small_table_projection '^15   conv2d +32, +14, +14 +544 +b1$'
+expect_output resnet_small_table_plain_row '^43   dense +10, +1, +1 +650$'
 "$bin/mnist_train" "${rs[@]}" --threads 2 --checkpoint "$tmp/rs.ckpt" >"$tmp/rs-cut.log" 2>&1 &
 rs_pid=$!
 for _ in $(seq 1500); do # at most 30 s
@@ -765,7 +765,7 @@ check resnet_small_resume_is_bit_identical 0 cmp "$tmp/rs-straight.nnm" "$tmp/rs
 check resnet_small_metrics 0 python3 -c '
 import json, sys
 m = json.load(open(sys.argv[1]))
-assert m["model"].startswith("conv3x3x32p1,bn,relu@s0,"), m["model"]
+assert m["model"].startswith("conv3x3x16p1,bn,relu@s0,"), m["model"]
 layers = {l["layer"]: l for l in m["diagnostics"]["epochs"][-1]["layers"]}
 assert layers[2]["name"] == "s0" and layers[2]["reads"] == [1], layers[2]
 assert layers[15]["kind"] == "conv2d" and layers[15]["reads"] == [9], layers[15]
@@ -775,7 +775,7 @@ assert 0 <= layers[34]["dead"] < 0.5, layers[34]
 assert 8 not in layers and 17 not in layers, "an add has no weights or units"
 ' "$tmp/rs-report/metrics.json"
 # relu b4 (layer 34) made dead: the shifts of the batchnorm before its add
-# (layer 32, 128 channels) all -1000; the parameters before it counted
+# (layer 32, 64 channels) all -1000; the parameters before it counted
 # from the layer table.
 python3 - "$tmp/rs-straight.log" "$tmp/rs-straight.nnm" "$tmp/rs-dead.nnm" <<'PY'
 import re, struct, sys, zlib
@@ -783,8 +783,8 @@ rows = [re.match(r"(\d+) +\S+ +\d+, *\d+, *\d+ +(\d+)", line) for line in open(s
 params = [int(r.group(2)) for r in rows if r]
 b = bytearray(open(sys.argv[2], "rb").read())
 start = 52 + struct.unpack_from("<I", b, 48)[0] + 8  # docs/FORMAT.md
-beta = start + 4 * (sum(params[:32]) + 128)
-for k in range(128):
+beta = start + 4 * (sum(params[:32]) + 64)
+for k in range(64):
     struct.pack_into("<f", b, beta + 4 * k, -1000.0)
 struct.pack_into("<I", b, len(b) - 4, zlib.crc32(bytes(b[:-4])))
 open(sys.argv[3], "wb").write(b)
@@ -827,10 +827,10 @@ def conv(c_in, c_out, k, side):
 resnet20 = (conv(3, 16, 3, 32) + 6 * conv(16, 16, 3, 32)
             + conv(16, 32, 3, 16) + 5 * conv(32, 32, 3, 16) + conv(16, 32, 1, 16)
             + conv(32, 64, 3, 8) + 5 * conv(64, 64, 3, 8) + conv(32, 64, 1, 8) + 64 * 10)
-small = (conv(1, 32, 3, 28) + 2 * conv(32, 32, 3, 28)
-         + conv(32, 64, 3, 14) + 3 * conv(64, 64, 3, 14) + conv(32, 64, 1, 14)
-         + conv(64, 128, 3, 7) + conv(128, 128, 3, 7) + conv(64, 128, 1, 7) + 128 * 10)
-want = {"resnet20": (resnet20, conv(3, 16, 3, 32)), "resnet-small": (small, conv(1, 32, 3, 28))}
+small = (conv(1, 16, 3, 28) + 2 * conv(16, 16, 3, 28)
+         + conv(16, 32, 3, 14) + 3 * conv(32, 32, 3, 14) + conv(16, 32, 1, 14)
+         + conv(32, 64, 3, 7) + 3 * conv(64, 64, 3, 7) + conv(32, 64, 1, 7) + 64 * 10)
+want = {"resnet20": (resnet20, conv(3, 16, 3, 32)), "resnet-small": (small, conv(1, 16, 3, 28))}
 seen = set()
 for line in open(sys.argv[1]):
     f = dict(kv.split("=", 1) for kv in line.split() if "=" in kv)
@@ -844,8 +844,8 @@ assert seen == set(want), seen
 check nn_bench_graph_layers 0 "$bin/nn_bench" --quick --only layers --models resnet-small \
     --threads 1 --batch 2
 expect_output nn_bench_graph_add '^layer model=resnet-small index=17 spec=add\(input\) threads=1 forward_ms='
-expect_output nn_bench_graph_projection '^layer model=resnet-small index=15 spec=conv1x1x64s2 threads=1 forward_ms='
-check nn_bench_graph_every_layer 0 test "$(grep -c '^layer model=resnet-small index=' "$tmp/out")" -eq 37
+expect_output nn_bench_graph_projection '^layer model=resnet-small index=15 spec=conv1x1x32s2 threads=1 forward_ms='
+check nn_bench_graph_every_layer 0 test "$(grep -c '^layer model=resnet-small index=' "$tmp/out")" -eq 44
 
 # nn_compare: yesterday's run and today's, made separately, on one page
 # with links to their reports; a malformed metrics.json is refused with a

@@ -482,18 +482,18 @@ def check_graph_layers(out):
           "a graph's layer table has columns %s" % rows[0])
     check(all(len(r) == 6 for r in rows), "a graph's layer table has rows of other lengths")
     layers = {int(r[0]): r[1:] for r in rows if r[0].isdigit()}
-    check(len(layers) == 37, "resnet-small: %d layers in the table" % len(layers))
-    want = {2: ["relu", "32, 28, 28", "0", "s0", ""],
-            3: ["conv2d", "32, 28, 28", "9248", "", ""],
-            8: ["add", "32, 28, 28", "0", "", "7, s0"],
-            9: ["relu", "32, 28, 28", "0", "b1", ""],
-            14: ["batchnorm", "64, 14, 14", "128", "m1", ""],
-            15: ["conv2d", "64, 14, 14", "2112", "", "b1"],
-            17: ["add", "64, 14, 14", "0", "", "16, m1"],
-            36: ["dense", "10, 1, 1", "1290", "", ""]}
+    check(len(layers) == 44, "resnet-small: %d layers in the table" % len(layers))
+    want = {2: ["relu", "16, 28, 28", "0", "s0", ""],
+            3: ["conv2d", "16, 28, 28", "2320", "", ""],
+            8: ["add", "16, 28, 28", "0", "", "7, s0"],
+            9: ["relu", "16, 28, 28", "0", "b1", ""],
+            14: ["batchnorm", "32, 14, 14", "64", "m1", ""],
+            15: ["conv2d", "32, 14, 14", "544", "", "b1"],
+            17: ["add", "32, 14, 14", "0", "", "16, m1"],
+            43: ["dense", "10, 1, 1", "650", "", ""]}
     for i, cells in want.items():
         check(layers[i] == cells, "resnet-small layer %d: %s, expected %s" % (i, layers[i], cells))
-    check(rows[-1][1] == "total" and rows[-1][3] == "382858", "total row: %s" % rows[-1])
+    check(rows[-1][1] == "total" and rows[-1][3] == "170826", "total row: %s" % rows[-1])
     health = [t for t in page_tables(out, "Epoch 1")]
     check(len(health) == 1, "resnet-small: %d training-health tables" % len(health))
     check(health[0][0][:3] == ["#", "layer", "name"], "health columns: %s" % health[0][0])
