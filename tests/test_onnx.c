@@ -1217,6 +1217,101 @@ static void test_layer_names_in_node_names(void **state)
     }
 }
 
+/* A TENSOR attribute "value": an int64 tensor (rank 1) of n values. */
+static void mw_attr_int64s(model_writer *mw, const int64_t *v, int n)
+{
+    size_t attr = nn_pb_begin(&mw->w, NODE_ATTR), t;
+    nn_pb_string(&mw->w, ATTR_NAME, "value");
+    t = nn_pb_begin(&mw->w, 5); /* AttributeProto.t */
+    nn_pb_varint(&mw->w, TENSOR_DIMS, (uint64_t)n);
+    nn_pb_varint(&mw->w, TENSOR_TYPE, 7);
+    for (int i = 0; i < n; i++)
+        nn_pb_varint(&mw->w, 7, (uint64_t)v[i]); /* int64_data */
+    nn_pb_end(&mw->w, t);
+    nn_pb_varint(&mw->w, ATTR_TYPE, 4); /* TENSOR */
+    nn_pb_end(&mw->w, attr);
+}
+
+/* A Constant node of an int64 tensor (rank 1) of n values. */
+static void mw_constant_ints(model_writer *mw, const char *out,
+                             const int64_t *v, int n)
+{
+    size_t node = mw_node_begin(mw, "Constant", NULL, NULL, NULL, out);
+    mw_attr_int64s(mw, v, n);
+    nn_pb_end(&mw->w, node);
+}
+
+/* What exporters compute around weights and settings folds into
+ * initializers: an Identity copy of a weight, the Transpose of a MatMul's
+ * weight, and PyTorch's int64 arithmetic for F.pad(x, (0, 0, 0, 0, 1, 1))
+ * (ConstantOfShape, Concat, Reshape, a Slice with step -1, Transpose,
+ * Reshape, Cast): the pads of a Pad of channels, read as a 1x1 convolution
+ * of 0 and 1 weights. */
+static void test_constant_subgraphs_fold(void **state)
+{
+    static const int64_t torch_pads[6] = {0, 0, 0, 0, 1, 1}, two[1] = {2};
+    static const int64_t pairs[2] = {-1, 2}, last[1] = {-1}, zero[1] = {0};
+    static const int64_t from_end[1] = {-INT64_MAX}, flat[1] = {-1};
+    static const int bt_dims[2] = {4, 25};
+    model_writer mw;
+    nn_net *net = NULL;
+    char msg[256] = "";
+    size_t node;
+    (void)state;
+    mw_begin(&mw, 13);
+    mw_conv_weights(&mw);
+    mw_node(&mw, "Identity", "W", NULL, NULL, "W2", NULL, NULL, 0);
+    mw_node(&mw, "Conv", "x", "W2", NULL, "y", NULL, NULL, 0);
+    check_imports_as(mw_end(&mw, "y"), "conv3x3x2");
+    mw_begin(&mw, 13);
+    mw_floats(&mw, "Bt", bt_dims, 2); /* (out, in): libnn's layout */
+    mw_node(&mw, "Transpose", "Bt", NULL, NULL, "B", "perm", (const int[2]){1, 0}, 2);
+    mw_node(&mw, "Flatten", "x", NULL, NULL, "f", NULL, NULL, 0);
+    mw_node(&mw, "MatMul", "f", "B", NULL, "y", NULL, NULL, 0);
+    if (nn_onnx_load(mw_end(&mw, "y"), 2, 1, &net, msg, sizeof msg) != NN_OK)
+        fail_msg("%s", msg);
+    for (int i = 0; i < 100; i++) /* mw_floats' values */
+        assert_true(nn_net_params(net)[i] == 0.01f * (float)i - 0.1f);
+    nn_net_destroy(net);
+    mw_conv(&mw, 13, "c", NULL, NULL, 0);
+    mw_constant_ints(&mw, "torch_pads", torch_pads, 6);
+    mw_constant_ints(&mw, "two", two, 1);
+    node = mw_node_begin(&mw, "ConstantOfShape", "two", NULL, NULL, "zeros");
+    mw_attr_int64s(&mw, zero, 1);
+    nn_pb_end(&mw.w, node);
+    node = mw_node_begin(&mw, "Concat", "torch_pads", "zeros", NULL, "eight");
+    mw_attr_int(&mw, "axis", 0);
+    nn_pb_end(&mw.w, node);
+    mw_constant_ints(&mw, "pairs", pairs, 2);
+    mw_node(&mw, "Reshape", "eight", "pairs", NULL, "by_axis", NULL, NULL, 0);
+    mw_constant_ints(&mw, "last", last, 1);
+    mw_constant_ints(&mw, "from_end", from_end, 1);
+    mw_constant_ints(&mw, "zero", zero, 1);
+    node = mw_node_begin(&mw, "Slice", "by_axis", "last", "from_end", "reversed");
+    nn_pb_string(&mw.w, NODE_INPUT, "zero");
+    nn_pb_string(&mw.w, NODE_INPUT, "last");
+    nn_pb_end(&mw.w, node);
+    mw_node(&mw, "Transpose", "reversed", NULL, NULL, "begins_ends", "perm",
+            (const int[2]){1, 0}, 2);
+    mw_constant_ints(&mw, "flat", flat, 1);
+    mw_node(&mw, "Reshape", "begins_ends", "flat", NULL, "onnx_pads", NULL, NULL, 0);
+    mw_node_int(&mw, "Cast", "onnx_pads", "pads", "to", 7);
+    mw_node(&mw, "Pad", "c", "pads", NULL, "p", NULL, NULL, 0);
+    mw_node(&mw, "Relu", "p", NULL, NULL, "y", NULL, NULL, 0);
+    if (nn_onnx_load(mw_end(&mw, "y"), 2, 1, &net, msg, sizeof msg) != NN_OK)
+        fail_msg("%s", msg);
+    assert_nn_ok(nn_net_spec(net, msg, sizeof msg));
+    assert_string_equal(msg, "conv3x3x2,conv1x1x4,relu");
+    {
+        const float *w = nn_net_params(net) + 18 + 2; /* after conv 1 */
+        for (int o = 0; o < 4; o++)
+            for (int c = 0; c < 2; c++)
+                assert_true(w[o * 2 + c] == (o == c + 1 ? 1.0f : 0.0f));
+    }
+    print_message("  Identity, Transpose and F.pad's pads folded: %s\n", msg);
+    nn_net_destroy(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1244,6 +1339,7 @@ int main(void)
         cmocka_unit_test(test_a_zero_padded_shortcut_imports),
         cmocka_unit_test(test_graphs_libnn_cannot_represent_are_refused),
         cmocka_unit_test(test_layer_names_in_node_names),
+        cmocka_unit_test(test_constant_subgraphs_fold),
     };
     return TU_RUN_IN_DIR(tests, dir);
 }

@@ -778,6 +778,8 @@ static int read_node(importer *imp, nn_onnx_node_read *nr, int i)
         return 0;
     if (!strcmp(nr->in.op, "Constant"))
         return nn_onnx_add_constant(imp->m, nr, imp->why, imp->why_size);
+    if (nn_onnx_fold(imp->m, nr))
+        return 1;
     if (!older_opset_fits(imp, &nr->in))
         return 0;
     handled = structural(imp, nr, i == imp->m->n_nodes - 1);

@@ -61,10 +61,20 @@ int nn_onnx_graph_input(const nn_onnx_model *m, char *name, int shape[3],
  * set when it is malformed or too large. */
 int nn_onnx_read_node(const nn_onnx_model *m, int index,
                       nn_onnx_node_read *node, char *why, size_t why_size);
+/* A TensorProto (msg) into *out, named `name` (NULL: its own name); 0 with
+ * why set when it is malformed or of a type libnn does not read. */
+int nn_onnx_read_tensor(const nn_pb_field *msg, nn_onnx_init *out,
+                        const char *name, char *why, size_t why_size);
 /* A Constant node: its tensor becomes one more initializer, named after
  * its output; 0 with why set when it holds none. */
 int nn_onnx_add_constant(nn_onnx_model *m, const nn_onnx_node_read *node,
                          char *why, size_t why_size);
+/* A node whose inputs are all initializers, of an operator that moves or
+ * builds values (Identity, Transpose, and for int64: Slice, Reshape,
+ * Concat, ConstantOfShape, Cast), as one more initializer named after its
+ * output (src/io/onnx_fold.c): 1 when it was, 0 when it is not such a
+ * node. */
+int nn_onnx_fold(nn_onnx_model *m, const nn_onnx_node_read *node);
 /* How many node inputs and graph outputs name `name`. */
 int nn_onnx_readers(const nn_onnx_model *m, const char *name);
 

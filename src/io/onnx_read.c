@@ -100,7 +100,7 @@ wrong:
  * or from float_data in any legal encoding: values one by one, packed runs,
  * or a mix of both in any order (a repeated field's values are the
  * concatenation of all its occurrences). */
-static int parse_tensor(const nn_pb_field *msg, nn_onnx_init *in,
+int nn_onnx_read_tensor(const nn_pb_field *msg, nn_onnx_init *in,
                         const char *name, char *why, size_t why_size)
 {
     nn_pb_reader r = nn_pb_sub(msg);
@@ -252,7 +252,7 @@ static int parse_graph(const nn_pb_field *graph, nn_onnx_model *m, char *why,
             }
             m->nodes[m->n_nodes++] = f;
         } else if (f.field == 5) {
-            if (!parse_tensor(&f, &m->inits[m->n_inits], NULL, why, why_size))
+            if (!nn_onnx_read_tensor(&f, &m->inits[m->n_inits], NULL, why, why_size))
                 return 0;
             m->n_inits++;
         } else if (f.field == 11 && m->n_inputs < 64)
@@ -536,7 +536,7 @@ int nn_onnx_add_constant(nn_onnx_model *m, const nn_onnx_node_read *node,
 {
     const nn_onnx_attr *value = nn_onnx_attr_find(&node->in, "value");
     if (!value || !value->t.data ||
-        !parse_tensor(&value->t, &m->inits[m->n_inits], node->outputs[0], why,
+        !nn_onnx_read_tensor(&value->t, &m->inits[m->n_inits], node->outputs[0], why,
                       why_size)) {
         if (!why[0])
             nn_format_msg(why, why_size, "node %d 'Constant' holds no tensor",
