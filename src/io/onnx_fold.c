@@ -190,7 +190,7 @@ static int fold_concat(const nn_onnx_node_in *node,
     memcpy(dims, arg[0]->t.dims, sizeof dims);
     dims[axis] = 0;
     for (int k = 0; k < node->n_inputs; k++) {
-        if (arg[k]->is_float || arg[k]->t.rank != rank)
+        if (!arg[k] || arg[k]->is_float || arg[k]->t.rank != rank)
             return 0;
         for (int d = 0; d < rank; d++)
             if (d != axis && arg[k]->t.dims[d] != dims[d])

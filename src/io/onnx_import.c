@@ -801,6 +801,8 @@ nn_status nn_onnx_import(nn_onnx_model *m, int max_batch, int inference,
     char input[NN_ONNX_MAX_NAME];
     int shape[3], rank;
     nn_status st = NN_EFORMAT;
+    /* each node adds at most one layer: its own, or (a Slice) the pooling
+     * that applies it; and at most one value */
     imp.layers = calloc((size_t)imp.max_layers, sizeof *imp.layers);
     imp.values = calloc((size_t)imp.max_values, sizeof *imp.values);
     imp.written = malloc(((size_t)m->n_nodes * NN_ONNX_NODE_NAMES + 1) *

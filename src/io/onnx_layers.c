@@ -476,15 +476,6 @@ static void concat_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
     nn_onnx_node_end(g, node);
 }
 
-/* Add or Sum of outputs of one shape (the reader checks the shapes and
- * folds an Add of a constant bias into the layer before it) */
-static int add_onnx_import(const nn_onnx_node_in *node, nn_onnx_layer_in *out)
-{
-    (void)node;
-    (void)out;
-    return 1;
-}
-
 /* Concat along axis 1 (-3 of (N, C, H, W), -1 of (N, F)): channels */
 static int concat_onnx_import(const nn_onnx_node_in *node,
                               nn_onnx_layer_in *out)
@@ -604,8 +595,11 @@ static const nn_onnx_kind onnx_kinds[] = {
     {.kind = &nn_kind_global_avgpool, .ops = "ReduceMean",
      .export_nodes = global_avgpool_onnx_export,
      .import_node = reduce_mean_onnx_import},
+    /* Add and Sum have no attributes to read: the reader checks that the
+     * shapes agree, and folds an Add of a constant bias into the layer
+     * before it */
     {.kind = &nn_kind_add, .ops = "Add Sum",
-     .export_nodes = add_onnx_export, .import_node = add_onnx_import},
+     .export_nodes = add_onnx_export, .import_node = activation_onnx_import},
     {.kind = &nn_kind_concat, .ops = "Concat",
      .export_nodes = concat_onnx_export, .import_node = concat_onnx_import},
 };

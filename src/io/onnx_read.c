@@ -420,7 +420,7 @@ static void node_label(const nn_pb_field *f, char *label)
         return;
     while (1 + digits < f->size && p[1 + digits] >= '0' && p[1 + digits] <= '9')
         digits++;
-    if (digits == 0 || p[1 + digits] != '_')
+    if (digits == 0 || 1 + digits >= f->size || p[1 + digits] != '_')
         return;
     memcpy(label, at, (size_t)(end - at));
     label[end - at] = '\0';
