@@ -1,5 +1,5 @@
-/* ONNX import, the graph's side: an nn_onnx_model (src/io/onnx_read.c)
- * into a net. Every name a node reads is found among the values written
+/* ONNX import, the graph's side, and nn_onnx_load: an nn_onnx_model
+ * (src/io/onnx_read.c) into a net. Every name a node reads is found among the values written
  * before it: the graph input (the net's input) and the first output of
  * each earlier node, each standing for a tensor of the net (0 the input,
  * j + 1 layer j's output). A node becomes a layer of the kind whose ONNX
@@ -792,8 +792,11 @@ static int read_node(importer *imp, nn_onnx_node_read *nr, int i)
                                             : layer_node(imp, nr, onnx);
 }
 
-nn_status nn_onnx_import(nn_onnx_model *m, int max_batch, int inference,
-                         nn_net **out, char *why, size_t why_size)
+/* The net m's graph describes, built for max_batch (for inference only
+ * when inference is 1), with the file's weights; NN_EFORMAT with why naming
+ * the node when libnn cannot represent it. */
+static nn_status import(nn_onnx_model *m, int max_batch, int inference,
+                        nn_net **out, char *why, size_t why_size)
 {
     importer imp = {m, NULL, NULL, 0, m->n_nodes + 1, NULL, 0, m->n_nodes + 1,
                     NULL, 0, why, why_size};
@@ -846,5 +849,29 @@ done:
     free(imp.values);
     free(imp.written);
     free(nr);
+    return st;
+}
+
+nn_status nn_onnx_load(const char *path, int max_batch, int inference,
+                       nn_net **out, char *msg, size_t msg_size)
+{
+    nn_le_buffer b = {NULL, 0, 0, 0};
+    nn_onnx_model *m;
+    char why[256] = "";
+    nn_status st = nn_model_read_whole(path, max_batch, out, &b, msg, msg_size);
+    if (st != NN_OK)
+        return st;
+    m = calloc(1, sizeof *m);
+    if (!m)
+        st = NN_ENOMEM;
+    else if (!nn_onnx_model_parse(b.data, b.size, m, why, sizeof why))
+        st = NN_EFORMAT;
+    else
+        st = import(m, max_batch, inference != 0, out, why, sizeof why);
+    if (st != NN_OK)
+        nn_format_msg(msg, msg_size, "%s: %s", path, why[0] ? why : nn_status_str(st));
+    nn_onnx_model_free(m);
+    free(m);
+    free(b.data);
     return st;
 }

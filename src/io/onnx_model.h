@@ -1,5 +1,6 @@
 /* An ONNX file as the reader holds it: src/io/onnx_read.c parses the
- * protobuf into it, src/io/onnx_import.c turns its graph into a net. */
+ * protobuf into it, src/io/onnx_fold.c folds constants in it, and
+ * src/io/onnx_import.c (nn_onnx_load) turns its graph into a net. */
 #ifndef NN_IO_ONNX_MODEL_H
 #define NN_IO_ONNX_MODEL_H
 
@@ -51,6 +52,13 @@ typedef struct {
     int n_outputs;                       /* all of them, even past 8 */
 } nn_onnx_node_read;
 
+/* A ModelProto of size bytes into *m (zeroed by the caller): its graph's
+ * nodes, initializers, inputs and outputs, its opset and metadata; 0 with
+ * why set when it is malformed or beyond the reader's limits. */
+int nn_onnx_model_parse(const unsigned char *data, size_t size,
+                        nn_onnx_model *m, char *why, size_t why_size);
+/* Frees what m holds (not m). */
+void nn_onnx_model_free(nn_onnx_model *m);
 /* The initializer (or Constant) called name, or NULL. */
 const nn_onnx_init *nn_onnx_find_init(const nn_onnx_model *m, const char *name);
 /* The graph input that is not an initializer: its name, (C, H, W) and rank
@@ -77,11 +85,5 @@ int nn_onnx_add_constant(nn_onnx_model *m, const nn_onnx_node_read *node,
 int nn_onnx_fold(nn_onnx_model *m, const nn_onnx_node_read *node);
 /* How many node inputs and graph outputs name `name`. */
 int nn_onnx_readers(const nn_onnx_model *m, const char *name);
-
-/* The net m's graph describes, built for max_batch (for inference only
- * when inference is 1), with the file's weights (src/io/onnx_import.c);
- * NN_EFORMAT with why naming the node when libnn cannot represent it. */
-nn_status nn_onnx_import(nn_onnx_model *m, int max_batch, int inference,
-                         nn_net **out, char *why, size_t why_size);
 
 #endif /* NN_IO_ONNX_MODEL_H */

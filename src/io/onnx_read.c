@@ -4,16 +4,11 @@
  * allocated. Its graph becomes a net in src/io/onnx_import.c. */
 #include "io/onnx_model.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
-#include "io/io.h"
-#include "io/model_file.h"
-#include "layers/layer.h"
-#include "net/net.h"
 
 #define ONNX_MAX_BYTES ((size_t)1 << 31)
 #define MAX_NODES NN_ONNX_MAX_NODES
@@ -299,8 +294,7 @@ static void parse_opset(const nn_pb_field *entry, nn_onnx_model *m)
         m->opset = version;
 }
 
-/* The ModelProto: its graph, opset and metadata. */
-static int parse_model(const unsigned char *data, size_t size, nn_onnx_model *m,
+int nn_onnx_model_parse(const unsigned char *data, size_t size, nn_onnx_model *m,
                        char *why, size_t why_size)
 {
     nn_pb_reader r = {data, data + size};
@@ -563,29 +557,10 @@ int nn_onnx_readers(const nn_onnx_model *m, const char *name)
     return readers;
 }
 
-nn_status nn_onnx_load(const char *path, int max_batch, int inference,
-                       nn_net **out, char *msg, size_t msg_size)
+void nn_onnx_model_free(nn_onnx_model *m)
 {
-    nn_le_buffer b = {NULL, 0, 0, 0};
-    nn_onnx_model *m;
-    char why[256] = "";
-    nn_status st = nn_model_read_whole(path, max_batch, out, &b, msg, msg_size);
-    if (st != NN_OK)
-        return st;
-    m = calloc(1, sizeof *m);
-    if (!m)
-        st = NN_ENOMEM;
-    else if (!parse_model(b.data, b.size, m, why, sizeof why))
-        st = NN_EFORMAT;
-    else
-        st = nn_onnx_import(m, max_batch, inference != 0, out, why, sizeof why);
-    if (st != NN_OK)
-        nn_format_msg(msg, msg_size, "%s: %s", path, why[0] ? why : nn_status_str(st));
     for (int i = 0; m && i < m->n_inits; i++)
         free(m->inits[i].owned);
     if (m)
         free(m->inits);
-    free(m);
-    free(b.data);
-    return st;
 }
