@@ -1,8 +1,8 @@
 /* ONNX import, the graph's side, and nn_onnx_load: an nn_onnx_model
- * (src/io/onnx_read.c) into a net. Every name a node reads is found among the values written
- * before it: the graph input (the net's input) and the first output of
- * each earlier node, each standing for a tensor of the net (0 the input,
- * j + 1 layer j's output). A node becomes a layer of the kind whose ONNX
+ * (src/io/onnx_read.c) into a net. Every name a node reads is found among
+ * the values written before it: the graph input (the net's input) and the
+ * first output of each earlier node, each standing for a tensor of the
+ * net (0 the input, j + 1 layer j's output). A node becomes a layer of the kind whose ONNX
  * mapping names its operator (src/io/onnx_layers.c): a join (Add, Sum,
  * Concat) reads the tensors of all its inputs, any other node the tensor of
  * its first and initializers. The other nodes are no layers in libnn:
