@@ -8,6 +8,7 @@
 #   memory program=libnn model=lenet threads=1 images=1280 peak_rss_mb=79.1 params=12906
 #
 # Usage: docs/bench_memory.sh [BUILD_DIR [THREADS [IMAGES]]]   (build 1 1280)
+# MODELS (a blank-separated list; every preset by default) chooses the nets.
 # MNIST_DIR (Fashion-MNIST from dataset-fashion-mnist by default) and
 # CIFAR_DIR (generated when not set: random images in the CIFAR-10 binary
 # format, real size, as tests/test_data.c writes small ones) choose the data.
@@ -41,9 +42,10 @@ peak_mb() {
     awk '{ printf "%.1f", $1 / 1024 }' "$1"
 }
 
-for model in mlp lenet deep deep-bn vgg vgg-gap; do
+models=${MODELS:-mlp lenet deep deep-bn vgg vgg-gap resnet-small resnet20}
+for model in $models; do
     case $model in
-        vgg*) trainer=cifar10_train data=$cifar ;;
+        vgg*|resnet20) trainer=cifar10_train data=$cifar ;;
         *) trainer=mnist_train data=$mnist ;;
     esac
     /usr/bin/time -f %M -o "$work/rss" "$build/examples/$trainer" --data "$data" \

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Benchmark aid (not part of libnn or its tests): PyTorch's training and
 inference speed, and optionally accuracy, on Fashion-MNIST for the presets
-mlp, lenet and deep, and on CIFAR-10-shaped input (3x32x32, random values)
-for vgg and vgg-gap, with the same settings as mnist_train/cifar10_train.
+mlp, lenet, deep, deep-bn and resnet-small, and on CIFAR-10-shaped input
+(3x32x32, random values) for vgg, vgg-gap and resnet20, with the same
+settings as mnist_train/cifar10_train.
 
     OPENBLAS_NUM_THREADS=1 /usr/bin/python3 docs/bench_pytorch.py --threads 1
     OPENBLAS_NUM_THREADS=2 /usr/bin/python3 docs/bench_pytorch.py --threads 2
@@ -45,7 +46,7 @@ import numpy as np  # noqa: E402 (after OPENBLAS_NUM_THREADS is set)
 import torch  # noqa: E402
 
 DATA = "/usr/share/datasets/fashion-mnist"
-CIFAR = ("vgg", "vgg-gap")  # presets on CIFAR-10 input (3x32x32)
+CIFAR = ("vgg", "vgg-gap", "resnet20")  # presets on CIFAR-10 input (3x32x32)
 
 
 def load_mnist_bytes(prefix, directory=DATA):
@@ -68,8 +69,43 @@ def cifar_block(nn, cin, cout):
             nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU()]
 
 
+class BasicBlock(torch.nn.Module):
+    """libnn's basic block: conv3x3,bn,relu,conv3x3,bn, plus the input (or,
+    when the shape changes, a strided 1x1 convolution with bn of it), relu."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        nn = torch.nn
+        self.main = nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.BatchNorm2d(cout),
+                                  nn.ReLU(), nn.Conv2d(cout, cout, 3, 1, 1),
+                                  nn.BatchNorm2d(cout))
+        self.shortcut = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride), nn.BatchNorm2d(cout))
+                         if stride != 1 or cin != cout else nn.Identity())
+
+    def forward(self, x):
+        return torch.relu(self.main(x) + self.shortcut(x))
+
+
+def resnet(cin, widths, blocks):
+    """A stem conv3x3,bn,relu of widths[0] channels, then blocks[i] basic
+    blocks of widths[i] channels (stride 2 first, after the first stage),
+    global average pooling and a dense layer to 10 classes."""
+    nn = torch.nn
+    layers = [nn.Conv2d(cin, widths[0], 3, 1, 1), nn.BatchNorm2d(widths[0]), nn.ReLU()]
+    c = widths[0]
+    for stage, (width, count) in enumerate(zip(widths, blocks)):
+        for b in range(count):
+            layers.append(BasicBlock(c, width, 2 if stage > 0 and b == 0 else 1))
+            c = width
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, 10))
+
+
 def model(name):
     nn = torch.nn
+    if name == "resnet20":
+        return resnet(3, (16, 32, 64), (3, 3, 3))
+    if name == "resnet-small":
+        return resnet(1, (16, 32, 64), (1, 2, 2))
     if name in CIFAR:
         convs = (cifar_block(nn, 3, 32) + [nn.MaxPool2d(2)] + cifar_block(nn, 32, 64)
                  + [nn.MaxPool2d(2)] + cifar_block(nn, 64, 128))
@@ -222,7 +258,8 @@ def main():
         return
     for name in names:
         batches = args.batches or {"mlp": 2000, "lenet": 300, "deep": 30, "deep-bn": 30,
-                                  "vgg": 30, "vgg-gap": 30}[name]
+                                  "vgg": 30, "vgg-gap": 30, "resnet20": 30,
+                                  "resnet-small": 30}[name]
         if name in CIFAR:  # random CIFAR-shaped data: speed only
             generator = torch.Generator().manual_seed(1)
             x = torch.rand(64 * 16, 3, 32, 32, generator=generator)

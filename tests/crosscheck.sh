@@ -15,9 +15,10 @@
 #   - PyTorch nets like the presets (and one with batchnorm, average
 #     pooling, leaky relu and dropout), exported by torch.onnx, import into
 #     libnn and give PyTorch's outputs within 1e-5; so do two small ResNets
-#     (identity, 1x1-convolution and zero-padded shortcuts, a pre-activation
-#     block, x.mean([2, 3]) or adaptive pooling, Gemm or MatMul), their
-#     probabilities against the softmax of libnn's logits;
+#     (a max-pooling stem, identity, 1x1-convolution and zero-padded
+#     shortcuts, a pre-activation block, x.mean([2, 3]) or adaptive pooling,
+#     Gemm or MatMul), their probabilities against the softmax of libnn's
+#     logits;
 #   - an imported PyTorch net fine-tuned with --init gets more accurate;
 #   - ONNX's own conformance tests (Debian's libonnx-testdata) of the
 #     operators libnn imports: none imports to a different function (each

@@ -6,7 +6,7 @@
 # sed, rebuilds the tests that run, runs them (ctest label grad, plus
 # test_optim, test_preset_sizes, test_onnx, test_onnx_export,
 # test_checkpoint, test_shards, test_train and test_numeric) and restores
-# the file. The checkout itself is never modified. Not run by CI: the 70
+# the file. The checkout itself is never modified. Not run by CI: the 78
 # mutants take 15 to 40 minutes on the 2-core machine (more when other work
 # runs beside them).
 # Results and what they show: docs/RELIABILITY.md, "Mutation check".
@@ -142,6 +142,8 @@ batchnorm-running-var-biased|src/layers/layer_batchnorm.c|running variance witho
 batchnorm-momentum-0.01|src/layers/layer_batchnorm.c|momentum 0.1 -> 0.01|s/#define BN_MOMENTUM 0\.1f/#define BN_MOMENTUM 0.01f/
 batchnorm-eps-outside-sqrt|src/layers/layer_batchnorm.c|training: xhat = (x - mean) / (sqrt(var) + eps)|s/return (float)(1\.0 \/ sqrt(var + eps));/return (float)(1.0 \/ (sqrt(var) + eps));/
 batchnorm-eps-in-running-var|src/layers/layer_batchnorm.c|running variance moved towards var + eps|s/(float)(count > 1 ? sq \/ (double)(count - 1) : var)/(float)((count > 1 ? sq \/ (double)(count - 1) : var) + eps)/
+batchnorm-eps-default-in-inference|src/layers/layer_batchnorm.c|inference: 1e-5 whatever the layer's eps|s/sqrtf(running_var\[ch\] + layer->args.eps)/sqrtf(running_var[ch] + NN_BATCHNORM_EPS)/
+batchnorm-eps-default-in-training|src/layers/layer_batchnorm.c|training: 1e-5 whatever the layer's eps|s/BN_MOMENTUM, layer->args.eps)/BN_MOMENTUM, NN_BATCHNORM_EPS)/
 batchnorm-batch-one-refused-in-inference|src/layers/layer_batchnorm.c|check_batch: one value per channel refused in inference mode too|s/return training \&\& (size_t)batch/return (size_t)batch/
 train-last-batch-of-min-size-dropped|src/train/train.c|nn_train_epoch: a last batch of nn_net_min_batch left out too|s/if (n < min_batch)/if (n <= min_batch)/
 # Activations, pooling, dropout.
@@ -150,7 +152,11 @@ maxpool-backward-sign|src/layers/layer_maxpool.c|dx[winner] -= dy|s/dplane\[ap\[
 maxpool-ties-last|src/layers/layer_maxpool.c|general path: the last of tied values wins|s/if (row\[j\] > best /if (row[j] >= best /
 maxpool-2x2-ties-column-major|src/layers/layer_maxpool.c|2x2 stride 2 path: a tie of top-right and bottom-left goes to bottom-left|s/where = b == best ? 1 : where;/where = b == best \&\& c != best ? 1 : where;/
 avgpool-backward-sign-2x2|src/layers/layer_avgpool.c|k2 s2 path: share = -dy / 4|s/float share = g\[ox\] \/ 4\.0f;/float share = -g[ox] \/ 4.0f;/
-avgpool-backward-sign|src/layers/layer_avgpool.c|general path: share = -dy / k^2|s/float share = dyp\[oy \* out_w + ox\] \/ area;/float share = -dyp[oy * out_w + ox] \/ area;/
+avgpool-backward-sign|src/layers/layer_avgpool.c|general path: share = -dy / divisor|s/share = dyp\[oy \* out_w + ox\] \//share = -dyp[oy * out_w + ox] \//
+avgpool-exclude-pad-ignored|src/layers/layer_avgpool.c|e: the padding counted in the mean anyway|s/return s->exclude_pad ? (float)((h1 - h0) \* (w1 - w0))/return 0 ? (float)((h1 - h0) * (w1 - w0))/
+avgpool-ceil-divisor-unclipped|src/layers/pool.h|ceil mode: a window past the padded input divided by kh kw|s/\*padded = (end < size + pad ? end : size + pad) - start;/*padded = end - start;/
+pool-ceil-last-window-kept|src/layers/pool.c|ceil mode: a last window that starts in the padding kept|s/        out--;/        out -= 0;/
+maxpool-width-span-of-height|src/layers/layer_maxpool.c|general path: a window's columns spanned by kh|s/nn_pool_span(ox, s->stride, s->pad, s->kw, in_w/nn_pool_span(ox, s->stride, s->pad, s->kh, in_w/
 global-avgpool-backward-sign|src/layers/layer_avgpool.c|share = -dy / hw|s/float share = dy\[p\] \/ (float)hw;/float share = -dy[p] \/ (float)hw;/
 dropout-backward-sign|src/layers/layer_dropout.c|dx -= dy mask / (1 - rate)|s/dx\[i\] += dy\[i\] \* ((float)mask\[i\] \* scale);/dx[i] -= dy[i] * ((float)mask[i] * scale);/
 # Optimizers.
@@ -174,6 +180,8 @@ onnx-final-pad-dropped|src/io/onnx_read.c|a Pad at the end is dropped|s/    if (
 onnx-output-unchecked|src/io/onnx_read.c|graph.output not compared with the last node's|s/    if (strcmp(m->outputs\[0\], current)) {/    if (0) {/
 onnx-opset-unbounded|src/io/onnx_read.c|any opset above 7 read|s/#define OPSET_MAX 21/#define OPSET_MAX 1000/
 onnx-ssa-unchecked|src/io/onnx_read.c|a name written twice accepted|s/        if (!strcmp(w->names\[k\], name)) {/        if (0) {/
+onnx-epsilon-exported-default|src/io/onnx_layers.c|export: epsilon 1e-5 whatever the layer's|s/nn_onnx_attr_float(g, "epsilon", layer->args.eps);/nn_onnx_attr_float(g, "epsilon", NN_BATCHNORM_EPS);/
+onnx-count-include-pad-ignored|src/io/onnx_layers.c|import: AveragePool's padding always counted|s/out->args.exclude_pad = out->args.pad > 0 \&\& !(count_pad \&\& count_pad->i);/out->args.exclude_pad = 0;/
 onnx-kernel-shape-unchecked|src/io/onnx_layers.c|Conv's kernel_shape not compared with its weights|s/if (kernel \&\& (kernel->n_ints != 2/if (0 \&\& (kernel->n_ints != 2/
 onnx-int-attribute-typed-ints|src/io/onnx_node.c|export: INT attributes typed INTS|s/nn_pb_varint(g->graph, ATTR_TYPE, ATTR_INT);/nn_pb_varint(g->graph, ATTR_TYPE, ATTR_INTS_TYPE);/
 onnx-float-attribute-typed-int|src/io/onnx_node.c|export: FLOAT attributes typed INT|s/nn_pb_varint(g->graph, ATTR_TYPE, ATTR_FLOAT);/nn_pb_varint(g->graph, ATTR_TYPE, ATTR_INT);/

@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Writes tests/fixtures/pytorch_layers.txt: PyTorch's numbers for the
-average pooling, leaky relu, RMSprop and AdamW kernels, which
+average pooling, leaky relu, RMSprop and AdamW kernels, and for the layer
+options (max pooling with padding and ceil mode, average pooling without
+its padding and in ceil mode, batchnorm with eps 1e-3), which
 tests/test_parity_pytorch_layers.c compares libnn against.
 
 Regenerate (Debian: apt-get install python3-torch python3-numpy):
@@ -39,6 +41,7 @@ def forward_backward(module, name, x):
 
 
 x = tensor((2, 3, 7, 6))
+pool_x = x
 put("avgpool_input", x.numpy())
 forward_backward(torch.nn.AvgPool2d(3, stride=2, padding=1), "avgpool_k3s2p1", x)
 forward_backward(torch.nn.AvgPool2d(2, stride=2, padding=0), "avgpool_k2s2p0", x)
@@ -77,6 +80,40 @@ run("rmsprop_momentum", lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.99, ep
                                                        momentum=0.9, weight_decay=0.01))
 run("adamw", lambda p: torch.optim.AdamW(p, lr=0.01, betas=(0.9, 0.999), eps=1e-8,
                                          weight_decay=0.01))
+
+# The layer options. Drawn after everything above, which keeps its values.
+forward_backward(torch.nn.MaxPool2d(3, stride=2, padding=1), "maxpool_k3s2p1", pool_x)
+forward_backward(torch.nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True),
+                 "maxpool_k3s2p1_ceil", pool_x)
+forward_backward(torch.nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False),
+                 "avgpool_k3s2p1_excl", pool_x)
+forward_backward(torch.nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True),
+                 "avgpool_k3s2p1_ceil", pool_x)
+forward_backward(torch.nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True,
+                                    count_include_pad=False),
+                 "avgpool_k3s2p1_ceil_excl", pool_x)
+
+# Batchnorm with Keras's eps 1e-3 on channels whose variance (2.5e-3) is
+# near it: training mode (output, dx, dgamma, dbeta, running statistics),
+# then inference mode with the statistics it left.
+bn_x = tensor((4, 3, 5, 3), 0.05)
+bn = torch.nn.BatchNorm2d(3, eps=1e-3, momentum=0.1)
+with torch.no_grad():
+    bn.weight.copy_(tensor(3))
+    bn.bias.copy_(tensor(3))
+    bn.running_mean.copy_(tensor(3))
+    bn.running_var.copy_(tensor(3).abs() + 0.01)
+put("bn_input", bn_x.numpy())
+put("bn_gamma", bn.weight.detach().numpy())
+put("bn_beta", bn.bias.detach().numpy())
+put("bn_running0", torch.cat([bn.running_mean, bn.running_var]).numpy())
+bn.train()
+forward_backward(bn, "bn_eps1e3_train", bn_x)
+put("bn_eps1e3_train_dgamma", bn.weight.grad.numpy())
+put("bn_eps1e3_train_dbeta", bn.bias.grad.numpy())
+put("bn_running1", torch.cat([bn.running_mean, bn.running_var]).numpy())
+bn.eval()
+forward_backward(bn, "bn_eps1e3_eval", bn_x)
 
 path = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures", "pytorch_layers.txt")
 with open(path, "w") as f:

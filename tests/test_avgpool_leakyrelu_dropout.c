@@ -1,6 +1,7 @@
 /* The average pooling, leaky relu and dropout kernels: central-difference
  * checks of every backward (L = sum(r * out) for a fixed random r),
- * accumulation, the 2 x 2 fast path against the definition, dropout's
+ * accumulation, the 2 x 2 fast path against the definition, average
+ * pooling's padding left out and ceil mode by hand, dropout's
  * counter-based masks; and RMSprop and AdamW steps computed by hand. */
 #include "gradcheck.h"
 #include "layers/layer.h"
@@ -48,7 +49,8 @@ static void assert_doubled(const float *once, const float *twice, size_t n)
 /* ------------------------------------------------------- average pooling */
 
 typedef struct {
-    int planes, in_h, in_w, k, stride, pad, out_h, out_w;
+    int planes;
+    nn_pool2d_shape s;
     float *x; /* (planes, in_h, in_w) */
     float *y; /* (planes, out_h, out_w) */
     float *r; /* (planes, out_h, out_w) projection, also used as dy */
@@ -56,21 +58,30 @@ typedef struct {
 
 static size_t pool_in(const pool_case *c)
 {
-    return (size_t)c->planes * c->in_h * c->in_w;
+    return (size_t)c->planes * c->s.in_h * c->s.in_w;
 }
 
 static size_t pool_out(const pool_case *c)
 {
-    return (size_t)c->planes * c->out_h * c->out_w;
+    return (size_t)c->planes * c->s.out_h * c->s.out_w;
 }
 
+/* options: POOL_CEIL, POOL_EXCLUDE and POOL_WIDE (a window of k x (k + 1)),
+ * or 0 */
+enum { POOL_CEIL = 1, POOL_EXCLUDE = 2, POOL_WIDE = 4 };
+
 static pool_case pool_make(int planes, int in_h, int in_w, int k, int stride,
-                           int pad, uint64_t seed)
+                           int pad, int options, uint64_t seed)
 {
-    pool_case c = {planes, in_h, in_w, k, stride, pad,
-                   (in_h + 2 * pad - k) / stride + 1,
-                   (in_w + 2 * pad - k) / stride + 1, NULL, NULL, NULL};
+    pool_case c = {planes,
+                   {.in_h = in_h, .in_w = in_w, .kh = k,
+                    .kw = options & POOL_WIDE ? k + 1 : k,
+                    .stride = stride, .pad = pad,
+                    .ceil_mode = (options & POOL_CEIL) != 0,
+                    .exclude_pad = (options & POOL_EXCLUDE) != 0},
+                   NULL, NULL, NULL};
     nn_rng rng;
+    assert_nn_ok(nn_pool2d_shape_check(&c.s));
     c.x = malloc(sizeof(float) * pool_in(&c));
     c.y = malloc(sizeof(float) * pool_out(&c));
     c.r = malloc(sizeof(float) * pool_out(&c));
@@ -92,30 +103,31 @@ static void pool_free(pool_case *c)
 
 static void avgpool_backward(const pool_case *c, float *dx)
 {
-    nn_avgpool_backward(c->r, dx, c->planes, c->in_h, c->in_w, c->k,
-                        c->stride, c->pad, c->out_h, c->out_w);
+    nn_avgpool_backward(&c->s, c->r, dx, c->planes);
 }
 
 static double avgpool_loss(void *p)
 {
     pool_case *c = p;
-    nn_avgpool_forward(c->x, c->y, c->planes, c->in_h, c->in_w, c->k,
-                       c->stride, c->pad, c->out_h, c->out_w);
+    nn_avgpool_forward(&c->s, c->x, c->y, c->planes);
     return project(c->r, c->y, pool_out(c));
 }
 
 /* The gradient check, then backward twice doubles dx. */
-static void avgpool_case(int k, int stride, int pad)
+static void avgpool_case(int k, int stride, int pad, int options)
 {
     /* planes = N*C = 2*3 of 7 x 6: small, odd and not square. */
-    pool_case c = pool_make(2 * 3, 7, 6, k, stride, pad, 100 + k * 10 + pad);
+    pool_case c = pool_make(2 * 3, 7, 6, k, stride, pad, options,
+                            100 + k * 10 + pad + 1000 * options);
     size_t n = pool_in(&c);
     float *once = calloc(n, sizeof(float)), *twice = calloc(n, sizeof(float));
     char what[64];
     assert_non_null(once);
     assert_non_null(twice);
     avgpool_backward(&c, once);
-    snprintf(what, sizeof what, "avgpool k%d s%d p%d", k, stride, pad);
+    snprintf(what, sizeof what, "avgpool k%d s%d p%d%s%s", k, stride, pad,
+             options & POOL_CEIL ? " ceil" : "",
+             options & POOL_EXCLUDE ? " excluded" : "");
     check(what, avgpool_loss, &c, c.x, once, n);
     avgpool_backward(&c, twice);
     avgpool_backward(&c, twice);
@@ -128,74 +140,114 @@ static void avgpool_case(int k, int stride, int pad)
 static void test_avgpool_k3_s2_p1(void **state)
 {
     (void)state;
-    avgpool_case(3, 2, 1);
+    avgpool_case(3, 2, 1, 0);
 }
 
 static void test_avgpool_k2_s2_p0(void **state)
 {
     (void)state;
-    avgpool_case(2, 2, 0);
+    avgpool_case(2, 2, 0, 0);
 }
 
 static void test_avgpool_k3_s1_p1(void **state)
 {
     (void)state;
-    avgpool_case(3, 1, 1);
+    avgpool_case(3, 1, 1, 0);
 }
 
-/* The definition written out: each window's k*k positions in row-major
- * order, summed from 0 skipping those in the padding, divided by k*k: the
- * order the general path sums in. */
+/* The padding left out of the mean, ceil mode (7 x 6 with k 3 s 2 gives a
+ * last window running past the input), and both. */
+static void test_avgpool_excluded_padding_and_ceil_gradients(void **state)
+{
+    (void)state;
+    avgpool_case(3, 2, 1, POOL_EXCLUDE);
+    avgpool_case(3, 1, 2, POOL_EXCLUDE);
+    avgpool_case(3, 2, 0, POOL_CEIL);
+    avgpool_case(2, 2, 0, POOL_CEIL);
+    avgpool_case(3, 2, 1, POOL_CEIL);
+    avgpool_case(3, 2, 1, POOL_CEIL | POOL_EXCLUDE);
+}
+
+/* The divisor of the window at (oy, ox) by its definition: the positions
+ * of the window inside the input (exclude_pad), or inside the padded input
+ * [-pad, in + pad) (PyTorch's count_include_pad, clipped there in ceil
+ * mode). */
+static float reference_divisor(const nn_pool2d_shape *s, int oy, int ox)
+{
+    int inside = 0, padded = 0;
+    for (int i = 0; i < s->kh; i++)
+        for (int j = 0; j < s->kw; j++) {
+            int ih = oy * s->stride - s->pad + i;
+            int iw = ox * s->stride - s->pad + j;
+            inside += ih >= 0 && ih < s->in_h && iw >= 0 && iw < s->in_w;
+            padded += ih < s->in_h + s->pad && iw < s->in_w + s->pad;
+        }
+    return (float)(s->exclude_pad ? inside : padded);
+}
+
+/* The definition written out: each window's kh*kw positions in row-major
+ * order, summed from 0 skipping those outside the input, divided by
+ * reference_divisor: the order the general path sums in. */
 static void reference_forward(const pool_case *c, float *y)
 {
+    const nn_pool2d_shape *s = &c->s;
     for (int p = 0; p < c->planes; p++)
-        for (int oy = 0; oy < c->out_h; oy++)
-            for (int ox = 0; ox < c->out_w; ox++) {
+        for (int oy = 0; oy < s->out_h; oy++)
+            for (int ox = 0; ox < s->out_w; ox++) {
                 float sum = 0.0f;
-                for (int i = 0; i < c->k; i++)
-                    for (int j = 0; j < c->k; j++) {
-                        int ih = oy * c->stride - c->pad + i;
-                        int iw = ox * c->stride - c->pad + j;
-                        if (ih >= 0 && ih < c->in_h && iw >= 0 && iw < c->in_w)
-                            sum += c->x[((size_t)p * c->in_h + ih) * c->in_w + iw];
+                for (int i = 0; i < s->kh; i++)
+                    for (int j = 0; j < s->kw; j++) {
+                        int ih = oy * s->stride - s->pad + i;
+                        int iw = ox * s->stride - s->pad + j;
+                        if (ih >= 0 && ih < s->in_h && iw >= 0 && iw < s->in_w)
+                            sum += c->x[((size_t)p * s->in_h + ih) * s->in_w + iw];
                     }
-                y[((size_t)p * c->out_h + oy) * c->out_w + ox] =
-                    sum / (float)(c->k * c->k);
+                y[((size_t)p * s->out_h + oy) * s->out_w + ox] =
+                    sum / reference_divisor(s, oy, ox);
             }
 }
 
 static void reference_backward(const pool_case *c, float *dx)
 {
+    const nn_pool2d_shape *s = &c->s;
     for (int p = 0; p < c->planes; p++)
-        for (int oy = 0; oy < c->out_h; oy++)
-            for (int ox = 0; ox < c->out_w; ox++) {
-                float share = c->r[((size_t)p * c->out_h + oy) * c->out_w + ox] /
-                              (float)(c->k * c->k);
-                for (int i = 0; i < c->k; i++)
-                    for (int j = 0; j < c->k; j++) {
-                        int ih = oy * c->stride - c->pad + i;
-                        int iw = ox * c->stride - c->pad + j;
-                        if (ih >= 0 && ih < c->in_h && iw >= 0 && iw < c->in_w)
-                            dx[((size_t)p * c->in_h + ih) * c->in_w + iw] += share;
+        for (int oy = 0; oy < s->out_h; oy++)
+            for (int ox = 0; ox < s->out_w; ox++) {
+                float share = c->r[((size_t)p * s->out_h + oy) * s->out_w + ox] /
+                              reference_divisor(s, oy, ox);
+                for (int i = 0; i < s->kh; i++)
+                    for (int j = 0; j < s->kw; j++) {
+                        int ih = oy * s->stride - s->pad + i;
+                        int iw = ox * s->stride - s->pad + j;
+                        if (ih >= 0 && ih < s->in_h && iw >= 0 && iw < s->in_w)
+                            dx[((size_t)p * s->in_h + ih) * s->in_w + iw] += share;
                     }
             }
 }
 
 /* Forward and backward equal the definition to the bit: the 2 x 2 stride 2
  * fast path (odd sizes leave a row or column out; 35 columns give vector
- * loops and a tail) and the general path, so the two paths agree. */
+ * loops and a tail) and the general path, so the two paths agree; with the
+ * padding counted or not, in floor and ceil mode, square and rectangular. */
 static void test_avgpool_paths_match_definition(void **state)
 {
-    static const int shapes[][6] = {
-        /* in_h, in_w, k, stride, pad, planes */
-        {7, 6, 2, 2, 0, 6},  {5, 7, 2, 2, 0, 3}, {9, 35, 2, 2, 0, 4},
-        {2, 2, 2, 2, 0, 1},  {7, 6, 3, 2, 1, 6}, {8, 8, 2, 2, 1, 2},
-        {9, 35, 2, 1, 0, 2}, {6, 9, 3, 3, 0, 2},
+    static const int shapes[][7] = {
+        /* in_h, in_w, k, stride, pad, planes, options */
+        {7, 6, 2, 2, 0, 6, 0},  {5, 7, 2, 2, 0, 3, 0}, {9, 35, 2, 2, 0, 4, 0},
+        {2, 2, 2, 2, 0, 1, 0},  {7, 6, 3, 2, 1, 6, 0}, {8, 8, 2, 2, 1, 2, 0},
+        {9, 35, 2, 1, 0, 2, 0}, {6, 9, 3, 3, 0, 2, 0},
+        {7, 6, 3, 2, 1, 6, POOL_EXCLUDE}, {5, 7, 2, 2, 0, 3, POOL_CEIL},
+        {9, 35, 2, 2, 0, 2, POOL_CEIL}, {6, 6, 3, 2, 1, 2, POOL_CEIL},
+        {6, 8, 3, 2, 1, 2, POOL_CEIL | POOL_EXCLUDE},
+        {8, 7, 4, 3, 2, 2, POOL_CEIL | POOL_EXCLUDE},
+        {7, 6, 3, 2, 1, 2, POOL_CEIL | POOL_EXCLUDE | POOL_WIDE},
+        {5, 9, 2, 1, 0, 3, POOL_WIDE},
     };
     (void)state;
-    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-        const int *sh = shapes[s];
-        pool_case c = pool_make(sh[5], sh[0], sh[1], sh[2], sh[3], sh[4], 200 + s);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const int *sh = shapes[i];
+        pool_case c = pool_make(sh[5], sh[0], sh[1], sh[2], sh[3], sh[4], sh[6],
+                                200 + i);
         size_t n_in = pool_in(&c), n_out = pool_out(&c);
         float *y = malloc(sizeof(float) * n_out);
         float *dx = malloc(sizeof(float) * n_in), *want = malloc(sizeof(float) * n_in);
@@ -203,11 +255,10 @@ static void test_avgpool_paths_match_definition(void **state)
         assert_non_null(y);
         assert_non_null(dx);
         assert_non_null(want);
-        nn_avgpool_forward(c.x, c.y, c.planes, c.in_h, c.in_w, c.k, c.stride,
-                           c.pad, c.out_h, c.out_w);
+        nn_avgpool_forward(&c.s, c.x, c.y, c.planes);
         reference_forward(&c, y);
         assert_memory_equal(c.y, y, sizeof(float) * n_out);
-        nn_rng_seed(&rng, 300 + s); /* accumulate onto something */
+        nn_rng_seed(&rng, 300 + i); /* accumulate onto something */
         gc_fill_normal(dx, n_in, 1.0f, &rng);
         memcpy(want, dx, sizeof(float) * n_in);
         avgpool_backward(&c, dx);
@@ -220,34 +271,131 @@ static void test_avgpool_paths_match_definition(void **state)
     }
 }
 
+/* One plane of in x in ones pooled with window k, stride 2, padding pad
+ * and options into y (4 x 4 at most); returns the shape. */
+static nn_pool2d_shape pool_ones(int in, int k, int pad, int options, float *y)
+{
+    float x[36];
+    nn_pool2d_shape s = {.in_h = in, .in_w = in, .kh = k, .kw = k,
+                         .stride = 2, .pad = pad,
+                         .ceil_mode = (options & POOL_CEIL) != 0,
+                         .exclude_pad = (options & POOL_EXCLUDE) != 0};
+    assert_true(in * in <= 36);
+    for (int i = 0; i < in * in; i++)
+        x[i] = 1.0f;
+    assert_nn_ok(nn_pool2d_shape_check(&s));
+    assert_true(s.out_h * s.out_w <= 16);
+    nn_avgpool_forward(&s, x, y, 1);
+    return s;
+}
+
 /* Ones on 4 x 4, k 3 stride 2 pad 1: the windows hold 4, 6, 6 and 9 ones,
- * all divided by 9 (the padding counts); the padding gets no gradient. */
+ * all divided by 9 (the padding counts); the padding gets no gradient.
+ * With the padding excluded every mean is 1, and each window's share of
+ * the gradient is dy over its ones. */
 static void test_avgpool_padding_counts(void **state)
 {
-    float x[16], y[4], dy[4] = {9.0f, 9.0f, 9.0f, 9.0f}, dx[16] = {0};
+    float y[16], dy[4] = {9.0f, 9.0f, 9.0f, 9.0f}, dx[16] = {0};
+    nn_pool2d_shape s;
     (void)state;
-    for (int i = 0; i < 16; i++)
-        x[i] = 1.0f;
-    nn_avgpool_forward(x, y, 1, 4, 4, 3, 2, 1, 2, 2);
+    s = pool_ones(4, 3, 1, 0, y);
+    assert_int_equal(s.out_h, 2);
     assert_close(y[0], 4.0 / 9.0, 1e-7);
     assert_close(y[1], 6.0 / 9.0, 1e-7);
     assert_close(y[2], 6.0 / 9.0, 1e-7);
     assert_close(y[3], 1.0, 1e-7);
     /* Each input gets 1 per window holding it: rows and columns 0..1
      * are in the first window, 1..3 in the second. */
-    nn_avgpool_backward(dy, dx, 1, 4, 4, 3, 2, 1, 2, 2);
+    nn_avgpool_backward(&s, dy, dx, 1);
     assert_close(dx[0], 1.0, 1e-6);  /* row 0, column 0: window (0, 0) */
     assert_close(dx[1], 2.0, 1e-6);  /* row 0, column 1: (0, 0), (0, 1) */
     assert_close(dx[2], 1.0, 1e-6);
     assert_close(dx[5], 4.0, 1e-6);  /* row 1, column 1: all four */
     assert_close(dx[10], 1.0, 1e-6); /* row 2, column 2: window (1, 1) */
     assert_close(dx[15], 1.0, 1e-6);
+
+    s = pool_ones(4, 3, 1, POOL_EXCLUDE, y);
+    for (int i = 0; i < 4; i++)
+        assert_close(y[i], 1.0, 0.0);
+    memset(dx, 0, sizeof dx);
+    nn_avgpool_backward(&s, dy, dx, 1); /* shares 9/4, 9/6, 9/6, 9/9 */
+    assert_close(dx[0], 9.0 / 4.0, 1e-6);
+    assert_close(dx[1], 9.0 / 4.0 + 9.0 / 6.0, 1e-6);
+    assert_close(dx[5], 9.0 / 4.0 + 2 * 9.0 / 6.0 + 1.0, 1e-6);
+    assert_close(dx[15], 1.0, 1e-6);
+}
+
+/* Ceil mode, with PyTorch's numbers: ones on 6 x 6, k 3 s 2 p 1 give 4 x 4
+ * outputs whose last window runs past the padded input; counted, its
+ * divisor is clipped there: 4/9 at a corner, 2/6, 3/6 and 1/4 at the far edge
+ * (avg_pool2d(ones(6, 6), 3, 2, 1, ceil_mode=True)); with the padding
+ * excluded every mean is 1. And ONNX's test_averagepool_2d_ceil: 1..16 on
+ * 4 x 4, k 3 s 2 gives 6, 7.5, 12, 13.5. */
+static void test_avgpool_ceil_mode_by_hand(void **state)
+{
+    static const float counted[16] = {
+        4 / 9.0f, 6 / 9.0f, 6 / 9.0f, 2 / 6.0f, 6 / 9.0f, 1, 1, 3 / 6.0f,
+        6 / 9.0f, 1, 1, 3 / 6.0f, 2 / 6.0f, 3 / 6.0f, 3 / 6.0f, 1 / 4.0f};
+    float y[16], x[16];
+    nn_pool2d_shape s;
+    (void)state;
+    s = pool_ones(6, 3, 1, POOL_CEIL, y);
+    assert_int_equal(s.out_h, 4);
+    assert_int_equal(s.out_w, 4);
+    for (int i = 0; i < 16; i++)
+        assert_close(y[i], counted[i], 1e-7);
+    s = pool_ones(6, 3, 1, POOL_CEIL | POOL_EXCLUDE, y);
+    for (int i = 0; i < 16; i++)
+        assert_close(y[i], 1.0, 0.0);
+    s = (nn_pool2d_shape){.in_h = 4, .in_w = 4, .kh = 3, .kw = 3, .stride = 2,
+                          .ceil_mode = 1};
+    assert_nn_ok(nn_pool2d_shape_check(&s));
+    assert_int_equal(s.out_h * s.out_w, 4);
+    for (int i = 0; i < 16; i++)
+        x[i] = (float)(i + 1);
+    nn_avgpool_forward(&s, x, y, 1);
+    assert_close(y[0], 6.0, 1e-6);
+    assert_close(y[1], 7.5, 1e-6);
+    assert_close(y[2], 12.0, 1e-6);
+    assert_close(y[3], 13.5, 1e-6);
+}
+
+/* Output sizes as PyTorch gives them (max_pool2d and avg_pool2d agree):
+ * in ceil mode a last window that would start in the padding is dropped;
+ * a padding of the window's size or more, or a window larger than the
+ * padded input, is refused. */
+static void test_pool_output_sizes(void **state)
+{
+    static const int cases[][6] = {
+        /* in, k, stride, pad, ceil, out */
+        {7, 3, 2, 1, 0, 4}, {7, 3, 2, 1, 1, 4}, {5, 2, 2, 1, 1, 3},
+        {5, 1, 3, 0, 1, 2}, {4, 3, 2, 0, 1, 2}, {6, 3, 2, 1, 1, 4},
+        {8, 3, 3, 1, 1, 3}, {6, 2, 2, 0, 1, 3}, {7, 2, 2, 0, 1, 4},
+        {7, 2, 2, 0, 0, 3}, {28, 3, 1, 2, 0, 30},
+    };
+    nn_pool2d_shape s;
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const int *c = cases[i];
+        s = (nn_pool2d_shape){.in_h = c[0], .in_w = c[0] + 1, .kh = c[1],
+                              .kw = c[1], .stride = c[2], .pad = c[3],
+                              .ceil_mode = c[4]};
+        assert_nn_ok(nn_pool2d_shape_check(&s));
+        assert_int_equal(s.out_h, c[5]);
+    }
+    s = (nn_pool2d_shape){.in_h = 5, .in_w = 5, .kh = 3, .kw = 3, .stride = 1,
+                          .pad = 3};
+    assert_int_equal(nn_pool2d_shape_check(&s), NN_EINVAL);
+    s.pad = 0;
+    s.in_h = 2;
+    assert_int_equal(nn_pool2d_shape_check(&s), NN_ESHAPE);
+    assert_int_equal(nn_pool2d_shape_check(NULL), NN_EINVAL);
 }
 
 /* A gradient with one entry 0.01 off is not passed. */
 static void test_avgpool_wrong_gradient_caught(void **state)
 {
-    pool_case c = pool_make(2, 7, 6, 3, 2, 1, 41);
+    pool_case c = pool_make(2, 7, 6, 3, 2, 1, POOL_CEIL | POOL_EXCLUDE, 41);
     size_t n = pool_in(&c);
     float *dx = calloc(n, sizeof(float));
     nn_rng rng;
@@ -616,7 +764,10 @@ int main(void)
         cmocka_unit_test(test_avgpool_k2_s2_p0),
         cmocka_unit_test(test_avgpool_k3_s1_p1),
         cmocka_unit_test(test_avgpool_paths_match_definition),
+        cmocka_unit_test(test_avgpool_excluded_padding_and_ceil_gradients),
         cmocka_unit_test(test_avgpool_padding_counts),
+        cmocka_unit_test(test_avgpool_ceil_mode_by_hand),
+        cmocka_unit_test(test_pool_output_sizes),
         cmocka_unit_test(test_avgpool_wrong_gradient_caught),
         cmocka_unit_test(test_global_avgpool),
         cmocka_unit_test(test_leakyrelu),

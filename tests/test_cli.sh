@@ -532,8 +532,10 @@ expect_output help_lists_options "--weight-decay"
 check help_layers 0 "$bin/mnist_train" --help-layers
 expect_output help_layers_lists_dropout "dropout\[R\] +dropout +R 0.5$"
 expect_output help_layers_conv_defaults "convKxKxN\[sS\]\[pP\] +conv2d +S 1, P 0$"
-expect_output help_layers_pool_defaults "poolK\[sS\] +maxpool +S K$"
-for letter in K N S P A R; do
+expect_output help_layers_pool_defaults "poolK\[sS\]\[pP\]\[c\] +maxpool +S K, P 0$"
+expect_output help_layers_avgpool_defaults "avgpoolK\[sS\]\[pP\]\[c\]\[e\] +avgpool +S K, P 0$"
+expect_output help_layers_bn_defaults "bn\[epsE\] +batchnorm +E 0.00001$"
+for letter in K N S P c e A R E; do
     expect_output "help_layers_letter_$letter" "^  $letter  [a-z]"
 done
 expect_output help_layers_example "^example: --model conv"

@@ -294,6 +294,34 @@ static void test_same_bits_any_threads(void **state)
     free(first);
 }
 
+/* The bytes a chain of `relus` relus needs for training, batch 8 of
+ * 1x32x32. */
+static size_t chain_bytes(int relus)
+{
+    char spec[512] = "relu";
+    nn_net *net = NULL;
+    size_t bytes = 0;
+    for (int i = 1; i < relus; i++)
+        strcat(spec, ",relu");
+    assert_nn_ok(nn_net_create(1, 32, 32, &net));
+    assert_nn_ok(nn_net_add_spec(net, spec, NULL, 0));
+    assert_nn_ok(nn_train_memory(net, 8, NN_OPTIM_SGD, &bytes));
+    nn_net_destroy(net);
+    return bytes;
+}
+
+/* Activation gradients share memory: 20 more layers of a chain cost their
+ * 20 outputs' values, not their gradients too. */
+static void test_gradients_share_memory(void **state)
+{
+    size_t values = 20 * 8 * 32 * 32 * sizeof(float);
+    size_t more = chain_bytes(30) - chain_bytes(10);
+    (void)state;
+    print_message("  20 relus more: %zu bytes (their values: %zu)\n", more,
+                  values);
+    assert_true(more >= values && more < values + values / 10);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_c_api_matches_spec),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_same_bits_any_threads),
+        cmocka_unit_test(test_gradients_share_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,6 +34,12 @@ static void test_every_token_prints_back(void **state)
         {"conv3x3x4s1p0,pool2s2,dense5", "conv3x3x4,pool2,dense5"},
         {"maxpool3s2,batchnorm,relu", "pool3s2,bn,relu"},
         {"avgpool3s2p1,avgpool2,avgpool2s2,avgpool3s1", "avgpool3s2p1,avgpool2,avgpool2,avgpool3s1"},
+        {"maxpool3s2p1,pool3s2p0c,pool2s2c,pool3p2", "pool3s2p1,pool3s2c,pool2c,pool3p2"},
+        {"avgpool3s2p1e,avgpool3s2p1ce,avgpool2c,avgpool2e", "avgpool3s2p1e,avgpool3s2p1ce,avgpool2c,avgpool2e"},
+        {"pool3x2s2,avgpool2x3s1p1e,pool2x2s2", "pool3x2s2,avgpool2x3s1p1e,pool2"},
+        {"bneps0.00001,batchnormeps0.001,bneps.01,bneps1,bneps0.0000001",
+         "bn,bneps0.001,bneps0.01,bneps1,bneps0.0000001"},
+        {"leakyrelu0.00001,dropout0.000001", "leakyrelu0.00001,dropout0.000001"},
         {"gap,globalavgpool", "gap,gap"},
         {"leakyrelu,leakyrelu0.01,leakyrelu0.2,leakyrelu.5", "leakyrelu,leakyrelu,leakyrelu0.2,leakyrelu0.5"},
         {"dropout,dropout0.5,dropout0.25,dropout0", "dropout0.5,dropout0.5,dropout0.25,dropout0"},
@@ -63,7 +69,12 @@ static void test_bad_tokens_name_the_problem(void **state)
         {"dropout1", "rate 1 is out of range [0, 1)"},
         {"dropout0.5x", "expected dropout[R], found 'x'"},
         {"leakyrelu-1", "expected leakyrelu[A], found '-'"},
-        {"avgpool", "expected avgpoolK[sS][pP]"},
+        {"avgpool", "expected avgpoolK[sS][pP][c][e]"},
+        {"avgpool2p2", "padding 2 is out of range 0..1"},
+        {"pool3s2p1x", "expected poolK[sS][pP][c], found 'x' at 10"},
+        {"bneps2", "epsilon 2 is out of range (0, 1]"},
+        {"bneps0.0", "epsilon 0.0 is out of range (0, 1]"},
+        {"bnx", "expected bn[epsE], found 'x' at 3"},
         {"avgpool0", "pool window 0 is out of range"},
         {"gap2", "unknown layer"},
         {"softmax", "unknown layer (expected conv, dense, pool, relu"},
@@ -83,6 +94,68 @@ static void test_bad_tokens_name_the_problem(void **state)
     }
 }
 
+/* parse(print(args)) == args for every option, given as nn_layer_args to
+ * nn_net_add_layer; out-of-range options are refused there as well. */
+static void test_option_args_print_and_parse_back(void **state)
+{
+    static const struct {
+        const char *kind, *token;
+        nn_layer_args args;
+    } cases[] = {
+        {"pool", "pool3s2p1", {.kh = 3, .kw = 3, .stride = 2, .pad = 1}},
+        {"pool", "pool3s2p1c", {.kh = 3, .kw = 3, .stride = 2, .pad = 1, .ceil_mode = 1}},
+        {"pool", "pool3x2s1", {.kh = 3, .kw = 2, .stride = 1}},
+        {"avgpool", "avgpool3s2p1ce", {.kh = 3, .kw = 3, .stride = 2, .pad = 1,
+                                       .ceil_mode = 1, .exclude_pad = 1}},
+        {"avgpool", "avgpool4s3p3e", {.kh = 4, .kw = 4, .stride = 3, .pad = 3,
+                                      .exclude_pad = 1}},
+        {"bn", "bneps0.001", {.eps = 1e-3f}},
+        {"bn", "bn", {.eps = 1e-5f}},
+        {"bn", "bneps0.12345679", {.eps = 0.123456789f}},
+        {"bn", "bneps0.00000000000000000001", {.eps = 1e-20f}},
+    };
+    static const struct {
+        const char *kind;
+        nn_layer_args args;
+    } refused[] = {
+        {"bn", {.eps = 0.0f}},
+        {"bn", {.eps = -1e-5f}},
+        {"bn", {.eps = 1.5f}},
+        {"bn", {.eps = NAN}},
+        {"bn", {.eps = INFINITY}},
+        {"pool", {.kh = 3, .kw = 3, .stride = 2, .pad = 3}},
+        {"pool", {.kh = 3, .kw = 3, .stride = 2, .exclude_pad = 1}},
+        {"pool", {.kh = 3, .kw = 3, .stride = 2, .ceil_mode = 2}},
+        {"avgpool", {.kh = 3, .kw = 2, .stride = 1, .pad = 2}},
+        {"avgpool", {.kh = 2, .kw = 2, .stride = 2, .exclude_pad = -1}},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        nn_net *net = NULL, *again = NULL;
+        nn_layer_info info;
+        char spec[64];
+        assert_nn_ok(nn_net_create(2, 9, 9, &net));
+        assert_nn_ok(nn_net_add_layer(net, cases[i].kind, &cases[i].args));
+        assert_nn_ok(nn_net_spec(net, spec, sizeof spec));
+        assert_string_equal(spec, cases[i].token);
+        assert_nn_ok(nn_net_create(2, 9, 9, &again));
+        assert_nn_ok(nn_net_add_spec(again, spec, NULL, 0));
+        assert_nn_ok(nn_net_build(again, 2, 1));
+        assert_nn_ok(nn_net_layer_info(again, 0, &info));
+        assert_memory_equal(&info.args, &cases[i].args, sizeof info.args);
+        nn_net_destroy(net);
+        nn_net_destroy(again);
+    }
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        nn_net *net = NULL;
+        assert_nn_ok(nn_net_create(2, 9, 9, &net));
+        assert_int_equal(nn_net_add_layer(net, refused[i].kind, &refused[i].args),
+                         NN_EINVAL);
+        assert_int_equal(nn_net_layer_count(net), 0);
+        nn_net_destroy(net);
+    }
+}
+
 static void test_add_layer_by_name_and_geometry(void **state)
 {
     nn_net *net = NULL;
@@ -92,7 +165,8 @@ static void test_add_layer_by_name_and_geometry(void **state)
     int count = 0;
     (void)state;
     assert_nn_ok(nn_net_create(2, 9, 9, &net));
-    assert_nn_ok(nn_net_add_layer(net, "conv", &(nn_layer_args){4, 3, 3, 1, 1, 0, 0}));
+    assert_nn_ok(nn_net_add_layer(net, "conv", &(nn_layer_args){
+        .out = 4, .kh = 3, .kw = 3, .stride = 1, .pad = 1}));
     assert_nn_ok(nn_net_add_layer(net, "avgpool", &pool));
     assert_nn_ok(nn_net_add_layer(net, "leakyrelu", NULL));
     assert_int_equal(nn_net_add_layer(net, "softmax", NULL), NN_EINVAL);
@@ -436,6 +510,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_token_prints_back),
         cmocka_unit_test(test_bad_tokens_name_the_problem),
+        cmocka_unit_test(test_option_args_print_and_parse_back),
         cmocka_unit_test(test_add_layer_by_name_and_geometry),
         cmocka_unit_test(test_avgpool_leakyrelu_dropout_net_gradients),
         cmocka_unit_test(test_init_follows_the_activation_gain),

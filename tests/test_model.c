@@ -112,7 +112,18 @@ static void test_spec_presets(void **state)
      *   16, 8, 4 (128*16 = 2048); dense 128*2048+128 = 262272 and
      *   10*128+10 = 1290; bn 2*(32+32+64+64+128+128+128) = 1152.
      *   896+9248+18496+36928+73856+147584+262272+1290 = 550570 + 1152 =
-     *   551722 params, 1152 state. */
+     *   551722 params, 1152 state.
+     * resnet20 on 3x32x32: stem 16*27+16 = 448; stage 1: six convs of
+     *   16*16*9+16 = 2320 (13920); stage 2: 32*16*9+32 = 4640, 9248,
+     *   projection 32*16+32 = 544, four more of 32*32*9+32 = 9248
+     *   (36992); stage 3: 18496, 36928, projection 64*32+64 = 2112, four
+     *   more of 36928 (147712); dense 10*64+10 = 650: 271690; bn on
+     *   16 (7 of them), 32 (7), 64 (7): 2*(112+224+448) = 1568 params and
+     *   state: 273258 params.
+     * resnet-small on 1x28x28: stem 16*9+16 = 160; block 2*2320 = 4640;
+     *   4640+9248+544 = 14432; 2*9248 = 18496; 18496+36928+2112 = 57536;
+     *   2*36928 = 73856; dense 650: 169770; bn on 16 (3), 32 (5), 64 (5):
+     *   2*(48+160+320) = 1056: 170826 params, 1056 state. */
     static const struct {
         const char *name;
         int c, h, w, layers;
@@ -123,6 +134,8 @@ static void test_spec_presets(void **state)
         {"deep", 1, 28, 28, 13, 786122, 0},
         {"deep-bn", 1, 28, 28, 18, 787402, 1280},
         {"vgg", 3, 32, 32, 25, 551722, 1152},
+        {"resnet20", 3, 32, 32, 72, 273258, 1568},
+        {"resnet-small", 1, 28, 28, 44, 170826, 1056},
     };
     (void)state;
     assert_string_equal(nn_spec_preset("mlp"), "dense100,relu,dense10");
@@ -189,8 +202,19 @@ static void test_bad_specs(void **state)
         {"dense99999999999999999999999", NN_EINVAL,
          "output count 999999999999... is out of range"},
         {"pool0", NN_EINVAL, "pool window 0 is out of range"},
-        {"pool2s", NN_EINVAL, "spec token 1 'pool2s': expected poolK[sS]"},
-        {"pool2p1", NN_EINVAL, "expected poolK[sS], found 'p' at 6"},
+        {"pool2s", NN_EINVAL, "spec token 1 'pool2s': expected poolK[sS][pP][c]"},
+        {"pool2p2", NN_EINVAL, "padding 2 is out of range 0..1"},
+        {"pool3s2p1e", NN_EINVAL, "expected poolK[sS][pP][c], found 'e' at 10"},
+        {"pool3cc", NN_EINVAL, "found 'c' at 7"},
+        {"pool3x2", NN_EINVAL, "a 3x2 window needs its stride sS"},
+        {"avgpool3p3", NN_EINVAL, "padding 3 is out of range 0..2"},
+        {"avgpool3x2s1p2", NN_EINVAL, "padding 2 is out of range 0..1"},
+        {"avgpool3ec", NN_EINVAL, "expected avgpoolK[sS][pP][c][e], found 'c' at 10"},
+        {"bneps0", NN_EINVAL, "epsilon 0 is out of range (0, 1]"},
+        {"bneps1.5", NN_EINVAL, "epsilon 1.5 is out of range (0, 1]"},
+        {"bneps1e-3", NN_EINVAL, "expected bn[epsE], found 'e' at 7"},
+        {"bneps", NN_EINVAL, "expected bn[epsE]"},
+        {"bn0.001", NN_EINVAL, "expected bn[epsE], found '0' at 3"},
         {"Relu", NN_EINVAL, "spec token 1 'Relu': unknown layer"},
         {"relu6", NN_EINVAL, "unknown layer"},
         {"relu,softmax", NN_EINVAL, "spec token 2 'softmax': unknown layer"},
@@ -423,6 +447,61 @@ static void test_graph_save_load(void **state)
                         nn_net_param_count(net) * sizeof(float));
     free(bytes);
     nn_net_destroy(loaded);
+    nn_net_destroy(net);
+}
+
+/* Every layer option travels through a model file (the spec string) and a
+ * checkpoint: max pooling with padding and in ceil mode, average pooling
+ * not counting its padding and in ceil mode, a rectangular window, and
+ * batchnorm with Keras's epsilon. The loaded net has the canonical spec
+ * and, in inference mode, the same outputs bit for bit. */
+static void test_save_load_layer_options(void **state)
+{
+    static const char *spec = "conv3x3x4p1,bneps0.001,relu,pool3s2p1,"
+                              "avgpool3s2p1ce,pool2c,avgpool2x1s1,"
+                              "dense6,bneps0.0001,dense3";
+    const char *path = tu_path(tmp_dir, "options.nn");
+    const char *ckpt = tu_path(tmp_dir, "options.ckpt");
+    nn_net *net = make_net(spec, 2, 11, 10, 4), *loaded = NULL;
+    nn_optim *opt = NULL;
+    nn_train_state ts;
+    char msg[200];
+    nn_rng rng;
+    (void)state;
+    assert_spec(net, spec);
+    nn_rng_seed(&rng, 7);
+    gc_fill_normal(nn_net_input(net)->x, nn_tensor_count(nn_net_input(net)),
+                   1.0f, &rng);
+    assert_nn_ok(nn_net_forward(net, 4)); /* statistics move off 0 and 1 */
+    nn_net_set_training(net, 0);
+    assert_nn_ok(nn_net_forward(net, 4));
+    for (int file = 0; file < 2; file++) {
+        if (file == 0) {
+            assert_nn_ok(nn_model_save(net, path, msg, sizeof msg));
+            if (nn_model_load(path, 4, &loaded, msg, sizeof msg) != NN_OK)
+                fail_msg("load: %s", msg);
+        } else {
+            nn_optim_settings settings = tu_sgd(0.1f, 0.9f, 0.0f);
+            memset(&ts, 0, sizeof ts);
+            assert_nn_ok(nn_optim_create(net, &settings, &opt));
+            assert_nn_ok(nn_checkpoint_save(net, opt, &ts, ckpt, msg, sizeof msg));
+            nn_optim_destroy(opt);
+            opt = NULL;
+            if (nn_checkpoint_load(ckpt, 4, &settings, &loaded, &opt, &ts, msg,
+                                   sizeof msg) != NN_OK)
+                fail_msg("checkpoint load: %s", msg);
+            nn_optim_destroy(opt);
+        }
+        assert_spec(loaded, spec);
+        nn_net_set_training(loaded, 0);
+        memcpy(nn_net_input(loaded)->x, nn_net_input(net)->x,
+               nn_tensor_count(nn_net_input(net)) * sizeof(float));
+        assert_nn_ok(nn_net_forward(loaded, 4));
+        assert_memory_equal(nn_net_output(loaded)->x, nn_net_output(net)->x,
+                            4 * 3 * sizeof(float));
+        nn_net_destroy(loaded);
+        loaded = NULL;
+    }
     nn_net_destroy(net);
 }
 
@@ -735,6 +814,7 @@ int main(void)
         cmocka_unit_test(test_bad_spec_arguments),
         cmocka_unit_test(test_spec_round_trip),
         cmocka_unit_test(test_save_load_bit_exact),
+        cmocka_unit_test(test_save_load_layer_options),
         cmocka_unit_test(test_save_load_preset),
         cmocka_unit_test(test_graph_save_load),
         cmocka_unit_test(test_load_refuses_corrupt_files),

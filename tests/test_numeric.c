@@ -63,12 +63,14 @@ static void test_relu_and_maxpool_pass_nan(void **state)
     float x[4] = {NAN, -0.0f, -2.0f, 3.0f}, y[4];
     float plane[9] = {1, 2, 3, 4, NAN, 6, 7, 8, 9}, out[1];
     int argmax[1];
+    nn_pool2d_shape s = {.in_h = 3, .in_w = 3, .kh = 3, .kw = 3, .stride = 1};
     (void)state;
     nn_relu_forward(x, y, 4);
     assert_true(isnan(y[0]));
     assert_true(y[1] == 0.0f && !signbit(y[1])); /* -0 becomes +0 */
     assert_true(y[2] == 0.0f && y[3] == 3.0f);
-    nn_maxpool_forward(plane, out, argmax, 1, 3, 3, 3, 1, 1, 1); /* general path */
+    assert_nn_ok(nn_pool2d_shape_check(&s));
+    nn_maxpool_forward(&s, plane, out, argmax, 1); /* general path */
     assert_true(isnan(out[0]));
     assert_int_equal(argmax[0], 4);
 }

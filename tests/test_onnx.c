@@ -79,6 +79,11 @@ static void test_every_kind_round_trips(void **state)
                      "sigmoid,pool2s1,dropout0.25,dense6,bn,tanh,relu,dense5",
                      2, 12, 11);
     check_round_trip("conv5x5x3p2,relu,pool2,gap,dense4", 1, 8, 8);
+    /* every layer option: padded and ceil-mode pooling, the padding left
+     * out of the mean, a rectangle, batchnorm epsilons */
+    check_round_trip("conv3x3x4p1,bneps0.001,relu,pool3s2c,avgpool3s1p1e,"
+                     "conv3x3x3p1,bneps0.0001,pool3s2p1,avgpool2c,pool2x1s1,"
+                     "dense4", 2, 12, 11);
     /* a convolution after a dense layer: a Reshape to (N, C, 1, 1) */
     check_round_trip("dense8,conv1x1x4,relu,gap,dense3", 2, 3, 3);
     check_round_trip("dense3", 5, 1, 1);
@@ -457,8 +462,8 @@ static const char *mw_end(model_writer *mw, const char *output)
     return path;
 }
 
-/* The spec of the net path imports to (fails when it is refused). */
-static void check_imports_as(const char *path, const char *spec)
+/* The net path imports to, which must be spec (fails when refused). */
+static nn_net *load_as(const char *path, const char *spec)
 {
     nn_net *net = NULL;
     char msg[256] = "", got[256];
@@ -466,7 +471,13 @@ static void check_imports_as(const char *path, const char *spec)
         fail_msg("refused: %s", msg);
     assert_nn_ok(nn_net_spec(net, got, sizeof got));
     assert_string_equal(got, spec);
-    nn_net_destroy(net);
+    return net;
+}
+
+/* The spec of the net path imports to (fails when it is refused). */
+static void check_imports_as(const char *path, const char *spec)
+{
+    nn_net_destroy(load_as(path, spec));
 }
 
 /* Pad's pads in every int64 encoding fold into the convolution after it,
@@ -728,7 +739,7 @@ static void test_auto_pad_and_flatten_axis(void **state)
     nn_pb_end(&mw.w, node);
     check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 0 'Conv': groups, "
                   "dilation, auto_pad");
-    for (int same = 0; same <= 1; same++) { /* max pooling has no padding */
+    for (int same = 0; same <= 1; same++) { /* SAME pads a 2x2 window unevenly */
         mw_conv(&mw, 13, "c", NULL, NULL, 0);
         node = mw_node_begin(&mw, "MaxPool", "c", NULL, NULL, "m");
         mw_attr_string(&mw, "auto_pad", same ? "SAME_UPPER" : "VALID");
@@ -837,11 +848,10 @@ static void test_pad_axes_old_opsets_and_outputs(void **state)
 }
 
 /* Attributes away from their defaults, in every position: asymmetric
- * padding of a Conv, an AveragePool or a Pad in each of its positions, and a
- * batchnorm epsilon other than libnn's, each refused naming the node. */
+ * padding of a Conv, an AveragePool or a Pad in each of its positions, each
+ * refused naming the node (MaxPool's: test_pooling_attributes_import). */
 static void test_every_position_of_asymmetric_pads_is_refused(void **state)
 {
-    static const int one[1] = {2};
     model_writer mw;
     size_t node;
     (void)state;
@@ -860,7 +870,8 @@ static void test_every_position_of_asymmetric_pads_is_refused(void **state)
             nn_onnx_attr_int(&g, "count_include_pad", 1);
         }
         nn_pb_end(&mw.w, node);
-        check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 0 'AveragePool'");
+        check_refused(mw_end(&mw, "y"), NN_EFORMAT,
+                      "node 0 'AveragePool': asymmetric pads");
     }
     for (int at = 0; at < 8; at++) {
         int64_t pads[8] = {0, 0, 1, 1, 0, 0, 1, 1};
@@ -873,18 +884,196 @@ static void test_every_position_of_asymmetric_pads_is_refused(void **state)
         check_refused(mw_end(&mw, "y"), NN_EFORMAT,
                       "node 0 'Pad': libnn pads height and width alike");
     }
-    mw_conv(&mw, 13, "c", NULL, NULL, 0);
-    mw_floats(&mw, "g", one, 1);
-    mw_floats(&mw, "b", one, 1);
-    mw_floats(&mw, "m", one, 1);
-    mw_floats(&mw, "v", one, 1);
-    node = mw_node_begin(&mw, "BatchNormalization", "c", "g", "b", "y");
-    nn_pb_string(&mw.w, NODE_INPUT, "m");
-    nn_pb_string(&mw.w, NODE_INPUT, "v");
-    mw_attr_float(&mw, "epsilon", 1e-3f);
-    nn_pb_end(&mw.w, node);
-    check_refused(mw_end(&mw, "y"), NN_EFORMAT,
-                  "node 1 'BatchNormalization': epsilon 0.001");
+}
+
+/* ------------------------------------- pooling and batchnorm options */
+
+/* A pooling node op(in) -> out: a k x kw window, strides s; pads (4
+ * values), ceil_mode and count_include_pad only when given (pads not NULL,
+ * the others >= 0). */
+static void mw_pool(model_writer *mw, const char *op, const char *in,
+                    const char *out, int k, int kw, int s, const int *pads,
+                    int ceil, int count_pad)
+{
+    nn_onnx_graph g = {.graph = &mw->w, .rank = 4};
+    size_t node = mw_node_begin(mw, op, in, NULL, NULL, out);
+    int kernel[2] = {k, kw}, strides[2] = {s, s};
+    nn_onnx_attr_ints(&g, "kernel_shape", kernel, 2);
+    nn_onnx_attr_ints(&g, "strides", strides, 2);
+    if (pads)
+        nn_onnx_attr_ints(&g, "pads", pads, 4);
+    if (ceil >= 0)
+        nn_onnx_attr_int(&g, "ceil_mode", ceil);
+    if (count_pad >= 0)
+        nn_onnx_attr_int(&g, "count_include_pad", count_pad);
+    nn_pb_end(&mw->w, node);
+}
+
+/* PyTorch's ResNet stem, conv then MaxPool2d(3, stride 2, padding 1), and
+ * the other pooling attributes: pads and ceil_mode of MaxPool (the padding
+ * never wins: the output is the largest value of the window inside the
+ * conv's output, computed here), count_include_pad 0 and 1 and ceil_mode
+ * of AveragePool, a rectangular window; a Pad folds into an AveragePool
+ * that counts its padding but not into a MaxPool or one that does not;
+ * asymmetric pads and a padding as large as the window are refused,
+ * saying so. */
+static void test_pooling_attributes_import(void **state)
+{
+    static const int one[4] = {1, 1, 1, 1}, three[4] = {3, 3, 3, 3};
+    static const struct {
+        const char *op;
+        int k, kw, stride;
+        const int *pads;
+        int ceil, count_pad;
+        const char *spec;
+    } cases[] = {
+        {"MaxPool", 3, 3, 2, one, -1, -1, "pool3s2p1"},
+        {"MaxPool", 3, 3, 2, NULL, 1, -1, "pool3s2c"},
+        {"MaxPool", 3, 3, 2, one, 1, -1, "pool3s2p1c"},
+        {"MaxPool", 3, 2, 1, NULL, 0, -1, "pool3x2s1"},
+        {"AveragePool", 3, 3, 2, one, -1, 1, "avgpool3s2p1"},
+        {"AveragePool", 3, 3, 2, one, -1, 0, "avgpool3s2p1e"},
+        {"AveragePool", 3, 3, 2, one, -1, -1, "avgpool3s2p1e"},
+        {"AveragePool", 3, 3, 2, NULL, -1, -1, "avgpool3s2"},
+        {"AveragePool", 3, 3, 2, NULL, 1, 0, "avgpool3s2c"},
+        {"AveragePool", 3, 3, 2, one, 1, 0, "avgpool3s2p1ce"},
+        {"AveragePool", 3, 3, 2, one, 1, -1, "avgpool3s2p1ce"},
+        {"AveragePool", 3, 3, 1, one, 1, 1, "avgpool3s1p1c"},
+        {"AveragePool", 3, 3, 2, one, 1, 1, "avgpool3s2p1c"},
+        {"AveragePool", 3, 3, 3, one, 1, 0, "avgpool3p1ce"},
+        {"MaxPool", 2, 2, 2, one, 1, -1, "pool2p1c"},
+    };
+    static const struct {
+        const char *op;
+        int k, stride;
+        const int *pads;
+        int ceil, count_pad;
+        const char *why;
+    } refused[] = {
+        {"MaxPool", 3, 1, three, 0, -1, "node 1 'MaxPool': padding 3 is not "
+                                        "below the window 3x3"},
+        {"AveragePool", 3, 1, three, 1, 1, "node 1 'AveragePool': padding 3 "
+                                           "is not below the window 3x3"},
+    };
+    model_writer mw;
+    nn_net *net;
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char spec[64];
+        mw_conv(&mw, 13, "c", "pads", one, 4);
+        mw_pool(&mw, cases[i].op, "c", "y", cases[i].k, cases[i].kw,
+                cases[i].stride, cases[i].pads, cases[i].ceil,
+                cases[i].count_pad);
+        snprintf(spec, sizeof spec, "conv3x3x2p1,%s", cases[i].spec);
+        check_imports_as(mw_end(&mw, "y"), spec);
+    }
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        mw_conv(&mw, 13, "c", "pads", one, 4);
+        mw_pool(&mw, refused[i].op, "c", "y", refused[i].k, refused[i].k,
+                refused[i].stride, refused[i].pads, refused[i].ceil,
+                refused[i].count_pad);
+        check_refused(mw_end(&mw, "y"), NN_EFORMAT, refused[i].why);
+    }
+    for (int at = 0; at < 4; at++) { /* asymmetric MaxPool pads */
+        int pads[4] = {1, 1, 1, 1};
+        pads[at] = 0;
+        mw_conv(&mw, 13, "c", NULL, NULL, 0);
+        mw_pool(&mw, "MaxPool", "c", "y", 2, 2, 1, pads, -1, -1);
+        check_refused(mw_end(&mw, "y"), NN_EFORMAT,
+                      "node 1 'MaxPool': asymmetric pads");
+    }
+
+    /* The stem on 5 x 5: conv 3x3 p1 (5 x 5), then 3 x 3 maxima. */
+    mw_conv(&mw, 13, "c", "pads", one, 4);
+    mw_pool(&mw, "MaxPool", "c", "y", 3, 3, 2, one, -1, -1);
+    net = load_as(mw_end(&mw, "y"), "conv3x3x2p1,pool3s2p1");
+    for (int i = 0; i < 2 * 25; i++) /* the conv's output is negative too */
+        nn_net_input(net)->x[i] = -1.0f - 0.1f * (float)(i % 7);
+    assert_nn_ok(nn_net_forward(net, 2));
+    for (int p = 0; p < 2 * 2; p++)
+        for (int oy = 0; oy < 3; oy++)
+            for (int ox = 0; ox < 3; ox++) {
+                const float *c = nn_net_layer_output(net, 0)->x + p * 25;
+                float best = -INFINITY;
+                for (int ih = 2 * oy - 1; ih < 2 * oy + 2; ih++)
+                    for (int iw = 2 * ox - 1; iw < 2 * ox + 2; iw++)
+                        if (ih >= 0 && ih < 5 && iw >= 0 && iw < 5 &&
+                            c[ih * 5 + iw] > best)
+                            best = c[ih * 5 + iw];
+                assert_true(best < 0.0f);
+                assert_close(nn_net_output(net)->x[p * 9 + oy * 3 + ox], best, 0.0);
+            }
+    nn_net_destroy(net);
+
+    /* A zero Pad is an input of zeros: it folds into a counted padding. */
+    mw_begin(&mw, 13);
+    mw_pad(&mw, "x", "p", 1, INTS_RAW);
+    mw_pool(&mw, "AveragePool", "p", "y", 3, 3, 1, NULL, -1, -1);
+    check_imports_as(mw_end(&mw, "y"), "avgpool3s1p1");
+    mw_begin(&mw, 13);
+    mw_pad(&mw, "x", "p", 1, INTS_RAW);
+    mw_pool(&mw, "AveragePool", "p", "y", 3, 3, 1, one, -1, 0);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 1 'AveragePool' after "
+                  "a zero Pad: libnn folds padding only into");
+    mw_begin(&mw, 13);
+    mw_pad(&mw, "x", "p", 1, INTS_RAW);
+    mw_pool(&mw, "MaxPool", "p", "y", 3, 3, 1, NULL, -1, -1);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 1 'MaxPool' after a "
+                  "zero Pad");
+}
+
+/* BatchNormalization(x, scale, B, mean, var) of one channel with the
+ * given epsilon (none when eps < 0). */
+static void mw_batchnorm(model_writer *mw, float eps)
+{
+    static const int one[1] = {1};
+    static const float gamma = 1.5f, beta = -0.25f, mean = 0.5f, var = 2e-3f;
+    nn_onnx_graph g = {.graph = &mw->w, .rank = 4};
+    size_t node;
+    nn_onnx_initializer(&g, "g", one, 1, &gamma);
+    nn_onnx_initializer(&g, "b", one, 1, &beta);
+    nn_onnx_initializer(&g, "m", one, 1, &mean);
+    nn_onnx_initializer(&g, "v", one, 1, &var);
+    node = mw_node_begin(mw, "BatchNormalization", "x", "g", "b", "y");
+    nn_pb_string(&mw->w, NODE_INPUT, "m");
+    nn_pb_string(&mw->w, NODE_INPUT, "v");
+    if (eps >= 0.0f)
+        mw_attr_float(mw, "epsilon", eps);
+    nn_pb_end(&mw->w, node);
+}
+
+/* Keras's BatchNormalization exports epsilon 1e-3: it imports as bneps0.001
+ * and computes 1.5 (x - 0.5) / sqrt(2e-3 + 1e-3) - 0.25 (with 1e-5 the
+ * outputs would be 22% larger); an absent epsilon is ONNX's 1e-5; an
+ * epsilon out of (0, 1] is refused. */
+static void test_batchnorm_epsilon_imports(void **state)
+{
+    model_writer mw;
+    nn_net *net;
+    (void)state;
+    mw_begin(&mw, 13);
+    mw_batchnorm(&mw, 1e-3f);
+    net = load_as(mw_end(&mw, "y"), "bneps0.001");
+    nn_net_set_training(net, 0);
+    for (int i = 0; i < 25; i++)
+        nn_net_input(net)->x[i] = 0.1f * (float)i - 1.0f;
+    assert_nn_ok(nn_net_forward(net, 1));
+    for (int i = 0; i < 25; i++)
+        assert_close(nn_net_output(net)->x[i],
+                     1.5 * ((0.1f * (float)i - 1.0f) - 0.5) /
+                             sqrt((double)2e-3f + (double)1e-3f) - 0.25,
+                     1e-5);
+    nn_net_destroy(net);
+    mw_begin(&mw, 13);
+    mw_batchnorm(&mw, -1.0f);
+    check_imports_as(mw_end(&mw, "y"), "bn");
+    mw_begin(&mw, 13);
+    mw_batchnorm(&mw, 0.0f);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 0 'BatchNormalization': "
+                  "epsilon 0: libnn's batchnorm takes an epsilon in (0, 1]");
+    mw_begin(&mw, 13);
+    mw_batchnorm(&mw, 2.0f);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT, "epsilon 2: libnn's batchnorm");
 }
 
 /* Found by fuzz_onnx: a file of a few hundred bytes declaring its input
@@ -1340,6 +1529,8 @@ int main(void)
         cmocka_unit_test(test_graphs_libnn_cannot_represent_are_refused),
         cmocka_unit_test(test_layer_names_in_node_names),
         cmocka_unit_test(test_constant_subgraphs_fold),
+        cmocka_unit_test(test_pooling_attributes_import),
+        cmocka_unit_test(test_batchnorm_epsilon_imports),
     };
     return TU_RUN_IN_DIR(tests, dir);
 }

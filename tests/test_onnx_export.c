@@ -4,7 +4,8 @@
  * own reader does not look at an attribute's type, so a round trip could
  * not catch a wrong one; ONNX Runtime refuses such a file. And the graph of
  * a net with joins: which node reads which tensor, by name, the same in
- * every export. */
+ * every export; and the layer options written as their values: pads,
+ * ceil_mode, count_include_pad and epsilon. */
 #include "gradcheck.h"
 #include "io/onnx.h"
 #include "io/protobuf.h"
@@ -29,10 +30,13 @@ static const struct {
     {"Conv", "pads", TYPE_INTS},
     {"MaxPool", "kernel_shape", TYPE_INTS},
     {"MaxPool", "strides", TYPE_INTS},
+    {"MaxPool", "pads", TYPE_INTS},
+    {"MaxPool", "ceil_mode", TYPE_INT},
     {"AveragePool", "kernel_shape", TYPE_INTS},
     {"AveragePool", "strides", TYPE_INTS},
     {"AveragePool", "pads", TYPE_INTS},
     {"AveragePool", "count_include_pad", TYPE_INT},
+    {"AveragePool", "ceil_mode", TYPE_INT},
     {"BatchNormalization", "epsilon", TYPE_FLOAT},
     {"LeakyRelu", "alpha", TYPE_FLOAT},
     {"Gemm", "transB", TYPE_INT},
@@ -46,6 +50,17 @@ static void field_text(const nn_pb_field *f, char *buf, size_t size)
     size_t n = f->size < size - 1 ? f->size : size - 1;
     memcpy(buf, f->data, n);
     buf[n] = '\0';
+}
+
+/* The text of field `field` of the message m into buf ("" when absent). */
+static void text_of(const nn_pb_field *m, int field, char *buf, size_t size)
+{
+    nn_pb_reader r = nn_pb_sub(m);
+    nn_pb_field f;
+    buf[0] = '\0';
+    while (nn_pb_next(&r, &f) == 1)
+        if (f.field == field)
+            field_text(&f, buf, size);
 }
 
 /* Checks one AttributeProto of a node of operator op; returns 1. */
@@ -81,33 +96,46 @@ static int check_attribute(const char *op, const nn_pb_field *attr)
     return 1;
 }
 
-/* Walks the exported ModelProto's nodes; returns how many attributes. */
-static int check_file(const char *path)
+/* Called for each node of a file: its operator and NodeProto. */
+typedef void (*node_fn)(const char *op, const nn_pb_field *node, void *ctx);
+
+/* Walks the nodes of the ModelProto in path, in order. */
+static void for_each_node(const char *path, node_fn fn, void *ctx)
 {
     size_t size;
     unsigned char *data = tu_read_file(path, &size);
     nn_pb_reader model = {data, data + size};
-    nn_pb_field f, g, a;
-    int attributes = 0;
+    nn_pb_field f, g;
     while (nn_pb_next(&model, &f) == 1) {
         nn_pb_reader graph = nn_pb_sub(&f);
         if (f.field != MODEL_GRAPH)
             continue;
         while (nn_pb_next(&graph, &g) == 1) {
-            nn_pb_reader node = nn_pb_sub(&g), again;
-            char op[64] = "";
+            char op[64];
             if (g.field != GRAPH_NODE)
                 continue;
-            again = node;
-            while (nn_pb_next(&node, &a) == 1)
-                if (a.field == NODE_OP)
-                    field_text(&a, op, sizeof op);
-            while (nn_pb_next(&again, &a) == 1)
-                if (a.field == NODE_ATTR)
-                    attributes += check_attribute(op, &a);
+            text_of(&g, NODE_OP, op, sizeof op);
+            fn(op, &g, ctx);
         }
     }
     free(data);
+}
+
+/* node_fn: checks every attribute, counting them in *(int *)ctx. */
+static void check_node(const char *op, const nn_pb_field *node, void *ctx)
+{
+    nn_pb_reader r = nn_pb_sub(node);
+    nn_pb_field a;
+    while (nn_pb_next(&r, &a) == 1)
+        if (a.field == NODE_ATTR)
+            *(int *)ctx += check_attribute(op, &a);
+}
+
+/* The exported file's attribute count, each checked. */
+static int check_file(const char *path)
+{
+    int attributes = 0;
+    for_each_node(path, check_node, &attributes);
     return attributes;
 }
 
@@ -121,6 +149,8 @@ static void test_every_attribute_has_its_schema_type(void **state)
          "pool2s1,dropout0.25,dense6,bn,tanh,relu,dense5", 2, 12, 11},
         {"dense8,conv1x1x4,relu,gap,dense3", 2, 3, 3},
         {"conv3x3x2p1,relu,concat(input),gap,dense3", 2, 4, 4},
+        {"conv3x3x4p1,bneps0.001,pool3s2p1c,avgpool3s1p1ce,pool2x3s1,dense2",
+         2, 9, 9},
     };
     const char *path = tu_path(dir, "net.onnx");
     char msg[256];
@@ -221,11 +251,92 @@ static void test_graph_nodes_read_their_layers_tensors(void **state)
     nn_net_destroy(net);
 }
 
+/* What attribute_text looks for, and what it found. */
+typedef struct {
+    const char *op, *name;
+    int nth;           /* nodes of op still to pass */
+    char text[128];
+} attribute_query;
+
+/* node_fn: the attribute of the query's node as text, when it is that. */
+static void find_attribute(const char *op, const nn_pb_field *node, void *ctx)
+{
+    attribute_query *q = ctx;
+    nn_pb_reader r = nn_pb_sub(node);
+    nn_pb_field a, v;
+    size_t used = 0;
+    if (strcmp(op, q->op) != 0 || q->nth-- != 0)
+        return;
+    while (nn_pb_next(&r, &a) == 1) {
+        nn_pb_reader values = nn_pb_sub(&a);
+        char name[64];
+        if (a.field != NODE_ATTR)
+            continue;
+        text_of(&a, ATTR_NAME, name, sizeof name);
+        if (strcmp(name, q->name) != 0)
+            continue;
+        while (nn_pb_next(&values, &v) == 1 && used < sizeof q->text) {
+            uint32_t bits = (uint32_t)v.value;
+            float x;
+            memcpy(&x, &bits, sizeof x);
+            if (v.field == FIELD_F)
+                used += (size_t)snprintf(q->text + used, sizeof q->text - used,
+                                         "%g", (double)x);
+            else if (v.field == FIELD_I || v.field == FIELD_INTS)
+                used += (size_t)snprintf(q->text + used, sizeof q->text - used,
+                                         "%s%lld", used ? " " : "",
+                                         (long long)v.value);
+        }
+    }
+}
+
+/* The attribute name of the nth node op (from 0) as text ("3 2" for
+ * INTS, "0.001" for a FLOAT; "" when it has none) is `want`. */
+static void expect_attribute(const char *path, const char *op, int nth,
+                             const char *name, const char *want)
+{
+    attribute_query q = {op, name, nth, ""};
+    for_each_node(path, find_attribute, &q);
+    if (strcmp(q.text, want) != 0)
+        fail_msg("%s %d: %s is '%s', expected '%s'", op, nth, name, q.text,
+                 want);
+}
+
+/* Each option written as its value, and the defaults as before (no pads or
+ * ceil_mode on an unpadded MaxPool, epsilon 1e-5 for bn). */
+static void test_layer_options_are_written_exactly(void **state)
+{
+    nn_net *net = tu_net("conv3x3x4p1,bneps0.001,pool3s2p1c,avgpool3s1p1ce,"
+                         "avgpool3s1p1,pool2,bn,pool2x3s1,dense2", 2, 18, 18,
+                         2, 3);
+    const char *path = tu_path(dir, "options.onnx");
+    char msg[256];
+    (void)state;
+    assert_nn_ok(nn_onnx_save(net, path, 0, msg, sizeof msg));
+    expect_attribute(path, "BatchNormalization", 0, "epsilon", "0.001");
+    expect_attribute(path, "BatchNormalization", 1, "epsilon", "1e-05");
+    expect_attribute(path, "MaxPool", 0, "kernel_shape", "3 3");
+    expect_attribute(path, "MaxPool", 0, "strides", "2 2");
+    expect_attribute(path, "MaxPool", 0, "pads", "1 1 1 1");
+    expect_attribute(path, "MaxPool", 0, "ceil_mode", "1");
+    expect_attribute(path, "AveragePool", 0, "pads", "1 1 1 1");
+    expect_attribute(path, "AveragePool", 0, "ceil_mode", "1");
+    expect_attribute(path, "AveragePool", 0, "count_include_pad", "0");
+    expect_attribute(path, "AveragePool", 1, "ceil_mode", "");
+    expect_attribute(path, "AveragePool", 1, "count_include_pad", "1");
+    expect_attribute(path, "MaxPool", 1, "pads", "");
+    expect_attribute(path, "MaxPool", 1, "ceil_mode", "");
+    expect_attribute(path, "MaxPool", 2, "kernel_shape", "2 3");
+    expect_attribute(path, "MaxPool", 2, "strides", "1 1");
+    nn_net_destroy(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_attribute_has_its_schema_type),
         cmocka_unit_test(test_graph_nodes_read_their_layers_tensors),
+        cmocka_unit_test(test_layer_options_are_written_exactly),
     };
     return TU_RUN_IN_DIR(tests, dir);
 }

@@ -1,5 +1,8 @@
 /* Parity with PyTorch of layer functions and optimizers: AvgPool2d (k3 s2
- * p1 and k2 s2 p0) and AdaptiveAvgPool2d(1) outputs and input gradients,
+ * p1 and k2 s2 p0; k3 s2 p1 with count_include_pad=False, ceil_mode=True
+ * and both), MaxPool2d(3, 2, 1) (and with ceil_mode=True) and
+ * AdaptiveAvgPool2d(1) outputs and input gradients, BatchNorm2d(eps=1e-3)
+ * in training and inference mode,
  * LeakyReLU(0.1) forward and backward, and five steps of RMSprop (plain;
  * momentum with weight decay) and AdamW match the numbers that
  * tests/pytorch_layers_reference.py wrote into tests/fixtures/pytorch_layers.txt. */
@@ -43,23 +46,36 @@ static double compare(const char *name, const float *a, int count)
     return tu_fixture_compare(&fixture, name, a, count, TOL);
 }
 
-/* y and dx (for PyTorch's dy) of one AvgPool2d against PyTorch's. */
-static void avgpool_case(const char *name, int k, int stride, int pad)
+/* y and dx (for PyTorch's dy) of one AvgPool2d (or MaxPool2d when max)
+ * with the window k, stride, padding and options of s against PyTorch's
+ * on avgpool_input. */
+static void pool_case(const char *name, int max, nn_pool2d_shape s)
 {
-    const int out_h = (H + 2 * pad - k) / stride + 1;
-    const int out_w = (W + 2 * pad - k) / stride + 1;
-    const int n_out = PLANES * out_h * out_w;
+    enum { MAX_OUT = 4 * 4 };
     float x[PLANES * H * W], dx[PLANES * H * W] = {0};
-    float y[PLANES * 4 * 3], dy[PLANES * 4 * 3]; /* the largest out_h * out_w */
-    char key[32];
-    assert_true(out_h * out_w <= 4 * 3);
+    float y[PLANES * MAX_OUT], dy[PLANES * MAX_OUT];
+    int where[PLANES * MAX_OUT];
+    char key[48];
+    int n_out;
+    s.in_h = H;
+    s.in_w = W;
+    s.kw = s.kh;
+    assert_nn_ok(nn_pool2d_shape_check(&s));
+    n_out = PLANES * s.out_h * s.out_w;
+    assert_true(s.out_h * s.out_w <= MAX_OUT);
     floats("avgpool_input", x, PLANES * H * W);
-    nn_avgpool_forward(x, y, PLANES, H, W, k, stride, pad, out_h, out_w);
+    if (max)
+        nn_maxpool_forward(&s, x, y, where, PLANES);
+    else
+        nn_avgpool_forward(&s, x, y, PLANES);
     snprintf(key, sizeof key, "%s_out", name);
     compare(key, y, n_out);
     snprintf(key, sizeof key, "%s_dy", name);
     floats(key, dy, n_out);
-    nn_avgpool_backward(dy, dx, PLANES, H, W, k, stride, pad, out_h, out_w);
+    if (max)
+        nn_maxpool_backward(&s, dy, where, dx, PLANES);
+    else
+        nn_avgpool_backward(&s, dy, dx, PLANES);
     snprintf(key, sizeof key, "%s_dx", name);
     compare(key, dx, PLANES * H * W);
 }
@@ -67,13 +83,86 @@ static void avgpool_case(const char *name, int k, int stride, int pad)
 static void test_avgpool_k3_s2_p1(void **state)
 {
     (void)state;
-    avgpool_case("avgpool_k3s2p1", 3, 2, 1);
+    pool_case("avgpool_k3s2p1", 0, (nn_pool2d_shape){.kh = 3, .stride = 2, .pad = 1});
 }
 
 static void test_avgpool_k2_s2_p0(void **state)
 {
     (void)state;
-    avgpool_case("avgpool_k2s2p0", 2, 2, 0);
+    pool_case("avgpool_k2s2p0", 0, (nn_pool2d_shape){.kh = 2, .stride = 2});
+}
+
+/* AvgPool2d(3, 2, 1) with count_include_pad=False, ceil_mode=True, both */
+static void test_avgpool_options(void **state)
+{
+    (void)state;
+    pool_case("avgpool_k3s2p1_excl", 0,
+              (nn_pool2d_shape){.kh = 3, .stride = 2, .pad = 1, .exclude_pad = 1});
+    pool_case("avgpool_k3s2p1_ceil", 0,
+              (nn_pool2d_shape){.kh = 3, .stride = 2, .pad = 1, .ceil_mode = 1});
+    pool_case("avgpool_k3s2p1_ceil_excl", 0,
+              (nn_pool2d_shape){.kh = 3, .stride = 2, .pad = 1, .ceil_mode = 1,
+                                .exclude_pad = 1});
+}
+
+/* MaxPool2d(3, 2, 1), ResNet's stem, and with ceil_mode=True */
+static void test_maxpool_padded_and_ceil(void **state)
+{
+    (void)state;
+    pool_case("maxpool_k3s2p1", 1, (nn_pool2d_shape){.kh = 3, .stride = 2, .pad = 1});
+    pool_case("maxpool_k3s2p1_ceil", 1,
+              (nn_pool2d_shape){.kh = 3, .stride = 2, .pad = 1, .ceil_mode = 1});
+}
+
+/* BatchNorm2d(3, eps=1e-3) on (4, 3, 5, 3): in training mode the kernels'
+ * and a bneps0.001 layer's output and running statistics, and the
+ * kernels' dx, dgamma and dbeta; in inference mode (the statistics it
+ * left) the output and dx. */
+static void test_batchnorm_eps_1e3(void **state)
+{
+    enum { N = 4, C = 3, HW = 5 * 3, COUNT = N * C * HW };
+    float x[COUNT], y[COUNT], xhat[COUNT], dy[COUNT], dx[COUNT] = {0};
+    float gamma[C], beta[C], running[2 * C], invstd[C];
+    float dgamma[C] = {0}, dbeta[C] = {0}, eval_dx[COUNT] = {0};
+    nn_net *net = tu_net("bneps0.001", C, 5, 3, N, 1);
+    (void)state;
+    floats("bn_input", x, COUNT);
+    floats("bn_gamma", gamma, C);
+    floats("bn_beta", beta, C);
+    floats("bn_running0", running, 2 * C);
+    memcpy(nn_net_params(net), gamma, sizeof gamma);
+    memcpy(nn_net_params(net) + C, beta, sizeof beta);
+    memcpy(nn_net_state(net), running, sizeof running);
+    memcpy(nn_net_input(net)->x, x, sizeof x);
+    nn_batchnorm_forward_train(x, gamma, beta, y, xhat, invstd, running,
+                               running + C, N, C, HW, 0.1f, 1e-3f);
+    compare("bn_eps1e3_train_out", y, COUNT);
+    compare("bn_running1", running, 2 * C);
+    assert_nn_ok(nn_net_forward(net, N));
+    compare("bn_eps1e3_train_out", nn_net_output(net)->x, COUNT);
+    compare("bn_running1", nn_net_state(net), 2 * C);
+    floats("bn_eps1e3_train_dy", dy, COUNT);
+    nn_batchnorm_backward(dy, xhat, gamma, invstd, dx, dgamma, dbeta, N, C,
+                          HW, 1);
+    /* dx = gamma invstd / M (M dy - sum dy - xhat sum dy xhat) cancels:
+     * PyTorch's own float dx is 1.8e-5 (of values floored at 0.01) from
+     * the formula in double, libnn's float sums in another order 4e-5 from
+     * PyTorch's */
+    tu_fixture_compare(&fixture, "bn_eps1e3_train_dx", dx, COUNT, 1e-4);
+    compare("bn_eps1e3_train_dgamma", dgamma, C);
+    compare("bn_eps1e3_train_dbeta", dbeta, C);
+
+    nn_batchnorm_forward_infer(x, gamma, beta, running, running + C, y, xhat,
+                               invstd, N, C, HW, 1e-3f);
+    compare("bn_eps1e3_eval_out", y, COUNT);
+    nn_net_set_training(net, 0);
+    assert_nn_ok(nn_net_forward(net, N));
+    compare("bn_eps1e3_eval_out", nn_net_output(net)->x, COUNT);
+    floats("bn_eps1e3_eval_dy", dy, COUNT);
+    nn_batchnorm_backward(dy, xhat, gamma, invstd, eval_dx, dgamma, dbeta, N,
+                          C, HW, 0);
+    compare("bn_eps1e3_eval_dx", eval_dx, COUNT);
+    nn_net_destroy(net);
 }
 
 static void test_global_avgpool(void **state)
@@ -160,6 +249,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_avgpool_k3_s2_p1),
         cmocka_unit_test(test_avgpool_k2_s2_p0),
+        cmocka_unit_test(test_avgpool_options),
+        cmocka_unit_test(test_maxpool_padded_and_ceil),
+        cmocka_unit_test(test_batchnorm_eps_1e3),
         cmocka_unit_test(test_global_avgpool),
         cmocka_unit_test(test_leakyrelu),
         cmocka_unit_test(test_rmsprop),

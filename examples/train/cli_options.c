@@ -314,7 +314,13 @@ static void token_defaults(const char *grammar, char *buf, size_t size)
     if (strstr(grammar, "[A]") && used < size)
         used += (size_t)snprintf(buf + used, size - used, "A %g", (double)info.args.slope);
     if (strstr(grammar, "[R]") && used < size)
-        snprintf(buf + used, size - used, "R %g", (double)info.args.rate);
+        used += (size_t)snprintf(buf + used, size - used, "R %g", (double)info.args.rate);
+    if (strstr(grammar, "[epsE]") && used < size) {
+        /* as a spec writes it: a plain decimal, "0.00001" */
+        int end = snprintf(buf + used, size - used, "E %.9f", (double)info.args.eps);
+        while (end > 3 && used + (size_t)end < size && buf[used + end - 1] == '0')
+            buf[used + --end] = '\0';
+    }
     nn_net_destroy(probe);
 }
 
@@ -331,14 +337,30 @@ static void usage_layers(FILE *f)
         fprintf(f, "  %-22s %-14s %s\n", grammar, name, defaults);
     }
     fprintf(f, "letters (whole numbers unless said; [..] may be left out):\n"
-               "  K  kernel or window size, K x K (convKHxKWxN for a rectangle)\n"
+               "  K  kernel or window size, K x K (convKHxKWxN, or poolKHxKWsS\n"
+               "     and avgpoolKHxKWsS with their stride, for a rectangle)\n"
                "  N  number of filters (conv) or of outputs (dense)\n"
                "  S  stride: the step between windows\n"
-               "  P  zero padding added on every side\n"
+               "  P  zero padding added on every side; for pooling less than K,\n"
+               "     and max pooling never picks it\n"
+               "  c  ceil mode (pooling): the output size rounds up, the last\n"
+               "     window may run past the input (PyTorch's ceil_mode)\n"
+               "  e  average pooling leaves the padding out of the mean\n"
+               "     (PyTorch's count_include_pad=False)\n"
                "  A  slope for negative inputs, a decimal in [0, 1)\n"
                "  R  share of values dropped in training, a decimal in [0, 1)\n"
+               "  E  batchnorm's epsilon in sqrt(var + E), a decimal in (0, 1]\n"
                "example: --model conv3x3x16p1,bn,relu,pool2,conv3x3x32p1,relu,"
                "pool2,dropout0.3,dense10\n"
+               "branches: a layer reads the previous layer's output unless its "
+               "token names others:\n"
+               "  relu@a        names this layer's output 'a'\n"
+               "  conv1x1x8(a)  reads a's output ('input': the net's input)\n"
+               "  add(a)        the previous output plus a's; add(a,b): a's "
+               "plus b's\n"
+               "  concat(a,b)   a's channels, then b's (same height and width)\n"
+               "example, a residual block: conv3x3x16p1,bn,relu@a,conv3x3x16p1,"
+               "bn,relu,conv3x3x16p1,bn,add(a),relu\n"
                "presets: %s (lenet is %s)\n",
             preset_list(), nn_spec_preset("lenet"));
 }

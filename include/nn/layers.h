@@ -50,14 +50,33 @@ void nn_conv2d_backward(const nn_conv2d_shape *s, const float *x,
                         const float *weight, const float *dy, float *dx,
                         float *dweight, float *dbias, float *col, int n);
 
-/* Max pooling over planes (planes = n*c) of in_h x in_w with a k x k window;
- * argmax (planes, out_h, out_w) records each winner's offset in its plane. */
-void nn_maxpool_forward(const float *x, float *y, int *argmax, int planes,
-                        int in_h, int in_w, int k, int stride, int out_h,
-                        int out_w);
+/* Geometry of 2-D max or average pooling over planes of in_h x in_w (fill
+ * the first eight, then call nn_pool2d_shape_check to derive out_h and
+ * out_w). A window starts at o * stride - pad; positions outside the input
+ * never win a max and, in the mean, count as zeros unless exclude_pad. */
+typedef struct {
+    int in_h, in_w;   /* one plane */
+    int kh, kw;       /* window */
+    int stride, pad;  /* both directions; 0 <= pad < kh, kw */
+    int ceil_mode;    /* 1: out rounds up, dropping a last window that would
+                         start in the padding (PyTorch's ceil_mode) */
+    int exclude_pad;  /* average: 1 divides by the inputs in the window
+                         (count_include_pad = 0), 0 by the window clipped
+                         to the padded input */
+    int out_h, out_w; /* floor (or ceil) of (in + 2 pad - k) / stride, + 1 */
+} nn_pool2d_shape;
+
+/* Validates a pooling geometry (NN_EINVAL for sizes out of range, NN_ESHAPE
+ * when the window does not fit the padded input) and fills out_h, out_w. */
+nn_status nn_pool2d_shape_check(nn_pool2d_shape *s);
+/* Max pooling of x (planes, in_h, in_w) into y (planes, out_h, out_w)
+ * (planes = n*c); argmax records each winner's offset in its plane, the
+ * first in row-major order on ties, a NaN winning. */
+void nn_maxpool_forward(const nn_pool2d_shape *s, const float *x, float *y,
+                        int *argmax, int planes);
 /* dx[winner] += dy. */
-void nn_maxpool_backward(const float *dy, const int *argmax, float *dx,
-                         int planes, int in_h, int in_w, int out_h, int out_w);
+void nn_maxpool_backward(const nn_pool2d_shape *s, const float *dy,
+                         const int *argmax, float *dx, int planes);
 
 /* Batch normalisation in training mode over x (n, c, hw): per channel
  * mean m and variance v over n*hw values, xhat = (x - m) / sqrt(v + eps),
@@ -97,18 +116,16 @@ void nn_tanh_forward(const float *x, float *y, size_t count);
 void nn_tanh_backward(const float *y, const float *dy, float *dx,
                       size_t count);
 
-/* Average pooling over planes (n*c) of in_h x in_w, k x k windows, the zero
- * padding counted (PyTorch's count_include_pad);
- * out = (in + 2 pad - k) / stride + 1. */
-
-/* y = 1/k^2 sum of each window, the padding's zeros included. */
-void nn_avgpool_forward(const float *x, float *y, int planes, int in_h,
-                        int in_w, int k, int stride, int pad, int out_h,
-                        int out_w);
-/* dx += dy / k^2 at every input of the output's window. */
-void nn_avgpool_backward(const float *dy, float *dx, int planes, int in_h,
-                         int in_w, int k, int stride, int pad, int out_h,
-                         int out_w);
+/* Average pooling of x (planes, in_h, in_w) into y (planes, out_h, out_w):
+ * y = sum of the window's inputs / its divisor, which is kh kw (the
+ * padding counted, PyTorch's count_include_pad) except for a ceil-mode
+ * window running past the padded input, clipped there; with exclude_pad
+ * the number of inputs in the window. */
+void nn_avgpool_forward(const nn_pool2d_shape *s, const float *x, float *y,
+                        int planes);
+/* dx += dy / divisor at every input of the output's window. */
+void nn_avgpool_backward(const nn_pool2d_shape *s, const float *dy, float *dx,
+                         int planes);
 /* Global average pooling: y[p] = 1/hw sum_i x[p, i], x (planes, hw). */
 void nn_global_avgpool_forward(const float *x, float *y, int planes, int hw);
 /* dx[p, i] += dy[p] / hw. */

@@ -29,6 +29,11 @@ typedef struct {
     int stride, pad;  /* stride and zero padding, both directions */
     float slope;      /* leaky relu: y = slope * x for x <= 0 */
     float rate;       /* dropout: share of values dropped in training */
+    float eps;        /* batchnorm: x_hat = (x - mean) / sqrt(var + eps), in
+                         (0, 1]; the kind's default is 1e-5 (0 is refused) */
+    int ceil_mode;    /* pooling: 1 rounds the output size up (ceil_mode) */
+    int exclude_pad;  /* average pooling: 1 leaves the padding out of the
+                         mean (count_include_pad = 0) */
 } nn_layer_args;
 
 /* Description of one layer, for tables, parameter counts and exporters. */
@@ -65,12 +70,15 @@ nn_status nn_net_add_relu(nn_net *net);
 nn_status nn_net_add_sigmoid(nn_net *net);
 /* Hyperbolic tangent. */
 nn_status nn_net_add_tanh(nn_net *net);
-/* Max pooling with a k x k window and the given stride (no padding). */
+/* Max pooling with a k x k window and the given stride (no padding;
+ * nn_net_add_layer or a spec token gives padding and ceil mode). */
 nn_status nn_net_add_maxpool(nn_net *net, int k, int stride);
 /* Batch normalization per channel (per feature after a dense layer);
- * PyTorch conventions: eps 1e-5, momentum 0.1, unbiased running variance. */
+ * PyTorch conventions: eps 1e-5 (another through nn_net_add_layer's
+ * args.eps or the token bnepsE), momentum 0.1, unbiased running variance. */
 nn_status nn_net_add_batchnorm(nn_net *net);
-/* Average pooling, k x k window, stride, zero padding counted in the mean. */
+/* Average pooling, k x k window, stride, zero padding counted in the mean
+ * (nn_net_add_layer or a spec token gives ceil mode, padding not counted). */
 nn_status nn_net_add_avgpool(nn_net *net, int k, int stride, int pad);
 /* Global average pooling: one mean per channel, output (c, 1, 1). */
 nn_status nn_net_add_global_avgpool(nn_net *net);
@@ -125,7 +133,10 @@ nn_status nn_net_init(nn_net *net, uint64_t seed);
 nn_tensor *nn_net_input(nn_net *net);
 /* Output of the last forward pass, shape (batch, c, h, w). */
 nn_tensor *nn_net_output(nn_net *net);
-/* Output of layer i (0-based) in the last forward pass; NULL when unbuilt. */
+/* Output of layer i (0-based) in the last forward pass; NULL when unbuilt.
+ * Its gradient (g) is the net's working memory: outputs whose gradients
+ * are never needed at once share it, so after a backward pass only the
+ * input's and the output's gradients are meaningful. */
 nn_tensor *nn_net_layer_output(nn_net *net, int i);
 /* Uses `threads` threads (0: one per online CPU) for forward and backward.
  * Results are bit-identical for any thread count. Default: 1. */

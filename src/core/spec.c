@@ -4,6 +4,7 @@
 #include "core/spec.h"
 
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,13 +67,16 @@ int nn_spec_int(nn_spec_cursor *c, const char *what, int min, int max,
     return 1;
 }
 
-int nn_spec_float(nn_spec_cursor *c, const char *what, float min, float max,
-                  float *out)
+/* Reads a decimal ("0.25", ".5", "1"; no exponent) into *out when it lies
+ * in [min, max), or with above_min in (min, max]; 0 with an explanation
+ * when there is none or it is out of range. */
+static int decimal_in(nn_spec_cursor *c, const char *what, float min,
+                      float max, int above_min, float *out)
 {
     const char *start = c->p;
-    char text[32], range[48];
-    int digits = 0;
-    float value = 0.0f;
+    char text[72], range[48];
+    int digits = 0, inside;
+    float value = NAN;
     while (c->p < c->end && isdigit((unsigned char)*c->p))
         c->p++, digits++;
     if (c->p < c->end && *c->p == '.')
@@ -87,12 +91,27 @@ int nn_spec_float(nn_spec_cursor *c, const char *what, float min, float max,
         text[c->p - start] = '\0';
         value = strtof(text, NULL);
     }
-    if ((size_t)(c->p - start) >= sizeof text || !(value >= min && value < max)) {
-        snprintf(range, sizeof range, "[%g, %g)", (double)min, (double)max);
+    inside = above_min ? value > min && value <= max
+                       : value >= min && value < max;
+    if (!inside) {
+        snprintf(range, sizeof range, "%s%g, %g%s", above_min ? "(" : "[",
+                 (double)min, (double)max, above_min ? "]" : ")");
         return out_of_range(c, what, start, range);
     }
     *out = value;
     return 1;
+}
+
+int nn_spec_float(nn_spec_cursor *c, const char *what, float min, float max,
+                  float *out)
+{
+    return decimal_in(c, what, min, max, 0, out);
+}
+
+int nn_spec_float_positive(nn_spec_cursor *c, const char *what, float max,
+                           float *out)
+{
+    return decimal_in(c, what, 0.0f, max, 1, out);
 }
 
 int nn_spec_stride_pad(nn_spec_cursor *c, nn_layer_args *a, int with_pad)
@@ -115,29 +134,57 @@ int nn_spec_print_stride_pad(const nn_layer_args *a, int plain_stride,
     return snprintf(buf, size, "%s%s", stride, pad);
 }
 
-int nn_spec_window(nn_spec_cursor *c, nn_layer_args *a, int with_pad)
+int nn_spec_window(nn_spec_cursor *c, nn_layer_args *a, int with_exclude)
 {
     if (!nn_spec_int(c, "pool window", 1, NN_SPEC_MAX_SIDE, &a->kh))
         return 0;
     a->kw = a->stride = a->kh;
-    return nn_spec_stride_pad(c, a, with_pad);
+    if (nn_spec_accept(c, "x") &&
+        !nn_spec_int(c, "pool window", 1, NN_SPEC_MAX_SIDE, &a->kw))
+        return 0;
+    if (nn_spec_accept(c, "s")) {
+        if (!nn_spec_int(c, "stride", 1, NN_SPEC_MAX_SIDE, &a->stride))
+            return 0;
+    } else if (a->kw != a->kh) {
+        snprintf(c->why, sizeof c->why, "a %dx%d window needs its stride "
+                 "sS", a->kh, a->kw);
+        return 0;
+    }
+    if (nn_spec_accept(c, "p") &&
+        !nn_spec_int(c, "padding", 0, (a->kw < a->kh ? a->kw : a->kh) - 1,
+                     &a->pad))
+        return 0;
+    a->ceil_mode = nn_spec_accept(c, "c");
+    a->exclude_pad = with_exclude && nn_spec_accept(c, "e");
+    return 1;
 }
 
 int nn_spec_print_window(const nn_layer_args *a, const char *prefix,
                          char *buf, size_t size)
 {
-    char rest[40];
-    nn_spec_print_stride_pad(a, a->kh, rest, sizeof rest);
-    return snprintf(buf, size, "%s%d%s", prefix, a->kh, rest);
+    int kw = a->kw ? a->kw : a->kh;
+    char window[32], stride[16] = "", pad[16] = "";
+    if (kw != a->kh)
+        snprintf(window, sizeof window, "%dx%d", a->kh, kw);
+    else
+        snprintf(window, sizeof window, "%d", a->kh);
+    if (a->stride != a->kh || kw != a->kh)
+        snprintf(stride, sizeof stride, "s%d", a->stride);
+    if (a->pad != 0)
+        snprintf(pad, sizeof pad, "p%d", a->pad);
+    return snprintf(buf, size, "%s%s%s%s%s%s", prefix, window, stride, pad,
+                    a->ceil_mode ? "c" : "", a->exclude_pad ? "e" : "");
 }
 
+/* Plain decimals only ("0.00001", never "1e-05"): the shortest number of
+ * decimals that reads back as v. */
 int nn_spec_print_float(char *buf, size_t size, const char *prefix, float v)
 {
-    char text[32];
-    int digits = 1;
+    char text[80];
+    int decimals = 0;
     do
-        snprintf(text, sizeof text, "%.*g", digits, (double)v);
-    while (strtof(text, NULL) != v && ++digits <= 9);
+        snprintf(text, sizeof text, "%.*f", decimals, (double)v);
+    while (strtof(text, NULL) != v && ++decimals <= 60);
     return snprintf(buf, size, "%s%s", prefix, text);
 }
 

@@ -88,47 +88,106 @@ static int auto_pad_fits(const nn_onnx_node_in *node, int k, int stride,
     return 1;
 }
 
-/* ----------------------------------------------------- avgpool */
+/* ----------------------------------------------------- pooling */
 
-/* AveragePool counting the padding */
-static void avgpool_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
-                                const char *in, const char *out)
+/* A pooling node op (MaxPool or AveragePool) with the layer's
+ * kernel_shape, strides, pads (when padded, or always_pads), ceil_mode
+ * (when set) and, when count_include_pad >= 0, that attribute */
+static void pool_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
+                             const char *in, const char *out, const char *op,
+                             int always_pads, int count_include_pad)
 {
     const nn_layer_args *a = &layer->args;
-    int kernel[2] = {a->kh, a->kh}, strides[2] = {a->stride, a->stride};
+    int kernel[2] = {a->kh, a->kw ? a->kw : a->kh};
+    int strides[2] = {a->stride, a->stride};
     int pads[4] = {a->pad, a->pad, a->pad, a->pad};
     const char *x = nn_onnx_as_nchw(g, in, layer->in_c);
-    size_t node = nn_onnx_node(g, "AveragePool", &x, 1, out);
+    size_t node = nn_onnx_node(g, op, &x, 1, out);
     nn_onnx_attr_ints(g, "kernel_shape", kernel, 2);
     nn_onnx_attr_ints(g, "strides", strides, 2);
-    nn_onnx_attr_ints(g, "pads", pads, 4);
-    nn_onnx_attr_int(g, "count_include_pad", 1);
+    if (a->pad || always_pads)
+        nn_onnx_attr_ints(g, "pads", pads, 4);
+    if (a->ceil_mode)
+        nn_onnx_attr_int(g, "ceil_mode", 1);
+    if (count_include_pad >= 0)
+        nn_onnx_attr_int(g, "count_include_pad", count_include_pad);
     nn_onnx_node_end(g, node);
     g->rank = 4;
 }
 
-/* AveragePool with a square window, equal strides, the same padding on
- * every side counted in the mean (or none; auto_pad VALID, or SAME with
- * stride 1 and an odd window), ceil_mode 0 */
+/* A pooling node's window into a (kh, kw, stride, pad, ceil_mode): two
+ * sides of kernel_shape, equal strides, the same padding on every side and
+ * below the window (or none; auto_pad VALID, or SAME with stride 1 and an
+ * odd square window), no dilation; 0 with out->why set otherwise. */
+static int pool_window_import(const nn_onnx_node_in *node,
+                              nn_onnx_layer_in *out)
+{
+    const nn_onnx_attr *kernel = nn_onnx_attr_find(node, "kernel_shape");
+    const nn_onnx_attr *ceil = nn_onnx_attr_find(node, "ceil_mode");
+    nn_layer_args *a = &out->args;
+    int stride = 1, pad = 0, dilation = 1;
+    if (!kernel || kernel->n_ints != 2 || kernel->ints[0] < 1 ||
+        kernel->ints[1] < 1 || kernel->ints[0] > NN_SPEC_MAX_SIDE ||
+        kernel->ints[1] > NN_SPEC_MAX_SIDE) {
+        snprintf(out->why, sizeof out->why, "kernel_shape is not two sides "
+                 "of 1 to %d", NN_SPEC_MAX_SIDE);
+        return 0;
+    }
+    *a = (nn_layer_args){.kh = (int)kernel->ints[0], .kw = (int)kernel->ints[1]};
+    if (!nn_onnx_same_ints(node, "strides", 2, 1, &stride) || stride < 1 ||
+        stride > NN_SPEC_MAX_SIDE ||
+        !nn_onnx_same_ints(node, "dilations", 2, 1, &dilation) || dilation != 1) {
+        snprintf(out->why, sizeof out->why, "unequal strides or dilations: "
+                 "libnn pools dense windows with one stride both ways");
+        return 0;
+    }
+    if (!nn_onnx_same_ints(node, "pads", 4, 0, &pad)) {
+        snprintf(out->why, sizeof out->why, "asymmetric pads: libnn pads "
+                 "every side alike");
+        return 0;
+    }
+    if (!auto_pad_fits(node, a->kh == a->kw ? a->kh : 0, stride, &pad)) {
+        snprintf(out->why, sizeof out->why, "auto_pad: libnn reads NOTSET, "
+                 "VALID, and SAME with stride 1 and an odd square window");
+        return 0;
+    }
+    if (pad >= a->kh || pad >= a->kw) {
+        snprintf(out->why, sizeof out->why, "padding %d is not below the "
+                 "window %dx%d: a window could hold padding only", pad, a->kh,
+                 a->kw);
+        return 0;
+    }
+    a->stride = stride;
+    a->pad = pad;
+    /* as ONNX defines it since onnx/onnx#6650, and PyTorch: a last window
+     * that would start in the right padding is dropped */
+    a->ceil_mode = ceil && ceil->i;
+    out->rank_out = 4;
+    return 1;
+}
+
+/* AveragePool: count_include_pad as the layer's, with its padding */
+static void avgpool_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
+                                const char *in, const char *out)
+{
+    pool_onnx_export(layer, g, in, out, "AveragePool", 1,
+                     !layer->args.exclude_pad);
+}
+
+/* AveragePool with the window pool_window_import reads, the padding
+ * counted in the mean or not (count_include_pad, 0 by default; a counted
+ * ceil-mode window running past the padded input is divided by what is
+ * left of it, as PyTorch and ONNX since onnx/onnx#6650 do). A zero Pad
+ * before it folds into a counted padding (not in ceil mode, where the
+ * last window's divisor would differ). */
 static int avgpool_onnx_import(const nn_onnx_node_in *node,
                                nn_onnx_layer_in *out)
 {
-    const nn_onnx_attr *ceil = nn_onnx_attr_find(node, "ceil_mode");
     const nn_onnx_attr *count_pad = nn_onnx_attr_find(node, "count_include_pad");
-    int k, stride, pad = 0;
-    if (!nn_onnx_same_ints(node, "kernel_shape", 2, 0, &k) || k <= 0 ||
-        !nn_onnx_same_ints(node, "strides", 2, 1, &stride) ||
-        !nn_onnx_same_ints(node, "pads", 4, 0, &pad) ||
-        !auto_pad_fits(node, k, stride, &pad) ||
-        (pad > 0 && !(count_pad && count_pad->i)) || (ceil && ceil->i)) {
-        snprintf(out->why, sizeof out->why, "libnn's average pooling has a "
-                 "square window, equal strides, symmetric padding counted in "
-                 "the mean and no ceil mode");
+    if (!pool_window_import(node, out))
         return 0;
-    }
-    out->args = (nn_layer_args){.kh = k, .kw = k, .stride = stride, .pad = pad};
-    out->rank_out = 4;
-    out->zero_pad = 1;
+    out->args.exclude_pad = out->args.pad > 0 && !(count_pad && count_pad->i);
+    out->zero_pad = !out->args.exclude_pad && !out->args.ceil_mode;
     return 1;
 }
 
@@ -168,12 +227,12 @@ static void batchnorm_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
                             i < 2 ? layer->params + i * c : layer->state + (i - 2) * c);
     }
     node = nn_onnx_node(g, "BatchNormalization", inputs, 5, out);
-    nn_onnx_attr_float(g, "epsilon", NN_BATCHNORM_EPS);
+    nn_onnx_attr_float(g, "epsilon", layer->args.eps);
     nn_onnx_node_end(g, node);
 }
 
-/* BatchNormalization in inference form with libnn's epsilon: scale, bias,
- * mean and variance initializers of C values each */
+/* BatchNormalization in inference form: scale, bias, mean and variance
+ * initializers of C values each; its epsilon (ONNX's default 1e-5) */
 static int batchnorm_onnx_import(const nn_onnx_node_in *node,
                                  nn_onnx_layer_in *out)
 {
@@ -188,9 +247,10 @@ static int batchnorm_onnx_import(const nn_onnx_node_in *node,
                  "initializers of one size");
         return 0;
     }
-    if (eps && fabsf(eps->f - NN_BATCHNORM_EPS) > 1e-3f * NN_BATCHNORM_EPS) {
+    out->args.eps = eps ? eps->f : NN_BATCHNORM_EPS;
+    if (!(out->args.eps > 0.0f && out->args.eps <= 1.0f)) {
         snprintf(out->why, sizeof out->why, "epsilon %g: libnn's batchnorm "
-                 "uses %g", (double)eps->f, (double)NN_BATCHNORM_EPS);
+                 "takes an epsilon in (0, 1]", (double)out->args.eps);
         return 0;
     }
     out->n_params = out->n_state = 2 * c;
@@ -524,39 +584,19 @@ static int dropout_onnx_import(const nn_onnx_node_in *node,
 
 /* ----------------------------------------------------- maxpool */
 
-/* MaxPool, no padding */
+/* MaxPool, with its padding (which ONNX, too, never lets win) */
 static void maxpool_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
                                 const char *in, const char *out)
 {
-    int kernel[2] = {layer->args.kh, layer->args.kh};
-    int strides[2] = {layer->args.stride, layer->args.stride};
-    const char *x = nn_onnx_as_nchw(g, in, layer->in_c);
-    size_t node = nn_onnx_node(g, "MaxPool", &x, 1, out);
-    nn_onnx_attr_ints(g, "kernel_shape", kernel, 2);
-    nn_onnx_attr_ints(g, "strides", strides, 2);
-    nn_onnx_node_end(g, node);
-    g->rank = 4;
+    pool_onnx_export(layer, g, in, out, "MaxPool", 0, -1);
 }
 
-/* MaxPool with a square window, equal strides, no padding (auto_pad
- * NOTSET or VALID), no dilation, ceil_mode 0 */
+/* MaxPool with the window pool_window_import reads; a Pad before it does
+ * not fold (its zeros can be a maximum, padding cannot) */
 static int maxpool_onnx_import(const nn_onnx_node_in *node,
                                nn_onnx_layer_in *out)
 {
-    const nn_onnx_attr *ceil = nn_onnx_attr_find(node, "ceil_mode");
-    int k, stride, pad = 0, dilation = 1;
-    if (!nn_onnx_same_ints(node, "kernel_shape", 2, 0, &k) || k <= 0 ||
-        !nn_onnx_same_ints(node, "strides", 2, 1, &stride) ||
-        !nn_onnx_same_ints(node, "pads", 4, 0, &pad) || pad != 0 ||
-        !nn_onnx_same_ints(node, "dilations", 2, 1, &dilation) || dilation != 1 ||
-        (ceil && ceil->i) || !auto_pad_fits(node, k, stride, &pad) || pad != 0) {
-        snprintf(out->why, sizeof out->why, "libnn's max pooling has a square "
-                 "window, equal strides and no padding, dilation or ceil mode");
-        return 0;
-    }
-    out->args = (nn_layer_args){.kh = k, .kw = k, .stride = stride};
-    out->rank_out = 4;
-    return 1;
+    return pool_window_import(node, out);
 }
 
 /* ---------------------------------------------------------------- table */

@@ -137,8 +137,15 @@ struct nn_layer {
     int reads[NN_MAX_INPUTS]; /* the net's tensors it reads: 0 the input,
                                 j + 1 layer j's output */
     int in_shape[NN_MAX_INPUTS][3]; /* each input's (c, h, w) */
-    int last_reader;         /* the last layer reading its output; -1 for
-                                the net's output */
+    int first_reader;        /* the first layer reading its output, and */
+    int last_reader;         /* the last; both -1 for the net's output */
+    /* Where its output's gradient lives in the net's gradient arena, which
+     * outputs whose gradients are never needed at once share (the net's
+     * planner; the slot fields are its bookkeeping). */
+    size_t grad_at;
+    int grad_slot;           /* the slot its output's gradient is in */
+    int slot_tensor;         /* slot numbered like this layer: its tensor */
+    size_t slot_floats, slot_at; /* that slot's size and place */
     int in_c, in_h, in_w;    /* one sample's input shape (the first's) */
     int out_c, out_h, out_w; /* one sample's output shape */
     float *params, *grads;   /* views into the net's flat arrays (grads NULL

@@ -1,21 +1,9 @@
-/* Average pooling: each output is the mean of its k x k window, zero
- * padding included (PyTorch's AvgPool2d with count_include_pad=True and
- * ceil_mode=False); and global average pooling, one mean per plane
- * (PyTorch's AdaptiveAvgPool2d(1)). */
-#include "layers/layer.h"
-
-#include <stdio.h>
-
-/* The rows (or columns) [*first, *last) of the input that the window of
- * output o covers: it starts at o*stride - pad and is k long, clipped to
- * [0, size); the clipped part is the zero padding. */
-static void window_span(int o, int stride, int pad, int k, int size,
-                        int *first, int *last)
-{
-    int start = o * stride - pad, end = start + k;
-    *first = start > 0 ? start : 0;
-    *last = end < size ? end : size;
-}
+/* Average pooling: each output is the mean of its kh x kw window, the
+ * zero padding counted (PyTorch's AvgPool2d with count_include_pad=True)
+ * or, with exclude_pad, left out (count_include_pad=False); in ceil mode
+ * the output size rounds up (ceil_mode=True). And global average pooling,
+ * one mean per plane (PyTorch's AdaptiveAvgPool2d(1)). */
+#include "layers/pool.h"
 
 /* One output row of the 2 x 2, stride 2, unpadded window (the common one)
  * from input rows r0 and r1: y[ox] = (r0[2ox] + r0[2ox+1] + r1[2ox] +
@@ -34,50 +22,67 @@ static void avg2x2_row(const float *restrict r0, const float *restrict r1,
     }
 }
 
-/* y[p, oy, ox] = 1/k^2 sum_{i,j < k} x[p, oy s - pad + i, ox s - pad + j]
- * with s the stride, x outside the plane counting as 0;
- * out = (in + 2 pad - k) / s + 1 */
-void nn_avgpool_forward(const float *x, float *y, int planes, int in_h,
-                        int in_w, int k, int stride, int pad, int out_h,
-                        int out_w)
+/* The 2 x 2, stride 2, unpadded window with every window inside the
+ * input: the fast path's case. */
+static int is_plain_2x2(const nn_pool2d_shape *s)
 {
-    const float area = (float)(k * k);
+    return s->kh == 2 && s->kw == 2 && s->stride == 2 && s->pad == 0 &&
+           2 * s->out_h <= s->in_h && 2 * s->out_w <= s->in_w;
+}
+
+/* The divisor of a window covering rows [h0, h1) and columns [w0, w1) of
+ * the input, and padded_h x padded_w positions of the padded input. */
+static float divisor(const nn_pool2d_shape *s, int h0, int h1, int padded_h,
+                     int w0, int w1, int padded_w)
+{
+    return s->exclude_pad ? (float)((h1 - h0) * (w1 - w0))
+                          : (float)(padded_h * padded_w);
+}
+
+/* y[p, oy, ox] = sum of x[p] over the window at (oy s - pad, ox s - pad),
+ * summed from 0 in row-major order, divided by the window's divisor
+ * (nn_avgpool_forward in nn/layers.h) */
+void nn_avgpool_forward(const nn_pool2d_shape *s, const float *x, float *y,
+                        int planes)
+{
+    int in_h = s->in_h, in_w = s->in_w, out_h = s->out_h, out_w = s->out_w;
     for (int p = 0; p < planes; p++) {
         const float *plane = x + (size_t)p * in_h * in_w; /* (in_h, in_w) */
         float *yp = y + (size_t)p * out_h * out_w;        /* (out_h, out_w) */
-        if (k == 2 && stride == 2 && pad == 0) {
+        if (is_plain_2x2(s)) {
             for (int oy = 0; oy < out_h; oy++)
                 avg2x2_row(plane + 2 * oy * in_w, plane + (2 * oy + 1) * in_w,
                            yp + oy * out_w, out_w);
             continue;
         }
         for (int oy = 0; oy < out_h; oy++) {
-            int h0, h1;
-            window_span(oy, stride, pad, k, in_h, &h0, &h1);
+            int h0, h1, padded_h;
+            nn_pool_span(oy, s->stride, s->pad, s->kh, in_h, &h0, &h1, &padded_h);
             for (int ox = 0; ox < out_w; ox++) {
                 float sum = 0.0f;
-                int w0, w1;
-                window_span(ox, stride, pad, k, in_w, &w0, &w1);
+                int w0, w1, padded_w;
+                nn_pool_span(ox, s->stride, s->pad, s->kw, in_w, &w0, &w1,
+                             &padded_w);
                 for (int ih = h0; ih < h1; ih++)
                     for (int iw = w0; iw < w1; iw++)
                         sum += plane[ih * in_w + iw];
-                yp[oy * out_w + ox] = sum / area;
+                yp[oy * out_w + ox] =
+                    sum / divisor(s, h0, h1, padded_h, w0, w1, padded_w);
             }
         }
     }
 }
 
-/* dx[p, ih, iw] += dy[p, oy, ox] / k^2 for every window (oy, ox) that
+/* dx[p, ih, iw] += dy[p, oy, ox] / divisor for every window (oy, ox) that
  * holds (ih, iw) */
-void nn_avgpool_backward(const float *dy, float *dx, int planes, int in_h,
-                         int in_w, int k, int stride, int pad, int out_h,
-                         int out_w)
+void nn_avgpool_backward(const nn_pool2d_shape *s, const float *dy, float *dx,
+                         int planes)
 {
-    const float area = (float)(k * k);
+    int in_h = s->in_h, in_w = s->in_w, out_h = s->out_h, out_w = s->out_w;
     for (int p = 0; p < planes; p++) {
         float *dplane = dx + (size_t)p * in_h * in_w;      /* (in_h, in_w) */
         const float *dyp = dy + (size_t)p * out_h * out_w; /* (out_h, out_w) */
-        if (k == 2 && stride == 2 && pad == 0) {
+        if (is_plain_2x2(s)) {
             /* The windows do not overlap: each input gets one share. */
             for (int oy = 0; oy < out_h; oy++) {
                 float *restrict d0 = dplane + 2 * oy * in_w;
@@ -94,12 +99,15 @@ void nn_avgpool_backward(const float *dy, float *dx, int planes, int in_h,
             continue;
         }
         for (int oy = 0; oy < out_h; oy++) {
-            int h0, h1;
-            window_span(oy, stride, pad, k, in_h, &h0, &h1);
+            int h0, h1, padded_h;
+            nn_pool_span(oy, s->stride, s->pad, s->kh, in_h, &h0, &h1, &padded_h);
             for (int ox = 0; ox < out_w; ox++) {
-                float share = dyp[oy * out_w + ox] / area;
-                int w0, w1;
-                window_span(ox, stride, pad, k, in_w, &w0, &w1);
+                int w0, w1, padded_w;
+                float share;
+                nn_pool_span(ox, s->stride, s->pad, s->kw, in_w, &w0, &w1,
+                             &padded_w);
+                share = dyp[oy * out_w + ox] /
+                        divisor(s, h0, h1, padded_h, w0, w1, padded_w);
                 for (int ih = h0; ih < h1; ih++)
                     for (int iw = w0; iw < w1; iw++)
                         dplane[ih * in_w + iw] += share;
@@ -134,8 +142,8 @@ void nn_global_avgpool_backward(const float *dy, float *dx, int planes, int hw)
 /* The adapter of both kinds: NN_PIECES groups of planes (n*c of them), one
  * task each; the global kind is the window of the whole plane. */
 typedef struct {
-    const nn_layer *layer;
     const nn_tensor *in, *out;
+    nn_pool2d_shape shape; /* of the windowed kind */
     int global, backward;
 } avgpool_job;
 
@@ -143,7 +151,6 @@ static void avgpool_task(void *p, int task, int thread)
 {
     const avgpool_job *job = p;
     const nn_tensor *in = job->in, *out = job->out;
-    const nn_layer_args *a = &job->layer->args;
     size_t in_plane = (size_t)in->h * in->w, out_plane = (size_t)out->h * out->w;
     int first, last, planes;
     (void)thread;
@@ -158,71 +165,57 @@ static void avgpool_task(void *p, int task, int thread)
         nn_global_avgpool_forward(in->x + first * in_plane, out->x + first,
                                   planes, in->h * in->w);
     else if (job->backward)
-        nn_avgpool_backward(out->g + first * out_plane,
-                            in->g + first * in_plane, planes, in->h, in->w,
-                            a->kh, a->stride, a->pad, out->h, out->w);
+        nn_avgpool_backward(&job->shape, out->g + first * out_plane,
+                            in->g + first * in_plane, planes);
     else
-        nn_avgpool_forward(in->x + first * in_plane, out->x + first * out_plane,
-                           planes, in->h, in->w, a->kh, a->stride, a->pad,
-                           out->h, out->w);
+        nn_avgpool_forward(&job->shape, in->x + first * in_plane,
+                           out->x + first * out_plane, planes);
+}
+
+static void avgpool_run(const nn_layer *layer, const nn_tensor *in,
+                        const nn_tensor *out, const nn_exec *ex, int backward)
+{
+    avgpool_job job = {in, out, {0}, layer->kind->impl != NULL, backward};
+    if (!job.global)
+        nn_pool2d_of(layer, &job.shape);
+    nn_pool_run(ex->pool, NN_PIECES, avgpool_task, &job);
 }
 
 static void avgpool_forward(nn_layer *layer, const nn_tensor *in,
                             nn_tensor *out, const nn_exec *ex)
 {
-    avgpool_job job = {layer, in, out, layer->kind->impl != NULL, 0};
-    nn_pool_run(ex->pool, NN_PIECES, avgpool_task, &job);
+    avgpool_run(layer, in, out, ex, 0);
 }
 
 static void avgpool_backward(nn_layer *layer, const nn_tensor *in,
                              const nn_tensor *out, const nn_exec *ex)
 {
-    avgpool_job job = {layer, in, out, layer->kind->impl != NULL, 1};
     if (in->g)
-        nn_pool_run(ex->pool, NN_PIECES, avgpool_task, &job);
+        avgpool_run(layer, in, out, ex, 1);
 }
 
-/* out = (in + 2 pad - k) / stride + 1; like PyTorch, the padding is at most
- * half the window, so that every window holds an input value */
-static nn_status avgpool_reshape(nn_layer *layer)
-{
-    const nn_layer_args *a = &layer->args;
-    if (a->pad > a->kh / 2 || a->kh > layer->in_h + 2 * a->pad ||
-        a->kh > layer->in_w + 2 * a->pad)
-        return NN_ESHAPE;
-    layer->out_c = layer->in_c;
-    layer->out_h = (layer->in_h + 2 * a->pad - a->kh) / a->stride + 1;
-    layer->out_w = (layer->in_w + 2 * a->pad - a->kh) / a->stride + 1;
-    return NN_OK;
-}
-
-/* avgpoolK[sS][pP], after "avgpool"; the stride defaults to the window */
+/* avgpoolK[xK][sS][pP][c][e], after "avgpool": the stride defaults to the
+ * window, the padding is below it, c is ceil mode, e leaves the padding
+ * out of the mean */
 static int avgpool_parse(nn_spec_cursor *c, nn_layer_args *a)
 {
     return nn_spec_window(c, a, 1);
 }
 
-/* avgpoolK, then sS when the stride differs from the window, pP if padded */
+/* avgpoolK, then the stride unless it is the window, the padding unless 0,
+ * c in ceil mode, e when the padding is left out */
 static int avgpool_print(const nn_layer_args *a, char *buf, size_t size)
 {
     return nn_spec_print_window(a, "avgpool", buf, size);
 }
 
-static nn_status avgpool_check(const nn_layer_args *a)
-{
-    return a->kh > 0 && a->kh <= NN_SPEC_MAX_SIDE && a->stride > 0 &&
-                   a->stride <= NN_SPEC_MAX_SIDE && a->pad >= 0 &&
-                   (a->kw == 0 || a->kw == a->kh)
-               ? NN_OK : NN_EINVAL;
-}
-
 const nn_layer_kind nn_kind_avgpool = {
     .name = "avgpool",
     .object_size = sizeof(nn_layer),
-    .spec = {.token = "avgpool", .grammar = "avgpoolK[sS][pP]",
+    .spec = {.token = "avgpool", .grammar = "avgpoolK[sS][pP][c][e]",
              .parse = avgpool_parse, .print = avgpool_print,
-             .check = avgpool_check},
-    .ops = {.reshape = avgpool_reshape, .forward = avgpool_forward,
+             .check = nn_pool2d_check},
+    .ops = {.reshape = nn_pool2d_reshape, .forward = avgpool_forward,
             .backward = avgpool_backward},
 };
 

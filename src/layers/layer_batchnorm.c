@@ -1,6 +1,7 @@
 /* Batch normalisation per channel (per feature after a dense layer, whose
- * output is (n, features, 1, 1)). PyTorch's conventions: eps = 1e-5,
- * momentum = 0.1, running variance updated with the unbiased estimate. */
+ * output is (n, features, 1, 1)). PyTorch's conventions: eps = 1e-5 unless
+ * the layer's args.eps says otherwise (Keras uses 1e-3), momentum = 0.1,
+ * running variance updated with the unbiased estimate. */
 #include "layers/layer.h"
 
 #include <math.h>
@@ -305,7 +306,7 @@ static void batchnorm_forward(nn_layer *layer, const nn_tensor *in,
     if (!ex->training) {
         for (int ch = 0; ch < c; ch++) {
             mean[ch] = running_mean[ch];
-            invstd[ch] = 1.0f / sqrtf(running_var[ch] + NN_BATCHNORM_EPS);
+            invstd[ch] = 1.0f / sqrtf(running_var[ch] + layer->args.eps);
         }
         batchnorm_run(&job, BN_NORMALIZE);
         return;
@@ -323,7 +324,7 @@ static void batchnorm_forward(nn_layer *layer, const nn_tensor *in,
         mean[ch] = (float)batch_mean[ch];
         invstd[ch] = channel_stats(batch_mean[ch], sums[ch], count,
                                    running_mean + ch, running_var + ch,
-                                   BN_MOMENTUM, NN_BATCHNORM_EPS);
+                                   BN_MOMENTUM, layer->args.eps);
     }
     batchnorm_run(&job, BN_NORMALIZE);
 }
@@ -374,11 +375,34 @@ static int batchnorm_fields(const nn_layer *layer, nn_layer_field *f)
     return 4;
 }
 
+/* bn[epsE], after "bn": the epsilon E in (0, 1] (default 1e-5) */
+static int batchnorm_parse(nn_spec_cursor *c, nn_layer_args *a)
+{
+    return !nn_spec_accept(c, "eps") ||
+           nn_spec_float_positive(c, "epsilon", 1.0f, &a->eps);
+}
+
+/* bn for the default epsilon, else bneps and the epsilon */
+static int batchnorm_print(const nn_layer_args *a, char *buf, size_t size)
+{
+    if (a->eps == NN_BATCHNORM_EPS)
+        return snprintf(buf, size, "bn");
+    return nn_spec_print_float(buf, size, "bneps", a->eps);
+}
+
+static nn_status batchnorm_check(const nn_layer_args *a)
+{
+    return a->eps > 0.0f && a->eps <= 1.0f ? NN_OK : NN_EINVAL;
+}
+
 const nn_layer_kind nn_kind_batchnorm = {
     .name = "batchnorm",
     .flags = NN_KIND_TRANSPARENT | NN_KIND_SETS_INPUT_GRAD,
     .object_size = sizeof(batchnorm_layer),
-    .spec = {.token = "bn", .alias = "batchnorm", .grammar = "bn"},
+    .spec = {.token = "bn", .alias = "batchnorm", .grammar = "bn[epsE]",
+             .parse = batchnorm_parse, .print = batchnorm_print,
+             .check = batchnorm_check,
+             .defaults = {.eps = NN_BATCHNORM_EPS}},
     .ops = {.reshape = nn_layer_same_shape, .sizes = batchnorm_sizes,
             .init = batchnorm_init, .forward = batchnorm_forward,
             .backward = batchnorm_backward,

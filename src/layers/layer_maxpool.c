@@ -1,23 +1,26 @@
-/* Max pooling: each output is the largest input in its k x k window.
- * Windows may overlap (stride < k); there is no padding. */
-#include "layers/layer.h"
+/* Max pooling: each output is the largest input in its kh x kw window.
+ * Windows may overlap (stride < k); padding (below the window) is never a
+ * maximum (PyTorch's MaxPool2d, -inf padding); in ceil mode the output size
+ * rounds up, a window running past the input's end covering what is left
+ * (PyTorch's ceil_mode). */
+#include "layers/pool.h"
 
-#include <stdio.h>
-
-/* The largest of one k x k window whose top-left corner is at offset
- * `at` of a plane of width in_w; *where gets its offset (first on ties).
- * A NaN anywhere in the window wins (the first one), as in PyTorch: a bad
- * value is never hidden. */
-static float window_max(const float *plane, int at, int in_w, int k, int *where)
+/* The largest of the inputs [h0, h1) x [w0, w1) of a plane of width
+ * in_w (a window clipped to the input: the padding never wins); *where
+ * gets its offset, the first in row-major order on ties. A NaN anywhere in
+ * the window wins (the first one), as in PyTorch: a bad value is never
+ * hidden. */
+static float window_max(const float *plane, int in_w, int h0, int h1, int w0,
+                        int w1, int *where)
 {
-    float best = plane[at];
-    int best_at = at;
-    for (int i = 0; i < k; i++) {
-        const float *row = plane + at + i * in_w;
-        for (int j = 0; j < k; j++)
+    float best = plane[h0 * in_w + w0];
+    int best_at = h0 * in_w + w0;
+    for (int i = h0; i < h1; i++) {
+        const float *row = plane + i * in_w;
+        for (int j = w0; j < w1; j++)
             if (row[j] > best || (row[j] != row[j] && best == best)) {
                 best = row[j];
-                best_at = at + i * in_w + j;
+                best_at = i * in_w + j;
             }
     }
     *where = best_at;
@@ -55,56 +58,62 @@ static int max2x2_row(const float *restrict r0, const float *restrict r1,
     return nans;
 }
 
-/* y[p, oy, ox] = max over the window; argmax keeps where it was */
-void nn_maxpool_forward(const float *x, float *y, int *argmax, int planes,
-                        int in_h, int in_w, int k, int stride, int out_h,
-                        int out_w)
+/* The 2 x 2, stride 2 window with every window inside the input: the
+ * fast path's case. */
+static int is_plain_2x2(const nn_pool2d_shape *s)
 {
+    return s->kh == 2 && s->kw == 2 && s->stride == 2 && s->pad == 0 &&
+           2 * s->out_h <= s->in_h && 2 * s->out_w <= s->in_w;
+}
+
+/* y[p, oy, ox] = max of x[p] over the window at (oy s - pad, ox s - pad),
+ * positions outside the plane left out; argmax keeps where it was */
+void nn_maxpool_forward(const nn_pool2d_shape *s, const float *x, float *y,
+                        int *argmax, int planes)
+{
+    int in_h = s->in_h, in_w = s->in_w, out_h = s->out_h, out_w = s->out_w;
     for (int p = 0; p < planes; p++) {
-        const float *plane = x + (size_t)p * in_h * in_w;
-        float *yp = y + (size_t)p * out_h * out_w;
-        int *ap = argmax + (size_t)p * out_h * out_w;
-        if (k == 2 && stride == 2) {
+        const float *plane = x + (size_t)p * in_h * in_w; /* (in_h, in_w) */
+        float *yp = y + (size_t)p * out_h * out_w;        /* (out_h, out_w) */
+        int *ap = argmax + (size_t)p * out_h * out_w;     /* (out_h, out_w) */
+        if (is_plain_2x2(s)) {
             for (int oy = 0; oy < out_h; oy++) {
                 int at = 2 * oy * in_w;
                 if (max2x2_row(plane + at, plane + at + in_w, yp + oy * out_w,
                                ap + oy * out_w, at, in_w, out_w))
                     for (int ox = 0; ox < out_w; ox++)
-                        yp[oy * out_w + ox] = window_max(
-                            plane, at + 2 * ox, in_w, 2, &ap[oy * out_w + ox]);
+                        yp[oy * out_w + ox] =
+                            window_max(plane, in_w, 2 * oy, 2 * oy + 2, 2 * ox,
+                                       2 * ox + 2, &ap[oy * out_w + ox]);
             }
             continue;
         }
-        for (int oy = 0; oy < out_h; oy++)
-            for (int ox = 0; ox < out_w; ox++)
-                yp[oy * out_w + ox] =
-                    window_max(plane, oy * stride * in_w + ox * stride, in_w,
-                               k, &ap[oy * out_w + ox]);
+        for (int oy = 0; oy < out_h; oy++) {
+            int h0, h1, padded;
+            nn_pool_span(oy, s->stride, s->pad, s->kh, in_h, &h0, &h1, &padded);
+            for (int ox = 0; ox < out_w; ox++) {
+                int w0, w1;
+                nn_pool_span(ox, s->stride, s->pad, s->kw, in_w, &w0, &w1, &padded);
+                yp[oy * out_w + ox] = window_max(plane, in_w, h0, h1, w0, w1,
+                                                 &ap[oy * out_w + ox]);
+            }
+        }
     }
 }
 
 /* dx[winner] += dy: the gradient flows only to each window's maximum */
-void nn_maxpool_backward(const float *dy, const int *argmax, float *dx,
-                         int planes, int in_h, int in_w, int out_h, int out_w)
+void nn_maxpool_backward(const nn_pool2d_shape *s, const float *dy,
+                         const int *argmax, float *dx, int planes)
 {
+    size_t in_plane = (size_t)s->in_h * s->in_w;
+    size_t out_plane = (size_t)s->out_h * s->out_w;
     for (int p = 0; p < planes; p++) {
-        float *dplane = dx + (size_t)p * in_h * in_w;
-        const float *dyp = dy + (size_t)p * out_h * out_w;
-        const int *ap = argmax + (size_t)p * out_h * out_w;
-        for (int i = 0; i < out_h * out_w; i++)
+        float *dplane = dx + p * in_plane;        /* (in_h, in_w) */
+        const float *dyp = dy + p * out_plane;    /* (out_h, out_w) */
+        const int *ap = argmax + p * out_plane;   /* (out_h, out_w) */
+        for (size_t i = 0; i < out_plane; i++)
             dplane[ap[i]] += dyp[i];
     }
-}
-
-static nn_status maxpool_reshape(nn_layer *layer)
-{
-    int k = layer->args.kh, stride = layer->args.stride;
-    if (k > layer->in_h || k > layer->in_w)
-        return NN_ESHAPE;
-    layer->out_c = layer->in_c;
-    layer->out_h = (layer->in_h - k) / stride + 1;
-    layer->out_w = (layer->in_w - k) / stride + 1;
-    return NN_OK;
 }
 
 static void maxpool_sizes(const nn_layer *layer, int max_batch,
@@ -118,6 +127,7 @@ static void maxpool_sizes(const nn_layer *layer, int max_batch,
 typedef struct {
     const nn_layer *layer;
     const nn_tensor *in, *out;
+    nn_pool2d_shape shape;
     int backward;
 } maxpool_job;
 
@@ -133,38 +143,45 @@ static void maxpool_task(void *p, int task, int thread)
     if (last == first)
         return;
     if (job->backward)
-        nn_maxpool_backward(out->g + first * out_plane, argmax + first * out_plane,
-                            in->g + first * in_plane, last - first, in->h,
-                            in->w, out->h, out->w);
+        nn_maxpool_backward(&job->shape, out->g + first * out_plane,
+                            argmax + first * out_plane,
+                            in->g + first * in_plane, last - first);
     else
-        nn_maxpool_forward(in->x + first * in_plane, out->x + first * out_plane,
-                           argmax + first * out_plane, last - first, in->h,
-                           in->w, job->layer->args.kh, job->layer->args.stride,
-                           out->h, out->w);
+        nn_maxpool_forward(&job->shape, in->x + first * in_plane,
+                           out->x + first * out_plane,
+                           argmax + first * out_plane, last - first);
+}
+
+static void maxpool_run(nn_layer *layer, const nn_tensor *in,
+                        const nn_tensor *out, const nn_exec *ex, int backward)
+{
+    maxpool_job job = {layer, in, out, {0}, backward};
+    nn_pool2d_of(layer, &job.shape);
+    nn_pool_run(ex->pool, NN_PIECES, maxpool_task, &job);
 }
 
 static void maxpool_forward(nn_layer *layer, const nn_tensor *in,
                             nn_tensor *out, const nn_exec *ex)
 {
-    maxpool_job job = {layer, in, out, 0};
-    nn_pool_run(ex->pool, NN_PIECES, maxpool_task, &job);
+    maxpool_run(layer, in, out, ex, 0);
 }
 
 static void maxpool_backward(nn_layer *layer, const nn_tensor *in,
                              const nn_tensor *out, const nn_exec *ex)
 {
-    maxpool_job job = {layer, in, out, 1};
     if (in->g)
-        nn_pool_run(ex->pool, NN_PIECES, maxpool_task, &job);
+        maxpool_run(layer, in, out, ex, 1);
 }
 
-/* poolK[sS], after "pool"; the stride defaults to the window */
+/* poolK[xK][sS][pP][c], after "pool": the stride defaults to the window,
+ * the padding (below the window) is never a maximum, c is ceil mode */
 static int maxpool_parse(nn_spec_cursor *c, nn_layer_args *a)
 {
     return nn_spec_window(c, a, 0);
 }
 
-/* poolK, or poolKsS when the stride differs from the window */
+/* poolK, then the stride unless it is the window, the padding unless 0, c
+ * in ceil mode */
 static int maxpool_print(const nn_layer_args *a, char *buf, size_t size)
 {
     return nn_spec_print_window(a, "pool", buf, size);
@@ -172,17 +189,15 @@ static int maxpool_print(const nn_layer_args *a, char *buf, size_t size)
 
 static nn_status maxpool_check(const nn_layer_args *a)
 {
-    return a->kh > 0 && a->stride > 0 && a->kh <= (1 << 20) &&
-                   a->stride <= (1 << 20) && (a->kw == 0 || a->kw == a->kh)
-               ? NN_OK : NN_EINVAL;
+    return a->exclude_pad == 0 ? nn_pool2d_check(a) : NN_EINVAL;
 }
 
 const nn_layer_kind nn_kind_maxpool = {
     .name = "maxpool",
     .object_size = sizeof(nn_layer),
-    .spec = {.token = "pool", .alias = "maxpool", .grammar = "poolK[sS]",
-             .parse = maxpool_parse, .print = maxpool_print,
-             .check = maxpool_check},
-    .ops = {.reshape = maxpool_reshape, .sizes = maxpool_sizes,
+    .spec = {.token = "pool", .alias = "maxpool",
+             .grammar = "poolK[sS][pP][c]", .parse = maxpool_parse,
+             .print = maxpool_print, .check = maxpool_check},
+    .ops = {.reshape = nn_pool2d_reshape, .sizes = maxpool_sizes,
             .forward = maxpool_forward, .backward = maxpool_backward},
 };

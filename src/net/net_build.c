@@ -31,12 +31,13 @@ void nn_net_free_arenas(nn_net *net)
     free(net->state);
     free(net->cache);
     free(net->acts);
+    free(net->act_grads);
     free(net->scratch);
     free(net->partials);
     free(net->probs);
     free(net->tensors);
     free(net->stage);
-    net->params = net->grads = net->state = net->acts = NULL;
+    net->params = net->grads = net->state = net->acts = net->act_grads = NULL;
     net->scratch = net->partials = net->probs = net->stage = NULL;
     net->cache = NULL;
     net->tensors = NULL;
@@ -50,6 +51,7 @@ int nn_net_partial_count(int shards)
 /* Sums of every layer's needs, with overflow checks. */
 typedef struct {
     size_t params, state, cache, scratch, acts, classes, partials, stage;
+    size_t grads; /* floats of the activations' gradients, slots shared */
 } net_totals;
 
 static int add_size(size_t *total, size_t more)
@@ -134,18 +136,20 @@ static nn_status shape_layer(nn_net *net, int i)
     return st;
 }
 
-/* Which layer reads each output last; NN_ESHAPE (and why) when an output
+/* Which layers read each output first and last; NN_ESHAPE (and why) when an output
  * other than the net's is never read. */
 static nn_status find_readers(nn_net *net)
 {
     net->input_last_reader = -1;
     for (int i = 0; i < net->count; i++)
-        net->layers[i]->last_reader = -1;
+        net->layers[i]->first_reader = net->layers[i]->last_reader = -1;
     for (int i = 0; i < net->count; i++)
         for (int k = 0; k < net->layers[i]->inputs; k++) {
             int t = net->layers[i]->reads[k];
-            *(t == 0 ? &net->input_last_reader
-                     : &net->layers[t - 1]->last_reader) = i;
+            nn_layer *maker = t > 0 ? net->layers[t - 1] : NULL;
+            *(maker ? &maker->last_reader : &net->input_last_reader) = i;
+            if (maker && maker->first_reader < 0)
+                maker->first_reader = i;
         }
     for (int i = 0; i + 1 < net->count; i++)
         if (net->layers[i]->last_reader < 0) {
@@ -166,6 +170,77 @@ int nn_net_stages(const nn_net *net, int i)
     int t = layer->reads[0];
     int last = t == 0 ? net->input_last_reader : net->layers[t - 1]->last_reader;
     return (layer->kind->flags & NN_KIND_SETS_INPUT_GRAD) && last != i;
+}
+
+/* Floats of tensor t's gradient for max_batch samples, rounded to 64
+ * bytes. */
+static size_t grad_floats(const nn_net *net, int t, int max_batch)
+{
+    int shape[3];
+    nn_net_tensor_shape(net, t, shape);
+    return ((size_t)shape[0] * shape[1] * shape[2] * (size_t)max_batch + 15) /
+           16 * 16;
+}
+
+/* Places the gradients of the activations in one arena, sharing memory
+ * between outputs whose gradients are never needed at the same time, into
+ * layer->grad_at and *total (floats). The backward pass visits layers from
+ * the last: tensor t's gradient is first written by its last reader and
+ * last read by the layer that made it (t - 1), so it lives while layers
+ * last_reader(t) down to t - 1 run. Tensors are placed as they come alive,
+ * each in the free slot that fits it best (a slot is free once its
+ * tensor's maker has run, strictly before this tensor's first writer), a
+ * slot growing when none is large enough. The input's and the output's
+ * gradients have slots of their own (callers read them; a second backward
+ * pass starts again from the output's). Slot j's bookkeeping lives in
+ * layers[j], so planning allocates nothing. */
+static nn_status place_grads(nn_net *net, int max_batch, size_t *total)
+{
+    int slots = 0, last = net->count - 1;
+    size_t at;
+    for (int i = last; i >= 0; i--) {
+        const nn_layer *reader = net->layers[i];
+        for (int k = 0; k < reader->inputs; k++) {
+            int t = reader->reads[k], best = -1, widest = -1;
+            size_t floats;
+            if (t == 0 || net->layers[t - 1]->last_reader != i ||
+                net->layers[t - 1]->grad_slot >= 0)
+                continue; /* the input, not yet alive, or placed */
+            floats = grad_floats(net, t, max_batch);
+            for (int j = 0; j < slots; j++) {
+                nn_layer *slot = net->layers[j];
+                if (slot->slot_tensor - 1 <= i)
+                    continue; /* its tensor is still needed */
+                if (slot->slot_floats >= floats &&
+                    (best < 0 || slot->slot_floats < net->layers[best]->slot_floats))
+                    best = j;
+                if (widest < 0 || slot->slot_floats > net->layers[widest]->slot_floats)
+                    widest = j;
+            }
+            if (best < 0 && widest >= 0)
+                best = widest;
+            if (best < 0) {
+                best = slots++;
+                net->layers[best]->slot_floats = 0;
+            }
+            if (net->layers[best]->slot_floats < floats)
+                net->layers[best]->slot_floats = floats;
+            net->layers[best]->slot_tensor = t;
+            net->layers[t - 1]->grad_slot = best;
+        }
+    }
+    /* the input's slot first, then the shared ones, then the output's */
+    at = grad_floats(net, 0, max_batch);
+    for (int j = 0; j < slots; j++) {
+        net->layers[j]->slot_at = at;
+        if (!add_size(&at, net->layers[j]->slot_floats))
+            return NN_EOVERFLOW;
+    }
+    for (int i = 0; i < last; i++)
+        net->layers[i]->grad_at = net->layers[net->layers[i]->grad_slot]->slot_at;
+    net->layers[last]->grad_at = at;
+    return add_size(&at, grad_floats(net, net->count, max_batch)) ? *total = at,
+           NN_OK : NN_EOVERFLOW;
 }
 
 /* Shapes every layer and adds up what the net must allocate. */
@@ -208,6 +283,10 @@ static nn_status plan(nn_net *net, int max_batch, net_totals *t)
         }
     }
     t->classes = per_sample;
+    for (int i = 0; i < net->count; i++)
+        net->layers[i]->grad_slot = -1;
+    if ((st = place_grads(net, max_batch, &t->grads)) != NN_OK)
+        return st;
     /* One sample's activations, all layers together: a cap that keeps a
      * tiny but hostile spec (a model file's, say) from asking for gigabytes
      * per sample. 2^27 floats is 512 MiB, far beyond small networks. */
@@ -261,7 +340,8 @@ nn_status nn_net_plan_bytes(nn_net *net, int max_batch, int training,
             {t.params, train ? 2 : 1},               /* params, grads */
             {t.state, 1},
             {t.cache / sizeof(float) + 1, 1},
-            {t.acts, train ? 2 : 1},                 /* values, gradients */
+            {t.acts, 1},                             /* values */
+            {t.grads, train ? 1 : 0},                /* their gradients */
             {(t.scratch + 15) / 16 * 16, (size_t)net->threads},
             {t.partials, train ? (size_t)nn_net_partial_count(net->shards) : 0},
             {t.stage, train ? 1 : 0},
@@ -280,7 +360,8 @@ nn_status nn_net_plan_bytes(nn_net *net, int max_batch, int training,
 }
 
 /* Points every layer and tensor into the arenas; activations have
- * gradients only when the net is built for training. */
+ * gradients only when the net is built for training, in the places
+ * place_grads chose. */
 static void wire(nn_net *net)
 {
     size_t p = 0, s = 0, cache = 0, a = 0;
@@ -306,8 +387,10 @@ static void wire(nn_net *net)
         n = (size_t)net->max_batch * t[i].c * t[i].h * t[i].w;
         t[i].n = net->max_batch;
         t[i].x = net->acts + a;
-        t[i].g = net->inference_only ? NULL : net->acts + a + n;
-        a += net->inference_only ? n : 2 * n;
+        t[i].g = !net->act_grads ? NULL
+                 : i == 0 ? net->act_grads
+                          : net->act_grads + net->layers[i - 1]->grad_at;
+        a += n;
     }
 }
 
@@ -322,7 +405,7 @@ static nn_status build(nn_net *net, int max_batch, uint64_t seed,
     if (st != NN_OK)
         return st;
     st = plan(net, max_batch, &t);
-    if (st == NN_OK && (t.acts > SIZE_MAX / 2 || t.classes > INT32_MAX))
+    if (st == NN_OK && t.classes > INT32_MAX)
         st = NN_EOVERFLOW;
     if (st != NN_OK)
         return net->error = st;
@@ -334,7 +417,8 @@ static nn_status build(nn_net *net, int max_batch, uint64_t seed,
     net->grads = train ? nn_alloc_floats(t.params) : NULL;
     net->state = nn_alloc_floats(t.state);
     net->cache = (unsigned char *)nn_alloc_floats(t.cache / sizeof(float) + 1);
-    net->acts = nn_alloc_floats((train ? 2 : 1) * t.acts);
+    net->acts = nn_alloc_floats(t.acts);
+    net->act_grads = train ? nn_alloc_floats(t.grads) : NULL;
     net->scratch_stride = (t.scratch + 15) / 16 * 16; /* 64-byte aligned */
     net->scratch = nn_alloc_floats(net->scratch_stride * (size_t)net->threads);
     net->partials_stride = t.partials;
@@ -348,6 +432,7 @@ static nn_status build(nn_net *net, int max_batch, uint64_t seed,
     if (!net->params || (train && (!net->grads || !net->partials)) ||
         (net->stage_floats && !net->stage) ||
         !net->state || !net->cache || !net->acts || !net->scratch ||
+        (train && !net->act_grads) ||
         !net->probs || !net->tensors) {
         nn_net_free_arenas(net);
         return net->error = NN_ENOMEM;
@@ -368,23 +453,14 @@ nn_status nn_net_build_inference(nn_net *net, int max_batch, uint64_t seed)
     return build(net, max_batch, seed, 1);
 }
 
-/* The first layer after layer i that reads its output, or -1. */
-static int first_reader(const nn_net *net, int i)
-{
-    for (int j = i + 1; j < net->count; j++)
-        for (int k = 0; k < net->layers[j]->inputs; k++)
-            if (net->layers[j]->reads[k] == i + 1)
-                return j;
-    return -1;
-}
-
 /* The squared He gain for layer i's weights: that of the activation that
  * reads its output, looking through transparent layers (batchnorm,
  * dropout, add); 0 (Xavier) when none follows. In a chain the reader is
  * the next layer; in a graph, the first layer that reads the output. */
 static float activation_gain2(const nn_net *net, int i)
 {
-    for (int j = first_reader(net, i); j >= 0; j = first_reader(net, j)) {
+    for (int j = net->layers[i]->first_reader; j >= 0;
+         j = net->layers[j]->first_reader) {
         const nn_layer *next = net->layers[j];
         if (!(next->kind->flags & NN_KIND_TRANSPARENT))
             return next->kind->gain2 ? next->kind->gain2(&next->args) : 0.0f;

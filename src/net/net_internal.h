@@ -32,7 +32,9 @@ struct nn_net {
     float *params, *grads; /* (n_params) flat, layer after layer */
     float *state;          /* (n_state) batchnorm running statistics */
     unsigned char *cache;  /* per-layer forward-to-backward memory */
-    float *acts;           /* values (and gradients) of every activation */
+    float *acts;           /* values of every activation, one after another */
+    float *act_grads;      /* their gradients (training): the input's, then
+                              slots that outputs share, then the output's */
     float *scratch;        /* (threads, scratch_stride) shared by all layers */
     size_t scratch_stride; /* the largest layer's scratch need */
     float *partials;       /* (nn_net_partial_count, partials_stride) */

@@ -54,17 +54,18 @@ static const struct {
         "conv3x3x64p1,bn,relu,conv3x3x64p1,bn,add(b7),relu@b8,"
         "conv3x3x64p1,bn,relu,conv3x3x64p1,bn,add(b8),relu@b9,"
         "gap,dense10"},
-    /* A small residual net for 1x28x28: a stem, one block at 28x28 (32
-     * channels), two at 14x14 (64) and one at 7x7 (128), shortcuts as in
-     * resnet20. */
+    /* A small residual net for 1x28x28: a stem, one basic block at 28x28
+     * (16 channels), two at 14x14 (32) and two at 7x7 (64), shortcuts as
+     * in resnet20. */
     {"resnet-small",
-        "conv3x3x32p1,bn,relu@s0,"
-        "conv3x3x32p1,bn,relu,conv3x3x32p1,bn,add(s0),relu@b1,"
-        "conv3x3x64s2p1,bn,relu,conv3x3x64p1,bn@m1,conv1x1x64s2(b1),bn,"
+        "conv3x3x16p1,bn,relu@s0,"
+        "conv3x3x16p1,bn,relu,conv3x3x16p1,bn,add(s0),relu@b1,"
+        "conv3x3x32s2p1,bn,relu,conv3x3x32p1,bn@m1,conv1x1x32s2(b1),bn,"
         "add(m1),relu@b2,"
-        "conv3x3x64p1,bn,relu,conv3x3x64p1,bn,add(b2),relu@b3,"
-        "conv3x3x128s2p1,bn,relu,conv3x3x128p1,bn@m2,conv1x1x128s2(b3),bn,"
+        "conv3x3x32p1,bn,relu,conv3x3x32p1,bn,add(b2),relu@b3,"
+        "conv3x3x64s2p1,bn,relu,conv3x3x64p1,bn@m2,conv1x1x64s2(b3),bn,"
         "add(m2),relu@b4,"
+        "conv3x3x64p1,bn,relu,conv3x3x64p1,bn,add(b4),relu@b5,"
         "gap,dense10"},
 };
 

@@ -11,7 +11,7 @@ set -u
 driver=$1
 data=${2:-/usr/share/libonnx-testdata/data}
 ops="conv gemm matmul relu leakyrelu sigmoid tanh maxpool averagepool
-globalaveragepool batchnormalization dropout flatten reshape identity softmax
+globalaveragepool batchnorm dropout flatten reshape identity softmax
 pad add"
 ops="$ops sum concat reduce_mean slice transpose constantofshape"
 tmp=$(mktemp -d)

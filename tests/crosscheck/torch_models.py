@@ -80,17 +80,19 @@ class Block(nn.Module):
 
 
 class ResNet(nn.Module):
-    """A small residual net for 3x32x32: a stem (conv, batchnorm, relu), a
+    """A small residual net for 3x32x32: a stem (conv, batchnorm, relu, and
+    with stem_pool ImageNet ResNets' max pooling 3, stride 2, padding 1), a
     block with an identity shortcut, one that halves the size with a
     `shortcut` one, a pre-activation block, then head "mean" (x.mean([2,
     3]), a Linear with bias: ReduceMean and Gemm) or "pool" (adaptive
     average pooling, flatten, a Linear without bias: GlobalAveragePool,
     Flatten and MatMul), and the softmax: probabilities out."""
 
-    def __init__(self, shortcut, head):
+    def __init__(self, shortcut, head, stem_pool=False):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(8), nn.ReLU())
+                                  nn.BatchNorm2d(8), nn.ReLU(),
+                                  *([nn.MaxPool2d(3, 2, 1)] if stem_pool else []))
         self.blocks = nn.Sequential(Block(8, 8), Block(8, 16, 2, shortcut),
                                     Block(16, 16, pre_act=True))
         self.head = head
@@ -104,7 +106,7 @@ class ResNet(nn.Module):
 
 
 def resnet_b():
-    return ResNet("B", "mean")
+    return ResNet("B", "mean", stem_pool=True)
 
 
 def resnet_a():

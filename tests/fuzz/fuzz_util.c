@@ -213,37 +213,135 @@ static void dense_cost(cost *k, const char **p)
     k->c = n, k->h = k->w = 1;
 }
 
-/* poolK[sS] after "pool"; 0 when the window does not fit the shape. */
-static int pool_cost(cost *k, const char **p)
+/* Outputs along a side of `in` for a window k, stride and padding: the
+ * floor of (in + 2 pad - k) / stride, + 1; in ceil mode the ceiling, less
+ * one when the last window would start in the padding (PyTorch's rule). */
+static double pool_side(double in, double k, double stride, double pad,
+                        int ceil_mode)
 {
-    double window = number(p), stride = option(p, 's', window);
-    if (stride <= 0 || window > k->h || window > k->w)
+    double span = in + 2 * pad - k;
+    double out = (double)(long long)(span / stride) + 1;
+    if (ceil_mode && out - 1 < span / stride) {
+        out += 1;
+        if ((out - 1) * stride >= in + pad)
+            out -= 1;
+    }
+    return out;
+}
+
+/* KH[xKW][sS][pP][c][e] after "pool" (max 1: its argmax cache counted) or
+ * "avgpool"; 0 when the window does not fit the shape or the padding is
+ * not below it. */
+static int pool_cost(cost *k, const char **p, int max)
+{
+    double kh = number(p), kw = kh, stride, pad;
+    int ceil_mode;
+    if (**p == 'x')
+        (*p)++, kw = number(p);
+    stride = option(p, 's', kh);
+    pad = option(p, 'p', 0);
+    ceil_mode = **p == 'c';
+    if (stride <= 0 || pad >= kh || pad >= kw || kh > k->h + 2 * pad ||
+        kw > k->w + 2 * pad)
         return 0;
-    k->h = (double)(long long)((k->h - window) / stride) + 1;
-    k->w = (double)(long long)((k->w - window) / stride) + 1;
-    k->other += k->c * k->h * k->w; /* argmax cache */
+    k->h = pool_side(k->h, kh, stride, pad, ceil_mode);
+    k->w = pool_side(k->w, kw, stride, pad, ceil_mode);
+    if (max)
+        k->other += k->c * k->h * k->w; /* argmax cache */
     return 1;
 }
 
-/* avgpoolK[sS][pP] after "avgpool"; 0 when the window does not fit the
- * shape or the padding is more than half the window. */
-static int avgpool_cost(cost *k, const char **p)
+/* The outputs of a graph spec as far as it is read: each one's shape and
+ * name, and whether a later layer reads it (index 0: the net's input). */
+#define GRAPH_MAX 4097
+typedef struct {
+    double shape[GRAPH_MAX][3];
+    char name[GRAPH_MAX][16];
+    char read[GRAPH_MAX];
+    int count; /* outputs so far, the input included */
+} graph;
+
+/* The output a canonical reference names ("input", a name, "lN"), or -1. */
+static int find_ref(const graph *g, const char *ref, size_t len)
 {
-    double window = number(p), stride = option(p, 's', window);
-    double pad = option(p, 'p', 0);
-    if (stride <= 0 || pad > (double)((long long)window / 2) ||
-        window > k->h + 2 * pad || window > k->w + 2 * pad)
+    char text[16];
+    if (len == 0 || len >= sizeof text)
+        return -1;
+    memcpy(text, ref, len);
+    text[len] = '\0';
+    if (!strcmp(text, "input"))
         return 0;
-    k->h = (double)(long long)((k->h + 2 * pad - window) / stride) + 1;
-    k->w = (double)(long long)((k->w + 2 * pad - window) / stride) + 1;
+    for (int t = 1; t < g->count; t++)
+        if (!strcmp(g->name[t], text))
+            return t;
+    if (text[0] == 'l' && text[1] >= '0' && text[1] <= '9') {
+        int n = atoi(text + 1);
+        if (n + 1 < g->count)
+            return n + 1;
+    }
+    return -1;
+}
+
+/* Sets k's shape to what the token [s, end) reads: its inputs in
+ * parentheses (a join given one also reads the previous output), else
+ * the previous output; an add's inputs must agree, a concat's heights
+ * and widths (channels added). 0 when they do not. */
+static int read_inputs(cost *k, graph *g, const char *s, const char *end)
+{
+    const char *open = memchr(s, '(', (size_t)(end - s));
+    int join = !strncmp(s, "add", 3) || !strncmp(s, "concat", 6);
+    int reads[8], count = 0;
+    if (!open) {
+        reads[count++] = g->count - 1;
+    } else {
+        const char *close = memchr(open, ')', (size_t)(end - open));
+        const char *p = open + 1;
+        if (!close)
+            return 0;
+        if (join && !memchr(p, ',', (size_t)(close - p)))
+            reads[count++] = g->count - 1;
+        while (p < close && count < 8) {
+            const char *comma = memchr(p, ',', (size_t)(close - p));
+            const char *stop = comma ? comma : close;
+            int t = find_ref(g, p, (size_t)(stop - p));
+            if (t < 0)
+                return 0;
+            reads[count++] = t;
+            p = stop + 1;
+        }
+    }
+    for (int i = 0; i < count; i++)
+        g->read[reads[i]] = 1;
+    k->c = g->shape[reads[0]][0];
+    k->h = g->shape[reads[0]][1];
+    k->w = g->shape[reads[0]][2];
+    for (int i = 1; i < count; i++) {
+        const double *o = g->shape[reads[i]];
+        if (o[1] != k->h || o[2] != k->w ||
+            (s[0] == 'a' && o[0] != k->c))
+            return 0;
+        if (s[0] == 'c')
+            k->c += o[0]; /* concat */
+    }
     return 1;
+}
+
+/* The end of the token at s: its comma outside parentheses, or its NUL. */
+static const char *token_end(const char *s)
+{
+    int depth = 0;
+    for (; *s && !(*s == ',' && depth == 0); s++)
+        depth += (*s == '(') - (*s == ')');
+    return s;
 }
 
 /* Applies the canonical token at *p and moves past its comma; 0 when it
  * does not fit the shape. */
-static int apply(cost *k, const char **p)
+static int apply(cost *k, graph *g, const char **p)
 {
-    const char *s = *p;
+    const char *s = *p, *end = token_end(s), *at;
+    if (g->count >= GRAPH_MAX || !read_inputs(k, g, s, end))
+        return 0;
     if (strncmp(s, "conv", 4) == 0) {
         s += 4;
         if (!conv_cost(k, &s))
@@ -253,11 +351,11 @@ static int apply(cost *k, const char **p)
         dense_cost(k, &s);
     } else if (strncmp(s, "pool", 4) == 0) {
         s += 4;
-        if (!pool_cost(k, &s))
+        if (!pool_cost(k, &s, 1))
             return 0;
     } else if (strncmp(s, "avgpool", 7) == 0) {
         s += 7;
-        if (!avgpool_cost(k, &s))
+        if (!pool_cost(k, &s, 0))
             return 0;
     } else if (strncmp(s, "gap", 3) == 0) {
         k->h = k->w = 1;
@@ -267,19 +365,35 @@ static int apply(cost *k, const char **p)
         add_params(k, 2 * k->c);
         k->other += 3 * k->c + k->c * k->h * k->w; /* statistics, cache */
     }
-    s = strchr(s, ',');
-    *p = s ? s + 1 : s;
+    at = memchr(*p, '@', (size_t)(end - *p));
+    g->name[g->count][0] = '\0';
+    if (at && (size_t)(end - at - 1) < sizeof g->name[0]) {
+        memcpy(g->name[g->count], at + 1, (size_t)(end - at - 1));
+        g->name[g->count][end - at - 1] = '\0';
+    }
+    g->shape[g->count][0] = k->c;
+    g->shape[g->count][1] = k->h;
+    g->shape[g->count][2] = k->w;
+    g->read[g->count++] = 0;
+    *p = *end ? end + 1 : NULL;
     k->other += 2 * k->c * k->h * k->w; /* the output and its gradient */
     return 1;
 }
 
 int fuzz_spec_cost(const char *spec, int c, int h, int w, fuzz_cost *out)
 {
+    static graph g; /* 200 kB: not on the stack */
     cost k = {c, h, w, 0, 0, 2.0 * c * h * w, 0, 0};
     const char *p = spec;
+    g.count = 1;
+    g.shape[0][0] = c, g.shape[0][1] = h, g.shape[0][2] = w;
+    g.read[0] = 0;
     while (p && *p)
-        if (!apply(&k, &p))
+        if (!apply(&k, &g, &p))
             return 0;
+    for (int t = 1; t + 1 < g.count; t++)
+        if (!g.read[t])
+            return 0; /* an output nothing reads: refused */
     /* params, grads, two optimizer moments, NN_PIECES (8) partial sums,
      * probabilities as large as the output */
     out->floats = 4 * k.params + 8 * k.max_params + k.other + k.scratch +

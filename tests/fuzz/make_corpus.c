@@ -245,6 +245,8 @@ static void spec_seeds(void)
     spec_seed("pool_dropout_tokens", 2, "conv3x3x4p1,leakyrelu0.2,avgpool3s2p1,"
                                "dropout0.25,gap,dense3");
     spec_seed("avgpool_pad", 1, "avgpool2p1,dropout,leakyrelu");
+    spec_seed("layer_options", 2, "conv3x3x2p1,bneps0.001,relu,pool3s2p1c,"
+                                  "avgpool2x3s1p1ce,dense2");
 }
 
 int main(int argc, char **argv)
