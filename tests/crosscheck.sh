@@ -6,13 +6,19 @@
 # run with /usr/bin/python3). Installs what is missing, builds, and checks:
 #   - presets trained a little, exported to ONNX: onnx.checker (full check)
 #     accepts them, and ONNX Runtime's outputs on the 10,000 Fashion-MNIST
-#     test images match libnn's within 1e-5 relative, same class for all;
+#     test images match libnn's within 1e-5 relative, same class for all
+#     (resnet-small among them; resnet20 and the VGGs on generated CIFAR
+#     data);
 #   - .nnm -> .onnx -> .nnm gives the same file, byte for byte;
 #   - the .npy and .mat weight dumps load in NumPy and SciPy with the
 #     shapes and bits of the ONNX initializers;
 #   - PyTorch nets like the presets (and one with batchnorm, average
 #     pooling, leaky relu and dropout), exported by torch.onnx, import into
-#     libnn and give PyTorch's outputs within 1e-5;
+#     libnn and give PyTorch's outputs within 1e-5; so do two small ResNets
+#     (a max-pooling stem, identity, 1x1-convolution and zero-padded
+#     shortcuts, a pre-activation block, x.mean([2, 3]) or adaptive pooling,
+#     Gemm or MatMul), their probabilities against the softmax of libnn's
+#     logits;
 #   - an imported PyTorch net fine-tuned with --init gets more accurate;
 #   - ONNX's own conformance tests (Debian's libonnx-testdata) of the
 #     operators libnn imports: none imports to a different function (each
@@ -65,7 +71,7 @@ export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 
 echo "== libnn -> ONNX -> ONNX Runtime, on the Fashion-MNIST test set"
 mixed="conv3x3x8p1,bn,leakyrelu0.1,avgpool3s2p1,conv3x3x16p1,bn,relu,dropout0.3,gap,dense32,bn,tanh,dense10"
-for model in mlp lenet deep deep-bn "$mixed"; do
+for model in mlp lenet deep deep-bn "$mixed" resnet-small; do
     name=${model%%,*}
     [ "$model" = "$mixed" ] && name=mixed
     check "train $name" "$bin/mnist_train" --data "$fm" --model "$model" --epochs 1 \
@@ -99,7 +105,7 @@ for name in ["data_batch_%d.bin" % i for i in range(1, 6)] + ["test_batch.bin"]:
     records.tofile(os.path.join(sys.argv[1], name))
 np.clip(rng.normal(size=(64, 3, 32, 32)), -3, 3).astype("<f4").tofile(os.path.join(sys.argv[1], "x.f32"))
 PY
-for name in vgg vgg-gap; do
+for name in vgg vgg-gap resnet20; do
     check "train $name" "$bin/cifar10_train" --data "$tmp/cifar" --model "$name" --epochs 1 \
         --batch 32 --save "$tmp/$name.nnm" --quiet
     check "export $name" "$bin/nn_convert" "$tmp/$name.nnm" "$tmp/$name.onnx"
@@ -124,6 +130,13 @@ for name in mlp lenet deep mixed; do
     check "import $name" "$dump" "$tmp/torch/$name.onnx" --inputs "$tmp/torch/$name.in.f32" 32 \
         "$tmp/torch/$name.libnn.f32"
     check "compare torch $name" $py "$here/compare.py" "libnn vs PyTorch, $name" \
+        "$tmp/torch/$name.libnn.f32" "$tmp/torch/$name.out.f32" 10 1e-5
+done
+
+for name in resnet_b resnet_a; do
+    check "import $name" "$dump" "$tmp/torch/$name.onnx" --inputs "$tmp/torch/$name.in.f32" 32 \
+        "$tmp/torch/$name.libnn.f32"
+    check "compare torch $name" $py "$here/compare.py" --softmax "libnn vs PyTorch, $name" \
         "$tmp/torch/$name.libnn.f32" "$tmp/torch/$name.out.f32" 10 1e-5
 done
 

@@ -2,8 +2,9 @@
 """Writes the ONNX fixtures of tests/test_onnx.c into tests/fixtures/: a
 PyTorch net exported by torch.onnx (torch_mixed.onnx) with its outputs on
 four inputs (torch_mixed.txt, in the format of the other PyTorch fixtures),
-and three small graphs libnn must refuse (a residual connection, an
-operator it has no layer for, asymmetric padding).
+a residual connection libnn imports (onnx_residual.onnx), and two small
+graphs libnn must refuse (an operator it has no layer for, asymmetric
+padding).
     cd tests/fixtures && /usr/bin/python3 ../onnx_fixtures.py"""
 import os
 import sys

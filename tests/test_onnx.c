@@ -1,7 +1,10 @@
-/* ONNX without Python or Node: every layer kind exports and imports back
- * to the same architecture, weights and statistics, bit for bit, and the
- * same outputs; a PyTorch export (tests/fixtures/torch_mixed.onnx) gives
- * PyTorch's outputs; graphs libnn cannot represent are refused with the
+/* ONNX without Python or Node: every layer kind and graph nets (adds,
+ * concats, outputs read by several layers, resnet-small) export and import
+ * back to the same architecture, weights and statistics, bit for bit, and
+ * the same outputs; a PyTorch export (tests/fixtures/torch_mixed.onnx)
+ * gives PyTorch's outputs; residual graphs written here (an identity
+ * shortcut, a zero-padded one, a mean over height and width) import to the
+ * function ONNX defines; graphs libnn cannot represent are refused with the
  * node, its operator and why; truncated or corrupt files are refused. The
  * checks against ONNX Runtime, onnx's checker and PyTorch themselves are
  * in tests/crosscheck.sh. */
@@ -44,7 +47,7 @@ static void check_round_trip(const char *spec, int c, int h, int w)
 {
     nn_net *net = trained_net(spec, c, h, w), *back = NULL;
     const char *path = tu_path(dir, "round.onnx");
-    char msg[256], a[512], b[512];
+    char msg[256], a[4096], b[4096];
     size_t outputs;
     assert_nn_ok(nn_onnx_save(net, path, 0, msg, sizeof msg));
     if (nn_onnx_load(path, 3, 1, &back, msg, sizeof msg) != NN_OK)
@@ -139,8 +142,6 @@ static void check_refused(const char *file, nn_status want, const char *message)
 static void test_unsupported_graphs_are_refused(void **state)
 {
     (void)state;
-    check_refused(fixture("onnx_residual.onnx"), NN_EFORMAT,
-                  "node 2 'Add' (residual connection): libnn nets are sequential");
     check_refused(fixture("onnx_elu.onnx"), NN_EFORMAT,
                   "node 0 'Elu': libnn has no layer for this operator");
     check_refused(fixture("onnx_asymmetric_pad.onnx"), NN_EFORMAT,
@@ -396,7 +397,7 @@ static void mw_conv_weights(model_writer *mw)
     float values[18];
     for (int i = 0; i < 18; i++)
         values[i] = 0.1f * (float)i;
-    nn_onnx_graph g = {&mw->w, 0, 4, ""};
+    nn_onnx_graph g = {.graph = &mw->w, .rank = 4};
     nn_onnx_initializer(&g, "W", dims, 4, values);
 }
 
@@ -560,13 +561,13 @@ static void test_graphs_that_break_onnx_rules_are_refused(void **state)
 
 static void mw_attr_int(model_writer *mw, const char *name, int v)
 {
-    nn_onnx_graph g = {&mw->w, 0, 4, ""};
+    nn_onnx_graph g = {.graph = &mw->w, .rank = 4};
     nn_onnx_attr_int(&g, name, v);
 }
 
 static void mw_attr_float(model_writer *mw, const char *name, float v)
 {
-    nn_onnx_graph g = {&mw->w, 0, 4, ""};
+    nn_onnx_graph g = {.graph = &mw->w, .rank = 4};
     nn_onnx_attr_float(&g, name, v);
 }
 
@@ -595,7 +596,7 @@ static void mw_floats(model_writer *mw, const char *name, const int *dims, int r
 {
     float values[256];
     size_t count = 1;
-    nn_onnx_graph g = {&mw->w, 0, 4, ""};
+    nn_onnx_graph g = {.graph = &mw->w, .rank = 4};
     for (int i = 0; i < rank; i++)
         count *= (size_t)dims[i];
     assert_true(count <= 256);
@@ -734,7 +735,7 @@ static void test_auto_pad_and_flatten_axis(void **state)
     mw_conv_weights(&mw);
     node = mw_node_begin(&mw, "Conv", "x", "W", NULL, "y");
     mw_attr_string(&mw, "auto_pad", "SAME_UPPER");
-    nn_onnx_attr_ints(&(nn_onnx_graph){&mw.w, 0, 4, ""}, "strides", two, 2);
+    nn_onnx_attr_ints(&(nn_onnx_graph){.graph = &mw.w, .rank = 4}, "strides", two, 2);
     nn_pb_end(&mw.w, node);
     check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 0 'Conv': groups, "
                   "dilation, auto_pad");
@@ -742,7 +743,7 @@ static void test_auto_pad_and_flatten_axis(void **state)
         mw_conv(&mw, 13, "c", NULL, NULL, 0);
         node = mw_node_begin(&mw, "MaxPool", "c", NULL, NULL, "m");
         mw_attr_string(&mw, "auto_pad", same ? "SAME_UPPER" : "VALID");
-        nn_onnx_attr_ints(&(nn_onnx_graph){&mw.w, 0, 4, ""}, "kernel_shape", two, 2);
+        nn_onnx_attr_ints(&(nn_onnx_graph){.graph = &mw.w, .rank = 4}, "kernel_shape", two, 2);
         nn_pb_end(&mw.w, node);
         if (same)
             check_refused(mw_end(&mw, "m"), NN_EFORMAT, "node 1 'MaxPool'");
@@ -863,7 +864,7 @@ static void test_every_position_of_asymmetric_pads_is_refused(void **state)
         mw_begin(&mw, 13);
         node = mw_node_begin(&mw, "AveragePool", "x", NULL, NULL, "y");
         {
-            nn_onnx_graph g = {&mw.w, 0, 4, ""};
+            nn_onnx_graph g = {.graph = &mw.w, .rank = 4};
             nn_onnx_attr_ints(&g, "kernel_shape", (const int[]){3, 3}, 2);
             nn_onnx_attr_ints(&g, "pads", pads, 4);
             nn_onnx_attr_int(&g, "count_include_pad", 1);
@@ -894,7 +895,7 @@ static void mw_pool(model_writer *mw, const char *op, const char *in,
                     const char *out, int k, int kw, int s, const int *pads,
                     int ceil, int count_pad)
 {
-    nn_onnx_graph g = {&mw->w, 0, 4, ""};
+    nn_onnx_graph g = {.graph = &mw->w, .rank = 4};
     size_t node = mw_node_begin(mw, op, in, NULL, NULL, out);
     int kernel[2] = {k, kw}, strides[2] = {s, s};
     nn_onnx_attr_ints(&g, "kernel_shape", kernel, 2);
@@ -1027,7 +1028,7 @@ static void mw_batchnorm(model_writer *mw, float eps)
 {
     static const int one[1] = {1};
     static const float gamma = 1.5f, beta = -0.25f, mean = 0.5f, var = 2e-3f;
-    nn_onnx_graph g = {&mw->w, 0, 4, ""};
+    nn_onnx_graph g = {.graph = &mw->w, .rank = 4};
     size_t node;
     nn_onnx_initializer(&g, "g", one, 1, &gamma);
     nn_onnx_initializer(&g, "b", one, 1, &beta);
@@ -1093,6 +1094,413 @@ static void test_regression_a_large_input_is_checked_before_building(void **stat
                   "input 1x4096x4096");
 }
 
+/* ------------------------------------------------------------- graphs */
+
+/* Nets whose layers read earlier outputs: an identity shortcut, the input
+ * read by three layers (two convolutions and a concat), a 1x1 projection
+ * shortcut, an add of three (Sum), adds of dense outputs (N, F), an add and
+ * a concat of a dense output with a pooled one (N, C, 1, 1), and the
+ * resnet-small preset: each exports and imports back to the same spec
+ * (names too), weights, statistics and outputs, bit for bit. */
+static void test_graph_nets_round_trip(void **state)
+{
+    (void)state;
+    check_round_trip("conv3x3x4p1,relu@a,conv3x3x4p1,bn,add(a),relu,dense3",
+                     2, 6, 5);
+    check_round_trip("conv3x3x4p1@a,conv1x1x2(input)@b,concat(a,b,input),"
+                     "conv3x3x3p1,gap,dense5", 2, 6, 6);
+    check_round_trip("conv3x3x4s2p1,bn,relu,conv3x3x4p1,bn@m,"
+                     "conv1x1x4s2(input),bn,add(m),relu,gap,dense3", 3, 8, 7);
+    check_round_trip("conv3x3x4p1@a,relu@b,tanh@c,add(a,b,c),dense3", 2, 5, 5);
+    check_round_trip("dense6@a,relu,dense6,add(a),dense3", 2, 3, 3);
+    check_round_trip("conv3x3x4p1,gap@g,dense4,add(g),relu@d,concat(g,d),"
+                     "dense3", 2, 5, 5);
+    check_round_trip("resnet-small", 1, 28, 28);
+}
+
+/* tests/fixtures/onnx_residual.onnx: y = relu(conv(x)) + x, a 3x3 conv of
+ * ones padded by 1, on (N, 1, 4, 4). */
+static void test_a_residual_connection_imports(void **state)
+{
+    nn_net *net = NULL;
+    char msg[256];
+    const float *y;
+    (void)state;
+    if (nn_onnx_load(fixture("onnx_residual.onnx"), 2, 1, &net, msg, sizeof msg) != NN_OK)
+        fail_msg("%s", msg);
+    assert_nn_ok(nn_net_spec(net, msg, sizeof msg));
+    assert_string_equal(msg, "conv3x3x1p1,relu,add(input)");
+    for (int i = 0; i < 2 * 16; i++)
+        nn_net_input(net)->x[i] = (float)((i * 7) % 11) - 5.0f;
+    assert_nn_ok(nn_net_forward(net, 2));
+    y = nn_net_output(net)->x;
+    for (int n = 0; n < 2; n++)
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) {
+                const float *x = nn_net_input(net)->x + n * 16;
+                float sum = 0.0f;
+                for (int di = -1; di <= 1; di++)
+                    for (int dj = -1; dj <= 1; dj++)
+                        if (i + di >= 0 && i + di < 4 && j + dj >= 0 && j + dj < 4)
+                            sum += x[(i + di) * 4 + j + dj];
+                /* small integers: every order of the sum is exact */
+                assert_true(y[n * 16 + i * 4 + j] ==
+                            (sum > 0.0f ? sum : 0.0f) + x[i * 4 + j]);
+            }
+    print_message("  %s: relu(conv(x)) + x\n", msg);
+    nn_net_destroy(net);
+}
+
+/* Add, Sum and Concat of the graph's tensors: the same tensor twice, Sum of
+ * three, Concat along -3 (axis 1 of NCHW), Sum and Concat of one input
+ * (the identity). */
+static void test_adds_and_concats_import(void **state)
+{
+    model_writer mw;
+    size_t node;
+    (void)state;
+    mw_begin(&mw, 13);
+    mw_node(&mw, "Relu", "x", NULL, NULL, "r", NULL, NULL, 0);
+    mw_node(&mw, "Add", "r", "r", NULL, "y", NULL, NULL, 0);
+    check_imports_as(mw_end(&mw, "y"), "relu@l0,add(l0)");
+    mw_begin(&mw, 13);
+    mw_node(&mw, "Relu", "x", NULL, NULL, "r", NULL, NULL, 0);
+    mw_node(&mw, "Sum", "r", "x", "r", "y", NULL, NULL, 0);
+    check_imports_as(mw_end(&mw, "y"), "relu@l0,add(l0,input,l0)");
+    mw_begin(&mw, 13);
+    mw_node(&mw, "Relu", "x", NULL, NULL, "r", NULL, NULL, 0);
+    node = mw_node_begin(&mw, "Concat", "x", "r", NULL, "c");
+    mw_attr_int(&mw, "axis", -3);
+    nn_pb_end(&mw.w, node);
+    mw_node(&mw, "Sum", "c", NULL, NULL, "s", NULL, NULL, 0);
+    node = mw_node_begin(&mw, "Concat", "s", NULL, NULL, "y");
+    mw_attr_int(&mw, "axis", 1);
+    nn_pb_end(&mw.w, node);
+    check_imports_as(mw_end(&mw, "y"), "relu@l0,concat(input,l0)");
+}
+
+/* ReduceMean over height and width (PyTorch's x.mean([2, 3])) is global
+ * average pooling, its axes an attribute or (opset 18) an input, keepdims
+ * 1 or 0; over other axes it is refused. */
+static void test_a_mean_over_height_and_width_imports(void **state)
+{
+    static const int64_t hw[2] = {-1, -2};
+    static const int vector[1] = {4};
+    model_writer mw;
+    size_t node;
+    (void)state;
+    for (int keep = 0; keep <= 1; keep++) {
+        mw_conv(&mw, 13, "c", NULL, NULL, 0);
+        node = mw_node_begin(&mw, "ReduceMean", "c", NULL, NULL, "m");
+        nn_onnx_attr_ints(&(nn_onnx_graph){.graph = &mw.w}, "axes",
+                          (const int[2]){2, 3}, 2);
+        mw_attr_int(&mw, "keepdims", keep);
+        nn_pb_end(&mw.w, node);
+        if (keep)
+            check_imports_as(mw_end(&mw, "m"), "conv3x3x2,gap");
+        else { /* (N, 2): a Gemm may read it as it is */
+            mw_floats(&mw, "B", (const int[2]){2, 4}, 2);
+            mw_floats(&mw, "C", vector, 1);
+            mw_node(&mw, "Gemm", "m", "B", "C", "y", NULL, NULL, 0);
+            check_imports_as(mw_end(&mw, "y"), "conv3x3x2,gap,dense4");
+        }
+    }
+    mw_conv(&mw, 18, "c", NULL, NULL, 0);
+    mw_int64s(&mw, "axes", hw, 2, INTS_RAW);
+    mw_node(&mw, "ReduceMean", "c", "axes", NULL, "m", NULL, NULL, 0);
+    check_imports_as(mw_end(&mw, "m"), "conv3x3x2,gap");
+    mw_conv(&mw, 13, "c", NULL, NULL, 0);
+    mw_node(&mw, "ReduceMean", "c", NULL, NULL, "m", "axes", (const int[2]){1, 2}, 2);
+    check_refused(mw_end(&mw, "m"), NN_EFORMAT, "node 1 'ReduceMean': a mean "
+                  "over other axes than height and width");
+}
+
+/* Slice of axis `axis` (2 or 3) from `start` to the end, every `step`-th,
+ * of `in` into `out` (its bounds in int64 initializers named after out). */
+static void mw_slice(model_writer *mw, const char *in, const char *out,
+                     int axis, int start, int step)
+{
+    const int64_t starts[1] = {start}, ends[1] = {INT64_MAX};
+    const int64_t axes[1] = {axis}, steps[1] = {step};
+    char names[4][32];
+    size_t node;
+    static const char *const what[4] = {"starts", "ends", "axes", "steps"};
+    const int64_t *values[4] = {starts, ends, axes, steps};
+    for (int i = 0; i < 4; i++) {
+        snprintf(names[i], sizeof names[i], "%s_%s", out, what[i]);
+        mw_int64s(mw, names[i], values[i], 1, INTS_RAW);
+    }
+    node = mw_node_begin(mw, "Slice", in, names[0], names[1], out);
+    nn_pb_string(&mw->w, NODE_INPUT, names[2]);
+    nn_pb_string(&mw->w, NODE_INPUT, names[3]);
+    nn_pb_end(&mw->w, node);
+}
+
+/* The zero-padded shortcut of residual nets ("option A"), as PyTorch
+ * writes F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, 1, 1)): one Slice per axis,
+ * a Pad of channels. It imports as a 1x1 max pooling of stride 2 and a 1x1
+ * convolution of 0 and 1 weights, and the sum it feeds is exact: each
+ * output is the strided convolution's plus the sampled value or zero. */
+static void test_a_zero_padded_shortcut_imports(void **state)
+{
+    static const int64_t pads[8] = {0, 1, 0, 0, 0, 1, 0, 0};
+    static const int w4[4] = {4, 2, 3, 3};
+    model_writer mw;
+    nn_net *net;
+    char msg[256] = "";
+    size_t node;
+    (void)state;
+    mw_conv(&mw, 13, "c", "pads", (const int[4]){1, 1, 1, 1}, 4);
+    mw_node(&mw, "Relu", "c", NULL, NULL, "r", NULL, NULL, 0);
+    mw_slice(&mw, "r", "s1", 2, 0, 2);
+    mw_slice(&mw, "s1", "s2", -1, 0, 2);
+    mw_int64s(&mw, "pads", pads, 8, INTS_PACKED);
+    mw_node(&mw, "Pad", "s2", "pads", NULL, "p", NULL, NULL, 0);
+    mw_floats(&mw, "W4", w4, 4);
+    node = mw_node_begin(&mw, "Conv", "r", "W4", NULL, "b");
+    nn_onnx_attr_ints(&(nn_onnx_graph){.graph = &mw.w}, "strides",
+                      (const int[2]){2, 2}, 2);
+    nn_onnx_attr_ints(&(nn_onnx_graph){.graph = &mw.w}, "pads",
+                      (const int[4]){1, 1, 1, 1}, 4);
+    nn_pb_end(&mw.w, node);
+    mw_node(&mw, "Add", "b", "p", NULL, "y", NULL, NULL, 0);
+    if (nn_onnx_load(mw_end(&mw, "y"), 2, 1, &net, msg, sizeof msg) != NN_OK)
+        fail_msg("%s", msg);
+    assert_nn_ok(nn_net_spec(net, msg, sizeof msg));
+    assert_string_equal(msg, "conv3x3x2p1,relu@l1,pool1s2,conv1x1x4@l3,"
+                             "conv3x3x4s2p1(l1),add(l3)");
+    for (int i = 0; i < 2 * 25; i++)
+        nn_net_input(net)->x[i] = 0.1f * (float)((i * 7) % 13) - 0.5f;
+    assert_nn_ok(nn_net_forward(net, 2));
+    for (int n = 0; n < 2; n++)
+        for (int o = 0; o < 4; o++)
+            for (int i = 0; i < 9; i++) {
+                const float *r = nn_net_layer_output(net, 1)->x + n * 50;
+                float branch = nn_net_layer_output(net, 4)->x[(n * 4 + o) * 9 + i];
+                float sampled = o == 0 || o == 3 ? 0.0f
+                                : r[(o - 1) * 25 + (i / 3) * 10 + (i % 3) * 2];
+                assert_true(nn_net_output(net)->x[(n * 4 + o) * 9 + i] ==
+                            sampled + branch);
+            }
+    print_message("  F.pad(x[:, :, ::2, ::2]) + conv: %s, exact\n", msg);
+    nn_net_destroy(net);
+    /* a Slice of one axis alone, or from the second row, is refused */
+    mw_conv(&mw, 13, "c", NULL, NULL, 0);
+    mw_slice(&mw, "c", "s", 2, 0, 2);
+    mw_node(&mw, "Relu", "s", NULL, NULL, "y", NULL, NULL, 0);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 1 'Slice' keeps one row "
+                  "in 2 and one column in 1: libnn subsamples height and "
+                  "width alike");
+    mw_conv(&mw, 13, "c", NULL, NULL, 0);
+    mw_slice(&mw, "c", "s", 3, 1, 2);
+    mw_node(&mw, "Relu", "s", NULL, NULL, "y", NULL, NULL, 0);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 1 'Slice': libnn reads "
+                  "a Slice of height and width from the first row and column");
+}
+
+/* Graphs libnn cannot represent, each refused naming the node: a Concat
+ * along height, an Add that broadcasts (both shapes named), an Add of an
+ * (N, F) and an (N, C, H, W) tensor, a zero Pad read by a node that cannot
+ * fold it (a Pad read by two convolutions folds into both), a bias Add
+ * after a MatMul whose output another node reads too, an unused branch,
+ * nine inputs, a name no node writes, weights the graph computes. */
+static void test_graphs_libnn_cannot_represent_are_refused(void **state)
+{
+    static const int b_dims[2] = {25, 4}, vector[1] = {4};
+    model_writer mw;
+    size_t node;
+    (void)state;
+    mw_begin(&mw, 13);
+    mw_node(&mw, "Relu", "x", NULL, NULL, "r", NULL, NULL, 0);
+    node = mw_node_begin(&mw, "Concat", "x", "r", NULL, "y");
+    mw_attr_int(&mw, "axis", 2);
+    nn_pb_end(&mw.w, node);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 1 'Concat': along axis "
+                  "2 of a 4-D tensor: libnn concatenates along channels");
+    mw_begin(&mw, 13);
+    mw_node(&mw, "GlobalAveragePool", "x", NULL, NULL, "g", NULL, NULL, 0);
+    mw_node(&mw, "Add", "x", "g", NULL, "y", NULL, NULL, 0);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 1 'Add' of (N, 1, 5, 5) "
+                  "('x') and (N, 1, 1, 1) ('g'): libnn adds tensors of one "
+                  "shape, without broadcasting");
+    mw_begin(&mw, 13);
+    mw_node(&mw, "Flatten", "x", NULL, NULL, "f", NULL, NULL, 0);
+    mw_node(&mw, "Relu", "x", NULL, NULL, "r", NULL, NULL, 0);
+    mw_node(&mw, "Add", "f", "r", NULL, "y", NULL, NULL, 0);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 2 'Add' of (N, 25) "
+                  "('f') and (N, 1, 5, 5) ('r'): libnn joins tensors of one rank");
+    for (int relu = 0; relu <= 1; relu++) {
+        mw_begin(&mw, 13);
+        mw_conv_weights(&mw);
+        mw_pad(&mw, "x", "p", 1, INTS_RAW);
+        mw_node(&mw, "Conv", "p", "W", NULL, "a", NULL, NULL, 0);
+        mw_node(&mw, relu ? "Relu" : "Conv", "p", relu ? NULL : "W", NULL, "b",
+                NULL, NULL, 0);
+        mw_node(&mw, "Add", "a", "b", NULL, "y", NULL, NULL, 0);
+        if (relu)
+            check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 2 'Relu' after a "
+                          "zero Pad: libnn folds padding only into a "
+                          "convolution or an average pooling");
+        else
+            check_imports_as(mw_end(&mw, "y"),
+                             "conv3x3x2p1@l0,conv3x3x2p1(input)@l1,"
+                             "add(l0,l1)");
+    }
+    mw_begin(&mw, 13);
+    mw_node(&mw, "Flatten", "x", NULL, NULL, "f", NULL, NULL, 0);
+    mw_floats(&mw, "B", b_dims, 2);
+    mw_floats(&mw, "C", vector, 1);
+    mw_node(&mw, "MatMul", "f", "B", NULL, "m", NULL, NULL, 0);
+    mw_node(&mw, "Add", "m", "C", NULL, "z", NULL, NULL, 0);
+    mw_node(&mw, "Relu", "m", NULL, NULL, "r", NULL, NULL, 0);
+    mw_node(&mw, "Add", "z", "r", NULL, "y", NULL, NULL, 0);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 2 'Add' adds a bias to "
+                  "'m', which 2 nodes or graph outputs read");
+    mw_begin(&mw, 13);
+    mw_node(&mw, "Relu", "x", NULL, NULL, "r", NULL, NULL, 0);
+    mw_node(&mw, "Sigmoid", "x", NULL, NULL, "unused", NULL, NULL, 0);
+    mw_node(&mw, "Tanh", "r", NULL, NULL, "y", NULL, NULL, 0);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 1 'Sigmoid' writes "
+                  "'unused', which no node reads and is not the graph's output");
+    mw_begin(&mw, 13);
+    node = mw_node_begin(&mw, "Sum", "x", "x", "x", "y");
+    for (int i = 3; i < 9; i++)
+        nn_pb_string(&mw.w, NODE_INPUT, "x");
+    nn_pb_end(&mw.w, node);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT,
+                  "node 0 'Sum' has 9 inputs: libnn reads at most 8");
+    mw_begin(&mw, 13);
+    mw_node(&mw, "Relu", "zz", NULL, NULL, "y", NULL, NULL, 0);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 0 'Relu' reads 'zz', "
+                  "which is neither the graph's input nor the first output of "
+                  "an earlier node");
+    mw_begin(&mw, 13);
+    mw_node(&mw, "Relu", "x", NULL, NULL, "r", NULL, NULL, 0);
+    mw_node(&mw, "Conv", "x", "r", NULL, "y", NULL, NULL, 0);
+    check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 1 'Conv' also reads "
+                  "'r', which the graph computes");
+}
+
+/* A node libnn wrote names its layer after '@' ("L0_Relu@skip"); other
+ * node names, PyTorch's among them, name none; a libnn name that is not a
+ * layer name is refused. */
+static void test_layer_names_in_node_names(void **state)
+{
+    static const char *const names[3] = {"L0_Relu@skip", "/layer1/Relu@a", "L0_Relu@2x"};
+    model_writer mw;
+    size_t node;
+    (void)state;
+    for (int i = 0; i < 3; i++) {
+        mw_begin(&mw, 13);
+        node = mw_node_begin(&mw, "Relu", "x", NULL, NULL, "r");
+        nn_pb_string(&mw.w, NODE_NAME, names[i]);
+        nn_pb_end(&mw.w, node);
+        mw_node(&mw, "Tanh", "r", NULL, NULL, "y", NULL, NULL, 0);
+        if (i == 0)
+            check_imports_as(mw_end(&mw, "y"), "relu@skip,tanh");
+        else if (i == 1)
+            check_imports_as(mw_end(&mw, "y"), "relu,tanh");
+        else
+            check_refused(mw_end(&mw, "y"), NN_EFORMAT, "node 0 'Relu' names "
+                          "its layer '2x': '2x' is not a layer name");
+    }
+}
+
+/* A TENSOR attribute "value": an int64 tensor (rank 1) of n values. */
+static void mw_attr_int64s(model_writer *mw, const int64_t *v, int n)
+{
+    size_t attr = nn_pb_begin(&mw->w, NODE_ATTR), t;
+    nn_pb_string(&mw->w, ATTR_NAME, "value");
+    t = nn_pb_begin(&mw->w, 5); /* AttributeProto.t */
+    nn_pb_varint(&mw->w, TENSOR_DIMS, (uint64_t)n);
+    nn_pb_varint(&mw->w, TENSOR_TYPE, 7);
+    for (int i = 0; i < n; i++)
+        nn_pb_varint(&mw->w, 7, (uint64_t)v[i]); /* int64_data */
+    nn_pb_end(&mw->w, t);
+    nn_pb_varint(&mw->w, ATTR_TYPE, 4); /* TENSOR */
+    nn_pb_end(&mw->w, attr);
+}
+
+/* A Constant node of an int64 tensor (rank 1) of n values. */
+static void mw_constant_ints(model_writer *mw, const char *out,
+                             const int64_t *v, int n)
+{
+    size_t node = mw_node_begin(mw, "Constant", NULL, NULL, NULL, out);
+    mw_attr_int64s(mw, v, n);
+    nn_pb_end(&mw->w, node);
+}
+
+/* What exporters compute around weights and settings folds into
+ * initializers: an Identity copy of a weight, the Transpose of a MatMul's
+ * weight, and PyTorch's int64 arithmetic for F.pad(x, (0, 0, 0, 0, 1, 1))
+ * (ConstantOfShape, Concat, Reshape, a Slice with step -1, Transpose,
+ * Reshape, Cast): the pads of a Pad of channels, read as a 1x1 convolution
+ * of 0 and 1 weights. */
+static void test_constant_subgraphs_fold(void **state)
+{
+    static const int64_t torch_pads[6] = {0, 0, 0, 0, 1, 1}, two[1] = {2};
+    static const int64_t pairs[2] = {-1, 2}, last[1] = {-1}, zero[1] = {0};
+    static const int64_t from_end[1] = {-INT64_MAX}, flat[1] = {-1};
+    static const int bt_dims[2] = {4, 25};
+    model_writer mw;
+    nn_net *net = NULL;
+    char msg[256] = "";
+    size_t node;
+    (void)state;
+    mw_begin(&mw, 13);
+    mw_conv_weights(&mw);
+    mw_node(&mw, "Identity", "W", NULL, NULL, "W2", NULL, NULL, 0);
+    mw_node(&mw, "Conv", "x", "W2", NULL, "y", NULL, NULL, 0);
+    check_imports_as(mw_end(&mw, "y"), "conv3x3x2");
+    mw_begin(&mw, 13);
+    mw_floats(&mw, "Bt", bt_dims, 2); /* (out, in): libnn's layout */
+    mw_node(&mw, "Transpose", "Bt", NULL, NULL, "B", "perm", (const int[2]){1, 0}, 2);
+    mw_node(&mw, "Flatten", "x", NULL, NULL, "f", NULL, NULL, 0);
+    mw_node(&mw, "MatMul", "f", "B", NULL, "y", NULL, NULL, 0);
+    if (nn_onnx_load(mw_end(&mw, "y"), 2, 1, &net, msg, sizeof msg) != NN_OK)
+        fail_msg("%s", msg);
+    for (int i = 0; i < 100; i++) /* mw_floats' values */
+        assert_true(nn_net_params(net)[i] == 0.01f * (float)i - 0.1f);
+    nn_net_destroy(net);
+    mw_conv(&mw, 13, "c", NULL, NULL, 0);
+    mw_constant_ints(&mw, "torch_pads", torch_pads, 6);
+    mw_constant_ints(&mw, "two", two, 1);
+    node = mw_node_begin(&mw, "ConstantOfShape", "two", NULL, NULL, "zeros");
+    mw_attr_int64s(&mw, zero, 1);
+    nn_pb_end(&mw.w, node);
+    node = mw_node_begin(&mw, "Concat", "torch_pads", "zeros", NULL, "eight");
+    mw_attr_int(&mw, "axis", 0);
+    nn_pb_end(&mw.w, node);
+    mw_constant_ints(&mw, "pairs", pairs, 2);
+    mw_node(&mw, "Reshape", "eight", "pairs", NULL, "by_axis", NULL, NULL, 0);
+    mw_constant_ints(&mw, "last", last, 1);
+    mw_constant_ints(&mw, "from_end", from_end, 1);
+    mw_constant_ints(&mw, "zero", zero, 1);
+    node = mw_node_begin(&mw, "Slice", "by_axis", "last", "from_end", "reversed");
+    nn_pb_string(&mw.w, NODE_INPUT, "zero");
+    nn_pb_string(&mw.w, NODE_INPUT, "last");
+    nn_pb_end(&mw.w, node);
+    mw_node(&mw, "Transpose", "reversed", NULL, NULL, "begins_ends", "perm",
+            (const int[2]){1, 0}, 2);
+    mw_constant_ints(&mw, "flat", flat, 1);
+    mw_node(&mw, "Reshape", "begins_ends", "flat", NULL, "onnx_pads", NULL, NULL, 0);
+    mw_node_int(&mw, "Cast", "onnx_pads", "pads", "to", 7);
+    mw_node(&mw, "Pad", "c", "pads", NULL, "p", NULL, NULL, 0);
+    mw_node(&mw, "Relu", "p", NULL, NULL, "y", NULL, NULL, 0);
+    if (nn_onnx_load(mw_end(&mw, "y"), 2, 1, &net, msg, sizeof msg) != NN_OK)
+        fail_msg("%s", msg);
+    assert_nn_ok(nn_net_spec(net, msg, sizeof msg));
+    assert_string_equal(msg, "conv3x3x2,conv1x1x4,relu");
+    {
+        const float *w = nn_net_params(net) + 18 + 2; /* after conv 1 */
+        for (int o = 0; o < 4; o++)
+            for (int c = 0; c < 2; c++)
+                assert_true(w[o * 2 + c] == (o == c + 1 ? 1.0f : 0.0f));
+    }
+    print_message("  Identity, Transpose and F.pad's pads folded: %s\n", msg);
+    nn_net_destroy(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1113,6 +1521,14 @@ int main(void)
         cmocka_unit_test(test_pad_axes_old_opsets_and_outputs),
         cmocka_unit_test(test_regression_a_large_input_is_checked_before_building),
         cmocka_unit_test(test_every_position_of_asymmetric_pads_is_refused),
+        cmocka_unit_test(test_graph_nets_round_trip),
+        cmocka_unit_test(test_a_residual_connection_imports),
+        cmocka_unit_test(test_adds_and_concats_import),
+        cmocka_unit_test(test_a_mean_over_height_and_width_imports),
+        cmocka_unit_test(test_a_zero_padded_shortcut_imports),
+        cmocka_unit_test(test_graphs_libnn_cannot_represent_are_refused),
+        cmocka_unit_test(test_layer_names_in_node_names),
+        cmocka_unit_test(test_constant_subgraphs_fold),
         cmocka_unit_test(test_pooling_attributes_import),
         cmocka_unit_test(test_batchnorm_epsilon_imports),
     };

@@ -2,9 +2,10 @@
  * has the type its operator defines (kernel_shape INTS, epsilon FLOAT,
  * transB INT, ...) and carries its value in the field of that type. libnn's
  * own reader does not look at an attribute's type, so a round trip could
- * not catch a wrong one; ONNX Runtime refuses such a file. And the layer
- * options are written as their values: pads, ceil_mode, count_include_pad
- * and epsilon. */
+ * not catch a wrong one; ONNX Runtime refuses such a file. And the graph of
+ * a net with joins: which node reads which tensor, by name, the same in
+ * every export; and the layer options written as their values: pads,
+ * ceil_mode, count_include_pad and epsilon. */
 #include "gradcheck.h"
 #include "io/onnx.h"
 #include "io/protobuf.h"
@@ -40,6 +41,7 @@ static const struct {
     {"LeakyRelu", "alpha", TYPE_FLOAT},
     {"Gemm", "transB", TYPE_INT},
     {"Flatten", "axis", TYPE_INT},
+    {"Concat", "axis", TYPE_INT},
 };
 
 /* The bytes of field f as a NUL-terminated string in buf. */
@@ -146,6 +148,7 @@ static void test_every_attribute_has_its_schema_type(void **state)
         {"conv3x3x4p1,bn,leakyrelu0.2,avgpool3s2p1,conv3x3x4s2,sigmoid,"
          "pool2s1,dropout0.25,dense6,bn,tanh,relu,dense5", 2, 12, 11},
         {"dense8,conv1x1x4,relu,gap,dense3", 2, 3, 3},
+        {"conv3x3x2p1,relu,concat(input),gap,dense3", 2, 4, 4},
         {"conv3x3x4p1,bneps0.001,pool3s2p1c,avgpool3s1p1ce,pool2x3s1,dense2",
          2, 9, 9},
     };
@@ -162,6 +165,90 @@ static void test_every_attribute_has_its_schema_type(void **state)
     }
     print_message("  %d attributes, each of its schema's type\n", attributes);
     assert_true(attributes >= 15);
+}
+
+/* Appends "name: op(in, ...) -> out\n" for the NodeProto f to text. */
+static void describe_node(const nn_pb_field *node, char *text, size_t size)
+{
+    nn_pb_reader r = nn_pb_sub(node);
+    nn_pb_field f;
+    char op[64] = "", name[64] = "", out[64] = "", in[256] = "", s[64];
+    while (nn_pb_next(&r, &f) == 1) {
+        field_text(&f, s, sizeof s);
+        if (f.field == NODE_OP)
+            snprintf(op, sizeof op, "%s", s);
+        else if (f.field == NODE_NAME)
+            snprintf(name, sizeof name, "%s", s);
+        else if (f.field == NODE_OUTPUT)
+            snprintf(out, sizeof out, "%s", s);
+        else if (f.field == NODE_INPUT)
+            snprintf(in + strlen(in), sizeof in - strlen(in), "%s%s",
+                     in[0] ? ", " : "", s);
+    }
+    snprintf(text + strlen(text), size - strlen(text), "%s: %s(%s) -> %s\n",
+             name, op, in, out);
+}
+
+/* The nodes of the ONNX file at path, one line each. */
+static void describe_graph(const char *path, char *text, size_t size)
+{
+    size_t bytes;
+    unsigned char *data = tu_read_file(path, &bytes);
+    nn_pb_reader model = {data, data + bytes};
+    nn_pb_field f, g;
+    text[0] = '\0';
+    while (nn_pb_next(&model, &f) == 1) {
+        nn_pb_reader graph = nn_pb_sub(&f);
+        while (f.field == MODEL_GRAPH && nn_pb_next(&graph, &g) == 1)
+            if (g.field == GRAPH_NODE)
+                describe_node(&g, text, size);
+    }
+    free(data);
+}
+
+/* A net with an add of the input, a concat, an add of a dense output (N, F)
+ * and a pooled one (N, C, 1, 1) (a Reshape first) and an add of three
+ * (Sum): every node reads the tensors its layer reads, named "input",
+ * "L<j>_out" and "output"; a named layer's node carries its name; two
+ * exports are the same bytes. */
+static void test_graph_nodes_read_their_layers_tensors(void **state)
+{
+    static const char *const want =
+        "L0_Conv@a: Conv(input, L0_weight, L0_bias) -> L0_out\n"
+        "L1_Relu: Relu(L0_out) -> L1_out\n"
+        "L2_Add: Add(L1_out, input) -> L2_out\n"
+        "L3_Concat: Concat(L2_out, L0_out) -> L3_out\n"
+        "L4_GlobalAveragePool@g: GlobalAveragePool(L3_out) -> L4_out\n"
+        "L5_Flatten: Flatten(L4_out) -> L5_flat\n"
+        "L5_Gemm: Gemm(L5_flat, L5_weight, L5_bias) -> L5_out\n"
+        "L6_Reshape: Reshape(L5_out, L6_shape0) -> L6_nchw0\n"
+        "L6_Add: Add(L6_nchw0, L4_out) -> L6_out\n"
+        "L7_Relu: Relu(L6_out) -> L7_out\n"
+        "L8_Flatten: Flatten(L7_out) -> L8_flat\n"
+        "L8_Gemm: Gemm(L8_flat, L8_weight, L8_bias) -> L8_out\n"
+        "L9_Relu@r: Relu(L8_out) -> L9_out\n"
+        "L10_Sum: Sum(L9_out, L9_out, L9_out) -> output\n";
+    nn_net *net = tu_net("conv3x3x2p1@a,relu,add(input),concat(a),gap@g,"
+                         "dense4,add(g),relu,dense3,relu@r,add(r,r,r)",
+                         2, 4, 4, 2, 3);
+    const char *path = tu_path(dir, "graph.onnx"), *again = tu_path(dir, "again.onnx");
+    char msg[256], text[2048];
+    size_t size_a, size_b;
+    unsigned char *a, *b;
+    (void)state;
+    assert_nn_ok(nn_onnx_save(net, path, 0, msg, sizeof msg));
+    assert_nn_ok(nn_onnx_save(net, again, 0, msg, sizeof msg));
+    describe_graph(path, text, sizeof text);
+    assert_string_equal(text, want);
+    a = tu_read_file(path, &size_a);
+    b = tu_read_file(again, &size_b);
+    assert_int_equal(size_a, size_b);
+    assert_memory_equal(a, b, size_a);
+    print_message("  %d nodes, each reading its layer's tensors; two exports "
+                  "identical\n", 14);
+    free(a);
+    free(b);
+    nn_net_destroy(net);
 }
 
 /* What attribute_text looks for, and what it found. */
@@ -248,6 +335,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_attribute_has_its_schema_type),
+        cmocka_unit_test(test_graph_nodes_read_their_layers_tensors),
         cmocka_unit_test(test_layer_options_are_written_exactly),
     };
     return TU_RUN_IN_DIR(tests, dir);

@@ -33,13 +33,22 @@ enum {
 /* ------------------------------------------------------------- export */
 
 /* The graph being written: nodes and initializers go into `graph`; `rank`
- * is the rank of the tensor flowing between layers (4: NCHW, 2: after a
- * dense layer), which a kind updates when it changes it. */
+ * is the rank of the tensor the layer reads first (4: NCHW, 2: after a
+ * dense layer), which a kind sets to its output's when it changes it. */
 typedef struct nn_onnx_graph {
     nn_pb_writer *graph;
     int layer;             /* index of the layer being written */
     int rank;
     char name[64];         /* scratch for nn_onnx_name */
+    /* Every tensor the layer reads, by name and rank: in[0] is
+     * export_nodes' `in`; a join (add, concat) reads them all. */
+    int inputs;
+    const char *in[NN_MAX_INPUTS];
+    int in_rank[NN_MAX_INPUTS];
+    /* The layer's output and its name (NULL or "" when unnamed): the node
+     * writing `out` is called "L<layer>_<op>@<label>", which the reader
+     * gives back to the layer. */
+    const char *out, *label;
 } nn_onnx_graph;
 
 /* "L<layer>_<what>": a name for the current layer's tensors and nodes (a
@@ -68,6 +77,10 @@ void nn_onnx_initializer(nn_onnx_graph *g, const char *name, const int *dims,
 /* The input of a layer that needs an NCHW tensor: `in` itself at rank 4,
  * else a Reshape of it to (N, C, 1, 1) named after the layer. */
 const char *nn_onnx_as_nchw(nn_onnx_graph *g, const char *in, int channels);
+/* Input k of a join (g->in[k]) as an NCHW tensor: itself at rank 4, else a
+ * Reshape to (N, C, 1, 1) named after the layer and k (a static buffer in
+ * g, valid until the next call); g->rank is left as it was. */
+const char *nn_onnx_input_nchw(nn_onnx_graph *g, int k, int channels);
 
 /* ------------------------------------------------------------- import */
 
@@ -99,8 +112,15 @@ typedef struct nn_onnx_node_in {
     const char *inputs[8];       /* names (NUL-terminated copies) */
     int n_inputs;
     const nn_onnx_tensor *init[8]; /* inputs[i] as an initializer, or NULL */
+    const int64_t *int64s[8];    /* inputs[i] as an int64 initializer of at
+                                    most 8 values (n_int64s[i]), or NULL */
+    int n_int64s[8];
     nn_onnx_attr attrs[16];
     int n_attrs;
+    int rank;                    /* rank of the tensor it reads first: 4
+                                    (N, C, H, W) or 2 (N, F) */
+    char label[NN_NAME_SIZE];    /* the layer name after '@' in a node name
+                                    libnn wrote ("L7_Relu@b1"), or "" */
 } nn_onnx_node_in;
 
 /* What an importing kind fills: the layer's arguments and its parameters
@@ -131,7 +151,8 @@ float *nn_onnx_copy(const nn_onnx_tensor *t);
 
 /* -------------------------------------------------------------- kinds */
 
-/* How one layer kind maps to ONNX (src/io/onnx_layers.c). */
+/* How one layer kind maps to ONNX (src/io/onnx_layers.c). A kind may have
+ * several rows (one per way of reading it); its first row exports it. */
 typedef struct {
     const nn_layer_kind *kind;
     /* The operators it imports, separated by spaces ("Gemm MatMul"); the

@@ -2,7 +2,7 @@
  * (with inference semantics, from tensor `in` to tensor `out`) and the
  * operators it reads back, with the table that ties them to the kinds.
  * It lives in src/io/ so that io/ depends on layers/ and not the reverse;
- * the graph around the layers is onnx_write.c's and onnx_read.c's. */
+ * the graph around the layers is onnx_write.c's and onnx_import.c's. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -459,6 +459,99 @@ static int dense_onnx_import(const nn_onnx_node_in *node, nn_onnx_layer_in *out)
     return 1;
 }
 
+/* --------------------------------------------- global mean */
+
+/* ReduceMean over height and width: axes {2, 3} (or {-2, -1}) of
+ * (N, C, H, W), from the attribute or (opset 18 on) an int64 input, is
+ * global average pooling; keepdims 1 (the default) gives (N, C, 1, 1), 0
+ * gives (N, C). PyTorch writes x.mean([2, 3]) so. */
+static int reduce_mean_onnx_import(const nn_onnx_node_in *node,
+                                   nn_onnx_layer_in *out)
+{
+    const nn_onnx_attr *axes = nn_onnx_attr_find(node, "axes");
+    const int64_t *a = axes ? axes->ints : node->n_inputs > 1 ? node->int64s[1] : NULL;
+    int n = axes ? axes->n_ints : node->n_inputs > 1 ? node->n_int64s[1] : 0;
+    int height = 0, width = 0;
+    for (int i = 0; a && i < n; i++) {
+        int64_t axis = a[i] < 0 ? a[i] + 4 : a[i];
+        height += axis == 2;
+        width += axis == 3;
+    }
+    if (node->rank != 4 || n != 2 || height != 1 || width != 1) {
+        snprintf(out->why, sizeof out->why, "a mean over other axes than "
+                 "height and width (2 and 3) of (N, C, H, W): libnn has "
+                 "global average pooling");
+        return 0;
+    }
+    out->rank_out = attr_int(node, "keepdims", 1) ? 4 : 2;
+    return 1;
+}
+
+/* ------------------------------------------------------- joins */
+
+/* The names of a join's inputs into x, all of one rank: 4 when any input
+ * is (N, C, H, W), an (N, F) one then reshaped to (N, F, 1, 1) first.
+ * Returns that rank. */
+static int join_inputs(const nn_layer *layer, nn_onnx_graph *g,
+                       char x[NN_MAX_INPUTS][64])
+{
+    int rank = 2;
+    for (int k = 0; k < g->inputs; k++)
+        if (g->in_rank[k] == 4)
+            rank = 4;
+    for (int k = 0; k < g->inputs; k++)
+        snprintf(x[k], sizeof x[k], "%s", rank == g->in_rank[k] ? g->in[k]
+                 : nn_onnx_input_nchw(g, k, layer->in_shape[k][0]));
+    return rank;
+}
+
+/* Add of two outputs; Sum of three or more (ONNX's Sum adds them all, as
+ * libnn's add does in order: x0 + x1 + x2 ...) */
+static void add_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
+                            const char *in, const char *out)
+{
+    char x[NN_MAX_INPUTS][64];
+    const char *inputs[NN_MAX_INPUTS];
+    (void)in;
+    g->rank = join_inputs(layer, g, x);
+    for (int k = 0; k < g->inputs; k++)
+        inputs[k] = x[k];
+    nn_onnx_node_end(g, nn_onnx_node(g, g->inputs == 2 ? "Add" : "Sum",
+                                     inputs, g->inputs, out));
+}
+
+/* Concat along channels: axis 1 of (N, C, H, W) or of (N, F) */
+static void concat_onnx_export(const nn_layer *layer, nn_onnx_graph *g,
+                               const char *in, const char *out)
+{
+    char x[NN_MAX_INPUTS][64];
+    const char *inputs[NN_MAX_INPUTS];
+    size_t node;
+    (void)in;
+    g->rank = join_inputs(layer, g, x);
+    for (int k = 0; k < g->inputs; k++)
+        inputs[k] = x[k];
+    node = nn_onnx_node(g, "Concat", inputs, g->inputs, out);
+    nn_onnx_attr_int(g, "axis", 1);
+    nn_onnx_node_end(g, node);
+}
+
+/* Concat along axis 1 (-3 of (N, C, H, W), -1 of (N, F)): channels */
+static int concat_onnx_import(const nn_onnx_node_in *node,
+                              nn_onnx_layer_in *out)
+{
+    const nn_onnx_attr *axis = nn_onnx_attr_find(node, "axis");
+    if (!axis)
+        snprintf(out->why, sizeof out->why, "without an axis");
+    else if (axis->i != 1 && axis->i != 1 - node->rank)
+        snprintf(out->why, sizeof out->why, "along axis %lld of a %d-D "
+                 "tensor: libnn concatenates along channels (axis 1)",
+                 (long long)axis->i, node->rank);
+    if (!axis || (axis->i != 1 && axis->i != 1 - node->rank))
+        return 0;
+    return 1;
+}
+
 /* ----------------------------------------------------- dropout */
 
 /* Dropout with its ratio as a scalar initializer: the identity in
@@ -508,7 +601,8 @@ static int maxpool_onnx_import(const nn_onnx_node_in *node,
 
 /* ---------------------------------------------------------------- table */
 
-/* Every kind that ONNX files can hold, each with the operators it imports. */
+/* Every kind that ONNX files can hold, each with the operators it imports;
+ * a kind's first row is the one it exports with. */
 static const nn_onnx_kind onnx_kinds[] = {
     {.kind = &nn_kind_conv2d, .ops = "Conv",
      .export_nodes = conv2d_onnx_export, .import_node = conv2d_onnx_import},
@@ -538,6 +632,16 @@ static const nn_onnx_kind onnx_kinds[] = {
      .import_node = batchnorm_onnx_import},
     {.kind = &nn_kind_dropout, .ops = "Dropout",
      .export_nodes = dropout_onnx_export, .import_node = dropout_onnx_import},
+    {.kind = &nn_kind_global_avgpool, .ops = "ReduceMean",
+     .export_nodes = global_avgpool_onnx_export,
+     .import_node = reduce_mean_onnx_import},
+    /* Add and Sum have no attributes to read: the reader checks that the
+     * shapes agree, and folds an Add of a constant bias into the layer
+     * before it */
+    {.kind = &nn_kind_add, .ops = "Add Sum",
+     .export_nodes = add_onnx_export, .import_node = activation_onnx_import},
+    {.kind = &nn_kind_concat, .ops = "Concat",
+     .export_nodes = concat_onnx_export, .import_node = concat_onnx_import},
 };
 
 const nn_onnx_kind *nn_onnx_kind_of(const nn_layer_kind *kind)

@@ -41,10 +41,15 @@ size_t nn_onnx_node(nn_onnx_graph *g, const char *op_type,
                     const char *output)
 {
     size_t mark = nn_pb_begin(g->graph, GRAPH_NODE);
+    char name[96];
     for (int i = 0; i < n_inputs; i++)
         nn_pb_string(g->graph, NODE_INPUT, inputs[i]);
     nn_pb_string(g->graph, NODE_OUTPUT, output);
-    nn_pb_string(g->graph, NODE_NAME, nn_onnx_name(g, op_type));
+    if (g->label && g->label[0] && g->out && !strcmp(output, g->out))
+        snprintf(name, sizeof name, "%s@%s", nn_onnx_name(g, op_type), g->label);
+    else
+        snprintf(name, sizeof name, "%s", nn_onnx_name(g, op_type));
+    nn_pb_string(g->graph, NODE_NAME, name);
     nn_pb_string(g->graph, NODE_OP, op_type);
     return mark;
 }
@@ -96,16 +101,16 @@ void nn_onnx_initializer(nn_onnx_graph *g, const char *name, const int *dims,
     nn_pb_end(g->graph, mark);
 }
 
-const char *nn_onnx_as_nchw(nn_onnx_graph *g, const char *in, int channels)
+/* A Reshape of `in` to (N, channels, 1, 1) into "L<layer>_<out_what>",
+ * with its shape in the int64 initializer "L<layer>_<shape_what>". */
+static void reshape_to_nchw(nn_onnx_graph *g, const char *in, int channels,
+                            const char *shape_what, const char *out_what)
 {
-    static const char *const suffix[2] = {"shape", "nchw"};
     char shape_name[64], out[64];
     const char *inputs[2] = {in, shape_name};
     size_t mark;
-    if (g->rank == 4)
-        return in;
-    snprintf(shape_name, sizeof shape_name, "%s", nn_onnx_name(g, suffix[0]));
-    snprintf(out, sizeof out, "%s", nn_onnx_name(g, suffix[1]));
+    snprintf(shape_name, sizeof shape_name, "%s", nn_onnx_name(g, shape_what));
+    snprintf(out, sizeof out, "%s", nn_onnx_name(g, out_what));
     /* an int64 initializer (0, channels, 1, 1): 0 keeps the batch */
     mark = nn_pb_begin(g->graph, GRAPH_INITIALIZER);
     nn_pb_varint(g->graph, TENSOR_DIMS, 4);
@@ -121,8 +126,26 @@ const char *nn_onnx_as_nchw(nn_onnx_graph *g, const char *in, int channels)
     }
     nn_pb_end(g->graph, mark);
     nn_pb_end(g->graph, nn_onnx_node(g, "Reshape", inputs, 2, out));
+}
+
+const char *nn_onnx_as_nchw(nn_onnx_graph *g, const char *in, int channels)
+{
+    if (g->rank == 4)
+        return in;
+    reshape_to_nchw(g, in, channels, "shape", "nchw");
     g->rank = 4;
-    return nn_onnx_name(g, suffix[1]);
+    return nn_onnx_name(g, "nchw");
+}
+
+const char *nn_onnx_input_nchw(nn_onnx_graph *g, int k, int channels)
+{
+    char shape_what[16], out_what[16];
+    if (g->in_rank[k] == 4)
+        return g->in[k];
+    snprintf(shape_what, sizeof shape_what, "shape%d", k);
+    snprintf(out_what, sizeof out_what, "nchw%d", k);
+    reshape_to_nchw(g, g->in[k], channels, shape_what, out_what);
+    return nn_onnx_name(g, out_what);
 }
 
 const nn_onnx_attr *nn_onnx_attr_find(const nn_onnx_node_in *node,

@@ -1,12 +1,14 @@
 /* ONNX export: a ModelProto (IR version 7, opset 13) written by the small
  * protobuf writer of protobuf.c. Every layer kind writes its own nodes and
- * initializers (its export_nodes in src/io/onnx_layers.c); this file
- * writes what is around them: the graph's input (N, C, H, W) with a
- * symbolic batch N, its output, the optional final Softmax, the opset and
- * the input normalisation as metadata. Field numbers: onnx/onnx.proto. */
+ * initializers (its export_nodes in src/io/onnx_layers.c), reading the
+ * tensors its layer reads by name ("input", "L<j>_out"); this file writes
+ * what is around them: the graph's input (N, C, H, W) with a symbolic
+ * batch N, its output, the optional final Softmax, the opset and the input
+ * normalisation as metadata. Field numbers: onnx/onnx.proto. */
 #include "io/onnx.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "net/net_internal.h"
@@ -17,32 +19,54 @@
 #define ONNX_OPSET 13
 #define ONNX_MAX_BYTES ((size_t)1 << 31)
 
-/* The graph: every layer's nodes from "input" to "output". */
-static void write_graph(nn_net *net, nn_pb_writer *w, int softmax)
+/* The name of tensor t in the graph (0 the input, j + 1 layer j's
+ * output; the last is the graph's output, or its logits before a Softmax). */
+static void tensor_name(const nn_net *net, int t, int softmax, char *buf,
+                        size_t size)
 {
-    nn_onnx_graph g = {w, 0, 4, ""};
-    char in[64] = "input", out[64];
-    int last = -1, out_dims[4] = {-1, 0, 1, 1};
+    if (t == 0)
+        snprintf(buf, size, "input");
+    else if (t == net->count)
+        snprintf(buf, size, "%s", softmax ? "logits" : "output");
+    else
+        snprintf(buf, size, "L%d_out", t - 1);
+}
+
+/* The graph: every layer's nodes, each reading the tensors its layer reads,
+ * from "input" to "output". rank[t] is tensor t's rank, as the layer that
+ * writes it leaves g.rank. */
+static nn_status write_graph(nn_net *net, nn_pb_writer *w, int softmax,
+                             int *rank)
+{
+    nn_onnx_graph g = {.graph = w, .rank = 4};
+    char in[NN_MAX_INPUTS][64], out[64];
+    int out_dims[4] = {-1, 0, 1, 1};
     size_t graph = nn_pb_begin(w, MODEL_GRAPH);
     nn_pb_string(w, GRAPH_NAME, "libnn");
-    for (int i = 0; i < net->count; i++)
-        if (nn_onnx_kind_of(net->layers[i]->kind))
-            last = i;
-    for (int i = 0; i <= last; i++) {
+    rank[0] = 4;
+    for (int i = 0; i < net->count; i++) {
         const nn_layer *layer = net->layers[i];
         const nn_onnx_kind *onnx = nn_onnx_kind_of(layer->kind);
         if (!onnx)
-            continue; /* passes its input on */
+            return NN_EINVAL;
         g.layer = i;
-        if (i == last)
-            snprintf(out, sizeof out, "%s", softmax ? "logits" : "output");
-        else
-            snprintf(out, sizeof out, "L%d_out", i);
-        onnx->export_nodes(layer, &g, in, out);
-        snprintf(in, sizeof in, "%s", out);
+        g.inputs = layer->inputs;
+        for (int k = 0; k < layer->inputs; k++) {
+            tensor_name(net, layer->reads[k], softmax, in[k], sizeof in[k]);
+            g.in[k] = in[k];
+            g.in_rank[k] = rank[layer->reads[k]];
+        }
+        tensor_name(net, i + 1, softmax, out, sizeof out);
+        g.out = out;
+        g.label = layer->name;
+        g.rank = g.in_rank[0];
+        onnx->export_nodes(layer, &g, in[0], out);
+        rank[i + 1] = g.rank;
     }
-    if (last < 0 || softmax) {
-        const char *x = in;
+    g.out = g.label = NULL;
+    g.rank = rank[net->count];
+    if (net->count == 0 || softmax) {
+        const char *x = net->count ? "logits" : "input";
         g.layer = net->count;
         if (softmax && g.rank != 2) {
             nn_pb_end(w, nn_onnx_node(&g, "Flatten", &x, 1, "flat_logits"));
@@ -62,6 +86,7 @@ static void write_graph(nn_net *net, nn_pb_writer *w, int softmax)
         nn_onnx_value_info(w, GRAPH_OUTPUT, "output", out_dims, g.rank);
     }
     nn_pb_end(w, graph);
+    return NN_OK;
 }
 
 nn_status nn_onnx_save(nn_net *net, const char *path, unsigned flags,
@@ -70,6 +95,7 @@ nn_status nn_onnx_save(nn_net *net, const char *path, unsigned flags,
     nn_pb_writer w;
     char normalization[160];
     size_t mark;
+    int *rank;
     nn_status st;
     nn_format_msg(msg, msg_size, "%s", "");
     if (!net || !path || (flags & ~(unsigned)NN_ONNX_SOFTMAX)) {
@@ -80,11 +106,22 @@ nn_status nn_onnx_save(nn_net *net, const char *path, unsigned flags,
         nn_format_msg(msg, msg_size, "%s: the net is not built", path);
         return NN_ESTATE;
     }
+    rank = malloc(((size_t)net->count + 1) * sizeof *rank);
+    if (!rank) {
+        nn_format_msg(msg, msg_size, "%s: out of memory", path);
+        return NN_ENOMEM;
+    }
     nn_pb_init(&w, ONNX_MAX_BYTES);
     nn_pb_varint(&w, MODEL_IR_VERSION, ONNX_IR_VERSION);
     nn_pb_string(&w, MODEL_PRODUCER, "libnn");
     nn_pb_string(&w, MODEL_PRODUCER_VERSION, nn_version());
-    write_graph(net, &w, (flags & NN_ONNX_SOFTMAX) != 0);
+    if (write_graph(net, &w, (flags & NN_ONNX_SOFTMAX) != 0, rank) != NN_OK) {
+        nn_format_msg(msg, msg_size, "%s: a layer has no ONNX form", path);
+        free(rank);
+        nn_pb_free(&w);
+        return NN_EINVAL;
+    }
+    free(rank);
     mark = nn_pb_begin(&w, MODEL_OPSET);
     nn_pb_string(&w, OPSET_DOMAIN, "");
     nn_pb_varint(&w, OPSET_VERSION, ONNX_OPSET);

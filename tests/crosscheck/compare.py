@@ -1,16 +1,25 @@
 #!/usr/bin/python3
 """Compares two raw float32 output files of N rows of K values:
-    compare.py NAME A.f32 B.f32 K TOLERANCE [LABELS-IDX]
+    compare.py [--softmax] NAME A.f32 B.f32 K TOLERANCE [LABELS-IDX]
 prints the largest difference relative to the largest |B| of its row, and
 whether every row's argmax agrees; exits 1 when either check fails. With an
-IDX label file also prints the accuracy of A."""
+IDX label file also prints the accuracy of A. With --softmax, A holds
+logits and their softmax is compared (libnn's importer leaves out a final
+Softmax: its softmax is in the loss)."""
 import gzip
 import sys
 
 import numpy as np
 
+softmax = sys.argv[1] == "--softmax"
+if softmax:
+    del sys.argv[1]
 name, a_path, b_path, k, tol = sys.argv[1:6]
 a = np.fromfile(a_path, dtype="<f4").reshape(-1, int(k))
+if softmax:
+    e = np.exp(a.astype(np.float64) - a.max(axis=1, keepdims=True))
+    a = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+    name += " (softmax of libnn's logits)"
 b = np.fromfile(b_path, dtype="<f4").reshape(-1, int(k))
 assert a.shape == b.shape, (a.shape, b.shape)
 scale = np.maximum(np.abs(b).max(axis=1, keepdims=True), 1e-6)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # ONNX's conformance tests (Debian's libonnx-testdata) through libnn's
-# importer: every node/ test of an operator libnn imports (the directories
-# named test_<operator>..., and test_constant_pad, test_edge_pad and
-# test_reflect_pad) and every pytorch-converted/ test, each run by
+# importer: every node/ test of an operator libnn imports or folds (the
+# directories named test_<operator>..., and test_constant_pad, test_edge_pad
+# and test_reflect_pad) and every pytorch-converted/ test, each run by
 # onnx_conform (one line: PASS, WRONG, REFUSED or SKIP). Prints the lines,
 # the WRONG ones again, then the counts; exit 1 when any test is WRONG (a
 # refusal is allowed).
@@ -13,6 +13,7 @@ data=${2:-/usr/share/libonnx-testdata/data}
 ops="conv gemm matmul relu leakyrelu sigmoid tanh maxpool averagepool
 globalaveragepool batchnorm dropout flatten reshape identity softmax
 pad add"
+ops="$ops sum concat reduce_mean slice transpose constantofshape"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 dirs=()
