@@ -45,10 +45,11 @@ enum {
  * batch dimension; atomically, like nn_model_save. */
 nn_status nn_onnx_save(nn_net *net, const char *path, unsigned flags,
                        char *msg, size_t msg_size);
-/* Reads an ONNX model of the sequential kind libnn represents (Conv, Gemm
- * or MatMul + Add, Relu, LeakyRelu, Sigmoid, Tanh, MaxPool, AveragePool,
- * GlobalAveragePool, BatchNormalization, Dropout, Flatten or Reshape, a
- * final Softmax) into a new net built for max_batch, for inference only
+/* Reads an ONNX model whose graph libnn's nets express (Conv, Gemm or
+ * MatMul + Add, Relu, LeakyRelu, Sigmoid, Tanh, MaxPool, AveragePool,
+ * GlobalAveragePool or ReduceMean, BatchNormalization, Dropout, Flatten or
+ * Reshape, Add, Sum and Concat of activations, a final Softmax;
+ * docs/FORMAT.md) into a new net built for max_batch, for inference only
  * when inference is 1. Anything else is refused and msg names the node,
  * its operator and why. */
 nn_status nn_onnx_load(const char *path, int max_batch, int inference,

@@ -106,7 +106,7 @@ static void describe_inputs(const nn_net *net, const nn_layer *layer,
 static nn_status shape_layer(nn_net *net, int i)
 {
     nn_layer *layer = net->layers[i];
-    char inputs[200], token[64];
+    char inputs[200], token[40];
     nn_status st;
     for (int k = 0; k < layer->inputs; k++)
         nn_net_tensor_shape(net, layer->reads[k], layer->in_shape[k]);

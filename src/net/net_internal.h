@@ -21,7 +21,7 @@ struct nn_net {
     nn_layer **layers;
     int count, capacity;
     nn_status error;       /* first error met while adding layers (sticky) */
-    char why[256];         /* what the last failed add or build met */
+    char why[512];         /* what the last failed add or build met */
     int input_last_reader; /* the last layer reading the net's input */
     float *stage;          /* (stage_floats): the input gradient of a layer
                               that sets it, when others add to it too */
