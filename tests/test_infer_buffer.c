@@ -1,12 +1,12 @@
 /* Inference in a caller's buffer: nn_infer_size is the exact size
- * nn_model_load_into needs; from the one through loading, forward passes
- * and reading the output and its softmax no heap call is made (malloc, calloc, realloc and
- * aligned_alloc are counted, as in test_noalloc.c); outputs are those of a
- * net loaded on the heap, bit for bit; a buffer one byte short, or
- * misaligned without the room for it, is refused with the size needed;
- * hostile images are refused without a write past the buffer (a guard
- * after it here, AddressSanitizer under NN_SANITIZE, where the counting
- * is left out: the sanitizers replace malloc themselves). */
+ * nn_model_load_into needs; from the one through loading, forward passes,
+ * reading the output and its softmax no heap call is made (counted by
+ * tests/alloc_count.h); outputs are those of a net loaded on the heap, bit
+ * for bit; a buffer one byte short, or misaligned without the room for it,
+ * is refused with the size needed; hostile images are refused without a
+ * write past the buffer (a guard after it, which AddressSanitizer watches
+ * under NN_SANITIZE, where the counting is left out: the sanitizers
+ * replace malloc themselves). */
 #include "gradcheck.h"
 
 #include <stdio.h>
@@ -16,37 +16,7 @@
 #include "io/model_file.h"
 
 #ifndef NN_TEST_NO_COUNTING
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t size);
-extern void *__libc_memalign(size_t alignment, size_t size);
-
-static int counting;
-static long allocations;
-
-void *malloc(size_t size)
-{
-    allocations += counting;
-    return __libc_malloc(size);
-}
-
-void *calloc(size_t n, size_t size)
-{
-    allocations += counting;
-    return __libc_calloc(n, size);
-}
-
-void *realloc(void *p, size_t size)
-{
-    allocations += counting;
-    return __libc_realloc(p, size);
-}
-
-void *aligned_alloc(size_t alignment, size_t size)
-{
-    allocations += counting;
-    return __libc_memalign(alignment, size);
-}
+#include "alloc_count.h"
 
 static void count(int on)
 {
@@ -57,7 +27,7 @@ static void count(int on)
 
 static void assert_no_allocation(const char *what)
 {
-    print_message("  %s: %ld heap calls\n", what, allocations);
+    print_message("  %s: %zu heap calls\n", what, allocations);
     assert_int_equal(allocations, 0);
 }
 #else
@@ -74,6 +44,20 @@ static void assert_no_allocation(const char *what)
 
 #define GUARD 256     /* bytes checked after the buffer */
 #define GUARD_BYTE 0xa5
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#else
+#define ASAN_POISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#define ASAN_UNPOISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))
+#endif
+
+/* Fills the guard at p, which AddressSanitizer then watches. */
+static void set_guard(unsigned char *p)
+{
+    memset(p, GUARD_BYTE, GUARD);
+    ASAN_POISON_MEMORY_REGION(p, GUARD);
+}
 
 /* A model image (a whole model file in memory) of spec on inputs
  * (c, h, w), with batchnorm statistics moved off their start by one
@@ -121,8 +105,9 @@ static float *heap_output(const nn_le_buffer *image, int max_batch,
 }
 
 /* 1 when the GUARD bytes at p still hold GUARD_BYTE. */
-static int guard_intact(const unsigned char *p)
+static int guard_intact(unsigned char *p)
 {
+    ASAN_UNPOISON_MEMORY_REGION(p, GUARD);
     for (int i = 0; i < GUARD; i++)
         if (p[i] != GUARD_BYTE)
             return 0;
@@ -136,7 +121,7 @@ static void check_too_small(const nn_le_buffer *image, int max_batch,
 {
     nn_net *net = NULL;
     char msg[256], want[128];
-    memset(buffer + size, GUARD_BYTE, GUARD);
+    set_guard(buffer + size);
     assert_int_equal(nn_model_load_into(image->data, image->size, max_batch,
                                         buffer, size, &net, msg, sizeof msg),
                      NN_ENOMEM);
@@ -184,7 +169,7 @@ static void check_model(const char *spec, int c, int h, int w, int max_batch)
     for (int misaligned = 0; misaligned < 2; misaligned++) {
         size_t size = misaligned ? need + NN_BUFFER_ALIGN - 1 : need;
         at = buffer + misaligned;
-        memset(at + size, GUARD_BYTE, GUARD);
+        set_guard(at + size);
         count(1);
         assert_nn_ok(nn_model_load_into(image.data, image.size, max_batch, at,
                                         size, &net, msg, sizeof msg));
@@ -221,7 +206,7 @@ static void check_model(const char *spec, int c, int h, int w, int max_batch)
 
 static void test_counter_sees_allocations(void **state)
 {
-    void *p;
+    void *volatile p; /* kept: a malloc and free pair may be elided */
     (void)state;
 #ifndef NN_TEST_NO_COUNTING
     count(1);
@@ -286,7 +271,7 @@ static void check_refused_sized(const unsigned char *data, size_t size,
     size_t need = 1;
     char msg[256];
     assert_non_null(buffer);
-    memset(buffer + room, GUARD_BYTE, GUARD);
+    set_guard(buffer + room);
     if (sized) {
         assert_int_equal(nn_infer_size(data, size, 1, &need), want);
         assert_int_equal(need, 0);
@@ -352,7 +337,7 @@ static void test_hostile_images_refused(void **state)
         unsigned char small[64 + GUARD];
         nn_net *net = NULL;
         char msg[256];
-        memset(small + 64, GUARD_BYTE, GUARD);
+        set_guard(small + 64);
         assert_int_equal(nn_model_load_into(image.data, image.size, 1, small,
                                             64, &net, msg, sizeof msg),
                          NN_ENOMEM);
