@@ -173,6 +173,7 @@ static void check_model(const char *spec, int c, int h, int w, int max_batch)
         count(1);
         assert_nn_ok(nn_model_load_into(image.data, image.size, max_batch, at,
                                         size, &net, msg, sizeof msg));
+        assert_int_equal(nn_net_set_threads(net, 2), NN_ESTATE); /* no pool */
         memcpy(nn_net_input(net)->x, x, sample * (size_t)batch * sizeof(float));
         assert_nn_ok(nn_net_forward(net, batch));
         assert_int_equal(nn_tensor_count(nn_net_output(net)), floats);

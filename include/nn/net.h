@@ -141,7 +141,8 @@ nn_tensor *nn_net_output(nn_net *net);
  * only the input's and the last layer's are meaningful. */
 nn_tensor *nn_net_layer_output(nn_net *net, int i);
 /* Uses `threads` threads (0: one per online CPU) for forward and backward.
- * Results are bit-identical for any thread count. Default: 1. */
+ * Results are bit-identical for any thread count. Default: 1; a net in a
+ * caller's buffer (nn_model_load_into) keeps one (NN_ESTATE). */
 nn_status nn_net_set_threads(nn_net *net, int threads);
 /* Threads the net uses. */
 int nn_net_threads(const nn_net *net);
