@@ -2,52 +2,14 @@
  * before building: for presets and specs of every layer kind, with one and
  * two threads and every optimizer, it agrees within 1% with the bytes that
  * nn_net_build and nn_optim_create really allocate (malloc, calloc,
- * realloc and aligned_alloc are counted here, as in test_noalloc), and it
+ * realloc and aligned_alloc are counted: tests/alloc_count.h), and it
  * allocates nothing itself. Not built under the sanitizers. */
 #include "gradcheck.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-extern void *__libc_malloc(size_t size);
-extern void *__libc_calloc(size_t n, size_t size);
-extern void *__libc_realloc(void *p, size_t size);
-extern void *__libc_memalign(size_t alignment, size_t size);
-
-static int counting;
-static size_t allocated, allocations;
-
-static void count(size_t bytes)
-{
-    if (counting) {
-        allocated += bytes;
-        allocations++;
-    }
-}
-
-void *malloc(size_t size)
-{
-    count(size);
-    return __libc_malloc(size);
-}
-
-void *calloc(size_t n, size_t size)
-{
-    count(n * size);
-    return __libc_calloc(n, size);
-}
-
-void *realloc(void *p, size_t size)
-{
-    count(size);
-    return __libc_realloc(p, size);
-}
-
-void *aligned_alloc(size_t alignment, size_t size)
-{
-    count(size);
-    return __libc_memalign(alignment, size);
-}
+#include "alloc_count.h"
 
 /* The plan for spec on (c, h, w) at batch, then the real build and
  * optimizer, counted. */

@@ -31,6 +31,33 @@ nn_status nn_model_load(const char *path, int max_batch, nn_net **out,
 nn_status nn_model_load_inference(const char *path, int max_batch,
                                   nn_net **out, char *msg, size_t msg_size);
 
+/* ------------------------------------------------- inference in a buffer
+ * A net for inference can live in memory the caller provides: no heap
+ * call from nn_infer_size through nn_model_load_into, forward passes and
+ * reading the output. `model` is a whole model file's bytes in memory
+ * (version 1 or 2; a gzip'd file is refused: inflate it first). The net
+ * runs on one thread; nn_net_destroy on it frees nothing (the caller frees
+ * the buffer, once the net is no longer used). */
+
+/* Alignment the sizes below assume: a buffer at another address needs up
+ * to NN_BUFFER_ALIGN - 1 bytes more (the net starts at its first aligned
+ * byte). */
+#define NN_BUFFER_ALIGN 64
+
+/* The exact bytes nn_model_load_into needs for this model and batches of
+ * up to max_batch in an NN_BUFFER_ALIGN-aligned buffer, without
+ * allocating (it plans in 128 KiB of stack: NN_EOVERFLOW past about 300
+ * layers); NN_EFORMAT for a corrupt image (nn_model_load_into says why,
+ * and checks the values too). */
+nn_status nn_infer_size(const void *model, size_t model_size, int max_batch,
+                        size_t *bytes);
+/* Builds the model's net for inference inside buffer, checked as
+ * nn_model_load checks a file. NN_ENOMEM when buffer_size is too small:
+ * msg says "the buffer holds N bytes; this model needs M". */
+nn_status nn_model_load_into(const void *model, size_t model_size,
+                             int max_batch, void *buffer, size_t buffer_size,
+                             nn_net **out, char *msg, size_t msg_size);
+
 /* ------------------------------------------------------------------- ONNX
  * Export to and import from ONNX (opset 13, IR version 7; docs/FORMAT.md):
  * every layer kind maps to ONNX operators through its table entry. */

@@ -136,10 +136,13 @@ nn_tensor *nn_net_output(nn_net *net);
 /* Output of layer i (0-based) in the last forward pass; NULL when unbuilt.
  * Its gradient (g) is the net's working memory: outputs whose gradients
  * are never needed at once share it, so after a backward pass only the
- * input's and the output's gradients are meaningful. */
+ * input's and the output's gradients are meaningful. In a net built for
+ * inference the values (x) are working memory too: after a forward pass
+ * only the input's and the last layer's are meaningful. */
 nn_tensor *nn_net_layer_output(nn_net *net, int i);
 /* Uses `threads` threads (0: one per online CPU) for forward and backward.
- * Results are bit-identical for any thread count. Default: 1. */
+ * Results are bit-identical for any thread count. Default: 1; a net in a
+ * caller's buffer (nn_model_load_into) keeps one (NN_ESTATE). */
 nn_status nn_net_set_threads(nn_net *net, int threads);
 /* Threads the net uses. */
 int nn_net_threads(const nn_net *net);
@@ -177,8 +180,9 @@ nn_status nn_net_backward(nn_net *net);
 /* Sets every parameter gradient to zero. */
 void nn_net_zero_grad(nn_net *net);
 /* NN_ENUMERIC when the last pass met a NaN or an infinity: msg names the
- * first place, in the order input batch, each layer's output, parameter
- * gradients ("the output of layer 2 (relu): sample 0 value 5 is nan"). */
+ * first place, in the order input batch, each layer's output (a net built
+ * for inference: the last's only), parameter gradients ("the output of
+ * layer 2 (relu): sample 0 value 5 is nan"). */
 nn_status nn_net_check_finite(const nn_net *net, char *msg, size_t msg_size);
 /* The smallest batch every layer accepts in training mode: 2 when a
  * batchnorm layer sees one value per channel (after a dense layer), else 1.
@@ -187,7 +191,11 @@ int nn_net_min_batch(const nn_net *net);
 
 /* Softmax cross-entropy on the output; sets the output gradient. */
 nn_status nn_net_softmax_xent(nn_net *net, const int *labels, float *loss);
-/* Softmax probabilities (batch, classes) of the last nn_net_softmax_xent. */
+/* Softmax probabilities of the last forward pass's output, without labels
+ * (prediction): fills nn_net_probs. */
+nn_status nn_net_softmax(nn_net *net);
+/* Softmax probabilities (batch, classes) of the last nn_net_softmax_xent
+ * or nn_net_softmax. */
 const float *nn_net_probs(const nn_net *net);
 /* Halved mean squared error on the output; sets the output gradient. */
 nn_status nn_net_mse(nn_net *net, const float *target, float *loss);

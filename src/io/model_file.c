@@ -141,13 +141,13 @@ nn_status nn_model_save(nn_net *net, const char *path, char *msg,
 typedef struct {
     uint32_t version, c, h, w;
     float mean[3], std[3]; /* input normalization */
-    char *spec;            /* NUL-terminated copy */
+    const char *spec_bytes; /* the spec in the file, not NUL-terminated */
+    uint32_t spec_len;
     uint64_t params, state;
     nn_le_buffer param_bytes, state_bytes;
 } model_fields;
 
-/* Magic, version, input shape and normalization, and spec (copied to
- * m->spec, malloc'd). */
+/* Magic, version, input shape and normalization, and where the spec is. */
 static nn_status parse_header(nn_le_buffer *b, model_fields *m, char *msg,
                               size_t msg_size)
 {
@@ -192,13 +192,8 @@ static nn_status parse_header(nn_le_buffer *b, model_fields *m, char *msg,
                       "layers, but its spec names inputs", m->version);
         return NN_EFORMAT;
     }
-    m->spec = malloc(spec_len + 1u);
-    if (!m->spec) {
-        nn_format_msg(msg, msg_size, "out of memory");
-        return NN_ENOMEM;
-    }
-    memcpy(m->spec, spec, spec_len);
-    m->spec[spec_len] = '\0';
+    m->spec_bytes = (const char *)spec;
+    m->spec_len = spec_len;
     return NN_OK;
 }
 
@@ -274,17 +269,37 @@ int nn_model_invalid_value(nn_net *net, char *msg, size_t msg_size)
     return 0;
 }
 
-/* Builds the net the fields describe (for inference only when asked) and
- * fills in its parameters and state; *out stays NULL on failure. */
-static nn_status build_net(model_fields *m, int max_batch, int inference,
-                           nn_net **out, char *msg, size_t msg_size)
+/* The spec as a NUL-terminated string: in the net's buffer when it has
+ * one, else a new one to free() (*heap). NULL when out of memory. */
+static char *spec_copy(const model_fields *m, nn_net *net, char **heap)
 {
-    char why[160];
+    char *spec = nn_net_buffer_used(net) ? nn_net_take(net, m->spec_len + 1u)
+                                         : (*heap = malloc(m->spec_len + 1u));
+    if (spec) {
+        memcpy(spec, m->spec_bytes, m->spec_len);
+        spec[m->spec_len] = '\0';
+    }
+    return spec;
+}
+
+/* The unbuilt net the fields describe, created in buffer (NULL: on the
+ * heap), its layers added and its counts checked against the file's;
+ * *out stays NULL on failure. NN_ENOMEM when the buffer is too small. */
+static nn_status describe_net(const model_fields *m, int max_batch,
+                              void *buffer, size_t buffer_size, nn_net **out,
+                              char *msg, size_t msg_size)
+{
+    char why[160], *heap = NULL, *spec;
     nn_net *net = NULL;
     size_t params, state;
-    nn_status st;
+    nn_status st = NN_EFORMAT;
     if (m->c > INT32_MAX || m->h > INT32_MAX || m->w > INT32_MAX ||
-        nn_net_create((int)m->c, (int)m->h, (int)m->w, &net) != NN_OK) {
+        (st = buffer ? nn_net_create_in((int)m->c, (int)m->h, (int)m->w,
+                                        buffer, buffer_size, &net)
+                     : nn_net_create((int)m->c, (int)m->h, (int)m->w, &net))
+            != NN_OK) {
+        if (st == NN_ENOMEM)
+            return st;
         nn_format_msg(msg, msg_size, "input shape %ux%ux%u is not valid",
                       m->c, m->h, m->w);
         return NN_EFORMAT;
@@ -294,9 +309,12 @@ static nn_status build_net(model_fields *m, int max_batch, int inference,
                       "%g %g %g, std %g %g %g)", m->mean[0], m->mean[1],
                       m->mean[2], m->std[0], m->std[1], m->std[2]);
         st = NN_EFORMAT;
-    } else if (nn_net_add_spec(net, m->spec, why, sizeof why) != NN_OK) {
+    } else if (!(spec = spec_copy(m, net, &heap))) {
+        nn_format_msg(msg, msg_size, "out of memory");
+        st = NN_ENOMEM;
+    } else if ((st = nn_net_add_spec(net, spec, why, sizeof why)) != NN_OK) {
         nn_format_msg(msg, msg_size, "bad architecture: %s", why);
-        st = NN_EFORMAT;
+        st = st == NN_ENOMEM ? st : NN_EFORMAT;
     } else if ((st = nn_net_plan(net, max_batch, &params, &state)) != NN_OK ||
                params != m->params || state != m->state) {
         /* Checked before building: a short file must not make the net
@@ -309,15 +327,36 @@ static nn_status build_net(model_fields *m, int max_batch, int inference,
         else
             nn_format_msg(msg, msg_size, "architecture does not fit input "
                           "%ux%ux%u (%s): %s", m->c, m->h, m->w,
-                          nn_status_str(st), m->spec);
+                          nn_status_str(st), spec);
         st = NN_EFORMAT;
-    } else if ((st = inference ? nn_net_build_inference(net, max_batch, 0)
-                               : nn_net_build(net, max_batch, 0)) != NN_OK) {
+    } else
+        *out = net;
+    free(heap);
+    if (st != NN_OK)
+        nn_net_destroy(net);
+    return st;
+}
+
+/* Builds the net the fields describe (for inference only when asked; in
+ * buffer when not NULL) and fills in its parameters and state; *out stays
+ * NULL on failure. */
+static nn_status build_net(const model_fields *m, int max_batch,
+                           int inference, void *buffer, size_t buffer_size,
+                           nn_net **out, char *msg, size_t msg_size)
+{
+    nn_net *net = NULL;
+    nn_status st = describe_net(m, max_batch, buffer, buffer_size, &net, msg,
+                                msg_size);
+    if (st != NN_OK)
+        return st;
+    if ((st = inference ? nn_net_build_inference(net, max_batch, 0)
+                        : nn_net_build(net, max_batch, 0)) != NN_OK) {
         nn_format_msg(msg, msg_size, "cannot build the net for batches of %d: %s",
                       max_batch, nn_status_str(st));
     } else {
-        nn_le_get_floats(&m->param_bytes, nn_net_params(net), (size_t)m->params);
-        nn_le_get_floats(&m->state_bytes, nn_net_state(net), (size_t)m->state);
+        nn_le_buffer params = m->param_bytes, state = m->state_bytes;
+        nn_le_get_floats(&params, nn_net_params(net), (size_t)m->params);
+        nn_le_get_floats(&state, nn_net_state(net), (size_t)m->state);
         if (!nn_model_invalid_value(net, msg, msg_size)) {
             *out = net;
             return NN_OK;
@@ -336,8 +375,7 @@ nn_status nn_model_decode(nn_le_buffer *b, int max_batch, int inference,
     memset(&m, 0, sizeof m);
     st = parse_fields(b, &m, why, why_size);
     if (st == NN_OK)
-        st = build_net(&m, max_batch, inference, out, why, why_size);
-    free(m.spec);
+        st = build_net(&m, max_batch, inference, NULL, 0, out, why, why_size);
     return st;
 }
 
@@ -384,4 +422,104 @@ nn_status nn_model_load_inference(const char *path, int max_batch,
                                   nn_net **out, char *msg, size_t msg_size)
 {
     return load(path, max_batch, 1, out, msg, msg_size);
+}
+
+/* -------------------------------------------------- inference in a buffer */
+
+/* Stack bytes nn_infer_size builds the net's layers in to plan it: about
+ * 300 layers. */
+#define INFER_WORK_BYTES ((size_t)128 << 10)
+
+/* Checks the image and fills *m, refusing a gzip'd one; msg says why. */
+static nn_status parse_image(const void *model, size_t model_size,
+                             int max_batch, model_fields *m, char *msg,
+                             size_t msg_size)
+{
+    nn_le_buffer b = {(unsigned char *)(uintptr_t)model, model_size, 0, 0};
+    const unsigned char *bytes = model;
+    memset(m, 0, sizeof *m);
+    if (!model || max_batch <= 0) {
+        nn_format_msg(msg, msg_size, "%s", !model ? "no model"
+                      : "max_batch must be positive");
+        return NN_EINVAL;
+    }
+    if (model_size >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) {
+        nn_format_msg(msg, msg_size, "a gzip'd model file: inflate it first "
+                      "(nn_model_load reads it)");
+        return NN_EFORMAT;
+    }
+    return parse_fields(&b, m, msg, msg_size);
+}
+
+/* Bytes of buffer before its first NN_ALIGN-aligned byte. */
+static size_t misalignment(const void *buffer)
+{
+    return (NN_BUFFER_ALIGN - (uintptr_t)buffer % NN_BUFFER_ALIGN) %
+           NN_BUFFER_ALIGN;
+}
+
+/* nn_infer_size of parsed fields; msg says why it fails. */
+static nn_status infer_size(const model_fields *m, int max_batch,
+                            size_t *bytes, char *msg, size_t msg_size)
+{
+    _Alignas(NN_BUFFER_ALIGN) unsigned char work[INFER_WORK_BYTES];
+    nn_net *net = NULL;
+    size_t arenas;
+    nn_status st = describe_net(m, max_batch, work, sizeof work, &net, msg,
+                                msg_size);
+    if (st == NN_ENOMEM) {
+        nn_format_msg(msg, msg_size, "more layers than nn_infer_size plans "
+                      "in its %zu bytes of stack", sizeof work);
+        return NN_EOVERFLOW;
+    }
+    if (st == NN_OK && (st = nn_net_infer_bytes(net, max_batch, &arenas)) != NN_OK)
+        nn_format_msg(msg, msg_size, "the net does not fit batches of %d: %s",
+                      max_batch, nn_status_str(st));
+    if (st == NN_OK && arenas > SIZE_MAX - nn_net_buffer_used(net))
+        st = NN_EOVERFLOW;
+    if (st == NN_OK)
+        *bytes = nn_net_buffer_used(net) + arenas;
+    return st;
+}
+
+nn_status nn_infer_size(const void *model, size_t model_size, int max_batch,
+                        size_t *bytes)
+{
+    model_fields m;
+    nn_status st;
+    if (!bytes)
+        return NN_EINVAL;
+    *bytes = 0;
+    st = parse_image(model, model_size, max_batch, &m, NULL, 0);
+    return st == NN_OK ? infer_size(&m, max_batch, bytes, NULL, 0) : st;
+}
+
+nn_status nn_model_load_into(const void *model, size_t model_size,
+                             int max_batch, void *buffer, size_t buffer_size,
+                             nn_net **out, char *msg, size_t msg_size)
+{
+    model_fields m;
+    size_t need;
+    nn_status st;
+    nn_format_msg(msg, msg_size, "%s", "");
+    if (!out || !buffer) {
+        nn_format_msg(msg, msg_size, "%s", !out ? "no output net" : "no buffer");
+        return NN_EINVAL;
+    }
+    *out = NULL;
+    st = parse_image(model, model_size, max_batch, &m, msg, msg_size);
+    if (st == NN_OK)
+        st = build_net(&m, max_batch, 1, buffer, buffer_size, out, msg,
+                       msg_size);
+    if (st == NN_ENOMEM) {
+        if (infer_size(&m, max_batch, &need, msg, msg_size) == NN_OK &&
+            need <= SIZE_MAX - misalignment(buffer))
+            nn_format_msg(msg, msg_size, "the buffer holds %zu bytes; this "
+                          "model needs %zu", buffer_size,
+                          need + misalignment(buffer));
+        else
+            nn_format_msg(msg, msg_size, "the buffer holds %zu bytes: too "
+                          "small for this model", buffer_size);
+    }
+    return st;
 }

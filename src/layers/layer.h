@@ -143,7 +143,12 @@ struct nn_layer {
      * outputs whose gradients are never needed at once share (the net's
      * planner; the slot fields are its bookkeeping). */
     size_t grad_at;
-    int grad_slot;           /* the slot its output's gradient is in */
+    /* Where its output's values live in the net's value arena (after
+     * nn_net_build_inference those of outputs never needed at once share
+     * memory too). */
+    size_t value_at;
+    int grad_slot;           /* the slot its output's gradient (or, in a
+                                net built for inference, values) is in */
     int slot_tensor;         /* slot numbered like this layer: its tensor */
     size_t slot_floats, slot_at; /* that slot's size and place */
     int in_c, in_h, in_w;    /* one sample's input shape (the first's) */
@@ -163,6 +168,10 @@ nn_status nn_softmax_xent_backward_of(const float *probs, const int *labels,
                                       int classes);
 void nn_mse_backward_of(const float *y, const float *target, float *dy, int n,
                         int total, int features);
+
+/* probs = softmax(logits) row by row, (n, classes), as
+ * nn_softmax_xent_forward computes it (src/layers/loss_softmax.c). */
+void nn_softmax_rows(const float *logits, float *probs, int n, int classes);
 
 /* Every kind, NULL-terminated (src/layers/layers.c). */
 extern const nn_layer_kind *const nn_layer_kinds[];

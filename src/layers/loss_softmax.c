@@ -13,6 +13,32 @@ static int labels_ok(const int *labels, int n, int classes)
     return 1;
 }
 
+/* p = softmax(row) over classes values; *max is the row's maximum and the
+ * return value sum_j exp(row[j] - max). */
+static double softmax_row(const float *row, float *p, int classes, float *max)
+{
+    double sum = 0.0;
+    *max = row[0];
+    for (int j = 1; j < classes; j++)
+        if (row[j] > *max)
+            *max = row[j];
+    for (int j = 0; j < classes; j++) {
+        p[j] = expf(row[j] - *max);
+        sum += p[j];
+    }
+    for (int j = 0; j < classes; j++)
+        p[j] = (float)(p[j] / sum);
+    return sum;
+}
+
+void nn_softmax_rows(const float *logits, float *probs, int n, int classes)
+{
+    float max;
+    for (int i = 0; i < n; i++)
+        softmax_row(logits + (size_t)i * classes, probs + (size_t)i * classes,
+                    classes, &max);
+}
+
 /* probs = softmax(logits); loss = -1/n sum_i log probs[i, label_i] */
 nn_status nn_softmax_xent_forward(const float *logits, const int *labels,
                                   float *probs, int n, int classes,
@@ -23,18 +49,8 @@ nn_status nn_softmax_xent_forward(const float *logits, const int *labels,
         return NN_EINVAL;
     for (int i = 0; i < n; i++) {
         const float *row = logits + (size_t)i * classes;
-        float *p = probs + (size_t)i * classes;
-        float max = row[0];
-        double sum = 0.0;
-        for (int j = 1; j < classes; j++)
-            if (row[j] > max)
-                max = row[j];
-        for (int j = 0; j < classes; j++) {
-            p[j] = expf(row[j] - max);
-            sum += p[j];
-        }
-        for (int j = 0; j < classes; j++)
-            p[j] = (float)(p[j] / sum);
+        float max;
+        double sum = softmax_row(row, probs + (size_t)i * classes, classes, &max);
         /* log softmax at the label, without log(0) */
         total -= (double)(row[labels[i]] - max) - log(sum);
     }

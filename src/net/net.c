@@ -11,19 +11,9 @@
 #include <string.h>
 #include <unistd.h>
 
-nn_status nn_net_create(int c, int h, int w, nn_net **out)
+/* Fills a new net's fields (its memory is zeroed). */
+static void net_init(nn_net *net, int c, int h, int w)
 {
-    nn_net *net;
-    if (!out)
-        return NN_EINVAL;
-    *out = NULL;
-    if (c <= 0 || h <= 0 || w <= 0)
-        return NN_EINVAL;
-    if ((size_t)c * h > (1u << 30) / (size_t)w)
-        return NN_EOVERFLOW;
-    net = calloc(1, sizeof *net);
-    if (!net)
-        return NN_ENOMEM;
     net->in_c = c;
     net->in_h = h;
     net->in_w = w;
@@ -33,14 +23,75 @@ nn_status nn_net_create(int c, int h, int w, nn_net **out)
     net->shards = NN_SHARDS_DEFAULT;
     for (int i = 0; i < 3; i++)
         net->std[i] = 1.0f;
+}
+
+/* NN_OK when (c, h, w) is an input shape a net takes. */
+static nn_status check_input(int c, int h, int w)
+{
+    if (c <= 0 || h <= 0 || w <= 0)
+        return NN_EINVAL;
+    return (size_t)c * h > (1u << 30) / (size_t)w ? NN_EOVERFLOW : NN_OK;
+}
+
+_Static_assert(NN_ALIGN == NN_BUFFER_ALIGN, "one alignment for nets in buffers");
+
+nn_status nn_net_create(int c, int h, int w, nn_net **out)
+{
+    nn_net *net;
+    nn_status st;
+    if (!out)
+        return NN_EINVAL;
+    *out = NULL;
+    if ((st = check_input(c, h, w)) != NN_OK)
+        return st;
+    net = calloc(1, sizeof *net);
+    if (!net)
+        return NN_ENOMEM;
+    net_init(net, c, h, w);
     *out = net;
     return NN_OK;
 }
 
+nn_status nn_net_create_in(int c, int h, int w, void *buffer, size_t size,
+                           nn_net **out)
+{
+    nn_arena arena = {NULL, 0, 0};
+    size_t skip;
+    nn_net *net;
+    nn_status st;
+    if (!out)
+        return NN_EINVAL;
+    *out = NULL;
+    if (!buffer || (st = check_input(c, h, w)) != NN_OK)
+        return buffer ? st : NN_EINVAL;
+    skip = (NN_ALIGN - (uintptr_t)buffer % NN_ALIGN) % NN_ALIGN;
+    if (size < skip)
+        return NN_ENOMEM;
+    arena.base = (unsigned char *)buffer + skip;
+    arena.size = size - skip;
+    net = nn_arena_take(&arena, sizeof *net);
+    if (!net)
+        return NN_ENOMEM;
+    net_init(net, c, h, w);
+    net->arena = arena;
+    *out = net;
+    return NN_OK;
+}
+
+void *nn_net_take(nn_net *net, size_t bytes)
+{
+    return net ? nn_arena_take(&net->arena, bytes) : NULL;
+}
+
+size_t nn_net_buffer_used(const nn_net *net)
+{
+    return net ? net->arena.used : 0;
+}
+
 void nn_net_destroy(nn_net *net)
 {
-    if (!net)
-        return;
+    if (!net || net->arena.base)
+        return; /* in a caller's buffer: the caller frees it */
     for (int i = 0; i < net->count; i++)
         free(net->layers[i]);
     free(net->layers);
@@ -50,8 +101,8 @@ void nn_net_destroy(nn_net *net)
 }
 
 /* A new layer of kind with args (the kind's defaults when NULL), checked;
- * freed with free(). */
-static nn_status layer_create(const nn_layer_kind *kind,
+ * from the net's buffer, or the heap and freed with free(). */
+static nn_status layer_create(nn_net *net, const nn_layer_kind *kind,
                               const nn_layer_args *args, nn_layer **out)
 {
     nn_layer_args a = args ? *args : kind->spec.defaults;
@@ -59,7 +110,8 @@ static nn_status layer_create(const nn_layer_kind *kind,
     *out = NULL;
     if (st != NN_OK)
         return st;
-    *out = calloc(1, kind->object_size);
+    *out = net->arena.base ? nn_arena_take(&net->arena, kind->object_size)
+                           : calloc(1, kind->object_size);
     if (!*out)
         return NN_ENOMEM;
     (*out)->kind = kind;
@@ -103,6 +155,20 @@ static nn_status check_reads(nn_net *net, const nn_layer_kind *kind,
     return NN_OK;
 }
 
+/* The layer table with room for capacity layers: grown on the heap, or a
+ * new copy in the net's buffer (the old one stays, unused: a deterministic
+ * 8 + 16 + ... pointers, whatever the spec). */
+static nn_layer **grow_table(nn_net *net, int capacity)
+{
+    nn_layer **grown;
+    if (!net->arena.base)
+        return realloc(net->layers, sizeof *grown * (size_t)capacity);
+    grown = nn_arena_take(&net->arena, sizeof *grown * (size_t)capacity);
+    if (grown && net->count)
+        memcpy(grown, net->layers, sizeof *grown * (size_t)net->count);
+    return grown;
+}
+
 nn_status nn_net_add_reading(nn_net *net, const nn_layer_kind *kind,
                              const nn_layer_args *args, const int *reads,
                              int count)
@@ -120,11 +186,10 @@ nn_status nn_net_add_reading(nn_net *net, const nn_layer_kind *kind,
     }
     if ((st = check_reads(net, kind, reads, count)) != NN_OK)
         return st;
-    st = layer_create(kind, args, &layer);
+    st = layer_create(net, kind, args, &layer);
     if (st == NN_OK && net->count == net->capacity) {
         int capacity = net->capacity ? 2 * net->capacity : 8;
-        nn_layer **grown = capacity > 4096 ? NULL
-                           : realloc(net->layers, sizeof *grown * capacity);
+        nn_layer **grown = capacity > 4096 ? NULL : grow_table(net, capacity);
         if (!grown)
             st = capacity > 4096 ? NN_EOVERFLOW : NN_ENOMEM;
         else {
@@ -133,7 +198,8 @@ nn_status nn_net_add_reading(nn_net *net, const nn_layer_kind *kind,
         }
     }
     if (st != NN_OK) {
-        free(layer);
+        if (!net->arena.base)
+            free(layer);
         return fail(net, st, "layer %d (%s): %s", net->count, kind->name,
                     st == NN_EINVAL ? "hyper-parameters out of range"
                                     : nn_status_str(st));
@@ -157,8 +223,11 @@ nn_status nn_net_first_error(const nn_net *net)
 
 void nn_net_truncate(nn_net *net, int count, nn_status error)
 {
-    while (net->count > count)
-        free(net->layers[--net->count]);
+    while (net->count > count) {
+        net->count--;
+        if (!net->arena.base)
+            free(net->layers[net->count]);
+    }
     net->error = error;
 }
 
@@ -318,6 +387,8 @@ nn_status nn_net_set_threads(nn_net *net, int threads)
     nn_status st;
     if (!net || threads < 0 || threads > NN_MAX_THREADS)
         return NN_EINVAL;
+    if (net->arena.base)
+        return threads == 1 ? NN_OK : NN_ESTATE; /* one thread, no pool */
     if (threads == 0) {
         long online = sysconf(_SC_NPROCESSORS_ONLN);
         threads = online < 1 ? 1 : online > NN_MAX_THREADS ? NN_MAX_THREADS : (int)online;

@@ -46,6 +46,22 @@ nn_status nn_net_plan(nn_net *net, int max_batch, size_t *params,
 nn_status nn_net_plan_bytes(nn_net *net, int max_batch, int training,
                             size_t *bytes);
 
+/* Creates an empty net for inputs (c, h, w) inside buffer [buffer,
+ * buffer + size): the net, its layers and, once built (for inference
+ * only), every arena are carved from it and nn_net_destroy frees nothing.
+ * The net starts at the first NN_ALIGN-aligned byte. NN_ENOMEM when the
+ * net does not fit. */
+nn_status nn_net_create_in(int c, int h, int w, void *buffer, size_t size,
+                           nn_net **out);
+/* bytes from an in-buffer net's buffer (zeroed, aligned; a spec copy,
+ * say), or NULL when they do not fit or the net is on the heap. */
+void *nn_net_take(nn_net *net, size_t bytes);
+/* Bytes of the buffer an in-buffer net has used so far. */
+size_t nn_net_buffer_used(const nn_net *net);
+/* Bytes nn_net_build_inference(net, max_batch, ...) takes from an
+ * in-buffer net's buffer, after what it has used, without allocating. */
+nn_status nn_net_infer_bytes(nn_net *net, int max_batch, size_t *bytes);
+
 /* Sums across processes for the passes that follow (NULL: alone, the
  * default). Batchnorm in training mode adds its statistics through it. */
 void nn_net_set_group(nn_net *net, const nn_group *group);

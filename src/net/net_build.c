@@ -24,19 +24,40 @@ float *nn_alloc_floats(size_t n)
     return p;
 }
 
+size_t nn_arena_piece(size_t bytes)
+{
+    if (bytes > SIZE_MAX - NN_ALIGN)
+        return 0;
+    return (bytes + NN_ALIGN - 1) / NN_ALIGN * NN_ALIGN;
+}
+
+void *nn_arena_take(nn_arena *arena, size_t bytes)
+{
+    size_t piece = nn_arena_piece(bytes ? bytes : 1);
+    unsigned char *p;
+    if (!arena->base || piece == 0 || piece > arena->size - arena->used)
+        return NULL;
+    p = arena->base + arena->used;
+    arena->used += piece;
+    memset(p, 0, piece);
+    return p;
+}
+
 void nn_net_free_arenas(nn_net *net)
 {
-    free(net->params);
-    free(net->grads);
-    free(net->state);
-    free(net->cache);
-    free(net->acts);
-    free(net->act_grads);
-    free(net->scratch);
-    free(net->partials);
-    free(net->probs);
-    free(net->tensors);
-    free(net->stage);
+    if (!net->arena.base) {
+        free(net->params);
+        free(net->grads);
+        free(net->state);
+        free(net->cache);
+        free(net->acts);
+        free(net->act_grads);
+        free(net->scratch);
+        free(net->partials);
+        free(net->probs);
+        free(net->tensors);
+        free(net->stage);
+    }
     net->params = net->grads = net->state = net->acts = net->act_grads = NULL;
     net->scratch = net->partials = net->probs = net->stage = NULL;
     net->cache = NULL;
@@ -52,6 +73,8 @@ int nn_net_partial_count(int shards)
 typedef struct {
     size_t params, state, cache, scratch, acts, classes, partials, stage;
     size_t grads; /* floats of the activations' gradients, slots shared */
+    size_t values; /* floats of their values: acts, or for inference
+                      slots shared */
 } net_totals;
 
 static int add_size(size_t *total, size_t more)
@@ -172,9 +195,9 @@ int nn_net_stages(const nn_net *net, int i)
     return (layer->kind->flags & NN_KIND_SETS_INPUT_GRAD) && last != i;
 }
 
-/* Floats of tensor t's gradient for max_batch samples, rounded to 64
- * bytes. */
-static size_t grad_floats(const nn_net *net, int t, int max_batch)
+/* Floats of tensor t's values or gradient for max_batch samples, rounded
+ * to 64 bytes. */
+static size_t tensor_floats(const nn_net *net, int t, int max_batch)
 {
     int shape[3];
     nn_net_tensor_shape(net, t, shape);
@@ -182,18 +205,67 @@ static size_t grad_floats(const nn_net *net, int t, int max_batch)
            16 * 16;
 }
 
+/* Whether slot j's tensor is still needed when layer i runs: when
+ * gradients are placed (backward order) until its maker, layer
+ * slot_tensor - 1, has run; when values are placed (forward order) until
+ * its last reader has. */
+static int slot_busy(const nn_net *net, int j, int i, int values)
+{
+    int t = net->layers[j]->slot_tensor;
+    return values ? net->layers[t - 1]->last_reader >= i : t - 1 <= i;
+}
+
+/* Puts tensor t (floats of it) in a free slot as layer i runs, the
+ * smallest free one that fits, else the largest free one grown, else a
+ * new one, and records it in the maker's grad_slot. Slot j's bookkeeping
+ * lives in layers[j], so planning allocates nothing. */
+static void place_in_slot(nn_net *net, int t, size_t floats, int i,
+                          int values, int *slots)
+{
+    int best = -1, widest = -1;
+    for (int j = 0; j < *slots; j++) {
+        const nn_layer *slot = net->layers[j];
+        if (slot_busy(net, j, i, values))
+            continue;
+        if (slot->slot_floats >= floats &&
+            (best < 0 || slot->slot_floats < net->layers[best]->slot_floats))
+            best = j;
+        if (widest < 0 || slot->slot_floats > net->layers[widest]->slot_floats)
+            widest = j;
+    }
+    if (best < 0 && widest >= 0)
+        best = widest;
+    if (best < 0) {
+        best = (*slots)++;
+        net->layers[best]->slot_floats = 0;
+    }
+    if (net->layers[best]->slot_floats < floats)
+        net->layers[best]->slot_floats = floats;
+    net->layers[best]->slot_tensor = t;
+    net->layers[t - 1]->grad_slot = best;
+}
+
+/* Lays slots [0, slots) out one after another from *at (floats). */
+static nn_status lay_out_slots(nn_net *net, int slots, size_t *at)
+{
+    for (int j = 0; j < slots; j++) {
+        net->layers[j]->slot_at = *at;
+        if (!add_size(at, net->layers[j]->slot_floats))
+            return NN_EOVERFLOW;
+    }
+    return NN_OK;
+}
+
 /* Places the gradients of the activations in one arena, sharing memory
  * between outputs whose gradients are never needed at the same time, into
  * layer->grad_at and *total (floats). The backward pass visits layers from
  * the last: tensor t's gradient is first written by its last reader and
  * last read by the layer that made it (t - 1), so it lives while layers
- * last_reader(t) down to t - 1 run. Tensors are placed as they come alive,
- * each in the free slot that fits it best (a slot is free once its
- * tensor's maker has run, strictly before this tensor's first writer), a
- * slot growing when none is large enough. The input's and the output's
- * gradients have slots of their own (callers read them; a second backward
- * pass starts again from the output's). Slot j's bookkeeping lives in
- * layers[j], so planning allocates nothing. */
+ * last_reader(t) down to t - 1 run. Tensors are placed as they come alive
+ * (place_in_slot; a slot is free once its tensor's maker has run,
+ * strictly before this tensor's first writer). The input's and the
+ * output's gradients have slots of their own (callers read them; a second
+ * backward pass starts again from the output's). */
 static nn_status place_grads(nn_net *net, int max_batch, size_t *total)
 {
     int slots = 0, last = net->count - 1;
@@ -201,50 +273,51 @@ static nn_status place_grads(nn_net *net, int max_batch, size_t *total)
     for (int i = last; i >= 0; i--) {
         const nn_layer *reader = net->layers[i];
         for (int k = 0; k < reader->inputs; k++) {
-            int t = reader->reads[k], best = -1, widest = -1;
-            size_t floats;
+            int t = reader->reads[k];
             if (t == 0 || net->layers[t - 1]->last_reader != i ||
                 net->layers[t - 1]->grad_slot >= 0)
                 continue; /* the input, not yet alive, or placed */
-            floats = grad_floats(net, t, max_batch);
-            for (int j = 0; j < slots; j++) {
-                nn_layer *slot = net->layers[j];
-                if (slot->slot_tensor - 1 <= i)
-                    continue; /* its tensor is still needed */
-                if (slot->slot_floats >= floats &&
-                    (best < 0 || slot->slot_floats < net->layers[best]->slot_floats))
-                    best = j;
-                if (widest < 0 || slot->slot_floats > net->layers[widest]->slot_floats)
-                    widest = j;
-            }
-            if (best < 0 && widest >= 0)
-                best = widest;
-            if (best < 0) {
-                best = slots++;
-                net->layers[best]->slot_floats = 0;
-            }
-            if (net->layers[best]->slot_floats < floats)
-                net->layers[best]->slot_floats = floats;
-            net->layers[best]->slot_tensor = t;
-            net->layers[t - 1]->grad_slot = best;
+            place_in_slot(net, t, tensor_floats(net, t, max_batch), i, 0, &slots);
         }
     }
     /* the input's slot first, then the shared ones, then the output's */
-    at = grad_floats(net, 0, max_batch);
-    for (int j = 0; j < slots; j++) {
-        net->layers[j]->slot_at = at;
-        if (!add_size(&at, net->layers[j]->slot_floats))
-            return NN_EOVERFLOW;
-    }
+    at = tensor_floats(net, 0, max_batch);
+    if (lay_out_slots(net, slots, &at) != NN_OK)
+        return NN_EOVERFLOW;
     for (int i = 0; i < last; i++)
         net->layers[i]->grad_at = net->layers[net->layers[i]->grad_slot]->slot_at;
     net->layers[last]->grad_at = at;
-    return add_size(&at, grad_floats(net, net->count, max_batch)) ? *total = at,
+    return add_size(&at, tensor_floats(net, net->count, max_batch)) ? *total = at,
            NN_OK : NN_EOVERFLOW;
 }
 
-/* Shapes every layer and adds up what the net must allocate. */
-static nn_status plan(nn_net *net, int max_batch, net_totals *t)
+/* Places the values of the activations of a net built for inference the
+ * same way, into layer->value_at and *total (floats): tensor t is written
+ * by layer t - 1 and last read by its last reader, so it lives while
+ * layers t - 1 to last_reader(t) run; a slot is free for it once its
+ * tensor's last reader has run, strictly before layer t - 1 (a layer
+ * never writes over what it reads). The input and the output have places
+ * of their own (callers write and read them). */
+static nn_status place_values(nn_net *net, int max_batch, size_t *total)
+{
+    int slots = 0, last = net->count - 1;
+    size_t at;
+    for (int i = 0; i < last; i++)
+        place_in_slot(net, i + 1, tensor_floats(net, i + 1, max_batch), i, 1,
+                      &slots);
+    at = tensor_floats(net, 0, max_batch);
+    if (lay_out_slots(net, slots, &at) != NN_OK)
+        return NN_EOVERFLOW;
+    for (int i = 0; i < last; i++)
+        net->layers[i]->value_at = net->layers[net->layers[i]->grad_slot]->slot_at;
+    net->layers[last]->value_at = at;
+    return add_size(&at, tensor_floats(net, net->count, max_batch)) ? *total = at,
+           NN_OK : NN_EOVERFLOW;
+}
+
+/* Shapes every layer and adds up what the net must allocate, for
+ * training or (training 0) for inference only. */
+static nn_status plan(nn_net *net, int max_batch, int training, net_totals *t)
 {
     size_t per_sample = (size_t)net->in_c * net->in_h * net->in_w, act;
     nn_status st;
@@ -287,6 +360,9 @@ static nn_status plan(nn_net *net, int max_batch, net_totals *t)
         net->layers[i]->grad_slot = -1;
     if ((st = place_grads(net, max_batch, &t->grads)) != NN_OK)
         return st;
+    t->values = t->acts;
+    if (!training && (st = place_values(net, max_batch, &t->values)) != NN_OK)
+        return st;
     /* One sample's activations, all layers together: a cap that keeps a
      * tiny but hostile spec (a model file's, say) from asking for gigabytes
      * per sample. 2^27 floats is 512 MiB, far beyond small networks. */
@@ -313,7 +389,7 @@ nn_status nn_net_plan(nn_net *net, int max_batch, size_t *params,
     net_totals t;
     nn_status st = buildable(net, max_batch);
     if (st == NN_OK)
-        st = plan(net, max_batch, &t);
+        st = plan(net, max_batch, 1, &t);
     if (st == NN_OK) {
         *params = t.params;
         *state = t.state;
@@ -331,7 +407,7 @@ nn_status nn_net_plan_bytes(nn_net *net, int max_batch, int training,
     if (st == NN_OK && !bytes)
         st = NN_EINVAL;
     if (st == NN_OK)
-        st = plan(net, max_batch, &t);
+        st = plan(net, max_batch, train, &t);
     if (st != NN_OK)
         return st;
     {
@@ -340,7 +416,7 @@ nn_status nn_net_plan_bytes(nn_net *net, int max_batch, int training,
             {t.params, train ? 2 : 1},               /* params, grads */
             {t.state, 1},
             {t.cache / sizeof(float) + 1, 1},
-            {t.acts, 1},                             /* values */
+            {t.values, 1},                           /* values */
             {t.grads, train ? 1 : 0},                /* their gradients */
             {(t.scratch + 15) / 16 * 16, (size_t)net->threads},
             {t.partials, train ? (size_t)nn_net_partial_count(net->shards) : 0},
@@ -386,7 +462,8 @@ static void wire(nn_net *net)
         }
         n = (size_t)net->max_batch * t[i].c * t[i].h * t[i].w;
         t[i].n = net->max_batch;
-        t[i].x = net->acts + a;
+        t[i].x = net->acts + (!net->inference_only ? a
+                              : i == 0 ? 0 : net->layers[i - 1]->value_at);
         t[i].g = !net->act_grads ? NULL
                  : i == 0 ? net->act_grads
                           : net->act_grads + net->layers[i - 1]->grad_at;
@@ -394,39 +471,99 @@ static void wire(nn_net *net)
     }
 }
 
-/* Allocates the arenas: for training also gradients of the parameters and
- * of every activation, and the partial sums of parameter gradients. */
+/* n floats (at least one), 64-byte aligned and zeroed, from the net's
+ * buffer or the heap; NULL on failure. */
+static float *net_floats(nn_net *net, size_t n)
+{
+    size_t bytes;
+    if (!net->arena.base)
+        return nn_alloc_floats(n);
+    return nn_mul_size(n ? n : 1, sizeof(float), &bytes)
+           ? nn_arena_take(&net->arena, bytes) : NULL;
+}
+
+/* buildable(), then plan() for training or inference, with build()'s own
+ * limit. */
+static nn_status plan_build(nn_net *net, int max_batch, int training,
+                            net_totals *t)
+{
+    nn_status st = buildable(net, max_batch);
+    if (st != NN_OK)
+        return st;
+    st = plan(net, max_batch, training, t);
+    return st == NN_OK && t->classes > INT32_MAX ? NN_EOVERFLOW : st;
+}
+
+/* Floats of build()'s arenas of a net built for inference, in
+ * nn_net_infer_bytes's order; the tensors come on top. */
+static void inference_arenas(const nn_net *net, const net_totals *t,
+                             int max_batch, size_t floats[6])
+{
+    floats[0] = t->params;
+    floats[1] = t->state;
+    floats[2] = t->cache / sizeof(float) + 1;
+    floats[3] = t->values;
+    floats[4] = (t->scratch + 15) / 16 * 16 * (size_t)net->threads;
+    floats[5] = t->classes * (size_t)max_batch;
+}
+
+nn_status nn_net_infer_bytes(nn_net *net, int max_batch, size_t *bytes)
+{
+    net_totals t;
+    size_t floats[6], total = 0, piece;
+    nn_status st = plan_build(net, max_batch, 0, &t);
+    if (st != NN_OK)
+        return st;
+    inference_arenas(net, &t, max_batch, floats);
+    for (int i = 0; i < 6; i++)
+        if (!nn_mul_size(floats[i] ? floats[i] : 1, sizeof(float), &piece) ||
+            !(piece = nn_arena_piece(piece)) || !add_size(&total, piece))
+            return NN_EOVERFLOW;
+    piece = nn_arena_piece(((size_t)net->count + 1) * sizeof(nn_tensor));
+    if (!add_size(&total, piece))
+        return NN_EOVERFLOW;
+    *bytes = total;
+    return NN_OK;
+}
+
+/* Allocates the arenas (from the net's buffer when it has one: inference
+ * only): for training also gradients of the parameters and of every
+ * activation, and the partial sums of parameter gradients. */
 static nn_status build(nn_net *net, int max_batch, uint64_t seed,
                        int inference_only)
 {
     net_totals t;
+    size_t floats[6];
     int train = !inference_only;
     nn_status st = buildable(net, max_batch);
     if (st != NN_OK)
         return st;
-    st = plan(net, max_batch, &t);
-    if (st == NN_OK && t.classes > INT32_MAX)
-        st = NN_EOVERFLOW;
-    if (st != NN_OK)
+    if (net->arena.base && train)
+        return NN_ESTATE;
+    if ((st = plan_build(net, max_batch, train, &t)) != NN_OK)
         return net->error = st;
     net->n_params = t.params;
     net->n_state = t.state;
     net->max_batch = max_batch;
     net->inference_only = inference_only;
-    net->params = nn_alloc_floats(t.params);
+    inference_arenas(net, &t, max_batch, floats);
+    net->params = net_floats(net, floats[0]);
     net->grads = train ? nn_alloc_floats(t.params) : NULL;
-    net->state = nn_alloc_floats(t.state);
-    net->cache = (unsigned char *)nn_alloc_floats(t.cache / sizeof(float) + 1);
-    net->acts = nn_alloc_floats(t.acts);
+    net->state = net_floats(net, floats[1]);
+    net->cache = (unsigned char *)net_floats(net, floats[2]);
+    net->acts = net_floats(net, floats[3]);
     net->act_grads = train ? nn_alloc_floats(t.grads) : NULL;
     net->scratch_stride = (t.scratch + 15) / 16 * 16; /* 64-byte aligned */
-    net->scratch = nn_alloc_floats(net->scratch_stride * (size_t)net->threads);
+    net->scratch = net_floats(net, floats[4]);
     net->partials_stride = t.partials;
     net->partials = train ? nn_alloc_floats(t.partials *
                                             (size_t)nn_net_partial_count(net->shards) + 1)
                           : NULL;
-    net->probs = nn_alloc_floats(t.classes * (size_t)max_batch);
-    net->tensors = calloc((size_t)net->count + 1, sizeof *net->tensors);
+    net->probs = net_floats(net, floats[5]);
+    net->tensors = net->arena.base
+                   ? nn_arena_take(&net->arena, ((size_t)net->count + 1) *
+                                                    sizeof *net->tensors)
+                   : calloc((size_t)net->count + 1, sizeof *net->tensors);
     net->stage_floats = train ? t.stage : 0;
     net->stage = net->stage_floats ? nn_alloc_floats(net->stage_floats) : NULL;
     if (!net->params || (train && (!net->grads || !net->partials)) ||

@@ -16,8 +16,17 @@
 /* Most floats of activations one sample may need, all layers together. */
 #define NN_MAX_SAMPLE_FLOATS ((size_t)1 << 27)
 
+/* A caller's buffer that a net carves all of its memory from instead of
+ * the heap: every piece starts NN_ALIGN-aligned and takes a multiple of
+ * NN_ALIGN bytes, so what a net uses does not depend on the order. */
+typedef struct {
+    unsigned char *base; /* NN_ALIGN-aligned */
+    size_t size, used;
+} nn_arena;
+
 struct nn_net {
     int in_c, in_h, in_w;
+    nn_arena arena;        /* base NULL: the net lives on the heap */
     nn_layer **layers;
     int count, capacity;
     nn_status error;       /* first error met while adding layers (sticky) */
@@ -72,5 +81,11 @@ int nn_net_stages(const nn_net *net, int i);
 void nn_net_tensor_shape(const nn_net *net, int t, int shape[3]);
 /* 64-byte aligned, zeroed; n counts floats. NULL on failure. */
 float *nn_alloc_floats(size_t n);
+/* bytes from the arena, zeroed and NN_ALIGN-aligned; NULL when they do
+ * not fit (net_build.c). */
+void *nn_arena_take(nn_arena *arena, size_t bytes);
+/* What nn_arena_take takes for `bytes`: rounded up to NN_ALIGN; 0 when
+ * that overflows (net_build.c). */
+size_t nn_arena_piece(size_t bytes);
 
 #endif /* NN_NET_NET_INTERNAL_H */

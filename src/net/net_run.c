@@ -263,6 +263,18 @@ nn_status nn_net_mse(nn_net *net, const float *target, float *loss)
     return st;
 }
 
+nn_status nn_net_softmax(nn_net *net)
+{
+    const nn_tensor *out;
+    if (!net)
+        return NN_EINVAL;
+    if (!net->built || net->batch_total == 0)
+        return NN_ESTATE;
+    out = &net->tensors[net->count];
+    nn_softmax_rows(out->x, net->probs, out->n, out->c * out->h * out->w);
+    return NN_OK;
+}
+
 const float *nn_net_probs(const nn_net *net)
 {
     return net && net->built ? net->probs : NULL;
@@ -310,6 +322,8 @@ nn_status nn_net_check_finite(const nn_net *net, char *msg, size_t msg_size)
     for (int i = 0; i <= net->count; i++) {
         const nn_tensor *t = &net->tensors[i];
         char where[96];
+        if (net->inference_only && i > 0 && i < net->count)
+            continue; /* working memory that later layers overwrote */
         at = first_nonfinite(t->x, nn_tensor_count(t));
         if (at < 0)
             continue;
