@@ -91,6 +91,18 @@ int gc_passed(const gc_result *r, double tol)
            r->skipped * 10 <= r->checked + r->skipped;
 }
 
+void gc_fill_spaced(float *x, size_t n, nn_rng *rng)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = 0.05f * ((float)i - (float)n / 2.0f) + 0.025f;
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = nn_rng_below(rng, (uint32_t)(i + 1));
+        float t = x[i];
+        x[i] = x[j];
+        x[j] = t;
+    }
+}
+
 void gc_fill_normal(float *x, size_t n, float scale, nn_rng *rng)
 {
     for (size_t i = 0; i < n; i++)

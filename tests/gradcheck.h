@@ -54,6 +54,10 @@ gc_result gc_check_net(nn_net *net, int batch, uint64_t seed, int max_points,
 gc_result gc_check_net_at(nn_net *net, int batch, uint64_t seed, int layer,
                           const size_t *indices, int count, float eps);
 
+/* Fills n floats with distinct values at least 0.05 apart and from 0 (a
+ * shuffled ramp), so that a step of 0.01 never changes a max-pool winner
+ * or crosses relu's kink. */
+void gc_fill_spaced(float *x, size_t n, nn_rng *rng);
 /* Fills n floats with N(0, scale^2) values. */
 void gc_fill_normal(float *x, size_t n, float scale, nn_rng *rng);
 

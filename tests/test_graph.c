@@ -105,14 +105,7 @@ static void test_gradients_staged_relu(void **state)
     gc_result r;
     (void)state;
     nn_rng_seed(&rng, 62);
-    for (size_t i = 0; i < n; i++)
-        in->x[i] = 0.05f * ((float)i - (float)n / 2.0f) + 0.025f;
-    for (size_t i = n - 1; i > 0; i--) {
-        size_t j = nn_rng_below(&rng, (uint32_t)(i + 1));
-        float t = in->x[i];
-        in->x[i] = in->x[j];
-        in->x[j] = t;
-    }
+    gc_fill_spaced(in->x, n, &rng);
     r = gc_check_net(net, 2, 63, 1000, 1e-2f, NULL);
     print_message("  max error %.2e, %d checked, %d skipped\n", r.max_error,
                   r.checked, r.skipped);

@@ -107,14 +107,7 @@ static void check_spaced_with(nn_net *net, int batch, uint64_t seed,
     in = nn_net_input(net);
     n = nn_tensor_count(in);
     nn_rng_seed(&rng, seed);
-    for (size_t i = 0; i < n; i++)
-        in->x[i] = 0.05f * ((float)i - (float)n / 2.0f) + 0.025f;
-    for (size_t i = n - 1; i > 0; i--) {
-        size_t j = nn_rng_below(&rng, (uint32_t)(i + 1));
-        float t = in->x[i];
-        in->x[i] = in->x[j];
-        in->x[j] = t;
-    }
+    gc_fill_spaced(in->x, n, &rng);
     r = gc_check_net(net, batch, seed + 2, 1000, 1e-2f, NULL);
     print_message("  max error %.2e, %d checked, %d skipped\n", r.max_error,
                   r.checked, r.skipped);
