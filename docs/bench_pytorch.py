@@ -260,11 +260,12 @@ def main():
         batches = args.batches or {"mlp": 2000, "lenet": 300, "deep": 30, "deep-bn": 30,
                                   "vgg": 30, "vgg-gap": 30, "resnet20": 30,
                                   "resnet-small": 30}[name]
+        xs, ys = (x, y) if name not in CIFAR else (None, None)
         if name in CIFAR:  # random CIFAR-shaped data: speed only
             generator = torch.Generator().manual_seed(1)
-            x = torch.rand(64 * 16, 3, 32, 32, generator=generator)
-            y = torch.randint(0, 10, (64 * 16,), generator=generator)
-        train_ips, infer_ips = train_speed(name, x, y, batches)
+            xs = torch.rand(64 * 16, 3, 32, 32, generator=generator)
+            ys = torch.randint(0, 10, (64 * 16,), generator=generator)
+        train_ips, infer_ips = train_speed(name, xs, ys, batches)
         print("pytorch %s model=%s threads=%d batch=64 train_ips=%.0f infer_ips=%.0f"
               % (torch.__version__, name, args.threads, train_ips, infer_ips), flush=True)
 
