@@ -74,6 +74,20 @@ python3 "$(dirname "$0")/make_mnist.py" "$tmp/mnist" 256 32 &&
     "$ref" inputs 1 28 28 5 "$tmp/trained/in.bin" $samples &&
     check_case trained || fail "trained: mnist_train"
 
+# The symbols take the file's name (my-model.c: my_model_predict), and
+# clang builds the code too when it is there.
+other=$(command -v clang || echo "$cc")
+"$bin/nn_convert" "$tmp/options/model.nnm" "$tmp/options/my-model.c" >/dev/null &&
+    grep -q '^void my_model_predict(const float \*in, float \*probs, float \*work)$' \
+        "$tmp/options/my-model.c" &&
+    grep -q '^#define MY_MODEL_WORK_FLOATS [0-9]*$' "$tmp/options/my-model.h" &&
+    "$other" -std=c11 -Wall -Wextra -Werror -pedantic -O2 -c \
+        "$tmp/options/my-model.c" -o "$tmp/options/my-model.o" ||
+    fail "my-model.c: names, or $other"
+# A place that cannot be written: exit 1, no file left.
+"$bin/nn_convert" "$tmp/lenet/model.nnm" "$tmp/missing/net.c" 2>"$tmp/err"
+[ $? -eq 1 ] && grep -q "missing/net" "$tmp/err" || fail "unwritable output"
+
 if [ $failures -ne 0 ]; then
     echo "$failures failure(s)"
     exit 1

@@ -56,6 +56,7 @@ static void put(text *t, const char *fmt, ...)
 typedef struct {
     nn_net *net;
     const char *prefix;        /* of every symbol: "net" */
+    const char *stem;          /* the files' name without .c or .h */
     convert_c_slot *slots;     /* where each layer's output is */
     int count;                 /* layers */
     text *body;                /* PREFIX_logits's statements */
@@ -414,8 +415,9 @@ static const char *float_literal(float v, char *buf, size_t size)
 }
 
 /* The header: sizes, the input it expects, the two functions. */
-static void write_header(text *h, const char *prefix, const char *macro,
-                         const char *source, const char *spec, nn_net *net,
+static void write_header(text *h, const char *stem, const char *prefix,
+                         const char *macro, const char *source,
+                         const char *spec, nn_net *net,
                          const convert_c_sizes *sizes)
 {
     float mean[3], std[3];
@@ -430,7 +432,7 @@ static void write_header(text *h, const char *prefix, const char *macro,
            " * caller gives the working memory. Link with -lm. */\n"
            "#ifndef %s_H\n#define %s_H\n\n"
            "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n",
-        prefix, source, spec, prefix, macro, macro);
+        stem, source, spec, stem, macro, macro);
     put(h, "/* One input sample: (channels, height, width), row-major. */\n"
            "#define %s_IN_C %d\n#define %s_IN_H %d\n#define %s_IN_W %d\n"
            "#define %s_IN_FLOATS %zu\n"
@@ -488,7 +490,7 @@ static nn_status write_source(emit_ctx *e, text *c, const char *source,
            " * edit. Layers: %s\n"
            " * (%s.h: what the functions expect.) */\n"
            "#include \"%s.h\"\n\n#include <math.h>\n\n",
-        e->prefix, source, spec, e->prefix, e->prefix);
+        e->stem, source, spec, e->stem, e->stem);
     put(c, "%s\n", arrays.data ? arrays.data : "");
     e->kernels |= 1u << KERNEL_SOFTMAX;
     for (int k = 0; k < KERNEL_COUNT; k++)
@@ -512,7 +514,8 @@ static nn_status write_source(emit_ctx *e, text *c, const char *source,
 nn_status convert_c_write(nn_net *net, const char *path, const char *source,
                           convert_c_sizes *sizes, char *msg, size_t msg_size)
 {
-    char prefix[64], macro[64], header[4096], spec[4096];
+    char prefix[64], macro[64], header[4096], spec[4096], stem[256];
+    const char *name;
     text c = {0}, h = {0};
     size_t work_floats = 0, len = strlen(path);
     nn_layer_info last;
@@ -524,6 +527,15 @@ nn_status convert_c_write(nn_net *net, const char *path, const char *source,
         snprintf(msg, msg_size, "%s: the C file's name must end in .c", path);
         return NN_EINVAL;
     }
+    name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    if (strlen(name) + 1 > sizeof stem || strpbrk(name, "\"\\\n")) {
+        snprintf(msg, msg_size, "%s: a C file's name must be shorter than %zu "
+                 "bytes, without quotes or backslashes", path, sizeof stem);
+        return NN_EINVAL;
+    }
+    memcpy(stem, name, strlen(name) - 1);
+    stem[strlen(name) - 2] = '\0';
+    e.stem = stem;
     prefix_of(path, prefix, sizeof prefix);
     upper(prefix, macro, sizeof macro);
     memcpy(header, path, len + 1);
@@ -550,7 +562,7 @@ nn_status convert_c_write(nn_net *net, const char *path, const char *source,
     st = write_source(&e, &c, source, spec);
     sizes->const_bytes = e.const_floats * sizeof(float);
     if (st == NN_OK) {
-        write_header(&h, prefix, macro, source, spec, net, sizes);
+        write_header(&h, stem, prefix, macro, source, spec, net, sizes);
         if (c.failed || h.failed) {
             snprintf(msg, msg_size, "out of memory");
             st = NN_ENOMEM;
