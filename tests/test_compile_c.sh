@@ -65,6 +65,9 @@ random_case resnet-small resnet-small 3 32 32
 # eps, leaky relu's slope, concat, sigmoid, tanh, dropout, global average
 # pooling, batchnorm after dense.
 random_case options "conv3x3x6p1,bneps0.001,leakyrelu@a,pool3s2p1c@m,avgpool3s2p1ce(a)@v,concat(m,v),avgpool2s2c,conv3x3x5s2p1,sigmoid,dropout0.3,conv1x1x4,tanh,leakyrelu0.2,gap,dense12,bn,relu,dense10" 3 12 10
+# Outputs that are other outputs: dropout of the input, an add reading the
+# input, a last layer that is a dropout (copied into the caller's output).
+random_case aliases "dropout@d,relu,add(d),conv3x3x3p1,dropout" 3 5 4
 # A trained lenet (its logits larger than at initialisation), on generated
 # MNIST-format data.
 mkdir -p "$tmp/trained"

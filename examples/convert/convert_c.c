@@ -67,19 +67,23 @@ typedef struct {
     size_t msg_size;
 } emit_ctx;
 
-/* Where layer `from`'s output is (-1: the net's input) as a pointer
- * expression: "in", "logits" or "work + 123"; buf has room for 48 bytes. */
+/* Bytes that always hold where's text. */
+#define WHERE_SIZE 48
+
+/* Where layer `from`'s output is (-1: the net's input), `extra` floats on,
+ * as a pointer expression: "in", "logits" or "work + 123"; buf has room
+ * for WHERE_SIZE bytes. */
 static const char *where(const emit_ctx *e, int from, size_t extra, char *buf)
 {
     int owner = from < 0 ? -1 : e->slots[from].owner;
     if (from == e->count - 1 && owner == from)
-        snprintf(buf, 48, extra ? "logits + %zu" : "logits", extra);
+        snprintf(buf, WHERE_SIZE, extra ? "logits + %zu" : "logits", extra);
     else if (owner < 0)
-        snprintf(buf, 48, extra ? "in + %zu" : "in", extra);
+        snprintf(buf, WHERE_SIZE, extra ? "in + %zu" : "in", extra);
     else if (e->slots[owner].offset + extra)
-        snprintf(buf, 48, "work + %zu", e->slots[owner].offset + extra);
+        snprintf(buf, WHERE_SIZE, "work + %zu", e->slots[owner].offset + extra);
     else
-        snprintf(buf, 48, "work");
+        snprintf(buf, WHERE_SIZE, "work");
     return buf;
 }
 
@@ -156,7 +160,7 @@ typedef nn_status (*emit_fn)(emit_ctx *e, text *t, int i,
 static nn_status emit_conv2d(emit_ctx *e, text *t, int i,
                              const nn_layer_info *info)
 {
-    char x[48], y[48];
+    char x[WHERE_SIZE], y[WHERE_SIZE];
     const nn_layer_args *a = &info->args;
     nn_status st = emit_fields(e, t, i, weight_bias, 2, 0.0f);
     put(e->body,
@@ -172,7 +176,7 @@ static nn_status emit_conv2d(emit_ctx *e, text *t, int i,
 static nn_status emit_dense(emit_ctx *e, text *t, int i,
                             const nn_layer_info *info)
 {
-    char x[48], y[48];
+    char x[WHERE_SIZE], y[WHERE_SIZE];
     nn_status st = emit_fields(e, t, i, weight_bias, 2, 0.0f);
     put(e->body, "    dense_forward(%s, %d, %s_l%d_weight, %s_l%d_bias, %s, %d);\n",
         where(e, info->from[0], 0, x), info->in_c * info->in_h * info->in_w,
@@ -185,7 +189,7 @@ static nn_status emit_dense(emit_ctx *e, text *t, int i,
 static nn_status emit_pool(emit_ctx *e, int i, const nn_layer_info *info,
                            int average)
 {
-    char x[48], y[48];
+    char x[WHERE_SIZE], y[WHERE_SIZE];
     const nn_layer_args *a = &info->args;
     put(e->body,
         "    %s_forward(%s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d",
@@ -215,7 +219,7 @@ static nn_status emit_avgpool(emit_ctx *e, text *t, int i,
 static nn_status emit_global_avgpool(emit_ctx *e, text *t, int i,
                                      const nn_layer_info *info)
 {
-    char x[48], y[48];
+    char x[WHERE_SIZE], y[WHERE_SIZE];
     (void)t;
     put(e->body, "    global_avgpool_forward(%s, %s, %d, %d);\n",
         where(e, info->from[0], 0, x), where(e, i, 0, y), info->in_c,
@@ -231,7 +235,7 @@ static nn_status emit_batchnorm(emit_ctx *e, text *t, int i,
                                              {"running_var", "invstd"},
                                              {"gamma", "gamma"},
                                              {"beta", "beta"}};
-    char x[48], y[48];
+    char x[WHERE_SIZE], y[WHERE_SIZE];
     nn_status st = emit_fields(e, t, i, fields, 4, info->args.eps);
     put(e->body,
         "    batchnorm_forward(%s, %s, %d, %d, %s_l%d_mean, %s_l%d_invstd,\n"
@@ -247,7 +251,7 @@ static nn_status emit_batchnorm(emit_ctx *e, text *t, int i,
 static nn_status emit_activation(emit_ctx *e, int i, const nn_layer_info *info,
                                  const char *name, convert_c_kernel kernel)
 {
-    char x[48], y[48];
+    char x[WHERE_SIZE], y[WHERE_SIZE];
     put(e->body, "    %s_forward(%s, %s, %d", name, where(e, info->from[0], 0, x),
         where(e, i, 0, y), info->out_c * info->out_h * info->out_w);
     if (kernel == KERNEL_LEAKYRELU)
@@ -288,7 +292,7 @@ static nn_status emit_tanh(emit_ctx *e, text *t, int i, const nn_layer_info *inf
 static nn_status emit_dropout(emit_ctx *e, text *t, int i,
                               const nn_layer_info *info)
 {
-    char x[48];
+    char x[WHERE_SIZE];
     (void)t;
     if (i == e->count - 1) {
         put(e->body, "    copy_forward(%s, logits, %d);\n",
@@ -301,7 +305,7 @@ static nn_status emit_dropout(emit_ctx *e, text *t, int i,
 /* y[i] = x0[i] + x1[i] + ..., added in order */
 static nn_status emit_add(emit_ctx *e, text *t, int i, const nn_layer_info *info)
 {
-    char x[48];
+    char x[WHERE_SIZE];
     (void)t;
     put(e->body, "    for (int i = 0; i < %d; i++)\n        (%s)[i] =",
         info->out_c * info->out_h * info->out_w, where(e, i, 0, x));
@@ -315,7 +319,7 @@ static nn_status emit_add(emit_ctx *e, text *t, int i, const nn_layer_info *info
 static nn_status emit_concat(emit_ctx *e, text *t, int i,
                              const nn_layer_info *info)
 {
-    char x[48], y[48];
+    char x[WHERE_SIZE], y[WHERE_SIZE];
     size_t at = 0, plane = (size_t)info->out_h * info->out_w;
     (void)t;
     for (int k = 0; k < info->inputs; k++) {
