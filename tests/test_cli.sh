@@ -366,7 +366,7 @@ rows=(
 "mnist_train|2|--init starts a new run from a model, --resume continues one|--init @TMP@/c.nnm --resume @TMP@/c.nnm"
 "mnist_train|1|--init: @TMP@/missing.onnx: cannot open|--init @TMP@/missing.onnx"
 "mnist_train|2|--init @TMP@/c.nnm: the model takes 3x32x32 inputs into 10 outputs; the data has|--init @TMP@/c.nnm"
-"nn_convert|2|the output's name must end in .onnx, .nnm, .mat or /|@TMP@/c.nnm @TMP@/c.txt"
+"nn_convert|2|the output's name must end in .onnx, .nnm, .mat, .c or /|@TMP@/c.nnm @TMP@/c.txt"
 "nn_convert|1|@TMP@/missing.nnm: cannot open|@TMP@/missing.nnm @TMP@/c.onnx"
 "nn_convert|1|@TMP@/img.ppm: bad magic: not a libnn model file|@TMP@/img.ppm @TMP@/c.onnx"
 "nn_convert|1|@TMP@/fifo.onnx: is a FIFO, not a regular file|@TMP@/fifo.onnx @TMP@/c.nnm"

@@ -1,0 +1,33 @@
+/* Where each layer's output lives in the working memory of a model
+ * compiled to C (convert_c.c): a tensor is live from the layer that makes
+ * it to its last reader, and tensors whose lifetimes do not overlap share
+ * floats. Not part of libnn. */
+#ifndef NN_CONVERT_C_PLAN_H
+#define NN_CONVERT_C_PLAN_H
+
+#include <stddef.h>
+
+#include "nn.h"
+
+/* Where one layer's output is. */
+typedef struct {
+    int owner;     /* the layer whose buffer holds it: itself, or an earlier
+                      one it is computed over in place or aliases (dropout);
+                      -1: the net's input */
+    size_t offset; /* first float in the working memory (owners only) */
+    size_t floats; /* values of one sample */
+    int last_read; /* the last layer reading the owner's buffer */
+} convert_c_slot;
+
+/* Fills slots[0..count) for the layers of net (count = its layer count):
+ * an element-wise layer (is_elementwise) whose input dies with it writes
+ * over that input, a dropout layer (is_alias) is its input, and the last
+ * layer is the caller's output buffer (not in the working memory).
+ * *work_floats gets the floats of working memory. NN_ENOMEM when slots
+ * cannot be made (they are then NULL). */
+nn_status convert_c_plan(const nn_net *net,
+                         int (*is_elementwise)(const char *kind),
+                         int (*is_alias)(const char *kind),
+                         convert_c_slot **slots, size_t *work_floats);
+
+#endif /* NN_CONVERT_C_PLAN_H */
