@@ -833,7 +833,7 @@ static void test_pad_axes_old_opsets_and_outputs(void **state)
     mw_conv_weights(&mw);
     node = mw_node_begin(&mw, "Conv", "x", "W", NULL, "c");
     for (int i = 0; i < 8; i++) {
-        char name[16];
+        char name[24];
         snprintf(name, sizeof name, "extra%d", i);
         nn_pb_string(&mw.w, NODE_OUTPUT, name);
     }
