@@ -357,7 +357,7 @@ rows=(
 "predict|2|--first is for --idx|@TMP@/c.nnm @TMP@/digit.png --first 3"
 "predict|2|--resize is for image files|@TMP@/c.nnm --idx a b --resize"
 "mnist_train|0|9 Ankle boot  |--data @TMP@/fashion-mnist --model mlp --epochs 1"
-"nn_bench|2|--only 'everything': unknown; expected one of peak, sgemm, layers or models|--only everything"
+"nn_bench|2|--only 'everything': unknown; expected one of peak, sgemm, layers, models or trainer|--only everything"
 "nn_bench|2|--threads '1,x': item 'x': not a number|--threads 1,x"
 "nn_bench|2|--threads '0': item '0': zero; expected a whole number from 1 to 64|--threads 0"
 "nn_bench|2|--models ',lenet': an empty item|--models ,lenet"
@@ -817,6 +817,12 @@ expect_output resnet20_sweep_summary "sweep: 2 runs, 0 failed"
 # convolution (its output's h, w), in x out per dense layer, 0 for add,
 # batchnorm and relu; a training step 3 times the forward pass less the
 # first layer's input gradient.
+# The trainer against the bare loop: MNIST-shaped without augmentation,
+# CIFAR-shaped with it.
+check nn_bench_trainer 0 "$bin/nn_bench" --quick --only trainer --models mlp,resnet20 \
+    --threads 1 --batch 4
+expect_output nn_bench_trainer_mnist "^trainer model=mlp threads=1 batch=4 bare_ips=[0-9]+ trainer_ips=[0-9]+ ratio=[0-9.]+ augment=none"
+expect_output nn_bench_trainer_cifar "^trainer model=resnet20 threads=1 batch=4 .* augment=crop4\+flip"
 check nn_bench_graphs 0 "$bin/nn_bench" --quick --only models --models resnet20,resnet-small \
     --threads 1 --batch 2
 cp "$tmp/out" "$tmp/bench-graphs.txt"

@@ -6,6 +6,7 @@
  * files. Real Fashion-MNIST files are loaded too when the Debian package
  * dataset-fashion-mnist is installed. */
 #include "gradcheck.h"
+#include "data/data.h"
 #include "io/io.h"
 
 #include <dirent.h>
@@ -892,6 +893,97 @@ static void test_dataset_batch_invalid(void **state)
     assert_int_equal(nn_dataset_batch(&d, NULL, 1, x, labels), NN_EINVAL);
 }
 
+/* The reference augmentation: image (c, h, w) shifted by (dy, dx) with
+ * zeros shifted in, through a copy, then each row mirrored when flip. */
+static void ref_augment(float *x, int c, int h, int w, int dy, int dx,
+                        int flip)
+{
+    size_t size = (size_t)c * h * w;
+    float *copy = malloc(size * sizeof *copy);
+    assert_non_null(copy);
+    memcpy(copy, x, size * sizeof *x);
+    for (int ch = 0; ch < c; ch++)
+        for (int y = 0; y < h; y++)
+            for (int i = 0; i < w; i++) {
+                int sy = y + dy, sx = i + dx;
+                x[((size_t)ch * h + y) * w + i] =
+                    sy >= 0 && sy < h && sx >= 0 && sx < w
+                        ? copy[((size_t)ch * h + sy) * w + sx]
+                        : 0.0f;
+            }
+    for (int row = 0; flip && row < c * h; row++)
+        for (int i = 0, j = w - 1; i < j; i++, j--) {
+            float t = x[(size_t)row * w + i];
+            x[(size_t)row * w + i] = x[(size_t)row * w + j];
+            x[(size_t)row * w + j] = t;
+        }
+    free(copy);
+}
+
+/* nn_dataset_batch_drawn against nn_dataset_batch followed by the
+ * reference shift and mirror, bit for bit, on 1, 2 and 3 threads: random
+ * 3x7x6 bytes, shifts from -8 to 8 (beyond the image too), both flips. */
+static void test_dataset_batch_drawn(void **state)
+{
+    enum { COUNT = 13, N = 11, C = 3, H = 7, W = 6, SIZE = C * H * W };
+    nn_dataset d = {0};
+    nn_sample_draw draws[N];
+    float want[N * SIZE], got[N * SIZE];
+    int indices[N], want_labels[N], got_labels[N];
+    nn_rng rng;
+    (void)state;
+    nn_rng_seed(&rng, 11);
+    d.pixels = malloc(COUNT * SIZE);
+    d.labels = malloc(COUNT);
+    assert_non_null(d.pixels);
+    assert_non_null(d.labels);
+    for (int i = 0; i < COUNT * SIZE; i++)
+        d.pixels[i] = (uint8_t)nn_rng_below(&rng, 256);
+    for (int i = 0; i < COUNT; i++)
+        d.labels[i] = (uint8_t)nn_rng_below(&rng, 10);
+    d.count = COUNT;
+    d.c = C;
+    d.h = H;
+    d.w = W;
+    d.classes = 10;
+    nn_dataset_normalize(&d);
+    for (int i = 0; i < N; i++) {
+        indices[i] = (int)nn_rng_below(&rng, COUNT);
+        draws[i] = (nn_sample_draw){.index = indices[i],
+                                    .dy = (int)nn_rng_below(&rng, 17) - 8,
+                                    .dx = (int)nn_rng_below(&rng, 17) - 8,
+                                    .flip = (int)nn_rng_below(&rng, 2)};
+    }
+    draws[0].dy = draws[0].dx = draws[0].flip = 0; /* the plain conversion */
+    draws[1].dy = draws[1].dx = 0;
+    draws[1].flip = 1;
+    assert_nn_ok(nn_dataset_batch(&d, indices, N, want, want_labels));
+    for (int i = 0; i < N; i++)
+        ref_augment(want + (size_t)i * SIZE, C, H, W, draws[i].dy,
+                    draws[i].dx, draws[i].flip);
+    for (int threads = 1; threads <= 3; threads++) {
+        nn_pool *pool = NULL;
+        if (threads > 1)
+            assert_nn_ok(nn_pool_create(threads, &pool));
+        memset(got, 0xff, sizeof got);
+        assert_nn_ok(nn_dataset_batch_drawn(&d, draws, N, pool, got, got_labels));
+        assert_memory_equal(got, want, sizeof want);
+        assert_memory_equal(got_labels, want_labels, sizeof want_labels);
+        nn_pool_destroy(pool);
+    }
+    draws[3].index = COUNT;
+    assert_int_equal(nn_dataset_batch_drawn(&d, draws, N, NULL, got, got_labels),
+                     NN_EINVAL);
+    draws[3].index = -1;
+    assert_int_equal(nn_dataset_batch_drawn(&d, draws, N, NULL, got, got_labels),
+                     NN_EINVAL);
+    assert_int_equal(nn_dataset_batch_drawn(&d, draws, 0, NULL, got, got_labels),
+                     NN_EINVAL);
+    assert_int_equal(nn_dataset_batch_drawn(&d, NULL, 1, NULL, got, got_labels),
+                     NN_EINVAL);
+    nn_dataset_free(&d);
+}
+
 /* After normalize, every channel of the whole set has mean 0 and std 1. */
 static void test_dataset_normalize(void **state)
 {
@@ -1090,6 +1182,7 @@ int main(void)
         cmocka_unit_test(test_cifar_bad_label),
         cmocka_unit_test(test_dataset_batch),
         cmocka_unit_test(test_dataset_batch_invalid),
+        cmocka_unit_test(test_dataset_batch_drawn),
         cmocka_unit_test(test_dataset_normalize),
         cmocka_unit_test(test_special_files_are_refused),
         cmocka_unit_test(test_atomic_write_failures_keep_the_old_file),

@@ -42,6 +42,16 @@ static double train(nn_net *net, const nn_dataset *tr, const nn_dataset *te,
     return accuracy;
 }
 
+/* The same parameters and state, bit for bit. */
+static void assert_same_weights(nn_net *a, nn_net *b)
+{
+    assert_int_equal(nn_net_param_count(a), nn_net_param_count(b));
+    assert_memory_equal(nn_net_params(a), nn_net_params(b),
+                        nn_net_param_count(a) * sizeof(float));
+    assert_memory_equal(nn_net_state(a), nn_net_state(b),
+                        nn_net_state_count(a) * sizeof(float));
+}
+
 static const char *cnn = "conv3x3x6p1,bn,relu,pool2,conv3x3x8p1,relu,pool2,dense4";
 
 static void test_learns_and_reruns_bit_identically(void **state)
@@ -62,10 +72,7 @@ static void test_learns_and_reruns_bit_identically(void **state)
     assert_true(acc_a > 0.95);
     assert_true(loss < chance_loss / 4);
     assert_close(acc_a, acc_b, 0);
-    assert_memory_equal(nn_net_params(a), nn_net_params(b),
-                        nn_net_param_count(a) * sizeof(float));
-    assert_memory_equal(nn_net_state(a), nn_net_state(b),
-                        nn_net_state_count(a) * sizeof(float));
+    assert_same_weights(a, b);
     nn_net_destroy(a);
     nn_net_destroy(b);
     nn_dataset_free(&tr);
@@ -95,13 +102,95 @@ static void check_thread_counts(const char *spec, nn_optim_kind kind)
         nn_optim_destroy(opt);
     }
     for (int t = 1; t < 3; t++) {
-        assert_memory_equal(nn_net_params(nets[0]), nn_net_params(nets[t]),
-                            nn_net_param_count(nets[0]) * sizeof(float));
-        assert_memory_equal(nn_net_state(nets[0]), nn_net_state(nets[t]),
-                            nn_net_state_count(nets[0]) * sizeof(float));
+        assert_same_weights(nets[0], nets[t]);
     }
     for (int t = 0; t < 3; t++)
         nn_net_destroy(nets[t]);
+    nn_dataset_free(&tr);
+}
+
+/* One epoch written out with the public API alone, as nn_train_epoch
+ * documents it: a Fisher-Yates shuffle, then per batch the augmentation
+ * drawn in order (a crop's dy, dx, then a flip per sample), nn_dataset_batch,
+ * the shift and mirror, forward, loss, backward and the step at the
+ * schedule's lr. */
+static void reference_epoch(nn_net *net, nn_optim *opt, const nn_dataset *d,
+                            const nn_train_config *cfg, int epoch, nn_rng *rng)
+{
+    int *order = malloc(sizeof *order * (size_t)d->count), labels[16];
+    int batches = (d->count + cfg->batch - 1) / cfg->batch, crop = cfg->augment_crop;
+    nn_tensor *in = nn_net_input(net);
+    int size = in->c * in->h * in->w;
+    float copy[SIDE * SIDE], loss;
+    assert_non_null(order);
+    assert_int_equal(in->c, 1);
+    for (int i = 0; i < d->count; i++)
+        order[i] = i;
+    for (int i = d->count - 1; i > 0; i--) {
+        int j = (int)nn_rng_below(rng, (uint32_t)i + 1), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    nn_net_set_training(net, 1);
+    for (int b = 0; b < batches; b++) {
+        int first = b * cfg->batch;
+        int n = d->count - first < cfg->batch ? d->count - first : cfg->batch;
+        assert_nn_ok(nn_dataset_batch(d, order + first, n, in->x, labels));
+        for (int i = 0; i < n; i++) {
+            float *x = in->x + (size_t)i * size;
+            int dy = (int)nn_rng_below(rng, 2 * (uint32_t)crop + 1) - crop;
+            int dx = (int)nn_rng_below(rng, 2 * (uint32_t)crop + 1) - crop;
+            int flip = (int)(nn_rng_next(rng) >> 63);
+            memcpy(copy, x, sizeof copy);
+            for (int y = 0; y < SIDE; y++)
+                for (int k = 0; k < SIDE; k++) {
+                    int sy = y + dy, sx = (flip ? SIDE - 1 - k : k) + dx;
+                    x[y * SIDE + k] = sy >= 0 && sy < SIDE && sx >= 0 && sx < SIDE
+                                          ? copy[sy * SIDE + sx]
+                                          : 0.0f;
+                }
+        }
+        nn_optim_set_lr(opt, nn_schedule_lr(&cfg->schedule,
+                                            epoch + (double)b / batches));
+        assert_nn_ok(nn_net_forward(net, n));
+        assert_nn_ok(nn_net_softmax_xent(net, labels, &loss));
+        nn_net_zero_grad(net);
+        assert_nn_ok(nn_net_backward(net));
+        assert_nn_ok(nn_optim_step(opt, net));
+    }
+    free(order);
+}
+
+/* nn_train_epoch with random crops and flips on 1 and 3 threads gives the
+ * weights of reference_epoch, bit for bit: batches are converted and
+ * augmented on the net's threads, from the draws of one sequence. */
+static void test_augmented_epochs_match_the_reference(void **state)
+{
+    nn_dataset tr;
+    nn_train_config cfg = config(2);
+    nn_net *want = make_net(cnn, 1, 16);
+    nn_optim *want_opt = tu_optim(want, &cfg.optim);
+    nn_rng rng;
+    (void)state;
+    cfg.augment_crop = 2;
+    cfg.augment_flip = 1;
+    tu_make_dataset(&tr, 70, SIDE, CLASSES, 4); /* a last batch of 6 */
+    nn_rng_seed(&rng, 12);
+    for (int e = 0; e < cfg.epochs; e++)
+        reference_epoch(want, want_opt, &tr, &cfg, e, &rng);
+    for (int threads = 1; threads <= 3; threads += 2) {
+        nn_net *net = make_net(cnn, threads, 16);
+        nn_optim *opt = tu_optim(net, &cfg.optim);
+        nn_epoch_stats stats;
+        nn_rng_seed(&rng, 12);
+        for (int e = 0; e < cfg.epochs; e++)
+            assert_nn_ok(nn_train_epoch(net, opt, &tr, &cfg, e, &rng, &stats));
+        assert_same_weights(net, want);
+        nn_optim_destroy(opt);
+        nn_net_destroy(net);
+    }
+    nn_optim_destroy(want_opt);
+    nn_net_destroy(want);
     nn_dataset_free(&tr);
 }
 
@@ -321,6 +410,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_learns_and_reruns_bit_identically),
         cmocka_unit_test(test_thread_count_does_not_change_results),
+        cmocka_unit_test(test_augmented_epochs_match_the_reference),
         cmocka_unit_test(test_divergence_stops_with_numeric_error),
         cmocka_unit_test(test_bad_training_arguments),
         cmocka_unit_test(test_evaluate_restores_the_mode),

@@ -7,11 +7,12 @@
  *   (a layer reading outputs of several shapes, a concat: not timed)
  *   layer model=M index=7 kind=concat threads=1 skipped=inputs-of-different-shapes
  *   model model=lenet threads=1 batch=64 train_ips=5123 infer_ips=17000 ...
+ *   trainer model=lenet threads=1 batch=64 bare_ips=8400 trainer_ips=8300 ...
  *
- * Usage: nn_bench [--quick] [--only peak|sgemm|layers|models]
+ * Usage: nn_bench [--quick] [--only peak|sgemm|layers|models|trainer]
  *                 [--models LIST] [--threads LIST] [--batch N]
  *   --quick    shorter timing runs (for smoke tests; figures are noisier)
- *   --only     one group of figures (default: all four)
+ *   --only     one group of figures (default: all but trainer)
  *   --models   presets for layer and model figures (mlp,lenet,deep); the
  *              CIFAR-10 presets (vgg, vgg-gap, resnet20) run on 3x32x32 inputs
  *   --threads  thread counts for them and for the limit (1,2)
@@ -25,6 +26,13 @@
  * layers and the optimizer are not counted) per second over the AVX2+FMA
  * limit for that thread count. direct_* give the same work counted as
  * direct convolution, for reference.
+ *
+ * trainer lines set nn_train_epoch against the bare loop of model lines
+ * on one net, their timed runs taking turns: the epoch runs over generated
+ * bytes in the preset's input shape (random crops of 4 and flips for the
+ * CIFAR-10 presets, as cifar10_train), so its figure adds batch
+ * conversion, augmentation, shuffling and bookkeeping; ratio is
+ * trainer_ips / bare_ips.
  *
  * Each figure is the best of several timed runs. Layer and model figures
  * use wall-clock time (they may run threads), and so does the limit. sgemm
@@ -500,6 +508,96 @@ static int bench_model(const char *model, int threads, const bench_opts *opts,
     return 0;
 }
 
+/* Bytes in the shape of the net's input and labels of its classes, as
+ * many as `count` samples; normalised. */
+static int bench_dataset(nn_net *net, int count, nn_rng *rng, nn_dataset *d)
+{
+    nn_tensor *out = nn_net_output(net);
+    size_t size;
+    memset(d, 0, sizeof *d);
+    nn_net_input_shape(net, &d->c, &d->h, &d->w);
+    d->count = count;
+    d->classes = out->c * out->h * out->w;
+    size = (size_t)count * d->c * d->h * d->w;
+    d->pixels = malloc(size);
+    d->labels = malloc((size_t)count);
+    if (!d->pixels || !d->labels) {
+        nn_dataset_free(d);
+        return 0;
+    }
+    for (size_t i = 0; i < size; i++)
+        d->pixels[i] = (uint8_t)nn_rng_below(rng, 256);
+    for (int i = 0; i < count; i++)
+        d->labels[i] = (uint8_t)nn_rng_below(rng, (uint32_t)d->classes);
+    nn_dataset_normalize(d);
+    return 1;
+}
+
+/* A preset through nn_train_epoch and through the bare loop (step's
+ * STEP_TRAIN) on one net: each timed run of `steps` steps, the two kinds
+ * taking turns, the best of opts->trials of each. */
+static int bench_trainer(const char *model, int threads,
+                         const bench_opts *opts, nn_rng *rng)
+{
+    int labels[MAX_BATCH], in[3], steps;
+    nn_net *net;
+    nn_optim *opt = NULL;
+    nn_dataset data;
+    nn_train_config cfg = nn_train_defaults();
+    nn_epoch_stats stats;
+    nn_rng order;
+    double bare = 1e30, trainer = 1e30, start, once;
+    model_input(model, in);
+    net = bench_net(model, NULL, in[0], in[1], in[2], threads, opts->batch,
+                    labels, rng);
+    cfg.batch = opts->batch;
+    cfg.epochs = cfg.schedule.total_epochs = opts->trials;
+    cfg.schedule.kind = NN_SCHEDULE_CONSTANT;
+    cfg.schedule.lr = 0.01f; /* random labels: a rate that stays finite */
+    cfg.augment_crop = in[0] == 3 ? 4 : 0;
+    cfg.augment_flip = in[0] == 3;
+    if (!net || nn_optim_create(net, &cfg.optim, &opt) != NN_OK) {
+        nn_net_destroy(net);
+        return 1;
+    }
+    start = cli_wall_seconds();
+    step(net, opt, STEP_TRAIN, labels); /* warm up, and size the runs */
+    once = cli_wall_seconds() - start;
+    steps = once > 0 ? (int)(opts->seconds / once) + 2 : 2;
+    if (!bench_dataset(net, steps * opts->batch, rng, &data)) {
+        nn_optim_destroy(opt);
+        nn_net_destroy(net);
+        return 1;
+    }
+    nn_rng_seed(&order, 3);
+    for (int t = 0; t < opts->trials; t++) {
+        start = cli_wall_seconds();
+        for (int r = 0; r < steps; r++)
+            step(net, opt, STEP_TRAIN, labels);
+        double took = cli_wall_seconds() - start;
+        if (took < bare)
+            bare = took;
+        start = cli_wall_seconds();
+        if (nn_train_epoch(net, opt, &data, &cfg, t, &order, &stats) != NN_OK)
+            break;
+        took = cli_wall_seconds() - start;
+        if (took < trainer)
+            trainer = took;
+    }
+    nn_dataset_free(&data);
+    nn_optim_destroy(opt);
+    nn_net_destroy(net);
+    if (trainer >= 1e30)
+        return 1;
+    printf("trainer model=%s threads=%d batch=%d bare_ips=%.0f trainer_ips=%.0f "
+           "ratio=%.3f augment=%s steps=%d\n",
+           model, threads, opts->batch, steps * opts->batch / bare,
+           steps * opts->batch / trainer, bare / trainer,
+           in[0] == 3 ? "crop4+flip" : "none", steps);
+    fflush(stdout);
+    return 0;
+}
+
 /* Runs fn for every model and thread count in the comma-separated lists. */
 static int for_each(const char *models, const char *threads,
                     int (*fn)(const char *, int, const bench_opts *, nn_rng *),
@@ -569,7 +667,7 @@ int main(int argc, char **argv)
                     !strcmp(argv[i], "--threads") || !strcmp(argv[i], "--batch");
         if (!known || !value) {
             fprintf(stderr, "nn_bench: %s '%s'\nusage: %s [--quick] [--only "
-                            "peak|sgemm|layers|models] [--models LIST] [--threads "
+                            "peak|sgemm|layers|models|trainer] [--models LIST] [--threads "
                             "LIST] [--batch N]\n",
                     known ? "a value is missing after" : "unknown option",
                     argv[i], argv[0]);
@@ -579,9 +677,11 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i - 1], "--only")) {
             only = value;
             if (strcmp(only, "peak") && strcmp(only, "sgemm") &&
-                strcmp(only, "layers") && strcmp(only, "models")) {
+                strcmp(only, "layers") && strcmp(only, "models") &&
+                strcmp(only, "trainer")) {
                 fprintf(stderr, "nn_bench: --only '%s': unknown; expected one "
-                                "of peak, sgemm, layers or models\n", only);
+                                "of peak, sgemm, layers, models or trainer\n",
+                        only);
                 return 2;
             }
         } else if (!strcmp(argv[i - 1], "--models")) {
@@ -598,7 +698,7 @@ int main(int argc, char **argv)
         } else if (!list_ok("--threads", threads = value, 1))
             return 2;
     }
-    if (!only || strcmp(only, "sgemm"))
+    if (!only || (strcmp(only, "sgemm") && strcmp(only, "trainer")))
         rc |= bench_peak(threads, &opts);
     if (!only || !strcmp(only, "sgemm"))
         rc |= bench_sgemm(&opts);
@@ -606,5 +706,7 @@ int main(int argc, char **argv)
         rc |= for_each(models, threads, bench_layers, &opts);
     if (!only || !strcmp(only, "models"))
         rc |= for_each(models, threads, bench_model, &opts);
+    if (only && !strcmp(only, "trainer"))
+        rc |= for_each(models, threads, bench_trainer, &opts);
     return rc;
 }

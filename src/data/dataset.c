@@ -1,6 +1,8 @@
 /* Datasets kept as bytes: batches as normalised floats, channel statistics. */
 #include "nn.h"
 
+#include "data/data.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +76,88 @@ nn_status nn_dataset_batch(const nn_dataset *d, const int *indices, int n,
         }
         labels[i] = d->labels[index];
     }
+    return NN_OK;
+}
+
+/* A batch being drawn: the samples, their lookup table and where they go. */
+typedef struct {
+    const nn_dataset *d;
+    const nn_sample_draw *draws;
+    int n;
+    const float (*lookup)[BYTE_VALUES];
+    float *x;
+    int *labels;
+} drawn_batch;
+
+enum { DRAW_TASKS = 8 }; /* tasks of a drawn batch, whatever the threads */
+
+/* Row y of one channel of the sample: out[i] = the value at (y + dy,
+ * j + dx) of the image, j = w - 1 - i when mirrored (else i), 0 outside. */
+static void draw_row(const uint8_t *src, const float *lookup, int h, int w,
+                     int y, const nn_sample_draw *draw, float *out)
+{
+    long long sy = (long long)y + draw->dy;
+    if (sy < 0 || sy >= h) {
+        memset(out, 0, sizeof *out * (size_t)w);
+        return;
+    }
+    src += (size_t)sy * w;
+    if (!draw->flip && draw->dx == 0) { /* a row shifted up or down */
+        for (int i = 0; i < w; i++)
+            out[i] = lookup[src[i]];
+        return;
+    }
+    for (int i = 0; i < w; i++) {
+        long long sx = (long long)(draw->flip ? w - 1 - i : i) + draw->dx;
+        out[i] = sx >= 0 && sx < w ? lookup[src[sx]] : 0.0f;
+    }
+}
+
+/* The samples of task `task` (of DRAW_TASKS), each (c, h, w). */
+static void draw_task(void *ctx, int task, int thread)
+{
+    const drawn_batch *b = ctx;
+    const nn_dataset *d = b->d;
+    size_t plane = (size_t)d->h * d->w, sample = (size_t)d->c * plane;
+    int first, last;
+    (void)thread;
+    nn_split(b->n, DRAW_TASKS, task, &first, &last);
+    for (int i = first; i < last; i++) {
+        const nn_sample_draw *draw = &b->draws[i];
+        const uint8_t *src = d->pixels + (size_t)draw->index * sample;
+        float *dst = b->x + (size_t)i * sample;
+        int plain = !draw->dy && !draw->dx && !draw->flip;
+        for (int c = 0; c < d->c; c++) {
+            const uint8_t *in = src + (size_t)c * plane; /* (h, w) */
+            float *out = dst + (size_t)c * plane;        /* (h, w) */
+            if (plain)
+                for (size_t p = 0; p < plane; p++)
+                    out[p] = b->lookup[c][in[p]];
+            else
+                for (int y = 0; y < d->h; y++)
+                    draw_row(in, b->lookup[c], d->h, d->w, y, draw,
+                             out + (size_t)y * d->w);
+        }
+        b->labels[i] = d->labels[draw->index];
+    }
+}
+
+nn_status nn_dataset_batch_drawn(const nn_dataset *d,
+                                 const nn_sample_draw *draws, int n,
+                                 nn_pool *pool, float *x, int *labels)
+{
+    float lookup[MAX_CHANNELS][BYTE_VALUES];
+    drawn_batch batch;
+    if (!batch_ready(d) || !draws || !x || !labels || n <= 0)
+        return NN_EINVAL;
+    for (int i = 0; i < n; i++)
+        if (draws[i].index < 0 || draws[i].index >= d->count)
+            return NN_EINVAL;
+    fill_lookup(d, lookup);
+    batch = (drawn_batch){.d = d, .draws = draws, .n = n,
+                          .lookup = (const float (*)[BYTE_VALUES])lookup,
+                          .x = x, .labels = labels};
+    nn_pool_run(pool, DRAW_TASKS, draw_task, &batch);
     return NN_OK;
 }
 

@@ -4,6 +4,7 @@
 
 #include "net/net.h"
 #include "core/util.h"
+#include "data/data.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -51,56 +52,22 @@ static nn_status check_fit(nn_net *net, const nn_dataset *d)
     return NN_OK;
 }
 
-/* Mirrors each row of one image (c, h, w) left to right. */
-static void flip_image(float *x, int c, int h, int w)
-{
-    for (int row = 0; row < c * h; row++) {
-        float *r = x + (size_t)row * w;
-        for (int i = 0, j = w - 1; i < j; i++, j--) {
-            float t = r[i];
-            r[i] = r[j];
-            r[j] = t;
-        }
-    }
-}
-
-/* A window of the image zero-padded by pad on each side, shifted by
- * (dy, dx) in [-pad, pad]; copy is scratch of c*h*w floats. */
-static void crop_image(float *x, float *copy, int c, int h, int w, int dy,
-                       int dx)
-{
-    size_t size = (size_t)c * h * w;
-    memcpy(copy, x, size * sizeof *x);
-    for (int ch = 0; ch < c; ch++)
-        for (int y = 0; y < h; y++)
-            for (int i = 0; i < w; i++) {
-                int sy = y + dy, sx = i + dx;
-                x[((size_t)ch * h + y) * w + i] =
-                    sy >= 0 && sy < h && sx >= 0 && sx < w
-                        ? copy[((size_t)ch * h + sy) * w + sx]
-                        : 0.0f;
-            }
-}
-
-/* Draws the augmentation of all n images of a batch, in order, and applies
- * it to those in [first, last) (the ones in `in`): every process draws the
+/* Draws the augmentation of all n samples of a batch at `order`, in
+ * order (a crop's dy and dx, then a flip), so that every process draws the
  * same numbers whatever shards it holds. */
-static void augment(const nn_train_config *cfg, nn_tensor *in, int n,
-                    int first, int last, float *copy, nn_rng *rng)
+static void draw_batch(const nn_train_config *cfg, const int *order, int n,
+                       nn_sample_draw *draws, nn_rng *rng)
 {
-    size_t size = (size_t)in->c * in->h * in->w;
     for (int i = 0; i < n; i++) {
-        float *x = in->x + (size_t)(i - first) * size;
-        int mine = i >= first && i < last;
+        nn_sample_draw *draw = &draws[i];
+        *draw = (nn_sample_draw){.index = order[i]};
         if (cfg->augment_crop > 0) {
             uint32_t span = 2 * (uint32_t)cfg->augment_crop + 1;
-            int dy = (int)nn_rng_below(rng, span) - cfg->augment_crop;
-            int dx = (int)nn_rng_below(rng, span) - cfg->augment_crop;
-            if (mine)
-                crop_image(x, copy, in->c, in->h, in->w, dy, dx);
+            draw->dy = (int)nn_rng_below(rng, span) - cfg->augment_crop;
+            draw->dx = (int)nn_rng_below(rng, span) - cfg->augment_crop;
         }
-        if (cfg->augment_flip && (nn_rng_next(rng) >> 63) && mine)
-            flip_image(x, in->c, in->h, in->w);
+        if (cfg->augment_flip)
+            draw->flip = (int)(nn_rng_next(rng) >> 63);
     }
 }
 
@@ -162,23 +129,26 @@ static void poison_output_grad(nn_net *net)
         out->g[i] = NAN;
 }
 
-/* One step on the batch of n images at `order`: this process's shards
- * through forward and backward, the gradients summed
- * across the group, then the optimizer's update. */
+/* One step on the batch of n images at `order`: this process's shards,
+ * converted and augmented on the net's threads, through forward and
+ * backward, the gradients summed across the group, then the optimizer's
+ * update. */
 static nn_status train_step(nn_net *net, nn_optim *opt,
                             const nn_dataset *train, const nn_train_config *cfg,
                             const own_shards *own, const int *order, int n,
-                            float *copy, int *labels, nn_rng *rng, float *loss)
+                            nn_sample_draw *draws, int *labels, nn_rng *rng,
+                            float *loss)
 {
     nn_tensor *in = nn_net_input(net);
     int lo = nn_shard_start(n, own->shards, own->first);
     int hi = nn_shard_start(n, own->shards, own->last);
-    nn_status st = hi > lo ? nn_dataset_batch(train, order + lo, hi - lo,
-                                              in->x, labels)
-                           : NN_OK; /* no sample of a small batch */
+    nn_status st;
+    draw_batch(cfg, order, n, draws, rng);
+    st = hi > lo ? nn_dataset_batch_drawn(train, draws + lo, hi - lo,
+                                          nn_net_pool(net), in->x, labels)
+                 : NN_OK; /* no sample of a small batch */
     if (st != NN_OK)
         return st;
-    augment(cfg, in, n, lo, hi, copy, rng);
     if ((st = nn_net_forward_shards(net, n, own->first, own->last)) != NN_OK)
         return st;
     st = nn_net_softmax_xent(net, labels, loss);
@@ -219,9 +189,9 @@ nn_status nn_train_epoch(nn_net *net, nn_optim *opt, const nn_dataset *train,
                          nn_epoch_stats *stats)
 {
     nn_status st = check_fit(net, train);
-    nn_tensor *in;
+    nn_sample_draw *draws;
     int *order, *labels, batches, min_batch;
-    float *copy, lr = 0.0f;
+    float lr = 0.0f;
     long correct = 0, images = 0, done = 0;
     double loss_sum = 0.0, start = now_seconds();
     nn_progress progress;
@@ -235,12 +205,11 @@ nn_status nn_train_epoch(nn_net *net, nn_optim *opt, const nn_dataset *train,
         return NN_EINVAL;
     stats->message[0] = '\0';
     min_batch = nn_net_min_batch(net);
-    in = nn_net_input(net);
     /* Per-epoch buffers: nothing is allocated inside the batch loop. */
     order = malloc(sizeof *order * (size_t)train->count);
     labels = malloc(sizeof *labels * (size_t)cfg->batch);
-    copy = malloc(sizeof *copy * (size_t)in->c * in->h * in->w);
-    if (!order || !labels || !copy) {
+    draws = malloc(sizeof *draws * (size_t)cfg->batch);
+    if (!order || !labels || !draws) {
         st = NN_ENOMEM;
         goto done;
     }
@@ -260,7 +229,7 @@ nn_status nn_train_epoch(nn_net *net, nn_optim *opt, const nn_dataset *train,
             break; /* a last batch the net cannot train on (see nn.h) */
         lr = nn_schedule_lr(&cfg->schedule, epoch + (double)b / batches);
         nn_optim_set_lr(opt, lr);
-        st = train_step(net, opt, train, cfg, &own, order + first, n, copy,
+        st = train_step(net, opt, train, cfg, &own, order + first, n, draws,
                         labels, rng, &loss);
         if (st != NN_OK)
             goto done;
@@ -292,7 +261,7 @@ done:
     nn_net_set_group(net, NULL);
     free(order);
     free(labels);
-    free(copy);
+    free(draws);
     return st;
 }
 
