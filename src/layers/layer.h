@@ -151,6 +151,7 @@ struct nn_layer {
                                 net built for inference, values) is in */
     int slot_tensor;         /* slot numbered like this layer: its tensor */
     size_t slot_floats, slot_at; /* that slot's size and place */
+    size_t slot_place;       /* where the planner put its output */
     int in_c, in_h, in_w;    /* one sample's input shape (the first's) */
     int out_c, out_h, out_w; /* one sample's output shape */
     float *params, *grads;   /* views into the net's flat arrays (grads NULL

@@ -245,14 +245,25 @@ static void place_in_slot(nn_net *net, int t, size_t floats, int i,
     net->layers[t - 1]->grad_slot = best;
 }
 
-/* Lays slots [0, slots) out one after another from *at (floats). */
-static nn_status lay_out_slots(nn_net *net, int slots, size_t *at)
+/* Lays the input's place, slots [0, slots) and the output's place out one
+ * after another: each layer's output at layer->slot_place (floats), the
+ * total in *total. */
+static nn_status lay_out_slots(nn_net *net, int slots, int max_batch,
+                               size_t *total)
 {
+    int last = net->count - 1;
+    size_t at = tensor_floats(net, 0, max_batch);
     for (int j = 0; j < slots; j++) {
-        net->layers[j]->slot_at = *at;
-        if (!add_size(at, net->layers[j]->slot_floats))
+        net->layers[j]->slot_at = at;
+        if (!add_size(&at, net->layers[j]->slot_floats))
             return NN_EOVERFLOW;
     }
+    for (int i = 0; i < last; i++)
+        net->layers[i]->slot_place = net->layers[net->layers[i]->grad_slot]->slot_at;
+    net->layers[last]->slot_place = at;
+    if (!add_size(&at, tensor_floats(net, net->count, max_batch)))
+        return NN_EOVERFLOW;
+    *total = at;
     return NN_OK;
 }
 
@@ -269,7 +280,6 @@ static nn_status lay_out_slots(nn_net *net, int slots, size_t *at)
 static nn_status place_grads(nn_net *net, int max_batch, size_t *total)
 {
     int slots = 0, last = net->count - 1;
-    size_t at;
     for (int i = last; i >= 0; i--) {
         const nn_layer *reader = net->layers[i];
         for (int k = 0; k < reader->inputs; k++) {
@@ -281,14 +291,11 @@ static nn_status place_grads(nn_net *net, int max_batch, size_t *total)
         }
     }
     /* the input's slot first, then the shared ones, then the output's */
-    at = tensor_floats(net, 0, max_batch);
-    if (lay_out_slots(net, slots, &at) != NN_OK)
+    if (lay_out_slots(net, slots, max_batch, total) != NN_OK)
         return NN_EOVERFLOW;
-    for (int i = 0; i < last; i++)
-        net->layers[i]->grad_at = net->layers[net->layers[i]->grad_slot]->slot_at;
-    net->layers[last]->grad_at = at;
-    return add_size(&at, tensor_floats(net, net->count, max_batch)) ? *total = at,
-           NN_OK : NN_EOVERFLOW;
+    for (int i = 0; i <= last; i++)
+        net->layers[i]->grad_at = net->layers[i]->slot_place;
+    return NN_OK;
 }
 
 /* Places the values of the activations of a net built for inference the
@@ -301,18 +308,14 @@ static nn_status place_grads(nn_net *net, int max_batch, size_t *total)
 static nn_status place_values(nn_net *net, int max_batch, size_t *total)
 {
     int slots = 0, last = net->count - 1;
-    size_t at;
     for (int i = 0; i < last; i++)
         place_in_slot(net, i + 1, tensor_floats(net, i + 1, max_batch), i, 1,
                       &slots);
-    at = tensor_floats(net, 0, max_batch);
-    if (lay_out_slots(net, slots, &at) != NN_OK)
+    if (lay_out_slots(net, slots, max_batch, total) != NN_OK)
         return NN_EOVERFLOW;
-    for (int i = 0; i < last; i++)
-        net->layers[i]->value_at = net->layers[net->layers[i]->grad_slot]->slot_at;
-    net->layers[last]->value_at = at;
-    return add_size(&at, tensor_floats(net, net->count, max_batch)) ? *total = at,
-           NN_OK : NN_EOVERFLOW;
+    for (int i = 0; i <= last; i++)
+        net->layers[i]->value_at = net->layers[i]->slot_place;
+    return NN_OK;
 }
 
 /* Shapes every layer and adds up what the net must allocate, for
