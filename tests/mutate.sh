@@ -36,7 +36,8 @@ cmake -S "$tree" -B "$build" -DCMAKE_BUILD_TYPE=Release \
     { cat "$work/cmake.log"; exit 2; }
 tests=$(cd "$build" && ctest -N -L grad | sed -n 's/^ *Test *#[0-9]*: //p')
 tests=$(printf '%s\n' $tests test_optim test_preset_sizes test_onnx \
-    test_onnx_export test_checkpoint test_shards test_train test_numeric |
+    test_onnx_export test_checkpoint test_shards test_train test_numeric \
+    test_infer_buffer |
     sort -u)
 
 # Builds the tests; runs each; prints the failed ones (with "(crash)" or
@@ -196,6 +197,13 @@ optim-resume-nesterov-unchecked|src/optim/optim.c|a resume with Nesterov switche
 optim-resume-beta2-unchecked|src/optim/optim.c|a resume with another beta2 accepted|/DIFFERS(e->uses \& USES_BETAS, beta2/d
 checkpoint-unknown-kind|src/io/checkpoint.c|an unknown optimizer kind reaches the comparison|s/    if (!nn_optim_name(s\.kind)) {/    if (0) {/
 adamw-decay-after-step|src/optim/optimizers.c|AdamW: w *= 1 - lr wd after the step|/^ *w\[i\] \*= keep;$/d|s/^\( *\)\(w\[i\] -= step \* m\[i\].*\)$/\1\2\n\1w[i] *= keep;/
+# Graphs of layers (test_graph, test_parity_residual, test_infer_buffer).
+graph-stage-off|src/net/net_build.c|a layer that writes its input gradient overwrites what later readers added|s/    return (layer->kind->flags \& NN_KIND_SETS_INPUT_GRAD) \&\& last != i;/    return 0 \&\& last != i;/
+graph-grad-slot-freed-early|src/net/net_build.c|a gradient slot reused before its tensor's maker has run|s/: t - 1 <= i;/: t - 1 < i;/
+graph-value-slot-freed-early|src/net/net_build.c|inference: a value slot reused before its last reader has run|s/last_reader >= i : t/last_reader > i : t/
+graph-clear-every-reader|src/net/net_run.c|every reader clears the gradient it adds to (the sum is lost)|s/        if (in\[k\]\.g \&\& last == i \&\& !seen \&\&/        if (in[k].g \&\& !seen \&\&/
+add-backward-first-input-only|src/layers/layer_add.c|add: only the first input gets the gradient|s/    for (int k = 0; k < inputs; k++)$/    for (int k = 0; k < 1; k++)/
+concat-backward-first-value|src/layers/layer_concat.c|concat: every input gradient from dy's first value|s/                d\[i\] += dy\[i\];/                d[i] += dy[0];/
 EOF
 
 echo
