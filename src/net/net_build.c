@@ -190,9 +190,13 @@ static nn_status find_readers(nn_net *net)
 int nn_net_stages(const nn_net *net, int i)
 {
     const nn_layer *layer = net->layers[i];
-    int t = layer->reads[0];
-    int last = t == 0 ? net->input_last_reader : net->layers[t - 1]->last_reader;
-    return (layer->kind->flags & NN_KIND_SETS_INPUT_GRAD) && last != i;
+    return (layer->kind->flags & NN_KIND_SETS_INPUT_GRAD) &&
+           nn_net_last_reader(net, layer->reads[0]) != i;
+}
+
+int nn_net_last_reader(const nn_net *net, int t)
+{
+    return t == 0 ? net->input_last_reader : net->layers[t - 1]->last_reader;
 }
 
 /* Floats of tensor t's values or gradient for max_batch samples, rounded

@@ -74,6 +74,9 @@ int nn_net_partial_count(int shards);
 int nn_net_runs_avx2(const nn_net *net);
 /* Frees every arena and sets the pointers to NULL (net_build.c, net.c). */
 void nn_net_free_arenas(nn_net *net);
+/* The last layer reading tensor t (0: the input, j + 1: layer j's output);
+ * -1 for the net's output (net_build.c). */
+int nn_net_last_reader(const nn_net *net, int t);
 /* 1 when layer i's backward writes its input gradient into net->stage
  * (it would overwrite what a later reader added; net_build.c). */
 int nn_net_stages(const nn_net *net, int i);

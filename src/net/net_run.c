@@ -175,12 +175,10 @@ static void backward_layer(nn_net *net, int i, const nn_exec *ex)
     }
     for (int k = 0; k < layer->inputs; k++) {
         int t = layer->reads[k], seen = 0;
-        int last = t == 0 ? net->input_last_reader
-                          : net->layers[t - 1]->last_reader;
         for (int j = 0; j < k; j++)
             seen |= layer->reads[j] == t;
         /* cleared just before (in parallel, while the cache is warm) */
-        if (in[k].g && last == i && !seen &&
+        if (in[k].g && nn_net_last_reader(net, t) == i && !seen &&
             !(layer->kind->flags & NN_KIND_SETS_INPUT_GRAD))
             clear_or_add(&in[k], NULL, ex);
     }

@@ -302,14 +302,11 @@ static nn_status add_token(nn_net *net, const spec_token *t, const char *rest,
     if (!resolve_refs(net, kind, t, rest, reads, &count, why, why_size))
         return NN_EINVAL;
     st = nn_net_add_reading(net, kind, &args, count ? reads : NULL, count);
-    if (st == NN_OK && t->name) {
+    if (st == NN_OK && t->name) { /* a longer name is cut to one too long */
         size_t len = (size_t)(t->name_end - t->name);
-        snprintf(name, sizeof name, "%.*s", (int)(len < NN_NAME_SIZE ? len : NN_NAME_SIZE), t->name);
-        st = len < NN_NAME_SIZE ? nn_net_name_layer(net, nn_net_layer_count(net) - 1, name)
-                                : NN_EINVAL;
-        if (len >= NN_NAME_SIZE)
-            snprintf(why, why_size, "a layer name has at most %d characters",
-                     NN_NAME_SIZE - 1);
+        snprintf(name, sizeof name, "%.*s",
+                 (int)(len < NN_NAME_SIZE ? len : NN_NAME_SIZE), t->name);
+        st = nn_net_name_layer(net, nn_net_layer_count(net) - 1, name);
     }
     if (st != NN_OK && !why[0])
         snprintf(why, why_size, "%s", nn_net_why(net)[0] ? nn_net_why(net)
