@@ -209,7 +209,8 @@ infer-fold-no-shift|src/layers/layer.c|folded batchnorm: the shift left out of t
 infer-fold-no-scale|src/layers/layer.c|folded batchnorm: the weights not scaled|s/= w\[(size_t)o \* per_row + k\] \* scale;/= w[(size_t)o * per_row + k];/
 infer-params-stale|src/net/net.c|nn_net_params hands out the weights without marking them changed|/^    net->weights_version++; \/\* the caller may write them \*\/$/d
 infer-state-stale|src/net/net.c|nn_net_state hands out the statistics without marking them changed|/^    net->weights_version++; \/\* the caller may write it \*\/$/d
-infer-prepare-once|src/net/net_run.c|folded and transformed weights made once, never again|s/    net->prepared_version = net->weights_version;/    net->prepared_version = net->weights_version = 1;/
+infer-relu-not-applied|src/layers/layer_conv2d.c|a relu fused into the convolution not applied|s/    if (layer->relu_to >= 0) \/\* while y is in the cache \*\//    if (0)/
+infer-prepare-once|src/net/net_run.c|folded and transformed weights made for the first pass only|s/net->prepared_version != net->weights_version)/net->prepared_version == 0)/
 EOF
 
 echo

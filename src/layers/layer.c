@@ -43,3 +43,11 @@ void nn_fold_rows(const nn_layer *layer, const nn_layer *next, float *folded,
         bias[o] = b[o] * scale + shift;
     }
 }
+
+void nn_relu_in_place(float *y, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        float v = y[i];
+        y[i] = v > 0.0f || v != v ? v : 0.0f;
+    }
+}

@@ -93,9 +93,13 @@ enum {
                                     instead of adding to it, so the net
                                     does not clear it first (relu,
                                     batchnorm) */
-    NN_KIND_JOIN = 4            /* reads two or more outputs: forward and
+    NN_KIND_JOIN = 4,           /* reads two or more outputs: forward and
                                    backward get `in` as an array of
                                    layer->inputs tensors (add, concat) */
+    NN_KIND_RELU = 8,           /* y = x if x > 0 or NaN, else 0 (relu) */
+    NN_KIND_FUSES_RELU = 16     /* in a net built for inference its forward
+                                   can apply a relu that follows to its
+                                   own output (layer->relu_after) */
 };
 
 /* How a kind is written in a spec ("conv3x3x16p1"): its grammar, and how
@@ -179,6 +183,8 @@ struct nn_layer {
     int fold_to;             /* the layer folded into this one (it writes
                                 that layer's output), or -1 */
     int folded_into;         /* the layer doing this one's work, or -1 */
+    int relu_to;             /* the relu this layer applies to its output
+                                and whose output it writes, or -1 */
     void *cache;             /* forward-to-backward memory */
     nn_layer_sizes sizes;
 };
@@ -242,6 +248,10 @@ void nn_dropout_mask(uint64_t key, size_t first, size_t count, float rate,
  * by it (src/layers/layer.c). */
 void nn_fold_rows(const nn_layer *layer, const nn_layer *next, float *folded,
                   int rows, size_t per_row);
+
+/* y = x if x > 0 or NaN, else 0, in place over count values: relu's
+ * forward, for a layer applying the relu after it (src/layers/layer.c). */
+void nn_relu_in_place(float *y, size_t count);
 
 /* reshape for layers whose output has the input's shape
  * (src/layers/layer.c, as nn_init_weights). */

@@ -285,6 +285,8 @@ static void conv2d_forward_task(void *p, int task, int thread)
     else
         im2col_forward(job->ex->sgemm, s, x, w, bias, y,
                        task_scratch(job, thread), n);
+    if (layer->relu_to >= 0) /* while y is in the cache */
+        nn_relu_in_place(y, (size_t)n * out_size);
 }
 
 static void conv2d_backward_task(void *p, int task, int thread)
@@ -461,6 +463,7 @@ static void conv2d_macs(const nn_layer *layer, const nn_exec *ex,
 
 const nn_layer_kind nn_kind_conv2d = {
     .name = "conv2d",
+    .flags = NN_KIND_FUSES_RELU,
     .object_size = sizeof(conv2d_layer),
     .spec = {.token = "conv", .grammar = "convKxKxN[sS][pP]",
              .parse = conv2d_parse, .print = conv2d_print,

@@ -331,11 +331,15 @@ static nn_status place_values(nn_net *net, int max_batch, size_t *total)
  * per-channel map: batchnorm) into their parameters: layer i when its
  * kind can fold, its output is read by layer i + 1 alone, which reads
  * nothing else and is such a map. Layer i then writes layer i + 1's output
- * and i + 1 does not run. Adds the folded copies' floats to *folded. */
+ * and i + 1 does not run. Adds the folded copies' floats to *folded. Then
+ * which apply the relu after them (or after the layer folded into them)
+ * themselves, when it alone reads that output: they write its output, and
+ * it does not run either. */
 static nn_status plan_folds(nn_net *net, int training, size_t *folded)
 {
     for (int i = 0; i < net->count; i++)
-        net->layers[i]->fold_to = net->layers[i]->folded_into = -1;
+        net->layers[i]->fold_to = net->layers[i]->folded_into =
+            net->layers[i]->relu_to = -1;
     for (int i = 0; !training && i + 1 < net->count; i++) {
         nn_layer *layer = net->layers[i], *next = net->layers[i + 1];
         if (!layer->kind->ops.fold || layer->folded_into >= 0 ||
@@ -347,6 +351,18 @@ static nn_status plan_folds(nn_net *net, int training, size_t *folded)
         next->folded_into = i;
         if (!add_size(folded, layer->sizes.params))
             return NN_EOVERFLOW;
+    }
+    for (int i = 0; !training && i < net->count; i++) {
+        nn_layer *layer = net->layers[i];
+        int last = layer->fold_to >= 0 ? layer->fold_to : i; /* writes its output */
+        nn_layer *relu = last + 1 < net->count ? net->layers[last + 1] : NULL;
+        if (!(layer->kind->flags & NN_KIND_FUSES_RELU) || !relu ||
+            layer->folded_into >= 0 || !(relu->kind->flags & NN_KIND_RELU) ||
+            relu->inputs != 1 || net->layers[last]->first_reader != last + 1 ||
+            net->layers[last]->last_reader != last + 1)
+            continue;
+        layer->relu_to = last + 1;
+        relu->folded_into = i;
     }
     return NN_OK;
 }

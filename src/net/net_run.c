@@ -145,7 +145,9 @@ nn_status nn_net_forward_shards(nn_net *net, int total, int first, int last)
         gather_inputs(net, i, in);
         net->layers[i]->kind->ops.forward(
             net->layers[i], in,
-            &net->tensors[(layer->fold_to >= 0 ? layer->fold_to : i) + 1], &ex);
+            &net->tensors[(layer->relu_to >= 0   ? layer->relu_to
+                           : layer->fold_to >= 0 ? layer->fold_to
+                                                 : i) + 1], &ex);
     }
     net->batch = batch;
     return net->group_error;
