@@ -1,7 +1,8 @@
 /* Nets built for inference run other paths than the training build:
- * batchnorm folded into the convolution or dense layer before it, kernel
- * forms of the weights (Winograd's U) made once instead of on every pass,
- * and per batch the convolution algorithm fastest for it. Each is checked
+ * batchnorm folded into the convolution or dense layer before it, a relu
+ * after a convolution applied by the convolution, kernel forms of the
+ * weights (Winograd's U) made once instead of on every pass, and the
+ * AVX-512 gemm where the CPU has it. Each is checked
  * against the reference, the same weights and statistics run by a net
  * built for training in inference mode, for the presets lenet, deep,
  * deep-bn, vgg and resnet-small at batches 1, 3 and 64 (outputs within

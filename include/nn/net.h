@@ -125,8 +125,9 @@ const char *nn_net_why(const nn_net *net);
 nn_status nn_net_build(nn_net *net, int max_batch, uint64_t seed);
 /* The same for inference only: no gradients are allocated, the net is in
  * inference mode, and backward returns NN_ESTATE. A batchnorm right after
- * a convolution or dense layer is folded into a copy of its weights, and
- * the kernels' forms of the weights are kept between passes: outputs
+ * a convolution or dense layer is folded into a copy of its weights, a
+ * relu after a convolution is applied by it, the kernels' forms of the
+ * weights are kept between passes, and the gemm may use AVX-512: outputs
  * match the training build's within rounding, not bit for bit; only the
  * last layer's output and the input are kept. */
 nn_status nn_net_build_inference(nn_net *net, int max_batch, uint64_t seed);
