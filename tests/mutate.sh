@@ -37,7 +37,7 @@ cmake -S "$tree" -B "$build" -DCMAKE_BUILD_TYPE=Release \
 tests=$(cd "$build" && ctest -N -L grad | sed -n 's/^ *Test *#[0-9]*: //p')
 tests=$(printf '%s\n' $tests test_optim test_preset_sizes test_onnx \
     test_onnx_export test_checkpoint test_shards test_train test_numeric \
-    test_infer_buffer |
+    test_infer_buffer test_infer_fast |
     sort -u)
 
 # Builds the tests; runs each; prints the failed ones (with "(crash)" or
@@ -204,6 +204,13 @@ graph-value-slot-freed-early|src/net/net_build.c|inference: a value slot reused 
 graph-clear-every-reader|src/net/net_run.c|every reader clears the gradient it adds to (the sum is lost)|s/        if (in\[k\]\.g \&\& nn_net_last_reader(net, t) == i \&\& !seen \&\&/        if (in[k].g \&\& !seen \&\&/
 add-backward-first-input-only|src/layers/layer_add.c|add: only the first input gets the gradient|s/    for (int k = 0; k < inputs; k++)$/    for (int k = 0; k < 1; k++)/
 concat-backward-first-value|src/layers/layer_concat.c|concat: every input gradient from dy's first value|s/                d\[i\] += dy\[i\];/                d[i] += dy[0];/
+# Nets built for inference (test_infer_fast, test_infer_buffer, test_onnx).
+infer-fold-no-shift|src/layers/layer.c|folded batchnorm: the shift left out of the bias|s/bias\[o\] = b\[o\] \* scale + shift;/bias[o] = b[o] * scale;/
+infer-fold-no-scale|src/layers/layer.c|folded batchnorm: the weights not scaled|s/= w\[(size_t)o \* per_row + k\] \* scale;/= w[(size_t)o * per_row + k];/
+infer-params-stale|src/net/net.c|nn_net_params hands out the weights without marking them changed|/^    net->weights_version++; \/\* the caller may write them \*\/$/d
+infer-state-stale|src/net/net.c|nn_net_state hands out the statistics without marking them changed|/^    net->weights_version++; \/\* the caller may write it \*\/$/d
+infer-relu-not-applied|src/layers/layer_conv2d.c|a relu fused into the convolution not applied|s/    if (layer->relu_to >= 0) \/\* while y is in the cache \*\//    if (0)/
+infer-prepare-once|src/net/net_run.c|folded and transformed weights made for the first pass only|s/net->prepared_version != net->weights_version)/net->prepared_version == 0)/
 EOF
 
 echo

@@ -22,13 +22,15 @@ typedef struct {
     nn_sgemm_fn run;
 } gemm_path;
 
-static int gemm_paths(gemm_path paths[3])
+static int gemm_paths(gemm_path paths[4])
 {
     int count = 0;
     paths[count++] = (gemm_path){"portable", nn_sgemm_portable};
 #if defined(__x86_64__)
     if (nn_cpu_has_avx2())
         paths[count++] = (gemm_path){"avx2", nn_sgemm_avx2};
+    if (nn_cpu_has_avx512())
+        paths[count++] = (gemm_path){"avx512", nn_sgemm_avx512};
 #endif
     paths[count++] = (gemm_path){"nn_sgemm", nn_sgemm};
     return count;
@@ -126,7 +128,7 @@ static void check_case(const gemm_path *path, const gemm_case *gc,
 /* check_case on every path. */
 static void check_all_paths(const gemm_case *gc, nn_rng *rng)
 {
-    gemm_path paths[3];
+    gemm_path paths[4];
     int count = gemm_paths(paths);
     for (int p = 0; p < count; p++)
         check_case(&paths[p], gc, rng);
@@ -232,7 +234,7 @@ static void test_gemm_preset_shapes(void **state)
  * NaN); m == 0 or n == 0 touches nothing. */
 static void test_gemm_degenerate(void **state)
 {
-    gemm_path paths[3];
+    gemm_path paths[4];
     int count = gemm_paths(paths);
     float a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {1, 2, 3, 4, 5, 6}, c[4];
     (void)state;

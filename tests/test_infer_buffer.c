@@ -1,12 +1,13 @@
 /* Inference in a caller's buffer: nn_infer_size is the exact size
  * nn_model_load_into needs; from the one through loading, forward passes,
  * reading the output and its softmax no heap call is made (counted by
- * tests/alloc_count.h); outputs are those of a net loaded on the heap, bit
- * for bit; a buffer one byte short, or misaligned without the room for it,
- * is refused with the size needed; hostile images are refused without a
- * write past the buffer (a guard after it, which AddressSanitizer watches
- * under NN_SANITIZE, where the counting is left out: the sanitizers
- * replace malloc themselves). */
+ * tests/alloc_count.h); outputs are those of a net loaded on the heap for
+ * inference, bit for bit, and close to a training build's; a buffer one
+ * byte short, or misaligned without the room for it, is refused with the
+ * size needed; hostile images are refused without a write past the buffer
+ * (a guard after it, which AddressSanitizer watches under NN_SANITIZE,
+ * where the counting is left out: the sanitizers replace malloc
+ * themselves). */
 #include "gradcheck.h"
 
 #include <stdio.h>
@@ -77,18 +78,22 @@ static nn_le_buffer make_image(const char *spec, int c, int h, int w)
     return b;
 }
 
-/* The output of a net loaded from the image on the heap (as nn_model_load
- * does), in inference mode, for inputs x of batch samples, then its
- * softmax through nn_net_softmax_xent: a new array of 2 * *floats. */
+/* The output of a net loaded from the image on the heap, built for
+ * inference (as nn_model_load_inference does) or for training (as
+ * nn_model_load does) in inference mode, for inputs x of batch samples,
+ * then its softmax through nn_net_softmax_xent: a new array of
+ * 2 * *floats. */
 static float *heap_output(const nn_le_buffer *image, int max_batch,
-                          const float *x, int batch, size_t *floats)
+                          int inference, const float *x, int batch,
+                          size_t *floats)
 {
     nn_le_buffer b = *image;
     nn_net *net = NULL;
     int labels[8] = {0};
     char msg[256];
     float *y, loss;
-    assert_nn_ok(nn_model_decode(&b, max_batch, 0, &net, msg, sizeof msg));
+    assert_nn_ok(nn_model_decode(&b, max_batch, inference, &net, msg,
+                                 sizeof msg));
     nn_net_set_training(net, 0);
     memcpy(nn_net_input(net)->x, x,
            nn_tensor_count(nn_net_input(net)) / (size_t)max_batch *
@@ -149,7 +154,18 @@ static void check_model(const char *spec, int c, int h, int w, int max_batch)
     assert_non_null(x);
     nn_rng_seed(&rng, 9);
     gc_fill_normal(x, sample * (size_t)max_batch, 1.0f, &rng);
-    expected = heap_output(&image, max_batch, x, batch, &floats);
+    expected = heap_output(&image, max_batch, 1, x, batch, &floats);
+    {
+        /* the training build's outputs: close (batchnorm is folded in the
+         * inference build), not equal */
+        size_t train_floats;
+        float *train = heap_output(&image, max_batch, 0, x, batch,
+                                   &train_floats);
+        assert_int_equal(train_floats, floats);
+        tu_assert_outputs_close(expected, train, 2 * floats, TU_INFER_TOL,
+                                spec);
+        free(train);
+    }
 
     count(1);
     assert_nn_ok(nn_infer_size(image.data, image.size, max_batch, &need));

@@ -442,8 +442,9 @@ static void test_inference_build_holds_no_gradients(void **state)
     nn_net_set_training(train_net, 0);
     assert_nn_ok(nn_net_forward(train_net, 4));
     assert_nn_ok(nn_net_forward(infer, 4));
-    assert_memory_equal(nn_net_output(train_net)->x, nn_net_output(infer)->x,
-                        4 * CLASSES * sizeof(float));
+    /* batchnorm folded into the convolution: not the same rounding */
+    tu_assert_outputs_close(nn_net_output(infer)->x, nn_net_output(train_net)->x,
+                            4 * CLASSES, TU_INFER_TOL, "inference build");
     assert_int_equal(nn_net_backward(infer), NN_ESTATE);
     {
         int labels[4] = {0, 1, 2, 0};

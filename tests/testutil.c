@@ -244,3 +244,20 @@ nn_net *tu_net(const char *spec, int c, int h, int w, int max_batch,
         fail_msg("%s on %dx%dx%d: %s", spec, c, h, w, nn_status_str(st));
     return net;
 }
+
+double tu_assert_outputs_close(const float *a, const float *b, size_t n,
+                               double tol, const char *what)
+{
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double x = a[i], y = b[i];
+        double scale = fabs(x) > fabs(y) ? fabs(x) : fabs(y);
+        double err = fabs(x - y) / (scale > 1.0 ? scale : 1.0);
+        if (!(err <= tol))
+            fail_msg("%s: output %zu is %.9g, expected %.9g (relative error "
+                     "%.3g > %.3g)", what, i, x, y, err, tol);
+        if (err > worst)
+            worst = err;
+    }
+    return worst;
+}

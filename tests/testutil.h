@@ -70,4 +70,14 @@ const tu_fixture_entry *tu_fixture_get(const tu_fixture *f, const char *name,
 double tu_fixture_compare(const tu_fixture *f, const char *name,
                           const float *a, int count, double tol);
 
+/* The tolerance between a net built for inference (batchnorm folded into
+ * the weights before it, other kernels at small batches) and the same
+ * weights run by a net built for training, in inference mode:
+ * |a - b| <= TU_INFER_TOL * max(1, |a|, |b|) on every output. */
+#define TU_INFER_TOL 1e-4
+/* max_i |a[i] - b[i]| / max(1, |a[i]|, |b[i]|); fails the test (naming
+ * what) when it is above tol or not finite. */
+double tu_assert_outputs_close(const float *a, const float *b, size_t n,
+                               double tol, const char *what);
+
 #endif

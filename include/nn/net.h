@@ -124,7 +124,12 @@ const char *nn_net_why(const nn_net *net);
  * slope's gain before leaky relu), Xavier otherwise. */
 nn_status nn_net_build(nn_net *net, int max_batch, uint64_t seed);
 /* The same for inference only: no gradients are allocated, the net is in
- * inference mode, and backward returns NN_ESTATE. */
+ * inference mode, and backward returns NN_ESTATE. A batchnorm right after
+ * a convolution or dense layer is folded into a copy of its weights, a
+ * relu after a convolution is applied by it, the kernels' forms of the
+ * weights are kept between passes, and the gemm may use AVX-512: outputs
+ * match the training build's within rounding, not bit for bit; only the
+ * last layer's output and the input are kept. */
 nn_status nn_net_build_inference(nn_net *net, int max_batch, uint64_t seed);
 /* Re-initializes the weights and statistics of a built net from seed. */
 nn_status nn_net_init(nn_net *net, uint64_t seed);
@@ -205,12 +210,16 @@ int nn_net_layer_count(const nn_net *net);
 /* Description of layer i (0-based). */
 nn_status nn_net_layer_info(const nn_net *net, int i, nn_layer_info *out);
 /* Trainable parameters of layer i: values, gradients (NULL in a net built
- * for inference) and count. */
+ * for inference) and count. Like nn_net_params, marks them changed. */
 nn_status nn_net_layer_params(nn_net *net, int i, float **values,
                               float **grads, size_t *count);
 /* Total trainable parameters. */
 size_t nn_net_param_count(const nn_net *net);
-/* All parameters, layer after layer: one flat array. */
+/* All parameters, layer after layer: one flat array. Each call marks them
+ * changed: a net built for inference remakes what it derives from them
+ * (folded, transformed weights) before its next forward pass. After
+ * writing through a pointer kept from before a forward pass, call it (or
+ * nn_net_layer_params, nn_net_state) again. */
 float *nn_net_params(nn_net *net);
 /* Gradients, same layout as nn_net_params (NULL when built for inference). */
 float *nn_net_grads(nn_net *net);
@@ -224,7 +233,8 @@ nn_status nn_net_set_normalization(nn_net *net, const float mean[3],
                                    const float std[3]);
 /* The recorded normalisation (mean 0 and std 1 unless set). */
 void nn_net_normalization(const nn_net *net, float mean[3], float std[3]);
-/* All non-trainable state (batchnorm statistics), layer after layer. */
+/* All non-trainable state (batchnorm statistics), layer after layer; marks
+ * it changed, as nn_net_params does. */
 float *nn_net_state(nn_net *net);
 /* Number of floats in nn_net_state. */
 size_t nn_net_state_count(const nn_net *net);

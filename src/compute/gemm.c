@@ -89,6 +89,15 @@ nn_sgemm_tree_fn nn_sgemm_tree_for(nn_kernels kernels)
     return sgemm_tree_portable;
 }
 
+nn_sgemm_fn nn_sgemm_inference_for(nn_kernels kernels)
+{
+#if defined(__x86_64__)
+    if (kernels == NN_KERNELS_AUTO && nn_cpu_has_avx512())
+        return nn_sgemm_avx512;
+#endif
+    return nn_sgemm_for(kernels);
+}
+
 nn_sgemm_fn nn_sgemm_for(nn_kernels kernels)
 {
     return kernels == NN_KERNELS_AUTO ? nn_sgemm : nn_sgemm_portable;

@@ -64,6 +64,16 @@ int nn_cpu_has_avx2(void)
 #endif
 }
 
+int nn_cpu_has_avx512(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    return nn_cpu_has_avx2() && __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
+}
+
 int64_t nn_clock_ns(void)
 {
     struct timespec ts;

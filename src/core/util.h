@@ -34,5 +34,7 @@ int64_t nn_clock_ns(void);
 
 /* 1 when this CPU (and OS) runs AVX2 and FMA; 0 on other architectures. */
 int nn_cpu_has_avx2(void);
+/* 1 when it also runs AVX-512F; 0 on other architectures. */
+int nn_cpu_has_avx512(void);
 
 #endif /* NN_CORE_UTIL_H */

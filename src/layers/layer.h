@@ -38,6 +38,9 @@ typedef struct {
     nn_kernels kernels;    /* the net's choice of kernels */
     nn_sgemm_fn sgemm;     /* the gemm path that choice runs */
     int avx2;              /* 1: AVX2+FMA kernels may run */
+    int inference;         /* 1 in a net built for inference: what the
+                              layers' prepare op made from the weights is
+                              current, forward reads it */
     uint64_t noise_key;    /* this pass's key for counter-based noise (dropout) */
     /* The shards of the pass: every sum over the batch is made per shard,
      * then the shards' sums are added as a tree (core/threads.h). */
@@ -67,6 +70,18 @@ typedef struct {
      * be meaningless (batchnorm's statistics of one value); NULL: any
      * batch will do. */
     nn_status (*check_batch)(const nn_layer *layer, int batch, int training);
+    /* In a net built for inference, once after its weights changed: makes
+     * the forms of forward_params that forward reads (Winograd's U) instead
+     * of making them on each call. NULL: nothing to make. */
+    void (*prepare)(nn_layer *layer, const nn_exec *ex);
+    /* folded (sizes.params) = params with the per-channel map of `next`
+     * (its channel_affine) applied to each output channel o:
+     * w[o] * scale[o], b[o] * scale[o] + shift[o]. NULL: cannot fold. */
+    void (*fold)(const nn_layer *layer, const nn_layer *next, float *folded);
+    /* At inference the layer is y = scale * x + shift on each channel:
+     * that channel's scale and shift. NULL: it is not such a map. */
+    void (*channel_affine)(const nn_layer *layer, int channel, float *scale,
+                           float *shift);
 } nn_layer_ops;
 
 /* Properties of a kind (nn_layer_kind.flags). */
@@ -78,9 +93,13 @@ enum {
                                     instead of adding to it, so the net
                                     does not clear it first (relu,
                                     batchnorm) */
-    NN_KIND_JOIN = 4            /* reads two or more outputs: forward and
+    NN_KIND_JOIN = 4,           /* reads two or more outputs: forward and
                                    backward get `in` as an array of
                                    layer->inputs tensors (add, concat) */
+    NN_KIND_RELU = 8,           /* y = x if x > 0 or NaN, else 0 (relu) */
+    NN_KIND_FUSES_RELU = 16     /* in a net built for inference its forward
+                                   can apply a relu that follows to its
+                                   own output (layer->relu_after) */
 };
 
 /* How a kind is written in a spec ("conv3x3x16p1"): its grammar, and how
@@ -157,6 +176,15 @@ struct nn_layer {
     float *params, *grads;   /* views into the net's flat arrays (grads NULL
                                 in a net built for inference) */
     float *state;            /* batchnorm running statistics */
+    /* What forward reads as the parameters: params, or in a net built for
+     * inference the copy with the next layer's channel map folded in. */
+    const float *forward_params;
+    float *folded;           /* that copy (sizes.params), or NULL */
+    int fold_to;             /* the layer folded into this one (it writes
+                                that layer's output), or -1 */
+    int folded_into;         /* the layer doing this one's work, or -1 */
+    int relu_to;             /* the relu this layer applies to its output
+                                and whose output it writes, or -1 */
     void *cache;             /* forward-to-backward memory */
     nn_layer_sizes sizes;
 };
@@ -214,6 +242,16 @@ size_t nn_conv2d_scratch(const nn_conv2d_shape *s);
  * i < count. */
 void nn_dropout_mask(uint64_t key, size_t first, size_t count, float rate,
                      uint8_t *mask);
+
+/* fold for layers whose params are a (rows, per_row) weight then a bias
+ * of rows (conv2d, dense): row o scaled by next's scale[o], bias mapped
+ * by it (src/layers/layer.c). */
+void nn_fold_rows(const nn_layer *layer, const nn_layer *next, float *folded,
+                  int rows, size_t per_row);
+
+/* y = x if x > 0 or NaN, else 0, in place over count values: relu's
+ * forward, for a layer applying the relu after it (src/layers/layer.c). */
+void nn_relu_in_place(float *y, size_t count);
 
 /* reshape for layers whose output has the input's shape
  * (src/layers/layer.c, as nn_init_weights). */

@@ -176,6 +176,6 @@ static float relu_gain2(const nn_layer_args *args)
         .impl = &kind_name##_kernels,                                       \
     }
 
-ACTIVATION_KIND(relu, NN_KIND_SETS_INPUT_GRAD, relu_gain2);
+ACTIVATION_KIND(relu, NN_KIND_SETS_INPUT_GRAD | NN_KIND_RELU, relu_gain2);
 ACTIVATION_KIND(sigmoid, 0, NULL);
 ACTIVATION_KIND(tanh, 0, NULL);

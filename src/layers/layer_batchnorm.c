@@ -363,6 +363,18 @@ static nn_status batchnorm_check_batch(const nn_layer *layer, int batch,
                ? NN_ESHAPE : NN_OK;
 }
 
+/* Inference mode's map of channel ch, as normalize_plane computes it up
+ * to rounding: y = gamma (x - mean) invstd + beta = scale x + shift with
+ * scale = gamma invstd, shift = beta - mean scale. */
+static void batchnorm_channel_affine(const nn_layer *layer, int ch,
+                                     float *scale, float *shift)
+{
+    int c = layer->in_c;
+    float invstd = 1.0f / sqrtf(layer->state[c + ch] + layer->args.eps);
+    *scale = layer->params[ch] * invstd;
+    *shift = layer->params[c + ch] - layer->state[ch] * *scale;
+}
+
 /* gamma (c), beta (c); state: running mean (c), running variance (c) */
 static int batchnorm_fields(const nn_layer *layer, nn_layer_field *f)
 {
@@ -406,6 +418,7 @@ const nn_layer_kind nn_kind_batchnorm = {
     .ops = {.reshape = nn_layer_same_shape, .sizes = batchnorm_sizes,
             .init = batchnorm_init, .forward = batchnorm_forward,
             .backward = batchnorm_backward,
-            .check_batch = batchnorm_check_batch},
+            .check_batch = batchnorm_check_batch,
+            .channel_affine = batchnorm_channel_affine},
     .describe = {.fields = batchnorm_fields},
 };

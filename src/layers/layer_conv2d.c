@@ -271,7 +271,7 @@ static void conv2d_forward_task(void *p, int task, int thread)
     const nn_layer *layer = &job->cv->base;
     size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
     size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
-    const float *w = layer->params, *bias = w + layer->sizes.decayed;
+    const float *w = layer->forward_params, *bias = w + layer->sizes.decayed;
     int first = task * job->group, n = job->in->n - first;
     const float *x = job->in->x + first * in_size;
     float *y = job->out->x + first * out_size;
@@ -285,6 +285,8 @@ static void conv2d_forward_task(void *p, int task, int thread)
     else
         im2col_forward(job->ex->sgemm, s, x, w, bias, y,
                        task_scratch(job, thread), n);
+    if (layer->relu_to >= 0) /* while y is in the cache */
+        nn_relu_in_place(y, (size_t)n * out_size);
 }
 
 static void conv2d_backward_task(void *p, int task, int thread)
@@ -336,8 +338,6 @@ static void conv2d_backward_task(void *p, int task, int thread)
                     dbias, scratch, last - first);
 }
 
-/* The job for one call; Winograd's transformed weights are made here, once
- * per call (backward makes them again: weights may change in between). */
 /* Task t of NN_PIECES: Winograd's transformed weights for its share of
  * the channel pairs. */
 static void winograd_weights_task(void *p, int task, int thread)
@@ -347,9 +347,13 @@ static void winograd_weights_task(void *p, int task, int thread)
     (void)thread;
     nn_split_size((size_t)cv->shape.out_c * cv->shape.in_c, NN_PIECES, task,
                   &first, &last);
-    nn_winograd_weights(&cv->shape, cv->base.params, cv->base.cache, first, last);
+    nn_winograd_weights(&cv->shape, cv->base.forward_params, cv->base.cache,
+                        first, last);
 }
 
+/* The job for one call; Winograd's transformed weights are made here on
+ * each call (backward makes them again: weights may change in between),
+ * except in a net built for inference, whose prepare op made them. */
 static conv2d_job conv2d_job_for(nn_layer *layer, const nn_tensor *in,
                                  const nn_tensor *out, const nn_exec *ex)
 {
@@ -359,9 +363,27 @@ static conv2d_job conv2d_job_for(nn_layer *layer, const nn_tensor *in,
                       ex->batch->shards * pieces};
     if (job.algo == CONV_WINOGRAD) {
         job.group = nn_winograd_group(&cv->shape);
-        nn_pool_run(ex->pool, NN_PIECES, winograd_weights_task, cv);
+        if (!ex->inference)
+            nn_pool_run(ex->pool, NN_PIECES, winograd_weights_task, cv);
     }
     return job;
+}
+
+/* In a net built for inference: Winograd's U of the weights forward reads,
+ * made once for every call until they change. */
+static void conv2d_prepare(nn_layer *layer, const nn_exec *ex)
+{
+    if (nn_winograd_fits(&((conv2d_layer *)layer)->shape))
+        nn_pool_run(ex->pool, NN_PIECES, winograd_weights_task, layer);
+}
+
+/* folded = params with next's channel map on each output channel */
+static void conv2d_fold(const nn_layer *layer, const nn_layer *next,
+                        float *folded)
+{
+    const nn_conv2d_shape *s = &((const conv2d_layer *)layer)->shape;
+    nn_fold_rows(layer, next, folded, s->out_c,
+                 (size_t)s->in_c * s->kh * s->kw);
 }
 
 static void conv2d_forward(nn_layer *layer, const nn_tensor *in,
@@ -441,12 +463,14 @@ static void conv2d_macs(const nn_layer *layer, const nn_exec *ex,
 
 const nn_layer_kind nn_kind_conv2d = {
     .name = "conv2d",
+    .flags = NN_KIND_FUSES_RELU,
     .object_size = sizeof(conv2d_layer),
     .spec = {.token = "conv", .grammar = "convKxKxN[sS][pP]",
              .parse = conv2d_parse, .print = conv2d_print,
              .check = conv2d_check, .defaults = {.stride = 1}},
     .ops = {.reshape = conv2d_reshape, .sizes = conv2d_sizes,
             .init = conv2d_init, .forward = conv2d_forward,
-            .backward = conv2d_backward},
+            .backward = conv2d_backward, .prepare = conv2d_prepare,
+            .fold = conv2d_fold},
     .describe = {.fields = conv2d_fields, .macs = conv2d_macs},
 };

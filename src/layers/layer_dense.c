@@ -149,7 +149,7 @@ static void transpose(const float *restrict src, float *restrict dst, int rows,
 static void dense_forward_task(void *p, int task, int thread)
 {
     const dense_job *job = p;
-    const float *w = job->layer->params;
+    const float *w = job->layer->forward_params;
     const float *bias = w + (size_t)job->outputs * job->inputs;
     float *yt = job->ex->scratch + (size_t)thread * job->ex->scratch_stride;
     int first, last, rows, out_n = job->outputs;
@@ -302,6 +302,14 @@ static nn_status dense_check(const nn_layer_args *a)
     return a->out > 0 && a->out <= NN_SPEC_MAX_DENSE ? NN_OK : NN_EINVAL;
 }
 
+/* folded = params with next's channel map on each output */
+static void dense_fold(const nn_layer *layer, const nn_layer *next,
+                       float *folded)
+{
+    nn_fold_rows(layer, next, folded, layer->args.out,
+                 (size_t)dense_inputs(layer));
+}
+
 /* weight (out, in), then bias (out) */
 static int dense_fields(const nn_layer *layer, nn_layer_field *f)
 {
@@ -330,6 +338,6 @@ const nn_layer_kind nn_kind_dense = {
              .print = dense_print, .check = dense_check},
     .ops = {.reshape = dense_reshape, .sizes = dense_sizes,
             .init = dense_init, .forward = dense_forward,
-            .backward = dense_backward},
+            .backward = dense_backward, .fold = dense_fold},
     .describe = {.fields = dense_fields, .macs = dense_macs},
 };

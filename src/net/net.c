@@ -495,6 +495,7 @@ nn_status nn_net_layer_params(nn_net *net, int i, float **values,
         return NN_EINVAL;
     if (!net->built)
         return NN_ESTATE;
+    net->weights_version++; /* the caller may write them */
     *values = net->layers[i]->params;
     *grads = net->layers[i]->grads;
     *count = net->layers[i]->sizes.params;
@@ -521,7 +522,10 @@ size_t nn_net_param_count(const nn_net *net)
 
 float *nn_net_params(nn_net *net)
 {
-    return net ? net->params : NULL;
+    if (!net)
+        return NULL;
+    net->weights_version++; /* the caller may write them */
+    return net->params;
 }
 
 float *nn_net_grads(nn_net *net)
@@ -578,7 +582,10 @@ void nn_net_set_noise(nn_net *net, uint64_t seed, uint64_t pass)
 
 float *nn_net_state(nn_net *net)
 {
-    return net ? net->state : NULL;
+    if (!net)
+        return NULL;
+    net->weights_version++; /* the caller may write it */
+    return net->state;
 }
 
 size_t nn_net_state_count(const nn_net *net)

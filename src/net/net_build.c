@@ -57,11 +57,13 @@ void nn_net_free_arenas(nn_net *net)
         free(net->probs);
         free(net->tensors);
         free(net->stage);
+        free(net->folded);
     }
     net->params = net->grads = net->state = net->acts = net->act_grads = NULL;
     net->scratch = net->partials = net->probs = net->stage = NULL;
     net->cache = NULL;
     net->tensors = NULL;
+    net->folded = NULL;
 }
 
 int nn_net_partial_count(int shards)
@@ -75,6 +77,7 @@ typedef struct {
     size_t grads; /* floats of the activations' gradients, slots shared */
     size_t values; /* floats of their values: acts, or for inference
                       slots shared */
+    size_t folded; /* floats of the folded parameters (inference) */
 } net_totals;
 
 static int add_size(size_t *total, size_t more)
@@ -312,13 +315,55 @@ static nn_status place_grads(nn_net *net, int max_batch, size_t *total)
 static nn_status place_values(nn_net *net, int max_batch, size_t *total)
 {
     int slots = 0, last = net->count - 1;
-    for (int i = 0; i < last; i++)
-        place_in_slot(net, i + 1, tensor_floats(net, i + 1, max_batch), i, 1,
-                      &slots);
+    for (int i = 0; i < last; i++) {
+        int writer = net->layers[i]->folded_into;
+        place_in_slot(net, i + 1, tensor_floats(net, i + 1, max_batch),
+                      writer >= 0 ? writer : i, 1, &slots);
+    }
     if (lay_out_slots(net, slots, max_batch, total) != NN_OK)
         return NN_EOVERFLOW;
     for (int i = 0; i <= last; i++)
         net->layers[i]->value_at = net->layers[i]->slot_place;
+    return NN_OK;
+}
+
+/* In a net built for inference, which layers fold the next one (a
+ * per-channel map: batchnorm) into their parameters: layer i when its
+ * kind can fold, its output is read by layer i + 1 alone, which reads
+ * nothing else and is such a map. Layer i then writes layer i + 1's output
+ * and i + 1 does not run. Adds the folded copies' floats to *folded. Then
+ * which apply the relu after them (or after the layer folded into them)
+ * themselves, when it alone reads that output: they write its output, and
+ * it does not run either. */
+static nn_status plan_folds(nn_net *net, int training, size_t *folded)
+{
+    for (int i = 0; i < net->count; i++)
+        net->layers[i]->fold_to = net->layers[i]->folded_into =
+            net->layers[i]->relu_to = -1;
+    for (int i = 0; !training && i + 1 < net->count; i++) {
+        nn_layer *layer = net->layers[i], *next = net->layers[i + 1];
+        if (!layer->kind->ops.fold || layer->folded_into >= 0 ||
+            layer->first_reader != i + 1 || layer->last_reader != i + 1 ||
+            !next->kind->ops.channel_affine || next->inputs != 1 ||
+            next->in_c != layer->out_c)
+            continue;
+        layer->fold_to = i + 1;
+        next->folded_into = i;
+        if (!add_size(folded, layer->sizes.params))
+            return NN_EOVERFLOW;
+    }
+    for (int i = 0; !training && i < net->count; i++) {
+        nn_layer *layer = net->layers[i];
+        int last = layer->fold_to >= 0 ? layer->fold_to : i; /* writes its output */
+        nn_layer *relu = last + 1 < net->count ? net->layers[last + 1] : NULL;
+        if (!(layer->kind->flags & NN_KIND_FUSES_RELU) || !relu ||
+            layer->folded_into >= 0 || !(relu->kind->flags & NN_KIND_RELU) ||
+            relu->inputs != 1 || net->layers[last]->first_reader != last + 1 ||
+            net->layers[last]->last_reader != last + 1)
+            continue;
+        layer->relu_to = last + 1;
+        relu->folded_into = i;
+    }
     return NN_OK;
 }
 
@@ -363,6 +408,8 @@ static nn_status plan(nn_net *net, int max_batch, int training, net_totals *t)
         }
     }
     t->classes = per_sample;
+    if ((st = plan_folds(net, training, &t->folded)) != NN_OK)
+        return st;
     for (int i = 0; i < net->count; i++)
         net->layers[i]->grad_slot = -1;
     if ((st = place_grads(net, max_batch, &t->grads)) != NN_OK)
@@ -429,6 +476,7 @@ nn_status nn_net_plan_bytes(nn_net *net, int max_batch, int training,
             {t.partials, train ? (size_t)nn_net_partial_count(net->shards) : 0},
             {t.stage, train ? 1 : 0},
             {t.classes, (size_t)max_batch},          /* probs */
+            {t.folded, train ? 0 : 1},               /* folded params */
         };
         if (!nn_mul_size((size_t)net->count + 1, sizeof(nn_tensor), &total))
             return NN_EOVERFLOW;
@@ -447,7 +495,7 @@ nn_status nn_net_plan_bytes(nn_net *net, int max_batch, int training,
  * place_grads chose. */
 static void wire(nn_net *net)
 {
-    size_t p = 0, s = 0, cache = 0, a = 0;
+    size_t p = 0, s = 0, cache = 0, a = 0, folded = 0;
     nn_tensor *t = net->tensors;
     t[0].c = net->in_c;
     t[0].h = net->in_h;
@@ -460,6 +508,10 @@ static void wire(nn_net *net)
             layer->grads = net->grads ? net->grads + p : NULL;
             layer->state = net->state + s;
             layer->cache = net->cache + cache;
+            layer->folded = layer->fold_to >= 0 ? net->folded + folded : NULL;
+            layer->forward_params = layer->folded ? layer->folded : layer->params;
+            if (layer->folded)
+                folded += layer->sizes.params;
             p += layer->sizes.params;
             s += layer->sizes.state;
             cache += round_up(layer->sizes.cache);
@@ -503,8 +555,9 @@ static nn_status plan_build(nn_net *net, int max_batch, int training,
 
 /* Floats of build()'s arenas of a net built for inference, in
  * nn_net_infer_bytes's order; the tensors come on top. */
+enum { INFERENCE_ARENAS = 7 };
 static void inference_arenas(const nn_net *net, const net_totals *t,
-                             int max_batch, size_t floats[6])
+                             int max_batch, size_t floats[INFERENCE_ARENAS])
 {
     floats[0] = t->params;
     floats[1] = t->state;
@@ -512,17 +565,18 @@ static void inference_arenas(const nn_net *net, const net_totals *t,
     floats[3] = t->values;
     floats[4] = (t->scratch + 15) / 16 * 16 * (size_t)net->threads;
     floats[5] = t->classes * (size_t)max_batch;
+    floats[6] = t->folded;
 }
 
 nn_status nn_net_infer_bytes(nn_net *net, int max_batch, size_t *bytes)
 {
     net_totals t;
-    size_t floats[6], total = 0, piece;
+    size_t floats[INFERENCE_ARENAS], total = 0, piece;
     nn_status st = plan_build(net, max_batch, 0, &t);
     if (st != NN_OK)
         return st;
     inference_arenas(net, &t, max_batch, floats);
-    for (int i = 0; i < 6; i++)
+    for (int i = 0; i < INFERENCE_ARENAS; i++)
         if (!nn_mul_size(floats[i] ? floats[i] : 1, sizeof(float), &piece) ||
             !(piece = nn_arena_piece(piece)) || !add_size(&total, piece))
             return NN_EOVERFLOW;
@@ -540,7 +594,7 @@ static nn_status build(nn_net *net, int max_batch, uint64_t seed,
                        int inference_only)
 {
     net_totals t;
-    size_t floats[6];
+    size_t floats[INFERENCE_ARENAS];
     int train = !inference_only;
     nn_status st = buildable(net, max_batch);
     if (st != NN_OK)
@@ -567,6 +621,8 @@ static nn_status build(nn_net *net, int max_batch, uint64_t seed,
                                             (size_t)nn_net_partial_count(net->shards) + 1)
                           : NULL;
     net->probs = net_floats(net, floats[5]);
+    net->n_folded = t.folded;
+    net->folded = net_floats(net, floats[6]);
     net->tensors = net->arena.base
                    ? nn_arena_take(&net->arena, ((size_t)net->count + 1) *
                                                     sizeof *net->tensors)
@@ -576,13 +632,15 @@ static nn_status build(nn_net *net, int max_batch, uint64_t seed,
     if (!net->params || (train && (!net->grads || !net->partials)) ||
         (net->stage_floats && !net->stage) ||
         !net->state || !net->cache || !net->acts || !net->scratch ||
-        (train && !net->act_grads) ||
+        (train && !net->act_grads) || !net->folded ||
         !net->probs || !net->tensors) {
         nn_net_free_arenas(net);
         return net->error = NN_ENOMEM;
     }
     wire(net);
     net->built = 1;
+    net->prepared_version = 0;
+    net->weights_version = 1;
     net->training = train;
     return nn_net_init(net, seed);
 }
@@ -627,6 +685,7 @@ nn_status nn_net_init(nn_net *net, uint64_t seed)
     }
     if (net->grads)
         memset(net->grads, 0, net->n_params * sizeof(float));
+    net->weights_version++;
     net->noise_seed = seed;
     net->noise_pass = 0;
     net->batch = net->batch_total = 0;

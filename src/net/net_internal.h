@@ -37,6 +37,14 @@ struct nn_net {
     size_t stage_floats;
     int built, max_batch, batch, training, input_grad;
     int inference_only;    /* built without gradients */
+    /* Moved by every call that hands out writable parameters or state, or
+     * refills them (nn_net_params, nn_net_layer_params, nn_net_state,
+     * nn_net_init); a net built for inference remakes its folded weights
+     * and kernel forms before a forward pass when it differs from
+     * prepared_version, the value they were made at. */
+    uint64_t weights_version, prepared_version;
+    float *folded;         /* (n_folded) the layers' folded parameters */
+    size_t n_folded;
     size_t n_params, n_state;
     float *params, *grads; /* (n_params) flat, layer after layer */
     float *state;          /* (n_state) batchnorm running statistics */

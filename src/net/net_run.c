@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "compute/gemm.h"
 #include "core/util.h"
 
 nn_tensor *nn_net_input(nn_net *net)
@@ -47,7 +48,9 @@ static nn_exec exec_for(nn_net *net)
     ex.training = net->training;
     ex.kernels = net->kernels;
     ex.avx2 = nn_net_runs_avx2(net);
-    ex.sgemm = nn_sgemm_for(net->kernels);
+    ex.inference = net->inference_only;
+    ex.sgemm = net->inference_only ? nn_sgemm_inference_for(net->kernels)
+                                   : nn_sgemm_for(net->kernels);
     ex.noise_key = noise_key(net->noise_seed, net->noise_pass);
     ex.batch = &net->pass;
     return ex;
@@ -86,6 +89,25 @@ static void set_shards(nn_net *net, int total, int first, int last)
     };
 }
 
+/* A net built for inference whose weights may have changed since it last
+ * ran: folds each folded layer's map into its copy of the parameters, then
+ * lets every layer make its kernels' forms of what it reads. */
+static void prepare_inference(nn_net *net, const nn_exec *ex)
+{
+    for (int i = 0; i < net->count; i++) {
+        nn_layer *layer = net->layers[i];
+        if (layer->fold_to >= 0)
+            layer->kind->ops.fold(layer, net->layers[layer->fold_to],
+                                  layer->folded);
+    }
+    for (int i = 0; i < net->count; i++) {
+        nn_layer *layer = net->layers[i];
+        if (layer->folded_into < 0 && layer->kind->ops.prepare)
+            layer->kind->ops.prepare(layer, ex);
+    }
+    net->prepared_version = net->weights_version;
+}
+
 nn_status nn_net_forward_shards(nn_net *net, int total, int first, int last)
 {
     nn_exec ex;
@@ -113,11 +135,19 @@ nn_status nn_net_forward_shards(nn_net *net, int total, int first, int last)
     ex = exec_for(net);
     for (int i = 0; i <= net->count; i++)
         net->tensors[i].n = batch;
+    if (net->inference_only && net->prepared_version != net->weights_version)
+        prepare_inference(net, &ex);
     for (int i = 0; i < net->count; i++) {
+        const nn_layer *layer = net->layers[i];
         nn_tensor in[NN_MAX_INPUTS];
+        if (layer->folded_into >= 0)
+            continue; /* done by the layer folded into */
         gather_inputs(net, i, in);
-        net->layers[i]->kind->ops.forward(net->layers[i], in,
-                                          &net->tensors[i + 1], &ex);
+        net->layers[i]->kind->ops.forward(
+            net->layers[i], in,
+            &net->tensors[(layer->relu_to >= 0   ? layer->relu_to
+                           : layer->fold_to >= 0 ? layer->fold_to
+                                                 : i) + 1], &ex);
     }
     net->batch = batch;
     return net->group_error;
