@@ -322,6 +322,9 @@ static void test_conv_against_float(void **state)
     int8_t w[OUT * C * K * K];
     int32_t bias[OUT], folded[OUT], acc[32 * OUT];
     uint8_t col[28 * 32 + 16], padded[C * (H + 2) * (W + 2) + 16];
+    uint8_t quads[28 * 32];
+    int32_t w4[OUT * 7];
+    int32_t acc2[32 * OUT];
     int32_t w2[OUT * 14];
     nn_qmul m[OUT];
     const float s_in = 0.02f, s_out = 0.1f;
@@ -347,6 +350,15 @@ static void test_conv_against_float(void **state)
     nn_q_im2col(x, C, H, W, K, K, 1, PAD, oh, ow, (uint8_t)z_in, padded, col);
     nn_q_pack_weight_pairs(OUT, depth, w, w2);
     nn_q_conv_gemm_pick(1)(OUT, 28, 32, col, w2, folded, acc);
+    /* the AVX-VNNI path (portable where the CPU lacks it) gives the same */
+    nn_q_pack_weight_quads(OUT, depth, w, w4);
+    nn_q_interleave4(28, 32, col, quads);
+    (nn_cpu_has_avxvnni() ? nn_q_conv_gemm_quads_vnni
+                          : nn_q_conv_gemm_quads_portable)(OUT, 28, 32, quads,
+                                                           w4, folded, acc2);
+    for (int o = 0; o < OUT; o++)
+        assert_memory_equal(acc + o * 32, acc2 + o * 32,
+                            (size_t)oh * ow * sizeof *acc);
     for (int o = 0; o < OUT; o++)
         nn_q_requant_plane_pick(1)(acc + o * 32, oh * ow, m[o], z_out, 0, 255,
                                    y + o * oh * ow);
@@ -379,11 +391,14 @@ static void conv_gemm_case(int out, int depth, int positions, int fill,
     uint8_t *a = malloc((size_t)depth * positions);
     int8_t *w = malloc((size_t)out * depth);
     int32_t *bias = malloc((size_t)out * sizeof *bias);
-    uint8_t *col = malloc((size_t)depth2 * pos16);
+    int depth4 = nn_q_depth4(depth);
+    uint8_t *col = malloc((size_t)depth4 * pos16);
+    uint8_t *quads = malloc((size_t)depth4 * pos16);
+    int32_t *w4 = malloc((size_t)out * depth4 / 4 * sizeof *w4);
     int32_t *w2 = malloc((size_t)out * depth2 / 2 * sizeof *w2);
     int32_t *ref = malloc((size_t)out * positions * sizeof *ref);
     int32_t *got = malloc((size_t)out * pos16 * sizeof *got);
-    assert_true(a && w && bias && col && w2 && ref && got);
+    assert_true(a && w && bias && col && w2 && ref && got && quads && w4);
     for (int i = 0; i < depth * positions; i++)
         a[i] = fill ? 255 : (uint8_t)nn_rng_below(rng, 256);
     for (int i = 0; i < out * depth; i++)
@@ -396,12 +411,20 @@ static void conv_gemm_case(int out, int depth, int positions, int fill,
     nn_q_conv_gemm_ref(out, depth, positions, a, w, bias, ref);
     nn_q_pack_cols(depth, positions, a, col);
     nn_q_pack_weight_pairs(out, depth, w, w2);
-    for (int path = 0; path < 2; path++) {
-        if (path == 1 && !nn_cpu_has_avx2())
-            break;
+    nn_q_pack_weight_quads(out, depth, w, w4);
+    nn_q_interleave4(depth4, pos16, col, quads);
+    for (int path = 0; path < 4; path++) {
+        if ((path == 1 && !nn_cpu_has_avx2()) ||
+            (path == 3 && !nn_cpu_has_avxvnni()))
+            continue;
         memset(got, 0, (size_t)out * pos16 * sizeof *got);
-        (path ? nn_q_conv_gemm_pick(1) : nn_q_conv_gemm_portable)(
-            out, depth2, pos16, col, w2, bias, got);
+        if (path < 2)
+            (path ? nn_q_conv_gemm_pick(1) : nn_q_conv_gemm_portable)(
+                out, depth2, pos16, col, w2, bias, got);
+        else
+            (path == 3 ? nn_q_conv_gemm_quads_vnni
+                       : nn_q_conv_gemm_quads_portable)(out, depth4, pos16,
+                                                        quads, w4, bias, got);
         for (int o = 0; o < out; o++)
             assert_memory_equal(ref + (size_t)o * positions,
                                 got + (size_t)o * pos16,
@@ -414,6 +437,8 @@ static void conv_gemm_case(int out, int depth, int positions, int fill,
     free(w2);
     free(ref);
     free(got);
+    free(quads);
+    free(w4);
 }
 
 static void test_conv_gemm_avx2_equals_portable(void **state)
@@ -428,8 +453,9 @@ static void test_conv_gemm_avx2_equals_portable(void **state)
             for (size_t p = 0; p < sizeof positions / sizeof *positions; p++)
                 for (int out = 1; out <= 9; out += 4, cases++)
                     conv_gemm_case(out, depths[d], positions[p], fill, &rng);
-    printf("conv gemm: reference, portable%s agree on %d cases\n",
-           nn_cpu_has_avx2() ? " and AVX2" : "", cases);
+    printf("conv gemm: reference, portable pairs and quads%s%s agree on %d "
+           "cases\n", nn_cpu_has_avx2() ? ", AVX2" : "",
+           nn_cpu_has_avxvnni() ? ", AVX-VNNI" : "", cases);
     (void)state;
 }
 
@@ -487,7 +513,7 @@ static void test_im2col_against_naive(void **state)
                 int oh = (H + 2 * pad - k) / stride + 1;
                 int ow = (W + 2 * pad - k) / stride + 1;
                 int depth = C * k * k, pos16 = nn_q_pos16(oh * ow);
-                uint8_t *col = malloc((size_t)(depth + 1) * pos16 + 16);
+                uint8_t *col = malloc((size_t)nn_q_depth4(depth) * pos16 + 16);
                 uint8_t *padded = malloc(nn_q_im2col_scratch(C, H, W, pad));
                 assert_true(col && padded);
                 nn_q_im2col(x, C, H, W, k, k, stride, pad, oh, ow, 77, padded,
@@ -503,9 +529,9 @@ static void test_im2col_against_naive(void **state)
                                                ? 77 : x[(c * H + iy) * W + ix];
                                 assert_int_equal(col[(size_t)row * pos16 + p], want);
                             }
-                if (depth % 2)
-                    for (int p = 0; p < pos16; p++)
-                        assert_int_equal(col[(size_t)depth * pos16 + p], 0);
+                for (size_t z = (size_t)depth * pos16;
+                     z < (size_t)nn_q_depth4(depth) * pos16; z++)
+                    assert_int_equal(col[z], 0);
                 free(col);
                 free(padded);
             }

@@ -4,6 +4,11 @@
 #include <math.h>
 #include <string.h>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <emmintrin.h>
+#endif
+
 #include "core/util.h"
 #include "layers/pool.h"
 #include "quant/qmath.h"
@@ -131,8 +136,8 @@ void nn_q_pack_weight_pairs(int out, int depth, const int8_t *w, int32_t *w2)
 
 void nn_q_pack_cols(int depth, int positions, const uint8_t *a, uint8_t *col)
 {
-    int pos16 = nn_q_pos16(positions), depth2 = (depth + 1) / 2 * 2;
-    memset(col, 0, (size_t)depth2 * pos16);
+    int pos16 = nn_q_pos16(positions);
+    memset(col, 0, (size_t)nn_q_depth4(depth) * pos16);
     for (int k = 0; k < depth; k++)
         memcpy(col + (size_t)k * pos16, a + (size_t)k * positions,
                (size_t)positions);
@@ -147,7 +152,7 @@ void nn_q_im2col(const uint8_t *x, int c, int h, int w, int kh, int kw,
                  int stride, int pad, int out_h, int out_w, uint8_t zero,
                  uint8_t *padded, uint8_t *col)
 {
-    int depth = c * kh * kw, depth2 = (depth + 1) / 2 * 2;
+    int depth = c * kh * kw, depth4 = nn_q_depth4(depth);
     int pos16 = nn_q_pos16(out_h * out_w);
     int ph = h + 2 * pad, pw = w + 2 * pad;
     /* padded (c, ph, pw): x inside a border of zero */
@@ -171,8 +176,84 @@ void nn_q_im2col(const uint8_t *x, int c, int h, int w, int kh, int kw,
                     dst[ox] = src[ox * stride];
         }
     }
-    if (depth2 > depth)
-        memset(col + (size_t)depth * pos16, 0, (size_t)pos16);
+    memset(col + (size_t)depth * pos16, 0, (size_t)(depth4 - depth) * pos16);
+}
+
+int nn_cpu_has_avxvnni(void)
+{
+#if defined(__x86_64__)
+    /* CPUID leaf 7, sub-leaf 1: EAX bit 4 is AVX-VNNI (read directly:
+     * not every compiler's __builtin_cpu_supports knows its name); the
+     * AVX2 check covers the operating system's support of YMM state */
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    return nn_cpu_has_avx2() && __get_cpuid_count(7, 1, &a, &b, &c, &d) &&
+           (a >> 4 & 1u);
+#else
+    return 0;
+#endif
+}
+
+void nn_q_pack_weight_quads(int out, int depth, const int8_t *w, int32_t *w4)
+{
+    int quads = nn_q_depth4(depth) / 4;
+    for (int o = 0; o < out; o++)
+        for (int j = 0; j < quads; j++) {
+            uint32_t v = 0;
+            for (int t = 0; t < 4; t++)
+                if (4 * j + t < depth)
+                    v |= (uint32_t)(uint8_t)w[(size_t)o * depth + 4 * j + t]
+                         << (8 * t);
+            w4[(size_t)o * quads + j] = (int32_t)v;
+        }
+}
+
+void nn_q_interleave4(int depth4, int pos16, const uint8_t *col,
+                      uint8_t *quads)
+{
+    for (int j = 0; j < depth4 / 4; j++) {
+        const uint8_t *r = col + (size_t)4 * j * pos16;
+        uint8_t *q = quads + (size_t)4 * j * pos16;
+#if defined(__x86_64__)
+        /* SSE2 (in every x86-64): 16 positions of 4 rows at a time */
+        for (int p = 0; p < pos16; p += 16, q += 64) {
+            __m128i r0 = _mm_loadu_si128((const __m128i *)(r + p));
+            __m128i r1 = _mm_loadu_si128((const __m128i *)(r + pos16 + p));
+            __m128i r2 = _mm_loadu_si128((const __m128i *)(r + 2 * pos16 + p));
+            __m128i r3 = _mm_loadu_si128((const __m128i *)(r + 3 * pos16 + p));
+            __m128i t0 = _mm_unpacklo_epi8(r0, r1), t1 = _mm_unpacklo_epi8(r2, r3);
+            __m128i t2 = _mm_unpackhi_epi8(r0, r1), t3 = _mm_unpackhi_epi8(r2, r3);
+            _mm_storeu_si128((__m128i *)q, _mm_unpacklo_epi16(t0, t1));
+            _mm_storeu_si128((__m128i *)(q + 16), _mm_unpackhi_epi16(t0, t1));
+            _mm_storeu_si128((__m128i *)(q + 32), _mm_unpacklo_epi16(t2, t3));
+            _mm_storeu_si128((__m128i *)(q + 48), _mm_unpackhi_epi16(t2, t3));
+        }
+#else
+        for (int p = 0; p < pos16; p++)
+            for (int t = 0; t < 4; t++)
+                q[4 * p + t] = r[(size_t)t * pos16 + p];
+#endif
+    }
+}
+
+void nn_q_conv_gemm_quads_portable(int out, int depth4, int pos16,
+                                   const uint8_t *quads, const int32_t *w4,
+                                   const int32_t *bias, int32_t *acc)
+{
+    int n = depth4 / 4;
+    for (int o = 0; o < out; o++) {
+        int32_t *row = acc + (size_t)o * pos16;
+        for (int p = 0; p < pos16; p++)
+            row[p] = bias[o];
+        for (int j = 0; j < n; j++) {
+            uint32_t v = (uint32_t)w4[(size_t)o * n + j];
+            const uint8_t *q = quads + (size_t)4 * j * pos16;
+            int32_t w0 = (int8_t)(v & 0xff), w1 = (int8_t)(v >> 8 & 0xff);
+            int32_t w2 = (int8_t)(v >> 16 & 0xff), w3 = (int8_t)(v >> 24);
+            for (int p = 0; p < pos16; p++)
+                row[p] += q[4 * p] * w0 + q[4 * p + 1] * w1 +
+                          q[4 * p + 2] * w2 + q[4 * p + 3] * w3;
+        }
+    }
 }
 
 void nn_q_requant_plane(const int32_t *acc, int n, nn_qmul m, int32_t zero,

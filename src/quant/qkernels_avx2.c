@@ -208,6 +208,80 @@ void nn_q_conv_gemm_avx2(int out, int depth2, int pos16, const uint8_t *col,
     }
 }
 
+/* 4 outputs x 16 positions with AVX-VNNI: per quad of rows, two loads of
+ * 8 positions' quads, four broadcast weight quads, eight vpdpbusd. */
+#define NN_VNNI __attribute__((target("avx2,avxvnni")))
+
+NN_VNNI static inline __attribute__((always_inline)) void
+vnni_tile_4x16(int n, int pos16, const uint8_t *quads, const int32_t *w4,
+               const int32_t *bias, int32_t *acc, int o, int p)
+{
+    const int32_t *w0 = w4 + (size_t)o * n, *w1 = w0 + n, *wq = w1 + n;
+    const int32_t *w3 = wq + n;
+    __m256i c00 = _mm256_set1_epi32(bias[o]), c01 = c00;
+    __m256i c10 = _mm256_set1_epi32(bias[o + 1]), c11 = c10;
+    __m256i c20 = _mm256_set1_epi32(bias[o + 2]), c21 = c20;
+    __m256i c30 = _mm256_set1_epi32(bias[o + 3]), c31 = c30;
+    const uint8_t *q = quads + (size_t)4 * p;
+    for (int j = 0; j < n; j++, q += (size_t)4 * pos16) {
+        __m256i x0 = _mm256_loadu_si256((const __m256i *)q);
+        __m256i x1 = _mm256_loadu_si256((const __m256i *)(q + 32)), v;
+        v = _mm256_set1_epi32(w0[j]);
+        c00 = _mm256_dpbusd_avx_epi32(c00, x0, v);
+        c01 = _mm256_dpbusd_avx_epi32(c01, x1, v);
+        v = _mm256_set1_epi32(w1[j]);
+        c10 = _mm256_dpbusd_avx_epi32(c10, x0, v);
+        c11 = _mm256_dpbusd_avx_epi32(c11, x1, v);
+        v = _mm256_set1_epi32(wq[j]);
+        c20 = _mm256_dpbusd_avx_epi32(c20, x0, v);
+        c21 = _mm256_dpbusd_avx_epi32(c21, x1, v);
+        v = _mm256_set1_epi32(w3[j]);
+        c30 = _mm256_dpbusd_avx_epi32(c30, x0, v);
+        c31 = _mm256_dpbusd_avx_epi32(c31, x1, v);
+    }
+    int32_t *a0 = acc + (size_t)o * pos16 + p;
+    _mm256_storeu_si256((__m256i *)a0, c00);
+    _mm256_storeu_si256((__m256i *)(a0 + 8), c01);
+    _mm256_storeu_si256((__m256i *)(a0 + pos16), c10);
+    _mm256_storeu_si256((__m256i *)(a0 + pos16 + 8), c11);
+    _mm256_storeu_si256((__m256i *)(a0 + 2 * (size_t)pos16), c20);
+    _mm256_storeu_si256((__m256i *)(a0 + 2 * (size_t)pos16 + 8), c21);
+    _mm256_storeu_si256((__m256i *)(a0 + 3 * (size_t)pos16), c30);
+    _mm256_storeu_si256((__m256i *)(a0 + 3 * (size_t)pos16 + 8), c31);
+}
+
+NN_VNNI static inline __attribute__((always_inline)) void
+vnni_tile_1x16(int n, int pos16, const uint8_t *quads, const int32_t *w4,
+               const int32_t *bias, int32_t *acc, int o, int p)
+{
+    const int32_t *w0 = w4 + (size_t)o * n;
+    __m256i c0 = _mm256_set1_epi32(bias[o]), c1 = c0;
+    const uint8_t *q = quads + (size_t)4 * p;
+    for (int j = 0; j < n; j++, q += (size_t)4 * pos16) {
+        __m256i v = _mm256_set1_epi32(w0[j]);
+        c0 = _mm256_dpbusd_avx_epi32(
+            c0, _mm256_loadu_si256((const __m256i *)q), v);
+        c1 = _mm256_dpbusd_avx_epi32(
+            c1, _mm256_loadu_si256((const __m256i *)(q + 32)), v);
+    }
+    _mm256_storeu_si256((__m256i *)(acc + (size_t)o * pos16 + p), c0);
+    _mm256_storeu_si256((__m256i *)(acc + (size_t)o * pos16 + p + 8), c1);
+}
+
+NN_VNNI
+void nn_q_conv_gemm_quads_vnni(int out, int depth4, int pos16,
+                               const uint8_t *quads, const int32_t *w4,
+                               const int32_t *bias, int32_t *acc)
+{
+    int n = depth4 / 4, out4 = out / 4 * 4;
+    for (int p = 0; p < pos16; p += 16) {
+        for (int o = 0; o < out4; o += 4)
+            vnni_tile_4x16(n, pos16, quads, w4, bias, acc, o, p);
+        for (int o = out4; o < out; o++)
+            vnni_tile_1x16(n, pos16, quads, w4, bias, acc, o, p);
+    }
+}
+
 /* Eight lanes of requant with one (M, shift >= 0): srdhm as floor((a M +
  * 2^30) / 2^31) (equal to qmodel.h's nudged, truncated division for every
  * a and M > 0), then rdivpot's ties away from zero. */

@@ -383,10 +383,10 @@ static void gemm_size(const nn_qmodel *q, int i, int max_batch, size_t *col,
     *col = *patches = *acc = *weights = 0;
     if (op->kind == NN_QOP_CONV) {
         size_t pos16 = (size_t)nn_q_pos16(out->h * out->w);
-        size_t depth2 = (depth + 1) / 2 * 2;
-        *patches = depth2 * pos16 + 16;
+        size_t depth4 = (size_t)nn_q_depth4((int)depth);
+        *patches = depth4 * pos16 + 16;
         *acc = out_c * pos16;
-        *weights = out_c * depth2;
+        *weights = 2 * out_c * depth4; /* pairs, then quads */
     } else if (op->kind == NN_QOP_DENSE) {
         size_t depth16 = (size_t)nn_q_depth16(op->conv.in_c);
         *col = (size_t)max_batch * depth16;
@@ -435,13 +435,13 @@ nn_status nn_qmodel_prepare(nn_qmodel *q, int max_batch, char *msg,
         bytes += round64(weights * sizeof(int16_t));
     }
     bytes += round64((size_t)q->tensor_count * sizeof(uint8_t *)) +
-             2 * round64((size_t)q->op_count * sizeof(int16_t *));
+             3 * round64((size_t)q->op_count * sizeof(int16_t *));
     for (int t = 0; t < q->tensor_count; t++)
         if (!(t == q->op_count && last_int32))
             bytes += round64(tensor_size(&q->tensors[t]) * (size_t)max_batch);
     bytes += round64(classes * (size_t)max_batch * sizeof(int32_t)) +
              round64(classes * (size_t)max_batch * sizeof(float)) +
-             round64(col * sizeof(int16_t)) + round64(patches) +
+             round64(col * sizeof(int16_t)) + 2 * round64(patches) +
              round64(padded) +
              round64(acc * sizeof(int32_t));
     if (bytes > ((size_t)1 << 32)) {
@@ -461,6 +461,8 @@ nn_status nn_qmodel_prepare(nn_qmodel *q, int max_batch, char *msg,
     at += round64((size_t)q->op_count * sizeof(int16_t *));
     run->w2 = (int32_t **)(void *)at;
     at += round64((size_t)q->op_count * sizeof(int32_t *));
+    run->w4 = (int32_t **)(void *)at;
+    at += round64((size_t)q->op_count * sizeof(int32_t *));
     for (int t = 0; t < q->tensor_count; t++)
         if (!(t == q->op_count && last_int32)) {
             run->values[t] = at;
@@ -471,9 +473,13 @@ nn_status nn_qmodel_prepare(nn_qmodel *q, int max_batch, char *msg,
         nn_qconv *c = &q->ops[i].conv;
         gemm_size(q, i, max_batch, &op_col, &op_patches, &op_acc, &weights);
         if (q->ops[i].kind == NN_QOP_CONV) {
+            size_t depth4 = (size_t)nn_q_depth4((int)nn_qconv_depth(c));
             run->w2[i] = (int32_t *)(void *)at;
             nn_q_pack_weight_pairs(c->out_c, (int)nn_qconv_depth(c), c->weight,
                                    run->w2[i]);
+            run->w4[i] = run->w2[i] + (size_t)c->out_c * depth4 / 2;
+            nn_q_pack_weight_quads(c->out_c, (int)nn_qconv_depth(c), c->weight,
+                                   run->w4[i]);
         } else if (q->ops[i].kind == NN_QOP_DENSE) {
             run->w16[i] = (int16_t *)(void *)at;
             nn_q_pack_weights(c->out_c, (int)nn_qconv_depth(c), c->weight,
@@ -488,6 +494,8 @@ nn_status nn_qmodel_prepare(nn_qmodel *q, int max_batch, char *msg,
     run->col = (int16_t *)(void *)at;
     at += round64(col * sizeof(int16_t));
     run->patches = at;
+    at += round64(patches);
+    run->quads = at;
     at += round64(patches);
     run->padded = at;
     at += round64(padded);
@@ -505,6 +513,7 @@ void nn_qmodel_set_avx2(nn_qmodel *q, int allow)
         q->run->gemm = nn_q_gemm_pick(allow);
         q->run->conv_gemm = nn_q_conv_gemm_pick(allow);
         q->run->requant_plane = nn_q_requant_plane_pick(allow);
+        q->run->use_vnni = allow && nn_cpu_has_avxvnni();
     }
 }
 
