@@ -155,12 +155,20 @@ void nn_q_im2col(const uint8_t *x, int c, int h, int w, int kh, int kw,
     int depth = c * kh * kw, depth4 = nn_q_depth4(depth);
     int pos16 = nn_q_pos16(out_h * out_w);
     int ph = h + 2 * pad, pw = w + 2 * pad;
-    /* padded (c, ph, pw): x inside a border of zero */
-    memset(padded, zero, nn_q_im2col_scratch(c, h, w, pad));
-    for (int ci = 0; ci < c; ci++)
-        for (int y = 0; y < h; y++)
-            memcpy(padded + ((size_t)ci * ph + y + pad) * pw + pad,
-                   x + ((size_t)ci * h + y) * w, (size_t)w);
+    /* padded (c, ph, pw): x inside a border of zero (only the border is
+     * set; the 16 bytes of slack after it too) */
+    for (int ci = 0; ci < c; ci++) {
+        uint8_t *plane = padded + (size_t)ci * ph * pw;
+        memset(plane, zero, (size_t)pad * pw);
+        for (int y = 0; y < h; y++) {
+            uint8_t *row = plane + (size_t)(y + pad) * pw;
+            memset(row, zero, (size_t)pad);
+            memcpy(row + pad, x + ((size_t)ci * h + y) * w, (size_t)w);
+            memset(row + pad + w, zero, (size_t)pad);
+        }
+        memset(plane + (size_t)(h + pad) * pw, zero, (size_t)pad * pw);
+    }
+    memset(padded + (size_t)c * ph * pw, zero, 16);
     for (int k = 0; k < depth; k++) {
         int ci = k / (kh * kw), ky = k / kw % kh, kx = k % kw;
         const uint8_t *src = padded + ((size_t)ci * ph + ky) * pw + kx;
