@@ -190,6 +190,25 @@ static void test_quantize_input(void **state)
     assert_int_equal(q[5], 0);
     assert_int_equal(q[6], 10);
     assert_int_equal(q[7], 11);
+    /* the AVX2 form equals it on ties, NaN, infinities, huge and random
+     * values, and on a length that is not a multiple of 8 */
+    {
+        enum { N = 4099 };
+        static float v[N];
+        static uint8_t a[N], b[N];
+        nn_rng rng;
+        nn_rng_seed(&rng, 16);
+        for (int i = 0; i < N; i++) {
+            float r = nn_rng_uniform(&rng);
+            v[i] = i % 7 == 0   ? ((float)(i % 600) - 300.0f + 0.5f) * 0.25f
+                   : i % 7 == 1 ? (i % 2 ? NAN : INFINITY) * (i % 3 ? 1 : -1)
+                   : i % 7 == 2 ? (r - 0.5f) * 1e9f
+                                : (r - 0.5f) * 80.0f;
+        }
+        nn_q_quantize(v, N, 0.25f, 37, a);
+        nn_q_quantize_pick(1)(v, N, 0.25f, 37, b);
+        assert_memory_equal(a, b, N);
+    }
     (void)state;
 }
 

@@ -285,19 +285,19 @@ nn_q_requant_plane_fn nn_q_requant_plane_pick(int allow_avx2)
 void nn_q_quantize(const float *x, size_t n, float scale, int32_t zero,
                    uint8_t *q)
 {
-    for (size_t i = 0; i < n; i++) {
-        float v = roundf(x[i] / scale);
-        int32_t t;
-        if (v != v)
-            t = zero;
-        else if (v >= 512.0f)
-            t = 255;
-        else if (v <= -512.0f)
-            t = 0;
-        else
-            t = nn_q_clamp(zero + (int32_t)v, 0, 255);
-        q[i] = (uint8_t)t;
-    }
+    for (size_t i = 0; i < n; i++)
+        q[i] = nn_q_quantize_one(x[i], scale, zero);
+}
+
+nn_q_quantize_fn nn_q_quantize_pick(int allow_avx2)
+{
+#if defined(__x86_64__)
+    if (allow_avx2 && nn_cpu_has_avx2())
+        return nn_q_quantize_avx2;
+#else
+    (void)allow_avx2;
+#endif
+    return nn_q_quantize;
 }
 
 void nn_q_requant_rows(int rows, int out, const int32_t *acc,
