@@ -11,6 +11,7 @@
  *   nn/io.h      model files, ONNX, NumPy and MATLAB weights, checkpoints
  *   nn/layers.h  the layer functions: pure forward and backward passes over
  *                raw arrays
+ *   nn/quant.h   int8 models: quantize a trained net, save, load, predict
  *
  * A program: nn_net_create, nn_net_add_spec (or nn_net_add_dense, ...),
  * nn_net_build, nn_optim_create, nn_train_epoch (or nn_net_forward,
@@ -37,5 +38,6 @@
 #include "nn/train.h"
 #include "nn/io.h"
 #include "nn/layers.h"
+#include "nn/quant.h"
 
 #endif /* NN_H */

@@ -5,8 +5,9 @@
 # only, -j2), then for each mutant below edits one file of the copy with
 # sed, rebuilds the tests that run, runs them (ctest label grad, plus
 # test_optim, test_preset_sizes, test_onnx, test_onnx_export,
-# test_checkpoint, test_shards, test_train and test_numeric) and restores
-# the file. The checkout itself is never modified. Not run by CI: the 78
+# test_checkpoint, test_shards, test_train, test_numeric, test_quant and
+# test_quant_kernels) and restores
+# the file. The checkout itself is never modified. Not run by CI: the 88
 # mutants take 15 to 40 minutes on the 2-core machine (more when other work
 # runs beside them).
 # Results and what they show: docs/RELIABILITY.md, "Mutation check".
@@ -37,7 +38,7 @@ cmake -S "$tree" -B "$build" -DCMAKE_BUILD_TYPE=Release \
 tests=$(cd "$build" && ctest -N -L grad | sed -n 's/^ *Test *#[0-9]*: //p')
 tests=$(printf '%s\n' $tests test_optim test_preset_sizes test_onnx \
     test_onnx_export test_checkpoint test_shards test_train test_numeric \
-    test_infer_buffer test_infer_fast |
+    test_infer_buffer test_infer_fast test_quant test_quant_kernels |
     sort -u)
 
 # Builds the tests; runs each; prints the failed ones (with "(crash)" or
@@ -211,6 +212,12 @@ infer-params-stale|src/net/net.c|nn_net_params hands out the weights without mar
 infer-state-stale|src/net/net.c|nn_net_state hands out the statistics without marking them changed|/^    net->weights_version++; \/\* the caller may write it \*\/$/d
 infer-relu-not-applied|src/layers/layer_conv2d.c|a relu fused into the convolution not applied|s/    if (layer->relu_to >= 0) \/\* while y is in the cache \*\//    if (0)/
 infer-prepare-once|src/net/net_run.c|folded and transformed weights made for the first pass only|s/net->prepared_version != net->weights_version)/net->prepared_version == 0)/
+# int8 models (test_quant, test_quant_kernels).
+quant-rounding-flipped|src/quant/qmath.h|requant: rdivpot ties towards zero instead of away|s/    int32_t thr = (mask >> 1) + (x < 0 ? 1 : 0);/    int32_t thr = (mask >> 1) + (x < 0 ? 0 : 1);/
+quant-zero-point-dropped|src/quant/qmodel.c|conv, dense, affine: the input zero point not folded into the bias|s/c->bias_folded\[o\] = c->bias\[o\] - zero \* sum;/c->bias_folded[o] = c->bias[o] + 0 * sum * zero;/
+quant-shift-dropped|src/quant/qmath.h|requant: the right shift left out|s/    return m.shift > 0 ? nn_q_rdivpot(x, m.shift) : x;/    return x;/
+quant-padding-zero|src/quant/qkernels.c|im2col pads with 0 instead of the input zero point|s/            memset(row, zero, (size_t)pad);/            memset(row, 0, (size_t)pad);/
+quant-input-zero-point-dropped|src/quant/qmath.h|input quantization without its zero point|s/    return (uint8_t)nn_q_clamp(zero + (int32_t)v, 0, 255);/    return (uint8_t)nn_q_clamp((int32_t)v, 0, 255);/
 EOF
 
 echo

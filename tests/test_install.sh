@@ -49,6 +49,7 @@ mv "$tmp/staging" "$prefix"
 libdir=$(dirname "$(find "$prefix" -name libnn.a)")
 for f in include/nn.h include/nn/core.h include/nn/net.h include/nn/optim.h \
     include/nn/data.h include/nn/train.h include/nn/io.h include/nn/layers.h \
+    include/nn/quant.h \
     include/nn/advanced.h "${libdir#"$prefix"/}/libnn.a" "${libdir#"$prefix"/}/pkgconfig/nn.pc" \
     "${libdir#"$prefix"/}/cmake/nn/nnConfig.cmake" \
     "${libdir#"$prefix"/}/cmake/nn/nnConfigVersion.cmake"; do
