@@ -308,6 +308,41 @@ static void test_hostile_files_refused(void **state)
         refused_with(q, path, "multiplier 1000");
         q->ops[0].conv.requant[0] = keep;
     }
+    /* multipliers in range whose products would overflow int32 in the
+     * kernels (a requantized sum plus its zero point, add's sum of terms,
+     * a global pooling's sum): every site */
+    for (int i = 0; i < q->op_count; i++) {
+        nn_qop *op = &q->ops[i];
+        const nn_qmul huge = {INT32_MAX, -31};
+        char want[64];
+        snprintf(want, sizeof want, "op %d", i);
+        if ((op->kind == NN_QOP_CONV || op->kind == NN_QOP_DENSE ||
+             op->kind == NN_QOP_AFFINE) && !op->conv.int32_out) {
+            nn_qmul keep = op->conv.requant[1];
+            op->conv.requant[1] = huge;
+            refused_with(q, path, "could overflow int32");
+            op->conv.requant[1] = keep;
+        } else if (op->kind == NN_QOP_ADD || op->kind == NN_QOP_CONCAT) {
+            nn_qmul keep = op->join.in[1];
+            int same = op->join.in_same[1];
+            op->join.in[1] = huge;
+            op->join.in_same[1] = 0;
+            refused_with(q, path, "could overflow int32");
+            op->join.in[1] = keep;
+            op->join.in_same[1] = same;
+            if (op->kind == NN_QOP_ADD) {
+                keep = op->join.out;
+                op->join.out = huge;
+                refused_with(q, path, "could overflow int32");
+                op->join.out = keep;
+            }
+        } else if (op->kind == NN_QOP_AVGPOOL && op->pool.requant) {
+            nn_qmul keep = op->pool.mul;
+            op->pool.mul = huge;
+            refused_with(q, path, want);
+            op->pool.mul = keep;
+        }
+    }
     {
         int8_t keep = q->ops[0].conv.weight[3];
         q->ops[0].conv.weight[3] = -128;
@@ -346,6 +381,42 @@ static void test_hostile_files_refused(void **state)
     assert_int_equal(nn_model_file_is_int8(path), 0);
     refused(path, "an fp32 model file");
     free(bytes);
+    nn_qmodel_free(q);
+    nn_net_destroy(net);
+    (void)state;
+}
+
+/* A channel of tiny weights beside an ordinary bias (decayed or pruned)
+ * takes a coarser weight scale instead of failing the whole net; the
+ * model agrees with its fp32 net. */
+static void test_dead_channel_quantizes(void **state)
+{
+    static float x[64 * SIDE * SIDE];
+    static int y[64];
+    float logits[64 * CLASSES], *w, *g;
+    size_t count;
+    nn_net *net = tu_net("dense16,relu,dense10", 1, SIDE, SIDE, 64, 5);
+    nn_qmodel *q = NULL;
+    char msg[256];
+    int agree = 0;
+    make_images(x, y, 64, 4);
+    assert_int_equal(nn_net_layer_params(net, 0, &w, &g, &count), NN_OK);
+    for (int k = 0; k < SIDE * SIDE; k++)
+        w[SIDE * SIDE + k] = 1e-9f; /* row 1 */
+    w[16 * SIDE * SIDE + 1] = 0.5f; /* its bias */
+    nn_net_set_training(net, 0);
+    if (nn_quantize(net, x, 64, NULL, &q, msg, sizeof msg) != NN_OK) {
+        printf("refused: %s\n", msg);
+        fail();
+    }
+    assert_int_equal(nn_qmodel_logits(q, x, 64, logits), NN_OK);
+    memcpy(nn_net_input(net)->x, x, sizeof x);
+    assert_int_equal(nn_net_forward(net, 64), NN_OK);
+    for (int i = 0; i < 64; i++)
+        agree += argmax(logits + i * CLASSES, CLASSES) ==
+                 argmax(nn_net_output(net)->x + i * CLASSES, CLASSES);
+    printf("dead channel: argmax agreement %d/64\n", agree);
+    assert_true(agree >= 60);
     nn_qmodel_free(q);
     nn_net_destroy(net);
     (void)state;
@@ -401,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_file_round_trip),
         cmocka_unit_test(test_hostile_files_refused),
         cmocka_unit_test(test_bad_calibration_refused),
+        cmocka_unit_test(test_dead_channel_quantizes),
     };
     return TU_RUN_IN_DIR(tests, dir);
 }

@@ -319,6 +319,12 @@ static int predict_eval(predictor *m, const predict_args *a)
         nn_dataset_free(&d);
         return CLI_FAIL;
     }
+    if (d.count < 1) {
+        fprintf(stderr, "predict: --eval %s: the test split holds no "
+                "images\n", a->eval);
+        nn_dataset_free(&d);
+        return CLI_FAIL;
+    }
     predictor_normalization(m, d.mean, d.std);
     start = cli_wall_seconds();
     for (int first = 0; first < d.count; first += EVAL_BATCH) {

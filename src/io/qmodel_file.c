@@ -230,6 +230,7 @@ static nn_status get_conv(nn_le_buffer *b, nn_qconv *c, int i, char *msg,
                           size_t msg_size)
 {
     size_t n, depth, need;
+    nn_status st;
     c->out_c = get_i32(b);
     c->in_c = get_i32(b);
     c->kh = get_i32(b);
@@ -262,10 +263,12 @@ static nn_status get_conv(nn_le_buffer *b, nn_qconv *c, int i, char *msg,
         return NN_EFORMAT;
     }
     need = n * depth;
-    if (nn_qconv_alloc(c) != NN_OK) {
-        nn_format_msg(msg, msg_size, "op %d: out of memory (or %zu weights "
-                      "is too many)", i, need);
-        return NN_ENOMEM;
+    if ((st = nn_qconv_alloc(c)) != NN_OK) {
+        nn_format_msg(msg, msg_size, st == NN_ENOMEM
+                      ? "op %d: out of memory for %zu weights"
+                      : "op %d: %zu weights is more than an int8 model holds",
+                      i, need);
+        return st == NN_ENOMEM ? NN_ENOMEM : NN_EFORMAT;
     }
     memcpy(c->weight, nn_le_take(b, need), need);
     nn_le_get_floats(b, c->w_scale, n);

@@ -528,6 +528,16 @@ float *nn_net_params(nn_net *net)
     return net->params;
 }
 
+const float *nn_net_params_read(const nn_net *net)
+{
+    return net ? net->params : NULL;
+}
+
+const float *nn_net_state_read(const nn_net *net)
+{
+    return net ? net->state : NULL;
+}
+
 float *nn_net_grads(nn_net *net)
 {
     return net ? net->grads : NULL;

@@ -27,6 +27,11 @@ nn_status nn_net_first_error(const nn_net *net);
  * `error`: undoes a spec that failed half way (src/net/net.c). */
 void nn_net_truncate(nn_net *net, int count, nn_status error);
 
+/* The parameters and the state, read only: unlike nn_net_params and
+ * nn_net_state these do not mark them changed (src/net/net.c). */
+const float *nn_net_params_read(const nn_net *net);
+const float *nn_net_state_read(const nn_net *net);
+
 /* The net's thread pool (NULL when it runs on one thread), for work on its
  * tensors outside the layers: the optimizer's step. */
 nn_pool *nn_net_pool(const nn_net *net);

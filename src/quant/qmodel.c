@@ -122,6 +122,22 @@ static nn_status check_tensor(const nn_qtensor *t, int i, char *msg,
     return NN_OK;
 }
 
+/* Largest |requant(x, m)| for |x| <= bound: x m plus a unit of rounding
+ * from each of its two steps. */
+static double requant_bound(nn_qmul m, double bound)
+{
+    return bound * nn_qmul_to_real(m) + 2.0;
+}
+
+/* 1 when (M, shift) is in range and requant(x, m) for every |x| <= bound,
+ * with a zero point of up to 255 added, stays inside int32: a file (or a
+ * quantizer) cannot make the kernels' int32 arithmetic overflow. */
+static int requant_fits(nn_qmul m, double bound)
+{
+    return nn_qmul_valid(m) &&
+           requant_bound(m, bound) + 255.0 <= 2147483647.0;
+}
+
 static int bad_clamp(int32_t lo, int32_t hi)
 {
     return lo < 0 || hi > 255 || lo > hi;
@@ -195,9 +211,10 @@ static nn_status check_conv(const nn_qmodel *q, int i, char *msg,
         }
         if (c->int32_out ? (!isfinite(c->acc_scale[o]) ||
                             !(c->acc_scale[o] > 0.0f))
-                         : !nn_qmul_valid(c->requant[o])) {
+                         : !requant_fits(c->requant[o], bound)) {
             nn_format_msg(msg, msg_size, "op %d: channel %d's requantization "
-                          "(multiplier %d, shift %d) is out of range", i, o,
+                          "(multiplier %d, shift %d) is out of range or could "
+                          "overflow int32", i, o,
                           (int)c->requant[o].mult, (int)c->requant[o].shift);
             return NN_EFORMAT;
         }
@@ -221,15 +238,17 @@ static nn_status check_pool(const nn_qmodel *q, int i, char *msg,
     const nn_qop *op = &q->ops[i];
     const nn_qtensor *in = &q->tensors[op->from[0]], *out = &q->tensors[i + 1];
     const nn_qpool *p = &op->pool;
-    if (p->requant ? !p->global || !nn_qmul_valid(p->mul)
+    /* the values of a window, and its sum of (x - z) */
+    double window = (double)(p->global ? in->h : p->kh) *
+                    (p->global ? in->w : p->kw);
+    if (p->requant ? !p->global || !requant_fits(p->mul, 255.0 * window)
                    : !same_params(in, out)) {
         nn_format_msg(msg, msg_size, "op %d (pooling): its output's scale and "
                       "zero point differ from its input's (or its requantization "
                       "is out of range)", i);
         return NN_EFORMAT;
     }
-    if ((double)(p->global ? in->h : p->kh) * (p->global ? in->w : p->kw) *
-            255.0 > 2147483647.0) {
+    if (255.0 * window + window / 2 > 2147483647.0) { /* div_round's s + n/2 */
         nn_format_msg(msg, msg_size, "op %d (pooling): a window's sum could "
                       "overflow int32", i);
         return NN_EFORMAT;
@@ -263,6 +282,7 @@ static nn_status check_join(const nn_qmodel *q, int i, char *msg,
     const nn_qtensor *out = &q->tensors[i + 1];
     const nn_qjoin *j = &op->join;
     int channels = 0;
+    double sum = 0.0;
     for (int t = 0; t < op->inputs; t++) {
         const nn_qtensor *in = &q->tensors[op->from[t]];
         if (op->kind == NN_QOP_ADD ? !same_shape(in, out)
@@ -274,9 +294,11 @@ static nn_status check_join(const nn_qmodel *q, int i, char *msg,
         channels += in->c;
         if (op->kind == NN_QOP_CONCAT && j->in_same[t]
                 ? !same_params(in, out) || j->in_same[t] != 1
-                : !nn_qmul_valid(j->in[t])) {
+                : !requant_fits(j->in[t], op->kind == NN_QOP_ADD
+                                              ? 255.0 * (1 << NN_QADD_LEFT_SHIFT)
+                                              : 255.0)) {
             nn_format_msg(msg, msg_size, "op %d: input %d's requantization is "
-                          "out of range", i, t);
+                          "out of range or could overflow int32", i, t);
             return NN_EFORMAT;
         }
     }
@@ -285,10 +307,15 @@ static nn_status check_join(const nn_qmodel *q, int i, char *msg,
                       i, channels, out->c);
         return NN_EFORMAT;
     }
+    if (op->kind == NN_QOP_ADD) /* the sum of the inputs' terms */
+        for (int t = 0; t < op->inputs; t++)
+            sum += requant_bound(j->in[t], 255.0 * (1 << NN_QADD_LEFT_SHIFT));
     if (op->kind == NN_QOP_ADD &&
-        (!nn_qmul_valid(j->out) || bad_clamp(j->lo, j->hi))) {
+        (sum > 2147483647.0 || !requant_fits(j->out, sum) ||
+         bad_clamp(j->lo, j->hi))) {
         nn_format_msg(msg, msg_size, "op %d (add): output requantization or "
-                      "clamp out of range", i);
+                      "clamp out of range, or its sum could overflow int32",
+                      i);
         return NN_EFORMAT;
     }
     return NN_OK;

@@ -6,12 +6,14 @@
  * as tables, weights per output channel. */
 #include "quant/quant.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
+#include "net/net.h"
 #include "quant/qmath.h"
 
 nn_quant_options nn_quant_defaults(void)
@@ -52,9 +54,7 @@ static nn_status copy_net(const nn_net *net, int batch, nn_net **out,
                           char *spec, size_t spec_size, char *msg,
                           size_t msg_size)
 {
-    /* The user's net is only read; the accessors of its arrays take a
-     * non-const pointer. */
-    nn_net *src = (nn_net *)(uintptr_t)net, *copy = NULL;
+    nn_net *copy = NULL;
     float mean[3], std[3];
     int c, h, w;
     char why[160];
@@ -80,10 +80,10 @@ static nn_status copy_net(const nn_net *net, int batch, nn_net **out,
         nn_net_destroy(copy);
         return st == NN_OK ? NN_ESTATE : st;
     }
-    memcpy(nn_net_params(copy), nn_net_params(src),
+    memcpy(nn_net_params(copy), nn_net_params_read(net),
            nn_net_param_count(net) * sizeof(float));
     if (nn_net_state_count(net))
-        memcpy(nn_net_state(copy), nn_net_state(src),
+        memcpy(nn_net_state(copy), nn_net_state_read(net),
                nn_net_state_count(net) * sizeof(float));
     nn_net_set_training(copy, 0);
     *out = copy;
@@ -166,11 +166,20 @@ static nn_status quantize_weights(nn_qconv *c, const double *w,
                                   size_t msg_size, int op)
 {
     size_t depth = nn_qconv_depth(c);
+    /* half of what the int32 sums leave the bias (qmodel.h's bound) */
+    double budget = (2147483647.0 -
+                     (255.0 + in->zero_point) * NN_QWEIGHT_MAX * depth) / 2;
     for (int o = 0; o < c->out_c; o++) {
         double maxabs = 0.0, s_w, s_acc, bias;
         for (size_t k = 0; k < depth; k++)
             maxabs = fmax(maxabs, fabs(w[(size_t)o * depth + k]));
-        s_w = maxabs > 0.0 ? (double)(float)(maxabs / NN_QWEIGHT_MAX) : 1.0;
+        /* A channel of tiny weights beside an ordinary bias (decayed or
+         * pruned) takes a coarser scale so that its bias fits the budget,
+         * rather than refusing the net; and never one a float rounds to 0. */
+        s_w = fmax(maxabs / NN_QWEIGHT_MAX,
+                   budget > 0.0 ? fabs(b[o]) / ((double)in->scale * budget)
+                                : 0.0);
+        s_w = s_w > 0.0 ? fmax((double)(float)s_w, (double)FLT_MIN) : 1.0;
         c->w_scale[o] = (float)s_w;
         for (size_t k = 0; k < depth; k++) {
             double v = round(w[(size_t)o * depth + k] / s_w);
