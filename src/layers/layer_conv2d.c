@@ -180,15 +180,44 @@ typedef struct {
 
 /* How a convolution is computed; picked per call from the shape and the
  * net's choice of kernels. */
-typedef enum { CONV_IM2COL, CONV_WINOGRAD, CONV_DIRECT } conv_algo;
+typedef enum {
+    CONV_IM2COL, CONV_WINOGRAD, CONV_WINOGRAD43, CONV_DIRECT
+} conv_algo;
 
-static conv_algo conv_pick(const nn_conv2d_shape *s, const nn_exec *ex)
+/* Where a net built for inference runs F(4x4, 3x3) instead of F(2x2, 3x3):
+ * outputs of at least 16x16 (smaller planes leave the 36 gemms too few
+ * columns), and in that range a forward pass measured faster on every
+ * batch (docs/BENCHMARKS.md); the error stays within the bound
+ * test_winograd43 asserts for up to 128 input channels. */
+#define CONV_WINOGRAD43_MIN_SIDE 16
+#define CONV_WINOGRAD43_MAX_IN_C 128
+
+static int winograd43_suits(const nn_conv2d_shape *s, int batch)
+{
+    (void)batch;
+    return s->out_h >= CONV_WINOGRAD43_MIN_SIDE &&
+           s->out_w >= CONV_WINOGRAD43_MIN_SIDE &&
+           s->in_c <= CONV_WINOGRAD43_MAX_IN_C;
+}
+
+/* batch: images of the call (0: any). Training runs F(2x2, 3x3) only. */
+static conv_algo conv_pick(const nn_conv2d_shape *s, const nn_exec *ex,
+                           int batch)
 {
     if (ex->avx2 && nn_conv_direct_fits(s))
         return CONV_DIRECT;
     if (ex->kernels != NN_KERNELS_REFERENCE && nn_winograd_fits(s))
-        return CONV_WINOGRAD;
+        return ex->inference && winograd43_suits(s, batch) ? CONV_WINOGRAD43
+                                                         : CONV_WINOGRAD;
     return CONV_IM2COL;
+}
+
+/* Where U of each Winograd kind lives in the cache: F(2x2)'s first, then
+ * F(4x4)'s (made in nets built for inference only). */
+static const float *winograd43_u(const nn_layer *layer,
+                                 const nn_conv2d_shape *s)
+{
+    return (const float *)layer->cache + nn_winograd_weights_size(s);
 }
 
 static nn_status conv2d_reshape(nn_layer *layer)
@@ -227,7 +256,11 @@ static void conv2d_sizes(const nn_layer *layer, int max_batch,
         size_t need = nn_winograd_scratch(s);
         if (need > out->scratch)
             out->scratch = need;
-        out->cache = nn_winograd_weights_size(s) * sizeof(float); /* U */
+        if (nn_winograd43_scratch(s) > out->scratch)
+            out->scratch = nn_winograd43_scratch(s);
+        /* U of F(2x2, 3x3), then U of F(4x4, 3x3) */
+        out->cache = (nn_winograd_weights_size(s) +
+                      nn_winograd43_weights_size(s)) * sizeof(float);
     }
     if (nn_conv_direct_fits(s) && nn_conv_direct_scratch(s) > out->scratch)
         out->scratch = nn_conv_direct_scratch(s);
@@ -280,6 +313,9 @@ static void conv2d_forward_task(void *p, int task, int thread)
     if (job->algo == CONV_WINOGRAD)
         nn_winograd_forward(s, job->ex->sgemm, layer->cache, x, bias, y,
                             task_scratch(job, thread), n);
+    else if (job->algo == CONV_WINOGRAD43)
+        nn_winograd43_forward(s, job->ex->sgemm, winograd43_u(layer, s), x,
+                              bias, y, task_scratch(job, thread), n);
     else if (job->algo == CONV_DIRECT)
         nn_conv_direct_forward(s, x, w, bias, y, task_scratch(job, thread), n);
     else
@@ -351,6 +387,19 @@ static void winograd_weights_task(void *p, int task, int thread)
                         first, last);
 }
 
+/* The same for F(4x4, 3x3)'s U. */
+static void winograd43_weights_task(void *p, int task, int thread)
+{
+    const conv2d_layer *cv = p;
+    size_t first, last;
+    (void)thread;
+    nn_split_size((size_t)cv->shape.out_c * cv->shape.in_c, NN_PIECES, task,
+                  &first, &last);
+    nn_winograd43_weights(&cv->shape, cv->base.forward_params,
+                          (float *)winograd43_u(&cv->base, &cv->shape), first,
+                          last);
+}
+
 /* The job for one call; Winograd's transformed weights are made here on
  * each call (backward makes them again: weights may change in between),
  * except in a net built for inference, whose prepare op made them. */
@@ -359,8 +408,10 @@ static conv2d_job conv2d_job_for(nn_layer *layer, const nn_tensor *in,
 {
     conv2d_layer *cv = (conv2d_layer *)layer;
     int pieces = nn_shard_pieces(ex->batch->all_shards);
-    conv2d_job job = {cv, in, out, ex, conv_pick(&cv->shape, ex), 1, pieces,
-                      ex->batch->shards * pieces};
+    conv2d_job job = {cv, in, out, ex, conv_pick(&cv->shape, ex, in->n), 1,
+                      pieces, ex->batch->shards * pieces};
+    if (job.algo == CONV_WINOGRAD43)
+        job.group = nn_winograd43_group(&cv->shape);
     if (job.algo == CONV_WINOGRAD) {
         job.group = nn_winograd_group(&cv->shape);
         if (!ex->inference)
@@ -373,8 +424,12 @@ static conv2d_job conv2d_job_for(nn_layer *layer, const nn_tensor *in,
  * made once for every call until they change. */
 static void conv2d_prepare(nn_layer *layer, const nn_exec *ex)
 {
-    if (nn_winograd_fits(&((conv2d_layer *)layer)->shape))
-        nn_pool_run(ex->pool, NN_PIECES, winograd_weights_task, layer);
+    const nn_conv2d_shape *s = &((conv2d_layer *)layer)->shape;
+    if (!nn_winograd_fits(s))
+        return;
+    nn_pool_run(ex->pool, NN_PIECES, winograd_weights_task, layer);
+    if (conv_pick(s, ex, 0) == CONV_WINOGRAD43)
+        nn_pool_run(ex->pool, NN_PIECES, winograd43_weights_task, layer);
 }
 
 /* folded = params with next's channel map on each output channel */
@@ -450,9 +505,11 @@ static void conv2d_macs(const nn_layer *layer, const nn_exec *ex,
     const nn_conv2d_shape *s = &((const conv2d_layer *)layer)->shape;
     uint64_t taps = (uint64_t)s->out_c * s->in_c * s->kh * s->kw;
     uint64_t direct = taps * s->out_h * s->out_w, fwd = direct, dx = direct;
-    conv_algo algo = conv_pick(s, ex);
+    conv_algo algo = conv_pick(s, ex, 0);
     if (algo == CONV_WINOGRAD)
         fwd = dx = nn_winograd_macs(s);
+    else if (algo == CONV_WINOGRAD43)
+        fwd = nn_winograd43_macs(s), dx = nn_winograd_macs(s);
     else if (algo == CONV_DIRECT)
         dx = taps * s->in_h * s->in_w;
     out->forward = fwd;
