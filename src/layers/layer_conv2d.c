@@ -184,23 +184,35 @@ typedef enum {
     CONV_IM2COL, CONV_WINOGRAD, CONV_WINOGRAD43, CONV_DIRECT
 } conv_algo;
 
-/* Where a net built for inference runs F(4x4, 3x3) instead of F(2x2, 3x3):
- * outputs of at least 16x16 (smaller planes leave the 36 gemms too few
- * columns), and in that range a forward pass measured faster on every
- * batch (docs/BENCHMARKS.md); the error stays within the bound
- * test_winograd43 asserts for up to 128 input channels. */
-#define CONV_WINOGRAD43_MIN_SIDE 16
+/* Where a net built for inference runs F(4x4, 3x3) instead of F(2x2, 3x3),
+ * from single-thread timings of both on the presets' layer shapes at
+ * batches 1 and 64 (docs/BENCHMARKS.md): outputs of 24x24 or more at any
+ * batch (1.1x to 1.25x faster); outputs of 12x12 to 23x23 with up to 64
+ * channels on either side in calls of 16 or more images (up to 1.2x); never
+ * below 12x12 or above 128 input channels, where the 36 gemms get too few
+ * columns (F(4x4) took up to 1.8x as long) and the error grows
+ * (test_winograd43). Depends on the shape and the call's batch only. */
+#define CONV_WINOGRAD43_ANY_BATCH_SIDE 24
+#define CONV_WINOGRAD43_MIN_SIDE 12
+#define CONV_WINOGRAD43_MIN_BATCH 16
+#define CONV_WINOGRAD43_MID_MAX_C 64
 #define CONV_WINOGRAD43_MAX_IN_C 128
 
+/* batch 0: may the layer run F(4x4) on some batch (its U is then made). */
 static int winograd43_suits(const nn_conv2d_shape *s, int batch)
 {
-    (void)batch;
-    return s->out_h >= CONV_WINOGRAD43_MIN_SIDE &&
-           s->out_w >= CONV_WINOGRAD43_MIN_SIDE &&
-           s->in_c <= CONV_WINOGRAD43_MAX_IN_C;
+    int side = s->out_h < s->out_w ? s->out_h : s->out_w;
+    if (s->in_c > CONV_WINOGRAD43_MAX_IN_C || side < CONV_WINOGRAD43_MIN_SIDE)
+        return 0;
+    if (side >= CONV_WINOGRAD43_ANY_BATCH_SIDE)
+        return 1;
+    return (batch == 0 || batch >= CONV_WINOGRAD43_MIN_BATCH) &&
+           s->in_c <= CONV_WINOGRAD43_MID_MAX_C &&
+           s->out_c <= CONV_WINOGRAD43_MID_MAX_C;
 }
 
-/* batch: images of the call (0: any). Training runs F(2x2, 3x3) only. */
+/* batch: images of the call (0: any, for prepare and the counts of
+ * multiply-adds). Training runs F(2x2, 3x3) only. */
 static conv_algo conv_pick(const nn_conv2d_shape *s, const nn_exec *ex,
                            int batch)
 {
