@@ -1,6 +1,8 @@
 /* 3x3 stride-1 convolutions by Winograd F(2x2, 3x3)
- * (src/compute/conv_winograd.c). Each call handles n <= nn_winograd_group(s)
- * images; u holds the transformed weights, (16, out_c, in_c). */
+ * (src/compute/conv_winograd.c), forward and backward, and F(4x4, 3x3)
+ * (src/compute/conv_winograd43.c), forward only. Each call handles
+ * n <= nn_winograd_group(s) (nn_winograd43_group(s)) images; u holds the
+ * transformed weights, (16, out_c, in_c) (and (36, out_c, in_c)). */
 #ifndef NN_KERNELS_WINOGRAD_H
 #define NN_KERNELS_WINOGRAD_H
 
@@ -39,10 +41,8 @@ void nn_winograd_backward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
                           float *dx, float *du, float *dbias, float *scratch,
                           int n);
 
-/* The same convolutions by Winograd F(4x4, 3x3) (src/compute/conv_winograd43.c),
- * forward only: 6x6 input tiles, 4x4 output tiles, 36 gemms; u holds the
- * transformed weights, (36, out_c, in_c). Fits the shapes
- * nn_winograd_fits accepts. */
+/* F(4x4, 3x3): 6x6 input tiles, 4x4 output tiles, 36 gemms; fits the
+ * shapes nn_winograd_fits accepts. */
 
 /* Images per call: enough tiles to give the gemms wide matrices. */
 int nn_winograd43_group(const nn_conv2d_shape *s);
