@@ -6,7 +6,7 @@
 # sed, rebuilds the tests that run, runs them (ctest label grad, plus
 # test_optim, test_preset_sizes, test_onnx, test_onnx_export,
 # test_checkpoint, test_shards, test_train and test_numeric) and restores
-# the file. The checkout itself is never modified. Not run by CI: the 78
+# the file. The checkout itself is never modified. Not run by CI: the 94
 # mutants take 15 to 40 minutes on the 2-core machine (more when other work
 # runs beside them).
 # Results and what they show: docs/RELIABILITY.md, "Mutation check".

@@ -268,11 +268,14 @@ static void conv2d_sizes(const nn_layer *layer, int max_batch,
         size_t need = nn_winograd_scratch(s);
         if (need > out->scratch)
             out->scratch = need;
-        if (nn_winograd43_scratch(s) > out->scratch)
-            out->scratch = nn_winograd43_scratch(s);
-        /* U of F(2x2, 3x3), then U of F(4x4, 3x3) */
-        out->cache = (nn_winograd_weights_size(s) +
-                      nn_winograd43_weights_size(s)) * sizeof(float);
+        /* U of F(2x2, 3x3), then U of F(4x4, 3x3) where a net built for
+         * inference may run it */
+        out->cache = nn_winograd_weights_size(s) * sizeof(float);
+        if (winograd43_suits(s, 0)) {
+            if (nn_winograd43_scratch(s) > out->scratch)
+                out->scratch = nn_winograd43_scratch(s);
+            out->cache += nn_winograd43_weights_size(s) * sizeof(float);
+        }
     }
     if (nn_conv_direct_fits(s) && nn_conv_direct_scratch(s) > out->scratch)
         out->scratch = nn_conv_direct_scratch(s);
