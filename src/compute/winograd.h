@@ -1,6 +1,8 @@
 /* 3x3 stride-1 convolutions by Winograd F(2x2, 3x3)
- * (src/compute/conv_winograd.c). Each call handles n <= nn_winograd_group(s)
- * images; u holds the transformed weights, (16, out_c, in_c). */
+ * (src/compute/conv_winograd.c), forward and backward, and F(4x4, 3x3)
+ * (src/compute/conv_winograd43.c), forward only. Each call handles
+ * n <= nn_winograd_group(s) (nn_winograd43_group(s)) images; u holds the
+ * transformed weights, (16, out_c, in_c) (and (36, out_c, in_c)). */
 #ifndef NN_KERNELS_WINOGRAD_H
 #define NN_KERNELS_WINOGRAD_H
 
@@ -38,5 +40,26 @@ void nn_winograd_backward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
                           const float *u, const float *x, const float *dy,
                           float *dx, float *du, float *dbias, float *scratch,
                           int n);
+
+/* F(4x4, 3x3): 6x6 input tiles, 4x4 output tiles, 36 gemms; fits the
+ * shapes nn_winograd_fits accepts. */
+
+/* Images per call: enough tiles to give the gemms wide matrices. */
+int nn_winograd43_group(const nn_conv2d_shape *s);
+/* Multiply-adds of one image's 36 gemms: out_c * in_c per point of the
+ * 6x6 domain and 4x4 tile. */
+uint64_t nn_winograd43_macs(const nn_conv2d_shape *s);
+/* Floats of u. */
+size_t nn_winograd43_weights_size(const nn_conv2d_shape *s);
+/* Floats of scratch for a call on a full group. */
+size_t nn_winograd43_scratch(const nn_conv2d_shape *s);
+/* u = G w G^T for channel pairs [first, last) of out_c * in_c; w as the
+ * layer's (out_c, in_c, 3, 3). */
+void nn_winograd43_weights(const nn_conv2d_shape *s, const float *w, float *u,
+                           size_t first, size_t last);
+/* y (n, out_c, out_h, out_w) = conv(x) + bias. */
+void nn_winograd43_forward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
+                           const float *u, const float *x, const float *bias,
+                           float *y, float *scratch, int n);
 
 #endif /* NN_KERNELS_WINOGRAD_H */

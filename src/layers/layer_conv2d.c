@@ -180,15 +180,56 @@ typedef struct {
 
 /* How a convolution is computed; picked per call from the shape and the
  * net's choice of kernels. */
-typedef enum { CONV_IM2COL, CONV_WINOGRAD, CONV_DIRECT } conv_algo;
+typedef enum {
+    CONV_IM2COL, CONV_WINOGRAD, CONV_WINOGRAD43, CONV_DIRECT
+} conv_algo;
 
-static conv_algo conv_pick(const nn_conv2d_shape *s, const nn_exec *ex)
+/* Where a net built for inference runs F(4x4, 3x3) instead of F(2x2, 3x3),
+ * from single-thread timings of both on the presets' layer shapes at
+ * batches 1 and 64 (docs/BENCHMARKS.md): outputs of 24x24 or more at any
+ * batch (1.1x to 1.25x faster); outputs of 12x12 to 23x23 with up to 64
+ * channels on either side in calls of 16 or more images (up to 1.2x); never
+ * below 12x12 or above 128 input channels, where the 36 gemms get too few
+ * columns (F(4x4) took up to 1.8x as long) and the error grows
+ * (test_winograd43). Depends on the shape and the call's batch only. */
+#define CONV_WINOGRAD43_ANY_BATCH_SIDE 24
+#define CONV_WINOGRAD43_MIN_SIDE 12
+#define CONV_WINOGRAD43_MIN_BATCH 16
+#define CONV_WINOGRAD43_MID_MAX_C 64
+#define CONV_WINOGRAD43_MAX_IN_C 128
+
+/* batch 0: may the layer run F(4x4) on some batch (its U is then made). */
+static int winograd43_suits(const nn_conv2d_shape *s, int batch)
+{
+    int side = s->out_h < s->out_w ? s->out_h : s->out_w;
+    if (s->in_c > CONV_WINOGRAD43_MAX_IN_C || side < CONV_WINOGRAD43_MIN_SIDE)
+        return 0;
+    if (side >= CONV_WINOGRAD43_ANY_BATCH_SIDE)
+        return 1;
+    return (batch == 0 || batch >= CONV_WINOGRAD43_MIN_BATCH) &&
+           s->in_c <= CONV_WINOGRAD43_MID_MAX_C &&
+           s->out_c <= CONV_WINOGRAD43_MID_MAX_C;
+}
+
+/* batch: images of the call (0: any, for prepare and the counts of
+ * multiply-adds). Training runs F(2x2, 3x3) only. */
+static conv_algo conv_pick(const nn_conv2d_shape *s, const nn_exec *ex,
+                           int batch)
 {
     if (ex->avx2 && nn_conv_direct_fits(s))
         return CONV_DIRECT;
     if (ex->kernels != NN_KERNELS_REFERENCE && nn_winograd_fits(s))
-        return CONV_WINOGRAD;
+        return ex->inference && winograd43_suits(s, batch) ? CONV_WINOGRAD43
+                                                         : CONV_WINOGRAD;
     return CONV_IM2COL;
+}
+
+/* Where U of each Winograd kind lives in the cache: F(2x2)'s first, then
+ * F(4x4)'s (made in nets built for inference only). */
+static const float *winograd43_u(const nn_layer *layer,
+                                 const nn_conv2d_shape *s)
+{
+    return (const float *)layer->cache + nn_winograd_weights_size(s);
 }
 
 static nn_status conv2d_reshape(nn_layer *layer)
@@ -227,7 +268,14 @@ static void conv2d_sizes(const nn_layer *layer, int max_batch,
         size_t need = nn_winograd_scratch(s);
         if (need > out->scratch)
             out->scratch = need;
-        out->cache = nn_winograd_weights_size(s) * sizeof(float); /* U */
+        /* U of F(2x2, 3x3), then U of F(4x4, 3x3) where a net built for
+         * inference may run it */
+        out->cache = nn_winograd_weights_size(s) * sizeof(float);
+        if (winograd43_suits(s, 0)) {
+            if (nn_winograd43_scratch(s) > out->scratch)
+                out->scratch = nn_winograd43_scratch(s);
+            out->cache += nn_winograd43_weights_size(s) * sizeof(float);
+        }
     }
     if (nn_conv_direct_fits(s) && nn_conv_direct_scratch(s) > out->scratch)
         out->scratch = nn_conv_direct_scratch(s);
@@ -280,6 +328,9 @@ static void conv2d_forward_task(void *p, int task, int thread)
     if (job->algo == CONV_WINOGRAD)
         nn_winograd_forward(s, job->ex->sgemm, layer->cache, x, bias, y,
                             task_scratch(job, thread), n);
+    else if (job->algo == CONV_WINOGRAD43)
+        nn_winograd43_forward(s, job->ex->sgemm, winograd43_u(layer, s), x,
+                              bias, y, task_scratch(job, thread), n);
     else if (job->algo == CONV_DIRECT)
         nn_conv_direct_forward(s, x, w, bias, y, task_scratch(job, thread), n);
     else
@@ -351,6 +402,19 @@ static void winograd_weights_task(void *p, int task, int thread)
                         first, last);
 }
 
+/* The same for F(4x4, 3x3)'s U. */
+static void winograd43_weights_task(void *p, int task, int thread)
+{
+    const conv2d_layer *cv = p;
+    size_t first, last;
+    (void)thread;
+    nn_split_size((size_t)cv->shape.out_c * cv->shape.in_c, NN_PIECES, task,
+                  &first, &last);
+    nn_winograd43_weights(&cv->shape, cv->base.forward_params,
+                          (float *)winograd43_u(&cv->base, &cv->shape), first,
+                          last);
+}
+
 /* The job for one call; Winograd's transformed weights are made here on
  * each call (backward makes them again: weights may change in between),
  * except in a net built for inference, whose prepare op made them. */
@@ -359,8 +423,10 @@ static conv2d_job conv2d_job_for(nn_layer *layer, const nn_tensor *in,
 {
     conv2d_layer *cv = (conv2d_layer *)layer;
     int pieces = nn_shard_pieces(ex->batch->all_shards);
-    conv2d_job job = {cv, in, out, ex, conv_pick(&cv->shape, ex), 1, pieces,
-                      ex->batch->shards * pieces};
+    conv2d_job job = {cv, in, out, ex, conv_pick(&cv->shape, ex, in->n), 1,
+                      pieces, ex->batch->shards * pieces};
+    if (job.algo == CONV_WINOGRAD43)
+        job.group = nn_winograd43_group(&cv->shape);
     if (job.algo == CONV_WINOGRAD) {
         job.group = nn_winograd_group(&cv->shape);
         if (!ex->inference)
@@ -373,8 +439,12 @@ static conv2d_job conv2d_job_for(nn_layer *layer, const nn_tensor *in,
  * made once for every call until they change. */
 static void conv2d_prepare(nn_layer *layer, const nn_exec *ex)
 {
-    if (nn_winograd_fits(&((conv2d_layer *)layer)->shape))
-        nn_pool_run(ex->pool, NN_PIECES, winograd_weights_task, layer);
+    const nn_conv2d_shape *s = &((conv2d_layer *)layer)->shape;
+    if (!nn_winograd_fits(s))
+        return;
+    nn_pool_run(ex->pool, NN_PIECES, winograd_weights_task, layer);
+    if (conv_pick(s, ex, 0) == CONV_WINOGRAD43)
+        nn_pool_run(ex->pool, NN_PIECES, winograd43_weights_task, layer);
 }
 
 /* folded = params with next's channel map on each output channel */
@@ -450,9 +520,11 @@ static void conv2d_macs(const nn_layer *layer, const nn_exec *ex,
     const nn_conv2d_shape *s = &((const conv2d_layer *)layer)->shape;
     uint64_t taps = (uint64_t)s->out_c * s->in_c * s->kh * s->kw;
     uint64_t direct = taps * s->out_h * s->out_w, fwd = direct, dx = direct;
-    conv_algo algo = conv_pick(s, ex);
+    conv_algo algo = conv_pick(s, ex, 0);
     if (algo == CONV_WINOGRAD)
         fwd = dx = nn_winograd_macs(s);
+    else if (algo == CONV_WINOGRAD43)
+        fwd = nn_winograd43_macs(s), dx = nn_winograd_macs(s);
     else if (algo == CONV_DIRECT)
         dx = taps * s->in_h * s->in_w;
     out->forward = fwd;

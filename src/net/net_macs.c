@@ -18,6 +18,7 @@ nn_status nn_net_layer_macs(const nn_net *net, int i, nn_layer_macs *out)
     /* the kernel choice a pass makes (net_run.c) */
     ex.kernels = net->kernels;
     ex.avx2 = nn_net_runs_avx2(net);
+    ex.inference = net->inference_only;
     layer = net->layers[i];
     if (layer->kind->describe.macs)
         layer->kind->describe.macs(layer, &ex, i > 0 || net->input_grad, out);

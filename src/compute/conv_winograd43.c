@@ -1,0 +1,294 @@
+/* 3x3 convolutions with stride 1 by Winograd's minimal filtering
+ * F(4x4, 3x3), forward only (Lavin and Gray, "Fast Algorithms for
+ * Convolutional Neural Networks", 2015; interpolation points 0, 1, -1,
+ * 2, -2 and infinity).
+ *
+ * Outputs are cut into 4x4 tiles; the tile whose top-left output is
+ * (4ty, 4tx) depends on the 6x6 input block d starting at
+ * (4ty - pad, 4tx - pad), and for one output channel
+ *
+ *     Y = A^T [ sum over ci of (G g G^T) .* (B^T d B) ] A
+ *
+ * with g the 3x3 kernel from input channel ci and
+ *
+ *   B^T = | 4  0 -5  0  1  0 |   G = |  1/4    0     0   |
+ *         | 0 -4 -4  1  1  0 |       | -1/6  -1/6  -1/6  |
+ *         | 0  4 -4 -1  1  0 |       | -1/6   1/6  -1/6  |
+ *         | 0 -2 -1  2  1  0 |       |  1/24  1/12  1/6  |
+ *         | 0  2 -1 -2  1  0 |       |  1/24 -1/12  1/6  |
+ *         | 0  4  0 -5  0  1 |       |  0     0     1    |
+ *
+ *   A^T = | 1  1  1  1  1  0 |
+ *         | 0  1 -1  2 -2  0 |
+ *         | 0  1  1  4  4  0 |
+ *         | 0  1 -1  8 -8  1 |
+ *
+ * A tile costs 36 multiplications per channel pair instead of 144 (F(2x2,
+ * 3x3): 64 for the same four 2x2 tiles). As in conv_winograd.c, the sum
+ * over input channels at each of the 36 positions xi is a gemm:
+ *
+ *     M[xi] (out_c, tiles) = U[xi] (out_c, in_c) V[xi] (in_c, tiles)
+ *
+ * Layouts: U (36, out_c, in_c); V (36, in_c, cols) and M (36, out_c, cols),
+ * cols counting the tiles of a group of images, image after image, each
+ * image's tiles row after row. The larger coefficients cost accuracy:
+ * test_winograd43 measures it against a float64 direct convolution. */
+#include "compute/winograd.h"
+
+/* No contraction in ISO C, so the clones give the same bits as the
+ * portable code with wider vectors. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define WINOGRAD43_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define WINOGRAD43_CLONES
+#endif
+/* The steps below are inlined into each clone, so they get its vectors. */
+#if defined(__GNUC__)
+#define WINOGRAD43_STEP static inline __attribute__((always_inline))
+#else
+#define WINOGRAD43_STEP static inline
+#endif
+
+/* Tiles are gathered until a gemm has about this many columns: fewer
+ * than F(2x2)'s 128, as V and M hold 36 planes (64 measured faster on
+ * 16x16 to 32x32 planes of 32 to 64 channels). */
+#define WINOGRAD43_COLS 64
+/* Most images in one group. */
+#define WINOGRAD43_GROUP 16
+
+/* Tiles per image: rows, columns, all. */
+static int tile_rows(const nn_conv2d_shape *s) { return (s->out_h + 3) / 4; }
+static int tile_cols(const nn_conv2d_shape *s) { return (s->out_w + 3) / 4; }
+static size_t tiles(const nn_conv2d_shape *s)
+{
+    return (size_t)tile_rows(s) * tile_cols(s);
+}
+
+int nn_winograd43_group(const nn_conv2d_shape *s)
+{
+    size_t per_image = tiles(s);
+    size_t group = (WINOGRAD43_COLS + per_image - 1) / per_image;
+    return group > WINOGRAD43_GROUP ? WINOGRAD43_GROUP : (int)group;
+}
+
+uint64_t nn_winograd43_macs(const nn_conv2d_shape *s)
+{
+    return (uint64_t)36 * s->out_c * s->in_c * tiles(s);
+}
+
+size_t nn_winograd43_weights_size(const nn_conv2d_shape *s)
+{
+    return (size_t)36 * s->out_c * s->in_c;
+}
+
+/* Floats of the per-plane buffers: a padded row and the horizontal
+ * transforms (6, 4, th + 1, tw) for the input; (6 + 4) x 4 values per
+ * tile for the output. */
+static size_t buffer_size(const nn_conv2d_shape *s)
+{
+    size_t th = tile_rows(s), tw = tile_cols(s);
+    size_t input = 4 * tw + 2 + 24 * (th + 1) * tw, output = 40 * th * tw;
+    return input > output ? input : output;
+}
+
+size_t nn_winograd43_scratch(const nn_conv2d_shape *s)
+{
+    size_t cols = (size_t)nn_winograd43_group(s) * tiles(s);
+    return (size_t)36 * (s->in_c + s->out_c) * cols + buffer_size(s);
+}
+
+/* o = G (a0, a1, a2), in double: the weights' rounding is then once. */
+static void apply_g(double a0, double a1, double a2, double o[6])
+{
+    o[0] = a0 / 4.0;
+    o[1] = -(a0 + a1 + a2) / 6.0;
+    o[2] = -(a0 - a1 + a2) / 6.0;
+    o[3] = a0 / 24.0 + a1 / 12.0 + a2 / 6.0;
+    o[4] = a0 / 24.0 - a1 / 12.0 + a2 / 6.0;
+    o[5] = a2;
+}
+
+/* U = G g G^T for the (out, in) channel pairs [first, last) of
+ * u (36, out_c, in_c). */
+void nn_winograd43_weights(const nn_conv2d_shape *s, const float *w, float *u,
+                           size_t first, size_t last)
+{
+    size_t pairs = (size_t)s->out_c * s->in_c;
+    for (size_t p = first; p < last; p++) {
+        const float *g = w + 9 * p; /* (3, 3) */
+        double t[3][6];             /* g G^T */
+        double col[6];
+        for (int k = 0; k < 3; k++)
+            apply_g(g[3 * k], g[3 * k + 1], g[3 * k + 2], t[k]);
+        for (int j = 0; j < 6; j++) {
+            apply_g(t[0][j], t[1][j], t[2][j], col);
+            for (int i = 0; i < 6; i++)
+                u[(size_t)(i * 6 + j) * pairs + p] = (float)col[i];
+        }
+    }
+}
+
+/* (o0 .. o5) = B^T (i0 .. i5) on n columns at once. */
+WINOGRAD43_STEP void step_bt(size_t n, const float *restrict i0, const float *restrict i1,
+                    const float *restrict i2, const float *restrict i3,
+                    const float *restrict i4, const float *restrict i5,
+                    float *restrict o0, float *restrict o1, float *restrict o2,
+                    float *restrict o3, float *restrict o4, float *restrict o5)
+{
+    for (size_t t = 0; t < n; t++) {
+        float d0 = i0[t], d1 = i1[t], d2 = i2[t], d3 = i3[t], d4 = i4[t],
+              d5 = i5[t];
+        o0[t] = 4.0f * d0 - 5.0f * d2 + d4;
+        o1[t] = (d3 + d4) - 4.0f * (d1 + d2);
+        o2[t] = (d4 - d3) + 4.0f * (d1 - d2);
+        o3[t] = (d4 - d2) + 2.0f * (d3 - d1);
+        o4[t] = (d4 - d2) - 2.0f * (d3 - d1);
+        o5[t] = 4.0f * d1 - 5.0f * d3 + d5;
+    }
+}
+
+/* (o0 .. o3) = A^T (i0 .. i5) on n columns at once. */
+WINOGRAD43_STEP void step_at(size_t n, const float *restrict i0, const float *restrict i1,
+                    const float *restrict i2, const float *restrict i3,
+                    const float *restrict i4, const float *restrict i5,
+                    float *restrict o0, float *restrict o1, float *restrict o2,
+                    float *restrict o3)
+{
+    for (size_t t = 0; t < n; t++) {
+        float sum12 = i1[t] + i2[t], dif12 = i1[t] - i2[t];
+        float sum34 = i3[t] + i4[t], dif34 = i3[t] - i4[t];
+        o0[t] = i0[t] + sum12 + sum34;
+        o1[t] = dif12 + 2.0f * dif34;
+        o2[t] = sum12 + 4.0f * sum34;
+        o3[t] = dif12 + 8.0f * dif34 + i5[t];
+    }
+}
+
+/* h_j[tx] = (d B)_j for the tw tiles of one row d (from column -pad on,
+ * 4 tw + 2 values): tile tx reads d[4tx .. 4tx + 5]. */
+WINOGRAD43_STEP void row_bt(int tw, const float *restrict d, float *restrict h,
+                   size_t stride)
+{
+    for (int tx = 0; tx < tw; tx++) {
+        const float *e = d + 4 * tx;
+        float d0 = e[0], d1 = e[1], d2 = e[2], d3 = e[3], d4 = e[4], d5 = e[5];
+        h[0 * stride + tx] = 4.0f * d0 - 5.0f * d2 + d4;
+        h[1 * stride + tx] = (d3 + d4) - 4.0f * (d1 + d2);
+        h[2 * stride + tx] = (d4 - d3) + 4.0f * (d1 - d2);
+        h[3 * stride + tx] = (d4 - d2) + 2.0f * (d3 - d1);
+        h[4 * stride + tx] = (d4 - d2) - 2.0f * (d3 - d1);
+        h[5 * stride + tx] = 4.0f * d1 - 5.0f * d3 + d5;
+    }
+}
+
+/* Input row iy from column -pad on, 4 tw + 2 values, zero outside the
+ * image: the row itself when no padding is needed, else a copy in buf. */
+WINOGRAD43_STEP const float *padded_row(const nn_conv2d_shape *s, const float *plane,
+                               int iy, float *buf)
+{
+    int width = 4 * tile_cols(s) + 2, hi;
+    int inside = iy >= 0 && iy < s->in_h;
+    const float *src = plane + (size_t)(inside ? iy : 0) * s->in_w;
+    if (inside && s->pad == 0 && width <= s->in_w)
+        return src;
+    for (int k = 0; k < width; k++)
+        buf[k] = 0.0f;
+    if (!inside)
+        return buf;
+    hi = s->in_w + s->pad < width ? s->in_w + s->pad : width;
+    for (int k = s->pad; k < hi; k++) /* buf[pad] is column 0 */
+        buf[k] = src[k - s->pad];
+    return buf;
+}
+
+/* V = B^T d B for every tile of one image x (in_c, in_h, in_w):
+ * v (36, in_c, cols), this image's tiles starting at column `first`.
+ * The horizontal transforms of padded row r go to h (6, 4, th + 1, tw)
+ * at [j][r % 4][r / 4]: tile t = ty tw + tx then reads index t of the
+ * four residues and t + tw of residues 0 and 1, so the vertical step is
+ * one flat loop over all tiles. */
+WINOGRAD43_CLONES
+static void input_transform(const nn_conv2d_shape *s, const float *x, float *v,
+                            size_t cols, size_t first, float *buf)
+{
+    int tw = tile_cols(s), rows = 4 * tile_rows(s) + 2;
+    size_t count = tiles(s), xi_step = (size_t)s->in_c * cols;
+    size_t band = (size_t)(tile_rows(s) + 1) * tw;
+    float *row = buf, *h = row + 4 * tw + 2;
+    for (int c = 0; c < s->in_c; c++) {
+        const float *plane = x + (size_t)c * s->in_h * s->in_w;
+        float *vc = v + (size_t)c * cols + first;
+        for (int r = 0; r < rows; r++) /* horizontal: d B */
+            row_bt(tw, padded_row(s, plane, r - s->pad, row),
+                   h + (size_t)(r % 4) * band + (size_t)(r / 4) * tw, 4 * band);
+        for (int j = 0; j < 6; j++) { /* vertical: B^T (d B) */
+            const float *hj = h + (size_t)j * 4 * band;
+            step_bt(count, hj, hj + band, hj + 2 * band, hj + 3 * band, hj + tw,
+                    hj + band + tw, vc + (size_t)(0 * 6 + j) * xi_step,
+                    vc + (size_t)(1 * 6 + j) * xi_step, vc + (size_t)(2 * 6 + j) * xi_step,
+                    vc + (size_t)(3 * 6 + j) * xi_step, vc + (size_t)(4 * 6 + j) * xi_step,
+                    vc + (size_t)(5 * 6 + j) * xi_step);
+        }
+    }
+}
+
+/* y = A^T M A + bias for every tile of one image y (out_c, out_h, out_w);
+ * m (36, out_c, cols), this image's tiles starting at column `first`. */
+WINOGRAD43_CLONES
+static void output_transform(const nn_conv2d_shape *s, const float *m,
+                             const float *bias, float *y, size_t cols,
+                             size_t first, float *buf)
+{
+    int tw = tile_cols(s);
+    size_t count = tiles(s), xi_step = (size_t)s->out_c * cols;
+    float *h = buf;              /* (6, 4, count): M A, row i, column b */
+    float *out = h + 24 * count; /* (4, 4, count): y, row a, column b */
+    for (int c = 0; c < s->out_c; c++) {
+        const float *mc = m + (size_t)c * cols + first;
+        float *plane = y + (size_t)c * s->out_h * s->out_w;
+        for (int i = 0; i < 6; i++) { /* horizontal: M A */
+            const float *mi = mc + (size_t)(i * 6) * xi_step;
+            float *hi = h + (size_t)(4 * i) * count;
+            step_at(count, mi, mi + xi_step, mi + 2 * xi_step, mi + 3 * xi_step,
+                    mi + 4 * xi_step, mi + 5 * xi_step, hi, hi + count,
+                    hi + 2 * count, hi + 3 * count);
+        }
+        for (int b = 0; b < 4; b++) { /* vertical: A^T (M A) */
+            const float *hb = h + (size_t)b * count;
+            float *ob = out + (size_t)b * count;
+            step_at(count, hb, hb + 4 * count, hb + 8 * count, hb + 12 * count,
+                    hb + 16 * count, hb + 20 * count, ob, ob + 4 * count,
+                    ob + 8 * count, ob + 12 * count);
+        }
+        for (int oy = 0; oy < s->out_h; oy++) { /* interleave, add the bias */
+            const float *src = out + (size_t)(oy % 4 * 4) * count + (size_t)(oy / 4) * tw;
+            float *dst = plane + (size_t)oy * s->out_w;
+            int whole = s->out_w / 4;
+            for (int k = 0; k < whole; k++)
+                for (int b = 0; b < 4; b++)
+                    dst[4 * k + b] = bias[c] + src[(size_t)b * count + k];
+            for (int b = 0; b < s->out_w % 4; b++)
+                dst[4 * whole + b] = bias[c] + src[(size_t)b * count + whole];
+        }
+    }
+}
+
+void nn_winograd43_forward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
+                           const float *u, const float *x, const float *bias,
+                           float *y, float *scratch, int n)
+{
+    size_t per_image = tiles(s), cols = (size_t)n * per_image;
+    size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
+    size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
+    float *v = scratch, *m = v + (size_t)36 * s->in_c * cols;
+    float *buf = m + (size_t)36 * s->out_c * cols;
+    for (int i = 0; i < n; i++)
+        input_transform(s, x + i * in_size, v, cols, i * per_image, buf);
+    for (int xi = 0; xi < 36; xi++)
+        sgemm(0, 0, s->out_c, (int)cols, s->in_c, 1.0f,
+              u + (size_t)xi * s->out_c * s->in_c, s->in_c,
+              v + (size_t)xi * s->in_c * cols, (int)cols, 0.0f,
+              m + (size_t)xi * s->out_c * cols, (int)cols);
+    for (int i = 0; i < n; i++)
+        output_transform(s, m, bias, y + i * out_size, cols, i * per_image, buf);
+}
