@@ -514,7 +514,8 @@ void nn_qmodel_set_avx2(nn_qmodel *q, int allow)
         q->run->gemm = nn_q_gemm_pick(allow);
         q->run->conv_gemm = nn_q_conv_gemm_pick(allow);
         q->run->requant_plane = nn_q_requant_plane_pick(allow);
-        q->run->use_vnni = allow && nn_cpu_has_avxvnni();
+        q->run->quads_gemm = nn_q_conv_gemm_quads_pick(allow);
+        q->run->use_vnni = q->run->quads_gemm != NULL;
         q->run->quantize = nn_q_quantize_pick(allow);
     }
 }

@@ -33,9 +33,8 @@ static void conv_op(nn_qmodel *q, int i, int n)
             nn_q_im2col_quads(x, in->c, in->h, in->w, c->kh, c->kw, c->stride,
                               c->pad, out->h, out->w, (uint8_t)in->zero_point,
                               run->padded, run->patches, run->quads);
-            nn_q_conv_gemm_quads_vnni(c->out_c, nn_q_depth4(depth), pos16,
-                                      run->quads, run->w4[i], c->bias_folded,
-                                      run->acc);
+            run->quads_gemm(c->out_c, nn_q_depth4(depth), pos16, run->quads,
+                            run->w4[i], c->bias_folded, run->acc);
         } else {
             nn_q_im2col(x, in->c, in->h, in->w, c->kh, c->kw, c->stride,
                         c->pad, out->h, out->w, (uint8_t)in->zero_point,

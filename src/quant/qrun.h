@@ -27,7 +27,8 @@ struct nn_qrun {
     uint8_t *padded;     /* the largest conv input with its padding
                             (nn_q_im2col_scratch) */
     uint8_t *quads;      /* the patches interleaved by fours (AVX-VNNI) */
-    int use_vnni;        /* 1: convs run nn_q_conv_gemm_quads_vnni */
+    int use_vnni;        /* 1: convs run quads_gemm on quads */
+    nn_q_conv_gemm_fn quads_gemm; /* AVX-512 VNNI or AVX-VNNI conv gemm */
     int32_t *acc;        /* (rows, out) or (out, P16) of the largest gemm */
     int allow_avx2;      /* 0: portable kernels only */
     nn_q_gemm_fn gemm;   /* the dense gemm */
