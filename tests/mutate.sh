@@ -7,7 +7,7 @@
 # test_optim, test_preset_sizes, test_onnx, test_onnx_export,
 # test_checkpoint, test_shards, test_train, test_numeric, test_infer_buffer,
 # test_infer_fast, test_quant, test_quant_kernels and test_winograd43) and
-# restores the file. The checkout itself is never modified. Not run by CI: the 98
+# restores the file. The checkout itself is never modified. Not run by CI: the 101
 # mutants take 15 to 40 minutes on the 2-core machine (more when other work
 # runs beside them).
 # Results and what they show: docs/RELIABILITY.md, "Mutation check".
@@ -223,6 +223,9 @@ quant-zero-point-dropped|src/quant/qmodel.c|conv, dense, affine: the input zero 
 quant-shift-dropped|src/quant/qmath.h|requant: the right shift left out|s/    return m.shift > 0 ? nn_q_rdivpot(x, m.shift) : x;/    return x;/
 quant-padding-zero|src/quant/qkernels.c|im2col pads with 0 instead of the input zero point|s/            memset(row, zero, (size_t)pad);/            memset(row, 0, (size_t)pad);/
 quant-input-zero-point-dropped|src/quant/qmath.h|input quantization without its zero point|s/    return (uint8_t)nn_q_clamp(zero + (int32_t)v, 0, 255);/    return (uint8_t)nn_q_clamp((int32_t)v, 0, 255);/
+quant-vnni512-wrong-quads|src/quant/qkernels_avx512.c|AVX-512 VNNI gemm: the first 16 positions of a 32-position tile multiplied with the next 16's quads|s/            c\[i\]\[0\] = _mm512_dpbusd_epi32(c\[i\]\[0\], x0, v);/            c[i][0] = _mm512_dpbusd_epi32(c[i][0], x1, v);/
+quant-vnni512-tail-skipped|src/quant/qkernels_avx512.c|AVX-512 VNNI gemm: the last 16 positions left out when pos16 is an odd multiple of 16|s/    if (p < pos16) \/\*/    if (p + 16 < pos16) \/*/
+quant-threads-own-patches|src/quant/qrun.c|one image on threads: each piece of channels reads its own thread's patches, not those built|s/        conv_outputs(job->q, job->op, 0, \&job->q->run->scratch\[0\], first,/        conv_outputs(job->q, job->op, 0, \&job->q->run->scratch[thread], first,/
 EOF
 
 echo

@@ -103,17 +103,21 @@ static void test_int8_predict_allocates_nothing(void **state)
     nn_rng_seed(&rng, 3);
     gc_fill_normal(x, sizeof x / sizeof *x, 1.0f, &rng);
     assert_nn_ok(nn_quantize(net, x, N, NULL, &q, msg, sizeof msg));
-    counting = 1;
-    allocations = 0;
-    for (int avx = 1; avx >= 0; avx--) {
-        nn_qmodel_set_avx2(q, avx);
-        assert_nn_ok(nn_qmodel_predict(q, x, N, probs));
-        assert_nn_ok(nn_qmodel_logits(q, x, 3, probs));
+    for (int threads = 1; threads <= 2; threads++) {
+        assert_nn_ok(nn_qmodel_set_threads(q, threads));
+        counting = 1;
+        allocations = 0;
+        for (int avx = 1; avx >= 0; avx--) {
+            nn_qmodel_set_avx2(q, avx);
+            assert_nn_ok(nn_qmodel_predict(q, x, N, probs));
+            assert_nn_ok(nn_qmodel_logits(q, x, 3, probs));
+            assert_nn_ok(nn_qmodel_logits(q, x, 1, probs));
+        }
+        counting = 0;
+        print_message("  int8 graph, %d thread(s): %zu allocations in 6 "
+                      "predictions\n", threads, allocations);
+        assert_int_equal(allocations, 0);
     }
-    counting = 0;
-    print_message("  int8 graph: %zu allocations in 4 predictions\n",
-                  allocations);
-    assert_int_equal(allocations, 0);
     nn_qmodel_free(q);
     nn_net_destroy(net);
 }

@@ -195,6 +195,48 @@ static nn_qmodel *small_model(nn_net **net_out)
     return q;
 }
 
+/* Any thread count gives the same logits to the bit: batches (samples
+ * spread over the threads) and one image (output channels cut into
+ * pieces: 20 and 36 channels, more than one 8-channel block), with and
+ * without the SIMD kernels; bad counts are refused. */
+static void test_threads_bit_identical(void **state)
+{
+    static float x[64 * SIDE * SIDE];
+    static int labels[64];
+    static float want[64 * 10], got[64 * 10];
+    static const int batches[] = {1, 2, 7, 64};
+    nn_net *net = tu_net("conv3x3x20p1,relu,pool2,conv3x3x36p1,bn,relu,"
+                         "conv1x1x12,relu,gap,dense10", 1, SIDE, SIDE, 64, 5);
+    nn_qmodel *q = NULL;
+    char msg[256];
+    make_images(x, labels, 64, 4);
+    nn_net_set_training(net, 0);
+    assert_int_equal(nn_quantize(net, x, 64, NULL, &q, msg, sizeof msg),
+                     NN_OK);
+    assert_int_equal(nn_qmodel_threads(q), 1);
+    assert_int_equal(nn_qmodel_set_threads(q, 0), NN_EINVAL);
+    assert_int_equal(nn_qmodel_set_threads(q, 65), NN_EINVAL);
+    assert_int_equal(nn_qmodel_set_threads(NULL, 2), NN_EINVAL);
+    for (int avx = 1; avx >= 0; avx--) {
+        nn_qmodel_set_avx2(q, avx);
+        for (size_t b = 0; b < sizeof batches / sizeof *batches; b++) {
+            int n = batches[b];
+            assert_int_equal(nn_qmodel_set_threads(q, 1), NN_OK);
+            assert_int_equal(nn_qmodel_logits(q, x, n, want), NN_OK);
+            for (int threads = 2; threads <= 5; threads++) {
+                memset(got, 0xff, sizeof got);
+                assert_int_equal(nn_qmodel_set_threads(q, threads), NN_OK);
+                assert_int_equal(nn_qmodel_threads(q), threads);
+                assert_int_equal(nn_qmodel_logits(q, x, n, got), NN_OK);
+                assert_memory_equal(want, got, (size_t)n * 10 * sizeof *got);
+            }
+        }
+    }
+    nn_qmodel_free(q);
+    nn_net_destroy(net);
+    (void)state;
+}
+
 /* Saved, loaded: the same logits to the bit, and the same file again. */
 static void test_file_round_trip(void **state)
 {
@@ -469,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_lenet_agrees),
         cmocka_unit_test(test_deep_bn_agrees),
         cmocka_unit_test(test_residual_agrees),
+        cmocka_unit_test(test_threads_bit_identical),
         cmocka_unit_test(test_file_round_trip),
         cmocka_unit_test(test_hostile_files_refused),
         cmocka_unit_test(test_bad_calibration_refused),

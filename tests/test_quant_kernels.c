@@ -432,18 +432,20 @@ static void conv_gemm_case(int out, int depth, int positions, int fill,
     nn_q_pack_weight_pairs(out, depth, w, w2);
     nn_q_pack_weight_quads(out, depth, w, w4);
     nn_q_interleave4(depth4, pos16, col, quads);
-    for (int path = 0; path < 4; path++) {
+    for (int path = 0; path < 5; path++) {
         if ((path == 1 && !nn_cpu_has_avx2()) ||
-            (path == 3 && !nn_cpu_has_avxvnni()))
+            (path == 3 && !nn_cpu_has_avxvnni()) ||
+            (path == 4 && !nn_cpu_has_avx512vnni()))
             continue;
         memset(got, 0, (size_t)out * pos16 * sizeof *got);
         if (path < 2)
             (path ? nn_q_conv_gemm_pick(1) : nn_q_conv_gemm_portable)(
                 out, depth2, pos16, col, w2, bias, got);
         else
-            (path == 3 ? nn_q_conv_gemm_quads_vnni
-                       : nn_q_conv_gemm_quads_portable)(out, depth4, pos16,
-                                                        quads, w4, bias, got);
+            (path == 4   ? nn_q_conv_gemm_quads_vnni512
+             : path == 3 ? nn_q_conv_gemm_quads_vnni
+                         : nn_q_conv_gemm_quads_portable)(
+                out, depth4, pos16, quads, w4, bias, got);
         for (int o = 0; o < out; o++)
             assert_memory_equal(ref + (size_t)o * positions,
                                 got + (size_t)o * pos16,
@@ -463,18 +465,22 @@ static void conv_gemm_case(int out, int depth, int positions, int fill,
 static void test_conv_gemm_avx2_equals_portable(void **state)
 {
     static const int depths[] = {1, 2, 3, 25, 27, 144, 401, 1152};
-    static const int positions[] = {1, 7, 16, 17, 49, 196};
+    static const int positions[] = {1, 7, 16, 17, 33, 49, 196};
+    static const int outs[] = {1, 3, 5, 8, 9, 13, 17};
     nn_rng rng;
     int cases = 0;
     nn_rng_seed(&rng, 12);
     for (int fill = 0; fill < 4; fill++)
         for (size_t d = 0; d < sizeof depths / sizeof *depths; d++)
             for (size_t p = 0; p < sizeof positions / sizeof *positions; p++)
-                for (int out = 1; out <= 9; out += 4, cases++)
-                    conv_gemm_case(out, depths[d], positions[p], fill, &rng);
-    printf("conv gemm: reference, portable pairs and quads%s%s agree on %d "
-           "cases\n", nn_cpu_has_avx2() ? ", AVX2" : "",
-           nn_cpu_has_avxvnni() ? ", AVX-VNNI" : "", cases);
+                for (size_t o = 0; o < sizeof outs / sizeof *outs;
+                     o++, cases++)
+                    conv_gemm_case(outs[o], depths[d], positions[p], fill,
+                                   &rng);
+    printf("conv gemm: reference, portable pairs and quads%s%s%s agree on "
+           "%d cases\n", nn_cpu_has_avx2() ? ", AVX2" : "",
+           nn_cpu_has_avxvnni() ? ", AVX-VNNI" : "",
+           nn_cpu_has_avx512vnni() ? ", AVX-512 VNNI" : "", cases);
     (void)state;
 }
 

@@ -31,8 +31,8 @@
  * int8 lines set the preset quantized (nn_quantize, calibrated on the
  * benchmark's random inputs) against its fp32 net built for inference
  * (nn_net_build_inference: folded batchnorm, kept Winograd weights), both on
- * one thread (the int8 engine has no threads: other thread counts are
- * skipped); speedup is int8_infer_ips / fp32_infer_ips.
+ * the same number of threads (nn_net_set_threads, nn_qmodel_set_threads);
+ * speedup is int8_infer_ips / fp32_infer_ips.
  *
  * trainer lines set nn_train_epoch against the bare loop of model lines
  * on one net, their timed runs taking turns: the epoch runs over generated
@@ -568,7 +568,7 @@ static double time_int8(nn_qmodel *q, const float *x, int batch,
     return best;
 }
 
-/* A preset in fp32 and int8 inference, one thread. */
+/* A preset in fp32 and int8 inference, both on `threads` threads. */
 static int bench_int8(const char *model, int threads, const bench_opts *opts,
                       nn_rng *rng)
 {
@@ -579,14 +579,13 @@ static int bench_int8(const char *model, int threads, const bench_opts *opts,
     float *probs;
     double fp32, int8;
     char msg[256];
-    if (threads != 1)
-        return 0;
     model_input(model, in);
     net = bench_net(model, NULL, in[0], in[1], in[2], 1, opts->batch, labels,
                     rng);
     qo.max_batch = opts->batch;
     if (!net || nn_quantize(net, nn_net_input(net)->x, opts->batch, &qo, &q,
                             msg, sizeof msg) != NN_OK ||
+        nn_qmodel_set_threads(q, threads) != NN_OK ||
         !(probs = malloc(sizeof *probs * MAX_BATCH * 4096))) {
         if (net && !q)
             fprintf(stderr, "nn_bench: %s: %s\n", model, msg);
@@ -594,7 +593,7 @@ static int bench_int8(const char *model, int threads, const bench_opts *opts,
         nn_net_destroy(net);
         return 1;
     }
-    infer_net = inference_copy(net, 1); /* fp32 at its fastest */
+    infer_net = inference_copy(net, threads); /* fp32 at its fastest */
     if (!infer_net) {
         free(probs);
         nn_qmodel_free(q);
@@ -605,8 +604,8 @@ static int bench_int8(const char *model, int threads, const bench_opts *opts,
     nn_net_destroy(infer_net);
     int8 = time_int8(q, nn_net_input(net)->x, opts->batch, opts, probs) /
            opts->batch;
-    printf("int8 model=%s threads=1 batch=%d fp32_infer_ips=%.0f "
-           "int8_infer_ips=%.0f speedup=%.2f\n", model, opts->batch,
+    printf("int8 model=%s threads=%d batch=%d fp32_infer_ips=%.0f "
+           "int8_infer_ips=%.0f speedup=%.2f\n", model, threads, opts->batch,
            1 / fp32, 1 / int8, fp32 / int8);
     fflush(stdout);
     free(probs);

@@ -57,6 +57,11 @@ nn_status nn_qmodel_logits(nn_qmodel *q, const float *images, int n,
 /* The same, then softmax in float: probabilities (n, classes). */
 nn_status nn_qmodel_predict(nn_qmodel *q, const float *images, int n,
                             float *probs);
+/* Threads predict uses (1..64, default 1; results do not depend on it);
+ * a load or a new quantization starts again at 1. */
+nn_status nn_qmodel_set_threads(nn_qmodel *q, int threads);
+/* Threads predict uses. */
+int nn_qmodel_threads(const nn_qmodel *q);
 /* Number of outputs (classes). */
 int nn_qmodel_classes(const nn_qmodel *q);
 /* Largest batch of nn_qmodel_predict. */

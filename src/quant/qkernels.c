@@ -208,6 +208,31 @@ int nn_cpu_has_avxvnni(void)
 #endif
 }
 
+int nn_cpu_has_avx512vnni(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    /* __builtin_cpu_supports checks XCR0 too (the ZMM state) */
+    __builtin_cpu_init();
+    return nn_cpu_has_avx512() && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vnni");
+#else
+    return 0;
+#endif
+}
+
+nn_q_conv_gemm_fn nn_q_conv_gemm_quads_pick(int allow_simd)
+{
+#if defined(__x86_64__)
+    if (allow_simd && nn_cpu_has_avx512vnni())
+        return nn_q_conv_gemm_quads_vnni512;
+    if (allow_simd && nn_cpu_has_avxvnni())
+        return nn_q_conv_gemm_quads_vnni;
+#else
+    (void)allow_simd;
+#endif
+    return NULL;
+}
+
 void nn_q_pack_weight_quads(int out, int depth, const int8_t *w, int32_t *w4)
 {
     int quads = nn_q_depth4(depth) / 4;

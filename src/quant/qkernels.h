@@ -125,6 +125,16 @@ void nn_q_conv_gemm_quads_vnni(int out, int depth4, int pos16,
                                const int32_t *bias, int32_t *acc);
 /* 1 when the CPU runs AVX2 and AVX-VNNI. */
 int nn_cpu_has_avxvnni(void);
+/* The same with AVX-512 VNNI (512-bit vpdpbusd: 16 lanes, tiles of 8
+ * outputs x 32 positions); only when nn_cpu_has_avx512vnni(). */
+void nn_q_conv_gemm_quads_vnni512(int out, int depth4, int pos16,
+                                  const uint8_t *quads, const int32_t *w4,
+                                  const int32_t *bias, int32_t *acc);
+/* 1 when the CPU (and the operating system) run AVX-512 F, BW and VNNI. */
+int nn_cpu_has_avx512vnni(void);
+/* The conv gemm on quads: AVX-512 VNNI, else AVX-VNNI, else NULL (convs
+ * then run on pairs); NULL when !allow_simd. */
+nn_q_conv_gemm_fn nn_q_conv_gemm_quads_pick(int allow_simd);
 
 /* y[p] = clamp(zero + requant(acc[p], m), lo, hi), p < n (one channel). */
 void nn_q_requant_plane(const int32_t *acc, int n, nn_qmul m, int32_t zero,

@@ -56,6 +56,8 @@ nn_status nn_qconv_alloc(nn_qconv *c)
 static void free_run(nn_qmodel *q)
 {
     if (q->run) {
+        nn_pool_destroy(q->run->pool);
+        free(q->run->thread_arena);
         free(q->run->arena);
         free(q->run);
         q->run = NULL;
@@ -528,6 +530,13 @@ nn_status nn_qmodel_prepare(nn_qmodel *q, int max_batch, char *msg,
     run->padded = at;
     at += round64(padded);
     run->acc = (int32_t *)(void *)at;
+    run->patches_bytes = round64(patches);
+    run->padded_bytes = round64(padded);
+    run->acc_count = acc;
+    run->one = (nn_qscratch){.patches = run->patches, .quads = run->quads,
+                             .padded = run->padded, .acc = run->acc};
+    run->scratch = &run->one;
+    run->threads = 1;
     run->max_batch = max_batch;
     q->run = run;
     nn_qmodel_set_avx2(q, 1);
@@ -541,9 +550,61 @@ void nn_qmodel_set_avx2(nn_qmodel *q, int allow)
         q->run->gemm = nn_q_gemm_pick(allow);
         q->run->conv_gemm = nn_q_conv_gemm_pick(allow);
         q->run->requant_plane = nn_q_requant_plane_pick(allow);
-        q->run->use_vnni = allow && nn_cpu_has_avxvnni();
+        q->run->quads_gemm = nn_q_conv_gemm_quads_pick(allow);
+        q->run->use_vnni = q->run->quads_gemm != NULL;
         q->run->quantize = nn_q_quantize_pick(allow);
     }
+}
+
+nn_status nn_qmodel_set_threads(nn_qmodel *q, int threads)
+{
+    struct nn_qrun *run;
+    size_t each, bytes;
+    nn_pool *pool = NULL;
+    unsigned char *at;
+    nn_status st;
+    if (!q || !q->run || threads < 1 || threads > NN_MAX_THREADS)
+        return NN_EINVAL;
+    run = q->run;
+    each = run->patches_bytes + round64(run->patches_bytes + 64) +
+           run->padded_bytes + round64(run->acc_count * sizeof(int32_t));
+    bytes = round64((size_t)threads * sizeof(nn_qscratch)) +
+            (size_t)(threads - 1) * each;
+    if (threads > 1 && (st = nn_pool_create(threads, &pool)) != NN_OK)
+        return st;
+    at = threads > 1 ? calloc(1, bytes) : NULL;
+    if (threads > 1 && !at) {
+        nn_pool_destroy(pool);
+        return NN_ENOMEM;
+    }
+    nn_pool_destroy(run->pool);
+    free(run->thread_arena);
+    run->pool = pool;
+    run->thread_arena = at;
+    run->threads = threads;
+    run->scratch = &run->one;
+    if (threads == 1)
+        return NN_OK;
+    run->scratch = (nn_qscratch *)(void *)at;
+    run->scratch[0] = run->one;
+    at += round64((size_t)threads * sizeof(nn_qscratch));
+    for (int t = 1; t < threads; t++) {
+        nn_qscratch *sc = &run->scratch[t];
+        sc->patches = at;
+        at += run->patches_bytes;
+        sc->quads = at;
+        at += round64(run->patches_bytes + 64);
+        sc->padded = at;
+        at += run->padded_bytes;
+        sc->acc = (int32_t *)(void *)at;
+        at += round64(run->acc_count * sizeof(int32_t));
+    }
+    return NN_OK;
+}
+
+int nn_qmodel_threads(const nn_qmodel *q)
+{
+    return q && q->run ? q->run->threads : 0;
 }
 
 int nn_qmodel_classes(const nn_qmodel *q)

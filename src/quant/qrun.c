@@ -15,60 +15,140 @@ static size_t tensor_size(const nn_qtensor *t)
     return (size_t)t->c * t->h * t->w;
 }
 
-/* A conv, one sample at a time: uint8 patches, the gemm into acc
- * (out_c, P16), each channel's plane requantized (or, for int32 logits,
- * copied). */
-static void conv_op(nn_qmodel *q, int i, int n)
+/* The patches of sample s of conv op i into sc (quads or pairs). */
+static void conv_patches(nn_qmodel *q, int i, int s, const nn_qscratch *sc)
 {
     const nn_qop *op = &q->ops[i];
     const nn_qconv *c = &op->conv;
     const nn_qtensor *in = &q->tensors[op->from[0]], *out = &q->tensors[i + 1];
-    struct nn_qrun *run = q->run;
-    int positions = out->h * out->w, pos16 = nn_q_pos16(positions);
-    int depth = (int)nn_qconv_depth(c), depth2 = (depth + 1) / 2 * 2;
-    size_t in_size = tensor_size(in), out_size = tensor_size(out);
-    for (int s = 0; s < n; s++) {
-        const uint8_t *x = run->values[op->from[0]] + s * in_size;
-        if (run->use_vnni) {
-            nn_q_im2col_quads(x, in->c, in->h, in->w, c->kh, c->kw, c->stride,
-                              c->pad, out->h, out->w, (uint8_t)in->zero_point,
-                              run->padded, run->patches, run->quads);
-            nn_q_conv_gemm_quads_vnni(c->out_c, nn_q_depth4(depth), pos16,
-                                      run->quads, run->w4[i], c->bias_folded,
-                                      run->acc);
-        } else {
-            nn_q_im2col(x, in->c, in->h, in->w, c->kh, c->kw, c->stride,
-                        c->pad, out->h, out->w, (uint8_t)in->zero_point,
-                        run->padded, run->patches);
-            run->conv_gemm(c->out_c, depth2, pos16, run->patches, run->w2[i],
-                           c->bias_folded, run->acc);
-        }
-        for (int o = 0; o < c->out_c; o++) {
-            const int32_t *plane = run->acc + (size_t)o * pos16;
-            if (c->int32_out)
-                memcpy(run->logits_acc + s * out_size + (size_t)o * positions,
-                       plane, (size_t)positions * sizeof *plane);
-            else
-                run->requant_plane(plane, positions, c->requant[o],
-                                   out->zero_point, c->lo, c->hi,
-                                   run->values[i + 1] + s * out_size +
-                                       (size_t)o * positions);
-        }
-    }
+    const uint8_t *x = q->run->values[op->from[0]] + s * tensor_size(in);
+    if (q->run->use_vnni)
+        nn_q_im2col_quads(x, in->c, in->h, in->w, c->kh, c->kw, c->stride,
+                          c->pad, out->h, out->w, (uint8_t)in->zero_point,
+                          sc->padded, sc->patches, sc->quads);
+    else
+        nn_q_im2col(x, in->c, in->h, in->w, c->kh, c->kw, c->stride, c->pad,
+                    out->h, out->w, (uint8_t)in->zero_point, sc->padded,
+                    sc->patches);
 }
 
-static void dense_op(nn_qmodel *q, int i, int n)
+/* Output channels [first, last) of sample s of conv op i from the patches
+ * in sc: the gemm into sc->acc (out_c, P16) at rows first.., each
+ * channel's plane requantized (or, for int32 logits, copied). */
+static void conv_outputs(nn_qmodel *q, int i, int s, const nn_qscratch *sc,
+                         int first, int last)
 {
     const nn_qop *op = &q->ops[i];
     const nn_qconv *c = &op->conv;
+    const nn_qtensor *out = &q->tensors[i + 1];
     struct nn_qrun *run = q->run;
-    nn_q_widen_rows(n, c->in_c, run->values[op->from[0]], run->col);
-    run->gemm(n, c->out_c, nn_q_depth16(c->in_c), run->col, run->w16[i],
-              c->bias_folded, c->int32_out ? run->logits_acc : run->acc);
+    int positions = out->h * out->w, pos16 = nn_q_pos16(positions);
+    int depth = (int)nn_qconv_depth(c), depth2 = (depth + 1) / 2 * 2;
+    int depth4 = nn_q_depth4(depth);
+    size_t out_size = tensor_size(out);
+    int32_t *acc = sc->acc + (size_t)first * pos16;
+    if (run->use_vnni)
+        run->quads_gemm(last - first, depth4, pos16, sc->quads,
+                        run->w4[i] + (size_t)first * (depth4 / 4),
+                        c->bias_folded + first, acc);
+    else
+        run->conv_gemm(last - first, depth2, pos16, sc->patches,
+                       run->w2[i] + (size_t)first * (depth2 / 2),
+                       c->bias_folded + first, acc);
+    for (int o = first; o < last; o++) {
+        const int32_t *plane = sc->acc + (size_t)o * pos16;
+        if (c->int32_out)
+            memcpy(run->logits_acc + s * out_size + (size_t)o * positions,
+                   plane, (size_t)positions * sizeof *plane);
+        else
+            run->requant_plane(plane, positions, c->requant[o],
+                               out->zero_point, c->lo, c->hi,
+                               run->values[i + 1] + s * out_size +
+                                   (size_t)o * positions);
+    }
+}
+
+/* One op's work for the pool: task t is a sample (a batch) or a piece of
+ * the output channels (one sample), or a piece of a dense op's rows. */
+typedef struct {
+    nn_qmodel *q;
+    int op;
+    int n;      /* samples */
+    int pieces; /* pieces of the channels or rows */
+} op_job;
+
+static void conv_sample_task(void *ctx, int task, int thread)
+{
+    const op_job *job = ctx;
+    const nn_qscratch *sc = &job->q->run->scratch[thread];
+    conv_patches(job->q, job->op, task, sc);
+    conv_outputs(job->q, job->op, task, sc, 0, job->q->ops[job->op].conv.out_c);
+}
+
+static void conv_channels_task(void *ctx, int task, int thread)
+{
+    const op_job *job = ctx;
+    int blocks = (job->q->ops[job->op].conv.out_c + 7) / 8, first, last;
+    int out_c = job->q->ops[job->op].conv.out_c;
+    (void)thread;
+    nn_split(blocks, job->pieces, task, &first, &last);
+    first *= 8;
+    last = last * 8 < out_c ? last * 8 : out_c;
+    if (first < last) /* thread 0's patches, read by every task */
+        conv_outputs(job->q, job->op, 0, &job->q->run->scratch[0], first,
+                     last);
+}
+
+/* A conv: samples spread over the threads; one sample's output channels
+ * cut into pieces of whole 8-channel blocks (every output is the same
+ * integer sum whatever the cut). */
+static void conv_op(nn_qmodel *q, int i, int n)
+{
+    struct nn_qrun *run = q->run;
+    int blocks = (q->ops[i].conv.out_c + 7) / 8;
+    op_job job = {.q = q, .op = i, .n = n, .pieces = 1};
+    if (n > 1 || run->threads == 1 || blocks == 1) {
+        nn_pool_run(run->pool, n, conv_sample_task, &job);
+        return;
+    }
+    conv_patches(q, i, 0, &run->scratch[0]);
+    job.pieces = blocks < NN_PIECES ? blocks : NN_PIECES;
+    nn_pool_run(run->pool, job.pieces, conv_channels_task, &job);
+}
+
+static void dense_task(void *ctx, int task, int thread)
+{
+    const op_job *job = ctx;
+    nn_qmodel *q = job->q;
+    const nn_qconv *c = &q->ops[job->op].conv;
+    struct nn_qrun *run = q->run;
+    int depth16 = nn_q_depth16(c->in_c), first, last;
+    int32_t *acc = c->int32_out ? run->logits_acc : run->acc;
+    (void)thread;
+    nn_split(job->n, job->pieces, task, &first, &last);
+    if (first == last)
+        return;
+    nn_q_widen_rows(last - first, c->in_c,
+                    run->values[q->ops[job->op].from[0]] +
+                        (size_t)first * c->in_c,
+                    run->col + (size_t)first * depth16);
+    run->gemm(last - first, c->out_c, depth16,
+              run->col + (size_t)first * depth16, run->w16[job->op],
+              c->bias_folded, acc + (size_t)first * c->out_c);
     if (!c->int32_out)
-        nn_q_requant_rows(n, c->out_c, run->acc, c->requant,
-                          q->tensors[i + 1].zero_point, c->lo, c->hi,
-                          run->values[i + 1]);
+        nn_q_requant_rows(last - first, c->out_c,
+                          acc + (size_t)first * c->out_c, c->requant,
+                          q->tensors[job->op + 1].zero_point, c->lo, c->hi,
+                          run->values[job->op + 1] +
+                              (size_t)first * c->out_c);
+}
+
+/* A dense op: the samples cut into pieces of rows. */
+static void dense_op(nn_qmodel *q, int i, int n)
+{
+    op_job job = {.q = q, .op = i, .n = n,
+                  .pieces = n < NN_PIECES ? n : NN_PIECES};
+    nn_pool_run(q->run->pool, job.pieces, dense_task, &job);
 }
 
 static void pool_op(nn_qmodel *q, int i, int n)

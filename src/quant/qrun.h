@@ -5,8 +5,18 @@
 
 #include <stdint.h>
 
+#include "core/threads.h"
 #include "quant/qkernels.h"
 #include "quant/qmodel.h"
+
+/* The scratch of one thread: a conv's patches, their quads, its padded
+ * input and its sums (sizes as the arena's, below). */
+typedef struct {
+    uint8_t *patches;
+    uint8_t *quads;
+    uint8_t *padded;
+    int32_t *acc;
+} nn_qscratch;
 
 struct nn_qrun {
     int max_batch;
@@ -27,13 +37,23 @@ struct nn_qrun {
     uint8_t *padded;     /* the largest conv input with its padding
                             (nn_q_im2col_scratch) */
     uint8_t *quads;      /* the patches interleaved by fours (AVX-VNNI) */
-    int use_vnni;        /* 1: convs run nn_q_conv_gemm_quads_vnni */
+    int use_vnni;        /* 1: convs run quads_gemm on quads */
+    nn_q_conv_gemm_fn quads_gemm; /* AVX-512 VNNI or AVX-VNNI conv gemm */
     int32_t *acc;        /* (rows, out) or (out, P16) of the largest gemm */
     int allow_avx2;      /* 0: portable kernels only */
     nn_q_gemm_fn gemm;   /* the dense gemm */
     nn_q_conv_gemm_fn conv_gemm;            /* the conv gemm */
     nn_q_requant_plane_fn requant_plane;    /* a conv's requantization */
     nn_q_quantize_fn quantize;              /* the input's quantization */
+    size_t patches_bytes; /* bytes of patches (quads: 64 more) */
+    size_t padded_bytes;  /* bytes of padded */
+    size_t acc_count;     /* int32 values of acc */
+    int threads;          /* threads predict uses (nn_qmodel_set_threads) */
+    nn_pool *pool;        /* threads - 1 workers, NULL for one thread */
+    nn_qscratch *scratch; /* (threads) [0] is the arena's buffers above,
+                             the others in thread_arena */
+    void *thread_arena;   /* scratch and the buffers of threads 1.. */
+    nn_qscratch one;      /* scratch of a single thread */
 };
 
 #endif /* NN_QUANT_QRUN_H */
