@@ -4,7 +4,8 @@
  * as ONNX (.onnx, with a final Softmax when --softmax is given), a libnn
  * model file (.nnm), a MATLAB file of the weights (.mat), NumPy .npy files
  * of the weights in a directory (OUT ending in '/'), or C: NAME.c and
- * NAME.h, the model as one function with no libnn (convert_c.h). */
+ * NAME.h, the model as one function with no libnn (convert_c.h). An
+ * int8 model file is written as ONNX or C (convert_int8.h). */
 #include <stdio.h>
 #include <string.h>
 
@@ -12,6 +13,7 @@
 #include "cli_file.h"
 #include "cli_model.h"
 #include "convert_c.h"
+#include "convert_int8.h"
 
 static void usage(FILE *f)
 {
@@ -71,6 +73,8 @@ int main(int argc, char **argv)
                         ".nnm, .mat, .c or / (a directory of .npy files)\n", out);
         return CLI_USAGE;
     }
+    if (nn_model_file_is_int8(in))
+        return convert_int8(in, out, flags);
     if (cli_load_model(in, 1, 0, &net, msg, sizeof msg) != NN_OK) {
         fprintf(stderr, "nn_convert: %s\n", msg);
         return CLI_FAIL;

@@ -25,14 +25,16 @@
  * A real multiplier m > 0 is stored as (M, shift): m ~= M * 2^-31 * 2^-shift
  * with M in [2^30, 2^31 - 1] (Q31, value in [0.5, 1)) and shift in
  * [-31, 31] (a negative shift is a left shift). The integer function, the
- * one of gemmlowp / TensorFlow Lite:
+ * one of gemmlowp / TensorFlow Lite (two roundings: srdhm's, then
+ * rdivpot's; the result is within 1 of round(x m), not always equal):
  *
  *   requant(x, M, shift):
  *     if shift < 0: x = saturate_int32((int64)x * 2^-shift)
  *     x = srdhm(x, M)
  *     if shift > 0: x = rdivpot(x, shift)
  *     return x
- *   srdhm(a, b)  (saturating rounding doubling high multiply):
+ *   srdhm(a, b)  (saturating rounding doubling high multiply; a b / 2^31
+ *                 to nearest, ties towards +infinity):
  *     if a == b == INT32_MIN: return INT32_MAX
  *     p = (int64)a * b
  *     nudge = p >= 0 ? 2^30 : 1 - 2^30
@@ -44,7 +46,8 @@
  * nn_qmul_from_real (qmath.h) turns m into (M, shift): frexp gives
  * m = f * 2^e with f in [0.5, 1); M = round(f * 2^31) (if that is 2^31:
  * M = 2^30, e + 1); shift = -e; shift > 31 becomes M = 2^30, shift = 31
- * (the result is then 0 for any int32 x); shift < -31 is refused.
+ * (m = 2^-32: the result is 0 or +-1 for any int32 x); shift < -31 is
+ * refused.
  *
  * --------------------------------------------------------------- ops
  * NN_QOP_CONV (conv2d) and NN_QOP_DENSE (dense; kh = kw = 1, in_c =
@@ -86,6 +89,10 @@
  *     y = clamp(z + div_round(s, n), 0, 255)
  *     div_round(s, n) = (s >= 0 ? s + n/2 : s - n/2) / n
  *     (C division toward zero: the quotient rounded half away from zero)
+ * A global average pooling with pool.requant set has its own output scale
+ * and zero point instead (a mean has a narrower range than its inputs):
+ *     y = clamp(z_out + requant(s, pool.mul), 0, 255),
+ *     pool.mul from m = s_in / (n * s_out), n = h * w.
  *
  * NN_QOP_ADD: inputs (s_i, z_i), output (s_out, z_out), s_max the largest
  * input scale, L = NN_QADD_LEFT_SHIFT (20); per input
@@ -179,6 +186,8 @@ typedef struct {
     int ceil_mode;   /* 1: output size rounded up (PyTorch ceil_mode) */
     int exclude_pad; /* AVGPOOL: 1 leaves the padding out of the divisor */
     int global;      /* 1: global average pooling (window = whole plane) */
+    int requant;     /* global: 1 when the output has its own scale */
+    nn_qmul mul;     /* requant: m = s_in / (h * w * s_out) */
 } nn_qpool;
 
 /* Requantization of the inputs of NN_QOP_ADD and NN_QOP_CONCAT. */
