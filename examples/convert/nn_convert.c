@@ -4,8 +4,7 @@
  * as ONNX (.onnx, with a final Softmax when --softmax is given), a libnn
  * model file (.nnm), a MATLAB file of the weights (.mat), NumPy .npy files
  * of the weights in a directory (OUT ending in '/'), or C: NAME.c and
- * NAME.h, the model as one function with no libnn (convert_c.h). An
- * int8 model file is written as ONNX or C (convert_int8.h). */
+ * NAME.h, the model as one function with no libnn (convert_c.h). */
 #include <stdio.h>
 #include <string.h>
 
