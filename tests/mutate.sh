@@ -5,8 +5,9 @@
 # only, -j2), then for each mutant below edits one file of the copy with
 # sed, rebuilds the tests that run, runs them (ctest label grad, plus
 # test_optim, test_preset_sizes, test_onnx, test_onnx_export,
-# test_checkpoint, test_shards, test_train and test_numeric) and restores
-# the file. The checkout itself is never modified. Not run by CI: the 78
+# test_checkpoint, test_shards, test_train, test_numeric, test_quant and
+# test_quant_kernels) and restores
+# the file. The checkout itself is never modified. Not run by CI: the 88
 # mutants take 15 to 40 minutes on the 2-core machine (more when other work
 # runs beside them).
 # Results and what they show: docs/RELIABILITY.md, "Mutation check".
@@ -37,7 +38,7 @@ cmake -S "$tree" -B "$build" -DCMAKE_BUILD_TYPE=Release \
 tests=$(cd "$build" && ctest -N -L grad | sed -n 's/^ *Test *#[0-9]*: //p')
 tests=$(printf '%s\n' $tests test_optim test_preset_sizes test_onnx \
     test_onnx_export test_checkpoint test_shards test_train test_numeric \
-    test_infer_buffer |
+    test_infer_buffer test_quant test_quant_kernels |
     sort -u)
 
 # Builds the tests; runs each; prints the failed ones (with "(crash)" or
@@ -204,6 +205,12 @@ graph-value-slot-freed-early|src/net/net_build.c|inference: a value slot reused 
 graph-clear-every-reader|src/net/net_run.c|every reader clears the gradient it adds to (the sum is lost)|s/        if (in\[k\]\.g \&\& nn_net_last_reader(net, t) == i \&\& !seen \&\&/        if (in[k].g \&\& !seen \&\&/
 add-backward-first-input-only|src/layers/layer_add.c|add: only the first input gets the gradient|s/    for (int k = 0; k < inputs; k++)$/    for (int k = 0; k < 1; k++)/
 concat-backward-first-value|src/layers/layer_concat.c|concat: every input gradient from dy's first value|s/                d\[i\] += dy\[i\];/                d[i] += dy[0];/
+# int8 models (test_quant, test_quant_kernels).
+quant-rounding-flipped|src/quant/qmath.h|requant: rdivpot ties towards zero instead of away|s/    int32_t thr = (mask >> 1) + (x < 0 ? 1 : 0);/    int32_t thr = (mask >> 1) + (x < 0 ? 0 : 1);/
+quant-zero-point-dropped|src/quant/qmodel.c|conv, dense, affine: the input zero point not folded into the bias|s/c->bias_folded\[o\] = c->bias\[o\] - zero \* sum;/c->bias_folded[o] = c->bias[o] + 0 * sum * zero;/
+quant-shift-dropped|src/quant/qmath.h|requant: the right shift left out|s/    return m.shift > 0 ? nn_q_rdivpot(x, m.shift) : x;/    return x;/
+quant-padding-zero|src/quant/qkernels.c|im2col pads with 0 instead of the input zero point|s/                            row\[k++\] = zero;/                            row[k++] = 0;/
+quant-input-zero-point-dropped|src/quant/qkernels.c|input quantization without its zero point|s/            t = nn_q_clamp(zero + (int32_t)v, 0, 255);/            t = nn_q_clamp((int32_t)v, 0, 255);/
 EOF
 
 echo

@@ -99,6 +99,25 @@ check predict_wrong_channels 1 "$bin/predict" "$tmp/c.nnm" "$tmp/gray.pgm"
 head -c 100 "$tmp/c.nnm" >"$tmp/cut.nnm"
 check predict_truncated_model 1 "$bin/predict" "$tmp/cut.nnm" "$tmp/img.ppm"
 
+# int8: convert with calibration on the CIFAR folder, sizes printed; the
+# int8 file classifies the image and evaluates the test split; the trainer
+# refuses to resume from it.
+check int8_convert 0 "$bin/nn_convert" "$tmp/c.nnm" "$tmp/c8.nnm" --int8 \
+    --calibrate "$tmp/cifar" --calibrate-count 200
+expect_output int8_convert_sizes "c.nnm: [0-9]+ bytes \(fp32\) -> .*c8.nnm: [0-9]+ bytes \(int8\), [0-9.]+x smaller"
+check int8_predict_ppm 0 "$bin/predict" "$tmp/c8.nnm" "$tmp/img.ppm"
+expect_output int8_predict_prints_class "img.ppm: class [0-9]"
+check int8_eval 0 "$bin/predict" "$tmp/c8.nnm" --eval "$tmp/cifar"
+expect_output int8_eval_accuracy "accuracy: [0-9]+ of 100 test images = [0-9.]+% \(int8 model"
+check fp32_eval 0 "$bin/predict" "$tmp/c.nnm" --eval "$tmp/cifar"
+expect_output fp32_eval_accuracy "accuracy: [0-9]+ of 100 test images = [0-9.]+% \(fp32 model"
+check int8_convert_needs_data 2 "$bin/nn_convert" "$tmp/c.nnm" "$tmp/c9.nnm" --int8
+expect_output int8_convert_needs_data_msg "--int8 needs --calibrate DATA"
+check int8_convert_wrong_shape 1 "$bin/nn_convert" "$tmp/c.nnm" "$tmp/c9.nnm" \
+    --int8 --calibrate "$tmp/mnist_for_int8_missing"
+check int8_not_convertible_again 1 "$bin/nn_convert" "$tmp/c8.nnm" "$tmp/c9.onnx"
+expect_output int8_not_convertible_msg "an int8 model can be run, not trained"
+
 # Small MNIST-format sets (IDX files): make_mnist DIR TRAIN TEST writes
 # TRAIN training and TEST test images, class k a bright row 2 + 2k on noise.
 make_mnist() {
@@ -357,7 +376,7 @@ rows=(
 "predict|2|--first is for --idx|@TMP@/c.nnm @TMP@/digit.png --first 3"
 "predict|2|--resize is for image files|@TMP@/c.nnm --idx a b --resize"
 "mnist_train|0|9 Ankle boot  |--data @TMP@/fashion-mnist --model mlp --epochs 1"
-"nn_bench|2|--only 'everything': unknown; expected one of peak, sgemm, layers, models or trainer|--only everything"
+"nn_bench|2|--only 'everything': unknown; expected one of peak, sgemm, layers, models, trainer or int8|--only everything"
 "nn_bench|2|--threads '1,x': item 'x': not a number|--threads 1,x"
 "nn_bench|2|--threads '0': item '0': zero; expected a whole number from 1 to 64|--threads 0"
 "nn_bench|2|--models ',lenet': an empty item|--models ,lenet"

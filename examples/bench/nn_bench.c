@@ -8,11 +8,12 @@
  *   layer model=M index=7 kind=concat threads=1 skipped=inputs-of-different-shapes
  *   model model=lenet threads=1 batch=64 train_ips=5123 infer_ips=17000 ...
  *   trainer model=lenet threads=1 batch=64 bare_ips=8400 trainer_ips=8300 ...
+ *   int8 model=lenet threads=1 batch=64 fp32_infer_ips=17000 int8_infer_ips=...
  *
- * Usage: nn_bench [--quick] [--only peak|sgemm|layers|models|trainer]
+ * Usage: nn_bench [--quick] [--only peak|sgemm|layers|models|trainer|int8]
  *                 [--models LIST] [--threads LIST] [--batch N]
  *   --quick    shorter timing runs (for smoke tests; figures are noisier)
- *   --only     one group of figures (default: all but trainer)
+ *   --only     one group of figures (default: all but trainer and int8)
  *   --models   presets for layer and model figures (mlp,lenet,deep); the
  *              CIFAR-10 presets (vgg, vgg-gap, resnet20) run on 3x32x32 inputs
  *   --threads  thread counts for them and for the limit (1,2)
@@ -26,6 +27,11 @@
  * layers and the optimizer are not counted) per second over the AVX2+FMA
  * limit for that thread count. direct_* give the same work counted as
  * direct convolution, for reference.
+ *
+ * int8 lines set the preset quantized (nn_quantize, calibrated on the
+ * benchmark's random inputs) against its fp32 net in inference, both on
+ * one thread (the int8 engine has no threads: other thread counts are
+ * skipped); speedup is int8_infer_ips / fp32_infer_ips.
  *
  * trainer lines set nn_train_epoch against the bare loop of model lines
  * on one net, their timed runs taking turns: the epoch runs over generated
@@ -508,6 +514,65 @@ static int bench_model(const char *model, int threads, const bench_opts *opts,
     return 0;
 }
 
+/* One timed batch of the int8 model. */
+static double time_int8(nn_qmodel *q, const float *x, int batch,
+                        const bench_opts *opts, float *probs)
+{
+    double best = 1e30, start = cli_wall_seconds(), once;
+    int reps = 1;
+    nn_qmodel_predict(q, x, batch, probs);
+    once = cli_wall_seconds() - start;
+    if (once > 0)
+        reps = (int)(opts->seconds / once) + 1;
+    for (int t = 0; t < opts->trials; t++) {
+        start = cli_wall_seconds();
+        for (int r = 0; r < reps; r++)
+            nn_qmodel_predict(q, x, batch, probs);
+        double per = (cli_wall_seconds() - start) / reps;
+        best = per < best ? per : best;
+    }
+    return best;
+}
+
+/* A preset in fp32 and int8 inference, one thread. */
+static int bench_int8(const char *model, int threads, const bench_opts *opts,
+                      nn_rng *rng)
+{
+    int labels[MAX_BATCH], in[3];
+    nn_net *net;
+    nn_qmodel *q = NULL;
+    nn_quant_options qo = nn_quant_defaults();
+    float *probs;
+    double fp32, int8;
+    char msg[256];
+    if (threads != 1)
+        return 0;
+    model_input(model, in);
+    net = bench_net(model, NULL, in[0], in[1], in[2], 1, opts->batch, labels,
+                    rng);
+    qo.max_batch = opts->batch;
+    if (!net || nn_quantize(net, nn_net_input(net)->x, opts->batch, &qo, &q,
+                            msg, sizeof msg) != NN_OK ||
+        !(probs = malloc(sizeof *probs * MAX_BATCH * 4096))) {
+        if (net && !q)
+            fprintf(stderr, "nn_bench: %s: %s\n", model, msg);
+        nn_qmodel_free(q);
+        nn_net_destroy(net);
+        return 1;
+    }
+    fp32 = time_steps(net, NULL, STEP_INFER, labels, opts) / opts->batch;
+    int8 = time_int8(q, nn_net_input(net)->x, opts->batch, opts, probs) /
+           opts->batch;
+    printf("int8 model=%s threads=1 batch=%d fp32_infer_ips=%.0f "
+           "int8_infer_ips=%.0f speedup=%.2f\n", model, opts->batch,
+           1 / fp32, 1 / int8, fp32 / int8);
+    fflush(stdout);
+    free(probs);
+    nn_qmodel_free(q);
+    nn_net_destroy(net);
+    return 0;
+}
+
 /* Bytes in the shape of the net's input and labels of its classes, as
  * many as `count` samples; normalised. */
 static int bench_dataset(nn_net *net, int count, nn_rng *rng, nn_dataset *d)
@@ -667,7 +732,7 @@ int main(int argc, char **argv)
                     !strcmp(argv[i], "--threads") || !strcmp(argv[i], "--batch");
         if (!known || !value) {
             fprintf(stderr, "nn_bench: %s '%s'\nusage: %s [--quick] [--only "
-                            "peak|sgemm|layers|models|trainer] [--models LIST] [--threads "
+                            "peak|sgemm|layers|models|trainer|int8] [--models LIST] [--threads "
                             "LIST] [--batch N]\n",
                     known ? "a value is missing after" : "unknown option",
                     argv[i], argv[0]);
@@ -678,9 +743,10 @@ int main(int argc, char **argv)
             only = value;
             if (strcmp(only, "peak") && strcmp(only, "sgemm") &&
                 strcmp(only, "layers") && strcmp(only, "models") &&
-                strcmp(only, "trainer")) {
+                strcmp(only, "trainer") && strcmp(only, "int8")) {
                 fprintf(stderr, "nn_bench: --only '%s': unknown; expected one "
-                                "of peak, sgemm, layers, models or trainer\n",
+                                "of peak, sgemm, layers, models, trainer or "
+                                "int8\n",
                         only);
                 return 2;
             }
@@ -698,7 +764,8 @@ int main(int argc, char **argv)
         } else if (!list_ok("--threads", threads = value, 1))
             return 2;
     }
-    if (!only || (strcmp(only, "sgemm") && strcmp(only, "trainer")))
+    if (!only || (strcmp(only, "sgemm") && strcmp(only, "trainer") &&
+                  strcmp(only, "int8")))
         rc |= bench_peak(threads, &opts);
     if (!only || !strcmp(only, "sgemm"))
         rc |= bench_sgemm(&opts);
@@ -708,5 +775,7 @@ int main(int argc, char **argv)
         rc |= for_each(models, threads, bench_model, &opts);
     if (only && !strcmp(only, "trainer"))
         rc |= for_each(models, threads, bench_trainer, &opts);
+    if (only && !strcmp(only, "int8"))
+        rc |= for_each(models, threads, bench_int8, &opts);
     return rc;
 }

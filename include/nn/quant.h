@@ -19,14 +19,12 @@ typedef struct nn_qmodel nn_qmodel;
 
 /* How activation ranges are chosen from the calibration images. */
 typedef enum {
-    NN_QCALIB_MINMAX = 0,    /* the smallest and largest value seen */
-    NN_QCALIB_PERCENTILE = 1 /* the given percentile of |values| per side */
+    NN_QCALIB_MINMAX = 0 /* the smallest and largest value seen */
 } nn_qcalib;
 
 /* Options of nn_quantize. */
 typedef struct {
     nn_qcalib calibration; /* default NN_QCALIB_MINMAX */
-    float percentile;      /* NN_QCALIB_PERCENTILE: in (50, 100], e.g. 99.99 */
     int batch;             /* calibration batch (default 64) */
     int max_batch;         /* the model's largest predict batch (default 64) */
 } nn_quant_options;

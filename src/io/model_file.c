@@ -153,6 +153,12 @@ static nn_status parse_header(nn_le_buffer *b, model_fields *m, char *msg,
 {
     const unsigned char *magic = nn_le_take(b, MODEL_MAGIC_SIZE), *spec;
     uint32_t spec_len;
+    if (magic && !memcmp(b->data, NN_QMODEL_MAGIC, NN_QMODEL_MAGIC_SIZE)) {
+        nn_format_msg(msg, msg_size, "an int8 model file: an int8 model can "
+                      "be run, not trained (nn_qmodel_load reads it, predict "
+                      "runs it)");
+        return NN_EFORMAT;
+    }
     if (memcmp(b->data, MODEL_MAGIC, magic ? MODEL_MAGIC_SIZE : b->size)) {
         nn_format_msg(msg, msg_size, "bad magic: not a libnn model file");
         return NN_EFORMAT;

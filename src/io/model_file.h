@@ -11,6 +11,16 @@
 /* Largest model file or checkpoint loaded. */
 #define MODEL_MAX_BYTES ((size_t)1 << 31)
 
+/* The first bytes of an int8 model file (src/io/qmodel_file.c). */
+#define NN_QMODEL_MAGIC "NNQINT8"
+#define NN_QMODEL_MAGIC_SIZE 8
+
+/* An int8 model file's bytes (checksum, layout, every value checked) into
+ * a new model, not yet prepared (nn_qmodel_prepare); why says what is
+ * wrong. */
+nn_status nn_qmodel_decode(const unsigned char *data, size_t size,
+                           nn_qmodel **out, char *why, size_t why_size);
+
 /* The whole model file for net in a new buffer b->data of b->size bytes;
  * msg says why when it cannot be made. */
 nn_status nn_model_encode(nn_net *net, nn_le_buffer *b, char *msg,

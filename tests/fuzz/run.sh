@@ -13,7 +13,8 @@ work=$(mktemp -d /tmp/nn_fuzz_run.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$build/fuzz-artifacts"
 status=0
-for target in fuzz_idx fuzz_cifar fuzz_model fuzz_spec fuzz_onnx fuzz_png fuzz_metrics; do
+for target in fuzz_idx fuzz_cifar fuzz_model fuzz_qmodel fuzz_spec fuzz_onnx fuzz_png \
+    fuzz_metrics; do
     cp -r "$corpus/$target" "$work/$target"
     start=$SECONDS
     result=ok
