@@ -141,9 +141,9 @@ int8_case trained 1 28 28
     "$other" -std=c11 -Wall -Wextra -Werror -pedantic -O2 -c \
         "$tmp/options/my-model.c" -o "$tmp/options/my-model.o" ||
     fail "my-model.c: names, or $other"
-# An int8 model has no .mat or .npy form: a usage error (exit 2).
+# An int8 model has no .mat or .npy form: refused (exit 1).
 "$bin/nn_convert" "$tmp/lenet/int8/model.nnm" "$tmp/lenet/int8/w.mat" 2>"$tmp/err"
-[ $? -eq 2 ] && grep -q "int8" "$tmp/err" || fail "int8 model to .mat not refused"
+[ $? -eq 1 ] && grep -q "int8" "$tmp/err" || fail "int8 model to .mat not refused"
 # A place that cannot be written: exit 1, no file left.
 "$bin/nn_convert" "$tmp/lenet/model.nnm" "$tmp/missing/net.c" 2>"$tmp/err"
 [ $? -eq 1 ] && grep -q "missing/net" "$tmp/err" || fail "unwritable output"

@@ -7,6 +7,12 @@
 #include "cli_file.h"
 #include "nn.h"
 
+int convert_int8_handles(const char *in, const char *out)
+{
+    return (cli_has_suffix(out, ".onnx") || cli_has_suffix(out, ".c")) &&
+           nn_model_file_is_int8(in);
+}
+
 int convert_int8(const char *in, const char *out, unsigned flags)
 {
     char msg[512];

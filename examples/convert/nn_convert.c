@@ -173,7 +173,7 @@ int main(int argc, char **argv)
                         ".nnm, .mat, .c or / (a directory of .npy files)\n", out);
         return CLI_USAGE;
     }
-    if (nn_model_file_is_int8(in))
+    if (convert_int8_handles(in, out))
         return convert_int8(in, out, flags);
     if (cli_load_model(in, 1, 0, &net, msg, sizeof msg) != NN_OK) {
         fprintf(stderr, "nn_convert: %s\n", msg);

@@ -3,7 +3,7 @@
  * folded), multipliers and tables as const arrays, the integer kernels the
  * ops use (qemit_c_kernels.c), and PREFIX_logits calling them in order
  * over working memory laid out by tensor lifetimes (nn_qc_plan). */
-#include "quant/qemit_c.h"
+#include "qexport/qemit_c.h"
 
 #include <ctype.h>
 #include <math.h>

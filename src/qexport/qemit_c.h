@@ -1,9 +1,9 @@
-/* An int8 model compiled to C (nn_qmodel_c_save, src/quant/qemit_c.c):
+/* An int8 model compiled to C (nn_qmodel_c_save, src/qexport/qemit_c.c):
  * the text of the integer kernels the generated file calls
  * (qemit_c_kernels.c), each the formula of qmodel.h written out, and the
  * plan of its working memory (bytes: uint8 tensors by lifetime). */
-#ifndef NN_QUANT_QEMIT_C_H
-#define NN_QUANT_QEMIT_C_H
+#ifndef NN_QEXPORT_QEMIT_C_H
+#define NN_QEXPORT_QEMIT_C_H
 
 #include <stddef.h>
 
@@ -57,4 +57,4 @@ typedef struct {
  * it needs. NN_ENOMEM when slots cannot be made (then NULL). */
 nn_status nn_qc_plan(const nn_qmodel *q, qc_slot **slots, size_t *work_bytes);
 
-#endif /* NN_QUANT_QEMIT_C_H */
+#endif /* NN_QEXPORT_QEMIT_C_H */

@@ -5,7 +5,7 @@
  * as any blocked or vector kernel; the floats (input quantization, the
  * dequantized logits) are computed in the same operations and order as
  * nn_qmodel_logits. */
-#include "quant/qemit_c.h"
+#include "qexport/qemit_c.h"
 
 static const char *const texts[QC_COUNT] = {
     [QC_CLAMP] =
