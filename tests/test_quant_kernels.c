@@ -320,8 +320,12 @@ static void test_conv_against_float(void **state)
     const int oh = H, ow = W, depth = C * K * K;
     uint8_t x[C * H * W], y[OUT * H * W];
     int8_t w[OUT * C * K * K];
-    int32_t bias[OUT], folded[OUT], acc[H * W * OUT];
-    int16_t col[H * W * 32], w16[OUT * 32];
+    int32_t bias[OUT], folded[OUT], acc[32 * OUT];
+    uint8_t col[28 * 32 + 16], padded[C * (H + 2) * (W + 2) + 16];
+    uint8_t quads[28 * 32];
+    int32_t w4[OUT * 7];
+    int32_t acc2[32 * OUT];
+    int32_t w2[OUT * 14];
     nn_qmul m[OUT];
     const float s_in = 0.02f, s_out = 0.1f;
     const int32_t z_in = 90, z_out = 30;
@@ -342,10 +346,22 @@ static void test_conv_against_float(void **state)
         assert_int_equal(nn_qmul_from_real((double)s_in * s_w[o] / s_out, &m[o]),
                          NN_OK);
     }
-    nn_q_im2col_s16(x, C, H, W, K, K, 1, PAD, oh, ow, (uint8_t)z_in, col);
-    nn_q_pack_weights(OUT, depth, w, w16);
-    nn_q_gemm_pick(1)(oh * ow, OUT, nn_q_depth16(depth), col, w16, folded, acc);
-    nn_q_requant_transpose(oh * ow, OUT, acc, m, z_out, 0, 255, y);
+    assert_true(nn_q_im2col_scratch(C, H, W, PAD) == sizeof padded);
+    nn_q_im2col(x, C, H, W, K, K, 1, PAD, oh, ow, (uint8_t)z_in, padded, col);
+    nn_q_pack_weight_pairs(OUT, depth, w, w2);
+    nn_q_conv_gemm_pick(1)(OUT, 28, 32, col, w2, folded, acc);
+    /* the AVX-VNNI path (portable where the CPU lacks it) gives the same */
+    nn_q_pack_weight_quads(OUT, depth, w, w4);
+    nn_q_interleave4(28, 32, col, quads);
+    (nn_cpu_has_avxvnni() ? nn_q_conv_gemm_quads_vnni
+                          : nn_q_conv_gemm_quads_portable)(OUT, 28, 32, quads,
+                                                           w4, folded, acc2);
+    for (int o = 0; o < OUT; o++)
+        assert_memory_equal(acc + o * 32, acc2 + o * 32,
+                            (size_t)oh * ow * sizeof *acc);
+    for (int o = 0; o < OUT; o++)
+        nn_q_requant_plane_pick(1)(acc + o * 32, oh * ow, m[o], z_out, 0, 255,
+                                   y + o * oh * ow);
     for (int o = 0; o < OUT; o++)
         for (int oy = 0; oy < oh; oy++)
             for (int ox = 0; ox < ow; ox++) {
@@ -365,16 +381,177 @@ static void test_conv_against_float(void **state)
     (void)state;
 }
 
+/* The conv gemm: reference (natural layout), portable and AVX2 (pairs)
+ * agree on every sum, on random and extreme data, odd depths and position
+ * counts that are not multiples of 16. */
+static void conv_gemm_case(int out, int depth, int positions, int fill,
+                           nn_rng *rng)
+{
+    int pos16 = nn_q_pos16(positions), depth2 = (depth + 1) / 2 * 2;
+    uint8_t *a = malloc((size_t)depth * positions);
+    int8_t *w = malloc((size_t)out * depth);
+    int32_t *bias = malloc((size_t)out * sizeof *bias);
+    int depth4 = nn_q_depth4(depth);
+    uint8_t *col = malloc((size_t)depth4 * pos16);
+    uint8_t *quads = malloc((size_t)depth4 * pos16);
+    int32_t *w4 = malloc((size_t)out * depth4 / 4 * sizeof *w4);
+    int32_t *w2 = malloc((size_t)out * depth2 / 2 * sizeof *w2);
+    int32_t *ref = malloc((size_t)out * positions * sizeof *ref);
+    int32_t *got = malloc((size_t)out * pos16 * sizeof *got);
+    assert_true(a && w && bias && col && w2 && ref && got && quads && w4);
+    for (int i = 0; i < depth * positions; i++)
+        a[i] = fill ? 255 : (uint8_t)nn_rng_below(rng, 256);
+    for (int i = 0; i < out * depth; i++)
+        w[i] = fill == 1   ? 127
+               : fill == 2 ? -127
+               : fill == 3 ? (i % 2 ? 127 : -127)
+                           : (int8_t)((int)nn_rng_below(rng, 255) - 127);
+    for (int o = 0; o < out; o++)
+        bias[o] = (int32_t)nn_rng_below(rng, 2000001) - 1000000;
+    nn_q_conv_gemm_ref(out, depth, positions, a, w, bias, ref);
+    nn_q_pack_cols(depth, positions, a, col);
+    nn_q_pack_weight_pairs(out, depth, w, w2);
+    nn_q_pack_weight_quads(out, depth, w, w4);
+    nn_q_interleave4(depth4, pos16, col, quads);
+    for (int path = 0; path < 4; path++) {
+        if ((path == 1 && !nn_cpu_has_avx2()) ||
+            (path == 3 && !nn_cpu_has_avxvnni()))
+            continue;
+        memset(got, 0, (size_t)out * pos16 * sizeof *got);
+        if (path < 2)
+            (path ? nn_q_conv_gemm_pick(1) : nn_q_conv_gemm_portable)(
+                out, depth2, pos16, col, w2, bias, got);
+        else
+            (path == 3 ? nn_q_conv_gemm_quads_vnni
+                       : nn_q_conv_gemm_quads_portable)(out, depth4, pos16,
+                                                        quads, w4, bias, got);
+        for (int o = 0; o < out; o++)
+            assert_memory_equal(ref + (size_t)o * positions,
+                                got + (size_t)o * pos16,
+                                (size_t)positions * sizeof *ref);
+    }
+    free(a);
+    free(w);
+    free(bias);
+    free(col);
+    free(w2);
+    free(ref);
+    free(got);
+    free(quads);
+    free(w4);
+}
+
+static void test_conv_gemm_avx2_equals_portable(void **state)
+{
+    static const int depths[] = {1, 2, 3, 25, 27, 144, 401, 1152};
+    static const int positions[] = {1, 7, 16, 17, 49, 196};
+    nn_rng rng;
+    int cases = 0;
+    nn_rng_seed(&rng, 12);
+    for (int fill = 0; fill < 4; fill++)
+        for (size_t d = 0; d < sizeof depths / sizeof *depths; d++)
+            for (size_t p = 0; p < sizeof positions / sizeof *positions; p++)
+                for (int out = 1; out <= 9; out += 4, cases++)
+                    conv_gemm_case(out, depths[d], positions[p], fill, &rng);
+    printf("conv gemm: reference, portable pairs and quads%s%s agree on %d "
+           "cases\n", nn_cpu_has_avx2() ? ", AVX2" : "",
+           nn_cpu_has_avxvnni() ? ", AVX-VNNI" : "", cases);
+    (void)state;
+}
+
+/* The AVX2 requantization of a plane equals the scalar one on random and
+ * extreme sums, for shifts 0..31, clamps and zero points. */
+static void test_requant_plane_avx2_equals_portable(void **state)
+{
+    enum { N = 1000 };
+    static int32_t acc[N];
+    static uint8_t y0[N], y1[N];
+    nn_rng rng;
+    int checked = 0;
+    nn_rng_seed(&rng, 13);
+    for (int trial = 0; trial < 400; trial++) {
+        nn_qmul m;
+        double real = ldexp(0.5 + 0.5 * nn_rng_uniform(&rng),
+                            -(int)nn_rng_below(&rng, 34));
+        int32_t zero = (int32_t)nn_rng_below(&rng, 256);
+        int32_t lo = trial % 3 ? 0 : zero;
+        int32_t hi = trial % 5 || lo > 200 ? 255 : 200; /* lo <= hi */
+        assert_int_equal(nn_qmul_from_real(real, &m), NN_OK);
+        for (int i = 0; i < N; i++) {
+            uint64_t r = nn_rng_next(&rng);
+            acc[i] = i < 8   ? (int32_t[]){INT32_MAX, INT32_MIN, 0, -1, 1,
+                                           INT32_MAX - 1, INT32_MIN + 1,
+                                           1 << 30}[i]
+                     : i % 3 ? (int32_t)(r >> 32)
+                             : (int32_t)(r >> 44) - (1 << 19);
+        }
+        nn_q_requant_plane(acc, N - trial % 8, m, zero, lo, hi, y0);
+        if (!nn_cpu_has_avx2())
+            continue;
+        nn_q_requant_plane_pick(1)(acc, N - trial % 8, m, zero, lo, hi, y1);
+        assert_memory_equal(y0, y1, N - trial % 8);
+        checked++;
+    }
+    printf("requant plane: AVX2 equals portable on %d planes\n", checked);
+    (void)state;
+}
+
+/* im2col against the textbook patch of each position, for strides 1 to 3,
+ * paddings 0 to 2, odd kernels and shapes. */
+static void test_im2col_against_naive(void **state)
+{
+    enum { C = 2, H = 7, W = 9 };
+    uint8_t x[C * H * W];
+    nn_rng rng;
+    int cases = 0;
+    nn_rng_seed(&rng, 14);
+    for (int i = 0; i < C * H * W; i++)
+        x[i] = (uint8_t)nn_rng_below(&rng, 256);
+    for (int k = 1; k <= 5; k += 2)
+        for (int stride = 1; stride <= 3; stride++)
+            for (int pad = 0; pad <= 2; pad++, cases++) {
+                int oh = (H + 2 * pad - k) / stride + 1;
+                int ow = (W + 2 * pad - k) / stride + 1;
+                int depth = C * k * k, pos16 = nn_q_pos16(oh * ow);
+                uint8_t *col = malloc((size_t)nn_q_depth4(depth) * pos16 + 16);
+                uint8_t *padded = malloc(nn_q_im2col_scratch(C, H, W, pad));
+                assert_true(col && padded);
+                nn_q_im2col(x, C, H, W, k, k, stride, pad, oh, ow, 77, padded,
+                            col);
+                for (int c = 0; c < C; c++)
+                    for (int ky = 0; ky < k; ky++)
+                        for (int kx = 0; kx < k; kx++)
+                            for (int p = 0; p < oh * ow; p++) {
+                                int row = (c * k + ky) * k + kx;
+                                int iy = p / ow * stride - pad + ky;
+                                int ix = p % ow * stride - pad + kx;
+                                int want = iy < 0 || iy >= H || ix < 0 || ix >= W
+                                               ? 77 : x[(c * H + iy) * W + ix];
+                                assert_int_equal(col[(size_t)row * pos16 + p], want);
+                            }
+                for (size_t z = (size_t)depth * pos16;
+                     z < (size_t)nn_q_depth4(depth) * pos16; z++)
+                    assert_int_equal(col[z], 0);
+                free(col);
+                free(padded);
+            }
+    printf("im2col: %d geometries equal to the naive patches\n", cases);
+    (void)state;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_gemm_avx2_equals_portable),
         cmocka_unit_test(test_gemm_extreme_pairs_exact),
+        cmocka_unit_test(test_conv_gemm_avx2_equals_portable),
+        cmocka_unit_test(test_requant_plane_avx2_equals_portable),
         cmocka_unit_test(test_requant_rounding),
         cmocka_unit_test(test_quantize_input),
         cmocka_unit_test(test_pooling_against_float),
         cmocka_unit_test(test_join_lut_affine_against_float),
         cmocka_unit_test(test_conv_against_float),
+        cmocka_unit_test(test_im2col_against_naive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

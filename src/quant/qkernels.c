@@ -4,6 +4,11 @@
 #include <math.h>
 #include <string.h>
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <emmintrin.h>
+#endif
+
 #include "core/util.h"
 #include "layers/pool.h"
 #include "quant/qmath.h"
@@ -72,34 +77,201 @@ void nn_q_widen_rows(int rows, int depth, const uint8_t *a, int16_t *a16)
     }
 }
 
-void nn_q_im2col_s16(const uint8_t *x, int c, int h, int w, int kh, int kw,
-                     int stride, int pad, int out_h, int out_w, uint8_t zero,
-                     int16_t *col)
+void nn_q_conv_gemm_ref(int out, int depth, int positions, const uint8_t *a,
+                        const int8_t *w, const int32_t *bias, int32_t *acc)
 {
-    int depth = c * kh * kw, depth16 = nn_q_depth16(depth);
-    for (int oy = 0; oy < out_h; oy++)
-        for (int ox = 0; ox < out_w; ox++) {
-            int16_t *row = col + ((size_t)oy * out_w + ox) * depth16;
-            int y0 = oy * stride - pad, x0 = ox * stride - pad, k = 0;
-            for (int ci = 0; ci < c; ci++) {
-                const uint8_t *plane = x + (size_t)ci * h * w;
-                for (int ky = 0; ky < kh; ky++) {
-                    int iy = y0 + ky;
-                    if (iy < 0 || iy >= h) {
-                        for (int kx = 0; kx < kw; kx++)
-                            row[k++] = zero;
-                        continue;
-                    }
-                    for (int kx = 0; kx < kw; kx++) {
-                        int ix = x0 + kx;
-                        row[k++] = ix < 0 || ix >= w
-                                       ? zero : plane[(size_t)iy * w + ix];
-                    }
-                }
-            }
-            for (; k < depth16; k++)
-                row[k] = 0;
+    for (int o = 0; o < out; o++)
+        for (int p = 0; p < positions; p++) {
+            int32_t sum = bias[o];
+            for (int k = 0; k < depth; k++)
+                sum += (int32_t)w[(size_t)o * depth + k] *
+                       a[(size_t)k * positions + p];
+            acc[(size_t)o * positions + p] = sum;
         }
+}
+
+void nn_q_conv_gemm_portable(int out, int depth2, int pos16,
+                             const uint8_t *col, const int32_t *w2,
+                             const int32_t *bias, int32_t *acc)
+{
+    int pairs = depth2 / 2;
+    for (int o = 0; o < out; o++) {
+        int32_t *row = acc + (size_t)o * pos16;
+        for (int p = 0; p < pos16; p++)
+            row[p] = bias[o];
+        for (int j = 0; j < pairs; j++) {
+            uint32_t pair = (uint32_t)w2[(size_t)o * pairs + j];
+            int32_t w0 = (int16_t)(pair & 0xffffu), w1 = (int16_t)(pair >> 16);
+            const uint8_t *r0 = col + (size_t)2 * j * pos16, *r1 = r0 + pos16;
+            for (int p = 0; p < pos16; p++)
+                row[p] += r0[p] * w0 + r1[p] * w1;
+        }
+    }
+}
+
+nn_q_conv_gemm_fn nn_q_conv_gemm_pick(int allow_avx2)
+{
+#if defined(__x86_64__)
+    if (allow_avx2 && nn_cpu_has_avx2())
+        return nn_q_conv_gemm_avx2;
+#else
+    (void)allow_avx2;
+#endif
+    return nn_q_conv_gemm_portable;
+}
+
+void nn_q_pack_weight_pairs(int out, int depth, const int8_t *w, int32_t *w2)
+{
+    int pairs = (depth + 1) / 2;
+    for (int o = 0; o < out; o++)
+        for (int j = 0; j < pairs; j++) {
+            int k = 2 * j;
+            uint32_t lo = (uint16_t)(int16_t)w[(size_t)o * depth + k];
+            uint32_t hi = k + 1 < depth
+                              ? (uint16_t)(int16_t)w[(size_t)o * depth + k + 1]
+                              : 0u;
+            w2[(size_t)o * pairs + j] = (int32_t)(lo | hi << 16);
+        }
+}
+
+void nn_q_pack_cols(int depth, int positions, const uint8_t *a, uint8_t *col)
+{
+    int pos16 = nn_q_pos16(positions);
+    memset(col, 0, (size_t)nn_q_depth4(depth) * pos16);
+    for (int k = 0; k < depth; k++)
+        memcpy(col + (size_t)k * pos16, a + (size_t)k * positions,
+               (size_t)positions);
+}
+
+size_t nn_q_im2col_scratch(int c, int h, int w, int pad)
+{
+    return (size_t)c * (h + 2 * pad) * (w + 2 * pad) + 16;
+}
+
+void nn_q_im2col(const uint8_t *x, int c, int h, int w, int kh, int kw,
+                 int stride, int pad, int out_h, int out_w, uint8_t zero,
+                 uint8_t *padded, uint8_t *col)
+{
+    int depth = c * kh * kw, depth4 = nn_q_depth4(depth);
+    int pos16 = nn_q_pos16(out_h * out_w);
+    int ph = h + 2 * pad, pw = w + 2 * pad;
+    /* padded (c, ph, pw): x inside a border of zero */
+    memset(padded, zero, nn_q_im2col_scratch(c, h, w, pad));
+    for (int ci = 0; ci < c; ci++)
+        for (int y = 0; y < h; y++)
+            memcpy(padded + ((size_t)ci * ph + y + pad) * pw + pad,
+                   x + ((size_t)ci * h + y) * w, (size_t)w);
+    for (int k = 0; k < depth; k++) {
+        int ci = k / (kh * kw), ky = k / kw % kh, kx = k % kw;
+        const uint8_t *src = padded + ((size_t)ci * ph + ky) * pw + kx;
+        uint8_t *dst = col + (size_t)k * pos16;
+        for (int oy = 0; oy < out_h; oy++, dst += out_w,
+                 src += (size_t)stride * pw) {
+            if (stride == 1) /* 8 bytes at a time, past the row's end too:
+                                the next row overwrites them */
+                for (int ox = 0; ox < out_w; ox += 8)
+                    memcpy(dst + ox, src + ox, 8);
+            else
+                for (int ox = 0; ox < out_w; ox++)
+                    dst[ox] = src[ox * stride];
+        }
+    }
+    memset(col + (size_t)depth * pos16, 0, (size_t)(depth4 - depth) * pos16);
+}
+
+int nn_cpu_has_avxvnni(void)
+{
+#if defined(__x86_64__)
+    /* CPUID leaf 7, sub-leaf 1: EAX bit 4 is AVX-VNNI (read directly:
+     * not every compiler's __builtin_cpu_supports knows its name); the
+     * AVX2 check covers the operating system's support of YMM state */
+    unsigned a = 0, b = 0, c = 0, d = 0;
+    return nn_cpu_has_avx2() && __get_cpuid_count(7, 1, &a, &b, &c, &d) &&
+           (a >> 4 & 1u);
+#else
+    return 0;
+#endif
+}
+
+void nn_q_pack_weight_quads(int out, int depth, const int8_t *w, int32_t *w4)
+{
+    int quads = nn_q_depth4(depth) / 4;
+    for (int o = 0; o < out; o++)
+        for (int j = 0; j < quads; j++) {
+            uint32_t v = 0;
+            for (int t = 0; t < 4; t++)
+                if (4 * j + t < depth)
+                    v |= (uint32_t)(uint8_t)w[(size_t)o * depth + 4 * j + t]
+                         << (8 * t);
+            w4[(size_t)o * quads + j] = (int32_t)v;
+        }
+}
+
+void nn_q_interleave4(int depth4, int pos16, const uint8_t *col,
+                      uint8_t *quads)
+{
+    for (int j = 0; j < depth4 / 4; j++) {
+        const uint8_t *r = col + (size_t)4 * j * pos16;
+        uint8_t *q = quads + (size_t)4 * j * pos16;
+#if defined(__x86_64__)
+        /* SSE2 (in every x86-64): 16 positions of 4 rows at a time */
+        for (int p = 0; p < pos16; p += 16, q += 64) {
+            __m128i r0 = _mm_loadu_si128((const __m128i *)(r + p));
+            __m128i r1 = _mm_loadu_si128((const __m128i *)(r + pos16 + p));
+            __m128i r2 = _mm_loadu_si128((const __m128i *)(r + 2 * pos16 + p));
+            __m128i r3 = _mm_loadu_si128((const __m128i *)(r + 3 * pos16 + p));
+            __m128i t0 = _mm_unpacklo_epi8(r0, r1), t1 = _mm_unpacklo_epi8(r2, r3);
+            __m128i t2 = _mm_unpackhi_epi8(r0, r1), t3 = _mm_unpackhi_epi8(r2, r3);
+            _mm_storeu_si128((__m128i *)q, _mm_unpacklo_epi16(t0, t1));
+            _mm_storeu_si128((__m128i *)(q + 16), _mm_unpackhi_epi16(t0, t1));
+            _mm_storeu_si128((__m128i *)(q + 32), _mm_unpacklo_epi16(t2, t3));
+            _mm_storeu_si128((__m128i *)(q + 48), _mm_unpackhi_epi16(t2, t3));
+        }
+#else
+        for (int p = 0; p < pos16; p++)
+            for (int t = 0; t < 4; t++)
+                q[4 * p + t] = r[(size_t)t * pos16 + p];
+#endif
+    }
+}
+
+void nn_q_conv_gemm_quads_portable(int out, int depth4, int pos16,
+                                   const uint8_t *quads, const int32_t *w4,
+                                   const int32_t *bias, int32_t *acc)
+{
+    int n = depth4 / 4;
+    for (int o = 0; o < out; o++) {
+        int32_t *row = acc + (size_t)o * pos16;
+        for (int p = 0; p < pos16; p++)
+            row[p] = bias[o];
+        for (int j = 0; j < n; j++) {
+            uint32_t v = (uint32_t)w4[(size_t)o * n + j];
+            const uint8_t *q = quads + (size_t)4 * j * pos16;
+            int32_t w0 = (int8_t)(v & 0xff), w1 = (int8_t)(v >> 8 & 0xff);
+            int32_t w2 = (int8_t)(v >> 16 & 0xff), w3 = (int8_t)(v >> 24);
+            for (int p = 0; p < pos16; p++)
+                row[p] += q[4 * p] * w0 + q[4 * p + 1] * w1 +
+                          q[4 * p + 2] * w2 + q[4 * p + 3] * w3;
+        }
+    }
+}
+
+void nn_q_requant_plane(const int32_t *acc, int n, nn_qmul m, int32_t zero,
+                        int32_t lo, int32_t hi, uint8_t *y)
+{
+    for (int p = 0; p < n; p++)
+        y[p] = (uint8_t)nn_q_clamp(zero + nn_q_requant(acc[p], m), lo, hi);
+}
+
+nn_q_requant_plane_fn nn_q_requant_plane_pick(int allow_avx2)
+{
+#if defined(__x86_64__)
+    if (allow_avx2 && nn_cpu_has_avx2())
+        return nn_q_requant_plane_avx2;
+#else
+    (void)allow_avx2;
+#endif
+    return nn_q_requant_plane;
 }
 
 void nn_q_quantize(const float *x, size_t n, float scale, int32_t zero,
@@ -117,19 +289,6 @@ void nn_q_quantize(const float *x, size_t n, float scale, int32_t zero,
         else
             t = nn_q_clamp(zero + (int32_t)v, 0, 255);
         q[i] = (uint8_t)t;
-    }
-}
-
-void nn_q_requant_transpose(int rows, int out, const int32_t *acc,
-                            const nn_qmul *m, int32_t zero, int32_t lo,
-                            int32_t hi, uint8_t *y)
-{
-    for (int o = 0; o < out; o++) {
-        nn_qmul mo = m[o];
-        uint8_t *yo = y + (size_t)o * rows;
-        for (int r = 0; r < rows; r++)
-            yo[r] = (uint8_t)nn_q_clamp(
-                zero + nn_q_requant(acc[(size_t)r * out + o], mo), lo, hi);
     }
 }
 
@@ -154,9 +313,33 @@ void nn_q_affine(const uint8_t *x, int channels, size_t hw, const int8_t *w,
         }
 }
 
+/* The 2 x 2, stride 2, unpadded window with every window inside. */
+static void maxpool_2x2(const nn_pool2d_shape *s, const uint8_t *x,
+                        uint8_t *y, int planes)
+{
+    for (int p = 0; p < planes; p++)
+        for (int oy = 0; oy < s->out_h; oy++) {
+            const uint8_t *r0 = x + ((size_t)p * s->in_h + 2 * oy) * s->in_w;
+            const uint8_t *r1 = r0 + s->in_w;
+            uint8_t *yr = y + ((size_t)p * s->out_h + oy) * s->out_w;
+            for (int ox = 0; ox < s->out_w; ox++) {
+                uint8_t a = r0[2 * ox] > r0[2 * ox + 1] ? r0[2 * ox]
+                                                         : r0[2 * ox + 1];
+                uint8_t b = r1[2 * ox] > r1[2 * ox + 1] ? r1[2 * ox]
+                                                         : r1[2 * ox + 1];
+                yr[ox] = a > b ? a : b;
+            }
+        }
+}
+
 void nn_q_maxpool(const nn_pool2d_shape *s, const uint8_t *x, uint8_t *y,
                   int planes)
 {
+    if (s->kh == 2 && s->kw == 2 && s->stride == 2 && s->pad == 0 &&
+        2 * s->out_h <= s->in_h && 2 * s->out_w <= s->in_w) {
+        maxpool_2x2(s, x, y, planes);
+        return;
+    }
     for (int p = 0; p < planes; p++) {
         const uint8_t *plane = x + (size_t)p * s->in_h * s->in_w;
         uint8_t *yp = y + (size_t)p * s->out_h * s->out_w;

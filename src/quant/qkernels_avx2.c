@@ -12,6 +12,7 @@
 #if defined(__x86_64__)
 
 #include "compute/avx2.h"
+#include "quant/qmath.h"
 
 /* The four int32 sums of r0..r3 (each of eight lanes), in one vector. */
 NN_AVX2_INLINE __m128i sum4(__m256i r0, __m256i r1, __m256i r2, __m256i r3)
@@ -122,6 +123,213 @@ void nn_q_gemm_s16_avx2(int rows, int out, int depth16, const int16_t *a,
         for (int o = out4; o < out; o++)
             acc0[o] = bias[o] + dot_1x1(depth16, a0, w + (size_t)o * depth16);
     }
+}
+
+/* Rows 2j and 2j+1 of col at positions p..p+15 as int16 pairs (x[2j][q],
+ * x[2j+1][q]): positions p..p+7 in *lo, p+8..p+15 in *hi. */
+NN_AVX2_INLINE void pairs16(const uint8_t *r0, const uint8_t *r1, __m256i *lo,
+                            __m256i *hi)
+{
+    __m128i a = _mm_loadu_si128((const __m128i *)r0);
+    __m128i b = _mm_loadu_si128((const __m128i *)r1);
+    *lo = _mm256_cvtepu8_epi16(_mm_unpacklo_epi8(a, b));
+    *hi = _mm256_cvtepu8_epi16(_mm_unpackhi_epi8(a, b));
+}
+
+/* acc (out, pos16) = bias + W x col for 4 outputs at o, 16 positions at
+ * p: per pair of rows, the pairs of 16 positions, four broadcast weight
+ * pairs, eight vpmaddwd. */
+NN_AVX2_INLINE void conv_tile_4x16(int pairs, int pos16, const uint8_t *col,
+                                   const int32_t *w2, const int32_t *bias,
+                                   int32_t *acc, int o, int p)
+{
+    const int32_t *w0 = w2 + (size_t)o * pairs, *w1 = w0 + pairs;
+    const int32_t *wq = w1 + pairs, *w3 = wq + pairs;
+    __m256i c00 = _mm256_set1_epi32(bias[o]), c01 = c00;
+    __m256i c10 = _mm256_set1_epi32(bias[o + 1]), c11 = c10;
+    __m256i c20 = _mm256_set1_epi32(bias[o + 2]), c21 = c20;
+    __m256i c30 = _mm256_set1_epi32(bias[o + 3]), c31 = c30;
+    const uint8_t *r0 = col + p;
+    for (int j = 0; j < pairs; j++, r0 += (size_t)2 * pos16) {
+        __m256i x0, x1, v;
+        pairs16(r0, r0 + pos16, &x0, &x1);
+        v = _mm256_set1_epi32(w0[j]);
+        c00 = _mm256_add_epi32(c00, _mm256_madd_epi16(x0, v));
+        c01 = _mm256_add_epi32(c01, _mm256_madd_epi16(x1, v));
+        v = _mm256_set1_epi32(w1[j]);
+        c10 = _mm256_add_epi32(c10, _mm256_madd_epi16(x0, v));
+        c11 = _mm256_add_epi32(c11, _mm256_madd_epi16(x1, v));
+        v = _mm256_set1_epi32(wq[j]);
+        c20 = _mm256_add_epi32(c20, _mm256_madd_epi16(x0, v));
+        c21 = _mm256_add_epi32(c21, _mm256_madd_epi16(x1, v));
+        v = _mm256_set1_epi32(w3[j]);
+        c30 = _mm256_add_epi32(c30, _mm256_madd_epi16(x0, v));
+        c31 = _mm256_add_epi32(c31, _mm256_madd_epi16(x1, v));
+    }
+    int32_t *a0 = acc + (size_t)o * pos16 + p;
+    _mm256_storeu_si256((__m256i *)a0, c00);
+    _mm256_storeu_si256((__m256i *)(a0 + 8), c01);
+    _mm256_storeu_si256((__m256i *)(a0 + pos16), c10);
+    _mm256_storeu_si256((__m256i *)(a0 + pos16 + 8), c11);
+    _mm256_storeu_si256((__m256i *)(a0 + 2 * (size_t)pos16), c20);
+    _mm256_storeu_si256((__m256i *)(a0 + 2 * (size_t)pos16 + 8), c21);
+    _mm256_storeu_si256((__m256i *)(a0 + 3 * (size_t)pos16), c30);
+    _mm256_storeu_si256((__m256i *)(a0 + 3 * (size_t)pos16 + 8), c31);
+}
+
+/* One output, 16 positions. */
+NN_AVX2_INLINE void conv_tile_1x16(int pairs, int pos16, const uint8_t *col,
+                                   const int32_t *w2, const int32_t *bias,
+                                   int32_t *acc, int o, int p)
+{
+    const int32_t *w0 = w2 + (size_t)o * pairs;
+    __m256i c0 = _mm256_set1_epi32(bias[o]), c1 = c0;
+    const uint8_t *r0 = col + p;
+    for (int j = 0; j < pairs; j++, r0 += (size_t)2 * pos16) {
+        __m256i x0, x1, v = _mm256_set1_epi32(w0[j]);
+        pairs16(r0, r0 + pos16, &x0, &x1);
+        c0 = _mm256_add_epi32(c0, _mm256_madd_epi16(x0, v));
+        c1 = _mm256_add_epi32(c1, _mm256_madd_epi16(x1, v));
+    }
+    _mm256_storeu_si256((__m256i *)(acc + (size_t)o * pos16 + p), c0);
+    _mm256_storeu_si256((__m256i *)(acc + (size_t)o * pos16 + p + 8), c1);
+}
+
+NN_AVX2
+void nn_q_conv_gemm_avx2(int out, int depth2, int pos16, const uint8_t *col,
+                         const int32_t *w2, const int32_t *bias, int32_t *acc)
+{
+    int pairs = depth2 / 2, out4 = out / 4 * 4;
+    for (int p = 0; p < pos16; p += 16) {
+        for (int o = 0; o < out4; o += 4)
+            conv_tile_4x16(pairs, pos16, col, w2, bias, acc, o, p);
+        for (int o = out4; o < out; o++)
+            conv_tile_1x16(pairs, pos16, col, w2, bias, acc, o, p);
+    }
+}
+
+/* 4 outputs x 16 positions with AVX-VNNI: per quad of rows, two loads of
+ * 8 positions' quads, four broadcast weight quads, eight vpdpbusd. */
+#define NN_VNNI __attribute__((target("avx2,avxvnni")))
+
+NN_VNNI static inline __attribute__((always_inline)) void
+vnni_tile_4x16(int n, int pos16, const uint8_t *quads, const int32_t *w4,
+               const int32_t *bias, int32_t *acc, int o, int p)
+{
+    const int32_t *w0 = w4 + (size_t)o * n, *w1 = w0 + n, *wq = w1 + n;
+    const int32_t *w3 = wq + n;
+    __m256i c00 = _mm256_set1_epi32(bias[o]), c01 = c00;
+    __m256i c10 = _mm256_set1_epi32(bias[o + 1]), c11 = c10;
+    __m256i c20 = _mm256_set1_epi32(bias[o + 2]), c21 = c20;
+    __m256i c30 = _mm256_set1_epi32(bias[o + 3]), c31 = c30;
+    const uint8_t *q = quads + (size_t)4 * p;
+    for (int j = 0; j < n; j++, q += (size_t)4 * pos16) {
+        __m256i x0 = _mm256_loadu_si256((const __m256i *)q);
+        __m256i x1 = _mm256_loadu_si256((const __m256i *)(q + 32)), v;
+        v = _mm256_set1_epi32(w0[j]);
+        c00 = _mm256_dpbusd_avx_epi32(c00, x0, v);
+        c01 = _mm256_dpbusd_avx_epi32(c01, x1, v);
+        v = _mm256_set1_epi32(w1[j]);
+        c10 = _mm256_dpbusd_avx_epi32(c10, x0, v);
+        c11 = _mm256_dpbusd_avx_epi32(c11, x1, v);
+        v = _mm256_set1_epi32(wq[j]);
+        c20 = _mm256_dpbusd_avx_epi32(c20, x0, v);
+        c21 = _mm256_dpbusd_avx_epi32(c21, x1, v);
+        v = _mm256_set1_epi32(w3[j]);
+        c30 = _mm256_dpbusd_avx_epi32(c30, x0, v);
+        c31 = _mm256_dpbusd_avx_epi32(c31, x1, v);
+    }
+    int32_t *a0 = acc + (size_t)o * pos16 + p;
+    _mm256_storeu_si256((__m256i *)a0, c00);
+    _mm256_storeu_si256((__m256i *)(a0 + 8), c01);
+    _mm256_storeu_si256((__m256i *)(a0 + pos16), c10);
+    _mm256_storeu_si256((__m256i *)(a0 + pos16 + 8), c11);
+    _mm256_storeu_si256((__m256i *)(a0 + 2 * (size_t)pos16), c20);
+    _mm256_storeu_si256((__m256i *)(a0 + 2 * (size_t)pos16 + 8), c21);
+    _mm256_storeu_si256((__m256i *)(a0 + 3 * (size_t)pos16), c30);
+    _mm256_storeu_si256((__m256i *)(a0 + 3 * (size_t)pos16 + 8), c31);
+}
+
+NN_VNNI static inline __attribute__((always_inline)) void
+vnni_tile_1x16(int n, int pos16, const uint8_t *quads, const int32_t *w4,
+               const int32_t *bias, int32_t *acc, int o, int p)
+{
+    const int32_t *w0 = w4 + (size_t)o * n;
+    __m256i c0 = _mm256_set1_epi32(bias[o]), c1 = c0;
+    const uint8_t *q = quads + (size_t)4 * p;
+    for (int j = 0; j < n; j++, q += (size_t)4 * pos16) {
+        __m256i v = _mm256_set1_epi32(w0[j]);
+        c0 = _mm256_dpbusd_avx_epi32(
+            c0, _mm256_loadu_si256((const __m256i *)q), v);
+        c1 = _mm256_dpbusd_avx_epi32(
+            c1, _mm256_loadu_si256((const __m256i *)(q + 32)), v);
+    }
+    _mm256_storeu_si256((__m256i *)(acc + (size_t)o * pos16 + p), c0);
+    _mm256_storeu_si256((__m256i *)(acc + (size_t)o * pos16 + p + 8), c1);
+}
+
+NN_VNNI
+void nn_q_conv_gemm_quads_vnni(int out, int depth4, int pos16,
+                               const uint8_t *quads, const int32_t *w4,
+                               const int32_t *bias, int32_t *acc)
+{
+    int n = depth4 / 4, out4 = out / 4 * 4;
+    for (int p = 0; p < pos16; p += 16) {
+        for (int o = 0; o < out4; o += 4)
+            vnni_tile_4x16(n, pos16, quads, w4, bias, acc, o, p);
+        for (int o = out4; o < out; o++)
+            vnni_tile_1x16(n, pos16, quads, w4, bias, acc, o, p);
+    }
+}
+
+/* Eight lanes of requant with one (M, shift >= 0): srdhm as floor((a M +
+ * 2^30) / 2^31) (equal to qmodel.h's nudged, truncated division for every
+ * a and M > 0), then rdivpot's ties away from zero. */
+NN_AVX2_INLINE __m256i requant8(__m256i a, __m256i mult, __m128i shift,
+                                __m256i mask, __m256i half)
+{
+    const __m256i nudge = _mm256_set1_epi64x(INT64_C(1) << 30);
+    __m256i even = _mm256_add_epi64(_mm256_mul_epi32(a, mult), nudge);
+    __m256i odd = _mm256_add_epi64(
+        _mm256_mul_epi32(_mm256_srli_epi64(a, 32), mult), nudge);
+    /* bits 31..62 of each 64-bit sum: the low 32 bits of its floor */
+    even = _mm256_srli_epi64(even, 31);
+    odd = _mm256_slli_epi64(odd, 1); /* bits 31..62 into the high half */
+    __m256i x = _mm256_blend_epi32(even, odd, 0xaa);
+    __m256i rem = _mm256_and_si256(x, mask);
+    __m256i thr = _mm256_sub_epi32(half, _mm256_srai_epi32(x, 31));
+    return _mm256_sub_epi32(_mm256_sra_epi32(x, shift),
+                            _mm256_cmpgt_epi32(rem, thr));
+}
+
+NN_AVX2
+void nn_q_requant_plane_avx2(const int32_t *acc, int n, nn_qmul m,
+                             int32_t zero, int32_t lo, int32_t hi,
+                             uint8_t *y)
+{
+    int p = 0;
+    if (m.shift >= 0) {
+        const __m256i mult = _mm256_set1_epi64x(m.mult);
+        const __m128i shift = _mm_cvtsi32_si128(m.shift);
+        const int32_t maskv = (int32_t)((INT64_C(1) << m.shift) - 1);
+        const __m256i mask = _mm256_set1_epi32(maskv);
+        const __m256i half = _mm256_set1_epi32(maskv >> 1);
+        const __m256i z = _mm256_set1_epi32(zero);
+        const __m256i vlo = _mm256_set1_epi32(lo), vhi = _mm256_set1_epi32(hi);
+        const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+        for (; p + 8 <= n; p += 8) {
+            __m256i a = _mm256_loadu_si256((const __m256i *)(acc + p));
+            __m256i v = _mm256_add_epi32(z, requant8(a, mult, shift, mask, half));
+            v = _mm256_min_epi32(_mm256_max_epi32(v, vlo), vhi);
+            /* 8 int32 in 0..255 to 8 bytes */
+            __m256i w16 = _mm256_packs_epi32(v, v);
+            __m256i b8 = _mm256_packus_epi16(w16, w16);
+            b8 = _mm256_permutevar8x32_epi32(b8, order);
+            _mm_storel_epi64((__m128i *)(y + p), _mm256_castsi256_si128(b8));
+        }
+    }
+    for (; p < n; p++) /* the tail, and left shifts: scalar */
+        y[p] = (uint8_t)nn_q_clamp(zero + nn_q_requant(acc[p], m), lo, hi);
 }
 
 #endif

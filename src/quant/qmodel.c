@@ -371,26 +371,35 @@ static size_t round64(size_t n)
     return (n + 63) / 64 * 64;
 }
 
-/* The gemm of op i: rows and depth16 at max_batch (0 when none). */
-static void gemm_size(const nn_qmodel *q, int i, int max_batch, size_t *rows,
-                      size_t *depth16)
+/* The gemm of op i at max_batch: int16 values of its dense rows (*col),
+ * bytes of its conv patches, int32 values of its acc buffer, int16 values
+ * of its packed weights (0 when it has none). */
+static void gemm_size(const nn_qmodel *q, int i, int max_batch, size_t *col,
+                      size_t *patches, size_t *acc, size_t *weights)
 {
     const nn_qop *op = &q->ops[i];
     const nn_qtensor *out = &q->tensors[i + 1];
-    *rows = *depth16 = 0;
+    size_t depth = nn_qconv_depth(&op->conv), out_c = (size_t)op->conv.out_c;
+    *col = *patches = *acc = *weights = 0;
     if (op->kind == NN_QOP_CONV) {
-        *rows = (size_t)out->h * out->w;
-        *depth16 = (size_t)nn_q_depth16((int)nn_qconv_depth(&op->conv));
+        size_t pos16 = (size_t)nn_q_pos16(out->h * out->w);
+        size_t depth4 = (size_t)nn_q_depth4((int)depth);
+        *patches = depth4 * pos16 + 16;
+        *acc = out_c * pos16;
+        *weights = 2 * out_c * depth4; /* pairs, then quads */
     } else if (op->kind == NN_QOP_DENSE) {
-        *rows = (size_t)max_batch;
-        *depth16 = (size_t)nn_q_depth16(op->conv.in_c);
+        size_t depth16 = (size_t)nn_q_depth16(op->conv.in_c);
+        *col = (size_t)max_batch * depth16;
+        *acc = (size_t)max_batch * out_c;
+        *weights = out_c * depth16;
     }
 }
 
 nn_status nn_qmodel_prepare(nn_qmodel *q, int max_batch, char *msg,
                             size_t msg_size)
 {
-    size_t bytes = 0, col = 0, acc = 0, classes = (size_t)q->classes;
+    size_t bytes = 0, col = 0, patches = 0, padded = 0, acc = 0;
+    size_t classes = (size_t)q->classes;
     int last_int32 = q->ops[q->op_count - 1].conv.int32_out;
     struct nn_qrun *run;
     unsigned char *at;
@@ -402,7 +411,7 @@ nn_status nn_qmodel_prepare(nn_qmodel *q, int max_batch, char *msg,
     free_run(q);
     for (int i = 0; i < q->op_count; i++) {
         nn_qconv *c = &q->ops[i].conv;
-        size_t rows, depth16;
+        size_t op_col, op_patches, op_acc, weights;
         if (q->ops[i].kind == NN_QOP_CONV || q->ops[i].kind == NN_QOP_DENSE ||
             q->ops[i].kind == NN_QOP_AFFINE) {
             size_t depth = nn_qconv_depth(c);
@@ -414,20 +423,27 @@ nn_status nn_qmodel_prepare(nn_qmodel *q, int max_batch, char *msg,
                 c->bias_folded[o] = c->bias[o] - zero * sum;
             }
         }
-        gemm_size(q, i, max_batch, &rows, &depth16);
-        col = rows * depth16 > col ? rows * depth16 : col;
-        acc = rows * (size_t)c->out_c > acc ? rows * (size_t)c->out_c : acc;
-        if (depth16)
-            bytes += round64((size_t)c->out_c * depth16 * sizeof(int16_t));
+        gemm_size(q, i, max_batch, &op_col, &op_patches, &op_acc, &weights);
+        col = op_col > col ? op_col : col;
+        patches = op_patches > patches ? op_patches : patches;
+        if (q->ops[i].kind == NN_QOP_CONV) {
+            const nn_qtensor *in = &q->tensors[q->ops[i].from[0]];
+            size_t need = nn_q_im2col_scratch(in->c, in->h, in->w, c->pad);
+            padded = need > padded ? need : padded;
+        }
+        acc = op_acc > acc ? op_acc : acc;
+        bytes += round64(weights * sizeof(int16_t));
     }
     bytes += round64((size_t)q->tensor_count * sizeof(uint8_t *)) +
-             round64((size_t)q->op_count * sizeof(int16_t *));
+             3 * round64((size_t)q->op_count * sizeof(int16_t *));
     for (int t = 0; t < q->tensor_count; t++)
         if (!(t == q->op_count && last_int32))
             bytes += round64(tensor_size(&q->tensors[t]) * (size_t)max_batch);
     bytes += round64(classes * (size_t)max_batch * sizeof(int32_t)) +
              round64(classes * (size_t)max_batch * sizeof(float)) +
-             round64(col * sizeof(int16_t)) + round64(acc * sizeof(int32_t));
+             round64(col * sizeof(int16_t)) + 2 * round64(patches) +
+             round64(padded) +
+             round64(acc * sizeof(int32_t));
     if (bytes > ((size_t)1 << 32)) {
         nn_format_msg(msg, msg_size, "the model needs %zu bytes of buffers "
                       "for batches of %d (at most 4 GiB)", bytes, max_batch);
@@ -443,21 +459,33 @@ nn_status nn_qmodel_prepare(nn_qmodel *q, int max_batch, char *msg,
     at += round64((size_t)q->tensor_count * sizeof(uint8_t *));
     run->w16 = (int16_t **)(void *)at;
     at += round64((size_t)q->op_count * sizeof(int16_t *));
+    run->w2 = (int32_t **)(void *)at;
+    at += round64((size_t)q->op_count * sizeof(int32_t *));
+    run->w4 = (int32_t **)(void *)at;
+    at += round64((size_t)q->op_count * sizeof(int32_t *));
     for (int t = 0; t < q->tensor_count; t++)
         if (!(t == q->op_count && last_int32)) {
             run->values[t] = at;
             at += round64(tensor_size(&q->tensors[t]) * (size_t)max_batch);
         }
     for (int i = 0; i < q->op_count; i++) {
-        size_t rows, depth16;
-        gemm_size(q, i, max_batch, &rows, &depth16);
-        if (depth16) {
-            nn_qconv *c = &q->ops[i].conv;
+        size_t op_col, op_patches, op_acc, weights;
+        nn_qconv *c = &q->ops[i].conv;
+        gemm_size(q, i, max_batch, &op_col, &op_patches, &op_acc, &weights);
+        if (q->ops[i].kind == NN_QOP_CONV) {
+            size_t depth4 = (size_t)nn_q_depth4((int)nn_qconv_depth(c));
+            run->w2[i] = (int32_t *)(void *)at;
+            nn_q_pack_weight_pairs(c->out_c, (int)nn_qconv_depth(c), c->weight,
+                                   run->w2[i]);
+            run->w4[i] = run->w2[i] + (size_t)c->out_c * depth4 / 2;
+            nn_q_pack_weight_quads(c->out_c, (int)nn_qconv_depth(c), c->weight,
+                                   run->w4[i]);
+        } else if (q->ops[i].kind == NN_QOP_DENSE) {
             run->w16[i] = (int16_t *)(void *)at;
             nn_q_pack_weights(c->out_c, (int)nn_qconv_depth(c), c->weight,
                               run->w16[i]);
-            at += round64((size_t)c->out_c * depth16 * sizeof(int16_t));
         }
+        at += round64(weights * sizeof(int16_t));
     }
     run->logits_acc = (int32_t *)(void *)at;
     at += round64(classes * (size_t)max_batch * sizeof(int32_t));
@@ -465,11 +493,16 @@ nn_status nn_qmodel_prepare(nn_qmodel *q, int max_batch, char *msg,
     at += round64(classes * (size_t)max_batch * sizeof(float));
     run->col = (int16_t *)(void *)at;
     at += round64(col * sizeof(int16_t));
+    run->patches = at;
+    at += round64(patches);
+    run->quads = at;
+    at += round64(patches);
+    run->padded = at;
+    at += round64(padded);
     run->acc = (int32_t *)(void *)at;
     run->max_batch = max_batch;
-    run->allow_avx2 = 1;
-    run->gemm = nn_q_gemm_pick(1);
     q->run = run;
+    nn_qmodel_set_avx2(q, 1);
     return NN_OK;
 }
 
@@ -478,6 +511,9 @@ void nn_qmodel_set_avx2(nn_qmodel *q, int allow)
     if (q && q->run) {
         q->run->allow_avx2 = allow != 0;
         q->run->gemm = nn_q_gemm_pick(allow);
+        q->run->conv_gemm = nn_q_conv_gemm_pick(allow);
+        q->run->requant_plane = nn_q_requant_plane_pick(allow);
+        q->run->use_vnni = allow && nn_cpu_has_avxvnni();
     }
 }
 

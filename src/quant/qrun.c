@@ -15,31 +15,42 @@ static size_t tensor_size(const nn_qtensor *t)
     return (size_t)t->c * t->h * t->w;
 }
 
-/* Where op i's int32 sums go: the logits when it outputs int32. */
+/* A conv, one sample at a time: uint8 patches, the gemm into acc
+ * (out_c, P16), each channel's plane requantized (or, for int32 logits,
+ * copied). */
 static void conv_op(nn_qmodel *q, int i, int n)
 {
     const nn_qop *op = &q->ops[i];
     const nn_qconv *c = &op->conv;
     const nn_qtensor *in = &q->tensors[op->from[0]], *out = &q->tensors[i + 1];
     struct nn_qrun *run = q->run;
-    int rows = out->h * out->w, depth = (int)nn_qconv_depth(c);
-    int depth16 = nn_q_depth16(depth);
+    int positions = out->h * out->w, pos16 = nn_q_pos16(positions);
+    int depth = (int)nn_qconv_depth(c), depth2 = (depth + 1) / 2 * 2;
     size_t in_size = tensor_size(in), out_size = tensor_size(out);
     for (int s = 0; s < n; s++) {
-        nn_q_im2col_s16(run->values[op->from[0]] + s * in_size, in->c, in->h,
-                        in->w, c->kh, c->kw, c->stride, c->pad, out->h, out->w,
-                        (uint8_t)in->zero_point, run->col);
-        run->gemm(rows, c->out_c, depth16, run->col, run->w16[i],
-                  c->bias_folded, run->acc);
-        if (c->int32_out) {
-            int32_t *y = run->logits_acc + s * out_size; /* (out_c, rows) */
-            for (int o = 0; o < c->out_c; o++)
-                for (int r = 0; r < rows; r++)
-                    y[(size_t)o * rows + r] = run->acc[(size_t)r * c->out_c + o];
+        nn_q_im2col(run->values[op->from[0]] + s * in_size, in->c, in->h,
+                    in->w, c->kh, c->kw, c->stride, c->pad, out->h, out->w,
+                    (uint8_t)in->zero_point, run->padded, run->patches);
+        if (run->use_vnni) {
+            nn_q_interleave4(nn_q_depth4(depth), pos16, run->patches,
+                             run->quads);
+            nn_q_conv_gemm_quads_vnni(c->out_c, nn_q_depth4(depth), pos16,
+                                      run->quads, run->w4[i], c->bias_folded,
+                                      run->acc);
         } else
-            nn_q_requant_transpose(rows, c->out_c, run->acc, c->requant,
+            run->conv_gemm(c->out_c, depth2, pos16, run->patches, run->w2[i],
+                           c->bias_folded, run->acc);
+        for (int o = 0; o < c->out_c; o++) {
+            const int32_t *plane = run->acc + (size_t)o * pos16;
+            if (c->int32_out)
+                memcpy(run->logits_acc + s * out_size + (size_t)o * positions,
+                       plane, (size_t)positions * sizeof *plane);
+            else
+                run->requant_plane(plane, positions, c->requant[o],
                                    out->zero_point, c->lo, c->hi,
-                                   run->values[i + 1] + s * out_size);
+                                   run->values[i + 1] + s * out_size +
+                                       (size_t)o * positions);
+        }
     }
 }
 
