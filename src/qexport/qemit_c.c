@@ -143,6 +143,20 @@ static void put(text *t, const char *fmt, ...)
     t->len += (size_t)n;
 }
 
+/* s as text a C comment can hold: at most size - 1 bytes, anything but
+ * printable ASCII, and the '/' of a star-slash, made '?'. */
+static const char *comment_text(const char *s, char *out, size_t size)
+{
+    size_t n = 0;
+    for (; s[n] && n + 1 < size; n++) {
+        unsigned char c = (unsigned char)s[n];
+        out[n] = c < 32 || c > 126 || (c == '/' && n > 0 && s[n - 1] == '*')
+                     ? '?' : (char)c;
+    }
+    out[n] = '\0';
+    return out;
+}
+
 /* What the emitters of the ops share. */
 typedef struct {
     const nn_qmodel *q;
@@ -422,8 +436,11 @@ static nn_status emit_op(emit_ctx *e, int i)
                       "not the last op", i);
         return NN_EINVAL;
     }
+    char kind[sizeof op->fp32_kind];
+    memcpy(kind, op->fp32_kind, sizeof kind);
+    kind[sizeof kind - 1] = '\0';
     put(e->body, "    /* op %d %s (%s): (%d, %d, %d) */\n", i,
-        op->fp32_kind[0] ? op->fp32_kind : "op", 
+        comment_text(kind, kind, sizeof kind),
         op->kind == NN_QOP_CONV ? "conv" : op->kind == NN_QOP_DENSE ? "dense"
         : op->kind == NN_QOP_AFFINE ? "affine" : op->kind == NN_QOP_MAXPOOL
         ? "maxpool" : op->kind == NN_QOP_AVGPOOL ? "avgpool" : op->kind ==
@@ -486,7 +503,7 @@ static void write_header(text *h, const char *stem, const char *prefix,
                          const char *macro, const char *source,
                          const nn_qmodel *q, const nn_qmodel_c_sizes *sizes)
 {
-    char m[3][32], s[3][32];
+    char m[3][32], s[3][32], spec[1024], calibration[64];
     put(h, "/* %s.h: the int8 model %s compiled to C by libnn's nn_convert;\n"
            " * do not edit. From: %s (calibration: %s)\n"
            " * One C11 file (%s.c) without libnn, allocation, stdio or any\n"
@@ -494,8 +511,9 @@ static void write_header(text *h, const char *stem, const char *prefix,
            " * caller gives the working memory. Link with -lm. */\n"
            "#ifndef %s_H\n#define %s_H\n\n"
            "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n",
-        stem, source, q->spec[0] ? q->spec : "?",
-        q->calibration[0] ? q->calibration : "?", stem, macro, macro);
+        stem, source, comment_text(q->spec, spec, sizeof spec),
+        comment_text(q->calibration, calibration, sizeof calibration), stem,
+        macro, macro);
     put(h, "/* One input sample: (channels, height, width), row-major. */\n"
            "#define %s_IN_C %d\n#define %s_IN_H %d\n#define %s_IN_W %d\n"
            "#define %s_IN_FLOATS %zu\n"
@@ -601,7 +619,7 @@ nn_status nn_qmodel_c_save(const nn_qmodel *q, const char *path,
                            const char *source, nn_qmodel_c_sizes *sizes,
                            char *msg, size_t msg_size)
 {
-    char prefix[64], macro[64], header[4096], stem[256];
+    char prefix[64], macro[64], header[4096], stem[256], source_text[256];
     const char *name;
     text c = {0}, h = {0}, arrays = {0}, body = {0};
     size_t len, work_bytes = 0;
@@ -635,6 +653,7 @@ nn_status nn_qmodel_c_save(const nn_qmodel *q, const char *path,
     header[len - 1] = 'h';
     source = source ? source : "(an int8 model)";
     source = strrchr(source, '/') ? strrchr(source, '/') + 1 : source;
+    source = comment_text(source, source_text, sizeof source_text);
     if (nn_qc_plan(q, &e.slots, &work_bytes) != NN_OK) {
         nn_format_msg(msg, msg_size, "out of memory");
         return NN_ENOMEM;
