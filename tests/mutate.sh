@@ -209,8 +209,8 @@ concat-backward-first-value|src/layers/layer_concat.c|concat: every input gradie
 quant-rounding-flipped|src/quant/qmath.h|requant: rdivpot ties towards zero instead of away|s/    int32_t thr = (mask >> 1) + (x < 0 ? 1 : 0);/    int32_t thr = (mask >> 1) + (x < 0 ? 0 : 1);/
 quant-zero-point-dropped|src/quant/qmodel.c|conv, dense, affine: the input zero point not folded into the bias|s/c->bias_folded\[o\] = c->bias\[o\] - zero \* sum;/c->bias_folded[o] = c->bias[o] + 0 * sum * zero;/
 quant-shift-dropped|src/quant/qmath.h|requant: the right shift left out|s/    return m.shift > 0 ? nn_q_rdivpot(x, m.shift) : x;/    return x;/
-quant-padding-zero|src/quant/qkernels.c|im2col pads with 0 instead of the input zero point|s/    memset(padded, zero, nn_q_im2col_scratch(c, h, w, pad));/    memset(padded, 0, nn_q_im2col_scratch(c, h, w, pad));/
-quant-input-zero-point-dropped|src/quant/qkernels.c|input quantization without its zero point|s/            t = nn_q_clamp(zero + (int32_t)v, 0, 255);/            t = nn_q_clamp((int32_t)v, 0, 255);/
+quant-padding-zero|src/quant/qkernels.c|im2col pads with 0 instead of the input zero point|s/            memset(row, zero, (size_t)pad);/            memset(row, 0, (size_t)pad);/
+quant-input-zero-point-dropped|src/quant/qmath.h|input quantization without its zero point|s/    return (uint8_t)nn_q_clamp(zero + (int32_t)v, 0, 255);/    return (uint8_t)nn_q_clamp((int32_t)v, 0, 255);/
 EOF
 
 echo

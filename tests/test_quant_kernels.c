@@ -190,6 +190,25 @@ static void test_quantize_input(void **state)
     assert_int_equal(q[5], 0);
     assert_int_equal(q[6], 10);
     assert_int_equal(q[7], 11);
+    /* the AVX2 form equals it on ties, NaN, infinities, huge and random
+     * values, and on a length that is not a multiple of 8 */
+    {
+        enum { N = 4099 };
+        static float v[N];
+        static uint8_t a[N], b[N];
+        nn_rng rng;
+        nn_rng_seed(&rng, 16);
+        for (int i = 0; i < N; i++) {
+            float r = nn_rng_uniform(&rng);
+            v[i] = i % 7 == 0   ? ((float)(i % 600) - 300.0f + 0.5f) * 0.25f
+                   : i % 7 == 1 ? (i % 2 ? NAN : INFINITY) * (i % 3 ? 1 : -1)
+                   : i % 7 == 2 ? (r - 0.5f) * 1e9f
+                                : (r - 0.5f) * 80.0f;
+        }
+        nn_q_quantize(v, N, 0.25f, 37, a);
+        nn_q_quantize_pick(1)(v, N, 0.25f, 37, b);
+        assert_memory_equal(a, b, N);
+    }
     (void)state;
 }
 
@@ -539,6 +558,33 @@ static void test_im2col_against_naive(void **state)
     (void)state;
 }
 
+/* The 2 x 2 max pooling's fast path (16 outputs at a time) against the
+ * naive maximum, on planes wide enough to use it, odd sizes included. */
+static void test_maxpool_2x2_wide(void **state)
+{
+    enum { H = 7, W = 75, PLANES = 2 };
+    uint8_t x[PLANES * H * W], y[PLANES * 3 * 37];
+    nn_pool2d_shape s = {.in_h = H, .in_w = W, .kh = 2, .kw = 2, .stride = 2};
+    nn_rng rng;
+    nn_rng_seed(&rng, 15);
+    for (int i = 0; i < PLANES * H * W; i++)
+        x[i] = (uint8_t)nn_rng_below(&rng, 256);
+    assert_int_equal(nn_pool2d_shape_check(&s), NN_OK);
+    assert_int_equal(s.out_w, 37);
+    nn_q_maxpool(&s, x, y, PLANES);
+    for (int p = 0; p < PLANES; p++)
+        for (int oy = 0; oy < s.out_h; oy++)
+            for (int ox = 0; ox < s.out_w; ox++) {
+                const uint8_t *a = x + (p * H + 2 * oy) * W + 2 * ox;
+                int want = a[0];
+                want = a[1] > want ? a[1] : want;
+                want = a[W] > want ? a[W] : want;
+                want = a[W + 1] > want ? a[W + 1] : want;
+                assert_int_equal(y[(p * s.out_h + oy) * s.out_w + ox], want);
+            }
+    (void)state;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -552,6 +598,7 @@ int main(void)
         cmocka_unit_test(test_join_lut_affine_against_float),
         cmocka_unit_test(test_conv_against_float),
         cmocka_unit_test(test_im2col_against_naive),
+        cmocka_unit_test(test_maxpool_2x2_wide),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

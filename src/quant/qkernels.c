@@ -155,12 +155,20 @@ void nn_q_im2col(const uint8_t *x, int c, int h, int w, int kh, int kw,
     int depth = c * kh * kw, depth4 = nn_q_depth4(depth);
     int pos16 = nn_q_pos16(out_h * out_w);
     int ph = h + 2 * pad, pw = w + 2 * pad;
-    /* padded (c, ph, pw): x inside a border of zero */
-    memset(padded, zero, nn_q_im2col_scratch(c, h, w, pad));
-    for (int ci = 0; ci < c; ci++)
-        for (int y = 0; y < h; y++)
-            memcpy(padded + ((size_t)ci * ph + y + pad) * pw + pad,
-                   x + ((size_t)ci * h + y) * w, (size_t)w);
+    /* padded (c, ph, pw): x inside a border of zero (only the border is
+     * set; the 16 bytes of slack after it too) */
+    for (int ci = 0; ci < c; ci++) {
+        uint8_t *plane = padded + (size_t)ci * ph * pw;
+        memset(plane, zero, (size_t)pad * pw);
+        for (int y = 0; y < h; y++) {
+            uint8_t *row = plane + (size_t)(y + pad) * pw;
+            memset(row, zero, (size_t)pad);
+            memcpy(row + pad, x + ((size_t)ci * h + y) * w, (size_t)w);
+            memset(row + pad + w, zero, (size_t)pad);
+        }
+        memset(plane + (size_t)(h + pad) * pw, zero, (size_t)pad * pw);
+    }
+    memset(padded + (size_t)c * ph * pw, zero, 16);
     for (int k = 0; k < depth; k++) {
         int ci = k / (kh * kw), ky = k / kw % kh, kx = k % kw;
         const uint8_t *src = padded + ((size_t)ci * ph + ky) * pw + kx;
@@ -277,19 +285,19 @@ nn_q_requant_plane_fn nn_q_requant_plane_pick(int allow_avx2)
 void nn_q_quantize(const float *x, size_t n, float scale, int32_t zero,
                    uint8_t *q)
 {
-    for (size_t i = 0; i < n; i++) {
-        float v = roundf(x[i] / scale);
-        int32_t t;
-        if (v != v)
-            t = zero;
-        else if (v >= 512.0f)
-            t = 255;
-        else if (v <= -512.0f)
-            t = 0;
-        else
-            t = nn_q_clamp(zero + (int32_t)v, 0, 255);
-        q[i] = (uint8_t)t;
-    }
+    for (size_t i = 0; i < n; i++)
+        q[i] = nn_q_quantize_one(x[i], scale, zero);
+}
+
+nn_q_quantize_fn nn_q_quantize_pick(int allow_avx2)
+{
+#if defined(__x86_64__)
+    if (allow_avx2 && nn_cpu_has_avx2())
+        return nn_q_quantize_avx2;
+#else
+    (void)allow_avx2;
+#endif
+    return nn_q_quantize;
 }
 
 void nn_q_requant_rows(int rows, int out, const int32_t *acc,
@@ -322,7 +330,23 @@ static void maxpool_2x2(const nn_pool2d_shape *s, const uint8_t *x,
             const uint8_t *r0 = x + ((size_t)p * s->in_h + 2 * oy) * s->in_w;
             const uint8_t *r1 = r0 + s->in_w;
             uint8_t *yr = y + ((size_t)p * s->out_h + oy) * s->out_w;
-            for (int ox = 0; ox < s->out_w; ox++) {
+            int ox = 0;
+#if defined(__x86_64__)
+            /* SSE2: 16 outputs from 32 bytes of each row */
+            const __m128i low = _mm_set1_epi16(0xff);
+            for (; ox + 16 <= s->out_w; ox += 16) {
+                __m128i a = _mm_max_epu8(
+                    _mm_loadu_si128((const __m128i *)(r0 + 2 * ox)),
+                    _mm_loadu_si128((const __m128i *)(r1 + 2 * ox)));
+                __m128i b = _mm_max_epu8(
+                    _mm_loadu_si128((const __m128i *)(r0 + 2 * ox + 16)),
+                    _mm_loadu_si128((const __m128i *)(r1 + 2 * ox + 16)));
+                a = _mm_and_si128(_mm_max_epu8(a, _mm_srli_epi16(a, 8)), low);
+                b = _mm_and_si128(_mm_max_epu8(b, _mm_srli_epi16(b, 8)), low);
+                _mm_storeu_si128((__m128i *)(yr + ox), _mm_packus_epi16(a, b));
+            }
+#endif
+            for (; ox < s->out_w; ox++) {
                 uint8_t a = r0[2 * ox] > r0[2 * ox + 1] ? r0[2 * ox]
                                                          : r0[2 * ox + 1];
                 uint8_t b = r1[2 * ox] > r1[2 * ox + 1] ? r1[2 * ox]

@@ -133,6 +133,13 @@ nn_q_requant_plane_fn nn_q_requant_plane_pick(int allow_avx2);
 /* q[i] = clamp(zero + roundf(x[i] / scale), 0, 255), NaN to zero. */
 void nn_q_quantize(const float *x, size_t n, float scale, int32_t zero,
                    uint8_t *q);
+/* The same with AVX2, bit for bit (roundf's ties away from zero from a
+ * truncation and the fraction); only when nn_cpu_has_avx2(). */
+void nn_q_quantize_avx2(const float *x, size_t n, float scale, int32_t zero,
+                        uint8_t *q);
+typedef void (*nn_q_quantize_fn)(const float *x, size_t n, float scale,
+                                 int32_t zero, uint8_t *q);
+nn_q_quantize_fn nn_q_quantize_pick(int allow_avx2);
 /* y[r, o] = clamp(zero + requant(acc[r, o], m[o]), lo, hi), both (rows,
  * out) (a dense layer's samples). */
 void nn_q_requant_rows(int rows, int out, const int32_t *acc,

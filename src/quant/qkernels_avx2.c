@@ -282,6 +282,40 @@ void nn_q_conv_gemm_quads_vnni(int out, int depth4, int pos16,
     }
 }
 
+NN_AVX2
+void nn_q_quantize_avx2(const float *x, size_t n, float scale, int32_t zero,
+                        uint8_t *q)
+{
+    const __m256 s = _mm256_set1_ps(scale), half = _mm256_set1_ps(0.5f);
+    const __m256 one = _mm256_set1_ps(1.0f), big = _mm256_set1_ps(512.0f);
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const __m256i z = _mm256_set1_epi32(zero), lo = _mm256_setzero_si256();
+    const __m256i hi = _mm256_set1_epi32(255);
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_div_ps(_mm256_loadu_ps(x + i), s);
+        __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+        __m256 frac = _mm256_andnot_ps(sign, _mm256_sub_ps(v, t));
+        /* roundf: one more away from zero when |fraction| >= 1/2 */
+        __m256 away = _mm256_and_ps(_mm256_cmp_ps(frac, half, _CMP_GE_OQ),
+                                    _mm256_or_ps(one, _mm256_and_ps(sign, v)));
+        __m256 r = _mm256_add_ps(t, away);
+        /* NaN to 0, then within +-512 (past that the clamp decides) */
+        r = _mm256_and_ps(r, _mm256_cmp_ps(v, v, _CMP_ORD_Q));
+        r = _mm256_min_ps(_mm256_max_ps(r, _mm256_sub_ps(_mm256_setzero_ps(),
+                                                         big)), big);
+        __m256i y = _mm256_add_epi32(z, _mm256_cvttps_epi32(r));
+        y = _mm256_min_epi32(_mm256_max_epi32(y, lo), hi);
+        __m256i w16 = _mm256_packs_epi32(y, y);
+        __m256i b8 = _mm256_permutevar8x32_epi32(_mm256_packus_epi16(w16, w16),
+                                                 order);
+        _mm_storel_epi64((__m128i *)(q + i), _mm256_castsi256_si128(b8));
+    }
+    for (; i < n; i++)
+        q[i] = nn_q_quantize_one(x[i], scale, zero);
+}
+
 /* Eight lanes of requant with one (M, shift >= 0): srdhm as floor((a M +
  * 2^30) / 2^31) (equal to qmodel.h's nudged, truncated division for every
  * a and M > 0), then rdivpot's ties away from zero. */

@@ -3,6 +3,7 @@
 #ifndef NN_QUANT_QMATH_H
 #define NN_QUANT_QMATH_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "quant/qmodel.h"
@@ -46,6 +47,20 @@ static inline int32_t nn_q_requant(int32_t x, nn_qmul m)
 static inline int32_t nn_q_clamp(int32_t v, int32_t lo, int32_t hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* One input value: clamp(zero + roundf(x / scale), 0, 255), NaN to zero
+ * (roundf: ties away from zero). */
+static inline uint8_t nn_q_quantize_one(float x, float scale, int32_t zero)
+{
+    float v = roundf(x / scale);
+    if (v != v)
+        return (uint8_t)zero;
+    if (v >= 512.0f)
+        return 255;
+    if (v <= -512.0f)
+        return 0;
+    return (uint8_t)nn_q_clamp(zero + (int32_t)v, 0, 255);
 }
 
 /* (M, shift) of a real multiplier m > 0 (qmodel.h); NN_EINVAL when m is

@@ -514,6 +514,7 @@ void nn_qmodel_set_avx2(nn_qmodel *q, int allow)
         q->run->conv_gemm = nn_q_conv_gemm_pick(allow);
         q->run->requant_plane = nn_q_requant_plane_pick(allow);
         q->run->use_vnni = allow && nn_cpu_has_avxvnni();
+        q->run->quantize = nn_q_quantize_pick(allow);
     }
 }
 

@@ -134,7 +134,7 @@ nn_status nn_qmodel_logits(nn_qmodel *q, const float *images, int n,
     run = q->run;
     if (n < 1 || n > run->max_batch)
         return NN_ESHAPE;
-    nn_q_quantize(images, tensor_size(&q->tensors[0]) * n,
+    run->quantize(images, tensor_size(&q->tensors[0]) * n,
                   q->tensors[0].scale, q->tensors[0].zero_point,
                   run->values[0]);
     for (int i = 0; i < q->op_count; i++) {

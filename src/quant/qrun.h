@@ -33,6 +33,7 @@ struct nn_qrun {
     nn_q_gemm_fn gemm;   /* the dense gemm */
     nn_q_conv_gemm_fn conv_gemm;            /* the conv gemm */
     nn_q_requant_plane_fn requant_plane;    /* a conv's requantization */
+    nn_q_quantize_fn quantize;              /* the input's quantization */
 };
 
 #endif /* NN_QUANT_QRUN_H */
