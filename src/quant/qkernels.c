@@ -148,15 +148,12 @@ size_t nn_q_im2col_scratch(int c, int h, int w, int pad)
     return (size_t)c * (h + 2 * pad) * (w + 2 * pad) + 16;
 }
 
-void nn_q_im2col(const uint8_t *x, int c, int h, int w, int kh, int kw,
-                 int stride, int pad, int out_h, int out_w, uint8_t zero,
-                 uint8_t *padded, uint8_t *col)
+/* padded (c, h + 2 pad, w + 2 pad): x inside a border of zero (only the
+ * border is set; the 16 bytes of slack after it too). */
+static void pad_copy(const uint8_t *x, int c, int h, int w, int pad,
+                     uint8_t zero, uint8_t *padded)
 {
-    int depth = c * kh * kw, depth4 = nn_q_depth4(depth);
-    int pos16 = nn_q_pos16(out_h * out_w);
     int ph = h + 2 * pad, pw = w + 2 * pad;
-    /* padded (c, ph, pw): x inside a border of zero (only the border is
-     * set; the 16 bytes of slack after it too) */
     for (int ci = 0; ci < c; ci++) {
         uint8_t *plane = padded + (size_t)ci * ph * pw;
         memset(plane, zero, (size_t)pad * pw);
@@ -169,6 +166,16 @@ void nn_q_im2col(const uint8_t *x, int c, int h, int w, int kh, int kw,
         memset(plane + (size_t)(h + pad) * pw, zero, (size_t)pad * pw);
     }
     memset(padded + (size_t)c * ph * pw, zero, 16);
+}
+
+void nn_q_im2col(const uint8_t *x, int c, int h, int w, int kh, int kw,
+                 int stride, int pad, int out_h, int out_w, uint8_t zero,
+                 uint8_t *padded, uint8_t *col)
+{
+    int depth = c * kh * kw, depth4 = nn_q_depth4(depth);
+    int pos16 = nn_q_pos16(out_h * out_w);
+    int ph = h + 2 * pad, pw = w + 2 * pad;
+    pad_copy(x, c, h, w, pad, zero, padded);
     for (int k = 0; k < depth; k++) {
         int ci = k / (kh * kw), ky = k / kw % kh, kx = k % kw;
         const uint8_t *src = padded + ((size_t)ci * ph + ky) * pw + kx;
@@ -241,6 +248,62 @@ void nn_q_interleave4(int depth4, int pos16, const uint8_t *col,
                 q[4 * p + t] = r[(size_t)t * pos16 + p];
 #endif
     }
+}
+
+void nn_q_im2col_quads(const uint8_t *x, int c, int h, int w, int kh, int kw,
+                       int stride, int pad, int out_h, int out_w,
+                       uint8_t zero, uint8_t *padded, uint8_t *col,
+                       uint8_t *quads)
+{
+    int depth = c * kh * kw, depth4 = nn_q_depth4(depth);
+    int pos16 = nn_q_pos16(out_h * out_w);
+#if defined(__x86_64__)
+    if (stride == 1) {
+        int ph = h + 2 * pad, pw = w + 2 * pad;
+        pad_copy(x, c, h, w, pad, zero, padded);
+        for (int j = 0; j < depth4 / 4; j++) {
+            const uint8_t *src[4];
+            for (int t = 0; t < 4; t++) {
+                int k = 4 * j + t;
+                /* past depth any bytes do: their weights are 0 */
+                int kk = k < depth ? k : 0;
+                int ci = kk / (kh * kw), ky = kk / kw % kh, kx = kk % kw;
+                src[t] = padded + ((size_t)ci * ph + ky) * pw + kx;
+            }
+            for (int oy = 0; oy < out_h; oy++) {
+                uint8_t *dst = quads + (size_t)4 * ((size_t)j * pos16 +
+                                                    (size_t)oy * out_w);
+                size_t row = (size_t)oy * pw;
+                for (int ox = 0; ox < out_w; ox += 16) {
+                    __m128i r0 = _mm_loadu_si128(
+                        (const __m128i *)(src[0] + row + ox));
+                    __m128i r1 = _mm_loadu_si128(
+                        (const __m128i *)(src[1] + row + ox));
+                    __m128i r2 = _mm_loadu_si128(
+                        (const __m128i *)(src[2] + row + ox));
+                    __m128i r3 = _mm_loadu_si128(
+                        (const __m128i *)(src[3] + row + ox));
+                    __m128i t0 = _mm_unpacklo_epi8(r0, r1);
+                    __m128i t1 = _mm_unpacklo_epi8(r2, r3);
+                    __m128i t2 = _mm_unpackhi_epi8(r0, r1);
+                    __m128i t3 = _mm_unpackhi_epi8(r2, r3);
+                    uint8_t *d = dst + 4 * (size_t)ox;
+                    _mm_storeu_si128((__m128i *)d, _mm_unpacklo_epi16(t0, t1));
+                    _mm_storeu_si128((__m128i *)(d + 16),
+                                     _mm_unpackhi_epi16(t0, t1));
+                    _mm_storeu_si128((__m128i *)(d + 32),
+                                     _mm_unpacklo_epi16(t2, t3));
+                    _mm_storeu_si128((__m128i *)(d + 48),
+                                     _mm_unpackhi_epi16(t2, t3));
+                }
+            }
+        }
+        return;
+    }
+#endif
+    nn_q_im2col(x, c, h, w, kh, kw, stride, pad, out_h, out_w, zero, padded,
+                col);
+    nn_q_interleave4(depth4, pos16, col, quads);
 }
 
 void nn_q_conv_gemm_quads_portable(int out, int depth4, int pos16,
@@ -344,6 +407,13 @@ static void maxpool_2x2(const nn_pool2d_shape *s, const uint8_t *x,
                 a = _mm_and_si128(_mm_max_epu8(a, _mm_srli_epi16(a, 8)), low);
                 b = _mm_and_si128(_mm_max_epu8(b, _mm_srli_epi16(b, 8)), low);
                 _mm_storeu_si128((__m128i *)(yr + ox), _mm_packus_epi16(a, b));
+            }
+            for (; ox + 8 <= s->out_w; ox += 8) { /* 8 from 16 bytes */
+                __m128i a = _mm_max_epu8(
+                    _mm_loadu_si128((const __m128i *)(r0 + 2 * ox)),
+                    _mm_loadu_si128((const __m128i *)(r1 + 2 * ox)));
+                a = _mm_and_si128(_mm_max_epu8(a, _mm_srli_epi16(a, 8)), low);
+                _mm_storel_epi64((__m128i *)(yr + ox), _mm_packus_epi16(a, a));
             }
 #endif
             for (; ox < s->out_w; ox++) {

@@ -106,6 +106,15 @@ void nn_q_pack_weight_quads(int out, int depth, const int8_t *w, int32_t *w4);
 /* quads (depth4 / 4, pos16, 4) of col (depth4, pos16). */
 void nn_q_interleave4(int depth4, int pos16, const uint8_t *col,
                       uint8_t *quads);
+/* The patches of one sample straight into quads (as nn_q_im2col then
+ * nn_q_interleave4 give them, at the positions below out_h * out_w; the
+ * others are left as they come): for stride 1, four rows of the padded
+ * copy interleaved 16 positions at a time with SSE2; otherwise through col
+ * (depth4, pos16 bytes and 16 of slack). quads needs 64 bytes of slack. */
+void nn_q_im2col_quads(const uint8_t *x, int c, int h, int w, int kh, int kw,
+                       int stride, int pad, int out_h, int out_w,
+                       uint8_t zero, uint8_t *padded, uint8_t *col,
+                       uint8_t *quads);
 /* acc (out, pos16) = bias + W x col from quads and w4, plain C. */
 void nn_q_conv_gemm_quads_portable(int out, int depth4, int pos16,
                                    const uint8_t *quads, const int32_t *w4,

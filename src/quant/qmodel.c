@@ -441,7 +441,8 @@ nn_status nn_qmodel_prepare(nn_qmodel *q, int max_batch, char *msg,
             bytes += round64(tensor_size(&q->tensors[t]) * (size_t)max_batch);
     bytes += round64(classes * (size_t)max_batch * sizeof(int32_t)) +
              round64(classes * (size_t)max_batch * sizeof(float)) +
-             round64(col * sizeof(int16_t)) + 2 * round64(patches) +
+             round64(col * sizeof(int16_t)) + round64(patches) +
+             round64(patches + 64) +
              round64(padded) +
              round64(acc * sizeof(int32_t));
     if (bytes > ((size_t)1 << 32)) {
@@ -496,7 +497,7 @@ nn_status nn_qmodel_prepare(nn_qmodel *q, int max_batch, char *msg,
     run->patches = at;
     at += round64(patches);
     run->quads = at;
-    at += round64(patches);
+    at += round64(patches + 64);
     run->padded = at;
     at += round64(padded);
     run->acc = (int32_t *)(void *)at;

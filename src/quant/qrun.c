@@ -28,18 +28,21 @@ static void conv_op(nn_qmodel *q, int i, int n)
     int depth = (int)nn_qconv_depth(c), depth2 = (depth + 1) / 2 * 2;
     size_t in_size = tensor_size(in), out_size = tensor_size(out);
     for (int s = 0; s < n; s++) {
-        nn_q_im2col(run->values[op->from[0]] + s * in_size, in->c, in->h,
-                    in->w, c->kh, c->kw, c->stride, c->pad, out->h, out->w,
-                    (uint8_t)in->zero_point, run->padded, run->patches);
+        const uint8_t *x = run->values[op->from[0]] + s * in_size;
         if (run->use_vnni) {
-            nn_q_interleave4(nn_q_depth4(depth), pos16, run->patches,
-                             run->quads);
+            nn_q_im2col_quads(x, in->c, in->h, in->w, c->kh, c->kw, c->stride,
+                              c->pad, out->h, out->w, (uint8_t)in->zero_point,
+                              run->padded, run->patches, run->quads);
             nn_q_conv_gemm_quads_vnni(c->out_c, nn_q_depth4(depth), pos16,
                                       run->quads, run->w4[i], c->bias_folded,
                                       run->acc);
-        } else
+        } else {
+            nn_q_im2col(x, in->c, in->h, in->w, c->kh, c->kw, c->stride,
+                        c->pad, out->h, out->w, (uint8_t)in->zero_point,
+                        run->padded, run->patches);
             run->conv_gemm(c->out_c, depth2, pos16, run->patches, run->w2[i],
                            c->bias_folded, run->acc);
+        }
         for (int o = 0; o < c->out_c; o++) {
             const int32_t *plane = run->acc + (size_t)o * pos16;
             if (c->int32_out)

@@ -219,6 +219,39 @@ static void model_seeds(void)
     pack_model("cnn_bn");
 }
 
+/* Builds spec on (c, h, w) with its initial weights, quantizes it on a few
+ * made-up images and saves it as root/fuzz_qmodel/name. */
+static void qmodel_seed(const char *name, int c, int h, int w, const char *spec)
+{
+    char path[512], msg[256];
+    nn_net *net = NULL;
+    nn_qmodel *q = NULL;
+    float images[4 * 3 * 8 * 8];
+    path_of("fuzz_qmodel", name, path, sizeof path);
+    for (size_t i = 0; i < sizeof images / sizeof *images; i++)
+        images[i] = (float)(i % 7) * 0.3f - 0.9f;
+    if (c * h * w > 3 * 8 * 8 || nn_net_create(c, h, w, &net) != NN_OK ||
+        nn_net_add_spec(net, spec, msg, sizeof msg) != NN_OK ||
+        nn_net_build(net, 4, 7) != NN_OK ||
+        nn_quantize(net, images, 4, NULL, &q, msg, sizeof msg) != NN_OK ||
+        nn_qmodel_save(q, path, msg, sizeof msg) != NN_OK) {
+        fprintf(stderr, "make_corpus: %s: cannot quantize %s\n", name, spec);
+        exit(1);
+    }
+    nn_qmodel_free(q);
+    nn_net_destroy(net);
+}
+
+static void qmodel_seeds(void)
+{
+    qmodel_seed("dense", 1, 2, 2, "dense3");
+    qmodel_seed("cnn_bn", 1, 4, 4, "conv3x3x2p1,bn,relu,pool2,dense4");
+    qmodel_seed("strided", 2, 3, 3, "conv2x2x3s2,sigmoid,dense2,tanh");
+    qmodel_seed("graph", 1, 6, 6, "conv3x3x2p1,bn,relu@a,conv3x3x2p1,add(a),"
+                                  "leakyrelu0.1,avgpool3s2p1@p,conv1x1x2,"
+                                  "concat(p),bn,gap,dense3");
+}
+
 /* ----------------------------------------------------------------- specs */
 
 static void spec_seed(const char *name, int shape, const char *spec)
@@ -260,6 +293,7 @@ int main(int argc, char **argv)
     idx_seeds();
     cifar_seeds();
     model_seeds();
+    qmodel_seeds();
     spec_seeds();
     return 0;
 }
