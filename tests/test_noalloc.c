@@ -1,6 +1,7 @@
-/* A training step makes no heap allocation once the net is built: malloc,
- * calloc, realloc and aligned_alloc are counted (tests/alloc_count.h)
- * while steps run, with one and two threads.
+/* A training step makes no heap allocation once the net is built, nor does
+ * an int8 model's prediction once it is made: malloc, calloc, realloc and
+ * aligned_alloc are counted (tests/alloc_count.h) while steps run, with one
+ * and two threads.
  * Not built under the sanitizers, which replace malloc themselves. */
 #include "gradcheck.h"
 
@@ -8,6 +9,7 @@
 #include <string.h>
 
 #include "alloc_count.h"
+#include "quant/quant.h"
 
 static void check_steps(const char *spec, int c, int h, int w, int threads)
 {
@@ -81,12 +83,48 @@ static void test_mlp_step_allocates_nothing(void **state)
     check_steps("mlp", 1, 28, 28, 2);
 }
 
+/* nn_qmodel_predict and nn_qmodel_logits, every kind of op, on the AVX
+ * paths and the portable ones, full and smaller batches. */
+static void test_int8_predict_allocates_nothing(void **state)
+{
+    enum { C = 1, H = 12, W = 12, N = 8 };
+    nn_net *net = NULL;
+    nn_qmodel *q = NULL;
+    float x[N * C * H * W], probs[N * 10];
+    char msg[256];
+    nn_rng rng;
+    (void)state;
+    assert_nn_ok(nn_net_create(C, H, W, &net));
+    assert_nn_ok(nn_net_add_spec(net, "conv3x3x8p1,bn,relu@a,conv3x3x8p1,"
+                                 "add(a),leakyrelu0.1,pool2@p,conv1x1x8,"
+                                 "concat(p),avgpool3s2p1,bn,conv3x3x8s2p1,"
+                                 "tanh,gap,dense10", NULL, 0));
+    assert_nn_ok(nn_net_build(net, N, 1));
+    nn_rng_seed(&rng, 3);
+    gc_fill_normal(x, sizeof x / sizeof *x, 1.0f, &rng);
+    assert_nn_ok(nn_quantize(net, x, N, NULL, &q, msg, sizeof msg));
+    counting = 1;
+    allocations = 0;
+    for (int avx = 1; avx >= 0; avx--) {
+        nn_qmodel_set_avx2(q, avx);
+        assert_nn_ok(nn_qmodel_predict(q, x, N, probs));
+        assert_nn_ok(nn_qmodel_logits(q, x, 3, probs));
+    }
+    counting = 0;
+    print_message("  int8 graph: %zu allocations in 4 predictions\n",
+                  allocations);
+    assert_int_equal(allocations, 0);
+    nn_qmodel_free(q);
+    nn_net_destroy(net);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_counter_sees_allocations),
         cmocka_unit_test(test_cnn_step_allocates_nothing),
         cmocka_unit_test(test_mlp_step_allocates_nothing),
+        cmocka_unit_test(test_int8_predict_allocates_nothing),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,6 +24,25 @@ static double tensor_bytes(const nn_qmodel *q)
     return total;
 }
 
+/* Bytes of the largest conv's patches and the multiply-adds of one image:
+ * a few valid bytes can ask for far more than a fuzz run affords. */
+static int affordable(const nn_qmodel *q)
+{
+    double macs = 0, patches = 0;
+    for (int i = 0; i < q->op_count; i++) {
+        const nn_qconv *c = &q->ops[i].conv;
+        const nn_qtensor *out = &q->tensors[i + 1];
+        if (q->ops[i].kind != NN_QOP_CONV && q->ops[i].kind != NN_QOP_DENSE)
+            continue;
+        double depth = (double)c->in_c * c->kh * c->kw;
+        double positions = (double)out->h * out->w;
+        macs += depth * positions * c->out_c;
+        patches = depth * positions > patches ? depth * positions : patches;
+    }
+    return macs <= FUZZ_MAX_MACS && patches <= 4.0 * FUZZ_MAX_FLOATS &&
+           tensor_bytes(q) <= 4.0 * FUZZ_MAX_FLOATS;
+}
+
 static void check_decoded(nn_qmodel *q)
 {
     char path[128], msg[256];
@@ -31,8 +50,7 @@ static void check_decoded(nn_qmodel *q)
     float *x, *a, *b;
     size_t in = (size_t)q->in_c * q->in_h * q->in_w;
     nn_qmodel *again = NULL;
-    if (tensor_bytes(q) > 4.0 * FUZZ_MAX_FLOATS ||
-        nn_qmodel_prepare(q, 1, msg, sizeof msg) != NN_OK)
+    if (!affordable(q) || nn_qmodel_prepare(q, 1, msg, sizeof msg) != NN_OK)
         return;
     x = calloc(in, sizeof *x);
     a = calloc((size_t)q->classes, sizeof *a);
