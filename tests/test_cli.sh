@@ -115,8 +115,12 @@ check int8_convert_needs_data 2 "$bin/nn_convert" "$tmp/c.nnm" "$tmp/c9.nnm" --i
 expect_output int8_convert_needs_data_msg "--int8 needs --calibrate DATA"
 check int8_convert_wrong_shape 1 "$bin/nn_convert" "$tmp/c.nnm" "$tmp/c9.nnm" \
     --int8 --calibrate "$tmp/mnist_for_int8_missing"
-check int8_not_convertible_again 1 "$bin/nn_convert" "$tmp/c8.nnm" "$tmp/c9.onnx"
+check int8_not_convertible_again 1 "$bin/nn_convert" "$tmp/c8.nnm" "$tmp/c9.mat"
 expect_output int8_not_convertible_msg "an int8 model can be run, not trained"
+# but written as ONNX (QDQ) or C it is (docs/FORMAT.md, docs/COMPILE_C.md)
+check int8_to_onnx 0 "$bin/nn_convert" "$tmp/c8.nnm" "$tmp/c9.onnx"
+check int8_to_c 0 "$bin/nn_convert" "$tmp/c8.nnm" "$tmp/c9.c"
+expect_output int8_to_c_sizes "int8, constant data [0-9]+ bytes, working memory"
 
 # Small MNIST-format sets (IDX files): make_mnist DIR TRAIN TEST writes
 # TRAIN training and TEST test images, class k a bright row 2 + 2k on noise.

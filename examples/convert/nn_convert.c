@@ -18,6 +18,7 @@
 #include "cli_file.h"
 #include "cli_model.h"
 #include "convert_c.h"
+#include "convert_int8.h"
 
 static void usage(FILE *f)
 {
@@ -172,6 +173,8 @@ int main(int argc, char **argv)
                         ".nnm, .mat, .c or / (a directory of .npy files)\n", out);
         return CLI_USAGE;
     }
+    if (convert_int8_handles(in, out))
+        return convert_int8(in, out, flags);
     if (cli_load_model(in, 1, 0, &net, msg, sizeof msg) != NN_OK) {
         fprintf(stderr, "nn_convert: %s\n", msg);
         return CLI_FAIL;

@@ -72,6 +72,33 @@ void nn_qmodel_input_shape(const nn_qmodel *q, int *c, int *h, int *w);
 void nn_qmodel_normalization(const nn_qmodel *q, float mean[3],
                              float std[3]);
 
+/* ---------------------------------------------------------------------
+ * An int8 model as C source or as ONNX: nn_convert's outputs for int8
+ * model files (docs/COMPILE_C.md, docs/FORMAT.md). */
+
+/* What an int8 model compiled to C needs. */
+typedef struct {
+    size_t const_bytes; /* the const arrays: weights, biases, multipliers,
+                           tables */
+    size_t work_bytes;  /* the caller's working memory (PREFIX_WORK_BYTES) */
+    size_t in_floats;   /* one input sample (floats, the caller's) */
+    size_t classes;     /* outputs (floats, the caller's) */
+} nn_qmodel_c_sizes;
+
+/* Writes q as one C11 source file path (NAME.c) and NAME.h beside it,
+ * symbols prefixed with NAME: NAME_logits and NAME_predict give
+ * nn_qmodel_logits's and nn_qmodel_predict's floats bit for bit, with no
+ * libnn, allocation or stdio; source names the model in comments (NULL
+ * allowed); sizes (NULL allowed) gets what the code needs. */
+nn_status nn_qmodel_c_save(const nn_qmodel *q, const char *path,
+                           const char *source, nn_qmodel_c_sizes *sizes,
+                           char *msg, size_t msg_size);
+/* Writes q as ONNX (opset 13, QuantizeLinear / QLinearConv / QDQ ops on
+ * uint8 and int8 tensors, float in and out); flags: NN_ONNX_SOFTMAX ends
+ * it with a Softmax. */
+nn_status nn_qmodel_onnx_save(const nn_qmodel *q, const char *path,
+                              unsigned flags, char *msg, size_t msg_size);
+
 #ifdef __cplusplus
 }
 #endif

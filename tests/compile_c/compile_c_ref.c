@@ -10,8 +10,16 @@
  *     libnn's logits and nn_net_softmax probabilities of the inputs against
  *     OUTPUTS (per sample: the compiled model's logits, then probabilities,
  *     raw floats); prints the largest differences and fails when a
- *     probability is off by more than TOLERANCE. */
+ *     probability is off by more than TOLERANCE;
+ *   compile_c_ref quantize MODEL CALIBRATION N QMODEL
+ *     MODEL quantized to an int8 model (nn_quantize, min-max) on the N
+ *     samples of CALIBRATION (raw floats), saved to QMODEL;
+ *   compile_c_ref qcheck QMODEL INPUTS N OUTPUTS
+ *     the int8 model's nn_qmodel_logits and nn_qmodel_predict floats of
+ *     the inputs against OUTPUTS (laid out as for check), bit for bit:
+ *     prints how many floats differ and fails when one does. */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +152,81 @@ static int check(char **argv)
     return prob_diff <= tolerance ? 0 : 1;
 }
 
+static int quantize(char **argv)
+{
+    char msg[256];
+    int n = atoi(argv[4]), c, h, w, ok = 1;
+    nn_net *net = NULL;
+    nn_qmodel *q = NULL;
+    float *x = NULL;
+    if (nn_model_load_inference(argv[2], 1, &net, msg, sizeof msg) != NN_OK) {
+        fprintf(stderr, "compile_c_ref: %s\n", msg);
+        return 1;
+    }
+    nn_net_input_shape(net, &c, &h, &w);
+    x = malloc((size_t)n * c * h * w * sizeof *x);
+    ok = x && file_floats(argv[3], x, (size_t)n * c * h * w, 0);
+    if (ok && (nn_quantize(net, x, n, NULL, &q, msg, sizeof msg) != NN_OK ||
+               nn_qmodel_save(q, argv[5], msg, sizeof msg) != NN_OK)) {
+        fprintf(stderr, "compile_c_ref: %s: %s\n", argv[2], msg);
+        ok = 0;
+    }
+    nn_qmodel_free(q);
+    nn_net_destroy(net);
+    free(x);
+    return ok ? 0 : 1;
+}
+
+/* The bits of a float (NaN or -0 compare as they are). */
+static uint32_t bits_of(float v)
+{
+    uint32_t b;
+    memcpy(&b, &v, sizeof b);
+    return b;
+}
+
+static int qcheck(char **argv)
+{
+    char msg[256];
+    int n = atoi(argv[4]), c, h, w, classes, ok = 1;
+    size_t logit_diff = 0, prob_diff = 0, per;
+    nn_qmodel *q = NULL;
+    float *x = NULL, *logits = NULL, *probs = NULL, *got = NULL;
+    if (nn_qmodel_load(argv[2], n, &q, msg, sizeof msg) != NN_OK) {
+        fprintf(stderr, "compile_c_ref: %s\n", msg);
+        return 1;
+    }
+    nn_qmodel_input_shape(q, &c, &h, &w);
+    classes = nn_qmodel_classes(q);
+    per = (size_t)n * classes;
+    x = malloc((size_t)n * c * h * w * sizeof *x);
+    logits = malloc(per * sizeof *logits);
+    probs = malloc(per * sizeof *probs);
+    got = malloc(2 * per * sizeof *got);
+    ok = x && logits && probs && got &&
+         file_floats(argv[3], x, (size_t)n * c * h * w, 0) &&
+         file_floats(argv[5], got, 2 * per, 0) &&
+         nn_qmodel_logits(q, x, n, logits) == NN_OK &&
+         nn_qmodel_predict(q, x, n, probs) == NN_OK;
+    for (int s = 0; ok && s < n; s++)
+        for (int j = 0; j < classes; j++) {
+            size_t k = (size_t)s * classes + j;
+            logit_diff += bits_of(got[2 * (size_t)s * classes + j]) != bits_of(logits[k]);
+            prob_diff += bits_of(got[(2 * (size_t)s + 1) * classes + j]) != bits_of(probs[k]);
+        }
+    if (ok)
+        printf("%s: %d samples x %d classes, int8 C vs libnn: %zu logits and "
+               "%zu probabilities differ in any bit\n", argv[2], n, classes,
+               logit_diff, prob_diff);
+    ok = ok && logit_diff == 0 && prob_diff == 0;
+    nn_qmodel_free(q);
+    free(x);
+    free(logits);
+    free(probs);
+    free(got);
+    return ok ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 10 && !strcmp(argv[1], "make"))
@@ -156,8 +239,14 @@ int main(int argc, char **argv)
     }
     if (argc == 7 && !strcmp(argv[1], "check"))
         return check(argv);
+    if (argc == 6 && !strcmp(argv[1], "quantize"))
+        return quantize(argv);
+    if (argc == 6 && !strcmp(argv[1], "qcheck"))
+        return qcheck(argv);
     fprintf(stderr, "usage: compile_c_ref make SPEC C H W SEED MODEL INPUTS N\n"
                     "       compile_c_ref inputs C H W SEED INPUTS N\n"
-                    "       compile_c_ref check MODEL INPUTS N OUTPUTS TOLERANCE\n");
+                    "       compile_c_ref check MODEL INPUTS N OUTPUTS TOLERANCE\n"
+                    "       compile_c_ref quantize MODEL CALIBRATION N QMODEL\n"
+                    "       compile_c_ref qcheck QMODEL INPUTS N OUTPUTS\n");
     return 2;
 }
