@@ -7,11 +7,11 @@
 # -pedantic beside tests/compile_c/compile_c_driver.c, hold no malloc, stdio
 # or variable at file scope, and give libnn's probabilities within 1e-6.
 # Int8 models (the same nets quantized by nn_quantize on 32 calibration
-# samples the test writes) compile the same way beside
-# compile_c_int8_driver.c and must give nn_qmodel_logits's and
+# samples the test writes) compile the same way beside the same driver
+# and must give nn_qmodel_logits's and
 # nn_qmodel_predict's floats bit for bit.
 set -u
-bin=$1 ref=$2 driver=$3 cc=$4 int8_driver=$5
+bin=$1 ref=$2 driver=$3 cc=$4
 other=$(command -v clang || echo "$cc")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -110,7 +110,7 @@ int8_case() {
     "$other" -std=c11 -Wall -Wextra -Werror -pedantic -O2 -c "$dir/net.c" \
         -o "$dir/net.o" || fail "$name int8: $other does not compile it"
     "$cc" -std=c11 -Wall -Wextra -Werror -pedantic -O2 -I"$dir" "$dir/net.c" \
-        "$int8_driver" -o "$dir/driver" -lm || { fail "$name int8: does not compile"; return; }
+        "$driver" -o "$dir/driver" -lm || { fail "$name int8: does not compile"; return; }
     "$dir/driver" "$tmp/$name/in.bin" $samples "$dir/out.bin" ||
         { fail "$name int8: driver"; return; }
     "$ref" qcheck "$dir/model.nnm" "$tmp/$name/in.bin" $samples "$dir/out.bin" ||

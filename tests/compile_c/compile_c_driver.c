@@ -1,7 +1,9 @@
 /* The compiled model's side of test_compile_c.sh, built with the generated
- * net.c:  compile_c_driver INPUTS N OUTPUTS
+ * net.c of an fp32 or an int8 model:  compile_c_driver INPUTS N OUTPUTS
  * writes per sample net_logits, then net_predict's probabilities (raw
- * floats), for N samples of INPUTS (raw floats, NET_IN_FLOATS each). */
+ * floats), for N samples of INPUTS (raw floats, NET_IN_FLOATS each). An
+ * int8 model's header sizes its working memory in bytes (NET_WORK_BYTES),
+ * an fp32 one's in floats. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -10,7 +12,11 @@
 int main(int argc, char **argv)
 {
     static float in[NET_IN_FLOATS], out[2 * NET_CLASSES];
+#ifdef NET_WORK_BYTES
+    static unsigned char work[NET_WORK_BYTES + 1];
+#else
     static float work[NET_WORK_FLOATS + 1]; /* never 0 floats */
+#endif
     static const float mean[3] = NET_INPUT_MEAN, std[3] = NET_INPUT_STD;
     FILE *f, *g;
     int n, ok = 1;
