@@ -33,15 +33,6 @@
 #include "compute/winograd.h"
 #include "core/util.h"
 
-/* The transforms are additions and subtractions only (no contraction in
- * ISO C): compiled for AVX-512 and AVX2 too, chosen when the program
- * starts, they give the same bits with wider vectors. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define WINOGRAD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define WINOGRAD_CLONES
-#endif
-
 /* Tiles are gathered until a gemm has about this many columns. */
 #define WINOGRAD_COLS 128
 /* Most images in one group. */
@@ -286,7 +277,7 @@ static const float *padded_row(const nn_conv2d_shape *s, const float *plane,
 
 /* V = B^T d B for every tile of one image x (in_c, in_h, in_w):
  * v (16, in_c, cols), this image's tiles starting at column `first`. */
-WINOGRAD_CLONES
+NN_WINOGRAD_CLONES
 static void input_transform(const nn_conv2d_shape *s, const float *x, float *v,
                             size_t cols, size_t first, float *buf)
 {
@@ -314,7 +305,7 @@ static void input_transform(const nn_conv2d_shape *s, const float *x, float *v,
 
 /* dx += B dV B^T for every tile of one image, the adjoint of
  * input_transform; dv as v there. Overlapping tiles add up. */
-WINOGRAD_CLONES
+NN_WINOGRAD_CLONES
 static void input_adjoint(const nn_conv2d_shape *s, const float *dv, float *dx,
                           size_t cols, size_t first, float *buf)
 {
@@ -362,7 +353,7 @@ static void input_adjoint(const nn_conv2d_shape *s, const float *dv, float *dx,
 
 /* y = A^T M A + bias for every tile of one image y (out_c, out_h, out_w);
  * m (16, out_c, cols), this image's tiles starting at column `first`. */
-WINOGRAD_CLONES
+NN_WINOGRAD_CLONES
 static void output_transform(const nn_conv2d_shape *s, const float *m,
                              const float *bias, float *y, size_t cols,
                              size_t first, float *buf)
@@ -401,7 +392,7 @@ static void output_transform(const nn_conv2d_shape *s, const float *m,
 /* dM = A dY A^T for every tile of one image dy (out_c, out_h, out_w),
  * outputs beyond the edge counting as zero: the adjoint of
  * output_transform; dm as m there. */
-WINOGRAD_CLONES
+NN_WINOGRAD_CLONES
 static void output_adjoint(const nn_conv2d_shape *s, const float *dy, float *dm,
                            size_t cols, size_t first, float *buf)
 {

@@ -35,13 +35,6 @@
  * test_winograd43 measures it against a float64 direct convolution. */
 #include "compute/winograd.h"
 
-/* No contraction in ISO C, so the clones give the same bits as the
- * portable code with wider vectors. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define WINOGRAD43_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define WINOGRAD43_CLONES
-#endif
 /* The steps below are inlined into each clone, so they get its vectors. */
 #if defined(__GNUC__)
 #define WINOGRAD43_STEP static inline __attribute__((always_inline))
@@ -207,7 +200,7 @@ WINOGRAD43_STEP const float *padded_row(const nn_conv2d_shape *s, const float *p
  * at [j][r % 4][r / 4]: tile t = ty tw + tx then reads index t of the
  * four residues and t + tw of residues 0 and 1, so the vertical step is
  * one flat loop over all tiles. */
-WINOGRAD43_CLONES
+NN_WINOGRAD_CLONES
 static void input_transform(const nn_conv2d_shape *s, const float *x, float *v,
                             size_t cols, size_t first, float *buf)
 {
@@ -234,7 +227,7 @@ static void input_transform(const nn_conv2d_shape *s, const float *x, float *v,
 
 /* y = A^T M A + bias for every tile of one image y (out_c, out_h, out_w);
  * m (36, out_c, cols), this image's tiles starting at column `first`. */
-WINOGRAD43_CLONES
+NN_WINOGRAD_CLONES
 static void output_transform(const nn_conv2d_shape *s, const float *m,
                              const float *bias, float *y, size_t cols,
                              size_t first, float *buf)

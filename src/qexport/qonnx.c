@@ -114,7 +114,7 @@ static size_t node(qgraph *g, const char *op, const char *const *inputs,
                    int n, const char *output)
 {
     size_t mark = nn_pb_begin(g->w, GRAPH_NODE);
-    char name[96];
+    char name[600]; /* op_ + an output name of up to 511 bytes */
     for (int i = 0; i < n; i++)
         nn_pb_string(g->w, NODE_INPUT, inputs[i]);
     nn_pb_string(g->w, NODE_OUTPUT, output);
