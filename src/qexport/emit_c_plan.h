@@ -1,9 +1,9 @@
 /* Where each layer's output lives in the working memory of a model
- * compiled to C (convert_c.c): a tensor is live from the layer that makes
+ * compiled to C (emit_c.c): a tensor is live from the layer that makes
  * it to its last reader, and tensors whose lifetimes do not overlap share
- * floats. Not part of libnn. */
-#ifndef NN_CONVERT_C_PLAN_H
-#define NN_CONVERT_C_PLAN_H
+ * floats. */
+#ifndef NN_QEXPORT_EMIT_C_PLAN_H
+#define NN_QEXPORT_EMIT_C_PLAN_H
 
 #include <stddef.h>
 
@@ -17,7 +17,7 @@ typedef struct {
     size_t offset; /* first float in the working memory (owners only) */
     size_t floats; /* values of one sample */
     int last_read; /* the last layer reading the owner's buffer */
-} convert_c_slot;
+} emit_c_slot;
 
 /* Fills slots[0..count) for the layers of net (count = its layer count):
  * an element-wise layer (is_elementwise) whose input dies with it writes
@@ -25,9 +25,9 @@ typedef struct {
  * layer is the caller's output buffer (not in the working memory).
  * *work_floats gets the floats of working memory. NN_ENOMEM when slots
  * cannot be made (they are then NULL). */
-nn_status convert_c_plan(const nn_net *net,
+nn_status nn_emit_c_plan(const nn_net *net,
                          int (*is_elementwise)(const char *kind),
                          int (*is_alias)(const char *kind),
-                         convert_c_slot **slots, size_t *work_floats);
+                         emit_c_slot **slots, size_t *work_floats);
 
-#endif /* NN_CONVERT_C_PLAN_H */
+#endif /* NN_QEXPORT_EMIT_C_PLAN_H */
