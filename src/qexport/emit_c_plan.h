@@ -8,16 +8,13 @@
 #include <stddef.h>
 
 #include "nn.h"
+#include "qexport/emit_plan.h"
 
-/* Where one layer's output is. */
-typedef struct {
-    int owner;     /* the layer whose buffer holds it: itself, or an earlier
-                      one it is computed over in place or aliases (dropout);
-                      -1: the net's input */
-    size_t offset; /* first float in the working memory (owners only) */
-    size_t floats; /* values of one sample */
-    int last_read; /* the last layer reading the owner's buffer */
-} emit_c_slot;
+/* Where one layer's output is (size: its floats of one sample; owner: the
+ * layer whose floats hold it, itself or an earlier one it is computed over
+ * in place or aliases (dropout), -1 the net's input; last_read: the last
+ * layer reading the owner's floats). */
+typedef nn_emit_slot emit_c_slot;
 
 /* Fills slots[0..count) for the layers of net (count = its layer count):
  * an element-wise layer (is_elementwise) whose input dies with it writes

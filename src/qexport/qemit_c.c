@@ -42,12 +42,6 @@ static int last_step(const nn_qmodel *q, const qc_slot *s, int owner,
     return last;
 }
 
-static int overlap(const qc_slot *a, int a_first, const qc_slot *b,
-                   int b_first)
-{
-    return !(a->last_read < b_first || b->last_read < a_first);
-}
-
 nn_status nn_qc_plan(const nn_qmodel *q, qc_slot **slots, size_t *work_bytes)
 {
     int count = q->tensor_count;
@@ -60,11 +54,11 @@ nn_status nn_qc_plan(const nn_qmodel *q, qc_slot **slots, size_t *work_bytes)
     for (int t = 0; t < count; t++) {
         const nn_qtensor *x = &q->tensors[t];
         s[t].owner = t;
-        s[t].bytes = (size_t)x->c * x->h * x->w;
+        s[t].size = (size_t)x->c * x->h * x->w;
         if (t == count - 1 && (last_op->kind == NN_QOP_CONV ||
                                last_op->kind == NN_QOP_DENSE) &&
             last_op->conv.int32_out)
-            s[t].bytes = 0;
+            s[t].size = 0;
         if (t > 0 && writes_over_input(&q->ops[t - 1])) {
             int input = s[q->ops[t - 1].from[0]].owner;
             if (last_step(q, s, input, t) == t)
@@ -78,24 +72,11 @@ nn_status nn_qc_plan(const nn_qmodel *q, qc_slot **slots, size_t *work_bytes)
         }
     /* first fit beside the owners before it that are live with it */
     for (int t = 0; t < count; t++) {
-        int moved = 1;
-        if (s[t].owner != t || s[t].bytes == 0)
+        if (s[t].owner != t || s[t].size == 0)
             continue;
-        while (moved) {
-            moved = 0;
-            for (int j = 0; j < t; j++) {
-                const qc_slot *o = &s[j];
-                if (o->owner != j || o->bytes == 0 || !overlap(o, j, &s[t], t))
-                    continue;
-                if (s[t].offset < o->offset + o->bytes &&
-                    o->offset < s[t].offset + s[t].bytes) {
-                    s[t].offset = o->offset + o->bytes;
-                    moved = 1;
-                }
-            }
-        }
-        if (s[t].offset + s[t].bytes > *work_bytes)
-            *work_bytes = s[t].offset + s[t].bytes;
+        s[t].offset = nn_emit_first_fit(s, t);
+        if (s[t].offset + s[t].size > *work_bytes)
+            *work_bytes = s[t].offset + s[t].size;
     }
     *slots = s;
     return NN_OK;
