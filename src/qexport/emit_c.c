@@ -348,39 +348,6 @@ static int is_alias(const char *kind)
     return k && k->alias;
 }
 
-/* The symbol prefix of path: its file name without ".c", every character
- * but letters, digits and '_' made '_', "m" before a leading digit. */
-static void prefix_of(const char *path, char *prefix, size_t size)
-{
-    const char *name = strrchr(path, '/');
-    size_t n = 0, len;
-    name = name ? name + 1 : path;
-    len = strlen(name) >= 2 ? strlen(name) - 2 : 0;
-    if (len == 0 || isdigit((unsigned char)name[0]))
-        prefix[n++] = 'm';
-    for (size_t i = 0; i < len && n + 1 < size; i++)
-        prefix[n++] = isalnum((unsigned char)name[i]) ? name[i] : '_';
-    prefix[n] = '\0';
-}
-
-static void upper(const char *s, char *out, size_t size)
-{
-    size_t n = 0;
-    for (; s[n] && n + 1 < size; n++)
-        out[n] = (char)toupper((unsigned char)s[n]);
-    out[n] = '\0';
-}
-
-/* v as a C float literal of 9 significant digits ("0.0f", "1e-05f"). */
-static const char *float_literal(float v, char *buf, size_t size)
-{
-    int n = snprintf(buf, size, "%.9g", (double)v);
-    if (n > 0 && (size_t)n + 3 < size && !strpbrk(buf, ".eni"))
-        strcat(buf, ".0");
-    strcat(buf, "f");
-    return buf;
-}
-
 /* The header: sizes, the input it expects, the two functions. */
 static void write_header(nn_text *h, const char *stem, const char *prefix,
                          const char *macro, const char *source,
@@ -416,9 +383,9 @@ static void write_header(nn_text *h, const char *stem, const char *prefix,
            " * the model's normalisation: */\n"
            "#define %s_INPUT_MEAN {%s, %s, %s}\n"
            "#define %s_INPUT_STD {%s, %s, %s}\n\n",
-        macro, float_literal(mean[0], m[0], 32), float_literal(mean[1], m[1], 32),
-        float_literal(mean[2], m[2], 32), macro, float_literal(std[0], s[0], 32),
-        float_literal(std[1], s[1], 32), float_literal(std[2], s[2], 32));
+        macro, nn_text_float_literal(mean[0], m[0], 32), nn_text_float_literal(mean[1], m[1], 32),
+        nn_text_float_literal(mean[2], m[2], 32), macro, nn_text_float_literal(std[0], s[0], 32),
+        nn_text_float_literal(std[1], s[1], 32), nn_text_float_literal(std[2], s[2], 32));
     nn_text_put(h, "/* logits (%s_CLASSES) <- the net's output for in (%s_IN_FLOATS);\n"
            " * work: %s_WORK_FLOATS floats of scratch, reused by every call\n"
            " * (one per thread); logits must not overlap in or work. */\n"
@@ -506,8 +473,8 @@ nn_status nn_model_c_save(nn_net *net, const char *path, const char *source,
     memcpy(stem, name, strlen(name) - 1);
     stem[strlen(name) - 2] = '\0';
     e.stem = stem;
-    prefix_of(path, prefix, sizeof prefix);
-    upper(prefix, macro, sizeof macro);
+    nn_text_prefix(path, prefix, sizeof prefix);
+    nn_text_upper(prefix, macro, sizeof macro);
     memcpy(header, path, len + 1);
     header[len - 1] = 'h';
     e.count = nn_net_layer_count(net);

@@ -411,36 +411,6 @@ static nn_status emit_op(emit_ctx *e, int i)
 
 /* --------------------------------------------------------- the files */
 
-/* The symbol prefix of path: its file name without ".c", every character
- * but letters, digits and '_' made '_', "m" before a leading digit. */
-static void prefix_of(const char *name, char *prefix, size_t size)
-{
-    size_t n = 0, len = strlen(name) >= 2 ? strlen(name) - 2 : 0;
-    if (len == 0 || isdigit((unsigned char)name[0]))
-        prefix[n++] = 'm';
-    for (size_t i = 0; i < len && n + 1 < size; i++)
-        prefix[n++] = isalnum((unsigned char)name[i]) ? name[i] : '_';
-    prefix[n] = '\0';
-}
-
-static void upper(const char *s, char *out, size_t size)
-{
-    size_t n = 0;
-    for (; s[n] && n + 1 < size; n++)
-        out[n] = (char)toupper((unsigned char)s[n]);
-    out[n] = '\0';
-}
-
-/* v as a decimal C float literal of 9 significant digits ("0.5f"). */
-static const char *float_literal(float v, char *buf, size_t size)
-{
-    int n = snprintf(buf, size, "%.9g", (double)v);
-    if (n > 0 && (size_t)n + 3 < size && !strpbrk(buf, ".eni"))
-        strcat(buf, ".0");
-    strcat(buf, "f");
-    return buf;
-}
-
 static void write_header(nn_text *h, const char *stem, const char *prefix,
                          const char *macro, const char *source,
                          const nn_qmodel *q, const nn_qmodel_c_sizes *sizes)
@@ -473,12 +443,12 @@ static void write_header(nn_text *h, const char *stem, const char *prefix,
            " * the model's normalisation: */\n"
            "#define %s_INPUT_MEAN {%s, %s, %s}\n"
            "#define %s_INPUT_STD {%s, %s, %s}\n\n",
-        macro, float_literal(q->norm_mean[0], m[0], 32),
-        float_literal(q->norm_mean[1], m[1], 32),
-        float_literal(q->norm_mean[2], m[2], 32), macro,
-        float_literal(q->norm_std[0], s[0], 32),
-        float_literal(q->norm_std[1], s[1], 32),
-        float_literal(q->norm_std[2], s[2], 32));
+        macro, nn_text_float_literal(q->norm_mean[0], m[0], 32),
+        nn_text_float_literal(q->norm_mean[1], m[1], 32),
+        nn_text_float_literal(q->norm_mean[2], m[2], 32), macro,
+        nn_text_float_literal(q->norm_std[0], s[0], 32),
+        nn_text_float_literal(q->norm_std[1], s[1], 32),
+        nn_text_float_literal(q->norm_std[2], s[2], 32));
     nn_text_put(h, "/* logits (%s_CLASSES) <- the int8 model's logits for in\n"
            " * (%s_IN_FLOATS), as nn_qmodel_logits gives them, bit for bit;\n"
            " * work: %s_WORK_BYTES bytes of scratch, reused by every call\n"
@@ -589,8 +559,8 @@ nn_status nn_qmodel_c_save(const nn_qmodel *q, const char *path,
     }
     memcpy(stem, name, strlen(name) - 2);
     stem[strlen(name) - 2] = '\0';
-    prefix_of(name, prefix, sizeof prefix);
-    upper(prefix, macro, sizeof macro);
+    nn_text_prefix(name, prefix, sizeof prefix);
+    nn_text_upper(prefix, macro, sizeof macro);
     memcpy(header, path, len + 1);
     header[len - 1] = 'h';
     source = source ? source : "(an int8 model)";
