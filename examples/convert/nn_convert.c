@@ -5,7 +5,7 @@
  * as ONNX (.onnx, with a final Softmax when --softmax is given), a libnn
  * model file (.nnm), a MATLAB file of the weights (.mat), NumPy .npy files
  * of the weights in a directory (OUT ending in '/'), or C: NAME.c and
- * NAME.h, the model as one function with no libnn (convert_c.h). With
+ * NAME.h, the model as one function with no libnn (nn_model_c_save). With
  * --int8, OUT is an int8 model file (nn/quant.h), calibrated on N images
  * of DATA's training split, normalised as the model was trained. */
 #include <stdio.h>
@@ -17,7 +17,6 @@
 #include "cli_data.h"
 #include "cli_file.h"
 #include "cli_model.h"
-#include "convert_c.h"
 #include "convert_int8.h"
 
 static void usage(FILE *f)
@@ -45,8 +44,8 @@ static void usage(FILE *f)
 static nn_status write_c(nn_net *net, const char *in, const char *out,
                          char *msg, size_t msg_size)
 {
-    convert_c_sizes sizes;
-    nn_status st = convert_c_write(net, out, in, &sizes, msg, msg_size);
+    nn_model_c_sizes sizes;
+    nn_status st = nn_model_c_save(net, out, in, &sizes, msg, msg_size);
     if (st == NN_OK)
         printf("%s: constant data %zu bytes, working memory %zu bytes "
                "(input %zu bytes, output %zu bytes: the caller's)\n",

@@ -58,6 +58,27 @@ nn_status nn_model_load_into(const void *model, size_t model_size,
                              int max_batch, void *buffer, size_t buffer_size,
                              nn_net **out, char *msg, size_t msg_size);
 
+/* -------------------------------------------------------- compiled to C
+ * A model as one C11 source file and its header, with no libnn, no
+ * allocation and no stdio (docs/COMPILE_C.md). */
+
+/* What a compiled model needs, for the device it is meant for. */
+typedef struct {
+    size_t const_bytes; /* weights and statistics: the const arrays */
+    size_t work_bytes;  /* the caller's working memory (PREFIX_WORK_FLOATS) */
+    size_t in_floats;   /* one input sample */
+    size_t classes;     /* outputs (logits or probabilities) */
+} nn_model_c_sizes;
+
+/* Writes net as C to path (NAME.c) and NAME.h beside it, the symbols
+ * prefixed with NAME (its letters, digits and '_'); source names the model
+ * in their comments; sizes (NULL allowed) gets what the code needs.
+ * NN_EINVAL (msg says why) for a layer kind with no C code or a weight
+ * that is not finite; NN_EIO when a file cannot be written; NN_ENOMEM. */
+nn_status nn_model_c_save(nn_net *net, const char *path, const char *source,
+                          nn_model_c_sizes *sizes, char *msg,
+                          size_t msg_size);
+
 /* ------------------------------------------------------------------- ONNX
  * Export to and import from ONNX (opset 13, IR version 7; docs/FORMAT.md):
  * every layer kind maps to ONNX operators through its table entry. */

@@ -51,6 +51,12 @@ typedef struct nn_onnx_graph {
     const char *out, *label;
 } nn_onnx_graph;
 
+/* Ends the ModelProto in w (the graph written): the opset and libnn's
+ * input normalisation (mean, std per channel) as metadata; writes it to
+ * path atomically and frees w. NN_ENOMEM when it grew past 2 GiB. */
+nn_status nn_onnx_model_end(nn_pb_writer *w, int opset, const float mean[3],
+                            const float std[3], const char *path, char *msg,
+                            size_t msg_size);
 /* "L<layer>_<what>": a name for the current layer's tensors and nodes (a
  * static buffer in g, valid until the next call). */
 const char *nn_onnx_name(nn_onnx_graph *g, const char *what);

@@ -89,14 +89,41 @@ static nn_status write_graph(nn_net *net, nn_pb_writer *w, int softmax,
     return NN_OK;
 }
 
+nn_status nn_onnx_model_end(nn_pb_writer *w, int opset, const float mean[3],
+                            const float std[3], const char *path, char *msg,
+                            size_t msg_size)
+{
+    char normalization[160];
+    size_t mark;
+    nn_status st;
+    mark = nn_pb_begin(w, MODEL_OPSET);
+    nn_pb_string(w, OPSET_DOMAIN, "");
+    nn_pb_varint(w, OPSET_VERSION, opset);
+    nn_pb_end(w, mark);
+    /* what libnn needs to feed the model as it was trained: x = (v/255 -
+     * mean) / std per channel */
+    snprintf(normalization, sizeof normalization,
+             "%.9g %.9g %.9g %.9g %.9g %.9g", (double)mean[0], (double)mean[1],
+             (double)mean[2], (double)std[0], (double)std[1], (double)std[2]);
+    mark = nn_pb_begin(w, MODEL_METADATA);
+    nn_pb_string(w, ENTRY_KEY, "libnn.normalization");
+    nn_pb_string(w, ENTRY_VALUE, normalization);
+    nn_pb_end(w, mark);
+    if (w->failed) {
+        nn_format_msg(msg, msg_size, "%s: the model does not fit in %zu bytes "
+                      "of memory", path, ONNX_MAX_BYTES);
+        st = NN_ENOMEM;
+    } else
+        st = nn_write_file_atomic(path, w->data, w->size, msg, msg_size);
+    nn_pb_free(w);
+    return st;
+}
+
 nn_status nn_onnx_save(nn_net *net, const char *path, unsigned flags,
                        char *msg, size_t msg_size)
 {
     nn_pb_writer w;
-    char normalization[160];
-    size_t mark;
     int *rank;
-    nn_status st;
     nn_format_msg(msg, msg_size, "%s", "");
     if (!net || !path || (flags & ~(unsigned)NN_ONNX_SOFTMAX)) {
         nn_format_msg(msg, msg_size, "invalid argument");
@@ -122,25 +149,6 @@ nn_status nn_onnx_save(nn_net *net, const char *path, unsigned flags,
         return NN_EINVAL;
     }
     free(rank);
-    mark = nn_pb_begin(&w, MODEL_OPSET);
-    nn_pb_string(&w, OPSET_DOMAIN, "");
-    nn_pb_varint(&w, OPSET_VERSION, ONNX_OPSET);
-    nn_pb_end(&w, mark);
-    /* what libnn needs to feed the model as it was trained: x = (v/255 -
-     * mean) / std per channel */
-    snprintf(normalization, sizeof normalization, "%.9g %.9g %.9g %.9g %.9g %.9g",
-             (double)net->mean[0], (double)net->mean[1], (double)net->mean[2],
-             (double)net->std[0], (double)net->std[1], (double)net->std[2]);
-    mark = nn_pb_begin(&w, MODEL_METADATA);
-    nn_pb_string(&w, ENTRY_KEY, "libnn.normalization");
-    nn_pb_string(&w, ENTRY_VALUE, normalization);
-    nn_pb_end(&w, mark);
-    if (w.failed) {
-        nn_format_msg(msg, msg_size, "%s: the model does not fit in %zu bytes "
-                      "of memory", path, ONNX_MAX_BYTES);
-        st = NN_ENOMEM;
-    } else
-        st = nn_write_file_atomic(path, w.data, w.size, msg, msg_size);
-    nn_pb_free(&w);
-    return st;
+    return nn_onnx_model_end(&w, ONNX_OPSET, net->mean, net->std, path, msg,
+                             msg_size);
 }

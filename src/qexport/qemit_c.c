@@ -7,13 +7,13 @@
 
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
 #include "nn/advanced.h"
+#include "qexport/emit_text.h"
 
 /* ------------------------------------------------------------ the plan */
 
@@ -42,12 +42,6 @@ static int last_step(const nn_qmodel *q, const qc_slot *s, int owner,
     return last;
 }
 
-static int overlap(const qc_slot *a, int a_first, const qc_slot *b,
-                   int b_first)
-{
-    return !(a->last_read < b_first || b->last_read < a_first);
-}
-
 nn_status nn_qc_plan(const nn_qmodel *q, qc_slot **slots, size_t *work_bytes)
 {
     int count = q->tensor_count;
@@ -60,11 +54,11 @@ nn_status nn_qc_plan(const nn_qmodel *q, qc_slot **slots, size_t *work_bytes)
     for (int t = 0; t < count; t++) {
         const nn_qtensor *x = &q->tensors[t];
         s[t].owner = t;
-        s[t].bytes = (size_t)x->c * x->h * x->w;
+        s[t].size = (size_t)x->c * x->h * x->w;
         if (t == count - 1 && (last_op->kind == NN_QOP_CONV ||
                                last_op->kind == NN_QOP_DENSE) &&
             last_op->conv.int32_out)
-            s[t].bytes = 0;
+            s[t].size = 0;
         if (t > 0 && writes_over_input(&q->ops[t - 1])) {
             int input = s[q->ops[t - 1].from[0]].owner;
             if (last_step(q, s, input, t) == t)
@@ -78,70 +72,17 @@ nn_status nn_qc_plan(const nn_qmodel *q, qc_slot **slots, size_t *work_bytes)
         }
     /* first fit beside the owners before it that are live with it */
     for (int t = 0; t < count; t++) {
-        int moved = 1;
-        if (s[t].owner != t || s[t].bytes == 0)
+        if (s[t].owner != t || s[t].size == 0)
             continue;
-        while (moved) {
-            moved = 0;
-            for (int j = 0; j < t; j++) {
-                const qc_slot *o = &s[j];
-                if (o->owner != j || o->bytes == 0 || !overlap(o, j, &s[t], t))
-                    continue;
-                if (s[t].offset < o->offset + o->bytes &&
-                    o->offset < s[t].offset + s[t].bytes) {
-                    s[t].offset = o->offset + o->bytes;
-                    moved = 1;
-                }
-            }
-        }
-        if (s[t].offset + s[t].bytes > *work_bytes)
-            *work_bytes = s[t].offset + s[t].bytes;
+        s[t].offset = nn_emit_first_fit(s, t);
+        if (s[t].offset + s[t].size > *work_bytes)
+            *work_bytes = s[t].offset + s[t].size;
     }
     *slots = s;
     return NN_OK;
 }
 
 /* ------------------------------------------------------------ the text */
-
-/* Text that grows; `failed` once an allocation failed. */
-typedef struct {
-    char *data;
-    size_t len, cap;
-    int failed;
-} text;
-
-#if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
-#endif
-static void put(text *t, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-    if (t->failed)
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(t->data ? t->data + t->len : NULL,
-                  t->data ? t->cap - t->len : 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        t->failed = 1;
-        return;
-    }
-    if (t->len + (size_t)n + 1 > t->cap) {
-        size_t cap = 2 * (t->len + (size_t)n + 1) + 4096;
-        char *data = realloc(t->data, cap);
-        if (!data) {
-            t->failed = 1;
-            return;
-        }
-        t->data = data;
-        t->cap = cap;
-        va_start(ap, fmt);
-        vsnprintf(t->data + t->len, t->cap - t->len, fmt, ap);
-        va_end(ap);
-    }
-    t->len += (size_t)n;
-}
 
 /* s as text a C comment can hold: at most size - 1 bytes, anything but
  * printable ASCII, and the '/' of a star-slash, made '?'. */
@@ -162,7 +103,8 @@ typedef struct {
     const nn_qmodel *q;
     const char *prefix;   /* of every symbol: "net" */
     qc_slot *slots;       /* where each tensor is */
-    text *arrays, *body;  /* the const arrays; PREFIX_logits's statements */
+    nn_text *arrays, *body; /* the const arrays; PREFIX_logits's
+                               statements */
     unsigned kernels;     /* bit k: kernel k is called */
     size_t const_bytes;
     char *msg;
@@ -210,12 +152,12 @@ static nn_status emit_conv_arrays(emit_ctx *e, int i)
     int32_t z_in = e->q->tensors[op->from[0]].zero_point;
     size_t depth = (size_t)c->in_c * c->kh * c->kw;
     size_t weights = (size_t)c->out_c * depth;
-    text *t = e->arrays;
-    put(t, "static const int8_t %s_op%d_weight[%zu] = {", e->prefix, i, weights);
+    nn_text *t = e->arrays;
+    nn_text_put(t, "static const int8_t %s_op%d_weight[%zu] = {", e->prefix, i, weights);
     for (size_t k = 0; k < weights; k++)
-        put(t, "%s%d,", k % 16 ? " " : "\n    ", c->weight[k]);
-    put(t, "\n};\n");
-    put(t, "static const int32_t %s_op%d_bias[%d] = {", e->prefix, i, c->out_c);
+        nn_text_put(t, "%s%d,", k % 16 ? " " : "\n    ", c->weight[k]);
+    nn_text_put(t, "\n};\n");
+    nn_text_put(t, "static const int32_t %s_op%d_bias[%d] = {", e->prefix, i, c->out_c);
     for (int o = 0; o < c->out_c; o++) {
         int64_t sum = 0, folded;
         for (size_t k = 0; k < depth; k++)
@@ -226,13 +168,13 @@ static nn_status emit_conv_arrays(emit_ctx *e, int i)
                           "in int32 once the zero point is folded", i);
             return NN_EINVAL;
         }
-        put(t, "%s%ld,", o % 8 ? " " : "\n    ", (long)folded);
+        nn_text_put(t, "%s%ld,", o % 8 ? " " : "\n    ", (long)folded);
     }
-    put(t, "\n};\n");
+    nn_text_put(t, "\n};\n");
     e->const_bytes += weights + 4 * (size_t)c->out_c;
     if (c->int32_out) {
         char f[48];
-        put(t, "static const float %s_op%d_acc_scale[%d] = {", e->prefix, i,
+        nn_text_put(t, "static const float %s_op%d_acc_scale[%d] = {", e->prefix, i,
             c->out_c);
         for (int o = 0; o < c->out_c; o++) {
             if (!isfinite(c->acc_scale[o])) {
@@ -240,21 +182,21 @@ static nn_status emit_conv_arrays(emit_ctx *e, int i)
                               "not finite", i, o);
                 return NN_EINVAL;
             }
-            put(t, "%s%s,", o % 4 ? " " : "\n    ",
+            nn_text_put(t, "%s%s,", o % 4 ? " " : "\n    ",
                 float_hex(c->acc_scale[o], f, sizeof f));
         }
-        put(t, "\n};\n");
+        nn_text_put(t, "\n};\n");
         e->const_bytes += 4 * (size_t)c->out_c;
         return NN_OK;
     }
-    put(t, "static const int32_t %s_op%d_mult[%d] = {", e->prefix, i, c->out_c);
+    nn_text_put(t, "static const int32_t %s_op%d_mult[%d] = {", e->prefix, i, c->out_c);
     for (int o = 0; o < c->out_c; o++)
-        put(t, "%s%ld,", o % 8 ? " " : "\n    ", (long)c->requant[o].mult);
-    put(t, "\n};\n");
-    put(t, "static const int8_t %s_op%d_shift[%d] = {", e->prefix, i, c->out_c);
+        nn_text_put(t, "%s%ld,", o % 8 ? " " : "\n    ", (long)c->requant[o].mult);
+    nn_text_put(t, "\n};\n");
+    nn_text_put(t, "static const int8_t %s_op%d_shift[%d] = {", e->prefix, i, c->out_c);
     for (int o = 0; o < c->out_c; o++)
-        put(t, "%s%d,", o % 16 ? " " : "\n    ", (int)c->requant[o].shift);
-    put(t, "\n};\n");
+        nn_text_put(t, "%s%d,", o % 16 ? " " : "\n    ", (int)c->requant[o].shift);
+    nn_text_put(t, "\n};\n");
     e->const_bytes += 5 * (size_t)c->out_c;
     return NN_OK;
 }
@@ -271,18 +213,18 @@ static nn_status emit_conv(emit_ctx *e, int i)
     if (st != NN_OK)
         return st;
     if (op->kind == NN_QOP_DENSE && c->int32_out) {
-        put(e->body, "    dense_logits(%s, %d, %s_op%d_weight, %s_op%d_bias,\n"
+        nn_text_put(e->body, "    dense_logits(%s, %d, %s_op%d_weight, %s_op%d_bias,\n"
                      "                 %s_op%d_acc_scale, logits, %d);\n",
             at(e, op->from[0], 0, x), c->in_c, p, i, p, i, p, i, c->out_c);
         use(e, QC_DENSE_LOGITS);
     } else if (op->kind == NN_QOP_DENSE) {
-        put(e->body, "    dense_q(%s, %d, %s_op%d_weight, %s_op%d_bias, %s_op%d_mult,\n"
+        nn_text_put(e->body, "    dense_q(%s, %d, %s_op%d_weight, %s_op%d_bias, %s_op%d_mult,\n"
                      "            %s_op%d_shift, %s, %d, %d, %d, %d);\n",
             at(e, op->from[0], 0, x), c->in_c, p, i, p, i, p, i, p, i,
             at(e, i + 1, 0, y), c->out_c, out->zero_point, c->lo, c->hi);
         use(e, QC_DENSE);
     } else if (c->int32_out) {
-        put(e->body, "    conv_logits(%s, %d, %d, %d, %d, %s_op%d_weight,\n"
+        nn_text_put(e->body, "    conv_logits(%s, %d, %d, %d, %d, %s_op%d_weight,\n"
                      "                %s_op%d_bias, %s_op%d_acc_scale, logits,\n"
                      "                %d, %d, %d, %d, %d, %d, %d);\n",
             at(e, op->from[0], 0, x), in->c, in->h, in->w, in->zero_point, p,
@@ -290,7 +232,7 @@ static nn_status emit_conv(emit_ctx *e, int i)
             c->pad);
         use(e, QC_CONV_LOGITS);
     } else {
-        put(e->body, "    conv_q(%s, %d, %d, %d, %d, %s_op%d_weight, %s_op%d_bias,\n"
+        nn_text_put(e->body, "    conv_q(%s, %d, %d, %d, %d, %s_op%d_weight, %s_op%d_bias,\n"
                      "           %s_op%d_mult, %s_op%d_shift, %s, %d, %d, %d,\n"
                      "           %d, %d, %d, %d, %d, %d, %d);\n",
             at(e, op->from[0], 0, x), in->c, in->h, in->w, in->zero_point, p,
@@ -311,7 +253,7 @@ static nn_status emit_affine(emit_ctx *e, int i)
     nn_status st = emit_conv_arrays(e, i);
     if (st != NN_OK)
         return st;
-    put(e->body, "    affine_q(%s, %d, %d, %s_op%d_weight, %s_op%d_bias, %s_op%d_mult,\n"
+    nn_text_put(e->body, "    affine_q(%s, %d, %d, %s_op%d_weight, %s_op%d_bias, %s_op%d_mult,\n"
                  "             %s_op%d_shift, %s, %d, %d, %d);\n",
         at(e, op->from[0], 0, x), in->c, in->h * in->w, p, i, p, i, p, i, p,
         i, at(e, i + 1, 0, y), out->zero_point, op->conv.lo, op->conv.hi);
@@ -329,23 +271,23 @@ static nn_status emit_pool(emit_ctx *e, int i)
     at(e, op->from[0], 0, x);
     at(e, i + 1, 0, y);
     if (op->kind == NN_QOP_AVGPOOL && pl->global && pl->requant) {
-        put(e->body, "    global_avgpool_rq(%s, %s, %d, %d, %d, %ld, %d, %d);\n",
+        nn_text_put(e->body, "    global_avgpool_rq(%s, %s, %d, %d, %d, %ld, %d, %d);\n",
             x, y, in->c, in->h * in->w, in->zero_point, (long)pl->mul.mult,
             (int)pl->mul.shift, out->zero_point);
         use(e, QC_GLOBAL_AVGPOOL_RQ);
     } else if (op->kind == NN_QOP_AVGPOOL && pl->global) {
-        put(e->body, "    global_avgpool_q(%s, %s, %d, %d, %d);\n", x, y, in->c,
+        nn_text_put(e->body, "    global_avgpool_q(%s, %s, %d, %d, %d);\n", x, y, in->c,
             in->h * in->w, in->zero_point);
         use(e, QC_GLOBAL_AVGPOOL);
     } else {
-        put(e->body, "    %s(%s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d",
+        nn_text_put(e->body, "    %s(%s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d",
             op->kind == NN_QOP_MAXPOOL ? "maxpool_q" : "avgpool_q", x, y,
             in->c, in->h, in->w, out->h, out->w, pl->kh, pl->kw, pl->stride,
             pl->pad);
         if (op->kind == NN_QOP_MAXPOOL)
-            put(e->body, ");\n");
+            nn_text_put(e->body, ");\n");
         else
-            put(e->body, ",\n              %d, %d);\n", pl->exclude_pad,
+            nn_text_put(e->body, ",\n              %d, %d);\n", pl->exclude_pad,
                 in->zero_point);
         use(e, op->kind == NN_QOP_MAXPOOL ? QC_MAXPOOL : QC_AVGPOOL);
     }
@@ -359,14 +301,14 @@ static nn_status emit_add(emit_ctx *e, int i)
     const nn_qjoin *j = &op->join;
     const nn_qtensor *out = &e->q->tensors[i + 1];
     char x[AT_SIZE];
-    put(e->body, "    for (int i = 0; i < %zu; i++) {\n        int32_t sum =",
+    nn_text_put(e->body, "    for (int i = 0; i < %zu; i++) {\n        int32_t sum =",
         tensor_size(out));
     for (int k = 0; k < op->inputs; k++)
-        put(e->body, "%s\n            add_term((%s)[i], %d, %ld, %d)",
+        nn_text_put(e->body, "%s\n            add_term((%s)[i], %d, %ld, %d)",
             k ? " +" : "", at(e, op->from[k], 0, x),
             e->q->tensors[op->from[k]].zero_point, (long)j->in[k].mult,
             (int)j->in[k].shift);
-    put(e->body, ";\n        (%s)[i] = (uint8_t)clamp32(%d + requant(sum, %ld, "
+    nn_text_put(e->body, ";\n        (%s)[i] = (uint8_t)clamp32(%d + requant(sum, %ld, "
                  "%d), %d, %d);\n    }\n",
         at(e, i + 1, 0, x), out->zero_point, (long)j->out.mult,
         (int)j->out.shift, j->lo, j->hi);
@@ -386,10 +328,10 @@ static nn_status emit_concat(emit_ctx *e, int i)
         at(e, op->from[k], 0, x);
         at(e, i + 1, offset, y);
         if (op->join.in_same[k]) {
-            put(e->body, "    copy_q(%s, %zu, %s);\n", x, tensor_size(in), y);
+            nn_text_put(e->body, "    copy_q(%s, %zu, %s);\n", x, tensor_size(in), y);
             use(e, QC_COPY);
         } else {
-            put(e->body, "    rescale_q(%s, %zu, %d, %ld, %d, %d, %s);\n", x,
+            nn_text_put(e->body, "    rescale_q(%s, %zu, %d, %ld, %d, %d, %s);\n", x,
                 tensor_size(in), in->zero_point, (long)op->join.in[k].mult,
                 (int)op->join.in[k].shift, out->zero_point, y);
             use(e, QC_RESCALE);
@@ -403,12 +345,12 @@ static nn_status emit_lut(emit_ctx *e, int i)
 {
     const nn_qop *op = &e->q->ops[i];
     char x[AT_SIZE], y[AT_SIZE];
-    put(e->arrays, "static const uint8_t %s_op%d_lut[256] = {", e->prefix, i);
+    nn_text_put(e->arrays, "static const uint8_t %s_op%d_lut[256] = {", e->prefix, i);
     for (int k = 0; k < 256; k++)
-        put(e->arrays, "%s%d,", k % 16 ? " " : "\n    ", op->lut[k]);
-    put(e->arrays, "\n};\n");
+        nn_text_put(e->arrays, "%s%d,", k % 16 ? " " : "\n    ", op->lut[k]);
+    nn_text_put(e->arrays, "\n};\n");
     e->const_bytes += 256;
-    put(e->body, "    lut_q(%s, %zu, %s_op%d_lut, %s);\n",
+    nn_text_put(e->body, "    lut_q(%s, %zu, %s_op%d_lut, %s);\n",
         at(e, op->from[0], 0, x), tensor_size(&e->q->tensors[i + 1]),
         e->prefix, i, at(e, i + 1, 0, y));
     use(e, QC_LUT);
@@ -439,7 +381,7 @@ static nn_status emit_op(emit_ctx *e, int i)
     char kind[sizeof op->fp32_kind];
     memcpy(kind, op->fp32_kind, sizeof kind);
     kind[sizeof kind - 1] = '\0';
-    put(e->body, "    /* op %d %s (%s): (%d, %d, %d) */\n", i,
+    nn_text_put(e->body, "    /* op %d %s (%s): (%d, %d, %d) */\n", i,
         comment_text(kind, kind, sizeof kind),
         op->kind == NN_QOP_CONV ? "conv" : op->kind == NN_QOP_DENSE ? "dense"
         : op->kind == NN_QOP_AFFINE ? "affine" : op->kind == NN_QOP_MAXPOOL
@@ -469,42 +411,12 @@ static nn_status emit_op(emit_ctx *e, int i)
 
 /* --------------------------------------------------------- the files */
 
-/* The symbol prefix of path: its file name without ".c", every character
- * but letters, digits and '_' made '_', "m" before a leading digit. */
-static void prefix_of(const char *name, char *prefix, size_t size)
-{
-    size_t n = 0, len = strlen(name) >= 2 ? strlen(name) - 2 : 0;
-    if (len == 0 || isdigit((unsigned char)name[0]))
-        prefix[n++] = 'm';
-    for (size_t i = 0; i < len && n + 1 < size; i++)
-        prefix[n++] = isalnum((unsigned char)name[i]) ? name[i] : '_';
-    prefix[n] = '\0';
-}
-
-static void upper(const char *s, char *out, size_t size)
-{
-    size_t n = 0;
-    for (; s[n] && n + 1 < size; n++)
-        out[n] = (char)toupper((unsigned char)s[n]);
-    out[n] = '\0';
-}
-
-/* v as a decimal C float literal of 9 significant digits ("0.5f"). */
-static const char *float_literal(float v, char *buf, size_t size)
-{
-    int n = snprintf(buf, size, "%.9g", (double)v);
-    if (n > 0 && (size_t)n + 3 < size && !strpbrk(buf, ".eni"))
-        strcat(buf, ".0");
-    strcat(buf, "f");
-    return buf;
-}
-
-static void write_header(text *h, const char *stem, const char *prefix,
+static void write_header(nn_text *h, const char *stem, const char *prefix,
                          const char *macro, const char *source,
                          const nn_qmodel *q, const nn_qmodel_c_sizes *sizes)
 {
     char m[3][32], s[3][32], spec[1024], calibration[64];
-    put(h, "/* %s.h: the int8 model %s compiled to C by libnn's nn_convert;\n"
+    nn_text_put(h, "/* %s.h: the int8 model %s compiled to C by libnn's nn_convert;\n"
            " * do not edit. From: %s (calibration: %s)\n"
            " * One C11 file (%s.c) without libnn, allocation, stdio or any\n"
            " * variable at file scope: integer weights as const arrays, the\n"
@@ -514,7 +426,7 @@ static void write_header(text *h, const char *stem, const char *prefix,
         stem, source, comment_text(q->spec, spec, sizeof spec),
         comment_text(q->calibration, calibration, sizeof calibration), stem,
         macro, macro);
-    put(h, "/* One input sample: (channels, height, width), row-major. */\n"
+    nn_text_put(h, "/* One input sample: (channels, height, width), row-major. */\n"
            "#define %s_IN_C %d\n#define %s_IN_H %d\n#define %s_IN_W %d\n"
            "#define %s_IN_FLOATS %zu\n"
            "/* Outputs: logits or probabilities. */\n#define %s_CLASSES %zu\n"
@@ -526,18 +438,18 @@ static void write_header(text *h, const char *stem, const char *prefix,
         macro, q->in_c, macro, q->in_h, macro, q->in_w, macro,
         sizes->in_floats, macro, sizes->classes, macro, sizes->work_bytes,
         macro, sizes->const_bytes);
-    put(h, "/* The input is what libnn's nn_qmodel_logits reads: pixels v in\n"
+    nn_text_put(h, "/* The input is what libnn's nn_qmodel_logits reads: pixels v in\n"
            " * [0, 255] of channel k become (v / 255 - mean[k]) / std[k] with\n"
            " * the model's normalisation: */\n"
            "#define %s_INPUT_MEAN {%s, %s, %s}\n"
            "#define %s_INPUT_STD {%s, %s, %s}\n\n",
-        macro, float_literal(q->norm_mean[0], m[0], 32),
-        float_literal(q->norm_mean[1], m[1], 32),
-        float_literal(q->norm_mean[2], m[2], 32), macro,
-        float_literal(q->norm_std[0], s[0], 32),
-        float_literal(q->norm_std[1], s[1], 32),
-        float_literal(q->norm_std[2], s[2], 32));
-    put(h, "/* logits (%s_CLASSES) <- the int8 model's logits for in\n"
+        macro, nn_text_float_literal(q->norm_mean[0], m[0], 32),
+        nn_text_float_literal(q->norm_mean[1], m[1], 32),
+        nn_text_float_literal(q->norm_mean[2], m[2], 32), macro,
+        nn_text_float_literal(q->norm_std[0], s[0], 32),
+        nn_text_float_literal(q->norm_std[1], s[1], 32),
+        nn_text_float_literal(q->norm_std[2], s[2], 32));
+    nn_text_put(h, "/* logits (%s_CLASSES) <- the int8 model's logits for in\n"
            " * (%s_IN_FLOATS), as nn_qmodel_logits gives them, bit for bit;\n"
            " * work: %s_WORK_BYTES bytes of scratch, reused by every call\n"
            " * (one per thread); logits must not overlap in or work. */\n"
@@ -559,19 +471,19 @@ static void emit_output(emit_ctx *e)
     if ((last->kind == NN_QOP_CONV || last->kind == NN_QOP_DENSE) &&
         last->conv.int32_out)
         return;
-    put(e->body, "    dequantize(%s, %zu, %s, %d, logits);\n",
+    nn_text_put(e->body, "    dequantize(%s, %zu, %s, %d, logits);\n",
         at(e, q->op_count, 0, x), tensor_size(t),
         float_hex(t->scale, f, sizeof f), t->zero_point);
     use(e, QC_DEQUANTIZE);
 }
 
-static nn_status write_source(emit_ctx *e, text *c, const char *stem,
+static nn_status write_source(emit_ctx *e, nn_text *c, const char *stem,
                               const char *source, size_t classes)
 {
     const nn_qmodel *q = e->q;
     char f[48];
     nn_status st = NN_OK;
-    put(e->body, "    /* the input, quantized: (%d, %d, %d) */\n"
+    nn_text_put(e->body, "    /* the input, quantized: (%d, %d, %d) */\n"
                  "    quantize(in, %zu, %s, %d, %s);\n",
         q->in_c, q->in_h, q->in_w, tensor_size(&q->tensors[0]),
         float_hex(q->tensors[0].scale, f, sizeof f), q->tensors[0].zero_point,
@@ -585,19 +497,19 @@ static nn_status write_source(emit_ctx *e, text *c, const char *stem,
     for (int k = 0; k < QC_COUNT; k++)
         if (e->kernels & 1u << k)
             e->kernels |= nn_qc_kernel_needs((qc_kernel)k);
-    put(c, "/* %s.c: the int8 model %s compiled to C by libnn's nn_convert;\n"
+    nn_text_put(c, "/* %s.c: the int8 model %s compiled to C by libnn's nn_convert;\n"
            " * do not edit. Integer ops as src/quant/qmodel.h defines them.\n"
            " * (%s.h: what the functions expect.) */\n"
            "#include \"%s.h\"\n\n#include <math.h>\n#include <stdint.h>\n\n",
         stem, source, stem, stem);
-    put(c, "%s\n", e->arrays->data ? e->arrays->data : "");
+    nn_text_put(c, "%s\n", e->arrays->data ? e->arrays->data : "");
     for (int k = 0; k < QC_COUNT; k++)
         if (e->kernels & 1u << k)
-            put(c, "%s\n", nn_qc_kernel_text((qc_kernel)k));
-    put(c, "void %s_logits(const float *in, float *logits, unsigned char *work)\n"
+            nn_text_put(c, "%s\n", nn_qc_kernel_text((qc_kernel)k));
+    nn_text_put(c, "void %s_logits(const float *in, float *logits, unsigned char *work)\n"
            "{\n%s}\n\n",
         e->prefix, e->body->data ? e->body->data : "");
-    put(c, "void %s_predict(const float *in, float *probs, unsigned char *work)\n"
+    nn_text_put(c, "void %s_predict(const float *in, float *probs, unsigned char *work)\n"
            "{\n"
            "    float max, sum = 0.0f;\n"
            "    %s_logits(in, probs, work);\n"
@@ -621,7 +533,7 @@ nn_status nn_qmodel_c_save(const nn_qmodel *q, const char *path,
 {
     char prefix[64], macro[64], header[4096], stem[256], source_text[256];
     const char *name;
-    text c = {0}, h = {0}, arrays = {0}, body = {0};
+    nn_text c = {0}, h = {0}, arrays = {0}, body = {0};
     size_t len, work_bytes = 0;
     nn_qmodel_c_sizes got = {0};
     emit_ctx e = {.q = q, .prefix = prefix, .arrays = &arrays, .body = &body,
@@ -647,8 +559,8 @@ nn_status nn_qmodel_c_save(const nn_qmodel *q, const char *path,
     }
     memcpy(stem, name, strlen(name) - 2);
     stem[strlen(name) - 2] = '\0';
-    prefix_of(name, prefix, sizeof prefix);
-    upper(prefix, macro, sizeof macro);
+    nn_text_prefix(name, prefix, sizeof prefix);
+    nn_text_upper(prefix, macro, sizeof macro);
     memcpy(header, path, len + 1);
     header[len - 1] = 'h';
     source = source ? source : "(an int8 model)";

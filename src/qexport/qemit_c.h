@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 
+#include "qexport/emit_plan.h"
 #include "quant/qmodel.h"
 
 /* The kernels, in the order they are written out (later ones call
@@ -41,17 +42,13 @@ const char *nn_qc_kernel_text(qc_kernel k);
 /* The kernels k needs written before it (a bit set of qc_kernel). */
 unsigned nn_qc_kernel_needs(qc_kernel k);
 
-/* Where tensor t of the model lives in the working memory. */
-typedef struct {
-    int owner;        /* the tensor whose bytes it uses (itself, or an
-                         input an element-wise op writes over) */
-    size_t offset;    /* first byte (owners) */
-    size_t bytes;     /* of one sample; 0 for an int32 output (written to
-                         the caller's logits directly) */
-    int last_read;    /* last step reading the owner's bytes (step 0
-                         quantizes the input, op i is step i + 1, step
-                         op_count + 1 dequantizes the output) */
-} qc_slot;
+/* Where tensor t of the model lives in the working memory, in bytes: size
+ * of one sample, 0 for an int32 output (written to the caller's logits
+ * directly); owner: the tensor whose bytes it uses (itself, or an input an
+ * element-wise op writes over); last_read: the last step reading the
+ * owner's bytes (step 0 quantizes the input, op i is step i + 1, step
+ * op_count + 1 dequantizes the output). */
+typedef nn_emit_slot qc_slot;
 
 /* Plans the working memory: slots (tensor_count, malloc'd) and the bytes
  * it needs. NN_ENOMEM when slots cannot be made (then NULL). */

@@ -697,8 +697,6 @@ nn_status nn_qmodel_onnx_save(const nn_qmodel *q, const char *path,
 {
     nn_pb_writer w;
     qgraph g = {0};
-    char normalization[160];
-    size_t mark;
     nn_status st;
     nn_format_msg(msg, msg_size, "%s", "");
     if (!q || !path || (flags & ~(unsigned)NN_ONNX_SOFTMAX) ||
@@ -729,25 +727,6 @@ nn_status nn_qmodel_onnx_save(const nn_qmodel *q, const char *path,
         nn_pb_free(&w);
         return st;
     }
-    mark = nn_pb_begin(&w, MODEL_OPSET);
-    nn_pb_string(&w, OPSET_DOMAIN, "");
-    nn_pb_varint(&w, OPSET_VERSION, QONNX_OPSET);
-    nn_pb_end(&w, mark);
-    snprintf(normalization, sizeof normalization,
-             "%.9g %.9g %.9g %.9g %.9g %.9g", (double)q->norm_mean[0],
-             (double)q->norm_mean[1], (double)q->norm_mean[2],
-             (double)q->norm_std[0], (double)q->norm_std[1],
-             (double)q->norm_std[2]);
-    mark = nn_pb_begin(&w, MODEL_METADATA);
-    nn_pb_string(&w, ENTRY_KEY, "libnn.normalization");
-    nn_pb_string(&w, ENTRY_VALUE, normalization);
-    nn_pb_end(&w, mark);
-    if (w.failed) {
-        nn_format_msg(msg, msg_size, "%s: the model does not fit in %zu "
-                      "bytes of memory", path, QONNX_MAX_BYTES);
-        st = NN_ENOMEM;
-    } else
-        st = nn_write_file_atomic(path, w.data, w.size, msg, msg_size);
-    nn_pb_free(&w);
-    return st;
+    return nn_onnx_model_end(&w, QONNX_OPSET, q->norm_mean, q->norm_std, path,
+                             msg, msg_size);
 }

@@ -1,17 +1,17 @@
-/* The working memory of a model compiled to C (convert_c_plan.h). */
-#include "convert_c_plan.h"
+/* The working memory of a model compiled to C (emit_c_plan.h). */
+#include "qexport/emit_c_plan.h"
 
 #include <stdlib.h>
 
 /* The owner of what layer `from` outputs (-1: the net's input). */
-static int owner_of(const convert_c_slot *slots, int from)
+static int owner_of(const emit_c_slot *slots, int from)
 {
     return from < 0 ? -1 : slots[from].owner;
 }
 
 /* The last layer reading any output of layers [0, before) held in owner's
  * buffer (-1 when none does). */
-static int last_reader(const nn_layer_info *info, const convert_c_slot *slots,
+static int last_reader(const nn_layer_info *info, const emit_c_slot *slots,
                        int count, int owner, int before)
 {
     int last = -1;
@@ -24,43 +24,14 @@ static int last_reader(const nn_layer_info *info, const convert_c_slot *slots,
     return last;
 }
 
-/* 1 when owners a and b are live at one time (both ends included: a
- * layer's inputs are live while it writes its output). */
-static int overlap(const convert_c_slot *a, int a_first,
-                   const convert_c_slot *b, int b_first)
-{
-    return !(a->last_read < b_first || b->last_read < a_first);
-}
-
-/* The lowest offset where owner i fits beside the owners before it that
- * are live at the same time (first fit). */
-static size_t first_fit(const convert_c_slot *slots, int i)
-{
-    size_t offset = 0;
-    int moved = 1;
-    while (moved) {
-        moved = 0;
-        for (int j = 0; j < i; j++) {
-            const convert_c_slot *o = &slots[j];
-            if (o->owner != j || o->floats == 0 || !overlap(o, j, &slots[i], i))
-                continue;
-            if (offset < o->offset + o->floats && o->offset < offset + slots[i].floats) {
-                offset = o->offset + o->floats;
-                moved = 1;
-            }
-        }
-    }
-    return offset;
-}
-
-nn_status convert_c_plan(const nn_net *net,
+nn_status nn_emit_c_plan(const nn_net *net,
                          int (*is_elementwise)(const char *kind),
                          int (*is_alias)(const char *kind),
-                         convert_c_slot **slots, size_t *work_floats)
+                         emit_c_slot **slots, size_t *work_floats)
 {
     int count = nn_net_layer_count(net);
     nn_layer_info *info = calloc((size_t)count, sizeof *info);
-    convert_c_slot *s = calloc((size_t)count, sizeof *s);
+    emit_c_slot *s = calloc((size_t)count, sizeof *s);
     *slots = NULL;
     *work_floats = 0;
     if (!info || !s) {
@@ -72,7 +43,7 @@ nn_status convert_c_plan(const nn_net *net,
         nn_net_layer_info(net, i, &info[i]);
     for (int i = 0; i < count; i++) {
         int input = owner_of(s, info[i].from[0]);
-        s[i].floats = (size_t)info[i].out_c * info[i].out_h * info[i].out_w;
+        s[i].size = (size_t)info[i].out_c * info[i].out_h * info[i].out_w;
         s[i].owner = i;
         if (is_alias(info[i].kind))
             s[i].owner = input;
@@ -87,9 +58,9 @@ nn_status convert_c_plan(const nn_net *net,
         }
     for (int i = 0; i < count - 1; i++)
         if (s[i].owner == i) {
-            s[i].offset = first_fit(s, i);
-            if (s[i].offset + s[i].floats > *work_floats)
-                *work_floats = s[i].offset + s[i].floats;
+            s[i].offset = nn_emit_first_fit(s, i);
+            if (s[i].offset + s[i].size > *work_floats)
+                *work_floats = s[i].offset + s[i].size;
         }
     free(info);
     *slots = s;

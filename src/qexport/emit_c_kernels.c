@@ -1,7 +1,7 @@
-/* The kernels of a compiled model (convert_c_kernels.h). Every array is
+/* The kernels of a compiled model (emit_c_kernels.h). Every array is
  * one sample, (channels, height, width) row-major; outputs may be their
  * input (element-wise kernels run in place). */
-#include "convert_c_kernels.h"
+#include "qexport/emit_c_kernels.h"
 
 static const char *const kernels[KERNEL_COUNT] = {
     [KERNEL_CONV2D] =
@@ -196,7 +196,7 @@ static const char *const kernels[KERNEL_COUNT] = {
         "}\n",
 };
 
-const char *convert_c_kernel_text(convert_c_kernel k)
+const char *nn_emit_c_kernel_text(emit_c_kernel k)
 {
     return k >= 0 && k < KERNEL_COUNT ? kernels[k] : "";
 }

@@ -1,65 +1,28 @@
-/* A model compiled to one C11 source file and its header (convert_c.h):
+/* A model compiled to one C11 source file and its header (nn/io.h):
  * the const arrays of each layer's tensors, the kernels its layers use
- * (convert_c_kernels.c), and PREFIX_logits calling them in order over the
- * working memory convert_c_plan.c lays out. */
-#include "convert_c.h"
+ * (emit_c_kernels.c), and PREFIX_logits calling them in order over the
+ * working memory emit_c_plan.c lays out. */
+#include "nn/io.h"
 
 #include <ctype.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nn/advanced.h"
-#include "convert_c_kernels.h"
-#include "convert_c_plan.h"
-
-/* Text that grows; `failed` once an allocation failed. */
-typedef struct {
-    char *data;
-    size_t len, cap;
-    int failed;
-} text;
-
-static void put(text *t, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-    if (t->failed)
-        return;
-    va_start(ap, fmt);
-    n = vsnprintf(t->data ? t->data + t->len : NULL,
-                  t->data ? t->cap - t->len : 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-        t->failed = 1;
-        return;
-    }
-    if (t->len + (size_t)n + 1 > t->cap) {
-        size_t cap = 2 * (t->len + (size_t)n + 1) + 4096;
-        char *data = realloc(t->data, cap);
-        if (!data) {
-            t->failed = 1;
-            return;
-        }
-        t->data = data;
-        t->cap = cap;
-        va_start(ap, fmt);
-        vsnprintf(t->data + t->len, t->cap - t->len, fmt, ap);
-        va_end(ap);
-    }
-    t->len += (size_t)n;
-}
+#include "qexport/emit_c_kernels.h"
+#include "qexport/emit_c_plan.h"
+#include "qexport/emit_text.h"
 
 /* Everything the emitters of the layers share. */
 typedef struct {
     nn_net *net;
     const char *prefix;        /* of every symbol: "net" */
     const char *stem;          /* the files' name without .c or .h */
-    convert_c_slot *slots;     /* where each layer's output is */
+    emit_c_slot *slots;     /* where each layer's output is */
     int count;                 /* layers */
-    text *body;                /* PREFIX_logits's statements */
+    nn_text *body;             /* PREFIX_logits's statements */
     unsigned kernels;          /* bit k: kernel k is called */
     int classes;               /* outputs of the last layer */
     size_t const_floats;       /* in the const arrays */
@@ -90,7 +53,7 @@ static const char *where(const emit_ctx *e, int from, size_t extra, char *buf)
 /* Writes the field `name` of layer i (params or state) as a const array
  * PREFIX_l<i>_<name>; NN_EINVAL for a value that is not finite. With
  * invstd_eps > 0 the values written are 1 / sqrtf(v + eps) in float. */
-static nn_status emit_field(emit_ctx *e, text *t, int i, const char *name,
+static nn_status emit_field(emit_ctx *e, nn_text *t, int i, const char *name,
                             const char *as, float invstd_eps)
 {
     nn_layer_field fields[NN_MAX_FIELDS];
@@ -121,7 +84,7 @@ static nn_status emit_field(emit_ctx *e, text *t, int i, const char *name,
         snprintf(e->msg, e->msg_size, "layer %d has no tensor %s", i, name);
         return NN_EINVAL;
     }
-    put(t, "static const float %s_l%d_%s[%zu] = {", e->prefix, i, as, count);
+    nn_text_put(t, "static const float %s_l%d_%s[%zu] = {", e->prefix, i, as, count);
     for (size_t k = 0; k < count; k++) {
         float v = invstd_eps > 0.0f ? 1.0f / sqrtf(values[k] + invstd_eps)
                                     : values[k];
@@ -130,16 +93,16 @@ static nn_status emit_field(emit_ctx *e, text *t, int i, const char *name,
                      i, as, k);
             return NN_EINVAL;
         }
-        put(t, "%s%af,", k % 6 ? " " : "\n    ", (double)v);
+        nn_text_put(t, "%s%af,", k % 6 ? " " : "\n    ", (double)v);
     }
-    put(t, "\n};\n");
+    nn_text_put(t, "\n};\n");
     e->const_floats += count;
     return NN_OK;
 }
 
 /* The const arrays of layer i's fields names[k][0] (k < count), each
  * called names[k][1]; one called "invstd" is 1 / sqrtf(v + eps) in float. */
-static nn_status emit_fields(emit_ctx *e, text *t, int i,
+static nn_status emit_fields(emit_ctx *e, nn_text *t, int i,
                              const char *const (*names)[2], int count, float eps)
 {
     nn_status st = NN_OK;
@@ -154,16 +117,16 @@ static const char *const weight_bias[2][2] = {{"weight", "weight"},
                                               {"bias", "bias"}};
 
 /* One layer: its const arrays into t, its statements into e->body. */
-typedef nn_status (*emit_fn)(emit_ctx *e, text *t, int i,
+typedef nn_status (*emit_fn)(emit_ctx *e, nn_text *t, int i,
                              const nn_layer_info *info);
 
-static nn_status emit_conv2d(emit_ctx *e, text *t, int i,
+static nn_status emit_conv2d(emit_ctx *e, nn_text *t, int i,
                              const nn_layer_info *info)
 {
     char x[WHERE_SIZE], y[WHERE_SIZE];
     const nn_layer_args *a = &info->args;
     nn_status st = emit_fields(e, t, i, weight_bias, 2, 0.0f);
-    put(e->body,
+    nn_text_put(e->body,
         "    conv2d_forward(%s, %d, %d, %d, %s_l%d_weight, %s_l%d_bias,\n"
         "                   %s, %d, %d, %d, %d, %d, %d, %d);\n",
         where(e, info->from[0], 0, x), info->in_c, info->in_h, info->in_w,
@@ -173,12 +136,12 @@ static nn_status emit_conv2d(emit_ctx *e, text *t, int i,
     return st;
 }
 
-static nn_status emit_dense(emit_ctx *e, text *t, int i,
+static nn_status emit_dense(emit_ctx *e, nn_text *t, int i,
                             const nn_layer_info *info)
 {
     char x[WHERE_SIZE], y[WHERE_SIZE];
     nn_status st = emit_fields(e, t, i, weight_bias, 2, 0.0f);
-    put(e->body, "    dense_forward(%s, %d, %s_l%d_weight, %s_l%d_bias, %s, %d);\n",
+    nn_text_put(e->body, "    dense_forward(%s, %d, %s_l%d_weight, %s_l%d_bias, %s, %d);\n",
         where(e, info->from[0], 0, x), info->in_c * info->in_h * info->in_w,
         e->prefix, i, e->prefix, i, where(e, i, 0, y),
         info->out_c * info->out_h * info->out_w);
@@ -191,44 +154,44 @@ static nn_status emit_pool(emit_ctx *e, int i, const nn_layer_info *info,
 {
     char x[WHERE_SIZE], y[WHERE_SIZE];
     const nn_layer_args *a = &info->args;
-    put(e->body,
+    nn_text_put(e->body,
         "    %s_forward(%s, %s, %d, %d, %d, %d, %d, %d, %d, %d, %d",
         average ? "avgpool" : "maxpool", where(e, info->from[0], 0, x),
         where(e, i, 0, y), info->in_c, info->in_h, info->in_w, info->out_h,
         info->out_w, a->kh, a->kw ? a->kw : a->kh, a->stride, a->pad);
-    put(e->body, average ? ", %d);\n" : ");\n", a->exclude_pad);
+    nn_text_put(e->body, average ? ", %d);\n" : ");\n", a->exclude_pad);
     e->kernels |= 1u << KERNEL_POOL_SPAN |
                   1u << (average ? KERNEL_AVGPOOL : KERNEL_MAXPOOL);
     return NN_OK;
 }
 
-static nn_status emit_maxpool(emit_ctx *e, text *t, int i,
+static nn_status emit_maxpool(emit_ctx *e, nn_text *t, int i,
                               const nn_layer_info *info)
 {
     (void)t;
     return emit_pool(e, i, info, 0);
 }
 
-static nn_status emit_avgpool(emit_ctx *e, text *t, int i,
+static nn_status emit_avgpool(emit_ctx *e, nn_text *t, int i,
                               const nn_layer_info *info)
 {
     (void)t;
     return emit_pool(e, i, info, 1);
 }
 
-static nn_status emit_global_avgpool(emit_ctx *e, text *t, int i,
+static nn_status emit_global_avgpool(emit_ctx *e, nn_text *t, int i,
                                      const nn_layer_info *info)
 {
     char x[WHERE_SIZE], y[WHERE_SIZE];
     (void)t;
-    put(e->body, "    global_avgpool_forward(%s, %s, %d, %d);\n",
+    nn_text_put(e->body, "    global_avgpool_forward(%s, %s, %d, %d);\n",
         where(e, info->from[0], 0, x), where(e, i, 0, y), info->in_c,
         info->in_h * info->in_w);
     e->kernels |= 1u << KERNEL_GLOBAL_AVGPOOL;
     return NN_OK;
 }
 
-static nn_status emit_batchnorm(emit_ctx *e, text *t, int i,
+static nn_status emit_batchnorm(emit_ctx *e, nn_text *t, int i,
                                 const nn_layer_info *info)
 {
     static const char *const fields[4][2] = {{"running_mean", "mean"},
@@ -237,7 +200,7 @@ static nn_status emit_batchnorm(emit_ctx *e, text *t, int i,
                                              {"beta", "beta"}};
     char x[WHERE_SIZE], y[WHERE_SIZE];
     nn_status st = emit_fields(e, t, i, fields, 4, info->args.eps);
-    put(e->body,
+    nn_text_put(e->body,
         "    batchnorm_forward(%s, %s, %d, %d, %s_l%d_mean, %s_l%d_invstd,\n"
         "                      %s_l%d_gamma, %s_l%d_beta);\n",
         where(e, info->from[0], 0, x), where(e, i, 0, y), info->in_c,
@@ -249,39 +212,39 @@ static nn_status emit_batchnorm(emit_ctx *e, text *t, int i,
 
 /* relu, sigmoid, tanh, leakyrelu: kernel `name`_forward over the values */
 static nn_status emit_activation(emit_ctx *e, int i, const nn_layer_info *info,
-                                 const char *name, convert_c_kernel kernel)
+                                 const char *name, emit_c_kernel kernel)
 {
     char x[WHERE_SIZE], y[WHERE_SIZE];
-    put(e->body, "    %s_forward(%s, %s, %d", name, where(e, info->from[0], 0, x),
+    nn_text_put(e->body, "    %s_forward(%s, %s, %d", name, where(e, info->from[0], 0, x),
         where(e, i, 0, y), info->out_c * info->out_h * info->out_w);
     if (kernel == KERNEL_LEAKYRELU)
-        put(e->body, ", %af", (double)info->args.slope);
-    put(e->body, ");\n");
+        nn_text_put(e->body, ", %af", (double)info->args.slope);
+    nn_text_put(e->body, ");\n");
     e->kernels |= 1u << kernel;
     return NN_OK;
 }
 
-static nn_status emit_relu(emit_ctx *e, text *t, int i, const nn_layer_info *info)
+static nn_status emit_relu(emit_ctx *e, nn_text *t, int i, const nn_layer_info *info)
 {
     (void)t;
     return emit_activation(e, i, info, "relu", KERNEL_RELU);
 }
 
-static nn_status emit_leakyrelu(emit_ctx *e, text *t, int i,
+static nn_status emit_leakyrelu(emit_ctx *e, nn_text *t, int i,
                                 const nn_layer_info *info)
 {
     (void)t;
     return emit_activation(e, i, info, "leakyrelu", KERNEL_LEAKYRELU);
 }
 
-static nn_status emit_sigmoid(emit_ctx *e, text *t, int i,
+static nn_status emit_sigmoid(emit_ctx *e, nn_text *t, int i,
                               const nn_layer_info *info)
 {
     (void)t;
     return emit_activation(e, i, info, "sigmoid", KERNEL_SIGMOID);
 }
 
-static nn_status emit_tanh(emit_ctx *e, text *t, int i, const nn_layer_info *info)
+static nn_status emit_tanh(emit_ctx *e, nn_text *t, int i, const nn_layer_info *info)
 {
     (void)t;
     return emit_activation(e, i, info, "tanh", KERNEL_TANH);
@@ -289,13 +252,13 @@ static nn_status emit_tanh(emit_ctx *e, text *t, int i, const nn_layer_info *inf
 
 /* The identity: nothing to do, unless it is the last layer (a copy into
  * the caller's output) */
-static nn_status emit_dropout(emit_ctx *e, text *t, int i,
+static nn_status emit_dropout(emit_ctx *e, nn_text *t, int i,
                               const nn_layer_info *info)
 {
     char x[WHERE_SIZE];
     (void)t;
     if (i == e->count - 1) {
-        put(e->body, "    copy_forward(%s, logits, %d);\n",
+        nn_text_put(e->body, "    copy_forward(%s, logits, %d);\n",
             where(e, info->from[0], 0, x), info->out_c * info->out_h * info->out_w);
         e->kernels |= 1u << KERNEL_COPY;
     }
@@ -303,20 +266,20 @@ static nn_status emit_dropout(emit_ctx *e, text *t, int i,
 }
 
 /* y[i] = x0[i] + x1[i] + ..., added in order */
-static nn_status emit_add(emit_ctx *e, text *t, int i, const nn_layer_info *info)
+static nn_status emit_add(emit_ctx *e, nn_text *t, int i, const nn_layer_info *info)
 {
     char x[WHERE_SIZE];
     (void)t;
-    put(e->body, "    for (int i = 0; i < %d; i++)\n        (%s)[i] =",
+    nn_text_put(e->body, "    for (int i = 0; i < %d; i++)\n        (%s)[i] =",
         info->out_c * info->out_h * info->out_w, where(e, i, 0, x));
     for (int k = 0; k < info->inputs; k++)
-        put(e->body, "%s(%s)[i]", k ? " + " : " ", where(e, info->from[k], 0, x));
-    put(e->body, ";\n");
+        nn_text_put(e->body, "%s(%s)[i]", k ? " + " : " ", where(e, info->from[k], 0, x));
+    nn_text_put(e->body, ";\n");
     return NN_OK;
 }
 
 /* The inputs' channels one after another */
-static nn_status emit_concat(emit_ctx *e, text *t, int i,
+static nn_status emit_concat(emit_ctx *e, nn_text *t, int i,
                              const nn_layer_info *info)
 {
     char x[WHERE_SIZE], y[WHERE_SIZE];
@@ -332,7 +295,7 @@ static nn_status emit_concat(emit_ctx *e, text *t, int i,
             nn_net_layer_info(e->net, from, &in);
             channels = in.out_c;
         }
-        put(e->body, "    copy_forward(%s, %s, %zu);\n", where(e, from, 0, x),
+        nn_text_put(e->body, "    copy_forward(%s, %s, %zu);\n", where(e, from, 0, x),
             where(e, i, at, y), channels * plane);
         at += channels * plane;
     }
@@ -385,51 +348,18 @@ static int is_alias(const char *kind)
     return k && k->alias;
 }
 
-/* The symbol prefix of path: its file name without ".c", every character
- * but letters, digits and '_' made '_', "m" before a leading digit. */
-static void prefix_of(const char *path, char *prefix, size_t size)
-{
-    const char *name = strrchr(path, '/');
-    size_t n = 0, len;
-    name = name ? name + 1 : path;
-    len = strlen(name) >= 2 ? strlen(name) - 2 : 0;
-    if (len == 0 || isdigit((unsigned char)name[0]))
-        prefix[n++] = 'm';
-    for (size_t i = 0; i < len && n + 1 < size; i++)
-        prefix[n++] = isalnum((unsigned char)name[i]) ? name[i] : '_';
-    prefix[n] = '\0';
-}
-
-static void upper(const char *s, char *out, size_t size)
-{
-    size_t n = 0;
-    for (; s[n] && n + 1 < size; n++)
-        out[n] = (char)toupper((unsigned char)s[n]);
-    out[n] = '\0';
-}
-
-/* v as a C float literal of 9 significant digits ("0.0f", "1e-05f"). */
-static const char *float_literal(float v, char *buf, size_t size)
-{
-    int n = snprintf(buf, size, "%.9g", (double)v);
-    if (n > 0 && (size_t)n + 3 < size && !strpbrk(buf, ".eni"))
-        strcat(buf, ".0");
-    strcat(buf, "f");
-    return buf;
-}
-
 /* The header: sizes, the input it expects, the two functions. */
-static void write_header(text *h, const char *stem, const char *prefix,
+static void write_header(nn_text *h, const char *stem, const char *prefix,
                          const char *macro, const char *source,
                          const char *spec, nn_net *net,
-                         const convert_c_sizes *sizes)
+                         const nn_model_c_sizes *sizes)
 {
     float mean[3], std[3];
     char m[3][32], s[3][32];
     int c, hh, w;
     nn_net_input_shape(net, &c, &hh, &w);
     nn_net_normalization(net, mean, std);
-    put(h, "/* %s.h: the model %s compiled to C by libnn's nn_convert; do not\n"
+    nn_text_put(h, "/* %s.h: the model %s compiled to C by libnn's nn_convert; do not\n"
            " * edit. Layers: %s\n"
            " * One C11 file (%s.c) without libnn, allocation, stdio or any\n"
            " * variable at file scope: the weights are const arrays, the\n"
@@ -437,7 +367,7 @@ static void write_header(text *h, const char *stem, const char *prefix,
            "#ifndef %s_H\n#define %s_H\n\n"
            "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n",
         stem, source, spec, stem, macro, macro);
-    put(h, "/* One input sample: (channels, height, width), row-major. */\n"
+    nn_text_put(h, "/* One input sample: (channels, height, width), row-major. */\n"
            "#define %s_IN_C %d\n#define %s_IN_H %d\n#define %s_IN_W %d\n"
            "#define %s_IN_FLOATS %zu\n"
            "/* Outputs: logits or probabilities. */\n#define %s_CLASSES %zu\n"
@@ -448,15 +378,15 @@ static void write_header(text *h, const char *stem, const char *prefix,
         macro, c, macro, hh, macro, w, macro, sizes->in_floats, macro,
         sizes->classes, macro, sizes->work_bytes / sizeof(float), macro,
         sizes->const_bytes);
-    put(h, "/* The input is what libnn's nn_net_forward reads: pixels v in\n"
+    nn_text_put(h, "/* The input is what libnn's nn_net_forward reads: pixels v in\n"
            " * [0, 255] of channel k become (v / 255 - mean[k]) / std[k] with\n"
            " * the model's normalisation: */\n"
            "#define %s_INPUT_MEAN {%s, %s, %s}\n"
            "#define %s_INPUT_STD {%s, %s, %s}\n\n",
-        macro, float_literal(mean[0], m[0], 32), float_literal(mean[1], m[1], 32),
-        float_literal(mean[2], m[2], 32), macro, float_literal(std[0], s[0], 32),
-        float_literal(std[1], s[1], 32), float_literal(std[2], s[2], 32));
-    put(h, "/* logits (%s_CLASSES) <- the net's output for in (%s_IN_FLOATS);\n"
+        macro, nn_text_float_literal(mean[0], m[0], 32), nn_text_float_literal(mean[1], m[1], 32),
+        nn_text_float_literal(mean[2], m[2], 32), macro, nn_text_float_literal(std[0], s[0], 32),
+        nn_text_float_literal(std[1], s[1], 32), nn_text_float_literal(std[2], s[2], 32));
+    nn_text_put(h, "/* logits (%s_CLASSES) <- the net's output for in (%s_IN_FLOATS);\n"
            " * work: %s_WORK_FLOATS floats of scratch, reused by every call\n"
            " * (one per thread); logits must not overlap in or work. */\n"
            "void %s_logits(const float *in, float *logits, float *work);\n"
@@ -468,10 +398,10 @@ static void write_header(text *h, const char *stem, const char *prefix,
 }
 
 /* The source: const arrays, kernels, the two functions. */
-static nn_status write_source(emit_ctx *e, text *c, const char *source,
+static nn_status write_source(emit_ctx *e, nn_text *c, const char *source,
                               const char *spec)
 {
-    text arrays = {0}, body = {0};
+    nn_text arrays = {0}, body = {0};
     nn_status st = NN_OK;
     e->body = &body;
     for (int i = 0; i < e->count && st == NN_OK; i++) {
@@ -486,25 +416,25 @@ static nn_status write_source(emit_ctx *e, text *c, const char *source,
             st = NN_EINVAL;
             break;
         }
-        put(&body, "    /* %d %s: (%d, %d, %d) */\n", i, info.kind, info.out_c,
+        nn_text_put(&body, "    /* %d %s: (%d, %d, %d) */\n", i, info.kind, info.out_c,
             info.out_h, info.out_w);
         st = kind->emit(e, &arrays, i, &info);
     }
-    put(c, "/* %s.c: the model %s compiled to C by libnn's nn_convert; do not\n"
+    nn_text_put(c, "/* %s.c: the model %s compiled to C by libnn's nn_convert; do not\n"
            " * edit. Layers: %s\n"
            " * (%s.h: what the functions expect.) */\n"
            "#include \"%s.h\"\n\n#include <math.h>\n\n",
         e->stem, source, spec, e->stem, e->stem);
-    put(c, "%s\n", arrays.data ? arrays.data : "");
+    nn_text_put(c, "%s\n", arrays.data ? arrays.data : "");
     e->kernels |= 1u << KERNEL_SOFTMAX;
     for (int k = 0; k < KERNEL_COUNT; k++)
         if (e->kernels & 1u << k)
-            put(c, "%s\n", convert_c_kernel_text((convert_c_kernel)k));
-    put(c, "void %s_logits(const float *in, float *logits, float *work)\n{\n"
+            nn_text_put(c, "%s\n", nn_emit_c_kernel_text((emit_c_kernel)k));
+    nn_text_put(c, "void %s_logits(const float *in, float *logits, float *work)\n{\n"
            "%s%s}\n\n",
         e->prefix, strstr(body.data ? body.data : "", "work") ? "" : "    (void)work;\n",
         body.data ? body.data : "");
-    put(c, "void %s_predict(const float *in, float *probs, float *work)\n{\n"
+    nn_text_put(c, "void %s_predict(const float *in, float *probs, float *work)\n{\n"
            "    %s_logits(in, probs, work);\n"
            "    softmax_forward(probs, %d);\n}\n",
         e->prefix, e->prefix, e->classes);
@@ -515,18 +445,21 @@ static nn_status write_source(emit_ctx *e, text *c, const char *source,
     return st;
 }
 
-nn_status convert_c_write(nn_net *net, const char *path, const char *source,
-                          convert_c_sizes *sizes, char *msg, size_t msg_size)
+nn_status nn_model_c_save(nn_net *net, const char *path, const char *source,
+                          nn_model_c_sizes *sizes, char *msg, size_t msg_size)
 {
+    nn_model_c_sizes own_sizes;
     char prefix[64], macro[64], header[4096], spec[4096], stem[256];
     const char *name;
-    text c = {0}, h = {0};
+    nn_text c = {0}, h = {0};
     size_t work_floats = 0, len = strlen(path);
     nn_layer_info last;
     int ch, hh, w;
     emit_ctx e = {.net = net, .prefix = prefix, .msg = msg,
                   .msg_size = msg_size};
     nn_status st;
+    if (!sizes)
+        sizes = &own_sizes;
     if (len < 2 || len + 1 > sizeof header || strcmp(path + len - 2, ".c")) {
         snprintf(msg, msg_size, "%s: the C file's name must end in .c", path);
         return NN_EINVAL;
@@ -540,8 +473,8 @@ nn_status convert_c_write(nn_net *net, const char *path, const char *source,
     memcpy(stem, name, strlen(name) - 1);
     stem[strlen(name) - 2] = '\0';
     e.stem = stem;
-    prefix_of(path, prefix, sizeof prefix);
-    upper(prefix, macro, sizeof macro);
+    nn_text_prefix(path, prefix, sizeof prefix);
+    nn_text_upper(prefix, macro, sizeof macro);
     memcpy(header, path, len + 1);
     header[len - 1] = 'h';
     e.count = nn_net_layer_count(net);
@@ -552,7 +485,7 @@ nn_status convert_c_write(nn_net *net, const char *path, const char *source,
     source = strrchr(source, '/') ? strrchr(source, '/') + 1 : source;
     if (nn_net_spec(net, spec, sizeof spec) != NN_OK)
         snprintf(spec, sizeof spec, "(a spec too long to show)");
-    st = convert_c_plan(net, is_elementwise, is_alias, &e.slots, &work_floats);
+    st = nn_emit_c_plan(net, is_elementwise, is_alias, &e.slots, &work_floats);
     if (st != NN_OK) {
         snprintf(msg, msg_size, "out of memory");
         return st;

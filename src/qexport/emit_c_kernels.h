@@ -1,9 +1,9 @@
-/* The C text of the kernels a compiled model calls (convert_c.c), each the
+/* The C text of the kernels a compiled model calls (emit_c.c), each the
  * same arithmetic in the same float order as libnn's layer, but for the
- * sums of convolutions and dense layers (one plain loop here). Not part
- * of libnn. */
-#ifndef NN_CONVERT_C_KERNELS_H
-#define NN_CONVERT_C_KERNELS_H
+ * sums of convolutions and dense layers (one plain loop here).
+ */
+#ifndef NN_QEXPORT_EMIT_C_KERNELS_H
+#define NN_QEXPORT_EMIT_C_KERNELS_H
 
 /* The kernels, in the order they are written out. */
 typedef enum {
@@ -21,9 +21,9 @@ typedef enum {
     KERNEL_COPY,
     KERNEL_SOFTMAX,
     KERNEL_COUNT
-} convert_c_kernel;
+} emit_c_kernel;
 
 /* The definition of kernel k (a static function), with its comment. */
-const char *convert_c_kernel_text(convert_c_kernel k);
+const char *nn_emit_c_kernel_text(emit_c_kernel k);
 
-#endif /* NN_CONVERT_C_KERNELS_H */
+#endif /* NN_QEXPORT_EMIT_C_KERNELS_H */
