@@ -15,11 +15,11 @@
 /* The Winograd transforms are additions and subtractions (and, for the
  * weights, products no contraction merges in ISO C): compiled for AVX-512
  * and AVX2 too and chosen when the program starts (GCC's ifunc), they give
- * the same bits with wider vectors. Not under ThreadSanitizer or
- * AddressSanitizer, whose instrumented resolvers would run before the
- * sanitizer's runtime is up. */
+ * the same bits with wider vectors. Not under ThreadSanitizer, whose
+ * instrumented resolvers would run before its runtime is up (every program
+ * crashed at start-up). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_THREAD__) && !defined(__SANITIZE_ADDRESS__)
+    !defined(__SANITIZE_THREAD__)
 #define NN_WINOGRAD_CLONES \
     __attribute__((target_clones("avx512f", "avx2", "default")))
 #else
