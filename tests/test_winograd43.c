@@ -1,8 +1,10 @@
-/* Winograd F(4x4, 3x3) convolutions (forward): the same values as a
+/* Winograd F(4x4, 3x3) convolutions: forward the same values as a
  * float64 direct convolution on awkward shapes, on the AVX path and the
  * portable gemm; their error at the presets' layer sizes measured and
- * printed next to F(2x2, 3x3)'s and im2col's, within a stated bound; and
- * a net built for inference runs them. */
+ * printed next to F(2x2, 3x3)'s and im2col's, within a stated bound; a net
+ * built for inference runs them. Backward: the gradients of the im2col
+ * reference on awkward shapes, exact gradients through a training net
+ * that runs F(4x4), and the same bits for any thread count. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,12 +216,133 @@ static void test_inference_runs_f43(void **state)
     nn_net_destroy(train);
 }
 
+/* The bound of F(4x4)'s gradients against im2col's: the largest
+ * difference of one value over the root mean square of the reference's
+ * values. The adjoint transforms have the forward's coefficients, so its
+ * error is of the forward's size (measured up to about 1e-5 here). */
+#define WINOGRAD43_GRAD_BOUND 5e-5
+
+/* The largest |got - want| over the root mean square of want, printed. */
+static double worst_of(const float *got, const float *want, size_t n,
+                       const char *what)
+{
+    double worst = 0.0, squares = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double err = fabs((double)got[i] - want[i]);
+        squares += (double)want[i] * want[i];
+        if (err > worst)
+            worst = err;
+    }
+    worst /= sqrt(squares / (double)n + 1e-30);
+    print_message("    %s: %.2e\n", what, worst);
+    if (!(worst <= WINOGRAD43_GRAD_BOUND))
+        fail_msg("%s differs from im2col by %.3g (bound %.3g)", what, worst,
+                 WINOGRAD43_GRAD_BOUND);
+    return worst;
+}
+
+/* One geometry (n clipped to one group): F(4x4)'s dx, dW and db against
+ * the im2col reference backward, with dx and the gradients accumulated
+ * onto non-zero values (backward adds). */
+static void check_backward(const geometry *ge, nn_sgemm_fn sgemm, nn_rng *rng)
+{
+    nn_conv2d_shape s = {ge->in_c, ge->h, ge->w, ge->out_c, 3, 3, 1, ge->pad, 0, 0};
+    size_t in_size, out_size, w_size, du_size;
+    float *x, *w, *dy, *dx, *dx_ref, *dw, *dw_ref, *db, *db_ref, *u, *du,
+        *scratch, *col;
+    int n = ge->n;
+    assert_nn_ok(nn_conv2d_shape_check(&s));
+    assert_true(nn_winograd_fits(&s));
+    if (n > nn_winograd43_group(&s))
+        n = nn_winograd43_group(&s);
+    in_size = (size_t)n * s.in_c * s.in_h * s.in_w;
+    out_size = (size_t)n * s.out_c * s.out_h * s.out_w;
+    w_size = (size_t)s.out_c * s.in_c * 9;
+    du_size = nn_winograd43_weights_size(&s);
+    x = malloc(in_size * sizeof *x), dy = malloc(out_size * sizeof *dy);
+    dx = malloc(in_size * sizeof *dx), dx_ref = malloc(in_size * sizeof *dx);
+    w = malloc(w_size * sizeof *w), dw = malloc(w_size * sizeof *dw);
+    dw_ref = malloc(w_size * sizeof *dw);
+    db = malloc(s.out_c * sizeof *db), db_ref = malloc(s.out_c * sizeof *db);
+    u = malloc(du_size * sizeof *u), du = calloc(du_size, sizeof *du);
+    scratch = malloc(nn_winograd43_scratch(&s) * sizeof *scratch);
+    col = malloc(nn_conv2d_scratch(&s) * sizeof *col);
+    assert_true(x && dy && dx && dx_ref && w && dw && dw_ref && db && db_ref &&
+                u && du && scratch && col);
+    gc_fill_normal(x, in_size, 1.0f, rng);
+    gc_fill_normal(dy, out_size, 1.0f, rng);
+    gc_fill_normal(w, w_size, 0.3f, rng);
+    gc_fill_normal(dx, in_size, 0.5f, rng);
+    gc_fill_normal(dw, w_size, 0.5f, rng);
+    gc_fill_normal(db, s.out_c, 0.5f, rng);
+    memcpy(dx_ref, dx, in_size * sizeof *dx);
+    memcpy(dw_ref, dw, w_size * sizeof *dw);
+    memcpy(db_ref, db, s.out_c * sizeof *db);
+    print_message("  in %dx%dx%d, out %d, pad %d, %d images, %s gemm\n",
+                  s.in_c, s.in_h, s.in_w, s.out_c, s.pad, n,
+                  sgemm == nn_sgemm ? "auto" : "portable");
+
+    nn_conv2d_backward(&s, x, w, dy, dx_ref, dw_ref, db_ref, col, n);
+    nn_winograd43_weights(&s, w, u, 0, (size_t)s.out_c * s.in_c);
+    nn_winograd43_backward(&s, sgemm, u, x, dy, dx, du, db, scratch, n);
+    nn_winograd43_weight_grads(&s, du, dw);
+    worst_of(dx, dx_ref, in_size, "input gradient");
+    worst_of(dw, dw_ref, w_size, "weight gradient");
+    worst_of(db, db_ref, s.out_c, "bias gradient");
+
+    free(x), free(dy), free(dx), free(dx_ref), free(w), free(dw), free(dw_ref);
+    free(db), free(db_ref), free(u), free(du), free(scratch), free(col);
+}
+
+/* Odd sizes (partial tiles on two edges), padding 0 to 2, a single tile
+ * mostly padding, several images per group, on both gemms. */
+static void test_backward_matches_im2col(void **state)
+{
+    static const geometry geometries[] = {
+        {8, 8, 6, 6, 0, 1},    {9, 12, 7, 5, 1, 3},  {16, 8, 5, 9, 2, 2},
+        {8, 16, 3, 3, 1, 1},   {12, 10, 10, 11, 0, 4}, {8, 9, 4, 13, 1, 6},
+        {8, 8, 17, 18, 1, 2},  {10, 8, 9, 22, 2, 5},  {11, 13, 15, 7, 0, 3},
+        {16, 16, 28, 28, 1, 2},
+    };
+    nn_rng rng;
+    (void)state;
+    nn_rng_seed(&rng, 51);
+    for (size_t g = 0; g < sizeof geometries / sizeof *geometries; g++) {
+        check_backward(&geometries[g], nn_sgemm, &rng);
+        check_backward(&geometries[g], nn_sgemm_portable, &rng);
+    }
+}
+
+/* 30 random shapes: sizes from 1 (with padding) to 21, odd and even. */
+static void test_backward_random_shapes(void **state)
+{
+    nn_rng rng;
+    int done = 0;
+    (void)state;
+    nn_rng_seed(&rng, 87);
+    while (done < 30) {
+        geometry ge;
+        ge.in_c = 8 + (int)(nn_rng_next(&rng) % 13);
+        ge.out_c = 8 + (int)(nn_rng_next(&rng) % 13);
+        ge.h = 1 + (int)(nn_rng_next(&rng) % 21);
+        ge.w = 1 + (int)(nn_rng_next(&rng) % 21);
+        ge.pad = (int)(nn_rng_next(&rng) % 3);
+        ge.n = 1 + (int)(nn_rng_next(&rng) % 4);
+        if (ge.h + 2 * ge.pad < 3 || ge.w + 2 * ge.pad < 3)
+            continue;
+        check_backward(&ge, nn_sgemm, &rng);
+        done++;
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_matches_direct),
         cmocka_unit_test(test_error_at_preset_sizes),
         cmocka_unit_test(test_inference_runs_f43),
+        cmocka_unit_test(test_backward_matches_im2col),
+        cmocka_unit_test(test_backward_random_shapes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

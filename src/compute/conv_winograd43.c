@@ -1,5 +1,5 @@
 /* 3x3 convolutions with stride 1 by Winograd's minimal filtering
- * F(4x4, 3x3), forward only (Lavin and Gray, "Fast Algorithms for
+ * F(4x4, 3x3), forward and backward (Lavin and Gray, "Fast Algorithms for
  * Convolutional Neural Networks", 2015; interpolation points 0, 1, -1,
  * 2, -2 and infinity).
  *
@@ -29,11 +29,17 @@
  *
  *     M[xi] (out_c, tiles) = U[xi] (out_c, in_c) V[xi] (in_c, tiles)
  *
+ * Backward runs the adjoints of the same steps, as conv_winograd.c does:
+ * dM = A dY A^T per tile, then
+ *     dU[xi] += dM[xi] V[xi]^T   (weight gradient, dW = G^T dU G)
+ *     dV[xi]  = U[xi]^T dM[xi]   (input gradient, dX += B dV B^T per tile)
+ *
  * Layouts: U (36, out_c, in_c); V (36, in_c, cols) and M (36, out_c, cols),
  * cols counting the tiles of a group of images, image after image, each
  * image's tiles row after row. The larger coefficients cost accuracy:
  * test_winograd43 measures it against a float64 direct convolution. */
 #include "compute/winograd.h"
+#include "core/util.h"
 
 /* The steps below are inlined into each clone, so they get its vectors. */
 #if defined(__GNUC__)
@@ -74,20 +80,23 @@ size_t nn_winograd43_weights_size(const nn_conv2d_shape *s)
     return (size_t)36 * s->out_c * s->in_c;
 }
 
-/* Floats of the per-plane buffers: a padded row and the horizontal
- * transforms (6, 4, th + 1, tw) for the input; (6 + 4) x 4 values per
- * tile for the output. */
+/* Floats of the per-plane buffers: a padded row (4 tw + 2 values; 4 tw +
+ * 4 for the input's adjoint) and the horizontal transforms
+ * (6, 4, th + 1, tw) for the input; (6 + 4) x 4 values per tile for the
+ * output and its adjoint. */
 static size_t buffer_size(const nn_conv2d_shape *s)
 {
     size_t th = tile_rows(s), tw = tile_cols(s);
-    size_t input = 4 * tw + 2 + 24 * (th + 1) * tw, output = 40 * th * tw;
+    size_t input = 4 * tw + 4 + 24 * (th + 1) * tw, output = 40 * th * tw;
     return input > output ? input : output;
 }
 
 size_t nn_winograd43_scratch(const nn_conv2d_shape *s)
 {
     size_t cols = (size_t)nn_winograd43_group(s) * tiles(s);
-    return (size_t)36 * (s->in_c + s->out_c) * cols + buffer_size(s);
+    /* V and M (or dM), the weight-gradient sum dU, the plane buffers */
+    return (size_t)36 * (s->in_c + s->out_c) * cols +
+           nn_winograd43_weights_size(s) + buffer_size(s);
 }
 
 /* o = G (a0, a1, a2), in double: the weights' rounding is then once. */
@@ -117,6 +126,39 @@ void nn_winograd43_weights(const nn_conv2d_shape *s, const float *w, float *u,
             apply_g(t[0][j], t[1][j], t[2][j], col);
             for (int i = 0; i < 6; i++)
                 u[(size_t)(i * 6 + j) * pairs + p] = (float)col[i];
+        }
+    }
+}
+
+/* o = G^T (a0 .. a5), in double: the adjoint of apply_g. */
+static void apply_gt(const double a[6], double o[3])
+{
+    o[0] = a[0] / 4.0 - (a[1] + a[2]) / 6.0 + (a[3] + a[4]) / 24.0;
+    o[1] = (a[2] - a[1]) / 6.0 + (a[3] - a[4]) / 12.0;
+    o[2] = (a[3] + a[4]) / 6.0 - (a[1] + a[2]) / 6.0 + a[5];
+}
+
+/* dW += G^T dU G for every channel pair: the adjoint of
+ * nn_winograd43_weights, in double, rounded once per weight. */
+void nn_winograd43_weight_grads(const nn_conv2d_shape *s, const float *du,
+                                float *dw)
+{
+    size_t pairs = (size_t)s->out_c * s->in_c;
+    for (size_t p = 0; p < pairs; p++) {
+        float *g = dw + 9 * p; /* (3, 3) */
+        double h[6][3];        /* dU G */
+        double row[6], col[6], out[3];
+        for (int i = 0; i < 6; i++) {
+            for (int j = 0; j < 6; j++)
+                row[j] = du[(size_t)(i * 6 + j) * pairs + p];
+            apply_gt(row, h[i]);
+        }
+        for (int l = 0; l < 3; l++) {
+            for (int i = 0; i < 6; i++)
+                col[i] = h[i][l];
+            apply_gt(col, out);
+            for (int k = 0; k < 3; k++)
+                g[3 * k + l] += (float)out[k];
         }
     }
 }
@@ -154,6 +196,56 @@ WINOGRAD43_STEP void step_at(size_t n, const float *restrict i0, const float *re
         o1[t] = dif12 + 2.0f * dif34;
         o2[t] = sum12 + 4.0f * sum34;
         o3[t] = dif12 + 8.0f * dif34 + i5[t];
+    }
+}
+
+/* (o0 .. o3) = B (i0 .. i5), rows 0 to 3 of the adjoint, on n columns
+ * at once; rows 4 and 5 (step_b_last) are the next tile's rows 0 and 1,
+ * so they are added after those are set. */
+WINOGRAD43_STEP void step_b_first(size_t n, const float *restrict i0,
+                    const float *restrict i1, const float *restrict i2,
+                    const float *restrict i3, const float *restrict i4,
+                    const float *restrict i5, float *restrict o0,
+                    float *restrict o1, float *restrict o2, float *restrict o3)
+{
+    for (size_t t = 0; t < n; t++) {
+        float d0 = i0[t], d1 = i1[t], d2 = i2[t], d3 = i3[t], d4 = i4[t],
+              d5 = i5[t];
+        o0[t] = 4.0f * d0;
+        o1[t] = 4.0f * (d2 - d1 + d5) + 2.0f * (d4 - d3);
+        o2[t] = -5.0f * d0 - 4.0f * (d1 + d2) - (d3 + d4);
+        o3[t] = (d1 - d2) + 2.0f * (d3 - d4) - 5.0f * d5;
+    }
+}
+
+/* (o4, o5) += B (i0 .. i5), rows 4 and 5. */
+WINOGRAD43_STEP void step_b_last(size_t n, const float *restrict i0,
+                    const float *restrict i1, const float *restrict i2,
+                    const float *restrict i3, const float *restrict i4,
+                    const float *restrict i5, float *restrict o4,
+                    float *restrict o5)
+{
+    for (size_t t = 0; t < n; t++) {
+        o4[t] += i0[t] + (i1[t] + i2[t]) + (i3[t] + i4[t]);
+        o5[t] += i5[t];
+    }
+}
+
+/* (o0 .. o5) = A (i0 .. i3) on n columns at once: the adjoint of step_at. */
+WINOGRAD43_STEP void step_a(size_t n, const float *restrict i0, const float *restrict i1,
+                    const float *restrict i2, const float *restrict i3,
+                    float *restrict o0, float *restrict o1, float *restrict o2,
+                    float *restrict o3, float *restrict o4, float *restrict o5)
+{
+    for (size_t t = 0; t < n; t++) {
+        float even = i0[t] + i2[t], odd = i1[t] + i3[t];
+        float even4 = i0[t] + 4.0f * i2[t], odd4 = 2.0f * (i1[t] + 4.0f * i3[t]);
+        o0[t] = i0[t];
+        o1[t] = even + odd;
+        o2[t] = even - odd;
+        o3[t] = even4 + odd4;
+        o4[t] = even4 - odd4;
+        o5[t] = i3[t];
     }
 }
 
@@ -266,6 +358,104 @@ static void output_transform(const nn_conv2d_shape *s, const float *m,
     }
 }
 
+/* dx += B dV B^T for every tile of one image, the adjoint of
+ * input_transform; dv as v there. Overlapping tiles add up: rows 4 and 5
+ * of a tile (columns 4 and 5) are the next one's rows 0 and 1 (columns 0
+ * and 1), added after those are set. h as in input_transform; the row's
+ * adjoint goes to c (4, tw + 1), column 4k + m of the padded row at
+ * c[m][k]. */
+NN_WINOGRAD_CLONES
+static void input_adjoint(const nn_conv2d_shape *s, const float *dv, float *dx,
+                          size_t cols, size_t first, float *buf)
+{
+    int tw = tile_cols(s), rows = 4 * tile_rows(s) + 2;
+    size_t count = tiles(s), xi_step = (size_t)s->in_c * cols;
+    size_t band = (size_t)(tile_rows(s) + 1) * tw, wide = (size_t)tw + 1;
+    float *c0 = buf, *c1 = c0 + wide, *c2 = c1 + wide, *c3 = c2 + wide;
+    float *h = c0 + 4 * wide;
+    for (int c = 0; c < s->in_c; c++) {
+        float *plane = dx + (size_t)c * s->in_h * s->in_w;
+        const float *vc = dv + (size_t)c * cols + first;
+        for (int j = 0; j < 6; j++) { /* vertical: B dV */
+            float *hj = h + (size_t)j * 4 * band;
+            const float *v0 = vc + (size_t)j * xi_step;
+            const float *v1 = v0 + 6 * xi_step, *v2 = v1 + 6 * xi_step;
+            const float *v3 = v2 + 6 * xi_step, *v4 = v3 + 6 * xi_step;
+            const float *v5 = v4 + 6 * xi_step;
+            step_b_first(count, v0, v1, v2, v3, v4, v5, hj, hj + band,
+                         hj + 2 * band, hj + 3 * band);
+            for (int t = 0; t < tw; t++)
+                hj[count + t] = hj[band + count + t] = 0.0f;
+            step_b_last(count, v0, v1, v2, v3, v4, v5, hj + tw, hj + band + tw);
+        }
+        for (int r = 0; r < rows; r++) { /* horizontal: (B dV) B^T per row */
+            const float *hr = h + (size_t)(r % 4) * band + (size_t)(r / 4) * tw;
+            size_t stride = 4 * band;
+            int iy = r - s->pad;
+            float *row;
+            if (iy < 0 || iy >= s->in_h)
+                continue;
+            row = plane + (size_t)iy * s->in_w;
+            step_b_first((size_t)tw, hr, hr + stride, hr + 2 * stride,
+                         hr + 3 * stride, hr + 4 * stride, hr + 5 * stride, c0,
+                         c1, c2, c3);
+            c0[tw] = c1[tw] = c2[tw] = c3[tw] = 0.0f;
+            step_b_last((size_t)tw, hr, hr + stride, hr + 2 * stride,
+                        hr + 3 * stride, hr + 4 * stride, hr + 5 * stride,
+                        c0 + 1, c1 + 1);
+            /* padded column ix + pad; every column of the row has one */
+            for (int ix = 0; ix < s->in_w; ix++) {
+                int col = ix + s->pad;
+                row[ix] += c0[(size_t)(col % 4) * wide + (size_t)(col / 4)];
+            }
+        }
+    }
+}
+
+/* dM = A dY A^T for every tile of one image dy (out_c, out_h, out_w),
+ * outputs beyond the edge counting as zero: the adjoint of
+ * output_transform; dm as m there. */
+NN_WINOGRAD_CLONES
+static void output_adjoint(const nn_conv2d_shape *s, const float *dy, float *dm,
+                           size_t cols, size_t first, float *buf)
+{
+    int th = tile_rows(s), tw = tile_cols(s);
+    size_t count = tiles(s), xi_step = (size_t)s->out_c * cols;
+    float *g = buf;            /* (4, 4, count): dy, row a, column b */
+    float *q = g + 16 * count; /* (4, 6, count): dY A^T, row a */
+    for (int c = 0; c < s->out_c; c++) {
+        const float *plane = dy + (size_t)c * s->out_h * s->out_w;
+        float *mc = dm + (size_t)c * cols + first;
+        for (int oy = 0; oy < 4 * th; oy++) { /* split by residue, pad with 0 */
+            float *dst = g + (size_t)(oy % 4 * 4) * count + (size_t)(oy / 4) * tw;
+            const float *src = plane + (size_t)(oy < s->out_h ? oy : 0) * s->out_w;
+            int whole = oy < s->out_h ? s->out_w / 4 : 0;
+            int rest = oy < s->out_h ? s->out_w % 4 : 0;
+            for (int k = 0; k < whole; k++)
+                for (int b = 0; b < 4; b++)
+                    dst[(size_t)b * count + k] = src[4 * k + b];
+            for (int k = whole; k < tw; k++)
+                for (int b = 0; b < 4; b++)
+                    dst[(size_t)b * count + k] =
+                        k == whole && b < rest ? src[4 * k + b] : 0.0f;
+        }
+        for (int a = 0; a < 4; a++) { /* horizontal: dY A^T */
+            const float *ga = g + (size_t)(4 * a) * count;
+            float *qa = q + (size_t)(6 * a) * count;
+            step_a(count, ga, ga + count, ga + 2 * count, ga + 3 * count, qa,
+                   qa + count, qa + 2 * count, qa + 3 * count, qa + 4 * count,
+                   qa + 5 * count);
+        }
+        for (int j = 0; j < 6; j++) { /* vertical: A (dY A^T) */
+            const float *qj = q + (size_t)j * count;
+            float *mj = mc + (size_t)j * xi_step;
+            step_a(count, qj, qj + 6 * count, qj + 12 * count, qj + 18 * count,
+                   mj, mj + 6 * xi_step, mj + 12 * xi_step, mj + 18 * xi_step,
+                   mj + 24 * xi_step, mj + 30 * xi_step);
+        }
+    }
+}
+
 void nn_winograd43_forward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
                            const float *u, const float *x, const float *bias,
                            float *y, float *scratch, int n)
@@ -284,4 +474,39 @@ void nn_winograd43_forward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
               m + (size_t)xi * s->out_c * cols, (int)cols);
     for (int i = 0; i < n; i++)
         output_transform(s, m, bias, y + i * out_size, cols, i * per_image, buf);
+}
+
+void nn_winograd43_backward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
+                            const float *u, const float *x, const float *dy,
+                            float *dx, float *du, float *dbias, float *scratch,
+                            int n)
+{
+    size_t per_image = tiles(s), cols = (size_t)n * per_image;
+    size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
+    size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
+    size_t plane = (size_t)s->out_h * s->out_w;
+    float *v = scratch, *dm = v + (size_t)36 * s->in_c * cols;
+    float *buf = dm + (size_t)36 * s->out_c * cols;
+    for (int i = 0; i < n; i++) {
+        const float *dyi = dy + i * out_size;
+        for (int c = 0; c < s->out_c; c++)
+            dbias[c] += nn_sum(dyi + c * plane, plane);
+        input_transform(s, x + i * in_size, v, cols, i * per_image, buf);
+        output_adjoint(s, dyi, dm, cols, i * per_image, buf);
+    }
+    for (int xi = 0; xi < 36; xi++) {
+        const float *dm_xi = dm + (size_t)xi * s->out_c * cols;
+        float *v_xi = v + (size_t)xi * s->in_c * cols;
+        /* dU[xi] (out_c, in_c) += dM[xi] (out_c, cols) V[xi]^T */
+        sgemm(0, 1, s->out_c, s->in_c, (int)cols, 1.0f, dm_xi, (int)cols, v_xi,
+              (int)cols, 1.0f, du + (size_t)xi * s->out_c * s->in_c, s->in_c);
+        /* dV[xi] (in_c, cols) = U[xi]^T dM[xi], over V (no longer needed) */
+        if (dx)
+            sgemm(1, 0, s->in_c, (int)cols, s->out_c, 1.0f,
+                  u + (size_t)xi * s->out_c * s->in_c, s->in_c, dm_xi,
+                  (int)cols, 0.0f, v_xi, (int)cols);
+    }
+    if (dx)
+        for (int i = 0; i < n; i++)
+            input_adjoint(s, v, dx + i * in_size, cols, i * per_image, buf);
 }

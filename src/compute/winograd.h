@@ -1,6 +1,6 @@
 /* 3x3 stride-1 convolutions by Winograd F(2x2, 3x3)
- * (src/compute/conv_winograd.c), forward and backward, and F(4x4, 3x3)
- * (src/compute/conv_winograd43.c), forward only. Each call handles
+ * (src/compute/conv_winograd.c) and F(4x4, 3x3)
+ * (src/compute/conv_winograd43.c), forward and backward. Each call handles
  * n <= nn_winograd_group(s) (nn_winograd43_group(s)) images; u holds the
  * transformed weights, (16, out_c, in_c) (and (36, out_c, in_c)). */
 #ifndef NN_KERNELS_WINOGRAD_H
@@ -63,17 +63,26 @@ int nn_winograd43_group(const nn_conv2d_shape *s);
 /* Multiply-adds of one image's 36 gemms: out_c * in_c per point of the
  * 6x6 domain and 4x4 tile. */
 uint64_t nn_winograd43_macs(const nn_conv2d_shape *s);
-/* Floats of u. */
+/* Floats of u (and of the weight-gradient sum du). */
 size_t nn_winograd43_weights_size(const nn_conv2d_shape *s);
-/* Floats of scratch for a call on a full group. */
+/* Floats of scratch for a call on a full group, du included. */
 size_t nn_winograd43_scratch(const nn_conv2d_shape *s);
 /* u = G w G^T for channel pairs [first, last) of out_c * in_c; w as the
  * layer's (out_c, in_c, 3, 3). */
 void nn_winograd43_weights(const nn_conv2d_shape *s, const float *w, float *u,
                            size_t first, size_t last);
+/* dw += G^T du G: turns a weight-gradient sum into the weights' gradient. */
+void nn_winograd43_weight_grads(const nn_conv2d_shape *s, const float *du,
+                                float *dw);
 /* y (n, out_c, out_h, out_w) = conv(x) + bias. */
 void nn_winograd43_forward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
                            const float *u, const float *x, const float *bias,
                            float *y, float *scratch, int n);
+/* du (36, out_c, in_c) += the Winograd-domain weight gradient, dbias += the
+ * sums of dy, dx += the input gradient when dx is not NULL. */
+void nn_winograd43_backward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
+                            const float *u, const float *x, const float *dy,
+                            float *dx, float *du, float *dbias, float *scratch,
+                            int n);
 
 #endif /* NN_KERNELS_WINOGRAD_H */

@@ -4,7 +4,8 @@
  * y_n = W col + b. The layer picks per call between them and two faster
  * methods for the shapes that suit them (conv_pick below): a direct AVX2
  * convolution for few channels (src/compute/conv_direct_avx2.c) and
- * Winograd for 3x3 stride-1 layers (src/compute/conv_winograd.c). */
+ * Winograd for 3x3 stride-1 layers (src/compute/conv_winograd.c and
+ * conv_winograd43.c). */
 #include "layers/layer.h"
 
 #include <limits.h>
@@ -211,21 +212,31 @@ static int winograd43_suits(const nn_conv2d_shape *s, int batch)
            s->out_c <= CONV_WINOGRAD43_MID_MAX_C;
 }
 
+/* Where training runs F(4x4, 3x3) instead of F(2x2, 3x3): forward and
+ * backward of both measured at batch 64 (1 thread) on the presets' layer
+ * shapes (docs/BENCHMARKS.md). Depends on the shape only. */
+static int winograd43_trains(const nn_conv2d_shape *s)
+{
+    return nn_winograd_fits(s);
+}
+
 /* batch: images of the call (0: any, for prepare and the counts of
- * multiply-adds). Training runs F(2x2, 3x3) only. */
+ * multiply-adds). */
 static conv_algo conv_pick(const nn_conv2d_shape *s, const nn_exec *ex,
                            int batch)
 {
     if (ex->avx2 && nn_conv_direct_fits(s))
         return CONV_DIRECT;
-    if (ex->kernels != NN_KERNELS_REFERENCE && nn_winograd_fits(s))
-        return ex->inference && winograd43_suits(s, batch) ? CONV_WINOGRAD43
-                                                         : CONV_WINOGRAD;
+    if (ex->kernels != NN_KERNELS_REFERENCE && nn_winograd_fits(s)) {
+        int f43 = ex->inference ? winograd43_suits(s, batch)
+                                : winograd43_trains(s);
+        return f43 ? CONV_WINOGRAD43 : CONV_WINOGRAD;
+    }
     return CONV_IM2COL;
 }
 
 /* Where U of each Winograd kind lives in the cache: F(2x2)'s first, then
- * F(4x4)'s (made in nets built for inference only). */
+ * F(4x4)'s (where a net may run it). */
 static const float *winograd43_u(const nn_layer *layer,
                                  const nn_conv2d_shape *s)
 {
@@ -269,9 +280,9 @@ static void conv2d_sizes(const nn_layer *layer, int max_batch,
         if (need > out->scratch)
             out->scratch = need;
         /* U of F(2x2, 3x3), then U of F(4x4, 3x3) where a net built for
-         * inference may run it */
+         * inference or training may run it */
         out->cache = nn_winograd_weights_size(s) * sizeof(float);
-        if (winograd43_suits(s, 0)) {
+        if (winograd43_suits(s, 0) || winograd43_trains(s)) {
             if (nn_winograd43_scratch(s) > out->scratch)
                 out->scratch = nn_winograd43_scratch(s);
             out->cache += nn_winograd43_weights_size(s) * sizeof(float);
@@ -376,6 +387,22 @@ static void conv2d_backward_task(void *p, int task, int thread)
         nn_winograd_weight_grads(s, du, partial);
         return;
     }
+    if (job->algo == CONV_WINOGRAD43) { /* the same with F(4x4, 3x3) */
+        size_t du_size = nn_winograd43_weights_size(s);
+        float *du = scratch;
+        int group = nn_winograd43_group(s);
+        for (size_t i = 0; i < du_size; i++)
+            du[i] = 0.0f;
+        for (int i = first; i < last; i += group) {
+            int n = last - i < group ? last - i : group;
+            nn_winograd43_backward(s, job->ex->sgemm, winograd43_u(layer, s),
+                                   job->in->x + i * in_size, job->out->g + i * out_size,
+                                   job->in->g ? job->in->g + i * in_size : NULL,
+                                   du, dbias, scratch + du_size, n);
+        }
+        nn_winograd43_weight_grads(s, du, partial);
+        return;
+    }
     if (job->algo == CONV_DIRECT) {
         nn_conv_direct_backward(s, job->in->x + first * in_size, layer->params,
                                 job->out->g + first * out_size,
@@ -425,8 +452,11 @@ static conv2d_job conv2d_job_for(nn_layer *layer, const nn_tensor *in,
     int pieces = nn_shard_pieces(ex->batch->all_shards);
     conv2d_job job = {cv, in, out, ex, conv_pick(&cv->shape, ex, in->n), 1,
                       pieces, ex->batch->shards * pieces};
-    if (job.algo == CONV_WINOGRAD43)
+    if (job.algo == CONV_WINOGRAD43) {
         job.group = nn_winograd43_group(&cv->shape);
+        if (!ex->inference)
+            nn_pool_run(ex->pool, NN_PIECES, winograd43_weights_task, cv);
+    }
     if (job.algo == CONV_WINOGRAD) {
         job.group = nn_winograd_group(&cv->shape);
         if (!ex->inference)
@@ -513,7 +543,7 @@ static int conv2d_fields(const nn_layer *layer, nn_layer_field *f)
 /* Per sample: direct convolution does out_c*in_c*kh*kw products per output
  * pixel in each pass (im2col's gemms the same); the direct kernels' input
  * gradient covers the in_h x in_w pixels of the padded dy; Winograd runs
- * 16 gemms per pass. */
+ * 16 (F(2x2)) or 36 (F(4x4)) gemms per pass. */
 static void conv2d_macs(const nn_layer *layer, const nn_exec *ex,
                         int input_grad, nn_layer_macs *out)
 {
@@ -524,7 +554,7 @@ static void conv2d_macs(const nn_layer *layer, const nn_exec *ex,
     if (algo == CONV_WINOGRAD)
         fwd = dx = nn_winograd_macs(s);
     else if (algo == CONV_WINOGRAD43)
-        fwd = nn_winograd43_macs(s), dx = nn_winograd_macs(s);
+        fwd = dx = nn_winograd43_macs(s);
     else if (algo == CONV_DIRECT)
         dx = taps * s->in_h * s->in_w;
     out->forward = fwd;
