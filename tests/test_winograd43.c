@@ -177,9 +177,9 @@ static void test_error_at_preset_sizes(void **state)
 }
 
 /* 24x24 planes of 32 channels (too many for the direct kernels) through
- * a net built for inference: outputs close to the training build's, not
- * the same bits (F(4x4) ran), and the layer's forward multiply-adds those
- * of 36 gemms on 4x4 tiles. */
+ * a net built for inference: outputs close to the reference (im2col)
+ * training build's, not the same bits (F(4x4) ran), and the layer's
+ * forward multiply-adds those of 36 gemms on 4x4 tiles. */
 static void test_inference_runs_f43(void **state)
 {
     nn_net *train = NULL, *infer = NULL;
@@ -195,6 +195,7 @@ static void test_inference_runs_f43(void **state)
         assert_nn_ok(k ? nn_net_build_inference(*net, 3, 1)
                        : nn_net_build(*net, 3, 1));
     }
+    assert_nn_ok(nn_net_set_kernels(train, NN_KERNELS_REFERENCE));
     nn_net_set_training(train, 0);
     memcpy(nn_net_params(infer), nn_net_params(train),
            nn_net_param_count(train) * sizeof(float));
@@ -335,6 +336,102 @@ static void test_backward_random_shapes(void **state)
     }
 }
 
+/* A training net whose first convolution runs F(4x4) under the AUTO and
+ * PORTABLE kernels (layer_conv2d.c: winograd43_trains): 26 channels of
+ * 24x24 (too many for the direct kernels), padded, then tanh (smooth: a relu kink would blur the check), a
+ * second 3x3 convolution without padding and a dense layer. */
+static nn_net *training_net(nn_kernels kernels, int threads, int batch,
+                            uint64_t seed)
+{
+    nn_net *net = NULL;
+    nn_rng rng;
+    assert_nn_ok(nn_net_create(26, 24, 24, &net));
+    nn_net_add_conv2d(net, 16, 3, 3, 1, 1);
+    nn_net_add_tanh(net);
+    nn_net_add_conv2d(net, 8, 3, 3, 1, 0);
+    nn_net_add_dense(net, 4);
+    assert_nn_ok(nn_net_build(net, batch, seed));
+    assert_nn_ok(nn_net_set_kernels(net, kernels));
+    assert_nn_ok(nn_net_set_threads(net, threads));
+    nn_net_set_input_grad(net, 1);
+    nn_rng_seed(&rng, seed + 1);
+    gc_fill_normal(nn_net_input(net)->x, (size_t)batch * 26 * 24 * 24, 1.0f,
+                   &rng);
+    return net;
+}
+
+/* Training picks F(4x4) there (its multiply-adds counted: 36 gemms on 6x6
+ * tiles in each pass), and F(2x2) or im2col under the reference kernels:
+ * the tests below cannot pass without running it. */
+static void test_training_runs_f43(void **state)
+{
+    nn_net *net = training_net(NN_KERNELS_AUTO, 1, 2, 3);
+    nn_layer_macs macs;
+    uint64_t pass = (uint64_t)36 * 16 * 26 * 6 * 6;
+    (void)state;
+    assert_nn_ok(nn_net_layer_macs(net, 0, &macs));
+    assert_int_equal(macs.forward, pass);
+    assert_int_equal(macs.backward, 2 * pass);
+    assert_nn_ok(nn_net_set_kernels(net, NN_KERNELS_PORTABLE));
+    assert_nn_ok(nn_net_layer_macs(net, 0, &macs));
+    assert_int_equal(macs.forward, pass);
+    assert_nn_ok(nn_net_set_kernels(net, NN_KERNELS_REFERENCE));
+    assert_nn_ok(nn_net_layer_macs(net, 0, &macs));
+    assert_int_equal(macs.forward, (uint64_t)16 * 26 * 9 * 24 * 24);
+    nn_net_destroy(net);
+}
+
+/* Central differences through the training net (step 1e-2: F(4x4)'s
+ * rounding is about ten times F(2x2)'s), on the AVX and portable paths. */
+static void test_gradients_through_f43(void **state)
+{
+    int labels[2] = {1, 3};
+    (void)state;
+    for (int k = 0; k < 2; k++) {
+        nn_net *net = training_net(k ? NN_KERNELS_PORTABLE : NN_KERNELS_AUTO, 1,
+                                   2, 5);
+        gc_result r = gc_check_net(net, 2, 6, 150, 1e-2f, labels);
+        print_message("  %s: max error %.2e, max |numeric| %.3f, %d checked, "
+                      "%d skipped\n", k ? "portable" : "auto", r.max_error,
+                      r.max_numeric, r.checked, r.skipped);
+        assert_true(gc_passed(&r, 1e-3));
+        nn_net_destroy(net);
+    }
+}
+
+/* Forward and backward with 1, 2 and 3 threads give the same bits: the
+ * parameter gradients and the input gradient. */
+static void test_training_threads_bit_identical(void **state)
+{
+    int labels[6] = {1, 3, 0, 2, 2, 1};
+    size_t inputs = (size_t)6 * 26 * 24 * 24;
+    float *grads = NULL, *dx = NULL;
+    size_t count = 0;
+    (void)state;
+    for (int threads = 1; threads <= 3; threads++) {
+        nn_net *net = training_net(NN_KERNELS_AUTO, threads, 6, 13);
+        float loss;
+        count = nn_net_param_count(net);
+        assert_nn_ok(nn_net_forward(net, 6));
+        assert_nn_ok(nn_net_softmax_xent(net, labels, &loss));
+        nn_net_zero_grad(net);
+        assert_nn_ok(nn_net_backward(net));
+        if (!grads) {
+            grads = malloc(count * sizeof *grads);
+            dx = malloc(inputs * sizeof *dx);
+            assert_true(grads && dx);
+            memcpy(grads, nn_net_grads(net), count * sizeof *grads);
+            memcpy(dx, nn_net_input(net)->g, inputs * sizeof *dx);
+        } else {
+            assert_memory_equal(grads, nn_net_grads(net), count * sizeof *grads);
+            assert_memory_equal(dx, nn_net_input(net)->g, inputs * sizeof *dx);
+        }
+        nn_net_destroy(net);
+    }
+    free(grads);
+    free(dx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -343,6 +440,9 @@ int main(void)
         cmocka_unit_test(test_inference_runs_f43),
         cmocka_unit_test(test_backward_matches_im2col),
         cmocka_unit_test(test_backward_random_shapes),
+        cmocka_unit_test(test_training_runs_f43),
+        cmocka_unit_test(test_gradients_through_f43),
+        cmocka_unit_test(test_training_threads_bit_identical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -212,12 +212,17 @@ static int winograd43_suits(const nn_conv2d_shape *s, int batch)
            s->out_c <= CONV_WINOGRAD43_MID_MAX_C;
 }
 
-/* Where training runs F(4x4, 3x3) instead of F(2x2, 3x3): forward and
- * backward of both measured at batch 64 (1 thread) on the presets' layer
- * shapes (docs/BENCHMARKS.md). Depends on the shape only. */
+/* Where training runs F(4x4, 3x3) instead of F(2x2, 3x3), from
+ * single-thread timings of forward + backward of both at batch 64 on the
+ * presets' layer shapes: outputs of 24x24 or more (0.65x to 0.9x of
+ * F(2x2)'s time on 16 to 64 channels); not below, where F(4x4) took up to
+ * 2.5x as long on 8x8 to 12x12 and was even on 16x16, nor above 128 input
+ * channels (the error, test_winograd43). Depends on the shape only. */
 static int winograd43_trains(const nn_conv2d_shape *s)
 {
-    return nn_winograd_fits(s);
+    int side = s->out_h < s->out_w ? s->out_h : s->out_w;
+    return side >= CONV_WINOGRAD43_ANY_BATCH_SIDE &&
+           s->in_c <= CONV_WINOGRAD43_MAX_IN_C;
 }
 
 /* batch: images of the call (0: any, for prepare and the counts of
