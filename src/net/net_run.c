@@ -49,8 +49,7 @@ static nn_exec exec_for(nn_net *net)
     ex.kernels = net->kernels;
     ex.avx2 = nn_net_runs_avx2(net);
     ex.inference = net->inference_only;
-    ex.sgemm = net->inference_only ? nn_sgemm_inference_for(net->kernels)
-                                   : nn_sgemm_for(net->kernels);
+    ex.sgemm = nn_sgemm_for(net->kernels);
     ex.noise_key = noise_key(net->noise_seed, net->noise_pass);
     ex.batch = &net->pass;
     return ex;
