@@ -187,7 +187,8 @@ static void grad_sums(const float *dy, const float *relu_y, const float *x,
             for (; j + BN_LANES <= hw; j += BN_LANES)
                 for (int k = 0; k < BN_LANES; k++) {
                     lane_dy[k] += dy[at + j + k];
-                    lane_dy_xhat[k] += dy[at + j + k] * ((x[at + j + k] - mean) * invstd);
+                    lane_dy_xhat[k] +=
+                        dy[at + j + k] * ((x[at + j + k] - mean) * invstd);
                 }
         for (int k = 0; j + k < hw; k++) {
             float g = relu_y ? relu_masked(dy[at + j + k], relu_y[at + j + k])
@@ -256,8 +257,9 @@ void nn_batchnorm_backward(const float *dy, const float *xhat,
         dbeta[ch] += sums[0];
         dgamma[ch] += sums[1];
         if (dx)
-            channel_backward(dy, NULL, xhat, 0.0f, 1.0f, gamma[ch] * invstd[ch], dx,
-                             sums[0], sums[1], count, 0, n, ch, c, hw, training, 1);
+            channel_backward(dy, NULL, xhat, 0.0f, 1.0f,
+                             gamma[ch] * invstd[ch], dx, sums[0], sums[1],
+                             count, 0, n, ch, c, hw, training, 1);
     }
 }
 
@@ -427,7 +429,7 @@ static void batchnorm_stats_one_pass(const bn_job *job, size_t count,
         double s1 = sums[ch], s2 = sums[c + ch];
         double centred = s2 - s1 * (s1 / (double)count);
         sums[c + ch] = (double)shift[ch] + s1 / (double)count; /* mean */
-        sums[ch] = centred > 0.0 ? centred : 0.0;
+        sums[ch] = centred < 0.0 ? 0.0 : centred; /* NaN stays NaN */
     }
     *sq = sums;
     *batch_mean = sums + c;

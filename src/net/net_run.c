@@ -173,8 +173,8 @@ nn_status nn_net_forward_shards(nn_net *net, int total, int first, int last)
         if (done_by_other(net, layer))
             continue; /* done by the layer folded into */
         gather_inputs(net, i, in);
-        layer->kind->ops.forward(layer, in, &net->tensors[written(layer, i) + 1],
-                                 &ex);
+        layer->kind->ops.forward(layer, in,
+                                 &net->tensors[written(layer, i) + 1], &ex);
     }
     net->batch = batch;
     return net->group_error;
