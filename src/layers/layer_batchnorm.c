@@ -163,47 +163,79 @@ static inline float relu_masked(float dy, float relu_y)
     return relu_y > 0.0f ? dy : 0.0f;
 }
 
-/* The two sums of backward for channel ch over samples [first, last), with
- * xhat = (x - mean) invstd (x = xhat itself with mean 0, invstd 1):
- * sums[0] = sum dy, sums[1] = sum dy xhat, in float, in BN_LANES lanes.
- * With relu_y (n, c, hw), the output of a relu applied after the layer,
- * dy is that relu's output gradient: dy [relu_y > 0] is summed instead. */
-static void grad_sums(const float *dy, const float *relu_y, const float *x,
-                      float mean, float invstd, int first, int last, int ch,
-                      int c, int hw, float *sums)
+/* Lanes of the two sums of backward, for one channel: BN_LANES partial
+ * sums each of dy and of dy xhat. */
+typedef struct {
+    float dy[BN_LANES], dy_xhat[BN_LANES];
+} grad_lanes;
+
+/* One plane of hw values into a channel's lanes, with
+ * xhat = (x - mean) invstd (x = xhat itself with mean 0, invstd 1): value
+ * j adds dy to lanes->dy[j % BN_LANES] and dy xhat to lanes->dy_xhat.
+ * With relu_y, the output of a relu applied after the layer, dy is that
+ * relu's output gradient: dy [relu_y > 0] is added instead. */
+static void grad_plane(const float *dy, const float *relu_y, const float *x,
+                       float mean, float invstd, int hw, grad_lanes *lanes)
 {
-    float lane_dy[BN_LANES] = {0.0f}, lane_dy_xhat[BN_LANES] = {0.0f};
-    for (int i = first; i < last; i++) {
-        size_t at = ((size_t)i * c + ch) * hw;
-        int j = 0;
-        if (relu_y)
-            for (; j + BN_LANES <= hw; j += BN_LANES)
-                for (int k = 0; k < BN_LANES; k++) {
-                    float g = relu_masked(dy[at + j + k], relu_y[at + j + k]);
-                    lane_dy[k] += g;
-                    lane_dy_xhat[k] += g * ((x[at + j + k] - mean) * invstd);
-                }
-        else
-            for (; j + BN_LANES <= hw; j += BN_LANES)
-                for (int k = 0; k < BN_LANES; k++) {
-                    lane_dy[k] += dy[at + j + k];
-                    lane_dy_xhat[k] +=
-                        dy[at + j + k] * ((x[at + j + k] - mean) * invstd);
-                }
-        for (int k = 0; j + k < hw; k++) {
-            float g = relu_y ? relu_masked(dy[at + j + k], relu_y[at + j + k])
-                             : dy[at + j + k];
-            lane_dy[k] += g;
-            lane_dy_xhat[k] += g * ((x[at + j + k] - mean) * invstd);
+    int j = 0;
+    if (relu_y)
+        for (; j + BN_LANES <= hw; j += BN_LANES) {
+            /* masked first, then summed as below: GCC vectorises the two
+             * short loops along k */
+            float g[BN_LANES];
+            for (int k = 0; k < BN_LANES; k++)
+                g[k] = relu_masked(dy[j + k], relu_y[j + k]);
+            for (int k = 0; k < BN_LANES; k++) {
+                lanes->dy[k] += g[k];
+                lanes->dy_xhat[k] += g[k] * ((x[j + k] - mean) * invstd);
+            }
         }
+    else
+        for (; j + BN_LANES <= hw; j += BN_LANES)
+            for (int k = 0; k < BN_LANES; k++) {
+                lanes->dy[k] += dy[j + k];
+                lanes->dy_xhat[k] += dy[j + k] * ((x[j + k] - mean) * invstd);
+            }
+    for (int k = 0; j + k < hw; k++) {
+        float g = relu_y ? relu_masked(dy[j + k], relu_y[j + k]) : dy[j + k];
+        lanes->dy[k] += g;
+        lanes->dy_xhat[k] += g * ((x[j + k] - mean) * invstd);
     }
+}
+
+/* The lanes added pairwise: sums[0] = sum dy, sums[1] = sum dy xhat. */
+static void grad_lanes_sum(grad_lanes *lanes, float *sums)
+{
     for (int width = BN_LANES / 2; width > 0; width /= 2)
         for (int k = 0; k < width; k++) {
-            lane_dy[k] += lane_dy[k + width];
-            lane_dy_xhat[k] += lane_dy_xhat[k + width];
+            lanes->dy[k] += lanes->dy[k + width];
+            lanes->dy_xhat[k] += lanes->dy_xhat[k + width];
         }
-    sums[0] = lane_dy[0];
-    sums[1] = lane_dy_xhat[0];
+    sums[0] = lanes->dy[0];
+    sums[1] = lanes->dy_xhat[0];
+}
+
+/* The two sums of backward for channels [ch, ch + count) over samples
+ * [first, last), each channel's planes in sample order (the sums do not
+ * depend on count): sums[2 k] = sum dy, sums[2 k + 1] = sum dy xhat of
+ * channel ch + k, in float, in BN_LANES lanes. Going sample by sample
+ * over a few channels reads runs of count hw values, not of hw. */
+#define BN_GRAD_CHANNELS 8
+static void grad_sums(const float *dy, const float *relu_y, const float *x,
+                      const float *mean, const float *invstd, int first,
+                      int last, int ch, int count, int c, int hw,
+                      float *sums)
+{
+    grad_lanes lanes[BN_GRAD_CHANNELS];
+    memset(lanes, 0, sizeof lanes);
+    for (int i = first; i < last; i++)
+        for (int k = 0; k < count; k++) {
+            size_t at = ((size_t)i * c + ch + k) * hw;
+            grad_plane(dy + at, relu_y ? relu_y + at : NULL, x + at,
+                       mean[ch + k], invstd[ch + k], hw, &lanes[k]);
+        }
+    for (int k = 0; k < count; k++)
+        grad_lanes_sum(&lanes[k], sums + 2 * k);
 }
 
 /* dx of channel ch over samples [first, last) from the batch's sums (over
@@ -253,7 +285,13 @@ void nn_batchnorm_backward(const float *dy, const float *xhat,
     float count = (float)n * (float)hw;
     for (int ch = 0; ch < c; ch++) {
         float sums[2];
-        grad_sums(dy, NULL, xhat, 0.0f, 1.0f, 0, n, ch, c, hw, sums);
+        grad_lanes lanes;
+        memset(&lanes, 0, sizeof lanes);
+        for (int i = 0; i < n; i++) {
+            size_t at = ((size_t)i * c + ch) * hw;
+            grad_plane(dy + at, NULL, xhat + at, 0.0f, 1.0f, hw, &lanes);
+        }
+        grad_lanes_sum(&lanes, sums);
         dbeta[ch] += sums[0];
         dgamma[ch] += sums[1];
         if (dx)
@@ -336,41 +374,53 @@ static void batchnorm_task(void *p, int task, int thread)
     float count = (float)ex->batch->total * (float)hw;
     (void)thread;
     nn_split(c, NN_PIECES, task, &first, &last);
-    for (int ch = first; ch < last; ch++) {
-        if (job->pass == BN_NORMALIZE)
-            for (int i = 0; i < in->n; i++) {
-                size_t at = ((size_t)i * c + ch) * hw;
-                if (relu_y)
-                    normalize_plane_relu(in->x + at, out->x + at, mean[ch],
-                                         invstd[ch], gamma[ch], beta[ch], hw);
-                else
-                    normalize_plane(in->x + at, out->x + at, NULL, mean[ch],
-                                    invstd[ch], gamma[ch], beta[ch], hw);
-            }
-        else if (job->pass == BN_GRAD_INPUT)
+    /* The element-wise passes go sample by sample, where the task's
+     * channels are one contiguous run of memory, rather than channel by
+     * channel (runs of hw values, a sample apart); each value is computed
+     * alone, so the order changes nothing in the results. */
+    for (int i = 0; i < in->n && job->pass == BN_NORMALIZE; i++)
+        for (int ch = first; ch < last; ch++) {
+            size_t at = ((size_t)i * c + ch) * hw;
+            if (relu_y)
+                normalize_plane_relu(in->x + at, out->x + at, mean[ch],
+                                     invstd[ch], gamma[ch], beta[ch], hw);
+            else
+                normalize_plane(in->x + at, out->x + at, NULL, mean[ch],
+                                invstd[ch], gamma[ch], beta[ch], hw);
+        }
+    for (int i = 0; i < in->n && job->pass == BN_GRAD_INPUT; i++)
+        for (int ch = first; ch < last; ch++)
             channel_backward(out->g, relu_y, in->x, mean[ch], invstd[ch],
                              gamma[ch] * invstd[ch], in->g, gsums[2 * ch],
-                             gsums[2 * ch + 1], count, 0, in->n, ch, c,
-                             hw, job->trained, 0);
-        else
-            for (int s = 0; s < ex->batch->shards; s++) {
-                int lo = ex->batch->bounds[s], hi = ex->batch->bounds[s + 1];
-                double moments[2];
-                if (job->pass == BN_GRAD_SUMS)
-                    grad_sums(out->g, relu_y, in->x, mean[ch], invstd[ch], lo,
-                              hi, ch, c, hw, gsums + s * stride + 2 * ch);
-                else if (job->pass == BN_MOMENTS) {
-                    channel_moments(in->x, mean[ch], lo, hi, ch, c, hw,
-                                    moments);
-                    sums[s * stride / 2 + ch] = moments[0];
-                    sums[s * stride / 2 + c + ch] = moments[1];
-                } else
-                    sums[s * stride / 2 + ch] = channel_sum(
-                        in->x, job->pass == BN_SQUARES,
-                        job->pass == BN_SQUARES ? sums[c + ch] : 0.0, lo, hi,
-                        ch, c, hw);
-            }
-    }
+                             gsums[2 * ch + 1], count, i, i + 1, ch, c, hw,
+                             job->trained, 0);
+    if (job->pass == BN_NORMALIZE || job->pass == BN_GRAD_INPUT)
+        return;
+    for (int ch = first; ch < last && job->pass == BN_GRAD_SUMS;
+         ch += BN_GRAD_CHANNELS)
+        for (int s = 0; s < ex->batch->shards; s++)
+            grad_sums(out->g, relu_y, in->x, mean, invstd,
+                      ex->batch->bounds[s], ex->batch->bounds[s + 1], ch,
+                      last - ch < BN_GRAD_CHANNELS ? last - ch
+                                                   : BN_GRAD_CHANNELS,
+                      c, hw, gsums + s * stride + 2 * ch);
+    if (job->pass == BN_GRAD_SUMS)
+        return;
+    for (int ch = first; ch < last; ch++)
+        for (int s = 0; s < ex->batch->shards; s++) {
+            int lo = ex->batch->bounds[s], hi = ex->batch->bounds[s + 1];
+            double moments[2];
+            if (job->pass == BN_MOMENTS) {
+                channel_moments(in->x, mean[ch], lo, hi, ch, c, hw,
+                                moments);
+                sums[s * stride / 2 + ch] = moments[0];
+                sums[s * stride / 2 + c + ch] = moments[1];
+            } else
+                sums[s * stride / 2 + ch] = channel_sum(
+                    in->x, job->pass == BN_SQUARES,
+                    job->pass == BN_SQUARES ? sums[c + ch] : 0.0, lo, hi,
+                    ch, c, hw);
+        }
 }
 
 static void batchnorm_run(const bn_job *job, bn_pass pass)
