@@ -271,6 +271,8 @@ static void test_gemm_deterministic(void **state)
 #if defined(__x86_64__)
     if (nn_cpu_has_avx2())
         picked = nn_sgemm_avx2;
+    if (nn_cpu_has_avx512())
+        picked = nn_sgemm_avx512;
 #endif
     assert_non_null(a);
     assert_non_null(b);
@@ -296,6 +298,69 @@ static void test_gemm_deterministic(void **state)
     free(c2);
 }
 
+/* The AVX-512 path gives the same bits as the AVX2 one on every shape
+ * the other tests use (odd edges, several cache blocks, alpha and beta,
+ * leading dimensions): nn_sgemm picks it where the CPU has it, and a net
+ * must train to the same weights on either. */
+static void test_gemm_avx512_same_bits_as_avx2(void **state)
+{
+#if defined(__x86_64__)
+    static const int shapes[][3] = {
+        {1, 1, 1},     {7, 15, 3},    {8, 32, 9},     {9, 33, 17},
+        {23, 45, 67},  {64, 784, 288}, {241, 257, 129}, {250, 530, 300},
+        {487, 33, 385}, {13, 700, 257}, {128, 64, 2304}, {10, 64, 1000}};
+    static const float scalars[][2] = {
+        {1.0f, 0.0f}, {1.0f, 1.0f}, {0.75f, 0.0f}, {-1.3f, 0.3f}};
+    size_t cases = 0;
+    nn_rng rng;
+    (void)state;
+    if (!nn_cpu_has_avx512() || !nn_cpu_has_avx2()) {
+        print_message("  this CPU lacks AVX-512F: nothing to compare\n");
+        return;
+    }
+    nn_rng_seed(&rng, 11);
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+        for (int t = 0; t < 4; t++)
+            for (size_t v = 0; v < sizeof scalars / sizeof scalars[0]; v++) {
+                int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+                int ta = t >> 1, tb = t & 1, pad = (int)(s % 3);
+                int lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad;
+                int ldc = n + pad;
+                size_t a_count = (size_t)(ta ? k : m) * lda;
+                size_t b_count = (size_t)(tb ? n : k) * ldb;
+                size_t c_count = (size_t)m * ldc;
+                float *a = malloc(a_count * sizeof *a);
+                float *b = malloc(b_count * sizeof *b);
+                float *c1 = malloc(c_count * sizeof *c1);
+                float *c2 = malloc(c_count * sizeof *c2);
+                assert_non_null(a);
+                assert_non_null(b);
+                assert_non_null(c1);
+                assert_non_null(c2);
+                fill_uniform(a, a_count, &rng);
+                fill_uniform(b, b_count, &rng);
+                fill_uniform(c1, c_count, &rng);
+                memcpy(c2, c1, c_count * sizeof *c1);
+                nn_sgemm_avx2(ta, tb, m, n, k, scalars[v][0], a, lda, b, ldb,
+                              scalars[v][1], c1, ldc);
+                nn_sgemm_avx512(ta, tb, m, n, k, scalars[v][0], a, lda, b,
+                                ldb, scalars[v][1], c2, ldc);
+                if (memcmp(c1, c2, c_count * sizeof *c1) != 0)
+                    fail_msg("avx512 and avx2 differ: ta=%d tb=%d m=%d n=%d "
+                             "k=%d alpha=%g beta=%g", ta, tb, m, n, k,
+                             (double)scalars[v][0], (double)scalars[v][1]);
+                cases++;
+                free(a);
+                free(b);
+                free(c1);
+                free(c2);
+            }
+    print_message("  avx512 vs avx2: %zu products, the same bits\n", cases);
+#else
+    (void)state;
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_gemm_preset_shapes),
         cmocka_unit_test(test_gemm_degenerate),
         cmocka_unit_test(test_gemm_deterministic),
+        cmocka_unit_test(test_gemm_avx512_same_bits_as_avx2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,8 +25,11 @@
  * the multiply-adds the net's kernels really execute (nn_net_layer_macs:
  * Winograd's gemms count 16 per 2x2 tile, not 36; transforms, element-wise
  * layers and the optimizer are not counted) per second over the AVX2+FMA
- * limit for that thread count. direct_* give the same work counted as
- * direct convolution, for reference.
+ * limit for that thread count (util), and the same work counted as direct
+ * convolution would do it (direct_*_util: above 100% means the kernels beat
+ * the limit by doing less arithmetic). On a CPU with AVX-512F the gemm runs
+ * 512-bit FMAs, whose limit (wide_peak_gflops) is about twice as high;
+ * wide_*_util set the same figures against it.
  *
  * int8 lines set the preset quantized (nn_quantize, calibrated on the
  * benchmark's random inputs) against its fp32 net built for inference
@@ -68,6 +71,8 @@ typedef struct {
     int batch;      /* layer and model figures: images per step (64) */
     double peak[CLI_MAX_THREADS + 1]; /* AVX2+FMA GFLOP/s by thread count,
                                          0 where not measured or no AVX2 */
+    double wide_peak[CLI_MAX_THREADS + 1]; /* AVX-512F, 0 where not
+                                              measured or no AVX-512F */
 } bench_opts;
 
 /* CPU time of the calling thread, in seconds. */
@@ -98,6 +103,8 @@ static int bench_peak(const char *threads, bench_opts *opts)
             }
             if (isa == PEAK_AVX2_FMA)
                 opts->peak[count] = rate;
+            else if (rate > 0)
+                opts->wide_peak[count] = rate;
             printf("peak isa=%s threads=%d accumulators=%d ",
                    peak_isa_name((peak_isa)isa), count, peak_accumulators());
             if (rate > 0)
@@ -395,7 +402,7 @@ static int bench_one_layer(const char *model, int index,
                            const bench_opts *opts, nn_rng *rng)
 {
     int labels[MAX_BATCH];
-    char token[64] = "", fu[16], bu[16];
+    char token[64] = "", fu[16], bu[16], dfu[16], dbu[16];
     nn_layer_macs m;
     double fwd, bwd, peak = opts->peak[threads];
     nn_net *one = bench_net(NULL, info, info->in_c, info->in_h, info->in_w,
@@ -413,13 +420,18 @@ static int bench_one_layer(const char *model, int index,
     printf("layer model=%s index=%d spec=%s threads=%d forward_ms=%.3f "
            "backward_ms=%.3f forward_gflops=%.1f backward_gflops=%.1f "
            "direct_forward_gflops=%.1f direct_backward_gflops=%.1f "
-           "forward_util=%s backward_util=%s\n",
+           "forward_util=%s backward_util=%s direct_forward_util=%s "
+           "direct_backward_util=%s\n",
            model, index, token, threads, 1e3 * fwd * opts->batch,
            1e3 * bwd * opts->batch, gflops((double)m.forward, fwd),
            gflops((double)m.backward, bwd), gflops((double)m.direct_forward, fwd),
            gflops((double)m.direct_backward, bwd),
            utilisation(gflops((double)m.forward, fwd), peak, fu, sizeof fu),
-           utilisation(gflops((double)m.backward, bwd), peak, bu, sizeof bu));
+           utilisation(gflops((double)m.backward, bwd), peak, bu, sizeof bu),
+           utilisation(gflops((double)m.direct_forward, fwd), peak, dfu,
+                       sizeof dfu),
+           utilisation(gflops((double)m.direct_backward, bwd), peak, dbu,
+                       sizeof dbu));
     fflush(stdout);
     nn_net_destroy(one);
     return 0;
@@ -510,7 +522,8 @@ static int bench_model(const char *model, int threads, const bench_opts *opts,
     nn_optim_settings sgd = nn_optim_defaults(NN_OPTIM_SGD);
     nn_optim *opt = NULL;
     double train, infer, update, peak = opts->peak[threads];
-    char tu[16], iu[16];
+    double wide = opts->wide_peak[threads];
+    char tu[16], iu[16], dtu[16], diu[16], wtu[16], wdtu[16];
     net_macs macs;
     model_input(model, in);
     net = bench_net(model, NULL, in[0], in[1], in[2], threads, opts->batch,
@@ -536,13 +549,21 @@ static int bench_model(const char *model, int threads, const bench_opts *opts,
     printf("model model=%s threads=%d batch=%d train_ips=%.0f infer_ips=%.0f "
            "train_mmacs=%.2f infer_mmacs=%.2f train_gflops=%.1f "
            "infer_gflops=%.1f peak_gflops=%.1f train_util=%s infer_util=%s "
-           "direct_train_mmacs=%.2f direct_infer_mmacs=%.2f optim_us=%.1f\n",
+           "direct_train_mmacs=%.2f direct_infer_mmacs=%.2f "
+           "direct_train_util=%s direct_infer_util=%s wide_peak_gflops=%.1f "
+           "wide_train_util=%s wide_direct_train_util=%s optim_us=%.1f\n",
            model, threads, opts->batch, 1 / train, 1 / infer,
            macs.train * 1e-6, macs.infer * 1e-6, gflops(macs.train, train),
            gflops(macs.infer, infer), peak,
            utilisation(gflops(macs.train, train), peak, tu, sizeof tu),
            utilisation(gflops(macs.infer, infer), peak, iu, sizeof iu),
-           macs.direct_train * 1e-6, macs.direct_infer * 1e-6, update * 1e6);
+           macs.direct_train * 1e-6, macs.direct_infer * 1e-6,
+           utilisation(gflops(macs.direct_train, train), peak, dtu, sizeof dtu),
+           utilisation(gflops(macs.direct_infer, infer), peak, diu, sizeof diu),
+           wide, utilisation(gflops(macs.train, train), wide, wtu, sizeof wtu),
+           utilisation(gflops(macs.direct_train, train), wide, wdtu,
+                       sizeof wdtu),
+           update * 1e6);
     fflush(stdout);
     nn_net_destroy(net);
     return 0;
@@ -755,7 +776,7 @@ static int list_ok(const char *flag, const char *list, int numbers)
 
 int main(int argc, char **argv)
 {
-    bench_opts opts = {0.5, 5, MAX_BATCH, {0}};
+    bench_opts opts = {0.5, 5, MAX_BATCH, {0}, {0}};
     const char *only = NULL, *models = "mlp,lenet,deep", *threads = "1,2";
     int rc = 0;
     for (int i = 1; i < argc; i++) {

@@ -25,8 +25,8 @@ typedef void (*nn_sgemm_fn)(int trans_a, int trans_b, int m, int n, int k,
                             const float *b, int ldb, float beta, float *c,
                             int ldc);
 
-/* The gemm a choice of kernels runs: AVX2+FMA where the CPU has it for
- * NN_KERNELS_AUTO, plain C otherwise. */
+/* The gemm a choice of kernels runs: AVX-512 or AVX2+FMA where the CPU
+ * has them for NN_KERNELS_AUTO (the same bits), plain C otherwise. */
 nn_sgemm_fn nn_sgemm_for(nn_kernels kernels);
 
 /* ------------------------------------------------- shards and process groups */

@@ -154,8 +154,8 @@ int nn_net_threads(const nn_net *net);
 /* Which kernels a net runs. Each choice gives results that are
  * bit-identical for any thread count; different choices round differently.
  *   NN_KERNELS_AUTO      the fastest this CPU runs (default): AVX2+FMA
- *                        gemm, direct and Winograd convolutions where the
- *                        shapes suit them;
+ *                        or AVX-512 gemm (the same bits), direct and
+ *                        Winograd convolutions where the shapes suit them;
  *   NN_KERNELS_PORTABLE  the same algorithms in plain C, on any CPU;
  *   NN_KERNELS_REFERENCE the textbook method in plain C: every convolution
  *                        as im2col + gemm. */

@@ -1,7 +1,10 @@
 /* The gemm's entry points: nn_sgemm (the fastest path this CPU runs), the
  * portable path (the blocked driver of gemm_blocked.c around a plain C
  * micro-kernel), and the choice of path for each nn_kernels value. The
- * AVX2 micro-kernels are gemm_avx2.c's. */
+ * AVX2 micro-kernels are gemm_avx2.c's, the AVX-512 ones gemm_avx512.c's:
+ * both give the same bits (each value of C sums its products in k order,
+ * one FMA each, over the same k blocks; test_gemm checks it), so which one
+ * a CPU runs never changes a result. */
 #include "compute/gemm.h"
 #include "core/util.h"
 
@@ -61,6 +64,11 @@ void nn_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
               float *c, int ldc)
 {
 #if defined(__x86_64__)
+    if (nn_cpu_has_avx512()) {
+        nn_sgemm_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb,
+                        beta, c, ldc);
+        return;
+    }
     if (nn_cpu_has_avx2()) {
         nn_sgemm_avx2(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta,
                       c, ldc);
@@ -87,15 +95,6 @@ nn_sgemm_tree_fn nn_sgemm_tree_for(nn_kernels kernels)
         return nn_sgemm_tree_avx2;
 #endif
     return sgemm_tree_portable;
-}
-
-nn_sgemm_fn nn_sgemm_inference_for(nn_kernels kernels)
-{
-#if defined(__x86_64__)
-    if (kernels == NN_KERNELS_AUTO && nn_cpu_has_avx512())
-        return nn_sgemm_avx512;
-#endif
-    return nn_sgemm_for(kernels);
 }
 
 nn_sgemm_fn nn_sgemm_for(nn_kernels kernels)

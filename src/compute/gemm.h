@@ -89,14 +89,10 @@ void nn_sgemm_avx2(int trans_a, int trans_b, int m, int n, int k,
 
 #if defined(__x86_64__)
 /* nn_sgemm with an 8x32 AVX-512F micro-kernel: only if
- * nn_cpu_has_avx512(). */
+ * nn_cpu_has_avx512(). The same bits as nn_sgemm_avx2. */
 void nn_sgemm_avx512(int trans_a, int trans_b, int m, int n, int k,
                      float alpha, const float *a, int lda, const float *b,
                      int ldb, float beta, float *c, int ldc);
 #endif
-/* The gemm a net built for inference runs for `kernels`: the AVX-512 path
- * for NN_KERNELS_AUTO on a CPU that has it, else nn_sgemm_for(kernels).
- * Training keeps nn_sgemm_for, so its results do not change. */
-nn_sgemm_fn nn_sgemm_inference_for(nn_kernels kernels);
 
 #endif /* NN_KERNELS_GEMM_H */

@@ -97,9 +97,14 @@ enum {
                                    backward get `in` as an array of
                                    layer->inputs tensors (add, concat) */
     NN_KIND_RELU = 8,           /* y = x if x > 0 or NaN, else 0 (relu) */
-    NN_KIND_FUSES_RELU = 16     /* in a net built for inference its forward
+    NN_KIND_FUSES_RELU = 16,    /* in a net built for inference its forward
                                    can apply a relu that follows to its
-                                   own output (layer->relu_after) */
+                                   own output (layer->relu_to) */
+    NN_KIND_FUSES_RELU_TRAINING = 32 /* in a net built for training too: its
+                                   forward can write relu(y) into the
+                                   relu's output, and its backward take
+                                   the relu's output gradient and mask
+                                   (layer->relu_to, relu_applied) */
 };
 
 /* How a kind is written in a spec ("conv3x3x16p1"): its grammar, and how
@@ -185,6 +190,13 @@ struct nn_layer {
     int folded_into;         /* the layer doing this one's work, or -1 */
     int relu_to;             /* the relu this layer applies to its output
                                 and whose output it writes, or -1 */
+    int relu_applied;        /* set by the net before each forward: 1 when
+                                this pass applies relu_to's relu (that
+                                relu's forward and backward do not run, the
+                                layer's own output is not written), 0 when
+                                the two run apart (NN_KERNELS_REFERENCE,
+                                inference mode of a net built for
+                                training) */
     void *cache;             /* forward-to-backward memory */
     nn_layer_sizes sizes;
 };

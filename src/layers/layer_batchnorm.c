@@ -43,6 +43,40 @@ static double channel_sum(const float *x, int squared, double mean, int first,
     return lane[0];
 }
 
+/* Sums over samples [first, last) and positions of channel ch of x
+ * (n, c, hw), shifted by `shift`, in double and in one read:
+ * moments[0] = sum (x - shift), moments[1] = sum (x - shift)^2. With the
+ * shift near the mean, var = moments[1] / count - (moments[0] / count)^2
+ * cancels little; in double it stays exact to far below float's rounding
+ * for any shift whose squared distance to the mean is below ~1e8 var. */
+static void channel_moments(const float *x, double shift, int first, int last,
+                            int ch, int c, int hw, double *moments)
+{
+    double lane[BN_LANES] = {0.0}, lane_sq[BN_LANES] = {0.0};
+    for (int i = first; i < last; i++) {
+        const float *xp = x + ((size_t)i * c + ch) * hw;
+        int j = 0;
+        for (; j + BN_LANES <= hw; j += BN_LANES)
+            for (int k = 0; k < BN_LANES; k++) {
+                double d = xp[j + k] - shift;
+                lane[k] += d;
+                lane_sq[k] += d * d;
+            }
+        for (int k = 0; j + k < hw; k++) {
+            double d = xp[j + k] - shift;
+            lane[k] += d;
+            lane_sq[k] += d * d;
+        }
+    }
+    for (int width = BN_LANES / 2; width > 0; width /= 2)
+        for (int k = 0; k < width; k++) {
+            lane[k] += lane[k + width];
+            lane_sq[k] += lane_sq[k + width];
+        }
+    moments[0] = lane[0];
+    moments[1] = lane_sq[0];
+}
+
 /* One plane of hw values: xhat = (x - mean) invstd, y = gamma xhat + beta;
  * xhat is kept only when asked (the layer recomputes it from x). */
 static void normalize_plane(const float *restrict x, float *restrict y,
@@ -57,6 +91,19 @@ static void normalize_plane(const float *restrict x, float *restrict y,
     else
         for (int j = 0; j < hw; j++)
             y[j] = gamma * ((x[j] - mean) * invstd) + beta;
+}
+
+/* The same plane with the relu that follows applied: y = relu(gamma xhat
+ * + beta), relu(v) = v if v > 0 or NaN, else 0, the very select of
+ * nn_relu_forward, so the values are those of the two layers run apart. */
+static void normalize_plane_relu(const float *restrict x, float *restrict y,
+                                 float mean, float invstd, float gamma,
+                                 float beta, int hw)
+{
+    for (int j = 0; j < hw; j++) {
+        float v = gamma * ((x[j] - mean) * invstd) + beta;
+        y[j] = v > 0.0f || v != v ? v : 0.0f;
+    }
 }
 
 /* The batch's statistics of channel ch from its mean and squared
@@ -109,43 +156,98 @@ void nn_batchnorm_forward_infer(const float *x, const float *gamma,
         }
 }
 
-/* The two sums of backward for channel ch over samples [first, last), with
- * xhat = (x - mean) invstd (x = xhat itself with mean 0, invstd 1):
- * sums[0] = sum dy, sums[1] = sum dy xhat, in float, in BN_LANES lanes. */
-static void grad_sums(const float *dy, const float *x, float mean,
-                      float invstd, int first, int last, int ch, int c,
-                      int hw, float *sums)
+/* The gradient reaching the batchnorm through the relu after it, one
+ * value: dy [relu_y > 0], as relu's backward makes it. */
+static inline float relu_masked(float dy, float relu_y)
 {
-    float lane_dy[BN_LANES] = {0.0f}, lane_dy_xhat[BN_LANES] = {0.0f};
-    for (int i = first; i < last; i++) {
-        size_t at = ((size_t)i * c + ch) * hw;
-        int j = 0;
+    return relu_y > 0.0f ? dy : 0.0f;
+}
+
+/* Lanes of the two sums of backward, for one channel: BN_LANES partial
+ * sums each of dy and of dy xhat. */
+typedef struct {
+    float dy[BN_LANES], dy_xhat[BN_LANES];
+} grad_lanes;
+
+/* One plane of hw values into a channel's lanes, with
+ * xhat = (x - mean) invstd (x = xhat itself with mean 0, invstd 1): value
+ * j adds dy to lanes->dy[j % BN_LANES] and dy xhat to lanes->dy_xhat.
+ * With relu_y, the output of a relu applied after the layer, dy is that
+ * relu's output gradient: dy [relu_y > 0] is added instead. */
+static void grad_plane(const float *dy, const float *relu_y, const float *x,
+                       float mean, float invstd, int hw, grad_lanes *lanes)
+{
+    int j = 0;
+    if (relu_y)
+        for (; j + BN_LANES <= hw; j += BN_LANES) {
+            /* masked first, then summed as below: GCC vectorises the two
+             * short loops along k */
+            float g[BN_LANES];
+            for (int k = 0; k < BN_LANES; k++)
+                g[k] = relu_masked(dy[j + k], relu_y[j + k]);
+            for (int k = 0; k < BN_LANES; k++) {
+                lanes->dy[k] += g[k];
+                lanes->dy_xhat[k] += g[k] * ((x[j + k] - mean) * invstd);
+            }
+        }
+    else
         for (; j + BN_LANES <= hw; j += BN_LANES)
             for (int k = 0; k < BN_LANES; k++) {
-                lane_dy[k] += dy[at + j + k];
-                lane_dy_xhat[k] += dy[at + j + k] * ((x[at + j + k] - mean) * invstd);
+                lanes->dy[k] += dy[j + k];
+                lanes->dy_xhat[k] += dy[j + k] * ((x[j + k] - mean) * invstd);
             }
-        for (int k = 0; j + k < hw; k++) {
-            lane_dy[k] += dy[at + j + k];
-            lane_dy_xhat[k] += dy[at + j + k] * ((x[at + j + k] - mean) * invstd);
-        }
+    for (int k = 0; j + k < hw; k++) {
+        float g = relu_y ? relu_masked(dy[j + k], relu_y[j + k]) : dy[j + k];
+        lanes->dy[k] += g;
+        lanes->dy_xhat[k] += g * ((x[j + k] - mean) * invstd);
     }
+}
+
+/* The lanes added pairwise: sums[0] = sum dy, sums[1] = sum dy xhat. */
+static void grad_lanes_sum(grad_lanes *lanes, float *sums)
+{
     for (int width = BN_LANES / 2; width > 0; width /= 2)
         for (int k = 0; k < width; k++) {
-            lane_dy[k] += lane_dy[k + width];
-            lane_dy_xhat[k] += lane_dy_xhat[k + width];
+            lanes->dy[k] += lanes->dy[k + width];
+            lanes->dy_xhat[k] += lanes->dy_xhat[k + width];
         }
-    sums[0] = lane_dy[0];
-    sums[1] = lane_dy_xhat[0];
+    sums[0] = lanes->dy[0];
+    sums[1] = lanes->dy_xhat[0];
+}
+
+/* The two sums of backward for channels [ch, ch + count) over samples
+ * [first, last), each channel's planes in sample order (the sums do not
+ * depend on count): sums[2 k] = sum dy, sums[2 k + 1] = sum dy xhat of
+ * channel ch + k, in float, in BN_LANES lanes. Going sample by sample
+ * over a few channels reads runs of count hw values, not of hw. */
+#define BN_GRAD_CHANNELS 8
+static void grad_sums(const float *dy, const float *relu_y, const float *x,
+                      const float *mean, const float *invstd, int first,
+                      int last, int ch, int count, int c, int hw,
+                      float *sums)
+{
+    grad_lanes lanes[BN_GRAD_CHANNELS];
+    memset(lanes, 0, sizeof lanes);
+    for (int i = first; i < last; i++)
+        for (int k = 0; k < count; k++) {
+            size_t at = ((size_t)i * c + ch + k) * hw;
+            grad_plane(dy + at, relu_y ? relu_y + at : NULL, x + at,
+                       mean[ch + k], invstd[ch + k], hw, &lanes[k]);
+        }
+    for (int k = 0; k < count; k++)
+        grad_lanes_sum(&lanes[k], sums + 2 * k);
 }
 
 /* dx of channel ch over samples [first, last) from the batch's sums (over
  * count values), xhat as in grad_sums: in training mode
  * dx += gamma invstd / count (count dy - sum dy - xhat sum dy xhat), else
  * dx += gamma invstd dy. Both are dx += a dy + b x + d with a, b and d
- * made once per channel: two multiply-adds per value. */
-static void channel_backward(const float *restrict dy, const float *restrict x,
-                             float mean, float xhat_scale, float scale,
+ * made once per channel: two multiply-adds per value. With relu_y, dy is
+ * masked as in grad_sums. */
+static void channel_backward(const float *restrict dy,
+                             const float *restrict relu_y,
+                             const float *restrict x, float mean,
+                             float xhat_scale, float scale,
                              float *restrict dx, float sum_dy,
                              float sum_dy_xhat, float count, int first,
                              int last, int ch, int c, int hw, int training,
@@ -158,7 +260,15 @@ static void channel_backward(const float *restrict dy, const float *restrict x,
     }
     for (int i = first; i < last; i++) {
         size_t at = ((size_t)i * c + ch) * hw;
-        if (add)
+        if (relu_y && add)
+            for (int j = 0; j < hw; j++)
+                dx[at + j] += a * relu_masked(dy[at + j], relu_y[at + j]) +
+                              (b * x[at + j] + d);
+        else if (relu_y)
+            for (int j = 0; j < hw; j++)
+                dx[at + j] = a * relu_masked(dy[at + j], relu_y[at + j]) +
+                             (b * x[at + j] + d);
+        else if (add)
             for (int j = 0; j < hw; j++)
                 dx[at + j] += a * dy[at + j] + (b * x[at + j] + d);
         else
@@ -175,12 +285,19 @@ void nn_batchnorm_backward(const float *dy, const float *xhat,
     float count = (float)n * (float)hw;
     for (int ch = 0; ch < c; ch++) {
         float sums[2];
-        grad_sums(dy, xhat, 0.0f, 1.0f, 0, n, ch, c, hw, sums);
+        grad_lanes lanes;
+        memset(&lanes, 0, sizeof lanes);
+        for (int i = 0; i < n; i++) {
+            size_t at = ((size_t)i * c + ch) * hw;
+            grad_plane(dy + at, NULL, xhat + at, 0.0f, 1.0f, hw, &lanes);
+        }
+        grad_lanes_sum(&lanes, sums);
         dbeta[ch] += sums[0];
         dgamma[ch] += sums[1];
         if (dx)
-            channel_backward(dy, xhat, 0.0f, 1.0f, gamma[ch] * invstd[ch], dx,
-                             sums[0], sums[1], count, 0, n, ch, c, hw, training, 1);
+            channel_backward(dy, NULL, xhat, 0.0f, 1.0f,
+                             gamma[ch] * invstd[ch], dx, sums[0], sums[1],
+                             count, 0, n, ch, c, hw, training, 1);
     }
 }
 
@@ -199,8 +316,8 @@ static void batchnorm_sizes(const nn_layer *layer, int max_batch,
     out->params = 2 * (size_t)layer->in_c; /* gamma, beta */
     out->decayed = 0;
     out->state = 2 * (size_t)layer->in_c; /* running mean, running var */
-    /* per shard: c doubles of forward sums (and the means after shard 0's),
-     * or 2c floats of backward sums */
+    /* per shard: 2c doubles of forward sums, or 2c floats of backward
+     * sums */
     out->partials = 4 * (size_t)layer->in_c;
     out->cache = sizeof(float) * 2 * (size_t)layer->in_c;
 }
@@ -222,9 +339,12 @@ static void batchnorm_init(nn_layer *layer, nn_rng *rng, float gain2)
  * channel: every sum is one channel's over one shard, made by one task in
  * a fixed order, so no result depends on the number of threads. */
 typedef enum {
-    BN_SUMS,      /* per shard and channel: sum of x */
-    BN_SQUARES,   /* per shard and channel: sum of (x - mean)^2 */
-    BN_NORMALIZE, /* y from x with the cached mean and invstd */
+    BN_MOMENTS,   /* per shard and channel: sum of x - shift and of its
+                     square, shift = the cached mean slot */
+    BN_SUMS,      /* reference: per shard and channel: sum of x */
+    BN_SQUARES,   /* reference: per shard and channel: sum of (x - mean)^2 */
+    BN_NORMALIZE, /* y from x with the cached mean and invstd (and the
+                     relu after the layer when it applies it) */
     BN_GRAD_SUMS, /* per shard and channel: sum dy, sum dy xhat */
     BN_GRAD_INPUT /* dx from the batch's gradient sums */
 } bn_pass;
@@ -246,37 +366,61 @@ static void batchnorm_task(void *p, int task, int thread)
     int c = in->c, hw = in->h * in->w, first, last;
     const float *gamma = layer->params, *beta = gamma + c;
     const float *invstd = layer->cache, *mean = invstd + c;
+    /* the relu's output (n, c, hw) when the layer applies it */
+    const float *relu_y = layer->relu_applied ? out->x : NULL;
     size_t stride = layer->sizes.partials;
     double *sums = (double *)(void *)ex->partials;
     float *gsums = ex->partials;
     float count = (float)ex->batch->total * (float)hw;
     (void)thread;
     nn_split(c, NN_PIECES, task, &first, &last);
-    for (int ch = first; ch < last; ch++) {
-        if (job->pass == BN_NORMALIZE)
-            for (int i = 0; i < in->n; i++) {
-                size_t at = ((size_t)i * c + ch) * hw;
+    /* The element-wise passes go sample by sample, where the task's
+     * channels are one contiguous run of memory, rather than channel by
+     * channel (runs of hw values, a sample apart); each value is computed
+     * alone, so the order changes nothing in the results. */
+    for (int i = 0; i < in->n && job->pass == BN_NORMALIZE; i++)
+        for (int ch = first; ch < last; ch++) {
+            size_t at = ((size_t)i * c + ch) * hw;
+            if (relu_y)
+                normalize_plane_relu(in->x + at, out->x + at, mean[ch],
+                                     invstd[ch], gamma[ch], beta[ch], hw);
+            else
                 normalize_plane(in->x + at, out->x + at, NULL, mean[ch],
                                 invstd[ch], gamma[ch], beta[ch], hw);
-            }
-        else if (job->pass == BN_GRAD_INPUT)
-            channel_backward(out->g, in->x, mean[ch], invstd[ch],
+        }
+    for (int i = 0; i < in->n && job->pass == BN_GRAD_INPUT; i++)
+        for (int ch = first; ch < last; ch++)
+            channel_backward(out->g, relu_y, in->x, mean[ch], invstd[ch],
                              gamma[ch] * invstd[ch], in->g, gsums[2 * ch],
-                             gsums[2 * ch + 1], count, 0, in->n, ch, c,
-                             hw, job->trained, 0);
-        else
-            for (int s = 0; s < ex->batch->shards; s++) {
-                int lo = ex->batch->bounds[s], hi = ex->batch->bounds[s + 1];
-                if (job->pass == BN_GRAD_SUMS)
-                    grad_sums(out->g, in->x, mean[ch], invstd[ch], lo, hi, ch,
-                              c, hw, gsums + s * stride + 2 * ch);
-                else
-                    sums[s * stride / 2 + ch] = channel_sum(
-                        in->x, job->pass == BN_SQUARES,
-                        job->pass == BN_SQUARES ? sums[c + ch] : 0.0, lo, hi,
-                        ch, c, hw);
-            }
-    }
+                             gsums[2 * ch + 1], count, i, i + 1, ch, c, hw,
+                             job->trained, 0);
+    if (job->pass == BN_NORMALIZE || job->pass == BN_GRAD_INPUT)
+        return;
+    for (int ch = first; ch < last && job->pass == BN_GRAD_SUMS;
+         ch += BN_GRAD_CHANNELS)
+        for (int s = 0; s < ex->batch->shards; s++)
+            grad_sums(out->g, relu_y, in->x, mean, invstd,
+                      ex->batch->bounds[s], ex->batch->bounds[s + 1], ch,
+                      last - ch < BN_GRAD_CHANNELS ? last - ch
+                                                   : BN_GRAD_CHANNELS,
+                      c, hw, gsums + s * stride + 2 * ch);
+    if (job->pass == BN_GRAD_SUMS)
+        return;
+    for (int ch = first; ch < last; ch++)
+        for (int s = 0; s < ex->batch->shards; s++) {
+            int lo = ex->batch->bounds[s], hi = ex->batch->bounds[s + 1];
+            double moments[2];
+            if (job->pass == BN_MOMENTS) {
+                channel_moments(in->x, mean[ch], lo, hi, ch, c, hw,
+                                moments);
+                sums[s * stride / 2 + ch] = moments[0];
+                sums[s * stride / 2 + c + ch] = moments[1];
+            } else
+                sums[s * stride / 2 + ch] = channel_sum(
+                    in->x, job->pass == BN_SQUARES,
+                    job->pass == BN_SQUARES ? sums[c + ch] : 0.0, lo, hi,
+                    ch, c, hw);
+        }
 }
 
 static void batchnorm_run(const bn_job *job, bn_pass pass)
@@ -286,19 +430,74 @@ static void batchnorm_run(const bn_job *job, bn_pass pass)
     nn_pool_run(job->ex->pool, NN_PIECES, batchnorm_task, &run);
 }
 
-/* Training mode over some shards of a batch: each shard's sums per channel,
- * added as a tree, then across the group; first for the mean, then for
- * the squared deviations from it. ex->partials holds, per shard, c
- * doubles of sums; shard 0 also keeps the means after them. Inference
- * mode normalises with the running statistics. */
+/* The reference statistics (NN_KERNELS_REFERENCE), in two reads: each
+ * shard's sums per channel, added as a tree, then across the group; first
+ * for the mean, then for the squared deviations from it. ex->partials
+ * holds, per shard, c doubles of sums; shard 0 also keeps the means after
+ * them. *sq gets sum (x - mean)^2 per channel (c), *batch_mean the means. */
+static void batchnorm_stats_two_pass(const bn_job *job, size_t count,
+                                     double **sq, double **batch_mean)
+{
+    const nn_exec *ex = job->ex;
+    int c = job->in->c;
+    size_t stride = job->layer->sizes.partials / 2;
+    double *sums = (double *)(void *)ex->partials;
+    *batch_mean = sums + c; /* partials exist in training mode only */
+    for (int squared = 0; squared <= 1; squared++) {
+        batchnorm_run(job, squared ? BN_SQUARES : BN_SUMS);
+        nn_tree_doubles(sums, ex->batch->shards, stride, (size_t)c);
+        nn_batch_group_sum(ex->batch, sums, (size_t)c, 1);
+        if (!squared)
+            for (int ch = 0; ch < c; ch++)
+                (*batch_mean)[ch] = sums[ch] / (double)count;
+    }
+    *sq = sums;
+}
+
+/* The statistics in one read: per shard and channel the sum s1 of
+ * x - shift and s2 of its square (shift = the running mean, which every
+ * process and any thread count share: 0 if it is not finite), added as a
+ * tree, then across the group; mean = shift + s1 / count and
+ * sum (x - mean)^2 = s2 - s1^2 / count (at least 0). ex->partials holds,
+ * per shard, s1 (c) then s2 (c) in doubles; shard 0's are overwritten by
+ * sum (x - mean)^2 (c), then the means (c). */
+static void batchnorm_stats_one_pass(const bn_job *job, size_t count,
+                                     double **sq, double **batch_mean)
+{
+    const nn_exec *ex = job->ex;
+    const nn_layer *layer = job->layer;
+    int c = job->in->c;
+    size_t stride = layer->sizes.partials / 2;
+    double *sums = (double *)(void *)ex->partials;
+    float *shift = (float *)layer->cache + c; /* the cache's mean slot */
+    for (int ch = 0; ch < c; ch++)
+        shift[ch] = isfinite(layer->state[ch]) ? layer->state[ch] : 0.0f;
+    batchnorm_run(job, BN_MOMENTS);
+    nn_tree_doubles(sums, ex->batch->shards, stride, 2 * (size_t)c);
+    nn_batch_group_sum(ex->batch, sums, 2 * (size_t)c, 1);
+    for (int ch = 0; ch < c; ch++) {
+        double s1 = sums[ch], s2 = sums[c + ch];
+        double centred = s2 - s1 * (s1 / (double)count);
+        sums[c + ch] = (double)shift[ch] + s1 / (double)count; /* mean */
+        sums[ch] = centred < 0.0 ? 0.0 : centred; /* NaN stays NaN */
+    }
+    *sq = sums;
+    *batch_mean = sums + c;
+}
+
+/* Training mode over some shards of a batch: the batch's mean and biased
+ * variance per channel (in one read, or two with the reference kernels),
+ * the running statistics moved, then the normalising pass; inference mode
+ * normalises with the running statistics. When the net tells the layer to
+ * apply the relu after it (layer->relu_applied), `out` is that relu's
+ * output and gets relu(y); the layer's own output is not written. */
 static void batchnorm_forward(nn_layer *layer, const nn_tensor *in,
                               nn_tensor *out, const nn_exec *ex)
 {
     batchnorm_layer *bn = (batchnorm_layer *)layer;
     int c = in->c;
-    size_t stride = layer->sizes.partials / 2;
     size_t count = (size_t)ex->batch->total * in->h * in->w;
-    double *sums = (double *)(void *)ex->partials, *batch_mean;
+    double *sq, *batch_mean;
     float *invstd = layer->cache, *mean = invstd + c;
     float *running_mean = layer->state, *running_var = running_mean + c;
     bn_job job = {layer, in, out, ex, BN_SUMS, ex->training};
@@ -311,18 +510,13 @@ static void batchnorm_forward(nn_layer *layer, const nn_tensor *in,
         batchnorm_run(&job, BN_NORMALIZE);
         return;
     }
-    batch_mean = sums + c; /* partials exist in training mode only */
-    for (int squared = 0; squared <= 1; squared++) {
-        batchnorm_run(&job, squared ? BN_SQUARES : BN_SUMS);
-        nn_tree_doubles(sums, ex->batch->shards, stride, (size_t)c);
-        nn_batch_group_sum(ex->batch, sums, (size_t)c, 1);
-        if (!squared)
-            for (int ch = 0; ch < c; ch++)
-                batch_mean[ch] = sums[ch] / (double)count;
-    }
+    if (ex->kernels == NN_KERNELS_REFERENCE)
+        batchnorm_stats_two_pass(&job, count, &sq, &batch_mean);
+    else
+        batchnorm_stats_one_pass(&job, count, &sq, &batch_mean);
     for (int ch = 0; ch < c; ch++) {
         mean[ch] = (float)batch_mean[ch];
-        invstd[ch] = channel_stats(batch_mean[ch], sums[ch], count,
+        invstd[ch] = channel_stats(batch_mean[ch], sq[ch], count,
                                    running_mean + ch, running_var + ch,
                                    BN_MOMENTUM, layer->args.eps);
     }
@@ -331,7 +525,9 @@ static void batchnorm_forward(nn_layer *layer, const nn_tensor *in,
 
 /* Each shard's two sums per channel, added as a tree: that is these
  * shards' gradient of beta and gamma (the trainer adds the processes' up);
- * then dx from the whole batch's sums, added across the group. */
+ * then dx from the whole batch's sums, added across the group. When the
+ * last forward applied the relu after the layer, `out` is that relu's
+ * output and gradient, and dy = out->g [out->x > 0] in both passes. */
 static void batchnorm_backward(nn_layer *layer, const nn_tensor *in,
                                const nn_tensor *out, const nn_exec *ex)
 {
@@ -409,7 +605,8 @@ static nn_status batchnorm_check(const nn_layer_args *a)
 
 const nn_layer_kind nn_kind_batchnorm = {
     .name = "batchnorm",
-    .flags = NN_KIND_TRANSPARENT | NN_KIND_SETS_INPUT_GRAD,
+    .flags = NN_KIND_TRANSPARENT | NN_KIND_SETS_INPUT_GRAD |
+             NN_KIND_FUSES_RELU_TRAINING,
     .object_size = sizeof(batchnorm_layer),
     .spec = {.token = "bn", .alias = "batchnorm", .grammar = "bn[epsE]",
              .parse = batchnorm_parse, .print = batchnorm_print,

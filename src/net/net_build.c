@@ -219,7 +219,12 @@ static size_t tensor_floats(const nn_net *net, int t, int max_batch)
 static int slot_busy(const nn_net *net, int j, int i, int values)
 {
     int t = net->layers[j]->slot_tensor;
-    return values ? net->layers[t - 1]->last_reader >= i : t - 1 <= i;
+    const nn_layer *maker = net->layers[t - 1];
+    /* a relu fused into the layer before it in training: that layer
+     * reads the relu's output gradient, so it lives until that layer ran */
+    int last_use = !values && maker->folded_into >= 0 ? maker->folded_into
+                                                      : t - 1;
+    return values ? maker->last_reader >= i : last_use <= i;
 }
 
 /* Puts tensor t (floats of it) in a free slot as layer i runs, the
@@ -327,6 +332,26 @@ static nn_status place_values(nn_net *net, int max_batch, size_t *total)
     return NN_OK;
 }
 
+/* In a net built for training, which layers apply the relu after them
+ * (NN_KIND_FUSES_RELU_TRAINING: batchnorm) when that relu is the only
+ * reader of their output and reads nothing else: layer i then gets
+ * relu_to = i + 1 and the relu folded_into = i; whether a pass applies it
+ * is decided as it runs (layer->relu_applied, net_run.c). The relu's output
+ * gradient then lives until layer i's backward (slot_busy). */
+static void plan_training_relus(nn_net *net)
+{
+    for (int i = 0; i + 1 < net->count; i++) {
+        nn_layer *layer = net->layers[i], *relu = net->layers[i + 1];
+        if (!(layer->kind->flags & NN_KIND_FUSES_RELU_TRAINING) ||
+            !(relu->kind->flags & NN_KIND_RELU) || relu->inputs != 1 ||
+            relu->reads[0] != i + 1 || layer->first_reader != i + 1 ||
+            layer->last_reader != i + 1 || relu->folded_into >= 0)
+            continue;
+        layer->relu_to = i + 1;
+        relu->folded_into = i;
+    }
+}
+
 /* In a net built for inference, which layers fold the next one (a
  * per-channel map: batchnorm) into their parameters: layer i when its
  * kind can fold, its output is read by layer i + 1 alone, which reads
@@ -340,6 +365,10 @@ static nn_status plan_folds(nn_net *net, int training, size_t *folded)
     for (int i = 0; i < net->count; i++)
         net->layers[i]->fold_to = net->layers[i]->folded_into =
             net->layers[i]->relu_to = -1;
+    for (int i = 0; i < net->count; i++)
+        net->layers[i]->relu_applied = 0;
+    if (training)
+        plan_training_relus(net);
     for (int i = 0; !training && i + 1 < net->count; i++) {
         nn_layer *layer = net->layers[i], *next = net->layers[i + 1];
         if (!layer->kind->ops.fold || layer->folded_into >= 0 ||

@@ -49,8 +49,7 @@ static nn_exec exec_for(nn_net *net)
     ex.kernels = net->kernels;
     ex.avx2 = nn_net_runs_avx2(net);
     ex.inference = net->inference_only;
-    ex.sgemm = net->inference_only ? nn_sgemm_inference_for(net->kernels)
-                                   : nn_sgemm_for(net->kernels);
+    ex.sgemm = nn_sgemm_for(net->kernels);
     ex.noise_key = noise_key(net->noise_seed, net->noise_pass);
     ex.batch = &net->pass;
     return ex;
@@ -108,6 +107,35 @@ static void prepare_inference(nn_net *net, const nn_exec *ex)
     net->prepared_version = net->weights_version;
 }
 
+/* Whether layers apply the relu planned after them (relu_to) in this
+ * pass: always in a net built for inference; in one built for training in
+ * training mode, except with the reference kernels (which run every layer
+ * apart: the fused path is tested against them), and not in inference
+ * mode, where callers may read every layer's output (calibration). */
+static int fuses_relu(const nn_net *net)
+{
+    return net->inference_only ||
+           (net->training && net->kernels != NN_KERNELS_REFERENCE);
+}
+
+/* Whether the last forward pass left layer's work to another layer: a
+ * layer folded into the one before it, or a relu that layer applied. */
+static int done_by_other(const nn_net *net, const nn_layer *layer)
+{
+    return layer->folded_into >= 0 &&
+           (net->inference_only ||
+            net->layers[layer->folded_into]->relu_applied);
+}
+
+/* The layer whose output layer i's forward writes, and whose output and
+ * gradient its backward reads. */
+static int written(const nn_layer *layer, int i)
+{
+    return layer->relu_applied  ? layer->relu_to
+           : layer->fold_to >= 0 ? layer->fold_to
+                                 : i;
+}
+
 nn_status nn_net_forward_shards(nn_net *net, int total, int first, int last)
 {
     nn_exec ex;
@@ -138,16 +166,14 @@ nn_status nn_net_forward_shards(nn_net *net, int total, int first, int last)
     if (net->inference_only && net->prepared_version != net->weights_version)
         prepare_inference(net, &ex);
     for (int i = 0; i < net->count; i++) {
-        const nn_layer *layer = net->layers[i];
+        nn_layer *layer = net->layers[i];
         nn_tensor in[NN_MAX_INPUTS];
-        if (layer->folded_into >= 0)
+        layer->relu_applied = layer->relu_to >= 0 && fuses_relu(net);
+        if (done_by_other(net, layer))
             continue; /* done by the layer folded into */
         gather_inputs(net, i, in);
-        net->layers[i]->kind->ops.forward(
-            net->layers[i], in,
-            &net->tensors[(layer->relu_to >= 0   ? layer->relu_to
-                           : layer->fold_to >= 0 ? layer->fold_to
-                                                 : i) + 1], &ex);
+        layer->kind->ops.forward(layer, in,
+                                 &net->tensors[written(layer, i) + 1], &ex);
     }
     net->batch = batch;
     return net->group_error;
@@ -195,11 +221,14 @@ static void backward_layer(nn_net *net, int i, const nn_exec *ex)
 {
     nn_layer *layer = net->layers[i];
     nn_tensor in[NN_MAX_INPUTS];
+    const nn_tensor *out = &net->tensors[written(layer, i) + 1];
+    if (done_by_other(net, layer))
+        return; /* a relu whose mask the layer before it applies */
     gather_inputs(net, i, in);
     if (in[0].g && nn_net_stages(net, i)) {
         nn_tensor staged = in[0];
         staged.g = net->stage;
-        layer->kind->ops.backward(layer, &staged, &net->tensors[i + 1], ex);
+        layer->kind->ops.backward(layer, &staged, out, ex);
         clear_or_add(&in[0], net->stage, ex);
         return;
     }
@@ -212,7 +241,7 @@ static void backward_layer(nn_net *net, int i, const nn_exec *ex)
             !(layer->kind->flags & NN_KIND_SETS_INPUT_GRAD))
             clear_or_add(&in[k], NULL, ex);
     }
-    layer->kind->ops.backward(layer, in, &net->tensors[i + 1], ex);
+    layer->kind->ops.backward(layer, in, out, ex);
 }
 
 nn_status nn_net_backward(nn_net *net)
@@ -352,6 +381,8 @@ nn_status nn_net_check_finite(const nn_net *net, char *msg, size_t msg_size)
         char where[96];
         if (net->inference_only && i > 0 && i < net->count)
             continue; /* working memory that later layers overwrote */
+        if (i > 0 && net->layers[i - 1]->relu_applied)
+            continue; /* not written: the layer wrote its relu's output */
         at = first_nonfinite(t->x, nn_tensor_count(t));
         if (at < 0)
             continue;

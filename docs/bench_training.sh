@@ -1,0 +1,120 @@
+#!/bin/sh
+# Training and inference speed of the convolutional presets against PyTorch,
+# in one sitting, as docs/BENCHMARKS.md's tables want them: for each preset
+# and thread count,
+#   - nn_bench's bare training loop and batch-64 inference (nn_bench --only
+#     models: train_ips, infer_ips, direct-equivalent utilisation);
+#   - the trainer itself (mnist_train or cifar10_train --epochs 1 --limit N
+#     --no-diagnostics: the img/s of its epoch line, training steps only);
+#   - PyTorch training and inference (docs/bench_pytorch.py, the same nets,
+#     OPENBLAS_NUM_THREADS and torch.set_num_threads pinned).
+# One line per preset and thread count, then a Markdown table of the
+# ratios: training through the trainer against PyTorch (1 thread against
+# its 1 thread; 2 threads against the better of its 1 and 2), inference at
+# batch 64, and the trainer's 2-thread scaling.
+#
+# Usage: docs/bench_training.sh [BUILD_DIR [IMAGES]]      (build 6400)
+# MODELS (blank-separated; lenet deep deep-bn vgg vgg-gap resnet20 by
+# default) chooses the presets. MNIST_DIR (Fashion-MNIST from
+# dataset-fashion-mnist by default) and CIFAR_DIR (generated when not set:
+# random images in the CIFAR-10 binary format, as docs/bench_memory.sh
+# makes them) choose the trainers' data.
+# Needs python3-torch, python3-numpy and libopenblas0-pthread. Takes 10 to
+# 20 minutes on 2 cores; run it on an otherwise idle machine.
+set -eu
+build=${1:-build}
+images=${2:-6400}
+models=${MODELS:-lenet deep deep-bn vgg vgg-gap resnet20}
+here=$(cd "$(dirname "$0")" && pwd)
+mnist=${MNIST_DIR:-/usr/share/datasets/fashion-mnist}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cifar=${CIFAR_DIR:-$work/cifar10}
+
+if [ ! -f "$cifar/test_batch.bin" ]; then
+    mkdir -p "$cifar"
+    /usr/bin/python3 - "$cifar" <<'PY'
+import os, sys
+import numpy as np
+rng = np.random.default_rng(1)
+names = ["data_batch_%d.bin" % i for i in range(1, 6)] + ["test_batch.bin"]
+for name in names:  # 10,000 records: a label below 10, then 3x32x32 bytes
+    records = rng.integers(0, 256, (10000, 3073), dtype=np.uint8)
+    records[:, 0] %= 10
+    records.tofile(os.path.join(sys.argv[1], name))
+PY
+fi
+
+# field NAME LINE: the value of NAME=... in LINE (empty when absent).
+field() {
+    printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1
+}
+
+echo "cpu $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -n 1)," \
+    "$(grep -c ^processor /proc/cpuinfo) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+for model in $models; do
+    case $model in
+    vgg | vgg-gap | resnet20) trainer="$build/examples/cifar10_train --data $cifar" ;;
+    *) trainer="$build/examples/mnist_train --data $mnist" ;;
+    esac
+    for threads in 1 2; do
+        line=$("$build/examples/nn_bench" --only models --models "$model" \
+            --threads "$threads" --batch 64 | grep '^model ')
+        epoch=$($trainer --model "$model" --epochs 1 --limit "$images" \
+            --threads "$threads" --no-diagnostics |
+            sed -n 's/.* \([0-9][0-9]*\) img\/s.*/\1/p' | tail -n 1)
+        torch=$(OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 \
+            "$here/bench_pytorch.py" --models "$model" --threads "$threads" |
+            grep '^pytorch ')
+        echo "bench model=$model threads=$threads" \
+            "bench_train_ips=$(field train_ips "$line")" \
+            "trainer_ips=$epoch" \
+            "infer_ips=$(field infer_ips "$line")" \
+            "direct_train_util=$(field direct_train_util "$line")" \
+            "wide_direct_train_util=$(field wide_direct_train_util "$line")" \
+            "pytorch_train_ips=$(field train_ips "$torch")" \
+            "pytorch_infer_ips=$(field infer_ips "$torch")"
+    done
+done | tee "$work/lines"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+/usr/bin/python3 - "$work/lines" <<'PY'
+import sys
+rows = {}
+for line in open(sys.argv[1]):
+    if not line.startswith("bench "):
+        continue
+    f = dict(kv.split("=", 1) for kv in line.split()[1:])
+    rows.setdefault(f["model"], {})[int(f["threads"])] = f
+
+def num(x):
+    try:
+        return float(x)
+    except ValueError:
+        return float("nan")
+
+print()
+print("| preset | threads | trainer | bare loop | PyTorch train | train ratio"
+      " | libnn infer | PyTorch infer | infer ratio | direct util |")
+print("|---|---|---|---|---|---|---|---|---|---|")
+for model, by in rows.items():
+    best_torch_train = max(num(by[t]["pytorch_train_ips"]) for t in by)
+    best_torch_infer = max(num(by[t]["pytorch_infer_ips"]) for t in by)
+    for t in sorted(by):
+        f = by[t]
+        torch_train = num(f["pytorch_train_ips"]) if t == 1 else best_torch_train
+        torch_infer = num(f["pytorch_infer_ips"]) if t == 1 else best_torch_infer
+        print("| %s | %d | %.0f | %.0f | %.0f | **%.2fx** | %.0f | %.0f | **%.2fx** | %s |"
+              % (model, t, num(f["trainer_ips"]), num(f["bench_train_ips"]),
+                 torch_train, num(f["trainer_ips"]) / torch_train,
+                 num(f["infer_ips"]), torch_infer,
+                 num(f["infer_ips"]) / torch_infer, f["direct_train_util"]))
+print()
+print("| preset | trainer 2 threads / 1 | bare loop 2 / 1 |")
+print("|---|---|---|")
+for model, by in rows.items():
+    if 1 in by and 2 in by:
+        print("| %s | %.2fx | %.2fx |" % (
+            model, num(by[2]["trainer_ips"]) / num(by[1]["trainer_ips"]),
+            num(by[2]["bench_train_ips"]) / num(by[1]["bench_train_ips"])))
+PY
