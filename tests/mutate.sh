@@ -6,8 +6,9 @@
 # sed, rebuilds the tests that run, runs them (ctest label grad, plus
 # test_optim, test_preset_sizes, test_onnx, test_onnx_export,
 # test_checkpoint, test_shards, test_train, test_numeric, test_infer_buffer,
-# test_infer_fast, test_quant, test_quant_kernels and test_winograd43) and
-# restores the file. The checkout itself is never modified. Not run by CI: the 107
+# test_infer_fast, test_quant, test_quant_kernels, test_winograd43 and
+# test_gemm) and
+# restores the file. The checkout itself is never modified. Not run by CI: the 110
 # mutants take 15 to 40 minutes on the 2-core machine (more when other work
 # runs beside them).
 # Results and what they show: docs/RELIABILITY.md, "Mutation check".
@@ -39,7 +40,7 @@ tests=$(cd "$build" && ctest -N -L grad | sed -n 's/^ *Test *#[0-9]*: //p')
 tests=$(printf '%s\n' $tests test_optim test_preset_sizes test_onnx \
     test_onnx_export test_checkpoint test_shards test_train test_numeric \
     test_infer_buffer test_infer_fast test_quant test_quant_kernels \
-    test_winograd43 |
+    test_winograd43 test_gemm |
     sort -u)
 
 # Builds the tests; runs each; prints the failed ones (with "(crash)" or
@@ -144,6 +145,9 @@ conv-direct-db-dropped|src/compute/conv_direct_avx2.c|direct AVX2: db += 0|s/db\
 conv-direct-dx-sign-rows|src/compute/conv_direct_avx2.c|direct AVX2, 4 or fewer input channels: dx -= ...|s/dst\[ix\] += src\[ix\];/dst[ix] -= src[ix];/
 conv-direct-dx-sign-planar|src/compute/conv_direct_avx2.c|direct AVX2, more input channels: dx -= ...|s/r\[i\] = _mm256_add_ps(_mm256_loadu_ps(dst), r\[i\]);/r[i] = _mm256_sub_ps(_mm256_loadu_ps(dst), r[i]);/
 conv-direct-dx-overwrites|src/compute/conv_direct_avx2.c|direct AVX2, more input channels: dx = ... (no accumulation)|s/dx + i \* in_size, 1);/dx + i * in_size, 0);/
+conv-direct512-forward-two-roundings|src/compute/conv_direct_avx2.c|direct AVX-512, forward and dx: products rounded before they are added (within im2col's tolerance, not the AVX2 bits)|s/acc\[r\]\[j\]\[0\] = _mm512_fmadd_ps(x, w0, acc\[r\]\[j\]\[0\]);/acc[r][j][0] = _mm512_add_ps(_mm512_mul_ps(x, w0), acc[r][j][0]);/
+conv-direct512-dw-upper-lanes|src/compute/conv_direct_avx2.c|direct AVX-512, dW of 32-lane tiles: channels 16..31 summed with channels 0..15's dy|s/acc\[r\]\[j\]\[1\] = _mm512_fmadd_ps(x, d1, acc\[r\]\[j\]\[1\]);/acc[r][j][1] = _mm512_fmadd_ps(x, d0, acc[r][j][1]);/
+gemm-avx512-epilogue-fused|src/compute/gemm_avx512.c|AVX-512 gemm: beta C added by an FMA (one rounding fewer than the AVX2 path: other bits)|s/                        t, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(mask, at)));/                        t, _mm512_setzero_ps()); t = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(mask, at), t);/
 # Batchnorm.
 batchnorm-dx-sign|src/layers/layer_batchnorm.c|dx -= ... (and dx = -...)|s/dx\[at + j\] += a \* dy/dx[at + j] -= a * dy/|s/dx\[at + j\] = a \* dy\[at + j\] + (b/dx[at + j] = -a * dy[at + j] - (b/
 batchnorm-dx-mean-term-dropped|src/layers/layer_batchnorm.c|dx without - sum dy|s/d = -scale \/ count \* sum_dy - b \* mean;/d = -b * mean;/

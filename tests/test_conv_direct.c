@@ -1,5 +1,6 @@
 /* The direct AVX2 convolutions (src/compute/conv_direct_avx2.c) against the im2col
- * reference, and a gradient check of a net that runs them.
+ * reference, their AVX-512 tiles against the AVX2 ones bit for bit, and a
+ * gradient check of a net that runs them.
  *
  * Tolerance: a float sum of k terms, in any order, is within
  * gamma * sum |terms| of the exact sum, gamma = (k + 4) u with u = 2^-24.
@@ -214,15 +215,17 @@ static void test_lenet_shapes(void **state)
     compare(&conv2, 3, 2);
 }
 
+/* A check of one geometry at batch n, its random numbers from seed. */
+typedef void (*shape_check)(const nn_conv2d_shape *s, int n, uint64_t seed);
+
 /* Many odd geometries: channels 1..20 (lanes of 8, 16 and 24), sizes that
  * are not multiples of 8, kernels 3 and 5, pads 0..2, batches 2 and 3;
- * the few the kernels do not take (3x3 on one channel) are drawn again. */
-static void test_random_shapes(void **state)
+ * the few the kernels do not take (3x3 on one channel) are drawn again.
+ * With batch > 0, every geometry is checked at that batch instead. */
+static void random_shapes(shape_check check, int batch)
 {
     nn_rng rng;
     int done = 0;
-    (void)state;
-    SKIP_WITHOUT_AVX2();
     nn_rng_seed(&rng, 77);
     while (done < 60) {
         int k = nn_rng_below(&rng, 2) ? 5 : 3;
@@ -232,6 +235,7 @@ static void test_random_shapes(void **state)
         int in_h = k - 2 * pad + (int)nn_rng_below(&rng, 16);
         int in_w = k - 2 * pad + (int)nn_rng_below(&rng, 16);
         nn_conv2d_shape s;
+        int n;
         if (in_h < 1 || in_w < 1)
             continue;
         s = shape_of(in_c, in_h, in_w, out_c, k, pad);
@@ -240,35 +244,187 @@ static void test_random_shapes(void **state)
             assert_true(in_c == 1 && k == 3);
             continue;
         }
-        compare(&s, 2 + (int)nn_rng_below(&rng, 2), 1000 + done);
+        n = 2 + (int)nn_rng_below(&rng, 2);
+        check(&s, batch > 0 ? batch : n, 1000 + done);
         done++;
     }
 }
 
-/* Edges: one channel each way, a 1x1 output, a non-square kernel, the
- * widest channel counts taken (in 24, out 64: four 16-lane blocks), and
- * every kind of tile (16 or 8 lanes; 6 or 5 taps per weight tile). */
-static void test_edge_shapes(void **state)
+static void test_random_shapes(void **state)
 {
-    nn_conv2d_shape s;
     (void)state;
     SKIP_WITHOUT_AVX2();
+    random_shapes(compare, 0);
+}
+
+/* Edges: one channel each way, a 1x1 output, a non-square kernel, the
+ * widest channel counts taken (in 24, out 64: four 16-lane blocks), and
+ * every kind of tile (16 or 8 lanes; 6 or 5 taps per weight tile). With
+ * batch > 0, every geometry is checked at that batch instead. */
+static void edge_shapes(shape_check check, int batch)
+{
+    nn_conv2d_shape s;
     s = shape_of(1, 5, 5, 1, 5, 0); /* one output pixel */
-    compare(&s, 2, 3);
+    check(&s, batch ? batch : 2, 3);
     s = shape_of(2, 1, 1, 1, 3, 1); /* every tap but one in the padding */
-    compare(&s, 2, 4);
+    check(&s, batch ? batch : 2, 4);
     s = shape_of(3, 9, 7, 5, 3, 1);
     s.kw = 5;
     s.pad = 2;
-    compare(&s, 2, 5);
+    check(&s, batch ? batch : 2, 5);
     s = shape_of(24, 9, 10, 64, 3, 1);
-    compare(&s, 2, 6);
+    check(&s, batch ? batch : 2, 6);
     s = shape_of(7, 11, 13, 40, 5, 2); /* lanes 16 + 16 + 8 */
-    compare(&s, 3, 7);
+    check(&s, batch ? batch : 3, 7);
     s = shape_of(1, 10, 9, 5, 5, 2); /* 25 taps: weight tiles of 10 x 8 */
-    compare(&s, 2, 8);
+    check(&s, batch ? batch : 2, 8);
     s = shape_of(1, 12, 11, 20, 5, 1); /* 25 taps: 5 x 16 and 10 x 8 */
-    compare(&s, 2, 9);
+    check(&s, batch ? batch : 2, 9);
+}
+
+static void test_edge_shapes(void **state)
+{
+    (void)state;
+    SKIP_WITHOUT_AVX2();
+    edge_shapes(compare, 0);
+}
+
+/* Skips the calling test, saying why, when the AVX-512 tiles cannot run. */
+#define SKIP_WITHOUT_AVX512()                                               \
+    do {                                                                    \
+        if (!nn_cpu_has_avx2() || !nn_cpu_has_avx512()) {                   \
+            print_message("  SKIPPED: this CPU has no AVX-512F, so the "    \
+                          "AVX-512 tiles cannot be compared with AVX2\n");  \
+            skip();                                                         \
+        }                                                                   \
+    } while (0)
+
+/* Shapes compared so far by compare_widths (printed at the end). */
+static int widths_compared;
+
+/* The AVX-512 tiles against the AVX2 ones on one geometry at batch n: y,
+ * then dx, dW and db (starting non-zero: both accumulate) with dx, then
+ * dW and db without dx, all bit for bit (memcmp). Scratch starts as NaN. */
+static void compare_widths(const nn_conv2d_shape *shape, int n, uint64_t seed)
+{
+    nn_conv2d_shape s = *shape;
+    size_t x_size, w_size, y_size, b_size, scratch, total;
+    float *mem, *x, *w, *b, *dy, *out[2][4], *start[3], *sc;
+    nn_rng rng;
+    assert_nn_ok(nn_conv2d_shape_check(&s));
+    assert_true(nn_conv_direct_fits(&s));
+    x_size = (size_t)n * s.in_c * s.in_h * s.in_w;
+    w_size = (size_t)s.out_c * s.in_c * s.kh * s.kw;
+    y_size = (size_t)n * s.out_c * s.out_h * s.out_w;
+    b_size = (size_t)s.out_c;
+    scratch = nn_conv_direct_scratch(&s);
+    /* x, w, b, dy, the gradients' starting values, scratch, then y, dx,
+     * dW and db of each width */
+    total = 4 * (x_size + w_size + b_size) + 3 * y_size + scratch;
+    mem = malloc(sizeof(float) * total);
+    assert_non_null(mem);
+    x = mem;
+    w = x + x_size;
+    b = w + w_size;
+    dy = b + b_size;
+    start[0] = dy + y_size;       /* dx before: (n, in_c, in_h, in_w) */
+    start[1] = start[0] + x_size; /* dW before: (out_c, in_c, kh, kw) */
+    start[2] = start[1] + w_size; /* db before: (out_c) */
+    sc = start[2] + b_size;
+    for (int i = 0; i < 2; i++) { /* 0: AVX2, 1: AVX-512 */
+        float *at = sc + scratch + i * (y_size + x_size + w_size + b_size);
+        out[i][0] = at;                  /* y (n, out_c, out_h, out_w) */
+        out[i][1] = at + y_size;         /* dx */
+        out[i][2] = out[i][1] + x_size;  /* dW */
+        out[i][3] = out[i][2] + w_size;  /* db */
+    }
+    nn_rng_seed(&rng, seed);
+    gc_fill_normal(x, x_size, 1.0f, &rng);
+    gc_fill_normal(w, w_size, 0.3f, &rng);
+    gc_fill_normal(b, b_size, 1.0f, &rng);
+    gc_fill_normal(dy, y_size, 1.0f, &rng);
+    gc_fill_normal(start[0], x_size + w_size + b_size, 1.0f, &rng);
+    for (int i = 0; i < 2; i++) {
+        for (size_t k = 0; k < scratch; k++)
+            sc[k] = NAN;
+        memcpy(out[i][1], start[0], sizeof(float) * (x_size + w_size + b_size));
+        nn_conv_direct_forward_with(&s, x, w, b, out[i][0], sc, n, i);
+        nn_conv_direct_backward_with(&s, x, w, dy, out[i][1], out[i][2],
+                                     out[i][3], sc, n, i);
+    }
+    {
+        const char *names[4] = {"y", "dx", "dW", "db"};
+        size_t sizes[4] = {y_size, x_size, w_size, b_size};
+        for (int k = 0; k < 4; k++)
+            if (memcmp(out[0][k], out[1][k], sizeof(float) * sizes[k]))
+                fail_msg("AVX-512 %s differs from AVX2 for n %d in_c %d "
+                         "%dx%d out_c %d k %dx%d pad %d", names[k], n, s.in_c,
+                         s.in_h, s.in_w, s.out_c, s.kh, s.kw, s.pad);
+    }
+    /* without dx: dW and db only, from the same starting values */
+    for (int i = 0; i < 2; i++) {
+        memcpy(out[i][2], start[1], sizeof(float) * (w_size + b_size));
+        nn_conv_direct_backward_with(&s, x, w, dy, NULL, out[i][2], out[i][3],
+                                     sc, n, i);
+    }
+    if (memcmp(out[0][2], out[1][2], sizeof(float) * (w_size + b_size)))
+        fail_msg("AVX-512 dW or db (no dx) differs from AVX2 for n %d in_c "
+                 "%d %dx%d out_c %d k %dx%d pad %d", n, s.in_c, s.in_h,
+                 s.in_w, s.out_c, s.kh, s.kw, s.pad);
+    widths_compared++;
+    free(mem);
+}
+
+/* The presets' layers the direct kernels take: lenet's two conv5x5x16p2
+ * (1x28x28, 16x14x14), the first conv3x3x32p1 of vgg and vgg-gap and the
+ * first conv3x3x16p1 of resnet20 (3x32x32), resnet20's conv3x3x16p1 on
+ * 16x32x32; then shapes for the AVX-512 tiles' own edges: 48 lanes (32 +
+ * 16), 64 (32 + 32), rows of 4, 13 (two overlapping segments) and 30
+ * pixels, 3 pixels (AVX2 only), a 7x7 and a 3x5 kernel (dW on AVX2). */
+static void preset_shapes(shape_check check, int n)
+{
+    nn_conv2d_shape s;
+    s = shape_of(1, 28, 28, 16, 5, 2);
+    check(&s, n, 31);
+    s = shape_of(16, 14, 14, 16, 5, 2);
+    check(&s, n, 32);
+    s = shape_of(3, 32, 32, 32, 3, 1);
+    check(&s, n, 33);
+    s = shape_of(3, 32, 32, 16, 3, 1);
+    check(&s, n, 34);
+    s = shape_of(16, 32, 32, 16, 3, 1);
+    check(&s, n, 35);
+    s = shape_of(5, 9, 13, 48, 3, 1);
+    check(&s, n, 36);
+    s = shape_of(24, 11, 30, 64, 5, 2);
+    check(&s, n, 37);
+    s = shape_of(2, 7, 4, 24, 5, 2);
+    check(&s, n, 38);
+    s = shape_of(4, 6, 3, 40, 5, 2);
+    check(&s, n, 39);
+    s = shape_of(2, 15, 17, 20, 7, 3);
+    check(&s, n, 40);
+    s = shape_of(6, 10, 12, 33, 3, 1);
+    s.kw = 5;
+    s.pad = 2;
+    check(&s, n, 41);
+}
+
+/* AVX-512 against AVX2, bit for bit, on every geometry above and the
+ * presets', at batches 1, 3 and 64. */
+static void test_avx512_same_bits_as_avx2(void **state)
+{
+    static const int batches[3] = {1, 3, 64};
+    (void)state;
+    SKIP_WITHOUT_AVX512();
+    widths_compared = 0;
+    for (int i = 0; i < 3; i++) {
+        preset_shapes(compare_widths, batches[i]);
+        edge_shapes(compare_widths, batches[i]);
+        random_shapes(compare_widths, batches[i]);
+    }
+    print_message("  avx512 vs avx2: %d geometries x batches, the same bits\n",
+                  widths_compared);
 }
 
 /* Which shapes the direct kernels take, and which they leave to im2col. */
@@ -375,6 +531,7 @@ int main(void)
         cmocka_unit_test(test_lenet_shapes),
         cmocka_unit_test(test_random_shapes),
         cmocka_unit_test(test_edge_shapes),
+        cmocka_unit_test(test_avx512_same_bits_as_avx2),
         cmocka_unit_test(test_net_gradcheck),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,6 @@
 /* Direct AVX2+FMA convolutions for stride 1 and few channels
  * (src/compute/conv_direct_avx2.c): call them only when nn_cpu_has_avx2().
+ * They run AVX-512 tiles where nn_cpu_has_avx512(), with the same bits.
  * Same meaning as nn_conv2d_forward and nn_conv2d_backward; each call is a
  * pure function of its arguments, so results do not depend on how the
  * images are cut into calls' groups or spread over threads. */
@@ -23,5 +24,16 @@ void nn_conv_direct_forward(const nn_conv2d_shape *s, const float *x,
 void nn_conv_direct_backward(const nn_conv2d_shape *s, const float *x,
                              const float *w, const float *dy, float *dx,
                              float *dw, float *db, float *scratch, int n);
+
+/* The same two with the vector width chosen by the caller (for tests):
+ * avx512 1 runs the AVX-512 tiles (only when nn_cpu_has_avx512()), 0 only
+ * the AVX2 ones. Both give the same bits. */
+void nn_conv_direct_forward_with(const nn_conv2d_shape *s, const float *x,
+                                 const float *w, const float *b, float *y,
+                                 float *scratch, int n, int avx512);
+void nn_conv_direct_backward_with(const nn_conv2d_shape *s, const float *x,
+                                  const float *w, const float *dy, float *dx,
+                                  float *dw, float *db, float *scratch, int n,
+                                  int avx512);
 
 #endif /* NN_KERNELS_CONV_DIRECT_H */

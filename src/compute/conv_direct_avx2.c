@@ -22,7 +22,11 @@
  * channels would be mostly empty.
  *
  * The vector code is compiled for AVX2 + FMA by target attributes (no build
- * flags), and the layer calls in only when nn_cpu_has_avx2() said yes. */
+ * flags), and the layer calls in only when nn_cpu_has_avx2() said yes.
+ * Where nn_cpu_has_avx512(), the forward convolutions and dW run AVX-512
+ * tiles instead (16 channels per zmm, up to 25 accumulators), which sum
+ * each output's products in the same order from the same start: the same
+ * bits as the AVX2 tiles, so training does not depend on the CPU. */
 #include "compute/conv_direct.h"
 #include "core/util.h"
 
@@ -337,11 +341,12 @@ static void conv_tile_8(const direct_geom *g, const float *in, const float *w,
 }
 
 /* out (out_h*out_w, lanes) = init + in (*) w: in (planes, rows, cols),
- * w (planes*kh*kw, lanes), init (lanes) or NULL for zeros. */
+ * w (planes*kh*kw, lanes), init (lanes) or NULL for zeros; only the lanes
+ * from lane0 on (a multiple of 8). */
 static void direct_conv(const direct_geom *g, const float *in, const float *w,
-                        const float *init, float *out)
+                        const float *init, float *out, int lane0)
 {
-    int count = g->out_h * g->out_w, lane0 = 0;
+    int count = g->out_h * g->out_w;
     for (; lane0 + 16 <= g->lanes; lane0 += 16)
         for (int p = 0; p < count; p += TILE_ACCS / 2)
             conv_tile_16(g, in, w, init, out, p, lane0);
@@ -469,11 +474,12 @@ typedef void (*grad_tile_fn)(const direct_geom *g, const float *in,
                              int lane0);
 
 /* dwt (planes*kh*kw, lanes) += in (*) dyt, the weight gradient of one image:
- * in (planes, rows, cols), dyt (out_h*out_w, lanes). */
+ * in (planes, rows, cols), dyt (out_h*out_w, lanes); only the lanes from
+ * lane0 on (a multiple of 8). */
 static void direct_weight_grad(const direct_geom *g, const float *in,
-                               const float *dyt, float *dwt)
+                               const float *dyt, float *dwt, int lane0)
 {
-    int count = (int)taps(g), lane0 = 0;
+    int count = (int)taps(g);
     /* tiles of 5 taps when 6 would waste 5 % more (25 taps: 5 x 5, not
      * 5 x 6); else 6, which load fewer vectors per multiply-add */
     int fives = ((count + 5) / 6 * 6 - (count + 4) / 5 * 5) * 20 > count;
@@ -488,11 +494,278 @@ static void direct_weight_grad(const direct_geom *g, const float *in,
             narrow(g, in, dyt, dwt, t, lane0);
 }
 
+/* The AVX-512 tiles: 16 output channels per zmm, 32 registers. Each output
+ * value gets the same products added in the same order, one FMA each, from
+ * the same starting value as in the AVX2 tiles above, so the two give the
+ * same bits; only which values share a tile changes. What they do not take
+ * (8-lane tails, rows narrower than 4 pixels, kernels other than 3 or 5
+ * wide, and conv_rows) runs the AVX2 tiles. */
+
+/* A function compiled for AVX-512F (with AVX2 + FMA); called only when
+ * nn_cpu_has_avx512(). GCC's predictive commoning would carry the inputs
+ * shared by neighbouring taps from one step to the next in registers the
+ * accumulators need (dW of 5x5 kernels: 1.45x instead of 1.8x AVX2's
+ * speed); the values and their order are the same either way. */
+#if defined(__clang__)
+#define NN_AVX512_ATTRS target("avx512f,avx2,fma")
+#else
+#define NN_AVX512_ATTRS                                                     \
+    target("avx512f,avx2,fma"), optimize("no-predictive-commoning")
+#endif
+#define NN_AVX512 __attribute__((NN_AVX512_ATTRS))
+#define NN_AVX512_INLINE                                                    \
+    __attribute__((NN_AVX512_ATTRS, always_inline)) static inline
+
+/* Forward tiles: `width` (4 to 12) neighbouring pixels of one output row
+ * (vecs 2: 32 channels) or of two rows (vecs 1: 16 channels); at most 24
+ * accumulators, so that they, the weight vectors and a broadcast fit the
+ * 32 zmm registers. */
+#define TILE512_MIN_WIDTH 4
+#define TILE512_MAX_WIDTH 12
+
+/* out[p][lane0 .. lane0 + 16 vecs) = init + sum over taps of in[p + tap] w[tap]
+ * for the pixels p = (oy + r, ox + j), r < 3 - vecs, j < width; rows past
+ * the last are clamped to it (recomputed, the same bits written twice).
+ * Per tap: vecs weight loads, one broadcast per pixel, width * 2 FMAs. */
+NN_AVX512_INLINE void conv_tile512(const direct_geom *g, const float *in,
+                                   const float *w, const float *init,
+                                   float *out, int oy, int ox, int lane0,
+                                   const int vecs, const int width)
+{
+    const int rows = 3 - vecs;
+    size_t plane = plane_floats(g);
+    const float *base[2]; /* each row's top-left input, pixel ox */
+    float *to[2];         /* each row's output, pixel ox */
+    __m512 acc[2][TILE512_MAX_WIDTH][2], first[2];
+    for (int r = 0; r < rows; r++) {
+        int y = oy + r < g->out_h ? oy + r : g->out_h - 1;
+        base[r] = in + (size_t)y * g->cols + ox;
+        to[r] = out + ((size_t)y * g->out_w + ox) * g->lanes + lane0;
+    }
+    for (int v = 0; v < vecs; v++)
+        first[v] = init ? _mm512_loadu_ps(init + lane0 + 16 * v)
+                        : _mm512_setzero_ps();
+#pragma GCC unroll 24
+    for (int r = 0; r < rows; r++)
+#pragma GCC unroll 12
+        for (int j = 0; j < width; j++)
+#pragma GCC unroll 2
+            for (int v = 0; v < vecs; v++)
+                acc[r][j][v] = first[v];
+    w += lane0;
+    for (int c = 0; c < g->planes; c++)
+        for (int ki = 0; ki < g->kh; ki++) {
+            size_t at = c * plane + (size_t)ki * g->cols;
+            for (int kj = 0; kj < g->kw; kj++, at++, w += g->lanes) {
+                __m512 w0 = _mm512_loadu_ps(w), w1 = w0;
+                if (vecs == 2)
+                    w1 = _mm512_loadu_ps(w + 16);
+#pragma GCC unroll 2
+                for (int r = 0; r < rows; r++)
+#pragma GCC unroll 12
+                    for (int j = 0; j < width; j++) {
+                        __m512 x = _mm512_set1_ps(base[r][at + j]);
+                        acc[r][j][0] = _mm512_fmadd_ps(x, w0, acc[r][j][0]);
+                        if (vecs == 2)
+                            acc[r][j][1] = _mm512_fmadd_ps(x, w1, acc[r][j][1]);
+                    }
+            }
+        }
+#pragma GCC unroll 2
+    for (int r = 0; r < rows; r++)
+#pragma GCC unroll 12
+        for (int j = 0; j < width; j++)
+#pragma GCC unroll 2
+            for (int v = 0; v < vecs; v++)
+                _mm512_storeu_ps(to[r] + (size_t)j * g->lanes + 16 * v,
+                                 acc[r][j][v]);
+}
+
+typedef void (*conv_tile512_fn)(const direct_geom *g, const float *in,
+                                const float *w, const float *init,
+                                float *out, int oy, int ox, int lane0);
+
+#define DEFINE_CONV_TILE512(vecs, width)                                    \
+    NN_AVX512 static void conv_tile512_##vecs##_##width(                    \
+        const direct_geom *g, const float *in, const float *w,              \
+        const float *init, float *out, int oy, int ox, int lane0)           \
+    {                                                                       \
+        conv_tile512(g, in, w, init, out, oy, ox, lane0, vecs, width);      \
+    }
+#define DEFINE_CONV_TILES512(vecs)                                          \
+    DEFINE_CONV_TILE512(vecs, 4) DEFINE_CONV_TILE512(vecs, 5)               \
+    DEFINE_CONV_TILE512(vecs, 6) DEFINE_CONV_TILE512(vecs, 7)               \
+    DEFINE_CONV_TILE512(vecs, 8) DEFINE_CONV_TILE512(vecs, 9)               \
+    DEFINE_CONV_TILE512(vecs, 10) DEFINE_CONV_TILE512(vecs, 11)             \
+    DEFINE_CONV_TILE512(vecs, 12)
+DEFINE_CONV_TILES512(1)
+DEFINE_CONV_TILES512(2)
+
+/* [vecs - 1][width - TILE512_MIN_WIDTH] */
+static const conv_tile512_fn conv_tiles512[2][9] = {
+    {conv_tile512_1_4, conv_tile512_1_5, conv_tile512_1_6, conv_tile512_1_7,
+     conv_tile512_1_8, conv_tile512_1_9, conv_tile512_1_10,
+     conv_tile512_1_11, conv_tile512_1_12},
+    {conv_tile512_2_4, conv_tile512_2_5, conv_tile512_2_6, conv_tile512_2_7,
+     conv_tile512_2_8, conv_tile512_2_9, conv_tile512_2_10,
+     conv_tile512_2_11, conv_tile512_2_12}};
+
+/* direct_conv with AVX-512 tiles: blocks of 32 lanes one output row at a
+ * time, then of 16 two rows at a time, each row cut into the fewest equal
+ * segments of at most 12 pixels (the last moved back to end at the row's
+ * end: overlapping pixels get the same bits twice); an 8-lane tail, and
+ * rows narrower than 4 pixels, take the AVX2 tiles. */
+static void direct_conv512(const direct_geom *g, const float *in,
+                           const float *w, const float *init, float *out)
+{
+    int segments = (g->out_w + TILE512_MAX_WIDTH - 1) / TILE512_MAX_WIDTH;
+    int width = (g->out_w + segments - 1) / segments, lane0 = 0;
+    if (width < TILE512_MIN_WIDTH) {
+        direct_conv(g, in, w, init, out, 0);
+        return;
+    }
+    for (int vecs = 2; vecs >= 1; vecs--) {
+        conv_tile512_fn tile = conv_tiles512[vecs - 1][width - TILE512_MIN_WIDTH];
+        for (; lane0 + 16 * vecs <= g->lanes; lane0 += 16 * vecs)
+            for (int oy = 0; oy < g->out_h; oy += 3 - vecs)
+                for (int k = 0; k < segments; k++) {
+                    int ox = k * width < g->out_w - width ? k * width
+                                                          : g->out_w - width;
+                    tile(g, in, w, init, out, oy, ox, lane0);
+                }
+    }
+    if (lane0 < g->lanes)
+        direct_conv(g, in, w, init, out, lane0);
+}
+
+/* Weight-gradient tiles: every tap of `rows` kernel rows (c, ki) of a
+ * kernel kw = 3 or 5 wide, for 32 channels (vecs 2) or 16 (vecs 1); at
+ * most 25 accumulators. */
+#define GRAD512_MAX_ROWS 8
+
+/* dwt[t][lane0 .. lane0 + 16 vecs) += sum_p in[p + t] dyt[p][lane0 ..]
+ * for the taps t of the kernel rows first .. first + rows - 1 (clamped to
+ * the last: both copies load, sum and store the same values), the pixels
+ * p in order. Per pixel: vecs loads of dy, one broadcast per tap. */
+NN_AVX512_INLINE void grad_tile512(const direct_geom *g, const float *in,
+                                   const float *dyt, float *dwt, int first,
+                                   int lane0, const int vecs, const int rows,
+                                   const int kw)
+{
+    int last = g->planes * g->kh - 1;
+    const float *base[GRAD512_MAX_ROWS]; /* each row's tap 0 for pixel 0 */
+    float *to[GRAD512_MAX_ROWS];         /* each row's tap 0 in dwt */
+    __m512 acc[GRAD512_MAX_ROWS][5][2];
+    for (int r = 0; r < rows; r++) {
+        int row = first + r < last ? first + r : last;
+        int c = row / g->kh, ki = row % g->kh;
+        base[r] = in + c * plane_floats(g) + (size_t)ki * g->cols;
+        to[r] = dwt + (size_t)row * kw * g->lanes + lane0;
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < rows; r++)
+#pragma GCC unroll 5
+        for (int j = 0; j < kw; j++)
+#pragma GCC unroll 2
+            for (int v = 0; v < vecs; v++)
+                acc[r][j][v] =
+                    _mm512_loadu_ps(to[r] + (size_t)j * g->lanes + 16 * v);
+    dyt += lane0;
+    for (int oy = 0; oy < g->out_h; oy++) {
+        size_t at = (size_t)oy * g->cols;
+        for (int ox = 0; ox < g->out_w; ox++, at++, dyt += g->lanes) {
+            __m512 d0 = _mm512_loadu_ps(dyt), d1 = d0;
+            if (vecs == 2)
+                d1 = _mm512_loadu_ps(dyt + 16);
+#pragma GCC unroll 8
+            for (int r = 0; r < rows; r++)
+#pragma GCC unroll 5
+                for (int j = 0; j < kw; j++) {
+                    __m512 x = _mm512_set1_ps(base[r][at + j]);
+                    acc[r][j][0] = _mm512_fmadd_ps(x, d0, acc[r][j][0]);
+                    if (vecs == 2)
+                        acc[r][j][1] = _mm512_fmadd_ps(x, d1, acc[r][j][1]);
+                }
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < rows; r++)
+#pragma GCC unroll 5
+        for (int j = 0; j < kw; j++)
+#pragma GCC unroll 2
+            for (int v = 0; v < vecs; v++)
+                _mm512_storeu_ps(to[r] + (size_t)j * g->lanes + 16 * v,
+                                 acc[r][j][v]);
+}
+
+typedef void (*grad_tile512_fn)(const direct_geom *g, const float *in,
+                                const float *dyt, float *dwt, int first,
+                                int lane0);
+
+#define DEFINE_GRAD_TILE512(kw, vecs, rows)                                 \
+    NN_AVX512 static void grad_tile512_##kw##_##vecs##_##rows(              \
+        const direct_geom *g, const float *in, const float *dyt,            \
+        float *dwt, int first, int lane0)                                   \
+    {                                                                       \
+        grad_tile512(g, in, dyt, dwt, first, lane0, vecs, rows, kw);        \
+    }
+/* kw 3: up to 8 rows (24 taps) x 16 lanes, 4 rows x 32; kw 5: up to 5
+ * rows (25 taps) x 16 lanes, 2 rows x 32 */
+DEFINE_GRAD_TILE512(3, 1, 1) DEFINE_GRAD_TILE512(3, 1, 2)
+DEFINE_GRAD_TILE512(3, 1, 3) DEFINE_GRAD_TILE512(3, 1, 4)
+DEFINE_GRAD_TILE512(3, 1, 5) DEFINE_GRAD_TILE512(3, 1, 6)
+DEFINE_GRAD_TILE512(3, 1, 7) DEFINE_GRAD_TILE512(3, 1, 8)
+DEFINE_GRAD_TILE512(3, 2, 1) DEFINE_GRAD_TILE512(3, 2, 2)
+DEFINE_GRAD_TILE512(3, 2, 3) DEFINE_GRAD_TILE512(3, 2, 4)
+DEFINE_GRAD_TILE512(5, 1, 1) DEFINE_GRAD_TILE512(5, 1, 2)
+DEFINE_GRAD_TILE512(5, 1, 3) DEFINE_GRAD_TILE512(5, 1, 4)
+DEFINE_GRAD_TILE512(5, 1, 5)
+DEFINE_GRAD_TILE512(5, 2, 1) DEFINE_GRAD_TILE512(5, 2, 2)
+
+/* [kw == 5][vecs - 1][rows - 1], NULL past each kind's most rows */
+static const grad_tile512_fn grad_tiles512[2][2][GRAD512_MAX_ROWS] = {
+    {{grad_tile512_3_1_1, grad_tile512_3_1_2, grad_tile512_3_1_3,
+      grad_tile512_3_1_4, grad_tile512_3_1_5, grad_tile512_3_1_6,
+      grad_tile512_3_1_7, grad_tile512_3_1_8},
+     {grad_tile512_3_2_1, grad_tile512_3_2_2, grad_tile512_3_2_3,
+      grad_tile512_3_2_4, NULL, NULL, NULL, NULL}},
+    {{grad_tile512_5_1_1, grad_tile512_5_1_2, grad_tile512_5_1_3,
+      grad_tile512_5_1_4, grad_tile512_5_1_5, NULL, NULL, NULL},
+     {grad_tile512_5_2_1, grad_tile512_5_2_2, NULL, NULL, NULL, NULL, NULL,
+      NULL}}};
+
+/* direct_weight_grad with AVX-512 tiles: blocks of 32 lanes, then of 16,
+ * the planes * kh kernel rows cut into the fewest equal tiles of at most
+ * the most rows a tile takes; an 8-lane tail, and kernels other than 3 or
+ * 5 wide, take the AVX2 tiles. */
+static void direct_weight_grad512(const direct_geom *g, const float *in,
+                                  const float *dyt, float *dwt)
+{
+    int kernel_rows = g->planes * g->kh, lane0 = 0;
+    if (g->kw != 3 && g->kw != 5) {
+        direct_weight_grad(g, in, dyt, dwt, 0);
+        return;
+    }
+    for (int vecs = 2; vecs >= 1; vecs--) {
+        const grad_tile512_fn *kind = grad_tiles512[g->kw == 5][vecs - 1];
+        int most = 0, tiles, rows;
+        while (most < GRAD512_MAX_ROWS && kind[most])
+            most++;
+        tiles = (kernel_rows + most - 1) / most;
+        rows = (kernel_rows + tiles - 1) / tiles;
+        for (; lane0 + 16 * vecs <= g->lanes; lane0 += 16 * vecs)
+            for (int first = 0; first < kernel_rows; first += rows)
+                kind[rows - 1](g, in, dyt, dwt, first, lane0);
+    }
+    if (lane0 < g->lanes)
+        direct_weight_grad(g, in, dyt, dwt, lane0);
+}
+
 /* y (n, out_c, out_h, out_w) = conv(x) + b, image by image: x padded into
  * scratch, convolved into yt (pixels, lanes), transposed into y. */
-void nn_conv_direct_forward(const nn_conv2d_shape *s, const float *x,
-                            const float *w, const float *b, float *y,
-                            float *scratch, int n)
+void nn_conv_direct_forward_with(const nn_conv2d_shape *s, const float *x,
+                                 const float *w, const float *b, float *y,
+                                 float *scratch, int n, int avx512)
 {
     direct_geom g = forward_geom(s);
     direct_scratch sc;
@@ -506,7 +779,10 @@ void nn_conv_direct_forward(const nn_conv2d_shape *s, const float *x,
     for (int i = 0; i < n; i++) {
         pad_planes(x + i * in_size, s->in_c, s->in_h, s->in_w, s->pad, s->pad,
                    g.rows, g.cols, sc.in);
-        direct_conv(&g, sc.in, sc.weights, sc.bias, sc.out);
+        if (avx512)
+            direct_conv512(&g, sc.in, sc.weights, sc.bias, sc.out);
+        else
+            direct_conv(&g, sc.in, sc.weights, sc.bias, sc.out, 0);
         to_planar(sc.out, g.lanes, (int)pixels(&g), s->out_c,
                   y + i * out_size, 0);
     }
@@ -515,9 +791,10 @@ void nn_conv_direct_forward(const nn_conv2d_shape *s, const float *x,
 /* dw += dy (*) x and db += sum dy, summed over the n images in scratch
  * (dWt, pixel-major) and added once at the end; dx += the convolution of
  * padded dy with the turned weights, image by image. */
-void nn_conv_direct_backward(const nn_conv2d_shape *s, const float *x,
-                             const float *w, const float *dy, float *dx,
-                             float *dw, float *db, float *scratch, int n)
+void nn_conv_direct_backward_with(const nn_conv2d_shape *s, const float *x,
+                                  const float *w, const float *dy, float *dx,
+                                  float *dw, float *db, float *scratch, int n,
+                                  int avx512)
 {
     direct_geom f = forward_geom(s), d = input_grad_geom(s);
     direct_scratch sc;
@@ -542,13 +819,19 @@ void nn_conv_direct_backward(const nn_conv2d_shape *s, const float *x,
         pad_planes(x + i * in_size, s->in_c, s->in_h, s->in_w, s->pad, s->pad,
                    f.rows, f.cols, sc.xpad);
         to_pixel_major(dyi, s->out_c, count, f.lanes, sc.dyt, sc.bias);
-        direct_weight_grad(&f, sc.xpad, sc.dyt, sc.dwt);
+        if (avx512)
+            direct_weight_grad512(&f, sc.xpad, sc.dyt, sc.dwt);
+        else
+            direct_weight_grad(&f, sc.xpad, sc.dyt, sc.dwt, 0);
         if (!dx)
             continue;
         pad_planes(dyi, s->out_c, s->out_h, s->out_w, s->kh - 1 - s->pad,
                    s->kw - 1 - s->pad, d.rows, d.cols, sc.in);
         if (s->in_c > ROWS_MAX_CHANNELS) {
-            direct_conv(&d, sc.in, sc.weights, NULL, sc.out);
+            if (avx512)
+                direct_conv512(&d, sc.in, sc.weights, NULL, sc.out);
+            else
+                direct_conv(&d, sc.in, sc.weights, NULL, sc.out, 0);
             to_planar(sc.out, d.lanes, (int)pixels(&d), s->in_c,
                       dx + i * in_size, 1);
             continue;
@@ -569,6 +852,22 @@ void nn_conv_direct_backward(const nn_conv2d_shape *s, const float *x,
             dw[o * taps(&f) + t] += sc.dwt[t * f.lanes + o];
         db[o] += sc.bias[o];
     }
+}
+
+void nn_conv_direct_forward(const nn_conv2d_shape *s, const float *x,
+                            const float *w, const float *b, float *y,
+                            float *scratch, int n)
+{
+    nn_conv_direct_forward_with(s, x, w, b, y, scratch, n,
+                                nn_cpu_has_avx512());
+}
+
+void nn_conv_direct_backward(const nn_conv2d_shape *s, const float *x,
+                             const float *w, const float *dy, float *dx,
+                             float *dw, float *db, float *scratch, int n)
+{
+    nn_conv_direct_backward_with(s, x, w, dy, dx, dw, db, scratch, n,
+                                 nn_cpu_has_avx512());
 }
 
 #else /* not x86-64: the layer never picks these */
@@ -600,6 +899,23 @@ void nn_conv_direct_backward(const nn_conv2d_shape *s, const float *x,
 {
     (void)s, (void)x, (void)w, (void)dy, (void)dx, (void)dw, (void)db;
     (void)scratch, (void)n;
+}
+
+void nn_conv_direct_forward_with(const nn_conv2d_shape *s, const float *x,
+                                 const float *w, const float *b, float *y,
+                                 float *scratch, int n, int avx512)
+{
+    (void)s, (void)x, (void)w, (void)b, (void)y, (void)scratch, (void)n;
+    (void)avx512;
+}
+
+void nn_conv_direct_backward_with(const nn_conv2d_shape *s, const float *x,
+                                  const float *w, const float *dy, float *dx,
+                                  float *dw, float *db, float *scratch, int n,
+                                  int avx512)
+{
+    (void)s, (void)x, (void)w, (void)dy, (void)dx, (void)dw, (void)db;
+    (void)scratch, (void)n, (void)avx512;
 }
 
 #endif
