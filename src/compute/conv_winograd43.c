@@ -310,6 +310,49 @@ WINOGRAD43_STEP void split_row(const nn_conv2d_shape *s, const float *plane,
     split_edge(s, src, hi, (int)wide, q, wide);
 }
 
+/* d[4k + m] += q_m[k] on n columns at once: the adjoint of split_inner. */
+WINOGRAD43_STEP void merge_inner(size_t n, const float *restrict q0,
+                                 const float *restrict q1,
+                                 const float *restrict q2,
+                                 const float *restrict q3, float *restrict d)
+{
+    for (size_t k = 0; k < n; k++) {
+        d[4 * k] += q0[k];
+        d[4 * k + 1] += q1[k];
+        d[4 * k + 2] += q2[k];
+        d[4 * k + 3] += q3[k];
+    }
+}
+
+/* Image row `row` += q_m[k] at column 4k + m - pad where that lies in the
+ * image, for k in [first, last): the edges, one value at a time. */
+WINOGRAD43_STEP void merge_edge(const nn_conv2d_shape *s, float *row,
+                                int first, int last, const float *q,
+                                size_t wide)
+{
+    for (int k = first; k < last; k++)
+        for (int m = 0; m < 4; m++) {
+            int col = 4 * k + m - s->pad;
+            if (col >= 0 && col < s->in_w)
+                row[col] += q[(size_t)m * wide + k];
+        }
+}
+
+/* d[4k + b] = bias + i_b[k] on n columns at once: four rows of tile
+ * values interleaved into an output row. */
+WINOGRAD43_STEP void join_bias(size_t n, float bias, const float *restrict i0,
+                               const float *restrict i1,
+                               const float *restrict i2,
+                               const float *restrict i3, float *restrict d)
+{
+    for (size_t k = 0; k < n; k++) {
+        d[4 * k] = bias + i0[k];
+        d[4 * k + 1] = bias + i1[k];
+        d[4 * k + 2] = bias + i2[k];
+        d[4 * k + 3] = bias + i3[k];
+    }
+}
+
 /* V = B^T d B for every tile of one image x (in_c, in_h, in_w):
  * v (36, in_c, cols), this image's tiles starting at column `first`.
  * The horizontal transforms of padded row r go to h (6, 4, th + 1, tw)
@@ -379,9 +422,8 @@ static void output_transform(const nn_conv2d_shape *s, const float *m,
             const float *src = out + (size_t)(oy % 4 * 4) * count + (size_t)(oy / 4) * tw;
             float *dst = plane + (size_t)oy * s->out_w;
             int whole = s->out_w / 4;
-            for (int k = 0; k < whole; k++)
-                for (int b = 0; b < 4; b++)
-                    dst[4 * k + b] = bias[c] + src[(size_t)b * count + k];
+            join_bias((size_t)whole, bias[c], src, src + count, src + 2 * count,
+                      src + 3 * count, dst);
             for (int b = 0; b < s->out_w % 4; b++)
                 dst[4 * whole + b] = bias[c] + src[(size_t)b * count + whole];
         }
@@ -398,11 +440,12 @@ NN_WINOGRAD_CLONES
 static void input_adjoint(const nn_conv2d_shape *s, const float *dv, float *dx,
                           size_t cols, size_t first, float *buf)
 {
-    int tw = tile_cols(s), rows = 4 * tile_rows(s) + 2;
+    int tw = tile_cols(s), rows = 4 * tile_rows(s) + 2, lo, hi;
     size_t count = tiles(s), xi_step = (size_t)s->in_c * cols;
     size_t band = (size_t)(tile_rows(s) + 1) * tw, wide = (size_t)tw + 1;
     float *c0 = buf, *c1 = c0 + wide, *c2 = c1 + wide, *c3 = c2 + wide;
     float *h = c0 + 4 * wide;
+    inner_range(s, (int)wide, &lo, &hi);
     for (int c = 0; c < s->in_c; c++) {
         float *plane = dx + (size_t)c * s->in_h * s->in_w;
         const float *vc = dv + (size_t)c * cols + first;
@@ -434,10 +477,11 @@ static void input_adjoint(const nn_conv2d_shape *s, const float *dv, float *dx,
                         hr + 3 * stride, hr + 4 * stride, hr + 5 * stride,
                         c0 + 1, c1 + 1);
             /* padded column ix + pad; every column of the row has one */
-            for (int ix = 0; ix < s->in_w; ix++) {
-                int col = ix + s->pad;
-                row[ix] += c0[(size_t)(col % 4) * wide + (size_t)(col / 4)];
-            }
+            merge_edge(s, row, 0, lo, c0, wide);
+            if (hi > lo)
+                merge_inner((size_t)(hi - lo), c0 + lo, c1 + lo, c2 + lo,
+                            c3 + lo, row + 4 * lo - s->pad);
+            merge_edge(s, row, hi, (int)wide, c0, wide);
         }
     }
 }
@@ -461,9 +505,8 @@ static void output_adjoint(const nn_conv2d_shape *s, const float *dy, float *dm,
             const float *src = plane + (size_t)(oy < s->out_h ? oy : 0) * s->out_w;
             int whole = oy < s->out_h ? s->out_w / 4 : 0;
             int rest = oy < s->out_h ? s->out_w % 4 : 0;
-            for (int k = 0; k < whole; k++)
-                for (int b = 0; b < 4; b++)
-                    dst[(size_t)b * count + k] = src[4 * k + b];
+            split_inner((size_t)whole, src, dst, dst + count, dst + 2 * count,
+                        dst + 3 * count);
             for (int k = whole; k < tw; k++)
                 for (int b = 0; b < 4; b++)
                     dst[(size_t)b * count + k] =
