@@ -336,6 +336,285 @@ static void test_backward_random_shapes(void **state)
     }
 }
 
+/* The transforms one tile at a time in plain scalar loops, with the same
+ * arithmetic per value as the vectorised steps of conv_winograd43.c
+ * (B^T, A^T, the adjoint's B in two parts, A): the library must give
+ * these bits exactly, forward and backward. */
+static void ref_bt(const float d[6], float o[6])
+{
+    float d0 = d[0], d1 = d[1], d2 = d[2], d3 = d[3], d4 = d[4], d5 = d[5];
+    o[0] = 4.0f * d0 - 5.0f * d2 + d4;
+    o[1] = (d3 + d4) - 4.0f * (d1 + d2);
+    o[2] = (d4 - d3) + 4.0f * (d1 - d2);
+    o[3] = (d4 - d2) + 2.0f * (d3 - d1);
+    o[4] = (d4 - d2) - 2.0f * (d3 - d1);
+    o[5] = 4.0f * d1 - 5.0f * d3 + d5;
+}
+
+static void ref_at(const float i[6], float o[4])
+{
+    float sum12 = i[1] + i[2], dif12 = i[1] - i[2];
+    float sum34 = i[3] + i[4], dif34 = i[3] - i[4];
+    o[0] = i[0] + sum12 + sum34;
+    o[1] = dif12 + 2.0f * dif34;
+    o[2] = sum12 + 4.0f * sum34;
+    o[3] = dif12 + 8.0f * dif34 + i[5];
+}
+
+/* o[0..3] = rows 0 to 3 of B i; o[4], o[5] = rows 4 and 5. */
+static void ref_b(const float d[6], float o[6])
+{
+    o[0] = 4.0f * d[0];
+    o[1] = 4.0f * (d[2] - d[1] + d[5]) + 2.0f * (d[4] - d[3]);
+    o[2] = -5.0f * d[0] - 4.0f * (d[1] + d[2]) - (d[3] + d[4]);
+    o[3] = (d[1] - d[2]) + 2.0f * (d[3] - d[4]) - 5.0f * d[5];
+    o[4] = d[0] + (d[1] + d[2]) + (d[3] + d[4]);
+    o[5] = d[5];
+}
+
+static void ref_a(const float i[4], float o[6])
+{
+    float even = i[0] + i[2], odd = i[1] + i[3];
+    float even4 = i[0] + 4.0f * i[2], odd4 = 2.0f * (i[1] + 4.0f * i[3]);
+    o[0] = i[0];
+    o[1] = even + odd;
+    o[2] = even - odd;
+    o[3] = even4 + odd4;
+    o[4] = even4 - odd4;
+    o[5] = i[3];
+}
+
+/* v (36, in_c, n tiles) = B^T d B per tile of x (n, in_c, in_h, in_w). */
+static void ref_input(const nn_conv2d_shape *s, const float *x, float *v, int n)
+{
+    int th = (s->out_h + 3) / 4, tw = (s->out_w + 3) / 4;
+    size_t cols = (size_t)n * th * tw;
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < s->in_c; c++)
+            for (int t = 0; t < th * tw; t++) {
+                float d[6][6], h[6][6], col[6], o[6];
+                for (int r = 0; r < 6; r++) {
+                    for (int k = 0; k < 6; k++) {
+                        int iy = 4 * (t / tw) + r - s->pad;
+                        int ix = 4 * (t % tw) + k - s->pad;
+                        int in = iy >= 0 && iy < s->in_h && ix >= 0 && ix < s->in_w;
+                        d[r][k] = in ? x[(((size_t)i * s->in_c + c) * s->in_h + iy) *
+                                         s->in_w + ix] : 0.0f;
+                    }
+                    ref_bt(d[r], h[r]);
+                }
+                for (int j = 0; j < 6; j++) {
+                    for (int r = 0; r < 6; r++)
+                        col[r] = h[r][j];
+                    ref_bt(col, o);
+                    for (int a = 0; a < 6; a++)
+                        v[((size_t)(a * 6 + j) * s->in_c + c) * cols +
+                          (size_t)i * th * tw + t] = o[a];
+                }
+            }
+}
+
+/* y (n, out_c, out_h, out_w) = A^T M A + bias per tile, M = U V by the
+ * gemm as the library calls it; m (36, out_c, cols). */
+static void ref_forward(const nn_conv2d_shape *s, const float *u,
+                        const float *x, const float *bias, float *y,
+                        float *v, float *m, int n)
+{
+    int th = (s->out_h + 3) / 4, tw = (s->out_w + 3) / 4;
+    size_t cols = (size_t)n * th * tw;
+    ref_input(s, x, v, n);
+    for (int xi = 0; xi < 36; xi++)
+        nn_sgemm(0, 0, s->out_c, (int)cols, s->in_c, 1.0f,
+                 u + (size_t)xi * s->out_c * s->in_c, s->in_c,
+                 v + (size_t)xi * s->in_c * cols, (int)cols, 0.0f,
+                 m + (size_t)xi * s->out_c * cols, (int)cols);
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < s->out_c; c++)
+            for (int t = 0; t < th * tw; t++) {
+                float h[6][4], col[6], o[4], row[6];
+                for (int r = 0; r < 6; r++) {
+                    for (int k = 0; k < 6; k++)
+                        row[k] = m[((size_t)(r * 6 + k) * s->out_c + c) * cols +
+                                   (size_t)i * th * tw + t];
+                    ref_at(row, h[r]);
+                }
+                for (int b = 0; b < 4; b++) {
+                    for (int r = 0; r < 6; r++)
+                        col[r] = h[r][b];
+                    ref_at(col, o);
+                    for (int a = 0; a < 4; a++) {
+                        int oy = 4 * (t / tw) + a, ox = 4 * (t % tw) + b;
+                        if (oy < s->out_h && ox < s->out_w)
+                            y[(((size_t)i * s->out_c + c) * s->out_h + oy) *
+                              s->out_w + ox] = bias[c] + o[a];
+                    }
+                }
+            }
+}
+
+/* The backward of ref_forward: dbias += sums of dy; dm = A dY A^T per
+ * tile; du += dM V^T and dV = U^T dM by the gemm; dx += B dV B^T, a
+ * tile's rows (columns) 4 and 5 added to the next one's 0 and 1 after
+ * those are set, as the library does. h (4 th + 2, 6, tw + 1). */
+static void ref_backward(const nn_conv2d_shape *s, const float *u,
+                         const float *x, const float *dy, float *dx, float *du,
+                         float *dbias, float *v, float *dm, float *h, int n)
+{
+    int th = (s->out_h + 3) / 4, tw = (s->out_w + 3) / 4, rows = 4 * th + 2;
+    size_t cols = (size_t)n * th * tw, plane = (size_t)s->out_h * s->out_w;
+    size_t wide = (size_t)tw + 1;
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < s->out_c; c++)
+            dbias[c] += nn_sum(dy + ((size_t)i * s->out_c + c) * plane, plane);
+    ref_input(s, x, v, n);
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < s->out_c; c++)
+            for (int t = 0; t < th * tw; t++) {
+                float g[4][4], q[4][6], col[4], o[6];
+                for (int a = 0; a < 4; a++) {
+                    for (int b = 0; b < 4; b++) {
+                        int oy = 4 * (t / tw) + a, ox = 4 * (t % tw) + b;
+                        g[a][b] = oy < s->out_h && ox < s->out_w
+                                      ? dy[(((size_t)i * s->out_c + c) * s->out_h + oy) *
+                                           s->out_w + ox] : 0.0f;
+                    }
+                    ref_a(g[a], q[a]);
+                }
+                for (int j = 0; j < 6; j++) {
+                    for (int a = 0; a < 4; a++)
+                        col[a] = q[a][j];
+                    ref_a(col, o);
+                    for (int r = 0; r < 6; r++)
+                        dm[((size_t)(r * 6 + j) * s->out_c + c) * cols +
+                           (size_t)i * th * tw + t] = o[r];
+                }
+            }
+    for (int xi = 0; xi < 36; xi++) {
+        const float *dm_xi = dm + (size_t)xi * s->out_c * cols;
+        float *v_xi = v + (size_t)xi * s->in_c * cols;
+        nn_sgemm(0, 1, s->out_c, s->in_c, (int)cols, 1.0f, dm_xi, (int)cols,
+                 v_xi, (int)cols, 1.0f, du + (size_t)xi * s->out_c * s->in_c,
+                 s->in_c);
+        nn_sgemm(1, 0, s->in_c, (int)cols, s->out_c, 1.0f,
+                 u + (size_t)xi * s->out_c * s->in_c, s->in_c, dm_xi,
+                 (int)cols, 0.0f, v_xi, (int)cols);
+    }
+    for (int i = 0; i < n; i++)
+        for (int c = 0; c < s->in_c; c++) {
+            float col6[6], o[6];
+            /* vertical: h[r][j][tx] = rows 0 to 3 set, then 4 and 5 added */
+            for (size_t k = 0; k < (size_t)rows * 6 * wide; k++)
+                h[k] = 0.0f;
+            for (int pass = 0; pass < 2; pass++)
+                for (int t = 0; t < th * tw; t++)
+                    for (int j = 0; j < 6; j++) {
+                        int ty = t / tw, tx = t % tw;
+                        for (int r = 0; r < 6; r++)
+                            col6[r] = v[((size_t)(r * 6 + j) * s->in_c + c) * cols +
+                                        (size_t)i * th * tw + t];
+                        ref_b(col6, o);
+                        for (int r = pass ? 4 : 0; r < (pass ? 6 : 4); r++) {
+                            float *at = h + ((size_t)(4 * ty + r) * 6 + j) * wide + tx;
+                            *at = pass ? *at + o[r] : o[r];
+                        }
+                    }
+            /* horizontal, per image row: columns 0 to 3 set, 4 and 5 added */
+            for (int r = 0; r < rows; r++) {
+                int iy = r - s->pad;
+                float cbuf[4 * 64 + 8];
+                float *row;
+                if (iy < 0 || iy >= s->in_h)
+                    continue;
+                row = dx + (((size_t)i * s->in_c + c) * s->in_h + iy) * s->in_w;
+                for (int k = 0; k < 4 * (tw + 1); k++)
+                    cbuf[k] = 0.0f;
+                for (int pass = 0; pass < 2; pass++)
+                    for (int tx = 0; tx < tw; tx++) {
+                        for (int j = 0; j < 6; j++)
+                            col6[j] = h[((size_t)r * 6 + j) * wide + tx];
+                        ref_b(col6, o);
+                        for (int k = pass ? 4 : 0; k < (pass ? 6 : 4); k++) {
+                            float *at = cbuf + 4 * tx + k;
+                            *at = pass ? *at + o[k] : o[k];
+                        }
+                    }
+                for (int ix = 0; ix < s->in_w; ix++)
+                    row[ix] += cbuf[ix + s->pad];
+            }
+        }
+}
+
+/* The library's F(4x4) forward and backward give the bits of the scalar
+ * reference above on awkward shapes (partial tiles, padding 0 to 3, rows
+ * without inner columns) and at preset sizes. */
+static void test_same_bits_as_scalar_reference(void **state)
+{
+    static const geometry geometries[] = {
+        {8, 8, 7, 6, 1, 3},    {9, 8, 11, 13, 0, 2}, {8, 10, 10, 9, 2, 2},
+        {8, 8, 11, 7, 3, 2},   {8, 9, 3, 4, 1, 1},   {12, 8, 5, 22, 1, 3},
+        {16, 16, 32, 32, 1, 2}, {32, 16, 16, 16, 1, 3}, {8, 8, 26, 26, 0, 1},
+    };
+    nn_rng rng;
+    (void)state;
+    nn_rng_seed(&rng, 97);
+    for (size_t g = 0; g < sizeof geometries / sizeof *geometries; g++) {
+        const geometry *ge = &geometries[g];
+        nn_conv2d_shape s = {ge->in_c, ge->h, ge->w, ge->out_c, 3, 3, 1, ge->pad, 0, 0};
+        size_t in_size, out_size, us, cols, sc;
+        float *x, *w, *b, *dy, *u, *y[2], *dx[2], *du[2], *db[2], *scratch;
+        int n = ge->n, th, tw;
+        assert_nn_ok(nn_conv2d_shape_check(&s));
+        if (n > nn_winograd43_group(&s))
+            n = nn_winograd43_group(&s);
+        th = (s.out_h + 3) / 4, tw = (s.out_w + 3) / 4;
+        assert_true(tw < 64);
+        cols = (size_t)n * th * tw;
+        in_size = (size_t)n * s.in_c * s.in_h * s.in_w;
+        out_size = (size_t)n * s.out_c * s.out_h * s.out_w;
+        us = nn_winograd43_weights_size(&s);
+        sc = nn_winograd43_scratch(&s) + 36 * (s.in_c + s.out_c) * cols +
+             (size_t)(4 * th + 2) * 6 * (tw + 1);
+        x = malloc(in_size * sizeof *x), w = malloc(9 * us / 36 * sizeof *w);
+        b = malloc(s.out_c * sizeof *b), dy = malloc(out_size * sizeof *dy);
+        u = malloc(us * sizeof *u), scratch = malloc(sc * sizeof *scratch);
+        assert_true(x && w && b && dy && u && scratch);
+        gc_fill_normal(x, in_size, 1.0f, &rng);
+        gc_fill_normal(w, 9 * us / 36, 0.3f, &rng);
+        gc_fill_normal(b, s.out_c, 0.1f, &rng);
+        gc_fill_normal(dy, out_size, 1.0f, &rng);
+        for (int k = 0; k < 2; k++) {
+            y[k] = malloc(out_size * sizeof **y);
+            dx[k] = malloc(in_size * sizeof **dx);
+            du[k] = malloc(us * sizeof **du);
+            db[k] = malloc(s.out_c * sizeof **db);
+            assert_true(y[k] && dx[k] && du[k] && db[k]);
+        }
+        gc_fill_normal(dx[0], in_size, 0.5f, &rng);
+        gc_fill_normal(du[0], us, 0.5f, &rng);
+        gc_fill_normal(db[0], s.out_c, 0.5f, &rng);
+        memcpy(dx[1], dx[0], in_size * sizeof **dx);
+        memcpy(du[1], du[0], us * sizeof **du);
+        memcpy(db[1], db[0], s.out_c * sizeof **db);
+        nn_winograd43_weights(&s, w, u, 0, (size_t)s.out_c * s.in_c);
+        nn_winograd43_forward(&s, nn_sgemm, u, x, b, y[0], scratch, n);
+        nn_winograd43_backward(&s, nn_sgemm, u, x, dy, dx[0], du[0], db[0],
+                               scratch, n);
+        {
+            float *v = scratch, *m = v + 36 * (size_t)s.in_c * cols;
+            float *h = m + 36 * (size_t)s.out_c * cols;
+            ref_forward(&s, u, x, b, y[1], v, m, n);
+            ref_backward(&s, u, x, dy, dx[1], du[1], db[1], v, m, h, n);
+        }
+        assert_memory_equal(y[0], y[1], out_size * sizeof **y);
+        assert_memory_equal(dx[0], dx[1], in_size * sizeof **dx);
+        assert_memory_equal(du[0], du[1], us * sizeof **du);
+        assert_memory_equal(db[0], db[1], s.out_c * sizeof **db);
+        for (int k = 0; k < 2; k++)
+            free(y[k]), free(dx[k]), free(du[k]), free(db[k]);
+        free(x), free(w), free(b), free(dy), free(u), free(scratch);
+    }
+}
+
 /* A training net whose first convolution runs F(4x4) under the AUTO and
  * PORTABLE kernels (layer_conv2d.c: winograd43_trains): 26 channels of
  * 24x24 (too many for the direct kernels), padded, then tanh (smooth: a relu kink would blur the check), a
@@ -440,6 +719,7 @@ int main(void)
         cmocka_unit_test(test_inference_runs_f43),
         cmocka_unit_test(test_backward_matches_im2col),
         cmocka_unit_test(test_backward_random_shapes),
+        cmocka_unit_test(test_same_bits_as_scalar_reference),
         cmocka_unit_test(test_training_runs_f43),
         cmocka_unit_test(test_gradients_through_f43),
         cmocka_unit_test(test_training_threads_bit_identical),

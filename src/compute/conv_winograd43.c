@@ -80,8 +80,8 @@ size_t nn_winograd43_weights_size(const nn_conv2d_shape *s)
     return (size_t)36 * s->out_c * s->in_c;
 }
 
-/* Floats of the per-plane buffers: a padded row (4 tw + 2 values; 4 tw +
- * 4 for the input's adjoint) and the horizontal transforms
+/* Floats of the per-plane buffers: one row split by column residue
+ * (4, tw + 1) and the horizontal transforms
  * (6, 4, th + 1, tw) for the input; (6 + 4) x 4 values per tile for the
  * output and its adjoint. */
 static size_t buffer_size(const nn_conv2d_shape *s)
@@ -249,41 +249,108 @@ WINOGRAD43_STEP void step_a(size_t n, const float *restrict i0, const float *res
     }
 }
 
-/* h_j[tx] = (d B)_j for the tw tiles of one row d (from column -pad on,
- * 4 tw + 2 values): tile tx reads d[4tx .. 4tx + 5]. */
-WINOGRAD43_STEP void row_bt(int tw, const float *restrict d, float *restrict h,
-                   size_t stride)
+/* The columns of a padded row split by residue: q_m[k] = column 4k + m
+ * of the row from column -pad on, k in [0, tw], q (4, tw + 1). Tile tx
+ * reads q_0..3[tx] and q_0,1[tx + 1], so the horizontal step is one
+ * step_bt over the tiles of the row. */
+
+/* The k in [*lo, *hi) whose four columns 4k - pad .. 4k + 3 - pad all lie
+ * in [0, in_w); *hi <= wide. */
+static void inner_range(const nn_conv2d_shape *s, int wide, int *lo, int *hi)
 {
-    for (int tx = 0; tx < tw; tx++) {
-        const float *e = d + 4 * tx;
-        float d0 = e[0], d1 = e[1], d2 = e[2], d3 = e[3], d4 = e[4], d5 = e[5];
-        h[0 * stride + tx] = 4.0f * d0 - 5.0f * d2 + d4;
-        h[1 * stride + tx] = (d3 + d4) - 4.0f * (d1 + d2);
-        h[2 * stride + tx] = (d4 - d3) + 4.0f * (d1 - d2);
-        h[3 * stride + tx] = (d4 - d2) + 2.0f * (d3 - d1);
-        h[4 * stride + tx] = (d4 - d2) - 2.0f * (d3 - d1);
-        h[5 * stride + tx] = 4.0f * d1 - 5.0f * d3 + d5;
+    *lo = (s->pad + 3) / 4;
+    *hi = s->in_w + s->pad - 4 < 0 ? 0 : (s->in_w + s->pad - 4) / 4 + 1;
+    if (*hi > wide)
+        *hi = wide;
+    if (*lo > *hi)
+        *lo = *hi;
+}
+
+/* q_m[k] = column 4k + m - pad of image row `src` (zero outside it) for
+ * k in [first, last): the edges of the row, one value at a time. */
+WINOGRAD43_STEP void split_edge(const nn_conv2d_shape *s, const float *src,
+                                int first, int last, float *q, size_t wide)
+{
+    for (int k = first; k < last; k++)
+        for (int m = 0; m < 4; m++) {
+            int col = 4 * k + m - s->pad;
+            q[(size_t)m * wide + k] = col >= 0 && col < s->in_w ? src[col] : 0.0f;
+        }
+}
+
+/* q_m[k] = d[4k + m] on n columns at once: the inside of a row. */
+WINOGRAD43_STEP void split_inner(size_t n, const float *restrict d,
+                                 float *restrict q0, float *restrict q1,
+                                 float *restrict q2, float *restrict q3)
+{
+    for (size_t k = 0; k < n; k++) {
+        q0[k] = d[4 * k];
+        q1[k] = d[4 * k + 1];
+        q2[k] = d[4 * k + 2];
+        q3[k] = d[4 * k + 3];
     }
 }
 
-/* Input row iy from column -pad on, 4 tw + 2 values, zero outside the
- * image: the row itself when no padding is needed, else a copy in buf. */
-WINOGRAD43_STEP const float *padded_row(const nn_conv2d_shape *s, const float *plane,
-                               int iy, float *buf)
+/* Input row iy split by residue into q (4, wide), zero outside the image;
+ * [lo, hi) from inner_range. */
+WINOGRAD43_STEP void split_row(const nn_conv2d_shape *s, const float *plane,
+                               int iy, int lo, int hi, float *q, size_t wide)
 {
-    int width = 4 * tile_cols(s) + 2, hi;
-    int inside = iy >= 0 && iy < s->in_h;
-    const float *src = plane + (size_t)(inside ? iy : 0) * s->in_w;
-    if (inside && s->pad == 0 && width <= s->in_w)
-        return src;
-    for (int k = 0; k < width; k++)
-        buf[k] = 0.0f;
-    if (!inside)
-        return buf;
-    hi = s->in_w + s->pad < width ? s->in_w + s->pad : width;
-    for (int k = s->pad; k < hi; k++) /* buf[pad] is column 0 */
-        buf[k] = src[k - s->pad];
-    return buf;
+    const float *src;
+    if (iy < 0 || iy >= s->in_h) {
+        for (size_t k = 0; k < 4 * wide; k++)
+            q[k] = 0.0f;
+        return;
+    }
+    src = plane + (size_t)iy * s->in_w;
+    split_edge(s, src, 0, lo, q, wide);
+    if (hi > lo)
+        split_inner((size_t)(hi - lo), src + 4 * lo - s->pad, q + lo,
+                    q + wide + lo, q + 2 * wide + lo, q + 3 * wide + lo);
+    split_edge(s, src, hi, (int)wide, q, wide);
+}
+
+/* d[4k + m] += q_m[k] on n columns at once: the adjoint of split_inner. */
+WINOGRAD43_STEP void merge_inner(size_t n, const float *restrict q0,
+                                 const float *restrict q1,
+                                 const float *restrict q2,
+                                 const float *restrict q3, float *restrict d)
+{
+    for (size_t k = 0; k < n; k++) {
+        d[4 * k] += q0[k];
+        d[4 * k + 1] += q1[k];
+        d[4 * k + 2] += q2[k];
+        d[4 * k + 3] += q3[k];
+    }
+}
+
+/* Image row `row` += q_m[k] at column 4k + m - pad where that lies in the
+ * image, for k in [first, last): the edges, one value at a time. */
+WINOGRAD43_STEP void merge_edge(const nn_conv2d_shape *s, float *row,
+                                int first, int last, const float *q,
+                                size_t wide)
+{
+    for (int k = first; k < last; k++)
+        for (int m = 0; m < 4; m++) {
+            int col = 4 * k + m - s->pad;
+            if (col >= 0 && col < s->in_w)
+                row[col] += q[(size_t)m * wide + k];
+        }
+}
+
+/* d[4k + b] = bias + i_b[k] on n columns at once: four rows of tile
+ * values interleaved into an output row. */
+WINOGRAD43_STEP void join_bias(size_t n, float bias, const float *restrict i0,
+                               const float *restrict i1,
+                               const float *restrict i2,
+                               const float *restrict i3, float *restrict d)
+{
+    for (size_t k = 0; k < n; k++) {
+        d[4 * k] = bias + i0[k];
+        d[4 * k + 1] = bias + i1[k];
+        d[4 * k + 2] = bias + i2[k];
+        d[4 * k + 3] = bias + i3[k];
+    }
 }
 
 /* V = B^T d B for every tile of one image x (in_c, in_h, in_w):
@@ -296,16 +363,22 @@ NN_WINOGRAD_CLONES
 static void input_transform(const nn_conv2d_shape *s, const float *x, float *v,
                             size_t cols, size_t first, float *buf)
 {
-    int tw = tile_cols(s), rows = 4 * tile_rows(s) + 2;
+    int tw = tile_cols(s), rows = 4 * tile_rows(s) + 2, lo, hi;
     size_t count = tiles(s), xi_step = (size_t)s->in_c * cols;
-    size_t band = (size_t)(tile_rows(s) + 1) * tw;
-    float *row = buf, *h = row + 4 * tw + 2;
+    size_t band = (size_t)(tile_rows(s) + 1) * tw, wide = (size_t)tw + 1;
+    float *q = buf, *h = q + 4 * wide; /* q (4, tw + 1) */
+    inner_range(s, (int)wide, &lo, &hi);
     for (int c = 0; c < s->in_c; c++) {
         const float *plane = x + (size_t)c * s->in_h * s->in_w;
         float *vc = v + (size_t)c * cols + first;
-        for (int r = 0; r < rows; r++) /* horizontal: d B */
-            row_bt(tw, padded_row(s, plane, r - s->pad, row),
-                   h + (size_t)(r % 4) * band + (size_t)(r / 4) * tw, 4 * band);
+        for (int r = 0; r < rows; r++) { /* horizontal: d B */
+            float *hr = h + (size_t)(r % 4) * band + (size_t)(r / 4) * tw;
+            size_t stride = 4 * band;
+            split_row(s, plane, r - s->pad, lo, hi, q, wide);
+            step_bt((size_t)tw, q, q + wide, q + 2 * wide, q + 3 * wide, q + 1,
+                    q + wide + 1, hr, hr + stride, hr + 2 * stride,
+                    hr + 3 * stride, hr + 4 * stride, hr + 5 * stride);
+        }
         for (int j = 0; j < 6; j++) { /* vertical: B^T (d B) */
             const float *hj = h + (size_t)j * 4 * band;
             step_bt(count, hj, hj + band, hj + 2 * band, hj + 3 * band, hj + tw,
@@ -349,9 +422,8 @@ static void output_transform(const nn_conv2d_shape *s, const float *m,
             const float *src = out + (size_t)(oy % 4 * 4) * count + (size_t)(oy / 4) * tw;
             float *dst = plane + (size_t)oy * s->out_w;
             int whole = s->out_w / 4;
-            for (int k = 0; k < whole; k++)
-                for (int b = 0; b < 4; b++)
-                    dst[4 * k + b] = bias[c] + src[(size_t)b * count + k];
+            join_bias((size_t)whole, bias[c], src, src + count, src + 2 * count,
+                      src + 3 * count, dst);
             for (int b = 0; b < s->out_w % 4; b++)
                 dst[4 * whole + b] = bias[c] + src[(size_t)b * count + whole];
         }
@@ -368,11 +440,12 @@ NN_WINOGRAD_CLONES
 static void input_adjoint(const nn_conv2d_shape *s, const float *dv, float *dx,
                           size_t cols, size_t first, float *buf)
 {
-    int tw = tile_cols(s), rows = 4 * tile_rows(s) + 2;
+    int tw = tile_cols(s), rows = 4 * tile_rows(s) + 2, lo, hi;
     size_t count = tiles(s), xi_step = (size_t)s->in_c * cols;
     size_t band = (size_t)(tile_rows(s) + 1) * tw, wide = (size_t)tw + 1;
     float *c0 = buf, *c1 = c0 + wide, *c2 = c1 + wide, *c3 = c2 + wide;
     float *h = c0 + 4 * wide;
+    inner_range(s, (int)wide, &lo, &hi);
     for (int c = 0; c < s->in_c; c++) {
         float *plane = dx + (size_t)c * s->in_h * s->in_w;
         const float *vc = dv + (size_t)c * cols + first;
@@ -404,10 +477,11 @@ static void input_adjoint(const nn_conv2d_shape *s, const float *dv, float *dx,
                         hr + 3 * stride, hr + 4 * stride, hr + 5 * stride,
                         c0 + 1, c1 + 1);
             /* padded column ix + pad; every column of the row has one */
-            for (int ix = 0; ix < s->in_w; ix++) {
-                int col = ix + s->pad;
-                row[ix] += c0[(size_t)(col % 4) * wide + (size_t)(col / 4)];
-            }
+            merge_edge(s, row, 0, lo, c0, wide);
+            if (hi > lo)
+                merge_inner((size_t)(hi - lo), c0 + lo, c1 + lo, c2 + lo,
+                            c3 + lo, row + 4 * lo - s->pad);
+            merge_edge(s, row, hi, (int)wide, c0, wide);
         }
     }
 }
@@ -431,9 +505,8 @@ static void output_adjoint(const nn_conv2d_shape *s, const float *dy, float *dm,
             const float *src = plane + (size_t)(oy < s->out_h ? oy : 0) * s->out_w;
             int whole = oy < s->out_h ? s->out_w / 4 : 0;
             int rest = oy < s->out_h ? s->out_w % 4 : 0;
-            for (int k = 0; k < whole; k++)
-                for (int b = 0; b < 4; b++)
-                    dst[(size_t)b * count + k] = src[4 * k + b];
+            split_inner((size_t)whole, src, dst, dst + count, dst + 2 * count,
+                        dst + 3 * count);
             for (int k = whole; k < tw; k++)
                 for (int b = 0; b < 4; b++)
                     dst[(size_t)b * count + k] =

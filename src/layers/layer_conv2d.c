@@ -212,12 +212,15 @@ static int winograd43_suits(const nn_conv2d_shape *s, int batch)
            s->out_c <= CONV_WINOGRAD43_MID_MAX_C;
 }
 
-/* Where training runs F(4x4, 3x3) instead of F(2x2, 3x3), from
- * single-thread timings of forward + backward of both at batch 64 on the
- * presets' layer shapes: outputs of 24x24 or more (0.65x to 0.9x of
- * F(2x2)'s time on 16 to 64 channels); not below, where F(4x4) took up to
- * 2.5x as long on 8x8 to 12x12 and was even on 16x16, nor above 128 input
- * channels (the error, test_winograd43). Depends on the shape only. */
+/* Where training runs F(4x4, 3x3) instead of F(2x2, 3x3), from the CPU
+ * time of forward + backward of both at batch 64 on the presets' layer
+ * shapes, one thread, the AVX-512 gemm and vectorised F(4x4) transforms
+ * (min of 15 runs alternating in one process): outputs of 24x24 or more,
+ * where F(4x4) takes 0.75x to 0.93x of F(2x2)'s time (16 channels at
+ * 32x32 0.75, 32 at 32x32 0.81, 32 at 28x28 0.92, 64 at 26x26 0.93); not
+ * below, where it takes longer (16x16 with 32 to 64 channels 1.08, 14x14
+ * 1.29, 12x12 1.58, 8x8 1.78), nor above 128 input channels (the error,
+ * test_winograd43). Depends on the shape only. */
 static int winograd43_trains(const nn_conv2d_shape *s)
 {
     int side = s->out_h < s->out_w ? s->out_h : s->out_w;
