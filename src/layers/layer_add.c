@@ -15,6 +15,20 @@ void nn_add_forward(const float *const *x, int inputs, float *y, size_t count)
     }
 }
 
+/* The same sum with the relu that follows applied: y = relu(sum_k x[k]),
+ * relu(v) = v if v > 0 or NaN, else 0, the very select of
+ * nn_relu_forward, so the values are those of the two layers run apart. */
+static void add_relu_forward(const float *const *x, int inputs, float *y,
+                             size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        float sum = x[0][i];
+        for (int k = 1; k < inputs; k++)
+            sum += x[k][i];
+        y[i] = sum > 0.0f || sum != sum ? sum : 0.0f;
+    }
+}
+
 /* dx[k] += dy for every input k (dx[k] may be NULL). Two inputs may be the
  * same tensor: it then receives dy twice. */
 void nn_add_backward(const float *dy, float *const *dx, int inputs,
@@ -23,6 +37,20 @@ void nn_add_backward(const float *dy, float *const *dx, int inputs,
     for (int k = 0; k < inputs; k++)
         for (size_t i = 0; dx[k] && i < count; i++)
             dx[k][i] += dy[i];
+}
+
+/* With the relu after the layer applied, for one input: dy is that
+ * relu's output gradient and relu_y its output, and dx += dy [relu_y > 0],
+ * the value relu's backward would have passed on (one select, so it
+ * vectorises). */
+static void add_relu_backward(const float *restrict dy,
+                              const float *restrict relu_y,
+                              float *restrict dx, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        float d = dy[i];
+        dx[i] += relu_y[i] > 0.0f ? d : 0.0f;
+    }
 }
 
 static nn_status add_reshape(nn_layer *layer)
@@ -34,7 +62,10 @@ static nn_status add_reshape(nn_layer *layer)
     return nn_layer_same_shape(layer);
 }
 
-/* NN_PIECES slices of the output, one task each. */
+/* NN_PIECES slices of the output, one task each. When the net tells the
+ * layer to apply the relu after it (layer->relu_applied), `out` is that
+ * relu's output and gradient: forward writes relu(sum) there (the layer's
+ * own output is not written) and backward masks the gradient with it. */
 typedef struct {
     const nn_layer *layer;
     const nn_tensor *in, *out;
@@ -54,8 +85,16 @@ static void add_task(void *p, int task, int thread)
         x[k] = job->in[k].x + first;
         dx[k] = job->in[k].g ? job->in[k].g + first : NULL;
     }
-    if (job->backward)
+    if (job->backward && job->layer->relu_applied)
+        for (int k = 0; k < inputs; k++) {
+            if (dx[k])
+                add_relu_backward(job->out->g + first, job->out->x + first,
+                                  dx[k], last - first);
+        }
+    else if (job->backward)
         nn_add_backward(job->out->g + first, dx, inputs, last - first);
+    else if (job->layer->relu_applied)
+        add_relu_forward(x, inputs, job->out->x + first, last - first);
     else
         nn_add_forward(x, inputs, job->out->x + first, last - first);
 }
@@ -78,7 +117,7 @@ static void add_backward(nn_layer *layer, const nn_tensor *in,
  * convolution that ends a residual branch is followed by relu. */
 const nn_layer_kind nn_kind_add = {
     .name = "add",
-    .flags = NN_KIND_JOIN | NN_KIND_TRANSPARENT,
+    .flags = NN_KIND_JOIN | NN_KIND_TRANSPARENT | NN_KIND_FUSES_RELU_TRAINING,
     .object_size = sizeof(nn_layer),
     .spec = {.token = "add", .grammar = "add(NAME[,NAME...])"},
     .ops = {.reshape = add_reshape, .forward = add_forward,
