@@ -3,29 +3,55 @@
 #include "layers/layer.h"
 
 #include <stdio.h>
+#include <string.h>
 
-/* y = sum_k x[k] over count elements, the inputs added in order. */
+/* y += x over count values. */
+static void add_into(float *restrict y, const float *restrict x, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        y[i] += x[i];
+}
+
+/* Runs of values that stay in the cache between the passes over them. */
+#define ADD_RUN 1024
+
+/* y = sum_k x[k] over count elements, the inputs added in order
+ * ((x[0] + x[1]) + x[2] ...), run by run of ADD_RUN values: a copy, then
+ * one vectorised pass per further input. */
 void nn_add_forward(const float *const *x, int inputs, float *y, size_t count)
 {
-    for (size_t i = 0; i < count; i++) {
-        float sum = x[0][i];
+    for (size_t first = 0; first < count; first += ADD_RUN) {
+        size_t size = count - first < ADD_RUN ? count - first : ADD_RUN;
+        memcpy(y + first, x[0] + first, size * sizeof(float));
         for (int k = 1; k < inputs; k++)
-            sum += x[k][i];
-        y[i] = sum;
+            add_into(y + first, x[k] + first, size);
+    }
+}
+
+/* relu in place over count values: y = y if y > 0 or NaN, else 0, the
+ * very select of nn_relu_forward (one select, so that it vectorises). */
+static void relu_in_place(float *restrict y, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        float v = y[i];
+        y[i] = v > 0.0f || v != v ? v : 0.0f;
     }
 }
 
 /* The same sum with the relu that follows applied: y = relu(sum_k x[k]),
- * relu(v) = v if v > 0 or NaN, else 0, the very select of
- * nn_relu_forward, so the values are those of the two layers run apart. */
+ * so the values are those of the two layers run apart. Summed, then the
+ * relu applied, run by run of ADD_RUN values while they are in the cache:
+ * each loop alone vectorises (the two in one did not). */
 static void add_relu_forward(const float *const *x, int inputs, float *y,
                              size_t count)
 {
-    for (size_t i = 0; i < count; i++) {
-        float sum = x[0][i];
-        for (int k = 1; k < inputs; k++)
-            sum += x[k][i];
-        y[i] = sum > 0.0f || sum != sum ? sum : 0.0f;
+    const float *run[NN_MAX_INPUTS];
+    for (size_t first = 0; first < count; first += ADD_RUN) {
+        size_t size = count - first < ADD_RUN ? count - first : ADD_RUN;
+        for (int k = 0; k < inputs; k++)
+            run[k] = x[k] + first;
+        nn_add_forward(run, inputs, y + first, size);
+        relu_in_place(y + first, size);
     }
 }
 
