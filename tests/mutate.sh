@@ -155,7 +155,7 @@ batchnorm-batch-one-refused-in-inference|src/layers/layer_batchnorm.c|check_batc
 batchnorm-one-read-uncentred|src/layers/layer_batchnorm.c|one-read statistics: sum (x - shift)^2 taken as sum (x - mean)^2|s/double centred = s2 - s1 \* (s1 \/ (double)count);/double centred = s2;/
 bnfuse-sums-mask-ge|src/layers/layer_batchnorm.c|batchnorm applying the relu after it, SSE2 gradient sums: lanes 0-3 masked with relu_y >= 0|s/_mm_cmpgt_ps(_mm_loadu_ps(relu_y + j), zero)/_mm_cmpge_ps(_mm_loadu_ps(relu_y + j), zero)/
 bnfuse-dx-unmasked|src/layers/layer_batchnorm.c|batchnorm applying the relu after it: dx from dy without the relu's mask|s/a \* relu_masked(dy\[at + j\], relu_y\[at + j\])/a * dy[at + j]/g
-addfuse-forward-no-relu|src/layers/layer_add.c|add applying the relu after it: writes the sum without the relu|s/y\[i\] = sum > 0\.0f || sum != sum ? sum : 0\.0f;/y[i] = sum;/
+addfuse-forward-no-relu|src/layers/layer_add.c|add applying the relu after it: writes the sum without the relu|s/relu_in_place(y + first, size);/relu_in_place(y + first, 0);/
 addfuse-backward-unmasked|src/layers/layer_add.c|add applying the relu after it: dx += dy without the relu's mask|s/dx\[i\] += relu_y\[i\] > 0\.0f ? d : 0\.0f;/dx[i] += d;/
 train-last-batch-of-min-size-dropped|src/train/train.c|nn_train_epoch: a last batch of nn_net_min_batch left out too|s/if (n < min_batch)/if (n <= min_batch)/
 # Activations, pooling, dropout.
