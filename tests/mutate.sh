@@ -8,7 +8,7 @@
 # test_checkpoint, test_shards, test_train, test_numeric, test_infer_buffer,
 # test_infer_fast, test_quant, test_quant_kernels, test_winograd43 and
 # test_gemm) and
-# restores the file. The checkout itself is never modified. Not run by CI: the 112
+# restores the file. The checkout itself is never modified. Not run by CI: the 114
 # mutants take 15 to 40 minutes on the 2-core machine (more when other work
 # runs beside them).
 # Results and what they show: docs/RELIABILITY.md, "Mutation check".
@@ -162,8 +162,10 @@ batchnorm-eps-default-in-inference|src/layers/layer_batchnorm.c|inference: 1e-5 
 batchnorm-eps-default-in-training|src/layers/layer_batchnorm.c|training: 1e-5 whatever the layer's eps|s/BN_MOMENTUM, layer->args.eps)/BN_MOMENTUM, NN_BATCHNORM_EPS)/
 batchnorm-batch-one-refused-in-inference|src/layers/layer_batchnorm.c|check_batch: one value per channel refused in inference mode too|s/return training \&\& (size_t)batch/return (size_t)batch/
 batchnorm-one-read-uncentred|src/layers/layer_batchnorm.c|one-read statistics: sum (x - shift)^2 taken as sum (x - mean)^2|s/double centred = s2 - s1 \* (s1 \/ (double)count);/double centred = s2;/
-bnfuse-sums-unmasked|src/layers/layer_batchnorm.c|batchnorm applying the relu after it: gradient sums of dy without the relu's mask|s/g\[k\] = relu_masked(dy\[j + k\], relu_y\[j + k\]);/g[k] = dy[j + k];/
+bnfuse-sums-mask-ge|src/layers/layer_batchnorm.c|batchnorm applying the relu after it, SSE2 gradient sums: lanes 0-3 masked with relu_y >= 0|s/_mm_cmpgt_ps(_mm_loadu_ps(relu_y + j), zero)/_mm_cmpge_ps(_mm_loadu_ps(relu_y + j), zero)/
 bnfuse-dx-unmasked|src/layers/layer_batchnorm.c|batchnorm applying the relu after it: dx from dy without the relu's mask|s/a \* relu_masked(dy\[at + j\], relu_y\[at + j\])/a * dy[at + j]/g
+addfuse-forward-no-relu|src/layers/layer_add.c|add applying the relu after it: writes the sum without the relu|s/relu_in_place(y + first, size);/relu_in_place(y + first, 0);/
+addfuse-backward-unmasked|src/layers/layer_add.c|add applying the relu after it: dx += dy without the relu's mask|s/dx\[i\] += relu_y\[i\] > 0\.0f ? d : 0\.0f;/dx[i] += d;/
 train-last-batch-of-min-size-dropped|src/train/train.c|nn_train_epoch: a last batch of nn_net_min_batch left out too|s/if (n < min_batch)/if (n <= min_batch)/
 # Activations, pooling, dropout.
 relu-backward-sign|src/layers/layer_activation.c|dx = -dy [y > 0], in the kernel and the layer|s/y\[i\] > 0\.0f ? d : 0\.0f;/y[i] > 0.0f ? -d : 0.0f;/g

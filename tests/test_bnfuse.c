@@ -1,11 +1,14 @@
-/* Batchnorm followed by relu in training: the fused path (batchnorm writes
- * relu(y) into the relu's output and applies the relu's mask in its own
- * backward passes) against the same net run unfused, and the one-read
+/* Batchnorm or add followed by relu in training: the fused path (the layer
+ * writes relu(y) into the relu's output and applies the relu's mask in its
+ * own backward passes) against the same net run unfused, and the one-read
  * statistics against the two-read reference (NN_KERNELS_REFERENCE).
  *
  * Bounds: fused and unfused run the very same float operations (the relu's
  * select, its mask dy [y > 0]), so outputs, every gradient and the running
- * statistics must match bit for bit. The one-read statistics differ from
+ * statistics must match bit for bit. The fused batchnorm's masked sums run
+ * in SSE2 on x86-64, the unfused ones in portable C: the bit-for-bit
+ * comparison is also the test of that kernel (planes of 7x7, 8x8, 9x9,
+ * 14x14, 16x16, 28x28, 32x32 values and of 5x4, 4x3, 2x2 below). The one-read statistics differ from
  * the two-read ones by rounding in double, so normalised values agree to
  * within a few float ulps: |a - b| <= 1e-5 max(1, |a|, |b|). */
 #include <math.h>
@@ -38,6 +41,16 @@ static int fused_layers(const nn_net *net)
     return count;
 }
 
+/* Adds whose last forward applied the relu after them. */
+static int fused_adds(const nn_net *net)
+{
+    int count = 0;
+    for (int i = 0; i < net->count; i++)
+        count += net->layers[i]->relu_applied &&
+                 net->layers[i]->kind == &nn_kind_add;
+    return count;
+}
+
 /* Layers that the plan would let apply the relu after them. */
 static int planned_layers(const nn_net *net)
 {
@@ -56,6 +69,12 @@ static const preset presets[] = {
     {"deep-bn", 1, 28, 28},
     {"vgg", 3, 32, 32},
     {"resnet-small", 1, 28, 28},
+    {"resnet20", 3, 32, 32},
+    /* residual blocks (conv, bn, add, relu) on odd small planes: 9x9,
+     * then 5x5 and 3x3 after stride 2 */
+    {"conv3x3x8p1,bn,relu@a,conv3x3x8p1,bn,relu,conv3x3x8p1,bn,add(a),relu,"
+     "conv3x3x12s2p1,bn,relu@b,conv3x3x12p1,bn,add(b),relu,conv3x3x12s2p1,"
+     "bn,relu@c,conv3x3x12p1,bn,add(c),relu,gap,dense10", 3, 9, 9},
     /* pre-activation blocks: each batchnorm's input is also read by a
      * later add, so its input gradient goes through the net's stage */
     {"conv3x3x8p1@a,bn,relu,conv3x3x8p1,add(a)@b,bn,relu,conv3x3x8p1,"
@@ -142,8 +161,12 @@ static void test_fused_matches_unfused(void **state)
             assert_nn_ok(nn_optim_step(oa, fused));
             assert_nn_ok(nn_optim_step(ob, apart));
         }
-        print_message("  %s: %d batchnorm+relu fused, bit-identical to "
-                      "unfused over 3 steps\n", ps->spec, fused_layers(fused));
+        /* the residual nets fuse their adds too */
+        if (strstr(ps->spec, "resnet") || strstr(ps->spec, "add(a),relu"))
+            assert_true(fused_adds(fused) > 0);
+        print_message("  %s: %d layer+relu fused (%d adds), bit-identical "
+                      "to unfused over 3 steps\n", ps->spec,
+                      fused_layers(fused), fused_adds(fused));
         nn_optim_destroy(oa);
         nn_optim_destroy(ob);
         nn_net_destroy(fused);
@@ -191,6 +214,29 @@ static void test_gradcheck_fused(void **state)
     print_message("  max error %.2e, max |numeric| %.3f, %d checked, %d "
                   "skipped, %d fused\n", r.max_error, r.max_numeric,
                   r.checked, r.skipped, fused_layers(net));
+    assert_int_equal(fused_layers(net), 2);
+    assert_true(gc_passed(&r, 1e-3));
+    nn_net_destroy(net);
+}
+
+/* The same through a residual block, conv -> bn -> relu -> conv ->
+ * add -> relu (-> dense), the batchnorm and the add each applying their
+ * relu: input and every parameter. */
+static void test_gradcheck_fused_add(void **state)
+{
+    nn_net *net = tu_net("conv3x3x4p1@a,bn,relu,conv3x3x4p1,add(a),relu,"
+                         "dense3", 2, 7, 6, 2, 3);
+    nn_rng rng;
+    gc_result r;
+    (void)state;
+    nn_rng_seed(&rng, 9);
+    gc_fill_spaced(nn_net_input(net)->x, in_count(net), &rng);
+    r = gc_check_net(net, 2, 17, 200, 1e-2f, NULL);
+    print_message("  max error %.2e, max |numeric| %.3f, %d checked, %d "
+                  "skipped, %d fused (%d adds)\n", r.max_error,
+                  r.max_numeric, r.checked, r.skipped, fused_layers(net),
+                  fused_adds(net));
+    assert_int_equal(fused_adds(net), 1);
     assert_int_equal(fused_layers(net), 2);
     assert_true(gc_passed(&r, 1e-3));
     nn_net_destroy(net);
@@ -283,6 +329,14 @@ static void test_not_fused(void **state)
     assert_int_equal(planned_layers(graph), 0);
     nn_net_destroy(graph);
 
+    /* an add whose output is also read by a later add, an add followed
+     * by leaky relu, a relu after concat */
+    graph = tu_net("conv3x3x4p1@a,conv3x3x4p1,add(a)@b,relu,add(b),"
+                   "conv3x3x4p1@c,add(c),leakyrelu,conv3x3x4p1,concat(c),relu",
+                   1, 6, 6, 2, 1);
+    assert_int_equal(planned_layers(graph), 0);
+    nn_net_destroy(graph);
+
     assert_true(planned_layers(deep) > 0);
     nn_net_set_training(deep, 0);
     assert_nn_ok(nn_net_forward(deep, 2));
@@ -305,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_fused_matches_unfused),
         cmocka_unit_test(test_threads_bit_identical),
         cmocka_unit_test(test_gradcheck_fused),
+        cmocka_unit_test(test_gradcheck_fused_add),
         cmocka_unit_test(test_one_read_matches_two_reads),
         cmocka_unit_test(test_not_fused),
     };

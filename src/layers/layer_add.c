@@ -3,15 +3,55 @@
 #include "layers/layer.h"
 
 #include <stdio.h>
+#include <string.h>
 
-/* y = sum_k x[k] over count elements, the inputs added in order. */
+/* y += x over count values. */
+static void add_into(float *restrict y, const float *restrict x, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        y[i] += x[i];
+}
+
+/* Runs of values that stay in the cache between the passes over them. */
+#define ADD_RUN 1024
+
+/* y = sum_k x[k] over count elements, the inputs added in order
+ * ((x[0] + x[1]) + x[2] ...), run by run of ADD_RUN values: a copy, then
+ * one vectorised pass per further input. */
 void nn_add_forward(const float *const *x, int inputs, float *y, size_t count)
 {
-    for (size_t i = 0; i < count; i++) {
-        float sum = x[0][i];
+    for (size_t first = 0; first < count; first += ADD_RUN) {
+        size_t size = count - first < ADD_RUN ? count - first : ADD_RUN;
+        memcpy(y + first, x[0] + first, size * sizeof(float));
         for (int k = 1; k < inputs; k++)
-            sum += x[k][i];
-        y[i] = sum;
+            add_into(y + first, x[k] + first, size);
+    }
+}
+
+/* relu in place over count values: y = y if y > 0 or NaN, else 0, the
+ * very select of nn_relu_forward (one select, so that it vectorises). */
+static void relu_in_place(float *restrict y, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        float v = y[i];
+        y[i] = v > 0.0f || v != v ? v : 0.0f;
+    }
+}
+
+/* The same sum with the relu that follows applied: y = relu(sum_k x[k]),
+ * so the values are those of the two layers run apart. Summed, then the
+ * relu applied, run by run of ADD_RUN values while they are in the cache:
+ * each loop alone vectorises (the two in one did not). */
+static void add_relu_forward(const float *const *x, int inputs, float *y,
+                             size_t count)
+{
+    const float *run[NN_MAX_INPUTS];
+    for (size_t first = 0; first < count; first += ADD_RUN) {
+        size_t size = count - first < ADD_RUN ? count - first : ADD_RUN;
+        for (int k = 0; k < inputs; k++)
+            run[k] = x[k] + first;
+        nn_add_forward(run, inputs, y + first, size);
+        relu_in_place(y + first, size);
     }
 }
 
@@ -25,6 +65,20 @@ void nn_add_backward(const float *dy, float *const *dx, int inputs,
             dx[k][i] += dy[i];
 }
 
+/* With the relu after the layer applied, for one input: dy is that
+ * relu's output gradient and relu_y its output, and dx += dy [relu_y > 0],
+ * the value relu's backward would have passed on (one select, so it
+ * vectorises). */
+static void add_relu_backward(const float *restrict dy,
+                              const float *restrict relu_y,
+                              float *restrict dx, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        float d = dy[i];
+        dx[i] += relu_y[i] > 0.0f ? d : 0.0f;
+    }
+}
+
 static nn_status add_reshape(nn_layer *layer)
 {
     for (int k = 1; k < layer->inputs; k++)
@@ -34,7 +88,10 @@ static nn_status add_reshape(nn_layer *layer)
     return nn_layer_same_shape(layer);
 }
 
-/* NN_PIECES slices of the output, one task each. */
+/* NN_PIECES slices of the output, one task each. When the net tells the
+ * layer to apply the relu after it (layer->relu_applied), `out` is that
+ * relu's output and gradient: forward writes relu(sum) there (the layer's
+ * own output is not written) and backward masks the gradient with it. */
 typedef struct {
     const nn_layer *layer;
     const nn_tensor *in, *out;
@@ -54,8 +111,16 @@ static void add_task(void *p, int task, int thread)
         x[k] = job->in[k].x + first;
         dx[k] = job->in[k].g ? job->in[k].g + first : NULL;
     }
-    if (job->backward)
+    if (job->backward && job->layer->relu_applied)
+        for (int k = 0; k < inputs; k++) {
+            if (dx[k])
+                add_relu_backward(job->out->g + first, job->out->x + first,
+                                  dx[k], last - first);
+        }
+    else if (job->backward)
         nn_add_backward(job->out->g + first, dx, inputs, last - first);
+    else if (job->layer->relu_applied)
+        add_relu_forward(x, inputs, job->out->x + first, last - first);
     else
         nn_add_forward(x, inputs, job->out->x + first, last - first);
 }
@@ -78,7 +143,7 @@ static void add_backward(nn_layer *layer, const nn_tensor *in,
  * convolution that ends a residual branch is followed by relu. */
 const nn_layer_kind nn_kind_add = {
     .name = "add",
-    .flags = NN_KIND_JOIN | NN_KIND_TRANSPARENT,
+    .flags = NN_KIND_JOIN | NN_KIND_TRANSPARENT | NN_KIND_FUSES_RELU_TRAINING,
     .object_size = sizeof(nn_layer),
     .spec = {.token = "add", .grammar = "add(NAME[,NAME...])"},
     .ops = {.reshape = add_reshape, .forward = add_forward,

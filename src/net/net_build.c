@@ -333,7 +333,7 @@ static nn_status place_values(nn_net *net, int max_batch, size_t *total)
 }
 
 /* In a net built for training, which layers apply the relu after them
- * (NN_KIND_FUSES_RELU_TRAINING: batchnorm) when that relu is the only
+ * (NN_KIND_FUSES_RELU_TRAINING: batchnorm, add) when that relu is the only
  * reader of their output and reads nothing else: layer i then gets
  * relu_to = i + 1 and the relu folded_into = i; whether a pass applies it
  * is decided as it runs (layer->relu_applied, net_run.c). The relu's output
