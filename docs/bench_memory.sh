@@ -23,19 +23,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cifar=${CIFAR_DIR:-$work/cifar10}
 
-if [ ! -f "$cifar/test_batch.bin" ]; then
-    mkdir -p "$cifar"
-    /usr/bin/python3 - "$cifar" <<'PY'
-import os, sys
-import numpy as np
-rng = np.random.default_rng(1)
-names = ["data_batch_%d.bin" % i for i in range(1, 6)] + ["test_batch.bin"]
-for name in names:  # 10,000 records: a label below 10, then 3x32x32 bytes
-    records = rng.integers(0, 256, (10000, 3073), dtype=np.uint8)
-    records[:, 0] %= 10
-    records.tofile(os.path.join(sys.argv[1], name))
-PY
-fi
+sh "$here/random_cifar10.sh" "$cifar"
 
 # peak_mb LOG: the peak RSS /usr/bin/time wrote to LOG, in MB.
 peak_mb() {

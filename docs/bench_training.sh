@@ -17,8 +17,8 @@
 # MODELS (blank-separated; lenet deep deep-bn vgg vgg-gap resnet20 by
 # default) chooses the presets. MNIST_DIR (Fashion-MNIST from
 # dataset-fashion-mnist by default) and CIFAR_DIR (generated when not set:
-# random images in the CIFAR-10 binary format, as docs/bench_memory.sh
-# makes them) choose the trainers' data.
+# random images in the CIFAR-10 binary format, docs/random_cifar10.sh)
+# choose the trainers' data.
 # Needs python3-torch, python3-numpy and libopenblas0-pthread. Takes 10 to
 # 20 minutes on 2 cores; run it on an otherwise idle machine.
 set -eu
@@ -31,19 +31,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cifar=${CIFAR_DIR:-$work/cifar10}
 
-if [ ! -f "$cifar/test_batch.bin" ]; then
-    mkdir -p "$cifar"
-    /usr/bin/python3 - "$cifar" <<'PY'
-import os, sys
-import numpy as np
-rng = np.random.default_rng(1)
-names = ["data_batch_%d.bin" % i for i in range(1, 6)] + ["test_batch.bin"]
-for name in names:  # 10,000 records: a label below 10, then 3x32x32 bytes
-    records = rng.integers(0, 256, (10000, 3073), dtype=np.uint8)
-    records[:, 0] %= 10
-    records.tofile(os.path.join(sys.argv[1], name))
-PY
-fi
+sh "$here/random_cifar10.sh" "$cifar"
 
 # field NAME LINE: the value of NAME=... in LINE (empty when absent).
 field() {

@@ -428,6 +428,44 @@ static void output_adjoint(const nn_conv2d_shape *s, const float *dy, float *dm,
     }
 }
 
+void nn_winograd_gemms_forward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
+                               int points, const float *u, const float *v,
+                               float *m, size_t cols)
+{
+    for (int xi = 0; xi < points; xi++)
+        sgemm(0, 0, s->out_c, (int)cols, s->in_c, 1.0f,
+              u + (size_t)xi * s->out_c * s->in_c, s->in_c,
+              v + (size_t)xi * s->in_c * cols, (int)cols, 0.0f,
+              m + (size_t)xi * s->out_c * cols, (int)cols);
+}
+
+void nn_winograd_gemms_backward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
+                                int points, const float *u, const float *dm,
+                                float *v, float *du, int input_grad,
+                                size_t cols)
+{
+    for (int xi = 0; xi < points; xi++) {
+        const float *dm_xi = dm + (size_t)xi * s->out_c * cols;
+        float *v_xi = v + (size_t)xi * s->in_c * cols;
+        /* dU[xi] (out_c, in_c) += dM[xi] (out_c, cols) V[xi]^T */
+        sgemm(0, 1, s->out_c, s->in_c, (int)cols, 1.0f, dm_xi, (int)cols, v_xi,
+              (int)cols, 1.0f, du + (size_t)xi * s->out_c * s->in_c, s->in_c);
+        /* dV[xi] (in_c, cols) = U[xi]^T dM[xi], over V (no longer needed) */
+        if (input_grad)
+            sgemm(1, 0, s->in_c, (int)cols, s->out_c, 1.0f,
+                  u + (size_t)xi * s->out_c * s->in_c, s->in_c, dm_xi,
+                  (int)cols, 0.0f, v_xi, (int)cols);
+    }
+}
+
+void nn_winograd_bias_grads(const nn_conv2d_shape *s, const float *dy,
+                            float *dbias)
+{
+    size_t plane = (size_t)s->out_h * s->out_w;
+    for (int c = 0; c < s->out_c; c++)
+        dbias[c] += nn_sum(dy + c * plane, plane);
+}
+
 void nn_winograd_forward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
                          const float *u, const float *x, const float *bias,
                          float *y, float *scratch, int n)
@@ -439,11 +477,7 @@ void nn_winograd_forward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
     float *buf = m + (size_t)16 * s->out_c * cols;
     for (int i = 0; i < n; i++)
         input_transform(s, x + i * in_size, v, cols, i * per_image, buf);
-    for (int xi = 0; xi < 16; xi++)
-        sgemm(0, 0, s->out_c, (int)cols, s->in_c, 1.0f,
-              u + (size_t)xi * s->out_c * s->in_c, s->in_c,
-              v + (size_t)xi * s->in_c * cols, (int)cols, 0.0f,
-              m + (size_t)xi * s->out_c * cols, (int)cols);
+    nn_winograd_gemms_forward(s, sgemm, 16, u, v, m, cols);
     for (int i = 0; i < n; i++)
         output_transform(s, m, bias, y + i * out_size, cols, i * per_image, buf);
 }
@@ -456,28 +490,15 @@ void nn_winograd_backward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
     size_t per_image = tiles(s), cols = (size_t)n * per_image;
     size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
     size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
-    size_t plane = (size_t)s->out_h * s->out_w;
     float *v = scratch, *dm = v + (size_t)16 * s->in_c * cols;
     float *buf = dm + (size_t)16 * s->out_c * cols;
     for (int i = 0; i < n; i++) {
         const float *dyi = dy + i * out_size;
-        for (int c = 0; c < s->out_c; c++)
-            dbias[c] += nn_sum(dyi + c * plane, plane);
+        nn_winograd_bias_grads(s, dyi, dbias);
         input_transform(s, x + i * in_size, v, cols, i * per_image, buf);
         output_adjoint(s, dyi, dm, cols, i * per_image, buf);
     }
-    for (int xi = 0; xi < 16; xi++) {
-        const float *dm_xi = dm + (size_t)xi * s->out_c * cols;
-        float *v_xi = v + (size_t)xi * s->in_c * cols;
-        /* dU[xi] (out_c, in_c) += dM[xi] (out_c, cols) V[xi]^T */
-        sgemm(0, 1, s->out_c, s->in_c, (int)cols, 1.0f, dm_xi, (int)cols, v_xi,
-              (int)cols, 1.0f, du + (size_t)xi * s->out_c * s->in_c, s->in_c);
-        /* dV[xi] (in_c, cols) = U[xi]^T dM[xi], over V (no longer needed) */
-        if (dx)
-            sgemm(1, 0, s->in_c, (int)cols, s->out_c, 1.0f,
-                  u + (size_t)xi * s->out_c * s->in_c, s->in_c, dm_xi,
-                  (int)cols, 0.0f, v_xi, (int)cols);
-    }
+    nn_winograd_gemms_backward(s, sgemm, 16, u, dm, v, du, dx != NULL, cols);
     if (dx)
         for (int i = 0; i < n; i++)
             input_adjoint(s, v, dx + i * in_size, cols, i * per_image, buf);

@@ -540,11 +540,7 @@ void nn_winograd43_forward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
     float *buf = m + (size_t)36 * s->out_c * cols;
     for (int i = 0; i < n; i++)
         input_transform(s, x + i * in_size, v, cols, i * per_image, buf);
-    for (int xi = 0; xi < 36; xi++)
-        sgemm(0, 0, s->out_c, (int)cols, s->in_c, 1.0f,
-              u + (size_t)xi * s->out_c * s->in_c, s->in_c,
-              v + (size_t)xi * s->in_c * cols, (int)cols, 0.0f,
-              m + (size_t)xi * s->out_c * cols, (int)cols);
+    nn_winograd_gemms_forward(s, sgemm, 36, u, v, m, cols);
     for (int i = 0; i < n; i++)
         output_transform(s, m, bias, y + i * out_size, cols, i * per_image, buf);
 }
@@ -557,28 +553,15 @@ void nn_winograd43_backward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
     size_t per_image = tiles(s), cols = (size_t)n * per_image;
     size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
     size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
-    size_t plane = (size_t)s->out_h * s->out_w;
     float *v = scratch, *dm = v + (size_t)36 * s->in_c * cols;
     float *buf = dm + (size_t)36 * s->out_c * cols;
     for (int i = 0; i < n; i++) {
         const float *dyi = dy + i * out_size;
-        for (int c = 0; c < s->out_c; c++)
-            dbias[c] += nn_sum(dyi + c * plane, plane);
+        nn_winograd_bias_grads(s, dyi, dbias);
         input_transform(s, x + i * in_size, v, cols, i * per_image, buf);
         output_adjoint(s, dyi, dm, cols, i * per_image, buf);
     }
-    for (int xi = 0; xi < 36; xi++) {
-        const float *dm_xi = dm + (size_t)xi * s->out_c * cols;
-        float *v_xi = v + (size_t)xi * s->in_c * cols;
-        /* dU[xi] (out_c, in_c) += dM[xi] (out_c, cols) V[xi]^T */
-        sgemm(0, 1, s->out_c, s->in_c, (int)cols, 1.0f, dm_xi, (int)cols, v_xi,
-              (int)cols, 1.0f, du + (size_t)xi * s->out_c * s->in_c, s->in_c);
-        /* dV[xi] (in_c, cols) = U[xi]^T dM[xi], over V (no longer needed) */
-        if (dx)
-            sgemm(1, 0, s->in_c, (int)cols, s->out_c, 1.0f,
-                  u + (size_t)xi * s->out_c * s->in_c, s->in_c, dm_xi,
-                  (int)cols, 0.0f, v_xi, (int)cols);
-    }
+    nn_winograd_gemms_backward(s, sgemm, 36, u, dm, v, du, dx != NULL, cols);
     if (dx)
         for (int i = 0; i < n; i++)
             input_adjoint(s, v, dx + i * in_size, cols, i * per_image, buf);

@@ -85,4 +85,19 @@ void nn_winograd43_backward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
                             float *dx, float *du, float *dbias, float *scratch,
                             int n);
 
+/* Shared by both tile sizes, over the `points` positions xi of the
+ * Winograd domain (16 or 36), cols tiles:
+ * M[xi] (out_c, cols) = U[xi] (out_c, in_c) V[xi] (in_c, cols). */
+void nn_winograd_gemms_forward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
+                               int points, const float *u, const float *v,
+                               float *m, size_t cols);
+/* dU[xi] += dM[xi] V[xi]^T, then (input_grad) V[xi] = U[xi]^T dM[xi]. */
+void nn_winograd_gemms_backward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
+                                int points, const float *u, const float *dm,
+                                float *v, float *du, int input_grad,
+                                size_t cols);
+/* dbias[c] += the sum of plane c of one image's dy (out_c, out_h, out_w). */
+void nn_winograd_bias_grads(const nn_conv2d_shape *s, const float *dy,
+                            float *dbias);
+
 #endif /* NN_KERNELS_WINOGRAD_H */
