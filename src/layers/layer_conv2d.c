@@ -359,6 +359,52 @@ static void conv2d_forward_task(void *p, int task, int thread)
         nn_relu_in_place(y, (size_t)n * out_size);
 }
 
+/* The Winograd kernels of one tile size, as the backward task uses them. */
+typedef struct {
+    size_t (*weights_size)(const nn_conv2d_shape *s);
+    int (*group)(const nn_conv2d_shape *s);
+    void (*backward)(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
+                     const float *u, const float *x, const float *dy,
+                     float *dx, float *du, float *dbias, float *scratch, int n);
+    void (*weight_grads)(const nn_conv2d_shape *s, const float *du,
+                         float *dw);
+} winograd_kernels;
+
+static const winograd_kernels winograd22_kernels = {
+    nn_winograd_weights_size, nn_winograd_group, nn_winograd_backward,
+    nn_winograd_weight_grads};
+static const winograd_kernels winograd43_kernels = {
+    nn_winograd43_weights_size, nn_winograd43_group, nn_winograd43_backward,
+    nn_winograd43_weight_grads};
+
+/* A backward task's images [first, last) by Winograd (F(2x2) or F(4x4), as
+ * the job picked): dU summed over the task's groups, then turned into dW
+ * once, in partial (dW, then db). */
+static void winograd_backward_task(const conv2d_job *job, int first, int last,
+                                   float *partial, float *scratch)
+{
+    const nn_conv2d_shape *s = &job->cv->shape;
+    const nn_layer *layer = &job->cv->base;
+    int f43 = job->algo == CONV_WINOGRAD43;
+    const winograd_kernels *k = f43 ? &winograd43_kernels : &winograd22_kernels;
+    const float *u = f43 ? winograd43_u(layer, s) : layer->cache;
+    size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
+    size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
+    size_t du_size = k->weights_size(s);
+    float *du = scratch, *dbias = partial + layer->sizes.decayed;
+    int group = k->group(s);
+    for (size_t i = 0; i < du_size; i++)
+        du[i] = 0.0f;
+    for (int i = first; i < last; i += group) {
+        int n = last - i < group ? last - i : group;
+        k->backward(s, job->ex->sgemm, u, job->in->x + i * in_size,
+                    job->out->g + i * out_size,
+                    job->in->g ? job->in->g + i * in_size : NULL, du, dbias,
+                    scratch + du_size, n);
+    }
+    k->weight_grads(s, du, partial);
+}
+
 static void conv2d_backward_task(void *p, int task, int thread)
 {
     const conv2d_job *job = p;
@@ -378,37 +424,8 @@ static void conv2d_backward_task(void *p, int task, int thread)
         partial[i] = 0.0f;
     if (first == last)
         return; /* an empty shard of a small batch */
-    if (job->algo == CONV_WINOGRAD) {
-        /* dU summed over the task's groups, then turned into dW once */
-        size_t du_size = nn_winograd_weights_size(s);
-        float *du = scratch;
-        int group = nn_winograd_group(s);
-        for (size_t i = 0; i < du_size; i++)
-            du[i] = 0.0f;
-        for (int i = first; i < last; i += group) {
-            int n = last - i < group ? last - i : group;
-            nn_winograd_backward(s, job->ex->sgemm, layer->cache,
-                                 job->in->x + i * in_size, job->out->g + i * out_size,
-                                 job->in->g ? job->in->g + i * in_size : NULL,
-                                 du, dbias, scratch + du_size, n);
-        }
-        nn_winograd_weight_grads(s, du, partial);
-        return;
-    }
-    if (job->algo == CONV_WINOGRAD43) { /* the same with F(4x4, 3x3) */
-        size_t du_size = nn_winograd43_weights_size(s);
-        float *du = scratch;
-        int group = nn_winograd43_group(s);
-        for (size_t i = 0; i < du_size; i++)
-            du[i] = 0.0f;
-        for (int i = first; i < last; i += group) {
-            int n = last - i < group ? last - i : group;
-            nn_winograd43_backward(s, job->ex->sgemm, winograd43_u(layer, s),
-                                   job->in->x + i * in_size, job->out->g + i * out_size,
-                                   job->in->g ? job->in->g + i * in_size : NULL,
-                                   du, dbias, scratch + du_size, n);
-        }
-        nn_winograd43_weight_grads(s, du, partial);
+    if (job->algo == CONV_WINOGRAD || job->algo == CONV_WINOGRAD43) {
+        winograd_backward_task(job, first, last, partial, scratch);
         return;
     }
     if (job->algo == CONV_DIRECT) {
