@@ -199,36 +199,14 @@ static void test_threads_bit_identical(void **state)
     }
 }
 
-/* Finite differences through conv -> bn -> relu (twice) with the fusion
- * active: input and every parameter. */
-static void test_gradcheck_fused(void **state)
+/* Finite differences through the net of `spec` (input 2x7x6, batch 2, 3
+ * classes) with the fusion active, over the input and every parameter;
+ * `layers` fused layers, `adds` of them adds. */
+static void gradcheck_fused(const char *spec, int layers, int adds)
 {
-    nn_net *net = tu_net("conv3x3x4p1,bn,relu,conv3x3x3s2p1,bn,relu", 2, 7, 6,
-                         2, 3);
+    nn_net *net = tu_net(spec, 2, 7, 6, 2, 3);
     nn_rng rng;
     gc_result r;
-    (void)state;
-    nn_rng_seed(&rng, 9);
-    gc_fill_spaced(nn_net_input(net)->x, in_count(net), &rng);
-    r = gc_check_net(net, 2, 17, 200, 1e-2f, NULL);
-    print_message("  max error %.2e, max |numeric| %.3f, %d checked, %d "
-                  "skipped, %d fused\n", r.max_error, r.max_numeric,
-                  r.checked, r.skipped, fused_layers(net));
-    assert_int_equal(fused_layers(net), 2);
-    assert_true(gc_passed(&r, 1e-3));
-    nn_net_destroy(net);
-}
-
-/* The same through a residual block, conv -> bn -> relu -> conv ->
- * add -> relu (-> dense), the batchnorm and the add each applying their
- * relu: input and every parameter. */
-static void test_gradcheck_fused_add(void **state)
-{
-    nn_net *net = tu_net("conv3x3x4p1@a,bn,relu,conv3x3x4p1,add(a),relu,"
-                         "dense3", 2, 7, 6, 2, 3);
-    nn_rng rng;
-    gc_result r;
-    (void)state;
     nn_rng_seed(&rng, 9);
     gc_fill_spaced(nn_net_input(net)->x, in_count(net), &rng);
     r = gc_check_net(net, 2, 17, 200, 1e-2f, NULL);
@@ -236,10 +214,26 @@ static void test_gradcheck_fused_add(void **state)
                   "skipped, %d fused (%d adds)\n", r.max_error,
                   r.max_numeric, r.checked, r.skipped, fused_layers(net),
                   fused_adds(net));
-    assert_int_equal(fused_adds(net), 1);
-    assert_int_equal(fused_layers(net), 2);
+    assert_int_equal(fused_layers(net), layers);
+    assert_int_equal(fused_adds(net), adds);
     assert_true(gc_passed(&r, 1e-3));
     nn_net_destroy(net);
+}
+
+/* conv -> bn -> relu, twice */
+static void test_gradcheck_fused(void **state)
+{
+    (void)state;
+    gradcheck_fused("conv3x3x4p1,bn,relu,conv3x3x3s2p1,bn,relu", 2, 0);
+}
+
+/* A residual block, conv -> bn -> relu -> conv -> add -> relu (-> dense),
+ * the batchnorm and the add each applying their relu. */
+static void test_gradcheck_fused_add(void **state)
+{
+    (void)state;
+    gradcheck_fused("conv3x3x4p1@a,bn,relu,conv3x3x4p1,add(a),relu,dense3", 2,
+                    1);
 }
 
 /* max_i |a - b| / max(1, |a|, |b|) over n values. */
