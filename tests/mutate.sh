@@ -8,7 +8,7 @@
 # test_checkpoint, test_shards, test_train, test_numeric, test_infer_buffer,
 # test_infer_fast, test_quant, test_quant_kernels, test_winograd43 and
 # test_gemm) and
-# restores the file. The checkout itself is never modified. Not run by CI: the 114
+# restores the file. The checkout itself is never modified. Not run by CI: the 117
 # mutants take 15 to 40 minutes on the 2-core machine (more when other work
 # runs beside them).
 # Results and what they show: docs/RELIABILITY.md, "Mutation check".
@@ -130,16 +130,19 @@ conv-im2col-dw-sign|src/layers/layer_conv2d.c|im2col: dW -= dy col^T|s/sgemm(0, 
 conv-im2col-dx-sign|src/layers/layer_conv2d.c|im2col: dcol = -W^T dy|s/sgemm(1, 0, k, p, s->out_c, 1\.0f/sgemm(1, 0, k, p, s->out_c, -1.0f/
 conv-im2col-db-dropped|src/layers/layer_conv2d.c|im2col: db += 0|s/dbias\[o\] += nn_sum(dyi/dbias[o] += 0.0f * nn_sum(dyi/
 conv-winograd-dw-sign|src/compute/conv_winograd.c|Winograd: dU -= dM V^T|s/sgemm(0, 1, s->out_c, s->in_c, (int)cols, 1\.0f/sgemm(0, 1, s->out_c, s->in_c, (int)cols, -1.0f/
-conv-winograd-dw-middle-row|src/compute/conv_winograd.c|Winograd: G^T dU G, middle row negated|s/g\[1 \* 3 + l\] += (h\[1\]\[l\] - h\[2\]\[l\])/g[1 * 3 + l] -= (h[1][l] - h[2][l])/
+conv-winograd-dw-middle-row|src/compute/conv_winograd.c|Winograd: G^T dU G, middle row negated|s/out\[1\]\[c\]\[l\] = (h\[1\]\[c\]\[l\] - h\[2\]\[c\]\[l\])/out[1][c][l] = (h[2][c][l] - h[1][c][l])/
 conv-winograd-db-dropped|src/compute/conv_winograd.c|Winograd: db += 0|s/dbias\[c\] += nn_sum(dyi/dbias[c] += 0.0f * nn_sum(dyi/
 conv-winograd-dx-sign|src/compute/conv_winograd.c|Winograd: dV = -U^T dM|s/sgemm(1, 0, s->in_c, (int)cols, s->out_c, 1\.0f,/sgemm(1, 0, s->in_c, (int)cols, s->out_c, -1.0f,/
 conv-winograd43-bt-coefficient|src/compute/conv_winograd43.c|Winograd F(4x4): B^T row 0 with -4 for -5 (both steps)|s/o0\[t\] = 4\.0f \* d0 - 5\.0f \* d2 + d4;/o0[t] = 4.0f * d0 - 4.0f * d2 + d4;/
-conv-winograd43-g-coefficient|src/compute/conv_winograd43.c|Winograd F(4x4): G row 3 with 1/6 for 1/12|s/o\[3\] = a0 \/ 24\.0 + a1 \/ 12\.0/o[3] = a0 \/ 24.0 + a1 \/ 6.0/
+conv-winograd43-g-coefficient|src/compute/conv_winograd43.c|Winograd F(4x4): G row 3 with 1/6 for 1/12|s/o\[3\]\[l\] = a0\[l\] \/ 24\.0 + a1\[l\] \/ 12\.0/o[3][l] = a0[l] \/ 24.0 + a1[l] \/ 6.0/
 conv-winograd43-at-coefficient|src/compute/conv_winograd43.c|Winograd F(4x4): A^T row 3 with 4 for 8|s/o3\[t\] = dif12 + 8\.0f \* dif34/o3[t] = dif12 + 4.0f * dif34/
 conv-winograd43-bias-dropped|src/compute/conv_winograd43.c|Winograd F(4x4): y = A^T M A (bias left out of whole tiles)|s/d\[4 \* k\] = bias + i0\[k\];/d[4 * k] = 0.0f * bias + i0[k];/
 conv-winograd43-a-adjoint|src/compute/conv_winograd43.c|Winograd F(4x4) backward: A row 4 with +2, +8 for -2, -8 (dM = A dY A^T)|s/o4\[t\] = even4 - odd4;/o4[t] = even4 + odd4;/
 conv-winograd43-b-adjoint|src/compute/conv_winograd43.c|Winograd F(4x4) backward: B row 3 with -4 for -5 (dX += B dV B^T)|s/o3\[t\] = (d1 - d2) + 2\.0f \* (d3 - d4) - 5\.0f \* d5;/o3[t] = (d1 - d2) + 2.0f * (d3 - d4) - 4.0f * d5;/
-conv-winograd43-gt-coefficient|src/compute/conv_winograd43.c|Winograd F(4x4) backward: G^T row 1 with 1/6 for 1/12 (dW = G^T dU G)|s/(a\[3\] - a\[4\]) \/ 12\.0;/(a[3] - a[4]) \/ 6.0;/
+conv-winograd43-gt-coefficient|src/compute/conv_winograd43.c|Winograd F(4x4) backward: G^T row 1 with 1/6 for 1/12 (dW = G^T dU G)|s/(a\[3\]\[l\] - a\[4\]\[l\]) \/ 12\.0;/(a[3][l] - a[4][l]) \/ 6.0;/
+conv-winograd-dw-kernel-transposed|src/compute/conv_winograd.c|Winograd: blocked G^T dU G stores each kernel transposed|s/dw\[9 \* (p + l) + k\] += out\[k \/ 3\]\[k % 3\]\[l\];/dw[9 * (p + l) + k] += out[k % 3][k \/ 3][l];/
+conv-winograd43-weights-gather|src/compute/conv_winograd43.c|Winograd F(4x4): blocked G g G^T reads lane l's kernel from the wrong place|s/g\[k\]\[l\] = l < n ? w\[9 \* (p + l) + k\] : 0\.0;/g[k][l] = l < n ? w[9 * p + l + k] : 0.0;/
+conv-winograd43-gt-reciprocal|src/compute/conv_winograd43.c|Winograd F(4x4) backward: G^T's 1/12 as a product with a rounded reciprocal (other bits)|s/(a\[3\]\[l\] - a\[4\]\[l\]) \/ 12\.0;/(a[3][l] - a[4][l]) * (1.0 \/ 12.0);/
 conv-winograd43-split-edge-stale|src/compute/conv_winograd43.c|Winograd F(4x4): the right edge of a split input row left as the previous row's|s/split_edge(s, src, hi, (int)wide, q, wide);/split_edge(s, src, hi + 1, (int)wide, q, wide);/
 conv-winograd43-merge-residue|src/compute/conv_winograd43.c|Winograd F(4x4) backward: dx column 4k + 3 gets residue 2's value (inside of a row)|s/d\[4 \* k + 3\] += q3\[k\];/d[4 * k + 3] += q2[k];/
 conv-direct-dw-sign|src/compute/conv_direct_avx2.c|direct AVX2: dW -= dWt|s/dw\[o \* taps(&f) + t\] += sc\.dwt/dw[o * taps(\&f) + t] -= sc.dwt/

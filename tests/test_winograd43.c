@@ -4,7 +4,8 @@
  * printed next to F(2x2, 3x3)'s and im2col's, within a stated bound; a net
  * built for inference runs them. Backward: the gradients of the im2col
  * reference on awkward shapes, exact gradients through a training net
- * that runs F(4x4), and the same bits for any thread count. */
+ * that runs F(4x4), and the same bits for any thread count. The weight
+ * transforms of both tile sizes give the one-pair formulas' bits. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -615,6 +616,180 @@ static void test_same_bits_as_scalar_reference(void **state)
     }
 }
 
+/* The weight transforms one channel pair at a time, as they were before
+ * they ran over blocks of pairs: F(4x4)'s in double, F(2x2)'s in float. */
+static void ref43_g(double a0, double a1, double a2, double o[6])
+{
+    o[0] = a0 / 4.0;
+    o[1] = -(a0 + a1 + a2) / 6.0;
+    o[2] = -(a0 - a1 + a2) / 6.0;
+    o[3] = a0 / 24.0 + a1 / 12.0 + a2 / 6.0;
+    o[4] = a0 / 24.0 - a1 / 12.0 + a2 / 6.0;
+    o[5] = a2;
+}
+
+static void ref43_gt(const double a[6], double o[3])
+{
+    o[0] = a[0] / 4.0 - (a[1] + a[2]) / 6.0 + (a[3] + a[4]) / 24.0;
+    o[1] = (a[2] - a[1]) / 6.0 + (a[3] - a[4]) / 12.0;
+    o[2] = (a[3] + a[4]) / 6.0 - (a[1] + a[2]) / 6.0 + a[5];
+}
+
+/* u = G g G^T and dw += G^T du G for pair p of `pairs`: F(4x4). */
+static void ref43_weights(const float *g, float *u, size_t pairs, size_t p)
+{
+    double t[3][6], col[6];
+    for (int k = 0; k < 3; k++)
+        ref43_g(g[3 * k], g[3 * k + 1], g[3 * k + 2], t[k]);
+    for (int j = 0; j < 6; j++) {
+        ref43_g(t[0][j], t[1][j], t[2][j], col);
+        for (int i = 0; i < 6; i++)
+            u[(size_t)(i * 6 + j) * pairs + p] = (float)col[i];
+    }
+}
+
+static void ref43_weight_grads(const float *du, float *g, size_t pairs,
+                               size_t p)
+{
+    double h[6][3], row[6], col[6], out[3];
+    for (int i = 0; i < 6; i++) {
+        for (int j = 0; j < 6; j++)
+            row[j] = du[(size_t)(i * 6 + j) * pairs + p];
+        ref43_gt(row, h[i]);
+    }
+    for (int l = 0; l < 3; l++) {
+        for (int i = 0; i < 6; i++)
+            col[i] = h[i][l];
+        ref43_gt(col, out);
+        for (int k = 0; k < 3; k++)
+            g[3 * k + l] += (float)out[k];
+    }
+}
+
+/* The same for F(2x2). */
+static void ref22_weights(const float *g, float *u, size_t pairs, size_t p)
+{
+    float t[3][4];
+    for (int k = 0; k < 3; k++) {
+        const float *row = g + 3 * k;
+        t[k][0] = row[0];
+        t[k][1] = (row[0] + row[1] + row[2]) * 0.5f;
+        t[k][2] = (row[0] - row[1] + row[2]) * 0.5f;
+        t[k][3] = row[2];
+    }
+    for (int j = 0; j < 4; j++) {
+        u[(size_t)(0 * 4 + j) * pairs + p] = t[0][j];
+        u[(size_t)(1 * 4 + j) * pairs + p] = (t[0][j] + t[1][j] + t[2][j]) * 0.5f;
+        u[(size_t)(2 * 4 + j) * pairs + p] = (t[0][j] - t[1][j] + t[2][j]) * 0.5f;
+        u[(size_t)(3 * 4 + j) * pairs + p] = t[2][j];
+    }
+}
+
+static void ref22_weight_grads(const float *du, float *g, size_t pairs,
+                               size_t p)
+{
+    float h[4][3];
+    for (int i = 0; i < 4; i++) {
+        float u0 = du[(size_t)(i * 4 + 0) * pairs + p];
+        float u1 = du[(size_t)(i * 4 + 1) * pairs + p];
+        float u2 = du[(size_t)(i * 4 + 2) * pairs + p];
+        float u3 = du[(size_t)(i * 4 + 3) * pairs + p];
+        h[i][0] = u0 + (u1 + u2) * 0.5f;
+        h[i][1] = (u1 - u2) * 0.5f;
+        h[i][2] = (u1 + u2) * 0.5f + u3;
+    }
+    for (int l = 0; l < 3; l++) {
+        g[0 * 3 + l] += h[0][l] + (h[1][l] + h[2][l]) * 0.5f;
+        g[1 * 3 + l] += (h[1][l] - h[2][l]) * 0.5f;
+        g[2 * 3 + l] += (h[1][l] + h[2][l]) * 0.5f + h[3][l];
+    }
+}
+
+/* The library's weight transforms of both tile sizes, which run over
+ * blocks of channel pairs, give the one-pair formulas' bits: pair counts
+ * below, at and past a block, ranges [first, last) starting and ending
+ * inside one (as the weight tasks split them), the rest of u untouched. */
+static void test_weight_transforms_same_bits(void **state)
+{
+    static const int channels[][2] = {{1, 1}, {3, 5}, {4, 4}, {8, 2},
+                                      {17, 1}, {5, 7}, {16, 16}, {13, 11}};
+    nn_rng rng;
+    size_t checked = 0;
+    (void)state;
+    nn_rng_seed(&rng, 41);
+    for (size_t c = 0; c < sizeof channels / sizeof *channels; c++) {
+        nn_conv2d_shape s = {channels[c][0], 8, 8, channels[c][1], 3, 3, 1, 1, 0, 0};
+        size_t pairs = (size_t)s.out_c * s.in_c, cuts[3];
+        for (int f43 = 0; f43 < 2; f43++) {
+            int points = f43 ? 36 : 16;
+            size_t us = (size_t)points * pairs;
+            float *w = malloc(9 * pairs * sizeof *w);
+            float *u[2], *du = malloc(us * sizeof *du), *dw[2];
+            for (int k = 0; k < 2; k++) {
+                u[k] = malloc(us * sizeof **u);
+                dw[k] = malloc(9 * pairs * sizeof **dw);
+                assert_non_null(u[k]);
+                assert_non_null(dw[k]);
+            }
+            assert_true(w && du);
+            gc_fill_normal(w, 9 * pairs, 0.4f, &rng);
+            gc_fill_normal(du, us, 1.0f, &rng);
+            gc_fill_normal(dw[0], 9 * pairs, 0.2f, &rng);
+            memcpy(dw[1], dw[0], 9 * pairs * sizeof **dw);
+            gc_fill_normal(u[0], us, 1.0f, &rng);
+            memcpy(u[1], u[0], us * sizeof **u);
+            /* three ranges covering the pairs, cut at odd places */
+            cuts[0] = 0, cuts[1] = pairs / 3, cuts[2] = pairs;
+            for (int r = 0; r < 2; r++) {
+                if (f43)
+                    nn_winograd43_weights(&s, w, u[0], cuts[r], cuts[r + 1]);
+                else
+                    nn_winograd_weights(&s, w, u[0], cuts[r], cuts[r + 1]);
+            }
+            for (size_t p = 0; p < pairs; p++) {
+                if (f43)
+                    ref43_weights(w + 9 * p, u[1], pairs, p);
+                else
+                    ref22_weights(w + 9 * p, u[1], pairs, p);
+            }
+            if (f43)
+                nn_winograd43_weight_grads(&s, du, dw[0]);
+            else
+                nn_winograd_weight_grads(&s, du, dw[0]);
+            for (size_t p = 0; p < pairs; p++) {
+                if (f43)
+                    ref43_weight_grads(du, dw[1] + 9 * p, pairs, p);
+                else
+                    ref22_weight_grads(du, dw[1] + 9 * p, pairs, p);
+            }
+            assert_memory_equal(u[0], u[1], us * sizeof **u);
+            assert_memory_equal(dw[0], dw[1], 9 * pairs * sizeof **dw);
+            checked += pairs;
+            /* a middle range leaves the pairs outside it as they were */
+            if (pairs > 2) {
+                float mark = 12345.0f;
+                for (size_t i = 0; i < us; i++)
+                    u[0][i] = mark;
+                if (f43)
+                    nn_winograd43_weights(&s, w, u[0], 1, pairs - 1);
+                else
+                    nn_winograd_weights(&s, w, u[0], 1, pairs - 1);
+                for (int xi = 0; xi < points; xi++) {
+                    assert_true(u[0][(size_t)xi * pairs] == mark);
+                    assert_true(u[0][(size_t)xi * pairs + pairs - 1] == mark);
+                    assert_true(u[0][(size_t)xi * pairs + 1] ==
+                                u[1][(size_t)xi * pairs + 1]);
+                }
+            }
+            for (int k = 0; k < 2; k++)
+                free(u[k]), free(dw[k]);
+            free(w), free(du);
+        }
+    }
+    print_message("weight transforms: %zu pairs per tile size, the same bits\n",
+                  checked / 2);
+}
+
 /* A training net whose first convolution runs F(4x4) under the AUTO and
  * PORTABLE kernels (layer_conv2d.c: winograd43_trains): 26 channels of
  * 24x24 (too many for the direct kernels), padded, then tanh (smooth: a relu kink would blur the check), a
@@ -720,6 +895,7 @@ int main(void)
         cmocka_unit_test(test_backward_matches_im2col),
         cmocka_unit_test(test_backward_random_shapes),
         cmocka_unit_test(test_same_bits_as_scalar_reference),
+        cmocka_unit_test(test_weight_transforms_same_bits),
         cmocka_unit_test(test_training_runs_f43),
         cmocka_unit_test(test_gradients_through_f43),
         cmocka_unit_test(test_training_threads_bit_identical),

@@ -37,6 +37,10 @@
 #define WINOGRAD_COLS 128
 /* Most images in one group. */
 #define WINOGRAD_GROUP 16
+/* The weight transforms run over blocks of this many channel pairs, one
+ * pair per lane of every array, so they vectorise; each pair's arithmetic
+ * is the one-pair formula's, in the same order. */
+#define PAIR_BLOCK 16
 
 int nn_winograd_fits(const nn_conv2d_shape *s)
 {
@@ -88,49 +92,74 @@ size_t nn_winograd_scratch(const nn_conv2d_shape *s)
 
 /* U = G g G^T for the (out, in) channel pairs [first, last) of
  * u (16, out_c, in_c). */
+NN_TARGET_CLONES
 void nn_winograd_weights(const nn_conv2d_shape *s, const float *w, float *u,
                          size_t first, size_t last)
 {
     size_t pairs = (size_t)s->out_c * s->in_c;
-    for (size_t p = first; p < last; p++) {
-        const float *g = w + 9 * p; /* (3, 3) */
-        float t[3][4];              /* g G^T */
+    for (size_t p = first; p < last; p += PAIR_BLOCK) {
+        size_t n = last - p < PAIR_BLOCK ? last - p : PAIR_BLOCK;
+        float g[9][PAIR_BLOCK];    /* pair p + l's (3, 3) kernel in lane l */
+        float t[3][4][PAIR_BLOCK]; /* g G^T */
+        for (int k = 0; k < 9; k++)
+            for (size_t l = 0; l < PAIR_BLOCK; l++)
+                g[k][l] = l < n ? w[9 * (p + l) + k] : 0.0f;
         for (int k = 0; k < 3; k++) {
-            const float *row = g + 3 * k;
-            t[k][0] = row[0];
-            t[k][1] = (row[0] + row[1] + row[2]) * 0.5f;
-            t[k][2] = (row[0] - row[1] + row[2]) * 0.5f;
-            t[k][3] = row[2];
+            const float *r0 = g[3 * k], *r1 = g[3 * k + 1], *r2 = g[3 * k + 2];
+            for (int l = 0; l < PAIR_BLOCK; l++) {
+                t[k][0][l] = r0[l];
+                t[k][1][l] = (r0[l] + r1[l] + r2[l]) * 0.5f;
+                t[k][2][l] = (r0[l] - r1[l] + r2[l]) * 0.5f;
+                t[k][3][l] = r2[l];
+            }
         }
         for (int j = 0; j < 4; j++) {
-            u[(0 * 4 + j) * pairs + p] = t[0][j];
-            u[(1 * 4 + j) * pairs + p] = (t[0][j] + t[1][j] + t[2][j]) * 0.5f;
-            u[(2 * 4 + j) * pairs + p] = (t[0][j] - t[1][j] + t[2][j]) * 0.5f;
-            u[(3 * 4 + j) * pairs + p] = t[2][j];
+            float *u0 = u + (size_t)(0 * 4 + j) * pairs + p;
+            float *u1 = u + (size_t)(1 * 4 + j) * pairs + p;
+            float *u2 = u + (size_t)(2 * 4 + j) * pairs + p;
+            float *u3 = u + (size_t)(3 * 4 + j) * pairs + p;
+            for (size_t l = 0; l < n; l++) {
+                u0[l] = t[0][j][l];
+                u1[l] = (t[0][j][l] + t[1][j][l] + t[2][j][l]) * 0.5f;
+                u2[l] = (t[0][j][l] - t[1][j][l] + t[2][j][l]) * 0.5f;
+                u3[l] = t[2][j][l];
+            }
         }
     }
 }
 
 /* dW += G^T dU G for every channel pair: the adjoint of nn_winograd_weights. */
+NN_TARGET_CLONES
 void nn_winograd_weight_grads(const nn_conv2d_shape *s, const float *du,
                               float *dw)
 {
     size_t pairs = (size_t)s->out_c * s->in_c;
-    for (size_t p = 0; p < pairs; p++) {
-        float h[4][3]; /* dU G */
-        float *g = dw + 9 * p;
+    for (size_t p = 0; p < pairs; p += PAIR_BLOCK) {
+        size_t n = pairs - p < PAIR_BLOCK ? pairs - p : PAIR_BLOCK;
+        float h[4][3][PAIR_BLOCK]; /* dU G */
+        float out[3][3][PAIR_BLOCK];
         for (int i = 0; i < 4; i++) {
-            float u0 = du[(i * 4 + 0) * pairs + p], u1 = du[(i * 4 + 1) * pairs + p];
-            float u2 = du[(i * 4 + 2) * pairs + p], u3 = du[(i * 4 + 3) * pairs + p];
-            h[i][0] = u0 + (u1 + u2) * 0.5f;
-            h[i][1] = (u1 - u2) * 0.5f;
-            h[i][2] = (u1 + u2) * 0.5f + u3;
+            const float *d0 = du + (size_t)(i * 4 + 0) * pairs + p;
+            const float *d1 = du + (size_t)(i * 4 + 1) * pairs + p;
+            const float *d2 = du + (size_t)(i * 4 + 2) * pairs + p;
+            const float *d3 = du + (size_t)(i * 4 + 3) * pairs + p;
+            for (size_t l = 0; l < PAIR_BLOCK; l++) {
+                float u0 = l < n ? d0[l] : 0.0f, u1 = l < n ? d1[l] : 0.0f;
+                float u2 = l < n ? d2[l] : 0.0f, u3 = l < n ? d3[l] : 0.0f;
+                h[i][0][l] = u0 + (u1 + u2) * 0.5f;
+                h[i][1][l] = (u1 - u2) * 0.5f;
+                h[i][2][l] = (u1 + u2) * 0.5f + u3;
+            }
         }
-        for (int l = 0; l < 3; l++) {
-            g[0 * 3 + l] += h[0][l] + (h[1][l] + h[2][l]) * 0.5f;
-            g[1 * 3 + l] += (h[1][l] - h[2][l]) * 0.5f;
-            g[2 * 3 + l] += (h[1][l] + h[2][l]) * 0.5f + h[3][l];
-        }
+        for (int c = 0; c < 3; c++)
+            for (int l = 0; l < PAIR_BLOCK; l++) {
+                out[0][c][l] = h[0][c][l] + (h[1][c][l] + h[2][c][l]) * 0.5f;
+                out[1][c][l] = (h[1][c][l] - h[2][c][l]) * 0.5f;
+                out[2][c][l] = (h[1][c][l] + h[2][c][l]) * 0.5f + h[3][c][l];
+            }
+        for (size_t l = 0; l < n; l++)
+            for (int k = 0; k < 9; k++)
+                dw[9 * (p + l) + k] += out[k / 3][k % 3][l];
     }
 }
 
@@ -277,7 +306,7 @@ static const float *padded_row(const nn_conv2d_shape *s, const float *plane,
 
 /* V = B^T d B for every tile of one image x (in_c, in_h, in_w):
  * v (16, in_c, cols), this image's tiles starting at column `first`. */
-NN_WINOGRAD_CLONES
+NN_TARGET_CLONES
 static void input_transform(const nn_conv2d_shape *s, const float *x, float *v,
                             size_t cols, size_t first, float *buf)
 {
@@ -305,7 +334,7 @@ static void input_transform(const nn_conv2d_shape *s, const float *x, float *v,
 
 /* dx += B dV B^T for every tile of one image, the adjoint of
  * input_transform; dv as v there. Overlapping tiles add up. */
-NN_WINOGRAD_CLONES
+NN_TARGET_CLONES
 static void input_adjoint(const nn_conv2d_shape *s, const float *dv, float *dx,
                           size_t cols, size_t first, float *buf)
 {
@@ -353,7 +382,7 @@ static void input_adjoint(const nn_conv2d_shape *s, const float *dv, float *dx,
 
 /* y = A^T M A + bias for every tile of one image y (out_c, out_h, out_w);
  * m (16, out_c, cols), this image's tiles starting at column `first`. */
-NN_WINOGRAD_CLONES
+NN_TARGET_CLONES
 static void output_transform(const nn_conv2d_shape *s, const float *m,
                              const float *bias, float *y, size_t cols,
                              size_t first, float *buf)
@@ -392,7 +421,7 @@ static void output_transform(const nn_conv2d_shape *s, const float *m,
 /* dM = A dY A^T for every tile of one image dy (out_c, out_h, out_w),
  * outputs beyond the edge counting as zero: the adjoint of
  * output_transform; dm as m there. */
-NN_WINOGRAD_CLONES
+NN_TARGET_CLONES
 static void output_adjoint(const nn_conv2d_shape *s, const float *dy, float *dm,
                            size_t cols, size_t first, float *buf)
 {

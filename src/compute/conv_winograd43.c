@@ -99,66 +99,95 @@ size_t nn_winograd43_scratch(const nn_conv2d_shape *s)
            nn_winograd43_weights_size(s) + buffer_size(s);
 }
 
-/* o = G (a0, a1, a2), in double: the weights' rounding is then once. */
-static void apply_g(double a0, double a1, double a2, double o[6])
+/* The weight transforms run over blocks of this many channel pairs, one
+ * pair per lane of every array below, so they vectorise; each pair's
+ * arithmetic is the one-pair formula's, in the same order. */
+#define PAIR_BLOCK 16
+
+/* o = G (a0, a1, a2) for every pair of a block, in double: the weights'
+ * rounding is then once. */
+WINOGRAD43_STEP void apply_g(const double *restrict a0,
+                             const double *restrict a1,
+                             const double *restrict a2,
+                             double o[restrict 6][PAIR_BLOCK])
 {
-    o[0] = a0 / 4.0;
-    o[1] = -(a0 + a1 + a2) / 6.0;
-    o[2] = -(a0 - a1 + a2) / 6.0;
-    o[3] = a0 / 24.0 + a1 / 12.0 + a2 / 6.0;
-    o[4] = a0 / 24.0 - a1 / 12.0 + a2 / 6.0;
-    o[5] = a2;
+    for (int l = 0; l < PAIR_BLOCK; l++) {
+        o[0][l] = a0[l] / 4.0;
+        o[1][l] = -(a0[l] + a1[l] + a2[l]) / 6.0;
+        o[2][l] = -(a0[l] - a1[l] + a2[l]) / 6.0;
+        o[3][l] = a0[l] / 24.0 + a1[l] / 12.0 + a2[l] / 6.0;
+        o[4][l] = a0[l] / 24.0 - a1[l] / 12.0 + a2[l] / 6.0;
+        o[5][l] = a2[l];
+    }
 }
 
 /* U = G g G^T for the (out, in) channel pairs [first, last) of
  * u (36, out_c, in_c). */
+NN_TARGET_CLONES
 void nn_winograd43_weights(const nn_conv2d_shape *s, const float *w, float *u,
                            size_t first, size_t last)
 {
     size_t pairs = (size_t)s->out_c * s->in_c;
-    for (size_t p = first; p < last; p++) {
-        const float *g = w + 9 * p; /* (3, 3) */
-        double t[3][6];             /* g G^T */
-        double col[6];
+    for (size_t p = first; p < last; p += PAIR_BLOCK) {
+        size_t n = last - p < PAIR_BLOCK ? last - p : PAIR_BLOCK;
+        double g[9][PAIR_BLOCK]; /* pair p + l's (3, 3) kernel in lane l */
+        double t[3][6][PAIR_BLOCK]; /* g G^T, transposed: t[k][j] */
+        double col[6][PAIR_BLOCK];
+        for (int k = 0; k < 9; k++)
+            for (size_t l = 0; l < PAIR_BLOCK; l++)
+                g[k][l] = l < n ? w[9 * (p + l) + k] : 0.0;
         for (int k = 0; k < 3; k++)
             apply_g(g[3 * k], g[3 * k + 1], g[3 * k + 2], t[k]);
         for (int j = 0; j < 6; j++) {
             apply_g(t[0][j], t[1][j], t[2][j], col);
-            for (int i = 0; i < 6; i++)
-                u[(size_t)(i * 6 + j) * pairs + p] = (float)col[i];
+            for (int i = 0; i < 6; i++) {
+                float *ui = u + (size_t)(i * 6 + j) * pairs + p;
+                for (size_t l = 0; l < n; l++)
+                    ui[l] = (float)col[i][l];
+            }
         }
     }
 }
 
-/* o = G^T (a0 .. a5), in double: the adjoint of apply_g. */
-static void apply_gt(const double a[6], double o[3])
+/* (o0, o1, o2) = G^T (a0 .. a5) for every pair of a block, in double:
+ * the adjoint of apply_g. */
+WINOGRAD43_STEP void apply_gt(double a[restrict 6][PAIR_BLOCK],
+                              double *restrict o0, double *restrict o1,
+                              double *restrict o2)
 {
-    o[0] = a[0] / 4.0 - (a[1] + a[2]) / 6.0 + (a[3] + a[4]) / 24.0;
-    o[1] = (a[2] - a[1]) / 6.0 + (a[3] - a[4]) / 12.0;
-    o[2] = (a[3] + a[4]) / 6.0 - (a[1] + a[2]) / 6.0 + a[5];
+    for (int l = 0; l < PAIR_BLOCK; l++) {
+        o0[l] = a[0][l] / 4.0 - (a[1][l] + a[2][l]) / 6.0 +
+                (a[3][l] + a[4][l]) / 24.0;
+        o1[l] = (a[2][l] - a[1][l]) / 6.0 + (a[3][l] - a[4][l]) / 12.0;
+        o2[l] = (a[3][l] + a[4][l]) / 6.0 - (a[1][l] + a[2][l]) / 6.0 + a[5][l];
+    }
 }
 
 /* dW += G^T dU G for every channel pair: the adjoint of
  * nn_winograd43_weights, in double, rounded once per weight. */
+NN_TARGET_CLONES
 void nn_winograd43_weight_grads(const nn_conv2d_shape *s, const float *du,
                                 float *dw)
 {
     size_t pairs = (size_t)s->out_c * s->in_c;
-    for (size_t p = 0; p < pairs; p++) {
-        float *g = dw + 9 * p; /* (3, 3) */
-        double h[6][3];        /* dU G */
-        double row[6], col[6], out[3];
+    for (size_t p = 0; p < pairs; p += PAIR_BLOCK) {
+        size_t n = pairs - p < PAIR_BLOCK ? pairs - p : PAIR_BLOCK;
+        double row[6][PAIR_BLOCK];
+        double h[3][6][PAIR_BLOCK]; /* dU G, transposed: h[l][i] */
+        double out[3][PAIR_BLOCK];
         for (int i = 0; i < 6; i++) {
-            for (int j = 0; j < 6; j++)
-                row[j] = du[(size_t)(i * 6 + j) * pairs + p];
-            apply_gt(row, h[i]);
+            for (int j = 0; j < 6; j++) {
+                const float *duij = du + (size_t)(i * 6 + j) * pairs + p;
+                for (size_t l = 0; l < PAIR_BLOCK; l++)
+                    row[j][l] = l < n ? duij[l] : 0.0;
+            }
+            apply_gt(row, h[0][i], h[1][i], h[2][i]);
         }
-        for (int l = 0; l < 3; l++) {
-            for (int i = 0; i < 6; i++)
-                col[i] = h[i][l];
-            apply_gt(col, out);
-            for (int k = 0; k < 3; k++)
-                g[3 * k + l] += (float)out[k];
+        for (int c = 0; c < 3; c++) {
+            apply_gt(h[c], out[0], out[1], out[2]);
+            for (size_t l = 0; l < n; l++)
+                for (int k = 0; k < 3; k++)
+                    dw[9 * (p + l) + 3 * k + c] += (float)out[k][l];
         }
     }
 }
@@ -359,7 +388,7 @@ WINOGRAD43_STEP void join_bias(size_t n, float bias, const float *restrict i0,
  * at [j][r % 4][r / 4]: tile t = ty tw + tx then reads index t of the
  * four residues and t + tw of residues 0 and 1, so the vertical step is
  * one flat loop over all tiles. */
-NN_WINOGRAD_CLONES
+NN_TARGET_CLONES
 static void input_transform(const nn_conv2d_shape *s, const float *x, float *v,
                             size_t cols, size_t first, float *buf)
 {
@@ -392,7 +421,7 @@ static void input_transform(const nn_conv2d_shape *s, const float *x, float *v,
 
 /* y = A^T M A + bias for every tile of one image y (out_c, out_h, out_w);
  * m (36, out_c, cols), this image's tiles starting at column `first`. */
-NN_WINOGRAD_CLONES
+NN_TARGET_CLONES
 static void output_transform(const nn_conv2d_shape *s, const float *m,
                              const float *bias, float *y, size_t cols,
                              size_t first, float *buf)
@@ -436,7 +465,7 @@ static void output_transform(const nn_conv2d_shape *s, const float *m,
  * and 1), added after those are set. h as in input_transform; the row's
  * adjoint goes to c (4, tw + 1), column 4k + m of the padded row at
  * c[m][k]. */
-NN_WINOGRAD_CLONES
+NN_TARGET_CLONES
 static void input_adjoint(const nn_conv2d_shape *s, const float *dv, float *dx,
                           size_t cols, size_t first, float *buf)
 {
@@ -489,7 +518,7 @@ static void input_adjoint(const nn_conv2d_shape *s, const float *dv, float *dx,
 /* dM = A dY A^T for every tile of one image dy (out_c, out_h, out_w),
  * outputs beyond the edge counting as zero: the adjoint of
  * output_transform; dm as m there. */
-NN_WINOGRAD_CLONES
+NN_TARGET_CLONES
 static void output_adjoint(const nn_conv2d_shape *s, const float *dy, float *dm,
                            size_t cols, size_t first, float *buf)
 {

@@ -11,20 +11,12 @@
 
 #include "nn.h"
 #include "nn/advanced.h"
+#include "core/util.h"
 
 /* The Winograd transforms are additions and subtractions (and, for the
- * weights, products no contraction merges in ISO C): compiled for AVX-512
- * and AVX2 too and chosen when the program starts (GCC's ifunc), they give
- * the same bits with wider vectors. Not under ThreadSanitizer, whose
- * instrumented resolvers would run before its runtime is up (every program
- * crashed at start-up). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
-    !defined(__SANITIZE_THREAD__)
-#define NN_WINOGRAD_CLONES \
-    __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define NN_WINOGRAD_CLONES
-#endif
+ * weights, products no contraction merges in ISO C): marked
+ * NN_TARGET_CLONES (core/util.h), they give the same bits with wider
+ * vectors. */
 
 /* 1 when the shape suits Winograd: 3x3, stride 1, 8 or more channels. */
 int nn_winograd_fits(const nn_conv2d_shape *s);

@@ -37,4 +37,17 @@ int nn_cpu_has_avx2(void);
 /* 1 when it also runs AVX-512F; 0 on other architectures. */
 int nn_cpu_has_avx512(void);
 
+/* Loops whose every value is computed alone, or summed in lanes the code
+ * fixes, give the same bits with wider vectors: functions marked with this
+ * are compiled for AVX-512 and AVX2 too and chosen when the program starts
+ * (GCC's ifunc). Not under ThreadSanitizer, whose instrumented resolvers
+ * would run before its runtime is up (every program crashed at start-up). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_THREAD__)
+#define NN_TARGET_CLONES \
+    __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define NN_TARGET_CLONES
+#endif
+
 #endif /* NN_CORE_UTIL_H */
