@@ -56,11 +56,24 @@ static size_t tiles(const nn_conv2d_shape *s)
     return (size_t)tile_rows(s) * tile_cols(s);
 }
 
+int nn_winograd_group_for(size_t per_image, size_t cols, int most)
+{
+    size_t group = (cols + per_image - 1) / per_image;
+    return group > (size_t)most ? most : (int)group;
+}
+
+size_t nn_winograd_scratch_for(const nn_conv2d_shape *s, int points,
+                               int group, size_t per_image, size_t buffers)
+{
+    size_t cols = (size_t)group * per_image;
+    /* V and M (or dM), the weight-gradient sum dU, the plane buffers */
+    return (size_t)points * (s->in_c + s->out_c) * cols +
+           (size_t)points * s->out_c * s->in_c + buffers;
+}
+
 int nn_winograd_group(const nn_conv2d_shape *s)
 {
-    size_t per_image = tiles(s);
-    size_t group = (WINOGRAD_COLS + per_image - 1) / per_image;
-    return group > WINOGRAD_GROUP ? WINOGRAD_GROUP : (int)group;
+    return nn_winograd_group_for(tiles(s), WINOGRAD_COLS, WINOGRAD_GROUP);
 }
 
 uint64_t nn_winograd_macs(const nn_conv2d_shape *s)
@@ -84,10 +97,8 @@ static size_t buffer_size(const nn_conv2d_shape *s)
 
 size_t nn_winograd_scratch(const nn_conv2d_shape *s)
 {
-    size_t cols = (size_t)nn_winograd_group(s) * tiles(s);
-    /* V and M (or dM), the weight-gradient sum dU, the plane buffers */
-    return (size_t)16 * (s->in_c + s->out_c) * cols +
-           nn_winograd_weights_size(s) + buffer_size(s);
+    return nn_winograd_scratch_for(s, 16, nn_winograd_group(s), tiles(s),
+                                   buffer_size(s));
 }
 
 /* U = G g G^T for the (out, in) channel pairs [first, last) of
@@ -495,20 +506,57 @@ void nn_winograd_bias_grads(const nn_conv2d_shape *s, const float *dy,
         dbias[c] += nn_sum(dy + c * plane, plane);
 }
 
+void nn_winograd_run_forward(const nn_winograd_steps *k,
+                             const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
+                             const float *u, const float *x, const float *bias,
+                             float *y, float *scratch, int n)
+{
+    size_t per_image = k->tiles(s), cols = (size_t)n * per_image;
+    size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
+    size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
+    float *v = scratch, *m = v + (size_t)k->points * s->in_c * cols;
+    float *buf = m + (size_t)k->points * s->out_c * cols;
+    for (int i = 0; i < n; i++)
+        k->input(s, x + i * in_size, v, cols, i * per_image, buf);
+    nn_winograd_gemms_forward(s, sgemm, k->points, u, v, m, cols);
+    for (int i = 0; i < n; i++)
+        k->output(s, m, bias, y + i * out_size, cols, i * per_image, buf);
+}
+
+void nn_winograd_run_backward(const nn_winograd_steps *k,
+                              const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
+                              const float *u, const float *x, const float *dy,
+                              float *dx, float *du, float *dbias,
+                              float *scratch, int n)
+{
+    size_t per_image = k->tiles(s), cols = (size_t)n * per_image;
+    size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
+    size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
+    float *v = scratch, *dm = v + (size_t)k->points * s->in_c * cols;
+    float *buf = dm + (size_t)k->points * s->out_c * cols;
+    for (int i = 0; i < n; i++) {
+        const float *dyi = dy + i * out_size;
+        nn_winograd_bias_grads(s, dyi, dbias);
+        k->input(s, x + i * in_size, v, cols, i * per_image, buf);
+        k->output_adjoint(s, dyi, dm, cols, i * per_image, buf);
+    }
+    nn_winograd_gemms_backward(s, sgemm, k->points, u, dm, v, du, dx != NULL,
+                               cols);
+    if (dx)
+        for (int i = 0; i < n; i++)
+            k->input_adjoint(s, v, dx + i * in_size, cols, i * per_image, buf);
+}
+
+/* F(2x2, 3x3)'s steps for the drivers above. */
+static const nn_winograd_steps steps22 = {16, tiles, input_transform,
+                                          output_transform, output_adjoint,
+                                          input_adjoint};
+
 void nn_winograd_forward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
                          const float *u, const float *x, const float *bias,
                          float *y, float *scratch, int n)
 {
-    size_t per_image = tiles(s), cols = (size_t)n * per_image;
-    size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
-    size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
-    float *v = scratch, *m = v + (size_t)16 * s->in_c * cols;
-    float *buf = m + (size_t)16 * s->out_c * cols;
-    for (int i = 0; i < n; i++)
-        input_transform(s, x + i * in_size, v, cols, i * per_image, buf);
-    nn_winograd_gemms_forward(s, sgemm, 16, u, v, m, cols);
-    for (int i = 0; i < n; i++)
-        output_transform(s, m, bias, y + i * out_size, cols, i * per_image, buf);
+    nn_winograd_run_forward(&steps22, s, sgemm, u, x, bias, y, scratch, n);
 }
 
 void nn_winograd_backward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
@@ -516,19 +564,6 @@ void nn_winograd_backward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
                           float *dx, float *du, float *dbias, float *scratch,
                           int n)
 {
-    size_t per_image = tiles(s), cols = (size_t)n * per_image;
-    size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
-    size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
-    float *v = scratch, *dm = v + (size_t)16 * s->in_c * cols;
-    float *buf = dm + (size_t)16 * s->out_c * cols;
-    for (int i = 0; i < n; i++) {
-        const float *dyi = dy + i * out_size;
-        nn_winograd_bias_grads(s, dyi, dbias);
-        input_transform(s, x + i * in_size, v, cols, i * per_image, buf);
-        output_adjoint(s, dyi, dm, cols, i * per_image, buf);
-    }
-    nn_winograd_gemms_backward(s, sgemm, 16, u, dm, v, du, dx != NULL, cols);
-    if (dx)
-        for (int i = 0; i < n; i++)
-            input_adjoint(s, v, dx + i * in_size, cols, i * per_image, buf);
+    nn_winograd_run_backward(&steps22, s, sgemm, u, x, dy, dx, du, dbias,
+                             scratch, n);
 }

@@ -65,9 +65,7 @@ static size_t tiles(const nn_conv2d_shape *s)
 
 int nn_winograd43_group(const nn_conv2d_shape *s)
 {
-    size_t per_image = tiles(s);
-    size_t group = (WINOGRAD43_COLS + per_image - 1) / per_image;
-    return group > WINOGRAD43_GROUP ? WINOGRAD43_GROUP : (int)group;
+    return nn_winograd_group_for(tiles(s), WINOGRAD43_COLS, WINOGRAD43_GROUP);
 }
 
 uint64_t nn_winograd43_macs(const nn_conv2d_shape *s)
@@ -93,10 +91,8 @@ static size_t buffer_size(const nn_conv2d_shape *s)
 
 size_t nn_winograd43_scratch(const nn_conv2d_shape *s)
 {
-    size_t cols = (size_t)nn_winograd43_group(s) * tiles(s);
-    /* V and M (or dM), the weight-gradient sum dU, the plane buffers */
-    return (size_t)36 * (s->in_c + s->out_c) * cols +
-           nn_winograd43_weights_size(s) + buffer_size(s);
+    return nn_winograd_scratch_for(s, 36, nn_winograd43_group(s), tiles(s),
+                                   buffer_size(s));
 }
 
 /* The weight transforms run over blocks of this many channel pairs, one
@@ -558,20 +554,16 @@ static void output_adjoint(const nn_conv2d_shape *s, const float *dy, float *dm,
     }
 }
 
+/* F(4x4, 3x3)'s steps for the drivers of conv_winograd.c. */
+static const nn_winograd_steps steps43 = {36, tiles, input_transform,
+                                          output_transform, output_adjoint,
+                                          input_adjoint};
+
 void nn_winograd43_forward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
                            const float *u, const float *x, const float *bias,
                            float *y, float *scratch, int n)
 {
-    size_t per_image = tiles(s), cols = (size_t)n * per_image;
-    size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
-    size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
-    float *v = scratch, *m = v + (size_t)36 * s->in_c * cols;
-    float *buf = m + (size_t)36 * s->out_c * cols;
-    for (int i = 0; i < n; i++)
-        input_transform(s, x + i * in_size, v, cols, i * per_image, buf);
-    nn_winograd_gemms_forward(s, sgemm, 36, u, v, m, cols);
-    for (int i = 0; i < n; i++)
-        output_transform(s, m, bias, y + i * out_size, cols, i * per_image, buf);
+    nn_winograd_run_forward(&steps43, s, sgemm, u, x, bias, y, scratch, n);
 }
 
 void nn_winograd43_backward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
@@ -579,19 +571,6 @@ void nn_winograd43_backward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
                             float *dx, float *du, float *dbias, float *scratch,
                             int n)
 {
-    size_t per_image = tiles(s), cols = (size_t)n * per_image;
-    size_t in_size = (size_t)s->in_c * s->in_h * s->in_w;
-    size_t out_size = (size_t)s->out_c * s->out_h * s->out_w;
-    float *v = scratch, *dm = v + (size_t)36 * s->in_c * cols;
-    float *buf = dm + (size_t)36 * s->out_c * cols;
-    for (int i = 0; i < n; i++) {
-        const float *dyi = dy + i * out_size;
-        nn_winograd_bias_grads(s, dyi, dbias);
-        input_transform(s, x + i * in_size, v, cols, i * per_image, buf);
-        output_adjoint(s, dyi, dm, cols, i * per_image, buf);
-    }
-    nn_winograd_gemms_backward(s, sgemm, 36, u, dm, v, du, dx != NULL, cols);
-    if (dx)
-        for (int i = 0; i < n; i++)
-            input_adjoint(s, v, dx + i * in_size, cols, i * per_image, buf);
+    nn_winograd_run_backward(&steps43, s, sgemm, u, x, dy, dx, du, dbias,
+                             scratch, n);
 }

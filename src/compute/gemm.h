@@ -46,6 +46,16 @@ typedef struct {
 void nn_gemm_pack_block(const float *src, size_t w_step, size_t k_step,
                         int width, int depth, int panel, float *dst);
 
+/* nn_gemm_pack_block with AVX2 vector copies (x86-64 with AVX2 only) for
+ * the full panels of the two layouts met: values of one k contiguous (B,
+ * or a transposed A; panel mr or nr), and B panels whose lines are
+ * contiguous along k (a transposed B: the dense layer's weights; panel nr,
+ * a multiple of 8). Anything else, and a last partial panel, takes the
+ * plain C packer. */
+void nn_gemm_pack_block_vec(int mr, int nr, const float *src, size_t w_step,
+                            size_t k_step, int width, int depth, int panel,
+                            float *dst);
+
 /* nn_sgemm with cache blocking and packing around the given micro-kernel. */
 void nn_sgemm_blocked(const nn_gemm_kernel *kernel, int trans_a, int trans_b,
                       int m, int n, int k, float alpha, const float *a,

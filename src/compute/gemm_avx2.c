@@ -12,8 +12,28 @@
 #define AVX2_MR 6  /* rows of the C tile */
 #define AVX2_NR 16 /* columns of the C tile: two 8-float vectors */
 
-/* Copies the full panels (6 or 16 lines) of a block whose values of one k
- * are contiguous (w_step 1). Goes through the source 8 rows (k values) at a time and,
+/* The vector packers below serve both micro-kernels: the AVX2 one
+ * (panels of 6 and 16 lines) and the AVX-512 one of gemm_avx512.c (8 and
+ * 32), with 256-bit copies. */
+
+/* row[0 .. panel) = s[0 .. panel) for a panel of 6, 8, 16 or 32 floats. */
+NN_AVX2
+static inline void copy_line(const float *s, float *row, int panel)
+{
+    int x = 0;
+    for (; x + 8 <= panel; x += 8)
+        _mm256_storeu_ps(row + x, _mm256_loadu_ps(s + x));
+    if (panel - x >= 4) {
+        _mm_storeu_ps(row + x, _mm_loadu_ps(s + x));
+        x += 4;
+    }
+    if (panel - x == 2)
+        _mm_storel_pi((__m64 *)(row + x),
+                      _mm_loadl_pi(_mm_setzero_ps(), (const __m64 *)(s + x)));
+}
+
+/* Copies the full panels of a block whose values of one k are contiguous
+ * (w_step 1). Goes through the source 8 rows (k values) at a time and,
  * for each panel, writes those 8 rows of it: the 8 source rows stay in L1
  * (more rows, at a power-of-two stride, would evict each other) and the
  * writes to a panel are contiguous. */
@@ -27,68 +47,62 @@ static void pack_rows(const float *src, size_t k_step, int width, int depth,
         float *d = dst + (size_t)p0 * panel;
         for (int w0 = 0; w0 < width; w0 += panel, d += panel_size) {
             const float *s = src + p0 * k_step + w0;
-            for (int p = 0; p < p_end - p0; p++, s += k_step) {
-                float *row = d + (size_t)p * panel;
-                if (panel == AVX2_NR) {
-                    _mm256_storeu_ps(row, _mm256_loadu_ps(s));
-                    _mm256_storeu_ps(row + 8, _mm256_loadu_ps(s + 8));
-                } else {
-                    _mm_storeu_ps(row, _mm_loadu_ps(s));
-                    _mm_storel_pi((__m64 *)(row + 4),
-                                  _mm_loadl_pi(_mm_setzero_ps(),
-                                               (const __m64 *)(s + 4)));
-                }
-            }
+            for (int p = 0; p < p_end - p0; p++, s += k_step)
+                copy_line(s, d + (size_t)p * panel, panel);
         }
     }
 }
 
-/* Copies one full B panel (16 lines) whose lines are contiguous along k
- * (k_step 1): takes 8 lines x 8 k, transposes them in registers and
- * writes them as 8 rows of half the panel. The two 8 x 8 blocks of a line's
- * 16 k (one cache line) are done one after the other, so the line is read
- * once even when the lines' stride makes them evict each other. */
+/* Copies one full B panel (nr lines, a multiple of 8) whose lines are
+ * contiguous along k (k_step 1): takes 8 lines x 8 k, transposes them in
+ * registers and writes them as 8 rows of an eighth of the panel. The two
+ * 8 x 8 blocks of a line's 16 k (one cache line) are done one after the
+ * other, so the line is read once even when the lines' stride makes them
+ * evict each other. */
 NN_AVX2
 static void pack_transposed(const float *src, size_t w_step, int depth,
-                            float *dst)
+                            int nr, float *dst)
 {
     int p = 0;
     for (; p + 16 <= depth; p += 16)
-        for (int w0 = 0; w0 < AVX2_NR; w0 += 8)
+        for (int w0 = 0; w0 < nr; w0 += 8)
             for (int p8 = p; p8 < p + 16; p8 += 8) {
                 __m256 r[8]; /* (line, k) */
                 for (int i = 0; i < 8; i++)
                     r[i] = _mm256_loadu_ps(src + (w0 + i) * w_step + p8);
                 nn_transpose_8x8(r); /* (k, line) */
                 for (int q = 0; q < 8; q++)
-                    _mm256_storeu_ps(dst + (size_t)(p8 + q) * AVX2_NR + w0,
-                                     r[q]);
+                    _mm256_storeu_ps(dst + (size_t)(p8 + q) * nr + w0, r[q]);
             }
     if (p < depth)
-        nn_gemm_pack_block(src + p, w_step, 1, AVX2_NR, depth - p, AVX2_NR,
-                           dst + (size_t)p * AVX2_NR);
+        nn_gemm_pack_block(src + p, w_step, 1, nr, depth - p, nr,
+                           dst + (size_t)p * nr);
 }
 
-/* nn_gemm_pack_block with vector copies for the full panels of the two
- * layouts met: values of one k contiguous (B, or a transposed A), and
- * B panels whose lines are contiguous along k (a transposed B). Anything
- * else, and a last partial panel, takes the plain C packer. */
 NN_AVX2
-static void pack_block_avx2(const float *src, size_t w_step, size_t k_step,
-                            int width, int depth, int panel, float *dst)
+void nn_gemm_pack_block_vec(int mr, int nr, const float *src, size_t w_step,
+                            size_t k_step, int width, int depth, int panel,
+                            float *dst)
 {
     int full = width / panel * panel; /* lines in full panels */
-    if (w_step == 1 && (panel == AVX2_MR || panel == AVX2_NR))
+    if (w_step == 1 && (panel == mr || panel == nr))
         pack_rows(src, k_step, full, depth, panel, dst);
-    else if (k_step == 1 && panel == AVX2_NR)
+    else if (k_step == 1 && panel == nr)
         for (int w0 = 0; w0 < full; w0 += panel)
-            pack_transposed(src + w0 * w_step, w_step, depth,
+            pack_transposed(src + w0 * w_step, w_step, depth, nr,
                             dst + (size_t)w0 * depth);
     else
         full = 0;
     if (full < width)
         nn_gemm_pack_block(src + full * w_step, w_step, k_step, width - full,
                            depth, panel, dst + (size_t)full * depth);
+}
+
+static void pack_block_avx2(const float *src, size_t w_step, size_t k_step,
+                            int width, int depth, int panel, float *dst)
+{
+    nn_gemm_pack_block_vec(AVX2_MR, AVX2_NR, src, w_step, k_step, width,
+                           depth, panel, dst);
 }
 
 /* How a tile of C is updated with its accumulators acc. */

@@ -16,77 +16,13 @@
 #define AVX512_MR 8  /* rows of the C tile */
 #define AVX512_NR 32 /* columns of the C tile: two 16-float vectors */
 
-/* Copies the full panels of a block whose values of one k are contiguous
- * (w_step 1), 8 k values at a time as gemm_avx2.c's pack_rows does; the
- * panel is 32 (B) or 8 (a transposed A) floats wide. */
-NN_AVX512
-static void pack_rows(const float *src, size_t k_step, int width, int depth,
-                      int panel, float *dst)
-{
-    size_t panel_size = (size_t)depth * panel;
-    for (int p0 = 0; p0 < depth; p0 += 8) {
-        int p_end = p0 + 8 < depth ? p0 + 8 : depth;
-        float *d = dst + (size_t)p0 * panel;
-        for (int w0 = 0; w0 < width; w0 += panel, d += panel_size) {
-            const float *s = src + p0 * k_step + w0;
-            for (int p = 0; p < p_end - p0; p++, s += k_step) {
-                float *row = d + (size_t)p * panel;
-                if (panel == AVX512_NR) {
-                    _mm512_storeu_ps(row, _mm512_loadu_ps(s));
-                    _mm512_storeu_ps(row + 16, _mm512_loadu_ps(s + 16));
-                } else {
-                    _mm256_storeu_ps(row, _mm256_loadu_ps(s));
-                }
-            }
-        }
-    }
-}
-
-/* Copies one full B panel (32 lines) whose lines are contiguous along k
- * (k_step 1), as gemm_avx2.c's pack_transposed does: 8 lines x 8 k at a
- * time, transposed in registers. */
-NN_AVX512
-static void pack_transposed(const float *src, size_t w_step, int depth,
-                            float *dst)
-{
-    int p = 0;
-    for (; p + 16 <= depth; p += 16)
-        for (int w0 = 0; w0 < AVX512_NR; w0 += 8)
-            for (int p8 = p; p8 < p + 16; p8 += 8) {
-                __m256 r[8]; /* (line, k) */
-                for (int i = 0; i < 8; i++)
-                    r[i] = _mm256_loadu_ps(src + (w0 + i) * w_step + p8);
-                nn_transpose_8x8(r); /* (k, line) */
-                for (int q = 0; q < 8; q++)
-                    _mm256_storeu_ps(dst + (size_t)(p8 + q) * AVX512_NR + w0,
-                                     r[q]);
-            }
-    if (p < depth)
-        nn_gemm_pack_block(src + p, w_step, 1, AVX512_NR, depth - p, AVX512_NR,
-                           dst + (size_t)p * AVX512_NR);
-}
-
-/* nn_gemm_pack_block with vector copies for the full panels of the two
- * layouts met: values of one k contiguous (B, or a transposed A), and B
- * panels whose lines are contiguous along k (a transposed B: the dense
- * layer's weights). Anything else, and a last partial panel, takes the
- * plain C packer. */
-NN_AVX512
+/* Packing: gemm_avx2.c's vector packer, for panels of 8 (a transposed A)
+ * and 32 (B) lines. */
 static void pack_block_avx512(const float *src, size_t w_step, size_t k_step,
                               int width, int depth, int panel, float *dst)
 {
-    int full = width / panel * panel; /* lines in full panels */
-    if (w_step == 1 && (panel == AVX512_MR || panel == AVX512_NR))
-        pack_rows(src, k_step, full, depth, panel, dst);
-    else if (k_step == 1 && panel == AVX512_NR)
-        for (int w0 = 0; w0 < full; w0 += panel)
-            pack_transposed(src + w0 * w_step, w_step, depth,
-                            dst + (size_t)w0 * depth);
-    else
-        full = 0;
-    if (full < width)
-        nn_gemm_pack_block(src + full * w_step, w_step, k_step, width - full,
-                           depth, panel, dst + (size_t)full * depth);
+    nn_gemm_pack_block_vec(AVX512_MR, AVX512_NR, src, w_step, k_step, width,
+                           depth, panel, dst);
 }
 
 /* Row i of one k step: (acc0, acc1) += A[i, p] * (b0, b1). */

@@ -88,6 +88,50 @@ void nn_winograd_gemms_backward(const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
                                 int points, const float *u, const float *dm,
                                 float *v, float *du, int input_grad,
                                 size_t cols);
+/* Images per call for per_image tiles an image: enough for cols columns
+ * in the gemms, at most `most`. */
+int nn_winograd_group_for(size_t per_image, size_t cols, int most);
+/* Floats of scratch for a call on `group` images: V and M (or dM) of
+ * `points` positions, the weight-gradient sum dU, `buffers` floats of
+ * per-plane buffers. */
+size_t nn_winograd_scratch_for(const nn_conv2d_shape *s, int points,
+                               int group, size_t per_image, size_t buffers);
+
+/* One tile size's transforms, each over one image of a group, its
+ * tiles at columns [first, first + tiles) of V and M (cols in all); buf
+ * is the file's per-plane buffers. */
+typedef struct {
+    int points; /* positions of the Winograd domain: 16 or 36 */
+    size_t (*tiles)(const nn_conv2d_shape *s); /* tiles per image */
+    /* V = B^T d B of image x */
+    void (*input)(const nn_conv2d_shape *s, const float *x, float *v,
+                  size_t cols, size_t first, float *buf);
+    /* y = A^T M A + bias */
+    void (*output)(const nn_conv2d_shape *s, const float *m,
+                   const float *bias, float *y, size_t cols, size_t first,
+                   float *buf);
+    /* dM = A dY A^T, the adjoint of output */
+    void (*output_adjoint)(const nn_conv2d_shape *s, const float *dy,
+                           float *dm, size_t cols, size_t first, float *buf);
+    /* dx += B dV B^T, the adjoint of input */
+    void (*input_adjoint)(const nn_conv2d_shape *s, const float *dv,
+                          float *dx, size_t cols, size_t first, float *buf);
+} nn_winograd_steps;
+
+/* The forward and backward passes of either tile size, as
+ * nn_winograd_forward and nn_winograd_backward describe them: transforms
+ * image by image, then the gemms over the group, then the transforms
+ * back. scratch: V, then M (or dM), then the per-plane buffers. */
+void nn_winograd_run_forward(const nn_winograd_steps *k,
+                             const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
+                             const float *u, const float *x, const float *bias,
+                             float *y, float *scratch, int n);
+void nn_winograd_run_backward(const nn_winograd_steps *k,
+                              const nn_conv2d_shape *s, nn_sgemm_fn sgemm,
+                              const float *u, const float *x, const float *dy,
+                              float *dx, float *du, float *dbias,
+                              float *scratch, int n);
+
 /* dbias[c] += the sum of plane c of one image's dy (out_c, out_h, out_w). */
 void nn_winograd_bias_grads(const nn_conv2d_shape *s, const float *dy,
                             float *dbias);
