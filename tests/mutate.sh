@@ -8,7 +8,7 @@
 # test_checkpoint, test_shards, test_train, test_numeric, test_infer_buffer,
 # test_infer_fast, test_quant, test_quant_kernels, test_winograd43 and
 # test_gemm) and
-# restores the file. The checkout itself is never modified. Not run by CI: the 117
+# restores the file. The checkout itself is never modified. Not run by CI: the 119
 # mutants take 15 to 40 minutes on the 2-core machine (more when other work
 # runs beside them).
 # Results and what they show: docs/RELIABILITY.md, "Mutation check".
@@ -143,6 +143,8 @@ conv-winograd43-gt-coefficient|src/compute/conv_winograd43.c|Winograd F(4x4) bac
 conv-winograd-dw-kernel-transposed|src/compute/conv_winograd.c|Winograd: blocked G^T dU G stores each kernel transposed|s/dw\[9 \* (p + l) + k\] += out\[k \/ 3\]\[k % 3\]\[l\];/dw[9 * (p + l) + k] += out[k % 3][k \/ 3][l];/
 conv-winograd43-weights-gather|src/compute/conv_winograd43.c|Winograd F(4x4): blocked G g G^T reads lane l's kernel from the wrong place|s/g\[k\]\[l\] = l < n ? w\[9 \* (p + l) + k\] : 0\.0;/g[k][l] = l < n ? w[9 * p + l + k] : 0.0;/
 conv-winograd43-gt-reciprocal|src/compute/conv_winograd43.c|Winograd F(4x4) backward: G^T's 1/12 as a product with a rounded reciprocal (other bits)|s/(a\[3\]\[l\] - a\[4\]\[l\]) \/ 12\.0;/(a[3][l] - a[4][l]) * (1.0 \/ 12.0);/
+conv-relu-mask-dropped|src/layers/layer_conv2d.c|convolution + relu in training: the relu's mask left out of the fused backward|s/    if (layer->relu_applied) \/\* out is the relu's: its mask, on our images \*\//    if (0) \/* out is the relu's: its mask, on our images *\//
+conv-relu-forward-dropped|src/layers/layer_conv2d.c|convolution + relu in training: the fused forward leaves out the relu|s/    if (layer->relu_applied) \/\* while y is in the cache \*\//    if (layer->relu_applied \&\& 0) \/* while y is in the cache *\//
 conv-winograd43-split-edge-stale|src/compute/conv_winograd43.c|Winograd F(4x4): the right edge of a split input row left as the previous row's|s/split_edge(s, src, hi, (int)wide, q, wide);/split_edge(s, src, hi + 1, (int)wide, q, wide);/
 conv-winograd43-merge-residue|src/compute/conv_winograd43.c|Winograd F(4x4) backward: dx column 4k + 3 gets residue 2's value (inside of a row)|s/d\[4 \* k + 3\] += q3\[k\];/d[4 * k + 3] += q2[k];/
 conv-direct-dw-sign|src/compute/conv_direct_avx2.c|direct AVX2: dW -= dWt|s/dw\[o \* taps(&f) + t\] += sc\.dwt/dw[o * taps(\&f) + t] -= sc.dwt/

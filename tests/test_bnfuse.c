@@ -1,6 +1,7 @@
-/* Batchnorm or add followed by relu in training: the fused path (the layer
- * writes relu(y) into the relu's output and applies the relu's mask in its
- * own backward passes) against the same net run unfused, and the one-read
+/* Batchnorm, add or convolution followed by relu in training: the fused
+ * path (the layer writes relu(y) into the relu's output and applies the
+ * relu's mask in its own backward passes; the convolution masks the relu's
+ * output gradient in place) against the same net run unfused, and the one-read
  * statistics against the two-read reference (NN_KERNELS_REFERENCE).
  *
  * Bounds: fused and unfused run the very same float operations (the relu's
@@ -67,6 +68,9 @@ typedef struct {
 
 static const preset presets[] = {
     {"deep-bn", 1, 28, 28},
+    /* convolution + relu: im2col, F(4x4), F(2x2) (deep), direct (lenet) */
+    {"deep", 1, 28, 28},
+    {"lenet", 1, 28, 28},
     {"vgg", 3, 32, 32},
     {"resnet-small", 1, 28, 28},
     {"resnet20", 3, 32, 32},
@@ -227,6 +231,13 @@ static void test_gradcheck_fused(void **state)
     gradcheck_fused("conv3x3x4p1,bn,relu,conv3x3x3s2p1,bn,relu", 2, 0);
 }
 
+/* conv -> relu, twice, then dense: both convolutions apply their relu */
+static void test_gradcheck_fused_conv(void **state)
+{
+    (void)state;
+    gradcheck_fused("conv3x3x4p1,relu,conv3x3x3s2p1,relu,dense3", 2, 0);
+}
+
 /* A residual block, conv -> bn -> relu -> conv -> add -> relu (-> dense),
  * the batchnorm and the add each applying their relu. */
 static void test_gradcheck_fused_add(void **state)
@@ -300,7 +311,7 @@ static void test_one_read_matches_two_reads(void **state)
 }
 
 /* The fusion is left out where it does not apply: leaky relu, a batchnorm
- * output with a second reader, inference mode of a training build, the
+ * output with a second reader, a convolution whose relu is the last layer, inference mode of a training build, the
  * reference kernels; and a net built for inference folds batchnorm into
  * the convolution as before. */
 static void test_not_fused(void **state)
@@ -313,6 +324,13 @@ static void test_not_fused(void **state)
     int labels[2] = {0, 1};
     (void)state;
     assert_int_equal(planned_layers(leaky), 0);
+    nn_net_destroy(leaky);
+
+    /* a relu that is the last layer: its output gradient is the caller's,
+     * which the convolution would mask in place */
+    leaky = tu_net("conv3x3x4p1,relu,conv3x3x4p1,relu", 1, 6, 6, 2, 1);
+    assert_int_equal(planned_layers(leaky), 1);
+    assert_int_equal(leaky->layers[0]->relu_to, 1);
     nn_net_destroy(leaky);
 
     /* conv, bn, relu, add(bn, relu): bn's output is read twice */
@@ -354,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_threads_bit_identical),
         cmocka_unit_test(test_gradcheck_fused),
         cmocka_unit_test(test_gradcheck_fused_add),
+        cmocka_unit_test(test_gradcheck_fused_conv),
         cmocka_unit_test(test_one_read_matches_two_reads),
         cmocka_unit_test(test_not_fused),
     };

@@ -144,9 +144,9 @@ nn_tensor *nn_net_output(nn_net *net);
  * input's and the output's gradients are meaningful. In a net built for
  * inference the values (x) are working memory too: after a forward pass
  * only the input's and the last layer's are meaningful. In training mode
- * a batchnorm or add followed by a relu that alone reads it is run with
- * that relu: its own output is not written (the relu's output holds the
- * result); inference mode and NN_KERNELS_REFERENCE write both. */
+ * a batchnorm, add or convolution followed by a relu that alone reads it
+ * is run with that relu: its own output is not written (the relu's output
+ * holds the result); inference mode and NN_KERNELS_REFERENCE write both. */
 nn_tensor *nn_net_layer_output(nn_net *net, int i);
 /* Uses `threads` threads (0: one per online CPU) for forward and backward.
  * Results are bit-identical for any thread count. Default: 1; a net in a

@@ -51,3 +51,12 @@ void nn_relu_in_place(float *y, size_t count)
         y[i] = v > 0.0f || v != v ? v : 0.0f;
     }
 }
+
+void nn_relu_mask_in_place(const float *restrict y, float *restrict g,
+                           size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        float d = g[i];
+        g[i] = y[i] > 0.0f ? d : 0.0f;
+    }
+}

@@ -100,11 +100,16 @@ enum {
     NN_KIND_FUSES_RELU = 16,    /* in a net built for inference its forward
                                    can apply a relu that follows to its
                                    own output (layer->relu_to) */
-    NN_KIND_FUSES_RELU_TRAINING = 32 /* in a net built for training too: its
+    NN_KIND_FUSES_RELU_TRAINING = 32, /* in a net built for training too: its
                                    forward can write relu(y) into the
                                    relu's output, and its backward take
                                    the relu's output gradient and mask
                                    (layer->relu_to, relu_applied) */
+    NN_KIND_MASKS_IN_PLACE = 64 /* with FUSES_RELU_TRAINING: its backward
+                                   applies the mask to the relu's output
+                                   gradient in place, so the relu must not
+                                   be the net's last layer (whose output
+                                   gradient callers read) */
 };
 
 /* How a kind is written in a spec ("conv3x3x16p1"): its grammar, and how
@@ -264,6 +269,10 @@ void nn_fold_rows(const nn_layer *layer, const nn_layer *next, float *folded,
 /* y = x if x > 0 or NaN, else 0, in place over count values: relu's
  * forward, for a layer applying the relu after it (src/layers/layer.c). */
 void nn_relu_in_place(float *y, size_t count);
+/* g = g [y > 0], the relu's backward on its own output gradient: the very
+ * select of the relu layer's backward, so the bits are those of the two
+ * layers run apart. */
+void nn_relu_mask_in_place(const float *y, float *g, size_t count);
 
 /* reshape for layers whose output has the input's shape
  * (src/layers/layer.c, as nn_init_weights). */

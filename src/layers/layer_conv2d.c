@@ -355,7 +355,7 @@ static void conv2d_forward_task(void *p, int task, int thread)
     else
         im2col_forward(job->ex->sgemm, s, x, w, bias, y,
                        task_scratch(job, thread), n);
-    if (layer->relu_to >= 0) /* while y is in the cache */
+    if (layer->relu_applied) /* while y is in the cache */
         nn_relu_in_place(y, (size_t)n * out_size);
 }
 
@@ -424,6 +424,10 @@ static void conv2d_backward_task(void *p, int task, int thread)
         partial[i] = 0.0f;
     if (first == last)
         return; /* an empty shard of a small batch */
+    if (layer->relu_applied) /* out is the relu's: its mask, on our images */
+        nn_relu_mask_in_place(job->out->x + first * out_size,
+                              job->out->g + first * out_size,
+                              (size_t)(last - first) * out_size);
     if (job->algo == CONV_WINOGRAD || job->algo == CONV_WINOGRAD43) {
         winograd_backward_task(job, first, last, partial, scratch);
         return;
@@ -590,7 +594,8 @@ static void conv2d_macs(const nn_layer *layer, const nn_exec *ex,
 
 const nn_layer_kind nn_kind_conv2d = {
     .name = "conv2d",
-    .flags = NN_KIND_FUSES_RELU,
+    .flags = NN_KIND_FUSES_RELU | NN_KIND_FUSES_RELU_TRAINING |
+             NN_KIND_MASKS_IN_PLACE,
     .object_size = sizeof(conv2d_layer),
     .spec = {.token = "conv", .grammar = "convKxKxN[sS][pP]",
              .parse = conv2d_parse, .print = conv2d_print,

@@ -333,8 +333,9 @@ static nn_status place_values(nn_net *net, int max_batch, size_t *total)
 }
 
 /* In a net built for training, which layers apply the relu after them
- * (NN_KIND_FUSES_RELU_TRAINING: batchnorm, add) when that relu is the only
- * reader of their output and reads nothing else: layer i then gets
+ * (NN_KIND_FUSES_RELU_TRAINING: batchnorm, add, convolution) when that relu
+ * is the only reader of their output and reads nothing else (and, for a
+ * kind that masks the relu's gradient in place, is not the last layer): layer i then gets
  * relu_to = i + 1 and the relu folded_into = i; whether a pass applies it
  * is decided as it runs (layer->relu_applied, net_run.c). The relu's output
  * gradient then lives until layer i's backward (slot_busy). */
@@ -345,7 +346,9 @@ static void plan_training_relus(nn_net *net)
         if (!(layer->kind->flags & NN_KIND_FUSES_RELU_TRAINING) ||
             !(relu->kind->flags & NN_KIND_RELU) || relu->inputs != 1 ||
             relu->reads[0] != i + 1 || layer->first_reader != i + 1 ||
-            layer->last_reader != i + 1 || relu->folded_into >= 0)
+            layer->last_reader != i + 1 || relu->folded_into >= 0 ||
+            ((layer->kind->flags & NN_KIND_MASKS_IN_PLACE) &&
+             i + 2 == net->count))
             continue;
         layer->relu_to = i + 1;
         relu->folded_into = i;
