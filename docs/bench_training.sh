@@ -8,10 +8,11 @@
 #     --no-diagnostics: the img/s of its epoch line, training steps only);
 #   - PyTorch training and inference (docs/bench_pytorch.py, the same nets,
 #     OPENBLAS_NUM_THREADS and torch.set_num_threads pinned).
-# One line per preset, thread count and round (ROUNDS, 2 by default: the
+# One line per preset, thread count and round (ROUNDS, 3 by default: the
 # whole list again, so that a burst of load on a shared machine spoils one
 # round of a preset rather than all), then a Markdown table of each
-# side's best round and the ratios: training through the trainer against PyTorch (1 thread against
+# figure's median over the rounds (not the best: on a shared machine a
+# PyTorch run came out at twice its usual speed once) and the ratios: training through the trainer against PyTorch (1 thread against
 # its 1 thread; 2 threads against the better of its 1 and 2), inference at
 # batch 64, and the trainer's 2-thread scaling.
 #
@@ -27,7 +28,7 @@ set -eu
 build=${1:-build}
 images=${2:-6400}
 models=${MODELS:-lenet deep deep-bn vgg vgg-gap resnet20}
-rounds=${ROUNDS:-2}
+rounds=${ROUNDS:-3}
 here=$(cd "$(dirname "$0")" && pwd)
 mnist=${MNIST_DIR:-/usr/share/datasets/fashion-mnist}
 work=$(mktemp -d)
@@ -51,10 +52,14 @@ while [ "$round" -lt "$rounds" ]; do
         vgg | vgg-gap | resnet20) trainer="$build/examples/cifar10_train --data $cifar" ;;
         *) trainer="$build/examples/mnist_train --data $mnist" ;;
         esac
+        # lenet's steps take 2-5 ms: six times the images for an epoch
+        # long enough to time
+        limit=$images
+        [ "$model" = lenet ] && limit=$((images * 6))
         for threads in 1 2; do
             line=$("$build/examples/nn_bench" --only models --models "$model" \
                 --threads "$threads" --batch 64 | grep '^model ')
-            epoch=$($trainer --model "$model" --epochs 1 --limit "$images" \
+            epoch=$($trainer --model "$model" --epochs 1 --limit "$limit" \
                 --threads "$threads" --no-diagnostics |
                 sed -n 's/.* \([0-9][0-9]*\) img\/s.*/\1/p' | tail -n 1)
             torch=$(OPENBLAS_NUM_THREADS=$threads /usr/bin/python3 \
@@ -74,6 +79,7 @@ done | tee "$work/lines"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 /usr/bin/python3 - "$work/lines" <<'PY'
+import statistics
 import sys
 def num(x):
     try:
@@ -86,10 +92,14 @@ for line in open(sys.argv[1]):
     if not line.startswith("bench "):
         continue
     f = dict(kv.split("=", 1) for kv in line.split()[1:])
-    best = rows.setdefault(f["model"], {}).setdefault(int(f["threads"]), {})
-    for key, value in f.items():  # each figure's best round
-        if key not in best or num(value) > num(best[key]):
-            best[key] = value
+    runs = rows.setdefault(f["model"], {}).setdefault(int(f["threads"]), {})
+    for key, value in f.items():
+        runs.setdefault(key, []).append(value)
+for by in rows.values():  # each figure's median over the rounds
+    for t, runs in by.items():
+        by[t] = {key: "%g" % statistics.median(num(v) for v in values)
+                 if key.endswith("ips") else values[0]
+                 for key, values in runs.items()}
 
 print()
 print("| preset | threads | trainer | bare loop | PyTorch train | train ratio"
