@@ -83,7 +83,7 @@ import statistics
 import sys
 def num(x):
     try:
-        return float(x)
+        return float(x.rstrip("%"))
     except ValueError:
         return float("nan")
 
@@ -97,8 +97,9 @@ for line in open(sys.argv[1]):
         runs.setdefault(key, []).append(value)
 for by in rows.values():  # each figure's median over the rounds
     for t, runs in by.items():
-        by[t] = {key: "%g" % statistics.median(num(v) for v in values)
-                 if key.endswith("ips") else values[0]
+        by[t] = {key: ("%g" % statistics.median(num(v) for v in values)) +
+                 ("%" if key.endswith("util") else "")
+                 if key.endswith(("ips", "util")) else values[0]
                  for key, values in runs.items()}
 
 print()
