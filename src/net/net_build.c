@@ -335,10 +335,11 @@ static nn_status place_values(nn_net *net, int max_batch, size_t *total)
 /* In a net built for training, which layers apply the relu after them
  * (NN_KIND_FUSES_RELU_TRAINING: batchnorm, add, convolution) when that relu
  * is the only reader of their output and reads nothing else (and, for a
- * kind that masks the relu's gradient in place, is not the last layer): layer i then gets
- * relu_to = i + 1 and the relu folded_into = i; whether a pass applies it
- * is decided as it runs (layer->relu_applied, net_run.c). The relu's output
- * gradient then lives until layer i's backward (slot_busy). */
+ * kind that masks the relu's gradient in place, is not the last layer):
+ * layer i then gets relu_to = i + 1 and the relu folded_into = i; whether
+ * a pass applies it is decided as it runs (layer->relu_applied, net_run.c).
+ * The relu's output gradient then lives until layer i's backward
+ * (slot_busy). */
 static void plan_training_relus(nn_net *net)
 {
     for (int i = 0; i + 1 < net->count; i++) {
