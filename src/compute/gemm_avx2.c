@@ -55,7 +55,7 @@ static void pack_rows(const float *src, size_t k_step, int width, int depth,
 
 /* Copies one full B panel (nr lines, a multiple of 8) whose lines are
  * contiguous along k (k_step 1): takes 8 lines x 8 k, transposes them in
- * registers and writes them as 8 rows of an eighth of the panel. The two
+ * registers and writes them as 8 rows (k) of 8 of the panel's lines. The two
  * 8 x 8 blocks of a line's 16 k (one cache line) are done one after the
  * other, so the line is read once even when the lines' stride makes them
  * evict each other. */
