@@ -1,6 +1,6 @@
-/* The AVX-512 path of nn_sgemm: an 8 x 32 micro-kernel (and gemm_avx2.c's vector
- * packing) for the blocked driver of gemm_blocked.c (read its comment
- * first), run on CPUs that have AVX-512F (nn_cpu_has_avx512). It gives the
+/* The AVX-512 path of nn_sgemm: an 8 x 32 micro-kernel (with
+ * gemm_avx2.c's vector packing) for the blocked driver of gemm_blocked.c
+ * (read its comment first), run on CPUs that have AVX-512F (nn_cpu_has_avx512). It gives the
  * same bits as the AVX2 path (same k blocks, products summed in k order),
  * so a net trains to the same weights on either. Only the functions marked NN_AVX512 use AVX-512 (a target
  * attribute, not a build flag), so one libnn.a runs on any x86-64. */
