@@ -383,31 +383,20 @@ static void compare_widths(const nn_conv2d_shape *shape, int n, uint64_t seed)
  * pixels, 3 pixels (AVX2 only), a 7x7 and a 3x5 kernel (dW on AVX2). */
 static void preset_shapes(shape_check check, int n)
 {
-    nn_conv2d_shape s;
-    s = shape_of(1, 28, 28, 16, 5, 2);
-    check(&s, n, 31);
-    s = shape_of(16, 14, 14, 16, 5, 2);
-    check(&s, n, 32);
-    s = shape_of(3, 32, 32, 32, 3, 1);
-    check(&s, n, 33);
-    s = shape_of(3, 32, 32, 16, 3, 1);
-    check(&s, n, 34);
-    s = shape_of(16, 32, 32, 16, 3, 1);
-    check(&s, n, 35);
-    s = shape_of(5, 9, 13, 48, 3, 1);
-    check(&s, n, 36);
-    s = shape_of(24, 11, 30, 64, 5, 2);
-    check(&s, n, 37);
-    s = shape_of(2, 7, 4, 24, 5, 2);
-    check(&s, n, 38);
-    s = shape_of(4, 6, 3, 40, 5, 2);
-    check(&s, n, 39);
-    s = shape_of(2, 15, 17, 20, 7, 3);
-    check(&s, n, 40);
-    s = shape_of(6, 10, 12, 33, 3, 1);
-    s.kw = 5;
-    s.pad = 2;
-    check(&s, n, 41);
+    /* in_c, in_h, in_w, out_c, kh, kw, pad (stride 1) */
+    static const int shapes[][7] = {
+        {1, 28, 28, 16, 5, 5, 2},  {16, 14, 14, 16, 5, 5, 2},
+        {3, 32, 32, 32, 3, 3, 1},  {3, 32, 32, 16, 3, 3, 1},
+        {16, 32, 32, 16, 3, 3, 1}, {5, 9, 13, 48, 3, 3, 1},
+        {24, 11, 30, 64, 5, 5, 2}, {2, 7, 4, 24, 5, 5, 2},
+        {4, 6, 3, 40, 5, 5, 2},    {2, 15, 17, 20, 7, 7, 3},
+        {6, 10, 12, 33, 3, 5, 2},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
+        const int *g = shapes[i];
+        nn_conv2d_shape s = {g[0], g[1], g[2], g[3], g[4], g[5], 1, g[6], 0, 0};
+        check(&s, n, 31 + (uint64_t)i);
+    }
 }
 
 /* AVX-512 against AVX2, bit for bit, on every geometry above and the
